@@ -1,0 +1,120 @@
+// The companion's control-plane client: MQTT request/response against a box,
+// with transactions, timeouts and the two-step answer of a pending join.
+
+import mqtt, { type MqttClient } from 'mqtt';
+import { randomBytes } from 'node:crypto';
+import type { Reply } from '../../firmware/wire/requests.ts';
+import { boxTopics, TOPIC_ROOT, type BoxTopics, type Op } from '../../firmware/wire/topics.ts';
+
+export interface BoxClientOptions {
+  url: string; // mqtt://host:port or ws://host:port/mqtt
+  boxId?: string; // found from retained availability when omitted
+  clientId?: string;
+  username?: string;
+  password?: string;
+  connectTimeoutMs?: number;
+}
+
+interface Waiter {
+  resolve(r: Reply): void;
+  reject(e: Error): void;
+  onPending?: (r: Reply) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class BoxClient {
+  private waiters = new Map<string, Waiter>();
+  private seq = 0;
+  private stateHandlers: Array<(topic: string, payload: unknown) => void> = [];
+
+  private constructor(readonly mqtt: MqttClient, readonly clientId: string, readonly boxId: string, readonly topics: BoxTopics) {
+    mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  static async connect(o: BoxClientOptions): Promise<BoxClient> {
+    const clientId = o.clientId ?? `nc-${randomBytes(5).toString('hex')}`;
+    const client = mqtt.connect(o.url, {
+      clientId, username: o.username, password: o.password, protocolVersion: 4,
+      connectTimeout: o.connectTimeoutMs ?? 5000, reconnectPeriod: 1000, clean: true,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no MQTT answer from ${o.url} within ${(o.connectTimeoutMs ?? 5000) / 1000} s`)), o.connectTimeoutMs ?? 5000);
+        client.once('connect', () => { clearTimeout(timer); resolve(); });
+        client.once('error', (e) => { clearTimeout(timer); reject(new Error(`MQTT connection to ${o.url} failed: ${e.message}`)); });
+      });
+      const boxId = o.boxId ?? (await findBoxId(client, o.connectTimeoutMs ?? 3000));
+      const bc = new BoxClient(client, clientId, boxId, boxTopics(boxId));
+      await client.subscribeAsync(bc.topics.myResponses(clientId));
+      return bc;
+    } catch (e) {
+      client.end(true);
+      throw e;
+    }
+  }
+
+  /** Sends a request and resolves with the final reply (ok or error). */
+  request<T = unknown>(op: Op | string, body: object = {}, opts: { timeoutMs?: number; onPending?: (r: Reply) => void } = {}): Promise<Reply<T>> {
+    const transaction = `${this.clientId}-${++this.seq}`;
+    return new Promise((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? 5000;
+      const timer = setTimeout(() => {
+        this.waiters.delete(transaction);
+        reject(new Error(`no reply to '${op}' within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.waiters.set(transaction, { resolve: resolve as (r: Reply) => void, reject, onPending: opts.onPending, timer });
+      this.mqtt.publish(this.topics.request(this.clientId, op), JSON.stringify({ ...body, transaction }), { qos: 1 });
+    });
+  }
+
+  /** Follows the box's public topics (state, listeners, availability, events). */
+  async watch(handler: (topic: string, payload: unknown) => void): Promise<void> {
+    this.stateHandlers.push(handler);
+    const p = this.topics.prefix;
+    await this.mqtt.subscribeAsync([p + 'state', p + 'listeners', p + 'availability', p + 'event/#']);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    let json: unknown;
+    try { json = JSON.parse(payload.toString('utf8')); } catch { return; }
+    if (topic.startsWith(this.topics.prefix + `client/${this.clientId}/response/`)) {
+      const r = json as Reply;
+      const w = r && r.transaction !== undefined ? this.waiters.get(String(r.transaction)) : undefined;
+      if (!w) return;
+      if (r.status === 'pending') {
+        clearTimeout(w.timer); // a pending join may wait for the owner for a long time
+        w.onPending?.(r);
+        return;
+      }
+      clearTimeout(w.timer);
+      this.waiters.delete(String(r.transaction));
+      w.resolve(r);
+      return;
+    }
+    for (const h of this.stateHandlers) h(topic, json);
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.waiters.values()) { clearTimeout(w.timer); w.reject(new Error('client closed')); }
+    this.waiters.clear();
+    await this.mqtt.endAsync();
+  }
+}
+
+/** The first box announcing itself online on this broker. */
+async function findBoxId(client: MqttClient, timeoutMs: number): Promise<string> {
+  const filter = `${TOPIC_ROOT}/+/availability`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { cleanup(); reject(new Error('no nearcast box announces itself on this broker')); }, timeoutMs);
+    const onMsg = (topic: string, payload: Buffer) => {
+      const m = /^nearcast\/([^/]+)\/availability$/.exec(topic);
+      if (!m) return;
+      try { if (JSON.parse(payload.toString()).state !== 'online') return; } catch { return; }
+      cleanup();
+      resolve(m[1]);
+    };
+    const cleanup = () => { clearTimeout(timer); client.off('message', onMsg); client.unsubscribe(filter); };
+    client.on('message', onMsg);
+    client.subscribe(filter);
+  });
+}

@@ -1,0 +1,79 @@
+// Listener side of the stream protocol, independent of the transport (TCP in the
+// CLI, WebSocket in the browser): hello, time-sync schedule, frame dispatch.
+// Browser-safe.
+
+import { ClockSync } from '../../firmware/wire/clock.ts';
+import {
+  encodeFrame, FrameDecoder, FrameError, FrameType, PROTOCOL_VERSION,
+  type AudioFrame, type CodecHeaderFrame, type ErrorFrame, type SettingsFrame,
+} from '../../firmware/wire/frames.ts';
+
+export interface StreamProtocolHandlers {
+  onCodecHeader(h: CodecHeaderFrame): void;
+  onAudio(f: AudioFrame): void;
+  onSettings?(s: SettingsFrame): void;
+  onServerError?(e: ErrorFrame): void;
+  onProtocolError?(message: string): void;
+}
+
+const BURST = 10; // exchanges right after connect, BURST_GAP_MS apart
+const BURST_GAP_MS = 15;
+const PERIOD_MS = 1000;
+
+export class StreamProtocol {
+  readonly sync = new ClockSync();
+  private decoder = new FrameDecoder();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private sent = 0;
+  private stopped = false;
+
+  constructor(
+    private send: (bytes: Uint8Array) => void,
+    private clock: () => number,
+    private h: StreamProtocolHandlers,
+  ) {}
+
+  start(token: string, name?: string): void {
+    this.send(encodeFrame({ type: FrameType.Hello, version: PROTOCOL_VERSION, token, name }));
+    this.scheduleSync(0);
+  }
+
+  private scheduleSync(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.send(encodeFrame({ type: FrameType.TimeRequest, t1: this.clock() }));
+      this.sent++;
+      this.scheduleSync(this.sent < BURST ? BURST_GAP_MS : PERIOD_MS);
+    }, delayMs);
+  }
+
+  /** Feeds received bytes; `rxUs` is the receive time (t4 of a sync exchange). */
+  receive(bytes: Uint8Array, rxUs: number = this.clock()): void {
+    let frames;
+    try {
+      frames = this.decoder.push(bytes);
+    } catch (e) {
+      this.stop();
+      this.h.onProtocolError?.(e instanceof FrameError ? e.message : String(e));
+      return;
+    }
+    for (const f of frames) {
+      switch (f.type) {
+        case FrameType.TimeReply:
+          this.sync.add({ t1: f.t1, t2: f.t2, t3: f.t3, t4: rxUs });
+          break;
+        case FrameType.CodecHeader: this.h.onCodecHeader(f); break;
+        case FrameType.Audio: this.h.onAudio(f); break;
+        case FrameType.Settings: this.h.onSettings?.(f); break;
+        case FrameType.Error: this.h.onServerError?.(f); break;
+        case FrameType.Keepalive: break;
+        default: this.h.onProtocolError?.(`unexpected frame type ${f.type} from the box`);
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,38 @@
+// Interfaces of the box's data path: source → FIFO → encoder → sessions.
+
+import type { CodecName, PcmFormat } from '../wire/format.ts';
+
+/** A decoded PCM source (library file, snapfifo pipe, tone...). Never blocks. */
+export interface PcmSource {
+  readonly kind: 'file' | 'pipe' | 'tone' | 'silence' | 'capture';
+  readonly description: string;
+  /**
+   * Takes up to `frames` interleaved s16 frames that are ready now. Returns fewer
+   * (possibly an empty array) when the producer is behind.
+   */
+  read(frames: number): Int16Array;
+  /** true once the source has delivered everything it ever will (end of file) */
+  readonly ended: boolean;
+  /** set when the source failed (corrupt file, ffmpeg error); read() then returns nothing */
+  readonly error: Error | null;
+  close(): void;
+}
+
+/** Encodes one chunk of PCM. Stateful: feed every chunk, in order, exactly once. */
+export interface ChunkEncoder {
+  readonly codec: CodecName;
+  readonly format: PcmFormat;
+  /** frames by which decoded output lags the input (Opus look-ahead) */
+  readonly codecDelayFrames: number;
+  encode(pcm: Int16Array): Uint8Array;
+  close(): void;
+}
+
+/** Decodes chunks produced by the matching ChunkEncoder (used by every player). */
+export interface ChunkDecoder {
+  readonly codec: CodecName;
+  decode(payload: Uint8Array): Int16Array;
+  /** Produces `frames` frames of concealment for a lost chunk. */
+  conceal(frames: number): Int16Array;
+  close(): void;
+}

@@ -1,0 +1,73 @@
+// What a request handler sees: who asks, and the box services it may use.
+
+import type { Track } from '../library/track.ts';
+import type { LibraryIndex } from '../library/search.ts';
+import type { JoinManager } from '../share/join-manager.ts';
+import type { ShareWindow } from '../share/share-window.ts';
+import type { Op } from '../wire/topics.ts';
+import type { ControlAction, JoinRequest, Reply, Transaction } from '../wire/requests.ts';
+
+export type Role = 'owner' | 'guest';
+export type PermissionLevel = 'owner' | 'listeners' | 'nobody';
+
+export interface NowPlaying {
+  state: 'playing' | 'paused' | 'idle';
+  track: Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'> | null;
+  positionMs: number;
+  volume: number;
+  source: string;
+}
+
+/** The playback side as handlers use it (implemented by firmware/playback.ts). */
+export interface PlaybackControl {
+  nowPlaying(): NowPlaying;
+  playNow(track: Track): void;
+  enqueue(track: Track): number; // position in the queue
+  queue(): Track[];
+  control(action: ControlAction): void;
+  setVolume(volume: number): number;
+}
+
+export interface ListenerDirectory {
+  count(): number;
+  isListener(clientId: string): boolean;
+  list(): unknown[];
+  /** issues a one-time stream token and returns how to reach the stream */
+  admit(clientId: string, request: JoinRequest): JoinGrant;
+  remove(clientId: string, reason: string): boolean;
+}
+
+export interface JoinGrant {
+  listenerId: string;
+  stream: { tcpPort: number; wsPath: string; token: string; expiresInMs: number };
+  codec: 'opus' | 'pcm';
+  format: { sampleRate: number; channels: number; bitsPerSample: number };
+  chunkMs: number;
+  latencyMs: number;
+}
+
+export interface BoxServices {
+  boxId: string;
+  name: string;
+  permissions: Record<'request' | 'control' | 'volume', PermissionLevel>;
+  library: LibraryIndex;
+  playback: PlaybackControl;
+  joins: JoinManager;
+  shareWindow: ShareWindow;
+  listeners: ListenerDirectory;
+  /** publishes a reply outside the request/response cycle (the final answer to a pending join) */
+  reply(clientId: string, op: Op, reply: Reply): void;
+}
+
+export interface RequestContext {
+  clientId: string;
+  role: Role;
+  transaction?: Transaction;
+  box: BoxServices;
+}
+
+export type HandlerResult = { status: 'ok'; data?: unknown } | { status: 'pending'; data?: unknown };
+export type Handler = (ctx: RequestContext, body: Record<string, unknown>) => HandlerResult | Promise<HandlerResult>;
+
+/** A refusal with a message meant for the client. */
+export class RequestError extends Error {}

@@ -1,0 +1,15 @@
+import type { Op } from '../../wire/topics.ts';
+import type { Handler } from '../context.ts';
+import { approve } from './approve.ts';
+import { control } from './control.ts';
+import { deny } from './deny.ts';
+import { enqueue } from './enqueue.ts';
+import { join } from './join.ts';
+import { leave } from './leave.ts';
+import { play } from './play.ts';
+import { queue } from './queue.ts';
+import { search } from './search.ts';
+import { status } from './status.ts';
+import { volume } from './volume.ts';
+
+export const HANDLERS: Record<Op, Handler> = { join, leave, status, search, play, enqueue, queue, control, volume, approve, deny };

@@ -1,0 +1,35 @@
+// join: share what the box plays now, or (with `song`) play the named song.
+import type { JoinRequest } from '../../wire/requests.ts';
+import { RequestError, type Handler, type RequestContext } from '../context.ts';
+import { mayRequestSongs } from '../permissions.ts';
+import { resolveTrack, summarize } from './track-ref.ts';
+
+/** Admits a client whose join was accepted: stream grant plus the song it asked for. */
+export function admit(ctx: RequestContext, req: JoinRequest) {
+  const grant = ctx.box.listeners.admit(ctx.clientId, req);
+  let song: unknown;
+  if (req.song) {
+    if (!mayRequestSongs(ctx, true)) song = { error: 'song requests are not allowed on this box' };
+    else {
+      try {
+        const track = resolveTrack(ctx, { query: req.song });
+        ctx.box.playback.playNow(track);
+        song = summarize(track);
+      } catch (e) {
+        if (!(e instanceof RequestError)) throw e;
+        song = { error: e.message };
+      }
+    }
+  }
+  return { ...grant, ...(song !== undefined && { song }), nowPlaying: ctx.box.playback.nowPlaying() };
+}
+
+export const join: Handler = (ctx, body) => {
+  const req = body as JoinRequest;
+  const verdict = ctx.box.joins.request(ctx.clientId, req, ctx.transaction, ctx.role === 'owner');
+  if (verdict.kind === 'reject') throw new RequestError(verdict.reason);
+  if (verdict.kind === 'pending') {
+    return { status: 'pending', data: { position: verdict.position, message: 'waiting for the owner to approve (press the share button on the box)' } };
+  }
+  return { status: 'ok', data: admit(ctx, req) };
+};

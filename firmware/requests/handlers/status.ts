@@ -1,0 +1,16 @@
+import type { Handler, RequestContext } from '../context.ts';
+
+export function statusData(ctx: RequestContext) {
+  const b = ctx.box;
+  return {
+    box: { id: b.boxId, name: b.name },
+    ...b.playback.nowPlaying(),
+    sharing: b.shareWindow.snapshot(),
+    policy: b.joins.policy,
+    listeners: b.listeners.count(),
+    pending: b.joins.pending.length,
+    you: { role: ctx.role, listening: b.listeners.isListener(ctx.clientId) },
+  };
+}
+
+export const status: Handler = (ctx) => ({ status: 'ok', data: statusData(ctx) });

@@ -1,0 +1,161 @@
+// One connected listener: a read cursor into the FIFO, sending each chunk's
+// already-encoded payload (never re-encoding per listener), answering time-sync
+// requests, and never holding anyone else back: a listener whose socket cannot
+// keep up stops being fed, and when its cursor falls off the FIFO's tail it is
+// moved to the live edge with a gap marker.
+
+import { EventEmitter } from 'node:events';
+import type { Chunk, FifoRing } from '../audio/fifo.ts';
+import type { CodecName } from '../wire/format.ts';
+import { encodeFrame, ErrorCode, FrameType, type CodecHeaderFrame, type Frame } from '../wire/frames.ts';
+import type { StreamTransport } from './transport.ts';
+
+const MAX_QUEUED_BYTES = 96 * 1024; // ≈ 0.5 s of PCM, 6 s of Opus: beyond that wait for 'drain'
+const IDLE_TIMEOUT_MS = 30_000;
+
+export interface SessionStats {
+  chunksSent: number;
+  bytesSent: number;
+  gaps: number;
+  connectedAt: number;
+  /** how far ahead of now (ms) the last chunk sent will play: the listener's buffer */
+  aheadMs: number;
+}
+
+export interface ListenerSessionOptions {
+  clientId: string;
+  name: string;
+  codec: CodecName;
+  transport: StreamTransport;
+  fifo: FifoRing;
+  header: () => CodecHeaderFrame;
+  clock: () => number; // µs
+  /** a new listener starts with the first chunk due at least this far in the future */
+  joinLeadUs: number;
+}
+
+// Framed audio bytes are cached per chunk so N listeners of one codec share one buffer.
+const framedCache = new WeakMap<Chunk, Map<string, Uint8Array>>();
+
+function framed(chunk: Chunk, codec: CodecName, gap: boolean): Uint8Array {
+  let m = framedCache.get(chunk);
+  if (!m) framedCache.set(chunk, (m = new Map()));
+  const key = gap ? codec + '!' : codec;
+  let bytes = m.get(key);
+  if (!bytes) {
+    const payload = chunk.payloads.get(codec);
+    if (!payload) throw new Error(`chunk ${chunk.seq} has no ${codec} payload`);
+    bytes = encodeFrame({ type: FrameType.Audio, seq: chunk.seq, playAt: chunk.playAt, gap, payload });
+    m.set(key, bytes);
+  }
+  return bytes;
+}
+
+export class ListenerSession extends EventEmitter<{ close: [string] }> {
+  private nextSeq = -1;
+  private pendingGap = false;
+  private closed = false;
+  private lastRx: number;
+  private lastPlayAt = 0;
+  private idleTimer: NodeJS.Timeout;
+  readonly stats: SessionStats;
+
+  constructor(private o: ListenerSessionOptions) {
+    super();
+    this.stats = { chunksSent: 0, bytesSent: 0, gaps: 0, connectedAt: Date.now(), aheadMs: 0 };
+    this.lastRx = Date.now();
+    o.transport.onDrain(() => this.pump());
+    o.transport.onClose((reason) => this.finish(reason));
+    this.idleTimer = setInterval(() => {
+      if (Date.now() - this.lastRx > IDLE_TIMEOUT_MS) this.kick(ErrorCode.Timeout, 'no data from the listener for 30 s');
+    }, 5000);
+    this.idleTimer.unref();
+  }
+
+  get clientId(): string { return this.o.clientId; }
+  get name(): string { return this.o.name; }
+  get codec(): CodecName { return this.o.codec; }
+
+  /** Sends the codec header and the future part of the FIFO at once (fast join). */
+  start(): void {
+    this.send({ ...this.o.header() });
+    this.nextSeq = this.liveEdge();
+    this.pump();
+  }
+
+  /** The format changed mid-stream: announce it in-band before the next chunk. */
+  announceFormat(): void {
+    this.send(this.o.header());
+  }
+
+  private liveEdge(): number {
+    const seq = this.o.fifo.firstPlayingAfter(this.o.clock() + this.o.joinLeadUs);
+    return seq ?? this.o.fifo.newestSeq + 1;
+  }
+
+  /** Sends whatever the cursor has not sent yet, as far as the transport accepts. */
+  pump(): void {
+    if (this.closed || this.nextSeq < 0) return;
+    const fifo = this.o.fifo;
+    if (fifo.size === 0) return;
+    if (this.nextSeq < fifo.oldestSeq) {
+      // fell off the tail: skip to the live edge, tell the player there is a hole
+      this.nextSeq = this.liveEdge();
+      this.pendingGap = true;
+      this.stats.gaps++;
+    }
+    let budget = 300; // bounded: at most the whole FIFO per call
+    while (budget-- > 0 && this.nextSeq <= fifo.newestSeq && this.o.transport.bufferedBytes < MAX_QUEUED_BYTES) {
+      const chunk = fifo.get(this.nextSeq);
+      if (!chunk) break;
+      const bytes = framed(chunk, this.o.codec, this.pendingGap);
+      this.pendingGap = false;
+      this.nextSeq++;
+      this.stats.chunksSent++;
+      this.stats.bytesSent += bytes.length;
+      this.lastPlayAt = chunk.playAt;
+      if (!this.o.transport.send(bytes)) break;
+    }
+    this.stats.aheadMs = Math.max(0, (this.lastPlayAt - this.o.clock()) / 1000);
+  }
+
+  /** Handles a frame from the listener (hello is handled by the server before the session exists). */
+  handle(frame: Frame, rxUs: number): void {
+    this.lastRx = Date.now();
+    switch (frame.type) {
+      case FrameType.TimeRequest:
+        this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.o.clock() });
+        break;
+      case FrameType.Keepalive:
+      case FrameType.Settings:
+        break;
+      case FrameType.Error:
+        this.finish(`listener reported error ${frame.code}: ${frame.reason}`);
+        break;
+      default:
+        this.kick(ErrorCode.BadFrame, `unexpected frame type ${frame.type} from a listener`);
+    }
+  }
+
+  kick(code: number, reason: string): void {
+    if (this.closed) return;
+    this.send({ type: FrameType.Error, code, reason });
+    this.o.transport.close();
+    this.finish(reason);
+  }
+
+  private send(f: Frame): void {
+    if (this.closed) return;
+    const bytes = encodeFrame(f);
+    this.stats.bytesSent += bytes.length;
+    this.o.transport.send(bytes);
+  }
+
+  private finish(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.idleTimer);
+    this.o.transport.close();
+    this.emit('close', reason);
+  }
+}

@@ -1,0 +1,42 @@
+// One-time stream tokens: a listener gets one only from an accepted `join`, and
+// it is good for one stream connection within its lifetime.
+
+import { randomBytes } from 'node:crypto';
+
+interface Grant {
+  clientId: string;
+  codec: 'opus' | 'pcm';
+  expiresAt: number;
+}
+
+export class StreamTokens {
+  private grants = new Map<string, Grant>();
+
+  constructor(private ttlMs: number, private now: () => number = Date.now) {}
+
+  issue(clientId: string, codec: 'opus' | 'pcm'): string {
+    this.sweep();
+    // a client holds at most one live token
+    for (const [t, g] of this.grants) if (g.clientId === clientId) this.grants.delete(t);
+    const token = randomBytes(24).toString('base64url');
+    this.grants.set(token, { clientId, codec, expiresAt: this.now() + this.ttlMs });
+    return token;
+  }
+
+  /** Returns the grant and forgets the token; undefined when unknown, used or expired. */
+  consume(token: string): Grant | undefined {
+    const g = this.grants.get(token);
+    if (!g) return undefined;
+    this.grants.delete(token);
+    return g.expiresAt >= this.now() ? g : undefined;
+  }
+
+  revoke(clientId: string): void {
+    for (const [t, g] of this.grants) if (g.clientId === clientId) this.grants.delete(t);
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [t, g] of this.grants) if (g.expiresAt < now) this.grants.delete(t);
+  }
+}

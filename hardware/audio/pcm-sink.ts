@@ -1,0 +1,28 @@
+// The playback device as the player engine sees it. One implementation per
+// backend (ALSA through libasound, the virtual DAC twin), chosen by openSink().
+
+import type { PcmFormat } from '../../firmware/wire/format.ts';
+
+export interface SinkStatus {
+  /** frames written but not yet out of the DAC (ALSA snd_pcm_delay semantics) */
+  delayFrames: number;
+  /** monotonic time (µs, see firmware/util/time.ts) at which delayFrames was read */
+  atUs: number;
+  /** underruns (xruns) seen since open */
+  underruns: number;
+}
+
+export interface PcmSink {
+  readonly name: string;
+  readonly format: PcmFormat;
+  /** true when the device consumes frames on its own clock; false for unclocked plugins (null, file) */
+  readonly clocked: boolean;
+  open(): Promise<void>;
+  /**
+   * Queues interleaved signed 16-bit frames. Resolves once the device accepted all of
+   * them (it may wait while the device buffer is full) with the status right after.
+   */
+  write(pcm: Int16Array): Promise<SinkStatus>;
+  status(): Promise<SinkStatus>;
+  close(): Promise<void>;
+}
