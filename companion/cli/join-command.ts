@@ -1,0 +1,120 @@
+// `nearcast join`: join over MQTT, open the stream, play it, show status,
+// leave cleanly on Ctrl-C.
+
+import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
+import type { Reply } from '../../firmware/wire/requests.ts';
+import { monotonicUs } from '../../firmware/util/time.ts';
+import { openSink } from '../../hardware/audio/open-sink.ts';
+import type { BoxClient } from '../client/box-client.ts';
+import type { BoxAddress } from '../client/discovery.ts';
+import { connectTcpStream } from '../client/tcp-stream.ts';
+import { createListenerPlayer } from '../player/listener-player.ts';
+import { formatStatus, type ListenStatus } from './status-line.ts';
+
+export interface JoinOptions {
+  name?: string;
+  song?: string;
+  device: string;
+  latencyOffset: number;
+  volume: number;
+  json?: boolean;
+  codec?: 'opus' | 'pcm';
+}
+
+interface Grant {
+  stream: { tcpPort: number; token: string };
+  codec: string;
+  latencyMs: number;
+  song?: { title?: string; error?: string };
+}
+
+interface BoxState {
+  state?: string;
+  track?: { title: string; artist: string; durationMs: number } | null;
+  positionMs?: number;
+  at?: number; // local ms when received, to extrapolate the position
+}
+
+export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions): Promise<number> {
+  const out = (line: string) => process.stderr.write(line + '\n');
+  const reply: Reply<Grant> = await client.request<Grant>('join', { name: o.name, song: o.song, codec: o.codec }, {
+    timeoutMs: 15 * 60_000,
+    onPending: () => out('waiting for the owner to approve the join (share button on the box)…'),
+  });
+  if (reply.status !== 'ok' || !reply.data) {
+    out(`join refused: ${reply.error ?? 'no reason given'}`);
+    await client.close();
+    return 2;
+  }
+  const grant = reply.data;
+  if (grant.song?.error) out(`song request: ${grant.song.error}`);
+  else if (grant.song?.title) out(`playing your song: ${grant.song.title}`);
+
+  const sink = openSink(o.device, DEFAULT_FORMAT);
+  if (!sink) {
+    out("--device none: nothing to play to");
+    return 2;
+  }
+  const player = createListenerPlayer(sink, monotonicUs);
+  player.setVolume(o.volume);
+  player.setLatencyOffsetMs(o.latencyOffset);
+
+  let stopping = false;
+  let fatal = '';
+  const stream = await connectTcpStream(box.host, grant.stream.tcpPort, grant.stream.token, o.name, {
+    onCodecHeader: (h) => player.onCodecHeader(h),
+    onAudio: (f) => player.onAudio(f),
+    onServerError: (e) => { fatal = `the box closed the stream: ${e.reason}`; },
+    onProtocolError: (m) => { fatal = `stream protocol error: ${m}`; stream.close(); },
+  });
+  player.attachClock(stream.protocol.sync);
+  try {
+    await player.start();
+  } catch (e) {
+    out(`cannot play to '${o.device}': ${(e as Error).message}`);
+    stream.close();
+    await client.request('leave', {}, { timeoutMs: 1000 }).catch(() => {});
+    await client.close();
+    return 3;
+  }
+
+  const boxState: BoxState = {};
+  await client.watch((topic, payload) => {
+    if (topic === client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
+  });
+
+  const status = (): ListenStatus => {
+    const s = player.stats();
+    const pos = (boxState.positionMs ?? 0) + (boxState.state === 'playing' && boxState.at ? Date.now() - boxState.at : 0);
+    return {
+      state: s.state, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
+      syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null, underruns: s.underruns, resyncs: s.resyncs,
+    };
+  };
+  const tty = process.stdout.isTTY && !o.json;
+  const ticker = setInterval(() => {
+    if (o.json) process.stdout.write(JSON.stringify({ t: new Date().toISOString(), ...status() }) + '\n');
+    else if (tty) process.stdout.write('\r\x1b[2K' + formatStatus(status(), process.stdout.columns ?? 80));
+  }, o.json ? 1000 : 250);
+
+  const finish = async (why: string, code: number): Promise<number> => {
+    stopping = true;
+    clearInterval(ticker);
+    if (tty) process.stdout.write('\n');
+    out(why);
+    await client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});
+    stream.close();
+    await player.stop().catch(() => {});
+    await client.close().catch(() => {});
+    return code;
+  };
+
+  return new Promise<number>((resolve) => {
+    const onSignal = () => { if (!stopping) void finish('left the box', 0).then(resolve); };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    void stream.closed.then((reason) => {
+      if (!stopping) void finish(fatal || `stream ended: ${reason}`, 1).then(resolve);
+    });
+  });
+}

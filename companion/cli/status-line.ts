@@ -1,0 +1,29 @@
+// The live status line of `nearcast join` (or JSON lines with --json).
+
+export interface ListenStatus {
+  state: string;
+  track: { title: string; artist: string; durationMs: number } | null;
+  positionMs: number;
+  bufferMs: number;
+  syncErrorMs: number | null;
+  underruns: number;
+  resyncs: number;
+}
+
+function clock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+export function formatStatus(s: ListenStatus, width = 80): string {
+  const title = s.track ? `${s.track.title}${s.track.artist ? ' — ' + s.track.artist : ''}` : s.state;
+  const dur = s.track?.durationMs ?? 0;
+  const bar = 16;
+  const filled = dur > 0 ? Math.min(bar, Math.round((s.positionMs / dur) * bar)) : 0;
+  const progress = dur > 0 ? `[${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${clock(s.positionMs)}/${clock(dur)}` : '';
+  const sync = s.syncErrorMs === null ? 'sync …' : `sync ${s.syncErrorMs >= 0 ? '+' : ''}${s.syncErrorMs.toFixed(2)} ms`;
+  const tail = `${progress} buf ${Math.round(s.bufferMs)} ms ${sync}${s.underruns ? ` underruns ${s.underruns}` : ''}`;
+  const room = Math.max(8, width - tail.length - 3);
+  const name = title.length > room ? title.slice(0, room - 1) + '…' : title;
+  return `${name} | ${tail}`;
+}

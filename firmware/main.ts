@@ -1,0 +1,111 @@
+// `nearcast-box`: command line → config → controller. Every flag is also a
+// config key and an environment variable (NEARCAST_<SECTION>__<KEY>).
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig, ConfigError } from './config/config.ts';
+import { hashPassword } from './config/password.ts';
+import { Controller } from './controller.ts';
+import { createLogger } from './util/log.ts';
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 0 || n > 65535) throw new InvalidArgumentError(`'${v}' is not a port number (0-65535)`);
+  return n;
+}
+function intIn(lo: number, hi: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v) || n < lo || n > hi) throw new InvalidArgumentError(`'${v}' must be a whole number from ${lo} to ${hi}`);
+    return n;
+  };
+}
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const program = new Command('nearcast-box')
+  .description('the nearcast box: plays music and shares it, in sync, with nearby listeners')
+  .option('-c, --config <file>', 'config file (JSON or YAML)')
+  .option('-m, --music <dir>', 'music folder (repeatable)', collect)
+  .option('--box-id <id>', 'box id used in MQTT topics')
+  .option('--name <name>', 'display name')
+  .option('--host <addr>', 'address to listen on (0.0.0.0 for every interface)')
+  .option('--mqtt-port <n>', 'MQTT TCP port', port)
+  .option('--http-port <n>', 'HTTP port (MQTT over WebSocket at /mqtt)', port)
+  .option('--stream-port <n>', 'audio stream TCP port', port)
+  .option('--audio-device <pcm>', "the box's own speaker: an ALSA PCM name, 'sim' or 'none'")
+  .option('--source <spec>', "what the box plays: library | pipe:/tmp/snapfifo | tone:440 | silence")
+  .addOption(new Option('--codec <codec>', 'default codec for listeners').choices(['opus', 'pcm']))
+  .option('--latency <ms>', 'playout latency in ms', intIn(100, 5000))
+  .addOption(new Option('--policy <policy>', 'share policy').choices(['button', 'approve', 'open']))
+  .option('--state-dir <dir>', 'where state that survives restarts is kept')
+  .option('--sim', 'simulated hardware (virtual DAC, keyboard buttons)')
+  .option('--no-keyboard', 'no keyboard buttons even when simulated')
+  .showHelpAfterError();
+
+program
+  .command('hash-password')
+  .description('print the hash of a password for owner.passwordHash (reads the password from stdin)')
+  .action(async () => {
+    let pw = '';
+    for await (const c of process.stdin) pw += c;
+    pw = pw.replace(/\r?\n$/, '');
+    if (!pw) { console.error('error: empty password on stdin'); process.exit(2); }
+    console.log(hashPassword(pw));
+    process.exit(0);
+  });
+
+program.action(async (opts) => {
+  const overrides: Record<string, unknown> = {};
+  const set = (path: string, v: unknown) => {
+    if (v === undefined) return;
+    const keys = path.split('.');
+    let o = overrides as Record<string, unknown>;
+    for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+    o[keys[keys.length - 1]] = v;
+  };
+  set('library.folders', opts.music);
+  set('boxId', opts.boxId);
+  set('name', opts.name);
+  set('network.host', opts.host);
+  set('mqtt.port', opts.mqttPort);
+  set('http.port', opts.httpPort);
+  set('stream.port', opts.streamPort);
+  set('audio.device', opts.audioDevice);
+  set('source', opts.source);
+  set('stream.codec', opts.codec);
+  set('stream.latencyMs', opts.latency);
+  set('share.policy', opts.policy);
+  set('stateDir', opts.stateDir);
+  if (opts.sim) set('hardware.sim', true);
+  if (opts.keyboard === false) set('hardware.keyboard', false);
+
+  let config;
+  try {
+    config = loadConfig({ file: opts.config, env: process.env, overrides });
+  } catch (e) {
+    console.error(e instanceof ConfigError ? `nearcast-box: invalid configuration\n${e.message}` : `nearcast-box: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const log = createLogger(config.log.level);
+  const controller = new Controller(config, log);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const force = setTimeout(() => process.exit(1), 5000);
+    force.unref();
+    await controller.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  try {
+    await controller.start();
+  } catch (e) {
+    log.error('could not start', { error: (e as Error).message });
+    await controller.stop().catch(() => {});
+    process.exit(1);
+  }
+});
+
+await program.parseAsync(process.argv);

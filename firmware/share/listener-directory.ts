@@ -1,0 +1,110 @@
+// Accepted listeners: admitted by a join, connected by the stream, gone on
+// leave, on stream close, or when their token expires unused.
+
+import { EventEmitter } from 'node:events';
+import type { CodecName } from '../wire/format.ts';
+import type { JoinRequest } from '../wire/requests.ts';
+import type { JoinGrant, ListenerDirectory } from '../requests/context.ts';
+import type { StreamServer } from '../stream/stream-server.ts';
+import type { StreamTokens } from '../stream/stream-tokens.ts';
+
+export interface ListenerInfo {
+  id: string;
+  name: string;
+  since: string; // ISO time of admission
+  codec: CodecName;
+  connected: boolean;
+  /** how much audio (ms) the box has already handed this listener ahead of playout */
+  bufferMs: number;
+  gaps: number;
+  bytesSent: number;
+}
+
+export interface DirectoryOptions {
+  tokens: StreamTokens;
+  stream: StreamServer;
+  tokenTtlMs: number;
+  defaultCodec: CodecName;
+  availableCodecs: CodecName[];
+  grantTemplate: () => Omit<JoinGrant, 'listenerId' | 'stream' | 'codec'> & { tcpPort: number; wsPath: string };
+}
+
+interface Entry {
+  id: string;
+  name: string;
+  since: number;
+  codec: CodecName;
+  expiry: NodeJS.Timeout | null;
+}
+
+export class Listeners extends EventEmitter<{ change: [] }> implements ListenerDirectory {
+  private entries = new Map<string, Entry>();
+
+  constructor(private o: DirectoryOptions) {
+    super();
+    o.stream.on('connected', (s) => {
+      const e = this.entries.get(s.clientId);
+      if (e?.expiry) { clearTimeout(e.expiry); e.expiry = null; }
+      this.emit('change');
+    });
+    o.stream.on('disconnected', (s) => {
+      // a listener whose stream ends is gone unless it was replaced by a newer connection
+      if (!o.stream.sessions.has(s.clientId)) this.drop(s.clientId);
+    });
+  }
+
+  count(): number {
+    return this.entries.size;
+  }
+
+  isListener(clientId: string): boolean {
+    return this.entries.has(clientId);
+  }
+
+  admit(clientId: string, req: JoinRequest): JoinGrant {
+    const codec = req.codec && this.o.availableCodecs.includes(req.codec) ? req.codec : this.o.defaultCodec;
+    const prev = this.entries.get(clientId);
+    if (prev?.expiry) clearTimeout(prev.expiry);
+    const entry: Entry = { id: clientId, name: req.name ?? clientId, since: prev?.since ?? Date.now(), codec, expiry: null };
+    entry.expiry = setTimeout(() => { if (!this.o.stream.sessions.has(clientId)) this.drop(clientId); }, this.o.tokenTtlMs);
+    entry.expiry.unref();
+    this.entries.set(clientId, entry);
+    const token = this.o.tokens.issue(clientId, codec);
+    const { tcpPort, wsPath, ...rest } = this.o.grantTemplate();
+    this.emit('change');
+    return { listenerId: clientId, stream: { tcpPort, wsPath, token, expiresInMs: this.o.tokenTtlMs }, codec, ...rest };
+  }
+
+  remove(clientId: string, reason: string): boolean {
+    const had = this.entries.has(clientId);
+    this.o.tokens.revoke(clientId);
+    this.o.stream.disconnect(clientId, reason);
+    this.drop(clientId);
+    return had;
+  }
+
+  /** Disconnects everybody (long press of the share button). */
+  removeAll(reason: string): number {
+    const ids = [...this.entries.keys()];
+    for (const id of ids) this.remove(id, reason);
+    return ids.length;
+  }
+
+  list(): ListenerInfo[] {
+    return [...this.entries.values()].map((e) => {
+      const s = this.o.stream.sessions.get(e.id);
+      return {
+        id: e.id, name: e.name, since: new Date(e.since).toISOString(), codec: e.codec, connected: !!s,
+        bufferMs: Math.round(s?.stats.aheadMs ?? 0), gaps: s?.stats.gaps ?? 0, bytesSent: s?.stats.bytesSent ?? 0,
+      };
+    });
+  }
+
+  private drop(clientId: string): void {
+    const e = this.entries.get(clientId);
+    if (!e) return;
+    if (e.expiry) clearTimeout(e.expiry);
+    this.entries.delete(clientId);
+    this.emit('change');
+  }
+}

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import type { BoxServices, NowPlaying } from '../../../../firmware/requests/context.ts';
+import { RateLimiter } from '../../../../firmware/requests/rate-limit.ts';
+import { RequestRouter } from '../../../../firmware/requests/router.ts';
+import { JoinManager } from '../../../../firmware/share/join-manager.ts';
+import { ShareWindow } from '../../../../firmware/share/share-window.ts';
+import type { Reply } from '../../../../firmware/wire/requests.ts';
+
+const moon = { id: 't1', path: '/m/moon.mp3', title: 'Moon River', artist: 'Demo Quartet', album: 'Demo', durationMs: 30000, fileName: 'moon.mp3', hasArtwork: false };
+
+function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners', control: 'owner', volume: 'owner' }) {
+  const listeners = new Set<string>();
+  const np: NowPlaying = { state: 'playing', track: null, positionMs: 0, volume: 50, source: 'library' };
+  const w = new ShareWindow(120);
+  const box = {
+    boxId: 'b', name: 'Box', permissions,
+    library: { search: (q: string) => (q.includes('moon') ? [{ track: moon, score: 1 }] : []), get: (id: string) => (id === 't1' ? moon : undefined), all: () => [moon] },
+    playback: {
+      nowPlaying: () => np, playNow: sinon.spy(), enqueue: sinon.stub().returns(1), queue: () => [moon],
+      control: sinon.spy(), setVolume: sinon.stub().callsFake((v: number) => (np.volume = v)),
+    },
+    joins: new JoinManager('button', w, () => ({ listeners: listeners.size, max: 10 })),
+    shareWindow: w,
+    listeners: {
+      count: () => listeners.size, isListener: (id: string) => listeners.has(id), list: () => [],
+      admit: (id: string) => { listeners.add(id); return { listenerId: id, stream: { tcpPort: 1, wsPath: '/stream', token: 'tok', expiresInMs: 1 }, codec: 'opus' as const, format: { sampleRate: 48000, channels: 2, bitsPerSample: 16 }, chunkMs: 20, latencyMs: 400 }; },
+      remove: (id: string) => listeners.delete(id),
+    },
+    reply: sinon.spy(),
+  };
+  return box as unknown as BoxServices & { playback: { playNow: sinon.SinonSpy; control: sinon.SinonSpy } };
+}
+
+function setup(box = makeBox(), limiter = new RateLimiter(600, 100)) {
+  const sent: Array<{ clientId: string; op: string; reply: Reply }> = [];
+  const router = new RequestRouter({ box, limiter, send: (clientId, op, reply) => sent.push({ clientId, op, reply }), log: () => {} });
+  const ask = async (op: string, payload: string, clientId = 'c1', role: 'owner' | 'guest' = 'guest') => {
+    await router.handle(clientId, role, op, new TextEncoder().encode(payload));
+    return sent[sent.length - 1];
+  };
+  return { box, router, sent, ask };
+}
+
+describe('RequestRouter', () => {
+  it('answers every malformed request with an error naming the problem, echoing the transaction', async () => {
+    const { ask } = setup();
+    expect((await ask('search', '{nope')).reply.error).to.match(/^malformed JSON/);
+    expect((await ask('search', '{"query":1,"transaction":"x"}')).reply).to.deep.equal({ status: 'error', error: "field 'query' must be a string, got number 1", transaction: 'x' });
+    expect((await ask('volume', '{"volume":10,"extra":true}', 'c1', 'owner')).reply.error).to.contain("unknown field 'extra'");
+    const unknown = await ask('teleport', '{}');
+    expect(unknown.op).to.equal('teleport');
+    expect(unknown.reply.error).to.contain("unknown operation 'teleport'");
+  });
+
+  it('search finds by name and returns summaries', async () => {
+    const { ask } = setup();
+    const r = await ask('search', '{"query":"moon","transaction":7}');
+    expect(r.reply.status).to.equal('ok');
+    expect(r.reply.transaction).to.equal(7);
+    expect((r.reply.data as { results: Array<{ title: string }> }).results[0].title).to.equal('Moon River');
+  });
+
+  it('song requests need a listener under `listeners`; control needs the owner', async () => {
+    const { ask, box } = setup();
+    expect((await ask('play', '{"query":"moon"}')).reply.error).to.equal("'play' is for listeners: join first");
+    box.listeners.admit('c1', {});
+    expect((await ask('play', '{"query":"moon"}')).reply.status).to.equal('ok');
+    expect(box.playback.playNow.calledOnceWith(moon)).to.equal(true);
+    expect((await ask('control', '{"action":"pause"}')).reply.error).to.contain('owner');
+    expect((await ask('control', '{"action":"pause"}', 'o', 'owner')).reply.status).to.equal('ok');
+    expect(box.playback.control.calledOnceWith('pause')).to.equal(true);
+  });
+
+  it('`nobody` disables an operation even for the owner', async () => {
+    const { ask } = setup(setup().box && makeBox({ request: 'listeners', control: 'nobody', volume: 'owner' }));
+    expect((await ask('control', '{"action":"next"}', 'o', 'owner')).reply.error).to.equal("'control' is disabled on this box");
+  });
+
+  it('a join under policy button with the window closed is pending; approve is owner-only', async () => {
+    const { ask, box } = setup();
+    const r = await ask('join', '{"name":"Bob","transaction":"j"}', 'bob');
+    expect(r.reply).to.deep.include({ status: 'pending', transaction: 'j' });
+    expect((await ask('approve', '{}', 'bob')).reply.error).to.contain('owner');
+    const a = await ask('approve', '{}', 'o', 'owner');
+    expect(a.reply).to.deep.include({ status: 'ok', data: { approved: 'bob' } });
+    expect((await ask('approve', '{}', 'o', 'owner')).reply.error).to.equal('no join is waiting for approval');
+    void box;
+  });
+
+  it('a join with a song plays the best match and reports it', async () => {
+    const { ask, box } = setup();
+    box.shareWindow.open();
+    const r = await ask('join', '{"song":"moon"}', 'bob');
+    expect(r.reply.status).to.equal('ok');
+    expect((r.reply.data as { song: { title: string } }).song.title).to.equal('Moon River');
+    expect(box.playback.playNow.calledOnce).to.equal(true);
+    const r2 = await ask('join', '{"song":"zzz"}', 'eve');
+    expect((r2.reply.data as { song: { error: string } }).song.error).to.equal('no song matches "zzz"');
+  });
+
+  it('rate-limits a flooding client without affecting others', async () => {
+    const { ask } = setup(makeBox(), new RateLimiter(60, 2));
+    await ask('status', '');
+    await ask('status', '');
+    expect((await ask('status', '')).reply.error).to.match(/^rate limit/);
+    expect((await ask('status', '', 'c2')).reply.status).to.equal('ok');
+  });
+
+  it('a handler that throws gets an internal-error reply, not a crash', async () => {
+    const box = makeBox();
+    box.playback.nowPlaying = () => { throw new Error('boom'); };
+    const { ask } = setup(box);
+    expect((await ask('status', '')).reply).to.deep.equal({ status: 'error', error: "internal error while handling 'status'" });
+  });
+});
