@@ -8,7 +8,9 @@ import { openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
 import { connectTcpStream } from '../client/tcp-stream.ts';
-import { createListenerPlayer } from '../player/listener-player.ts';
+import { Player } from '../player/player.ts';
+import { createDecoder } from '../../firmware/audio/codecs/index.ts';
+import { ClockSync } from '../../firmware/wire/clock.ts';
 import { formatStatus, type ListenStatus } from './status-line.ts';
 
 export interface JoinOptions {
@@ -55,19 +57,20 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
     out("--device none: nothing to play to");
     return 2;
   }
-  const player = createListenerPlayer(sink, monotonicUs);
-  player.setVolume(o.volume);
-  player.setLatencyOffsetMs(o.latencyOffset);
+  const sync = new ClockSync();
+  const player = new Player({
+    sink, clockSync: sync, now: monotonicUs, volume: o.volume, latencyOffsetMs: o.latencyOffset,
+    decoderFactory: (h) => createDecoder(h.codec, { sampleRate: h.sampleRate, channels: h.channels, bitsPerSample: 16 }),
+  });
 
   let stopping = false;
   let fatal = '';
-  const stream = await connectTcpStream(box.host, grant.stream.tcpPort, grant.stream.token, o.name, {
+  const stream = await connectTcpStream(box.host, grant.stream.tcpPort, grant.stream.token, o.name, sync, {
     onCodecHeader: (h) => player.onCodecHeader(h),
     onAudio: (f) => player.onAudio(f),
     onServerError: (e) => { fatal = `the box closed the stream: ${e.reason}`; },
     onProtocolError: (m) => { fatal = `stream protocol error: ${m}`; stream.close(); },
   });
-  player.attachClock(stream.protocol.sync);
   try {
     await player.start();
   } catch (e) {

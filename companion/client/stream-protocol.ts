@@ -21,7 +21,6 @@ const BURST_GAP_MS = 15;
 const PERIOD_MS = 1000;
 
 export class StreamProtocol {
-  readonly sync = new ClockSync();
   private decoder = new FrameDecoder();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private sent = 0;
@@ -31,6 +30,7 @@ export class StreamProtocol {
     private send: (bytes: Uint8Array) => void,
     private clock: () => number,
     private h: StreamProtocolHandlers,
+    readonly sync: ClockSync = new ClockSync(),
   ) {}
 
   start(token: string, name?: string): void {

@@ -1,6 +1,7 @@
 // Connects the transport-free StreamProtocol to a TCP socket.
 
 import net from 'node:net';
+import type { ClockSync } from '../../firmware/wire/clock.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import { StreamProtocol, type StreamProtocolHandlers } from './stream-protocol.ts';
 
@@ -10,10 +11,10 @@ export interface TcpStream {
   close(): void;
 }
 
-export function connectTcpStream(host: string, port: number, token: string, name: string | undefined, h: StreamProtocolHandlers): Promise<TcpStream> {
+export function connectTcpStream(host: string, port: number, token: string, name: string | undefined, sync: ClockSync, h: StreamProtocolHandlers): Promise<TcpStream> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, noDelay: true });
-    const protocol = new StreamProtocol((b) => socket.write(b), monotonicUs, h);
+    const protocol = new StreamProtocol((b) => socket.write(b), monotonicUs, h, sync);
     let lastError = '';
     const closed = new Promise<string>((r) => socket.on('close', () => { protocol.stop(); r(lastError || 'stream closed by the box'); }));
     socket.on('data', (b: Buffer) => protocol.receive(new Uint8Array(b.buffer, b.byteOffset, b.length), monotonicUs()));

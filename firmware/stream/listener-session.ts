@@ -5,7 +5,7 @@
 // moved to the live edge with a gap marker.
 
 import { EventEmitter } from 'node:events';
-import type { Chunk, FifoRing } from '../audio/fifo.ts';
+import { FifoCursor, type Chunk, type FifoRing } from '../audio/fifo.ts';
 import type { CodecName } from '../wire/format.ts';
 import { encodeFrame, ErrorCode, FrameType, type CodecHeaderFrame, type Frame } from '../wire/frames.ts';
 import type { StreamTransport } from './transport.ts';
@@ -52,8 +52,7 @@ function framed(chunk: Chunk, codec: CodecName, gap: boolean): Uint8Array {
 }
 
 export class ListenerSession extends EventEmitter<{ close: [string] }> {
-  private nextSeq = -1;
-  private pendingGap = false;
+  private cursor: FifoCursor | null = null;
   private closed = false;
   private lastRx: number;
   private lastPlayAt = 0;
@@ -79,7 +78,9 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   /** Sends the codec header and the future part of the FIFO at once (fast join). */
   start(): void {
     this.send({ ...this.o.header() });
-    this.nextSeq = this.liveEdge();
+    const { fifo, clock, joinLeadUs } = this.o;
+    const startSeq = fifo.firstPlayingAfter(clock() + joinLeadUs) ?? fifo.newestSeq + 1;
+    this.cursor = new FifoCursor(fifo, { startSeq, clock, marginUs: joinLeadUs });
     this.pump();
   }
 
@@ -88,29 +89,18 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     this.send(this.o.header());
   }
 
-  private liveEdge(): number {
-    const seq = this.o.fifo.firstPlayingAfter(this.o.clock() + this.o.joinLeadUs);
-    return seq ?? this.o.fifo.newestSeq + 1;
-  }
-
   /** Sends whatever the cursor has not sent yet, as far as the transport accepts. */
   pump(): void {
-    if (this.closed || this.nextSeq < 0) return;
-    const fifo = this.o.fifo;
-    if (fifo.size === 0) return;
-    if (this.nextSeq < fifo.oldestSeq) {
-      // fell off the tail: skip to the live edge, tell the player there is a hole
-      this.nextSeq = this.liveEdge();
-      this.pendingGap = true;
-      this.stats.gaps++;
-    }
+    const cursor = this.cursor;
+    if (this.closed || !cursor) return;
     let budget = 300; // bounded: at most the whole FIFO per call
-    while (budget-- > 0 && this.nextSeq <= fifo.newestSeq && this.o.transport.bufferedBytes < MAX_QUEUED_BYTES) {
-      const chunk = fifo.get(this.nextSeq);
-      if (!chunk) break;
-      const bytes = framed(chunk, this.o.codec, this.pendingGap);
-      this.pendingGap = false;
-      this.nextSeq++;
+    while (budget-- > 0 && this.o.transport.bufferedBytes < MAX_QUEUED_BYTES) {
+      // a cursor that fell off the FIFO's tail resumes at the live edge with gap set
+      const read = cursor.next();
+      if (!read) break;
+      const { chunk, gap } = read;
+      const bytes = framed(chunk, this.o.codec, gap);
+      this.stats.gaps = cursor.gaps;
       this.stats.chunksSent++;
       this.stats.bytesSent += bytes.length;
       this.lastPlayAt = chunk.playAt;

@@ -106,6 +106,13 @@ export class ClockSync {
     if (Math.abs(slope) < 1e-3) this.driftPpm = slope * 1e6; // reject > 1000 ppm as nonsense
   }
 
+  /** A clock already in sync with itself: the box's own speaker (offset zero). */
+  static local(): ClockSync {
+    const s = new ClockSync();
+    for (let i = 0; i < 4; i++) s.add({ t1: i, t2: i, t3: i, t4: i });
+    return s;
+  }
+
   get synced(): boolean {
     return this.count >= 4;
   }

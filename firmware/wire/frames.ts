@@ -219,7 +219,7 @@ export function decodeBody(type: number, body: Uint8Array): Frame {
  * After a FrameError the stream is out of step; the caller must close it.
  */
 export class FrameDecoder {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array = new Uint8Array(0);
   private failed = false;
 
   push(chunk: Uint8Array): Frame[] {

@@ -1,7 +1,6 @@
 // Buttons as the box sees them: named buttons producing gestures. Backends (GPIO
 // through onoff or libgpiod, the keyboard twin) emit the same events.
 
-import type { EventEmitter } from 'node:events';
 
 export type ButtonName = 'share' | 'playPause' | 'next' | 'volumeUp' | 'volumeDown';
 export type Gesture = 'click' | 'double' | 'long';
@@ -11,7 +10,9 @@ export interface ButtonEvent {
   gesture: Gesture;
 }
 
-export interface ButtonSource extends EventEmitter<{ press: [ButtonEvent]; quit: [] }> {
+export interface ButtonSource {
+  on(event: 'press', cb: (e: ButtonEvent) => void): this;
+  on(event: 'quit', cb: () => void): this;
   start(): void;
   stop(): void;
 }

@@ -1,0 +1,377 @@
+// The real-time producer: every 20 ms of clock it pulls one chunk of PCM from the
+// current source, applies the volume, encodes it once per codec and pushes it into
+// the FIFO with playAt = capture time + latency. Chunks keep flowing while paused
+// or idle (silence), so listeners keep their clocks and buffers.
+
+import { EventEmitter } from 'node:events';
+import type { PcmSource, ChunkEncoder } from './types.ts';
+import { FifoRing, type Chunk } from './fifo.ts';
+import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
+import { FileSource } from './sources/file-source.ts';
+import { PipeSource, DEFAULT_PIPE_PATH } from './sources/pipe-source.ts';
+import { ToneSource } from './sources/tone-source.ts';
+import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFormat } from '../wire/format.ts';
+import { monotonicUs } from '../util/time.ts';
+
+export type SourceSpec =
+  | { kind: 'file'; path: string; trackId?: string; startMs?: number }
+  | { kind: 'pipe'; path: string }
+  | { kind: 'tone'; hz: number }
+  | { kind: 'silence' };
+
+export interface NextTrack { path: string; trackId: string }
+/** What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a library track. */
+export interface TrackEvent { trackId: string | null; spec: SourceSpec | null; playAt: number }
+export interface SourceErrorEvent { path: string; error: Error }
+export type EngineState = 'playing' | 'paused' | 'idle';
+
+export interface AudioEngineEvents {
+  chunk: [Chunk];
+  track: [TrackEvent];
+  'source-error': [SourceErrorEvent];
+}
+
+export interface AudioEngineOptions {
+  format?: PcmFormat;
+  chunkMs?: number; // default 20
+  latencyMs?: number; // default 400
+  codecs?: CodecName[]; // default ['opus', 'pcm']
+  fifoSeconds?: number; // default 5
+  clock?: () => number; // µs, default monotonicUs
+  openSource?: (spec: SourceSpec) => PcmSource;
+  /** queue mode: asked for the track after the current file (when pre-opening it or when it ends) */
+  nextTrack?: () => NextTrack | null;
+  /** pre-open the next track this long before the current one ends (default 3000) */
+  preopenMs?: number;
+  bitrate?: number;
+  createEncoder?: (codec: CodecName, format: PcmFormat, opts: { chunkMs: number; bitrate?: number }) => ChunkEncoder;
+  /** a stall longer than this resets the timeline instead of catching up (default 1000) */
+  maxStallMs?: number;
+}
+
+export interface EngineStats { chunks: number; sourceUnderruns: number; stalls: number; errors: number }
+
+interface Current { spec: SourceSpec; source: PcmSource; framesRead: number; heard: boolean }
+interface Announce { trackId: string | null; spec: SourceSpec | null; offset: number }
+
+const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
+
+/** Parses the `--source` forms: `silence`, `tone:440`, `pipe` / `pipe:/path`, `file:/path`. */
+export function parseSourceSpec(text: string): SourceSpec {
+  const [kind, ...rest] = text.split(':');
+  const arg = rest.join(':');
+  if (kind === 'silence' && !arg) return { kind: 'silence' };
+  if (kind === 'tone') {
+    const hz = Number(arg);
+    if (!arg || !Number.isFinite(hz) || hz <= 0) throw new RangeError(`source '${text}': tone needs a frequency in Hz, e.g. tone:440`);
+    return { kind: 'tone', hz };
+  }
+  if (kind === 'pipe') return { kind: 'pipe', path: arg || DEFAULT_PIPE_PATH };
+  if (kind === 'file' && arg) return { kind: 'file', path: arg };
+  throw new RangeError(`unknown source '${text}' (expected silence, tone:<hz>, pipe[:<path>] or file:<path>)`);
+}
+
+export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_FORMAT): PcmSource {
+  switch (spec.kind) {
+    case 'file': return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId });
+    case 'pipe': return new PipeSource(spec.path, { format });
+    case 'tone': return new ToneSource({ hz: spec.hz, format });
+    case 'silence': return new ToneSource({ hz: 0, format });
+  }
+}
+
+function specPath(spec: SourceSpec): string {
+  return spec.kind === 'file' || spec.kind === 'pipe' ? spec.path : spec.kind;
+}
+
+/** frames a source still has before its end, if it knows (FileSource after decoding, timed ToneSource) */
+function remainingFrames(source: PcmSource): number | null {
+  const f = (source as { remainingFrames?: () => number | null }).remainingFrames;
+  return typeof f === 'function' ? f.call(source) : null;
+}
+
+/** 0–100 → linear gain. A cubic curve is close to how loudness is perceived. */
+export function volumeToGain(volume: number): number {
+  const v = Math.min(100, Math.max(0, volume)) / 100;
+  return v * v * v;
+}
+
+export class AudioEngine extends EventEmitter<AudioEngineEvents> {
+  readonly format: PcmFormat;
+  readonly chunkMs: number;
+  readonly latencyMs: number;
+  readonly framesPerChunk: number;
+  readonly fifo: FifoRing;
+  readonly stats: EngineStats = { chunks: 0, sourceUnderruns: 0, stalls: 0, errors: 0 };
+  lastError: Error | null = null;
+  private readonly o: AudioEngineOptions;
+  private readonly clock: () => number;
+  private readonly chunkUs: number;
+  private readonly codecs: CodecName[];
+  private encoders = new Map<CodecName, ChunkEncoder>();
+  private cur: Current | null = null;
+  private prefetched: Current | null = null;
+  private prefetchAsked = false;
+  private idleAt: number | null = null; // frame offset in the next chunk where nothing plays any more
+  private paused = false;
+  private volume = 100;
+  private muted = false;
+  private gain = 1; // gain at the end of the previous chunk (ramp start)
+  private timer: NodeJS.Timeout | null = null;
+  private started = false;
+  private t0 = 0; // capture time of chunk n = t0 + n·chunkUs
+  private n = 0;
+  private seq = 0;
+  private stallGap = false;
+
+  constructor(opts: AudioEngineOptions = {}) {
+    super();
+    this.o = opts;
+    this.format = opts.format ?? DEFAULT_FORMAT;
+    this.chunkMs = opts.chunkMs ?? 20;
+    this.latencyMs = opts.latencyMs ?? 400;
+    if (!(this.chunkMs > 0) || !(this.latencyMs >= 0)) throw new RangeError(`engine: chunkMs must be > 0 and latencyMs ≥ 0 (got ${this.chunkMs}, ${this.latencyMs})`);
+    this.framesPerChunk = framesPerChunk(this.format, this.chunkMs);
+    this.chunkUs = this.chunkMs * 1000;
+    this.clock = opts.clock ?? monotonicUs;
+    this.codecs = [...new Set<CodecName>(opts.codecs ?? ['opus', 'pcm'])];
+    this.fifo = new FifoRing(Math.max(1, Math.round(((opts.fifoSeconds ?? 5) * 1000) / this.chunkMs)));
+  }
+
+  get running(): boolean { return this.started; }
+  get state(): EngineState { return !this.cur ? 'idle' : this.paused ? 'paused' : 'playing'; }
+  get currentSpec(): SourceSpec | null { return this.cur?.spec ?? null; }
+  get currentTrackId(): string | null { return this.cur?.spec.kind === 'file' ? this.cur.spec.trackId ?? null : null; }
+  /** position of the current track in what has been produced (listeners hear it latencyMs later) */
+  get positionMs(): number {
+    if (!this.cur) return 0;
+    const start = this.cur.spec.kind === 'file' ? this.cur.spec.startMs ?? 0 : 0;
+    return start + (this.cur.framesRead * 1000) / this.format.sampleRate;
+  }
+
+  /** The encoder look-ahead of `codec`, for the codec header. */
+  codecDelayFrames(codec: CodecName): number {
+    this.ensureEncoders();
+    const enc = this.encoders.get(codec);
+    if (!enc) throw new RangeError(`codec ${codec} is not enabled in the engine`);
+    return enc.codecDelayFrames;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.ensureEncoders();
+    this.t0 = this.clock();
+    this.n = 0;
+    this.tick();
+  }
+
+  stop(): void {
+    this.started = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.closeSource(this.cur);
+    this.closeSource(this.prefetched);
+    this.cur = this.prefetched = null;
+    for (const e of this.encoders.values()) e.close();
+    this.encoders.clear();
+  }
+
+  /** Plays `spec` from the next chunk on (null: nothing). Queue mode continues after a file. */
+  setSource(spec: SourceSpec | null): void {
+    this.closeSource(this.cur);
+    this.closeSource(this.prefetched);
+    this.prefetched = null;
+    this.cur = spec ? this.open(spec) : null;
+    this.prefetchAsked = false;
+    this.paused = false;
+    if (!this.cur) this.idleAt = 0;
+  }
+
+  pause(): void { if (this.cur) this.paused = true; }
+  resume(): void { this.paused = false; }
+
+  /** Jumps to the next track now (queue mode), or stops a non-queue source. */
+  skip(): void {
+    this.advance();
+  }
+
+  /**
+   * Forgets the pre-opened next track (the queue changed after it was asked for);
+   * nextTrack() is asked again when the current track ends.
+   */
+  dropPrefetched(): void {
+    this.closeSource(this.prefetched);
+    this.prefetched = null;
+  }
+
+  setVolume(volume: number): void {
+    if (!Number.isFinite(volume) || volume < 0 || volume > 100) throw new RangeError(`volume must be 0..100, got ${volume}`);
+    this.volume = volume;
+  }
+  setMuted(muted: boolean): void { this.muted = muted; }
+
+  private ensureEncoders(): void {
+    if (this.encoders.size) return;
+    const make = this.o.createEncoder ?? defaultCreateEncoder;
+    for (const c of this.codecs) this.encoders.set(c, make(c, this.format, { chunkMs: this.chunkMs, bitrate: this.o.bitrate }));
+  }
+
+  private readonly tick = (): void => {
+    this.timer = null;
+    if (!this.started) return;
+    const now = this.clock();
+    const maxStallUs = (this.o.maxStallMs ?? 1000) * 1000;
+    if (now - (this.t0 + this.n * this.chunkUs) > maxStallUs) {
+      // stalled too long to catch up: restart the timeline now, tell listeners
+      this.t0 = now;
+      this.n = 0;
+      this.stallGap = true;
+      this.stats.stalls++;
+    }
+    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && this.t0 + this.n * this.chunkUs <= now; budget--) {
+      try {
+        this.produce(this.t0 + this.n * this.chunkUs);
+      } catch (err) {
+        this.stats.errors++;
+        this.lastError = err as Error;
+      }
+      this.n++;
+    }
+    if (!this.started) return; // stopped by a listener
+    const wait = (this.t0 + this.n * this.chunkUs - this.clock()) / 1000;
+    this.timer = setTimeout(this.tick, Math.max(0, wait));
+  };
+
+  private produce(captureUs: number): void {
+    const { pcm, trackId, announce } = this.fill();
+    this.applyGain(pcm);
+    const payloads = new Map<CodecName, Uint8Array>();
+    for (const [codec, enc] of this.encoders) payloads.set(codec, enc.encode(pcm));
+    const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads };
+    if (trackId) chunk.trackId = trackId;
+    if (this.stallGap) { chunk.gap = true; this.stallGap = false; }
+    this.fifo.push(chunk);
+    this.stats.chunks++;
+    for (const a of announce) {
+      this.emit('track', { trackId: a.trackId, spec: a.spec, playAt: chunk.playAt + framesToUs(a.offset, this.format) });
+    }
+    this.emit('chunk', chunk);
+  }
+
+  /** Builds one chunk of PCM, crossing into the next source when one ends (gapless). */
+  private fill(): { pcm: Int16Array; trackId?: string; announce: Announce[] } {
+    const fpc = this.framesPerChunk;
+    const ch = this.format.channels;
+    const pcm = new Int16Array(fpc * ch);
+    const announce: Announce[] = [];
+    let trackId: string | undefined;
+    let filled = 0;
+    if (this.paused) return { pcm, announce: this.takeIdle(announce) };
+    for (let switches = 0; this.cur && filled < fpc && switches <= MAX_SWITCHES_PER_CHUNK; ) {
+      const cur = this.cur;
+      const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled);
+      const frames = got.length / ch;
+      if (frames > 0) {
+        if (!cur.heard) {
+          cur.heard = true;
+          const id = cur.spec.kind === 'file' ? cur.spec.trackId ?? null : null;
+          announce.push({ trackId: id, spec: cur.spec, offset: filled });
+        }
+        if (filled === 0 && cur.spec.kind === 'file') trackId = cur.spec.trackId;
+        pcm.set(got, filled * ch);
+        filled += frames;
+        cur.framesRead += frames;
+      }
+      if (filled >= fpc) break;
+      if (cur.source.error) {
+        this.emit('source-error', { path: specPath(cur.spec), error: cur.source.error });
+      } else if (!cur.source.ended) {
+        this.stats.sourceUnderruns++; // behind (or a pipe writer paused): the rest is silence
+        break;
+      }
+      switches++;
+      if (!this.advance(filled)) break;
+    }
+    this.maybePrefetch();
+    return { pcm, trackId, announce: this.takeIdle(announce) };
+  }
+
+  private takeIdle(announce: Announce[]): Announce[] {
+    if (this.idleAt !== null) announce.push({ trackId: null, spec: null, offset: this.idleAt });
+    this.idleAt = null;
+    return announce;
+  }
+
+  /** Moves to the next source; false when there is none (idle). */
+  private advance(offset = 0): boolean {
+    const old = this.cur;
+    this.closeSource(old);
+    let next = this.prefetched;
+    this.prefetched = null;
+    this.prefetchAsked = false;
+    if (!next && (old === null || old.spec.kind === 'file')) next = this.openNextTrack();
+    this.cur = next;
+    if (!next && old) this.idleAt = offset;
+    return next !== null;
+  }
+
+  private maybePrefetch(): void {
+    const cur = this.cur;
+    if (!cur || this.prefetched || this.prefetchAsked || !this.o.nextTrack || cur.spec.kind !== 'file') return;
+    const left = remainingFrames(cur.source);
+    const preopen = ((this.o.preopenMs ?? 3000) * this.format.sampleRate) / 1000;
+    if (left === null || left > preopen) return;
+    this.prefetchAsked = true;
+    this.prefetched = this.openNextTrack();
+  }
+
+  private openNextTrack(): Current | null {
+    if (!this.o.nextTrack) return null;
+    let t: NextTrack | null;
+    try {
+      t = this.o.nextTrack();
+    } catch (err) {
+      this.stats.errors++;
+      this.lastError = err as Error;
+      return null;
+    }
+    return t ? this.open({ kind: 'file', path: t.path, trackId: t.trackId }) : null;
+  }
+
+  /** Opens a source; a source that cannot even be constructed becomes an already-failed one. */
+  private open(spec: SourceSpec): Current {
+    let source: PcmSource;
+    try {
+      source = (this.o.openSource ?? ((s: SourceSpec) => defaultOpenSource(s, this.format)))(spec);
+    } catch (err) {
+      source = failedSource(spec, err as Error);
+    }
+    return { spec, source, framesRead: 0, heard: false };
+  }
+
+  private closeSource(c: Current | null): void {
+    try { c?.source.close(); } catch { /* closing is best effort */ }
+  }
+
+  /** Software volume, ramped linearly across the chunk from the previous gain (no clicks). */
+  private applyGain(pcm: Int16Array): void {
+    const target = this.muted ? 0 : volumeToGain(this.volume);
+    const from = this.gain;
+    this.gain = target;
+    if (from === 1 && target === 1) return;
+    const ch = this.format.channels;
+    const frames = pcm.length / ch;
+    for (let i = 0; i < frames; i++) {
+      const g = from + ((target - from) * (i + 1)) / frames;
+      for (let c = 0; c < ch; c++) pcm[i * ch + c] = Math.round(pcm[i * ch + c] * g);
+    }
+  }
+}
+
+function failedSource(spec: SourceSpec, error: Error): PcmSource {
+  return {
+    kind: spec.kind, description: `${spec.kind} ${specPath(spec)}`,
+    ended: false, error, read: () => new Int16Array(0), close: () => {},
+  };
+}

@@ -1,0 +1,268 @@
+// The composition root: builds the parts, starts them in order, stops them in
+// reverse. Parts talk through events and small interfaces, not through here.
+
+import http from 'node:http';
+import path from 'node:path';
+import { openSink } from '../hardware/audio/open-sink.ts';
+import type { ButtonEvent } from '../hardware/buttons/buttons.ts';
+import { KeyboardButtons, KEY_HELP } from '../hardware/buttons/keyboard-buttons.ts';
+import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
+import type { PlayQueueJSON } from './audio/play-queue.ts';
+import { EmbeddedBroker } from './broker/embedded-broker.ts';
+import type { BoxConfig } from './config/config.ts';
+import { MdnsAdvertiser } from './extensions/mdns.ts';
+import { StatePublisher } from './extensions/state-publisher.ts';
+import { ensureDemoLibrary } from './library/demo.ts';
+import { scanLibrary } from './library/scanner.ts';
+import { LibraryIndex } from './library/search.ts';
+import { Playback } from './playback.ts';
+import type { BoxServices, Role } from './requests/context.ts';
+import { admit } from './requests/handlers/join.ts';
+import { statusData } from './requests/handlers/status.ts';
+import { RateLimiter } from './requests/rate-limit.ts';
+import { RequestRouter } from './requests/router.ts';
+import { JoinManager } from './share/join-manager.ts';
+import { Listeners } from './share/listener-directory.ts';
+import { ShareWindow } from './share/share-window.ts';
+import { Speaker } from './speaker.ts';
+import { StreamServer } from './stream/stream-server.ts';
+import { StreamTokens } from './stream/stream-tokens.ts';
+import type { Logger } from './util/log.ts';
+import { StateStore } from './util/state-store.ts';
+import { monotonicUs } from './util/time.ts';
+import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
+import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frames.ts';
+import type { Reply } from './wire/requests.ts';
+import { boxTopics, type Op } from './wire/topics.ts';
+
+interface Persisted { volume: number; queue?: PlayQueueJSON }
+
+export class Controller {
+  private stops: Array<() => Promise<void> | void> = [];
+  readonly topics;
+  broker!: EmbeddedBroker;
+  engine!: AudioEngine;
+  stream!: StreamServer;
+  library!: LibraryIndex;
+  joins!: JoinManager;
+  shareWindow!: ShareWindow;
+  listeners!: Listeners;
+  playback!: Playback;
+  ports = { mqtt: 0, http: 0, stream: 0 };
+
+  constructor(readonly config: BoxConfig, private log: Logger) {
+    this.topics = boxTopics(config.boxId);
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    const clock = monotonicUs;
+    const store = new StateStore<Persisted>(c.stateDir, 'playback', validatePersisted, (m) => this.log.warn(m));
+    const saved = store.load({ volume: c.audio.volume });
+
+    // library
+    let folders = c.library.folders;
+    if (folders.length === 0) {
+      const demo = path.resolve('demo-music');
+      const { created } = await ensureDemoLibrary(demo);
+      if (created) this.log.info('generated a demo library', { folder: demo });
+      folders = [demo];
+    }
+    const scan = await scanLibrary(folders, { onProblem: (p) => this.log.warn('skipped a file', { ...p }) });
+    this.library = new LibraryIndex(scan.tracks);
+    this.log.info('library scanned', { tracks: scan.tracks.length, problems: scan.problems.length });
+
+    // audio engine and playback
+    const codecs = [...new Set<CodecName>([...c.stream.codecs, c.stream.codec])];
+    this.engine = new AudioEngine({
+      format: DEFAULT_FORMAT, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs, codecs,
+      fifoSeconds: c.stream.fifoSeconds, clock, bitrate: c.stream.opusBitrate,
+      nextTrack: () => this.playback.nextTrack(),
+    });
+    this.playback = new Playback({
+      engine: this.engine, library: this.library, clock, sourceLabel: c.source, initialVolume: saved.volume,
+      queue: saved.queue, repeat: c.library.repeat,
+    });
+    this.engine.on('source-error', (e) => {
+      this.log.warn('cannot play a file, skipping it', { path: e.path, error: e.error.message });
+      this.event('error', { message: `cannot play ${path.basename(e.path)}: ${e.error.message}` });
+    });
+    this.playback.on('change', () => { store.save(this.playback.toJSON()); this.statePub?.changed(); });
+    this.playback.on('track', (t) => this.event('track', { track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } }));
+    this.engine.start();
+    this.stops.push(() => { this.engine.stop(); this.playback.stop(); store.flush(); });
+    if (c.source === 'library') this.playback.startQueue();
+    else this.engine.setSource(parseSourceSpec(c.source));
+
+    // stream server
+    const tokens = new StreamTokens(c.stream.tokenTtlSeconds * 1000);
+    const header = (codec: CodecName): CodecHeaderFrame => ({
+      type: FrameType.CodecHeader, version: PROTOCOL_VERSION, codec, sampleRate: DEFAULT_FORMAT.sampleRate,
+      channels: DEFAULT_FORMAT.channels, bitsPerSample: 16, chunkMs: c.stream.chunkMs,
+      codecDelayFrames: this.engine.codecDelayFrames(codec), latencyMs: c.stream.latencyMs,
+    });
+    this.stream = new StreamServer({ fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, log: (m, e) => this.log.info(m, e) });
+    this.engine.on('chunk', () => this.stream.pumpAll());
+    this.ports.stream = await this.stream.listen(c.stream.port, c.network.host);
+    this.stops.push(() => this.stream.close());
+
+    // share policy and listeners
+    this.shareWindow = new ShareWindow(c.share.windowSeconds);
+    this.listeners = new Listeners({
+      tokens, stream: this.stream, tokenTtlMs: c.stream.tokenTtlSeconds * 1000, defaultCodec: c.stream.codec, availableCodecs: codecs,
+      grantTemplate: () => ({
+        tcpPort: this.ports.stream, wsPath: '/stream', format: { ...DEFAULT_FORMAT }, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs,
+      }),
+    });
+    this.joins = new JoinManager(c.share.policy, this.shareWindow, () => ({ listeners: this.listeners.count(), max: c.share.maxListeners }));
+
+    // broker
+    this.broker = new EmbeddedBroker();
+    await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner: c.owner });
+    this.ports.mqtt = this.broker.mqttPort;
+    const httpServer = http.createServer((req, res) => { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('nearcast: nothing here yet\n'); });
+    this.broker.attachWebSocket(httpServer, '/mqtt');
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(c.http.port, c.network.host, () => resolve());
+    });
+    this.ports.http = (httpServer.address() as { port: number }).port;
+    this.stops.push(async () => {
+      await this.publish(this.topics.availability, { state: 'offline' }, true);
+      httpServer.closeAllConnections?.();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+      await this.broker.stop();
+    });
+
+    // requests
+    const services: BoxServices = {
+      boxId: c.boxId, name: c.name, permissions: c.permissions, library: this.library, playback: this.playback,
+      joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners,
+      reply: (clientId, op, reply) => this.reply(clientId, op, reply),
+    };
+    const router = new RequestRouter({
+      box: services, limiter: new RateLimiter(c.rateLimit.perMinute, c.rateLimit.burst),
+      send: (clientId, op, reply) => this.reply(clientId, op, reply),
+      log: (level, msg, extra) => this.log.log(level, msg, extra),
+    });
+    await this.broker.subscribe(this.topics.allRequests, (topic, payload, clientId) => {
+      const r = this.topics.parseRequest(topic);
+      if (!r || !clientId || r.clientId !== clientId) return; // the broker's ACL already refuses these
+      void router.handle(clientId, this.broker.roleOf(clientId) as Role, r.op, payload);
+    });
+    this.joins.on('decided', ({ pending, approved, reason }) => {
+      const t = pending.transaction !== undefined ? { transaction: pending.transaction } : {};
+      if (!approved) return this.reply(pending.clientId, 'join', { status: 'error', error: reason ?? 'denied', ...t });
+      try {
+        const ctx = { clientId: pending.clientId, role: this.broker.roleOf(pending.clientId) as Role, box: services };
+        this.reply(pending.clientId, 'join', { status: 'ok', data: admit(ctx, pending.request), ...t });
+      } catch (e) {
+        this.reply(pending.clientId, 'join', { status: 'error', error: (e as Error).message, ...t });
+      }
+    });
+    this.broker.on('clientDisconnected', (clientId: string) => this.joins.withdraw(clientId));
+
+    // state topics and events
+    this.statePub = new StatePublisher({
+      publish: (t, p, retain) => void this.broker.publish(t, p, { retain }),
+      stateTopic: this.topics.state, listenersTopic: this.topics.listeners,
+      state: () => { const { you: _y, ...s } = statusData({ clientId: '', role: 'guest', box: services }); return s; },
+      listeners: () => this.listeners.list(),
+    });
+    this.shareWindow.on('change', (s) => { this.event('share', s); this.statePub?.changed(); });
+    this.joins.on('change', () => this.statePub?.changed());
+    this.listeners.on('change', () => this.statePub?.changed());
+    this.stream.on('connected', (s) => { this.log.info('listener joined', { id: s.clientId, name: s.name, codec: s.codec }); this.event('join', { id: s.clientId, name: s.name }); });
+    this.stream.on('disconnected', (s, reason) => { this.log.info('listener left', { id: s.clientId, reason }); this.event('leave', { id: s.clientId, name: s.name, reason }); });
+    this.joins.on('change', () => { const p = this.joins.pending.at(-1); if (p) this.event('join_pending', { id: p.clientId, name: p.request.name ?? p.clientId }); });
+    await this.publish(this.topics.availability, { state: 'online' }, true);
+    this.statePub.start();
+    this.stops.push(() => this.statePub?.stop());
+
+    // the box's own speaker
+    const sink = openSink(c.audio.device, DEFAULT_FORMAT);
+    if (sink) {
+      const speaker = new Speaker(this.engine, sink, clock);
+      try {
+        await speaker.start();
+        this.stops.push(() => speaker.stop());
+        this.log.info('speaker playing', { device: c.audio.device });
+      } catch (e) {
+        this.log.error('cannot open the speaker; the box keeps sharing without it', { device: c.audio.device, error: (e as Error).message });
+        this.event('error', { message: `speaker ${c.audio.device}: ${(e as Error).message}` });
+      }
+    }
+
+    // simulated buttons
+    if (c.hardware.sim && c.hardware.keyboard) {
+      const kb = new KeyboardButtons();
+      kb.on('press', (e) => this.onButton(e));
+      kb.on('quit', () => process.kill(process.pid, 'SIGINT'));
+      kb.start();
+      this.stops.push(() => kb.stop());
+    }
+
+    if (c.mdns.enabled) {
+      const mdns = new MdnsAdvertiser({
+        boxId: c.boxId, name: c.name, host: c.network.host, mqttPort: this.ports.mqtt, httpPort: this.ports.http, streamPort: this.ports.stream,
+        log: (l, m, e) => this.log.log(l, m, e),
+      });
+      mdns.start();
+      this.stops.push(() => mdns.stop());
+    }
+    this.log.info('box ready', { boxId: c.boxId, host: c.network.host, ...this.ports, policy: c.share.policy });
+    this.printHowToJoin();
+  }
+
+  private statePub: StatePublisher | null = null;
+
+  onButton(e: ButtonEvent): void {
+    this.event('button', e);
+    if (e.button === 'share' && e.gesture === 'click') {
+      const p = this.joins.approve();
+      if (p) this.log.info('share button approved a join', { id: p.clientId });
+      else this.shareWindow.open();
+    } else if (e.button === 'share' && e.gesture === 'long') {
+      this.shareWindow.close();
+      for (const p of [...this.joins.pending]) this.joins.deny(p.clientId, 'sharing stopped on the box');
+      const n = this.listeners.removeAll('sharing stopped on the box');
+      this.log.info('sharing stopped', { disconnected: n });
+    } else if (e.button === 'playPause') this.playback.control('toggle');
+    else if (e.button === 'next') this.playback.control('next');
+    else if (e.button === 'volumeUp') this.playback.setVolume(this.playback.nowPlaying().volume + 5);
+    else if (e.button === 'volumeDown') this.playback.setVolume(this.playback.nowPlaying().volume - 5);
+  }
+
+  private printHowToJoin(): void {
+    if (!this.config.hardware.sim || !process.stdout.isTTY) return;
+    const host = this.config.network.host === '0.0.0.0' ? '127.0.0.1' : this.config.network.host;
+    const box = this.ports.mqtt === 1883 ? host : `${host}:${this.ports.mqtt}`;
+    process.stdout.write(`\n  nearcast box '${this.config.boxId}' is playing.\n  Join from another terminal:  npx nearcast join --box ${box} --device sim\n  Keys: ${KEY_HELP}\n\n`);
+  }
+
+  private publish(topic: string, payload: object, retain: boolean): Promise<void> {
+    return this.broker.publish(topic, JSON.stringify(payload), { retain });
+  }
+
+  private reply(clientId: string, op: Op | string, reply: Reply): void {
+    void this.broker.publish(this.topics.response(clientId, op), JSON.stringify(reply), { retain: false });
+  }
+
+  private event(name: string, payload: object): void {
+    void this.broker?.publish(this.topics.event(name), JSON.stringify(payload), { retain: false });
+  }
+
+  async stop(): Promise<void> {
+    while (this.stops.length) {
+      const s = this.stops.pop()!;
+      try { await s(); } catch (e) { this.log.warn('error while stopping', { error: (e as Error).message }); }
+    }
+  }
+}
+
+function validatePersisted(v: unknown): Persisted | null {
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.volume !== 'number' || o.volume < 0 || o.volume > 100) return null;
+  return { volume: o.volume, queue: o.queue as PlayQueueJSON | undefined };
+}

@@ -1,0 +1,215 @@
+// Walks the music folders and turns audio files into Tracks. A bad file or a
+// missing folder is a reported problem, never a failed scan: a box with one
+// corrupt MP3 must still play the other thousand.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseFile, selectCover } from 'music-metadata';
+import { trackIdFor, type Track } from './track.ts';
+
+export interface ScanProblem {
+  path: string;
+  error: string;
+}
+
+export interface ScanOptions {
+  onProblem?(p: ScanProblem): void;
+  /** Lower-case, without the dot. Defaults to DEFAULT_AUDIO_EXTENSIONS. */
+  extensions?: string[];
+}
+
+export interface ScanResult {
+  tracks: Track[];
+  problems: ScanProblem[];
+}
+
+export const DEFAULT_AUDIO_EXTENSIONS: readonly string[] = [
+  'mp3', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'mp4', 'aac', 'wav', 'aif', 'aiff', 'wma', 'ape', 'wv', 'mpc', 'alac',
+];
+
+const MAX_DEPTH = 16;
+/** Guards memory on a box pointed at a huge disk by mistake. */
+const MAX_FILES = 200_000;
+const PARSE_CONCURRENCY = 4;
+
+export interface FoundFile {
+  root: string;
+  path: string;
+}
+
+/**
+ * Audio files under the roots, sorted by path. Dot-files and dot-folders are
+ * skipped; symlinked folders are followed once (by real path), so loops end.
+ */
+export async function findAudioFiles(
+  roots: string[],
+  extensions: readonly string[] = DEFAULT_AUDIO_EXTENSIONS,
+  report: (p: ScanProblem) => void = () => {},
+): Promise<FoundFile[]> {
+  const wanted = new Set(extensions.map((e) => e.toLowerCase().replace(/^\./, '')));
+  const seenDirs = new Set<string>();
+  const found: FoundFile[] = [];
+
+  const walk = async (root: string, dir: string, depth: number): Promise<void> => {
+    if (depth > MAX_DEPTH || found.length >= MAX_FILES) return;
+    let real: string;
+    try {
+      real = await fs.realpath(dir);
+    } catch (err) {
+      report({ path: dir, error: `cannot resolve folder: ${message(err)}` });
+      return;
+    }
+    if (seenDirs.has(real)) return; // symlink loop or the same folder reached twice
+    seenDirs.add(real);
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      report({ path: dir, error: `cannot read folder: ${message(err)}` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith('.') || found.length >= MAX_FILES) continue;
+      const full = path.join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try {
+          const st = await fs.stat(full);
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          report({ path: full, error: 'broken symbolic link' });
+          continue;
+        }
+      }
+      if (isDir) await walk(root, full, depth + 1);
+      else if (isFile && wanted.has(extensionOf(e.name))) found.push({ root, path: full });
+    }
+  };
+
+  for (const r of roots) {
+    const root = path.resolve(r);
+    try {
+      const st = await fs.stat(root);
+      if (!st.isDirectory()) {
+        report({ path: root, error: 'music root is not a folder' });
+        continue;
+      }
+    } catch (err) {
+      report({ path: root, error: `music root is missing: ${message(err)}` });
+      continue;
+    }
+    await walk(root, root, 0);
+  }
+  if (found.length >= MAX_FILES) report({ path: roots.join(', '), error: `stopped after ${MAX_FILES} files` });
+  return found;
+}
+
+/** Scans the roots; resolves even when every file is bad. */
+export async function scanLibrary(roots: string[], opts: ScanOptions = {}): Promise<ScanResult> {
+  if (!Array.isArray(roots) || roots.some((r) => typeof r !== 'string' || r === '')) {
+    throw new TypeError('scanLibrary: roots must be an array of non-empty folder paths');
+  }
+  const problems: ScanProblem[] = [];
+  const report = (p: ScanProblem): void => {
+    problems.push(p);
+    try {
+      opts.onProblem?.(p);
+    } catch {
+      // a throwing listener must not abort the scan
+    }
+  };
+  const files = await findAudioFiles(roots, opts.extensions ?? DEFAULT_AUDIO_EXTENSIONS, report);
+
+  const results: Array<Track | null> = new Array(files.length).fill(null);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const i = next++;
+      const f = files[i];
+      try {
+        results[i] = await readTrack(f);
+      } catch (err) {
+        report({ path: f.path, error: message(err) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARSE_CONCURRENCY, files.length) }, worker));
+
+  const tracks: Track[] = [];
+  const ids = new Set<string>();
+  for (const t of results) {
+    if (!t) continue;
+    // Two roots may hold the same relative path; keep ids unique but still stable.
+    if (ids.has(t.id)) t.id = trackIdFor(t.path);
+    ids.add(t.id);
+    tracks.push(t);
+  }
+  return { tracks, problems };
+}
+
+async function readTrack(f: FoundFile): Promise<Track> {
+  const st = await fs.stat(f.path);
+  if (st.size === 0) throw new Error('empty file (0 bytes)');
+  let meta: Awaited<ReturnType<typeof parseFile>>;
+  try {
+    meta = await parseFile(f.path, { duration: true });
+  } catch (err) {
+    throw new Error(`unreadable audio: ${message(err)}`);
+  }
+  const seconds = meta.format.duration;
+  // music-metadata happily "parses" random bytes as MPEG; no duration means no real audio frames.
+  if (!meta.format.hasAudio || seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new Error('no playable audio found (corrupt or not an audio file)');
+  }
+  const fileName = path.basename(f.path);
+  const guess = guessFromFileName(fileName);
+  const c = meta.common;
+  return {
+    id: trackIdFor(path.relative(f.root, f.path)),
+    path: f.path,
+    title: clean(c.title) || guess.title,
+    artist: clean(c.artist) || clean(c.albumartist) || guess.artist,
+    album: clean(c.album),
+    durationMs: Math.round(seconds * 1000),
+    fileName,
+    hasArtwork: (c.picture?.length ?? 0) > 0,
+  };
+}
+
+/** "01 - Artist - Title.mp3" → {artist, title}; "Title.mp3" → {artist: '', title}. */
+export function guessFromFileName(fileName: string): { artist: string; title: string } {
+  const ext = extensionOf(fileName);
+  let stem = (ext ? fileName.slice(0, -(ext.length + 1)) : fileName).replace(/_/g, ' ').trim();
+  // Strip a track number only when it is clearly one ("01 ", "3. ", "12 - "), so "99 Luftballons" survives.
+  const noNumber = stem.replace(/^(?:\d{1,3}\s*[-.)]\s*|0\d\s+)(?=\S)/, '');
+  if (noNumber) stem = noNumber;
+  const m = /^(.+?)\s+[-–—]\s+(.+)$/.exec(stem);
+  if (m) return { artist: m[1].trim(), title: m[2].trim() };
+  return { artist: '', title: stem || fileName };
+}
+
+/** The embedded cover picture, read on demand so the index stays small. */
+export async function loadArtwork(track: Pick<Track, 'path'>): Promise<{ mime: string; data: Uint8Array } | null> {
+  try {
+    const meta = await parseFile(track.path, { duration: false });
+    const cover = selectCover(meta.common.picture);
+    return cover ? { mime: cover.format, data: cover.data } : null;
+  } catch {
+    return null; // a file that went bad since the scan simply has no artwork
+  }
+}
+
+function extensionOf(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+}
+
+function clean(s: string | undefined): string {
+  return (s ?? '').replace(/\0/g, '').trim();
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,24 @@
+// A playable file in the box's library, as the scanner found it.
+import { createHash } from 'node:crypto';
+
+export interface Track {
+  /** Stable across rescans and moves of the music root: short hash of the root-relative path. */
+  id: string;
+  /** Absolute path on the box. */
+  path: string;
+  title: string;
+  /** '' when neither tags nor the file name tell. */
+  artist: string;
+  /** '' when unknown. */
+  album: string;
+  durationMs: number;
+  /** Base name with extension, e.g. "Moon River.mp3". */
+  fileName: string;
+  hasArtwork: boolean;
+}
+
+/** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */
+export function trackIdFor(relativePath: string): string {
+  const portable = relativePath.split('\\').join('/');
+  return createHash('sha1').update(portable, 'utf8').digest('hex').slice(0, 12);
+}

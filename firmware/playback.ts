@@ -1,0 +1,144 @@
+// The playback side of the box: the play queue over the library, driving the
+// audio engine; what handlers, buttons and the state topic see as "now playing".
+
+import { EventEmitter } from 'node:events';
+import type { AudioEngine, TrackEvent } from './audio/engine.ts';
+import { PlayQueue, type PlayQueueJSON } from './audio/play-queue.ts';
+import type { LibraryIndex } from './library/search.ts';
+import type { Track } from './library/track.ts';
+import type { NowPlaying, PlaybackControl } from './requests/context.ts';
+import type { ControlAction } from './wire/requests.ts';
+
+export interface PlaybackEvents {
+  change: [];
+  /** the track listeners hear changed (emitted when it starts being heard) */
+  track: [Track | null];
+}
+
+export interface PlaybackOptions {
+  engine: AudioEngine;
+  library: LibraryIndex;
+  clock: () => number; // µs, the engine's clock
+  sourceLabel: string;
+  initialVolume: number;
+  queue?: PlayQueueJSON;
+  repeat: 'all' | 'none';
+}
+
+export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
+  readonly queueModel: PlayQueue;
+  private heard: Track | null = null;
+  private heardTimer: NodeJS.Timeout | null = null;
+  private vol: number;
+
+  constructor(private o: PlaybackOptions) {
+    super();
+    const lib = () => o.library.all().map((t) => t.id);
+    let q: PlayQueue;
+    try {
+      q = o.queue ? PlayQueue.fromJSON(o.queue, { library: lib }) : new PlayQueue({ library: lib, repeat: o.repeat });
+    } catch {
+      q = new PlayQueue({ library: lib, repeat: o.repeat });
+    }
+    this.queueModel = q;
+    this.vol = o.initialVolume;
+    o.engine.setVolume(this.vol);
+    o.engine.on('track', (e) => this.onTrack(e));
+  }
+
+  /** The engine asks for the following track (a few seconds early, to pre-open it). */
+  nextTrack = (): { path: string; trackId: string } | null => {
+    for (let tries = 0; tries < 8; tries++) {
+      const id = this.queueModel.next();
+      if (!id) return null;
+      const t = this.o.library.get(id);
+      if (t) return { path: t.path, trackId: t.id };
+    }
+    return null;
+  };
+
+  /** Starts the queue (or the library) when the box boots with the library source. */
+  startQueue(): void {
+    const id = this.queueModel.current() ?? this.queueModel.next();
+    const t = id ? this.o.library.get(id) : undefined;
+    if (t) this.o.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
+  }
+
+  private onTrack(e: TrackEvent): void {
+    const track = e.trackId ? this.o.library.get(e.trackId) ?? null : null;
+    // listeners hear it at playAt: announce it then
+    if (this.heardTimer) clearTimeout(this.heardTimer);
+    const delayMs = Math.max(0, (e.playAt - this.o.clock()) / 1000);
+    this.heardTimer = setTimeout(() => {
+      this.heardTimer = null;
+      this.heard = track;
+      this.emit('track', track);
+      this.emit('change');
+    }, delayMs);
+    this.heardTimer.unref();
+  }
+
+  nowPlaying(): NowPlaying {
+    const e = this.o.engine;
+    const t = this.heard;
+    const producedOfHeard = t && e.currentTrackId === t.id ? e.positionMs - e.latencyMs : 0;
+    return {
+      state: e.state,
+      track: t ? { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } : null,
+      positionMs: Math.max(0, Math.round(producedOfHeard)),
+      volume: this.vol,
+      source: e.currentSpec?.kind === 'pipe' ? `pipe:${e.currentSpec.path}` : e.currentSpec?.kind === 'file' || !e.currentSpec ? this.o.sourceLabel : e.currentSpec.kind,
+    };
+  }
+
+  playNow(track: Track): void {
+    this.queueModel.playNow(track.id);
+    this.o.engine.setSource({ kind: 'file', path: track.path, trackId: track.id });
+    this.emit('change');
+  }
+
+  enqueue(track: Track): number {
+    const pos = this.queueModel.enqueue(track.id);
+    this.o.engine.dropPrefetched(); // the pre-opened next track may no longer be next
+    this.emit('change');
+    return pos;
+  }
+
+  queue(): Track[] {
+    const { items, index } = this.queueModel.list();
+    return items.slice(index + 1).map((id) => this.o.library.get(id)).filter((t): t is Track => !!t);
+  }
+
+  control(action: ControlAction): void {
+    const e = this.o.engine;
+    switch (action) {
+      case 'pause': e.pause(); break;
+      case 'resume': if (e.state === 'idle') this.startQueue(); else e.resume(); break;
+      case 'toggle': if (e.state === 'playing') e.pause(); else this.control('resume'); break;
+      case 'next': e.skip(); break;
+      case 'previous': {
+        const id = this.queueModel.previous();
+        const t = id ? this.o.library.get(id) : undefined;
+        if (t) e.setSource({ kind: 'file', path: t.path, trackId: t.id });
+        break;
+      }
+      case 'stop': e.setSource(null); break;
+    }
+    this.emit('change');
+  }
+
+  setVolume(volume: number): number {
+    this.vol = Math.round(Math.max(0, Math.min(100, volume)));
+    this.o.engine.setVolume(this.vol);
+    this.emit('change');
+    return this.vol;
+  }
+
+  toJSON(): { volume: number; queue: PlayQueueJSON } {
+    return { volume: this.vol, queue: this.queueModel.toJSON() };
+  }
+
+  stop(): void {
+    if (this.heardTimer) clearTimeout(this.heardTimer);
+  }
+}

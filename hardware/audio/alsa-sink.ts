@@ -1,0 +1,203 @@
+// Playback through libasound. The blocking calls live on a worker thread
+// (alsa-worker.ts); this class only posts messages and, for unclocked plugins
+// (null, file: they swallow audio instantly and report delay 0), paces writes
+// against the monotonic clock so players still run in real time with real delays.
+
+import { Worker } from 'node:worker_threads';
+import type { PcmFormat } from '../../firmware/wire/format.ts';
+import type { PcmSink, SinkStatus } from './pcm-sink.ts';
+import type { AlsaOpened, AlsaReply, AlsaRequest, AlsaStatus } from './alsa-worker.ts';
+import { PacedClock, realSinkClock, waitForRoom, type SinkClock } from './paced-clock.ts';
+
+const SND_PCM_TYPE_FILE = 3;
+const SND_PCM_TYPE_NULL = 4;
+
+export interface AlsaSinkOptions {
+  /** requested device latency (buffer), ms; default 100 */
+  latencyMs?: number;
+  /** let ALSA resample when the device lacks the rate; default true */
+  softResample?: boolean;
+  /** clock used to pace unclocked plugins (tests); default monotonic */
+  clock?: SinkClock;
+}
+
+type Pending = { resolve: (v: AlsaOpened | AlsaStatus | null) => void; reject: (e: Error) => void };
+type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+/** Starts the TypeScript worker: under tsx its loader is registered inside the worker first. */
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) return new Worker(new URL('./alsa-worker.js', here));
+  // Node 20 does not apply `--import tsx` to a worker's .ts entry reliably, so the
+  // worker boots from a tiny eval'd script that loads the .ts file through tsx's API.
+  const workerUrl = new URL('./alsa-worker.ts', here).href;
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((t) => t.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(workerUrl)}))`;
+  return new Worker(boot, { eval: true, execArgv: [] });
+}
+
+export class AlsaSink implements PcmSink {
+  readonly name: string;
+  private isClocked = true;
+  private readonly latencyMs: number;
+  private readonly softResample: boolean;
+  private readonly clock: SinkClock;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private opened: AlsaOpened | null = null;
+  private paced: PacedClock | null = null;
+  private deviceUnderruns = 0;
+  /** frames written in a row that the device reported as already played */
+  private instantFrames = 0;
+
+  constructor(
+    pcmName: string,
+    readonly format: PcmFormat,
+    opts: AlsaSinkOptions = {},
+  ) {
+    if (!pcmName) throw new Error('AlsaSink: PCM name is empty');
+    if (format.bitsPerSample !== 16) throw new Error(`AlsaSink: only 16-bit PCM is supported, got ${format.bitsPerSample}`);
+    if (!Number.isInteger(format.channels) || format.channels < 1 || !Number.isInteger(format.sampleRate) || format.sampleRate < 1) {
+      throw new Error(`AlsaSink: bad format ${JSON.stringify(format)}`);
+    }
+    this.latencyMs = opts.latencyMs ?? 100;
+    if (!Number.isFinite(this.latencyMs) || this.latencyMs <= 0) throw new Error(`AlsaSink: latencyMs must be positive, got ${opts.latencyMs}`);
+    this.softResample = opts.softResample ?? true;
+    this.clock = opts.clock ?? realSinkClock;
+    this.name = pcmName;
+  }
+
+  /** false once the PCM turned out to be an unclocked plugin that we pace ourselves */
+  get clocked(): boolean {
+    return this.isClocked;
+  }
+
+  /** buffer and period sizes ALSA granted (after open) */
+  get geometry(): { bufferFrames: number; periodFrames: number } | null {
+    return this.opened && { bufferFrames: this.opened.bufferFrames, periodFrames: this.opened.periodFrames };
+  }
+
+  async open(): Promise<void> {
+    if (this.worker) throw new Error(`AlsaSink '${this.name}': already open`);
+    this.worker = startWorker();
+    this.worker.on('message', (r: AlsaReply) => this.onReply(r));
+    this.worker.on('error', (e) => this.failAll(`AlsaSink '${this.name}': worker failed: ${e.message}`));
+    this.worker.on('exit', (code) => this.failAll(`AlsaSink '${this.name}': worker exited (${code})`));
+    try {
+      this.opened = (await this.call({
+        op: 'open',
+        name: this.name,
+        rate: this.format.sampleRate,
+        channels: this.format.channels,
+        latencyUs: Math.round(this.latencyMs * 1000),
+        softResample: this.softResample,
+      })) as AlsaOpened;
+    } catch (err) {
+      await this.stopWorker();
+      throw err;
+    }
+    const t = this.opened.pcmType;
+    if (t === SND_PCM_TYPE_FILE || t === SND_PCM_TYPE_NULL) this.becomeUnclocked();
+  }
+
+  write(pcm: Int16Array): Promise<SinkStatus> {
+    // One write at a time, in order: the pacing below must see writes sequentially.
+    const next = this.tail.then(() => this.writeNow(pcm));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  async status(): Promise<SinkStatus> {
+    const s = (await this.call({ op: 'status' })) as AlsaStatus;
+    this.deviceUnderruns = s.underruns;
+    return this.paced ? this.pacedStatus() : s;
+  }
+
+  /** Blocks (off-thread) until everything queued has played; the sink stays open. */
+  async drain(): Promise<void> {
+    await this.tail;
+    await this.call({ op: 'drain' });
+    if (this.paced) await this.clock.sleepUs(this.paced.delayFrames(this.clock.nowUs()) * (1e6 / this.format.sampleRate));
+  }
+
+  /** Stops playback at once and releases the device. */
+  async close(): Promise<void> {
+    if (!this.worker) return;
+    await this.tail.catch(() => undefined);
+    try {
+      await this.call({ op: 'close' });
+    } finally {
+      await this.stopWorker();
+    }
+  }
+
+  private async writeNow(pcm: Int16Array): Promise<SinkStatus> {
+    const ch = this.format.channels;
+    if (pcm.length % ch !== 0) {
+      throw new Error(`AlsaSink '${this.name}': ${pcm.length} samples is not a whole number of ${ch}-channel frames`);
+    }
+    const frames = pcm.length / ch;
+    if (this.paced) await waitForRoom(this.paced, frames, this.clock);
+    // Copy so the caller may reuse its buffer; the copy's memory moves to the worker.
+    const copy = new Int16Array(pcm);
+    const s = (await this.call({ op: 'write', data: copy.buffer, frames }, [copy.buffer])) as AlsaStatus;
+    this.deviceUnderruns = s.underruns;
+    // Heuristic for unclocked plugins that snd_pcm_type hides (e.g. behind plug):
+    // a real device cannot have played a whole period the instant it was written.
+    if (!this.paced && this.opened) {
+      this.instantFrames = s.delayFrames === 0 ? this.instantFrames + frames : 0;
+      if (this.instantFrames >= this.opened.periodFrames) this.becomeUnclocked();
+    }
+    if (!this.paced) return s;
+    this.paced.commit(frames, this.clock.nowUs());
+    return this.pacedStatus();
+  }
+
+  private becomeUnclocked(): void {
+    this.isClocked = false;
+    const bufferFrames = Math.max(1, Math.round((this.format.sampleRate * this.latencyMs) / 1000));
+    this.paced = new PacedClock(this.format.sampleRate, bufferFrames);
+  }
+
+  private pacedStatus(): SinkStatus {
+    const paced = this.paced!;
+    const atUs = this.clock.nowUs();
+    return { delayFrames: Math.round(paced.delayFrames(atUs)), atUs, underruns: this.deviceUnderruns + paced.underruns };
+  }
+
+  private call(req: WithoutId<AlsaRequest>, transfer: ArrayBuffer[] = []): Promise<AlsaOpened | AlsaStatus | null> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new Error(`AlsaSink '${this.name}': not open`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ ...req, id } as AlsaRequest, transfer);
+    });
+  }
+
+  private onReply(r: AlsaReply): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if (r.ok) p.resolve(r.result);
+    else p.reject(new Error(r.error));
+  }
+
+  private failAll(message: string): void {
+    this.worker = null;
+    for (const p of this.pending.values()) p.reject(new Error(message));
+    this.pending.clear();
+  }
+
+  private async stopWorker(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) {
+      w.removeAllListeners('exit');
+      await w.terminate();
+    }
+    this.failAll(`AlsaSink '${this.name}': closed`);
+  }
+}

@@ -1,0 +1,178 @@
+// Worker thread that owns one ALSA playback PCM. Every libasound call here may block
+// (snd_pcm_writei waits for room, drain waits for the queue to play), so none of them
+// run on the main thread. Messages are handled one at a time in arrival order.
+
+import { parentPort } from 'node:worker_threads';
+import koffi from 'koffi';
+import { monotonicUs } from '../../firmware/util/time.ts';
+
+export type AlsaRequest =
+  | { id: number; op: 'open'; name: string; rate: number; channels: number; latencyUs: number; softResample: boolean }
+  | { id: number; op: 'write'; data: ArrayBuffer; frames: number }
+  | { id: number; op: 'status' }
+  | { id: number; op: 'drain' }
+  | { id: number; op: 'close' };
+
+export interface AlsaOpened {
+  pcmType: number;
+  bufferFrames: number;
+  periodFrames: number;
+}
+
+export interface AlsaStatus {
+  delayFrames: number;
+  atUs: number;
+  underruns: number;
+}
+
+export type AlsaReply = { id: number; ok: true; result: AlsaOpened | AlsaStatus | null } | { id: number; ok: false; error: string };
+
+const SND_PCM_STREAM_PLAYBACK = 0;
+const SND_PCM_FORMAT_S16_LE = 2;
+const SND_PCM_ACCESS_RW_INTERLEAVED = 3;
+const EPIPE = 32;
+const ESTRPIPE = 86;
+
+const lib = koffi.load('libasound.so.2');
+koffi.opaque('snd_pcm_t');
+const snd = {
+  open: lib.func('int snd_pcm_open(_Out_ snd_pcm_t **pcm, const char *name, int stream, int mode)'),
+  setParams: lib.func(
+    'int snd_pcm_set_params(snd_pcm_t *pcm, int format, int access, unsigned int channels, unsigned int rate, int soft_resample, unsigned int latency)',
+  ),
+  getParams: lib.func('int snd_pcm_get_params(snd_pcm_t *pcm, _Out_ unsigned long *buffer_size, _Out_ unsigned long *period_size)'),
+  type: lib.func('int snd_pcm_type(snd_pcm_t *pcm)'),
+  writei: lib.func('long snd_pcm_writei(snd_pcm_t *pcm, const void *buffer, unsigned long size)'),
+  delay: lib.func('int snd_pcm_delay(snd_pcm_t *pcm, _Out_ long *delayp)'),
+  recover: lib.func('int snd_pcm_recover(snd_pcm_t *pcm, int err, int silent)'),
+  drain: lib.func('int snd_pcm_drain(snd_pcm_t *pcm)'),
+  drop: lib.func('int snd_pcm_drop(snd_pcm_t *pcm)'),
+  prepare: lib.func('int snd_pcm_prepare(snd_pcm_t *pcm)'),
+  close: lib.func('int snd_pcm_close(snd_pcm_t *pcm)'),
+  strerror: lib.func('const char *snd_strerror(int errnum)'),
+};
+
+let pcm: unknown = null;
+let pcmName = '';
+let bytesPerFrame = 4;
+let underruns = 0;
+
+function fail(call: string, err: number): never {
+  throw new Error(`ALSA PCM '${pcmName}': ${call} failed: ${snd.strerror(err) as string} (${err})`);
+}
+
+function requirePcm(): unknown {
+  if (pcm === null) throw new Error(`ALSA PCM '${pcmName}': not open`);
+  return pcm;
+}
+
+/** Counts and recovers an xrun (-EPIPE) or suspend (-ESTRPIPE); rethrows anything else. */
+function recoverOrFail(call: string, err: number): void {
+  if (err === -EPIPE) underruns++;
+  if (err !== -EPIPE && err !== -ESTRPIPE) fail(call, err);
+  const rc = snd.recover(requirePcm(), err, 1) as number;
+  if (rc < 0) fail(`snd_pcm_recover after ${call}`, rc);
+}
+
+function open(req: Extract<AlsaRequest, { op: 'open' }>): AlsaOpened {
+  if (pcm !== null) throw new Error(`ALSA PCM '${pcmName}': already open`);
+  pcmName = req.name;
+  bytesPerFrame = req.channels * 2;
+  const out: unknown[] = [null];
+  const rc = snd.open(out, req.name, SND_PCM_STREAM_PLAYBACK, 0) as number;
+  if (rc < 0) fail('snd_pcm_open', rc);
+  pcm = out[0];
+  const sp = snd.setParams(
+    pcm,
+    SND_PCM_FORMAT_S16_LE,
+    SND_PCM_ACCESS_RW_INTERLEAVED,
+    req.channels,
+    req.rate,
+    req.softResample ? 1 : 0,
+    req.latencyUs,
+  ) as number;
+  if (sp < 0) {
+    snd.close(pcm);
+    pcm = null;
+    fail(`snd_pcm_set_params (S16_LE, ${req.channels} ch, ${req.rate} Hz, ${req.latencyUs} µs)`, sp);
+  }
+  const buf: number[] = [0];
+  const per: number[] = [0];
+  const gp = snd.getParams(pcm, buf, per) as number;
+  if (gp < 0) fail('snd_pcm_get_params', gp);
+  return { pcmType: snd.type(pcm) as number, bufferFrames: Number(buf[0]), periodFrames: Number(per[0]) };
+}
+
+function write(req: Extract<AlsaRequest, { op: 'write' }>): AlsaStatus {
+  const p = requirePcm();
+  const bytes = Buffer.from(req.data);
+  let done = 0;
+  // Bounded: each round either writes frames or recovers; a device that keeps
+  // failing to accept anything is reported instead of retried forever.
+  for (let round = 0; done < req.frames; round++) {
+    if (round > 1000) throw new Error(`ALSA PCM '${pcmName}': device stopped accepting frames`);
+    const n = Number(snd.writei(p, bytes.subarray(done * bytesPerFrame), req.frames - done));
+    if (n < 0) recoverOrFail('snd_pcm_writei', n);
+    else done += n;
+  }
+  return status();
+}
+
+function status(): AlsaStatus {
+  const p = requirePcm();
+  const out: number[] = [0];
+  let rc = snd.delay(p, out) as number;
+  const atUs = monotonicUs();
+  if (rc < 0) {
+    recoverOrFail('snd_pcm_delay', rc);
+    rc = 0;
+    out[0] = 0;
+  }
+  return { delayFrames: Math.max(0, Number(out[0])), atUs, underruns };
+}
+
+/** Plays out what is queued, then leaves the PCM ready for more writes. */
+function drain(): null {
+  const p = requirePcm();
+  const rc = snd.drain(p) as number;
+  if (rc < 0 && rc !== -EPIPE) fail('snd_pcm_drain', rc);
+  const pr = snd.prepare(p) as number;
+  if (pr < 0) fail('snd_pcm_prepare', pr);
+  return null;
+}
+
+/** Stops at once (queued frames are dropped) and releases the device. */
+function closePcm(): null {
+  if (pcm === null) return null;
+  const p = pcm;
+  snd.drop(p);
+  pcm = null;
+  const rc = snd.close(p) as number;
+  if (rc < 0) fail('snd_pcm_close', rc);
+  return null;
+}
+
+function handle(req: AlsaRequest): AlsaOpened | AlsaStatus | null {
+  switch (req.op) {
+    case 'open':
+      return open(req);
+    case 'write':
+      return write(req);
+    case 'status':
+      return status();
+    case 'drain':
+      return drain();
+    case 'close':
+      return closePcm();
+  }
+}
+
+parentPort?.on('message', (req: AlsaRequest) => {
+  let reply: AlsaReply;
+  try {
+    reply = { id: req.id, ok: true, result: handle(req) };
+  } catch (err) {
+    reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  parentPort?.postMessage(reply);
+});

@@ -1,0 +1,80 @@
+// Comparing what a player wrote with the source: exact alignment for PCM,
+// correlation for lossy codecs.
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** ffmpeg's own decode of a file, as the box's stream format (s16le, 48 kHz, stereo). */
+export function ffmpegDecode(file: string): Int16Array {
+  const out = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', file, '-f', 's16le', '-acodec', 'pcm_s16le', '-ac', '2', '-ar', '48000', '-'], { maxBuffer: 1 << 28 });
+  return new Int16Array(out.buffer, out.byteOffset, out.length >> 1);
+}
+
+export function readRaw(file: string): Int16Array {
+  const b = readFileSync(file);
+  const copy = new Uint8Array(b.length - (b.length % 4));
+  copy.set(b.subarray(0, copy.length));
+  return new Int16Array(copy.buffer);
+}
+
+/** Index of the first sample whose magnitude exceeds `threshold`. */
+export function firstSound(x: Int16Array, threshold = 64): number {
+  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]) > threshold) return i;
+  return -1;
+}
+
+/**
+ * Where `out[start...]` sits in `ref`, by an exact match of `probe` interleaved samples.
+ * Returns the reference index matching out[start], or -1.
+ */
+export function exactAlign(ref: Int16Array, out: Int16Array, start: number, probe = 256): number {
+  if (start < 0 || start + probe > out.length) return -1;
+  outer: for (let r = 0; r + probe <= ref.length; r += 2) {
+    if (ref[r] !== out[start]) continue;
+    for (let k = 1; k < probe; k++) if (ref[r + k] !== out[start + k]) continue outer;
+    return r;
+  }
+  return -1;
+}
+
+/** Count of differing samples between out[oStart..oStart+n) and ref[rStart..rStart+n). */
+export function mismatches(ref: Int16Array, rStart: number, out: Int16Array, oStart: number, n: number): number {
+  let bad = 0;
+  for (let i = 0; i < n; i++) if (ref[rStart + i] !== out[oStart + i]) bad++;
+  return bad;
+}
+
+function mono(x: Int16Array, from: number, frames: number): Float64Array {
+  const m = new Float64Array(frames);
+  for (let i = 0; i < frames; i++) m[i] = (x[(from + i) * 2] + x[(from + i) * 2 + 1]) / 2;
+  return m;
+}
+
+export function correlation(a: Float64Array, b: Float64Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  return aa && bb ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+/**
+ * Best lag (in frames) of out's window [outFrame, outFrame+frames) within ref,
+ * coarse on 1 kHz block sums, then exact at full rate. Returns {refFrame, r}.
+ */
+export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number, frames: number): { refFrame: number; r: number } {
+  const B = 48;
+  const refM = mono(ref, 0, ref.length / 2);
+  const outM = mono(out, outFrame, frames);
+  const dec = (m: Float64Array) => { const d = new Float64Array(Math.floor(m.length / B)); for (let i = 0; i < d.length; i++) { let s = 0; for (let k = 0; k < B; k++) s += m[i * B + k]; d[i] = s; } return d; };
+  const refD = dec(refM), outD = dec(outM);
+  let best = -2, bestLag = 0;
+  for (let lag = 0; lag + outD.length <= refD.length; lag++) {
+    const r = correlation(outD, refD.subarray(lag, lag + outD.length));
+    if (r > best) { best = r; bestLag = lag; }
+  }
+  let fine = -2, fineFrame = 0;
+  for (let f = Math.max(0, bestLag * B - 2 * B); f <= Math.min(refM.length - frames, bestLag * B + 2 * B); f++) {
+    const r = correlation(outM, refM.subarray(f, f + frames));
+    if (r > fine) { fine = r; fineFrame = f; }
+  }
+  return { refFrame: fineFrame, r: fine };
+}

@@ -1,0 +1,102 @@
+// Runs a real `nearcast-box` process on loopback with ephemeral ports, and
+// `nearcast` companion processes against it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface BoxProcess {
+  proc: ChildProcess;
+  ports: { mqtt: number; http: number; stream: number };
+  boxId: string;
+  logs: string[];
+  /** sends a line to the box's stdin: the simulated buttons ("share", "share long", ...) */
+  press(command: string): void;
+  stop(): Promise<number | null>;
+}
+
+export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<BoxProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'firmware/main.ts', '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NEARCAST_MDNS__ENABLED: 'false', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const ready = new Promise<{ ports: BoxProcess['ports']; boxId: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`box not ready within ${timeoutMs} ms:\n${logs.join('\n')}`)), timeoutMs);
+    let buf = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        logs.push(line);
+        try {
+          const j = JSON.parse(line);
+          if (j.msg === 'box ready') { clearTimeout(timer); resolve({ ports: { mqtt: j.mqtt, http: j.http, stream: j.stream }, boxId: j.boxId }); }
+        } catch { /* not JSON */ }
+      }
+    });
+    proc.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`box exited with ${code}:\n${logs.join('\n')}`)); });
+  });
+  const { ports, boxId } = await ready;
+  return {
+    proc, ports, boxId, logs,
+    press: (command) => proc.stdin!.write(command + '\n'),
+    stop: () => new Promise((resolve) => {
+      if (proc.exitCode !== null) return resolve(proc.exitCode);
+      const t = setTimeout(() => proc.kill('SIGKILL'), 8000);
+      proc.once('exit', (code) => { clearTimeout(t); resolve(code); });
+      proc.kill('SIGINT');
+    }),
+  };
+}
+
+export interface CompanionProcess {
+  proc: ChildProcess;
+  stdout: string[];
+  stderr: string[];
+  /** JSON status lines printed with --json */
+  status(): Array<Record<string, any>>;
+  exited: Promise<number | null>;
+  interrupt(): Promise<number | null>;
+}
+
+export function runCompanion(args: string[], env: NodeJS.ProcessEnv = process.env): CompanionProcess {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'companion/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  let ob = '';
+  proc.stdout!.on('data', (d: Buffer) => {
+    ob += d.toString();
+    const lines = ob.split('\n');
+    ob = lines.pop()!;
+    stdout.push(...lines);
+  });
+  proc.stderr!.on('data', (d: Buffer) => stderr.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return {
+    proc, stdout, stderr, exited,
+    status: () => stdout.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
+    interrupt: () => {
+      if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 8000);
+      return exited.finally(() => clearTimeout(t));
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const v = fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,0 +1,119 @@
+// A simulated DAC for player tests: consumes frames on its own clock (local clock
+// × (1 + ppm)), reports delay like ALSA's snd_pcm_delay, blocks writes while its
+// buffer is full (setTimeout, so sinon fake timers drive it) and records when each
+// written frame left. Starts playing on the first write; after running dry it
+// counts an underrun and restarts on the next write.
+
+import type { PcmFormat } from '../../firmware/wire/format.ts';
+import type { PcmSink, SinkStatus } from '../../hardware/audio/pcm-sink.ts';
+
+export interface FakeSinkOptions {
+  format: PcmFormat;
+  now: () => number; // µs
+  ppm?: number; // device clock error vs the local clock (+ = consumes faster)
+  capacityFrames?: number; // device buffer (default 0.5 s)
+  clocked?: boolean; // false models a paced file/null plugin (same behaviour, other label)
+}
+
+interface Segment {
+  frame: number; // first frame of this run
+  timeUs: number; // when it left the DAC
+}
+
+export class FakeSink implements PcmSink {
+  readonly name = 'fake';
+  readonly format: PcmFormat;
+  readonly clocked: boolean;
+  underruns = 0;
+  opened = false;
+  closed = false;
+  readonly segments: Segment[] = [];
+  private readonly now: () => number;
+  private readonly fps: number; // frames per local µs
+  private readonly capacity: number;
+  private data: Int16Array;
+  private written = 0;
+  private consumed = 0;
+  private running = false;
+
+  constructor(opts: FakeSinkOptions) {
+    this.format = opts.format;
+    this.now = opts.now;
+    this.clocked = opts.clocked ?? true;
+    this.fps = (opts.format.sampleRate * (1 + (opts.ppm ?? 0) * 1e-6)) / 1e6;
+    this.capacity = opts.capacityFrames ?? Math.round(opts.format.sampleRate / 2);
+    this.data = new Int16Array(opts.format.sampleRate * opts.format.channels);
+  }
+
+  async open(): Promise<void> {
+    this.opened = true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private advance(): void {
+    if (!this.running) return;
+    const seg = this.segments[this.segments.length - 1];
+    const played = Math.max(0, Math.floor((this.now() - seg.timeUs) * this.fps));
+    this.consumed = Math.max(this.consumed, seg.frame + played);
+    if (this.consumed >= this.written) {
+      this.consumed = this.written;
+      this.running = false;
+      this.underruns++;
+    }
+  }
+
+  /** Device hiccup: the play head stands still for `us` from now. */
+  stall(us: number): void {
+    this.advance();
+    if (this.running) this.segments.push({ frame: this.consumed, timeUs: this.now() + us });
+  }
+
+  async status(): Promise<SinkStatus> {
+    this.advance();
+    return { delayFrames: this.written - this.consumed, atUs: this.now(), underruns: this.underruns };
+  }
+
+  async write(pcm: Int16Array): Promise<SinkStatus> {
+    const ch = this.format.channels;
+    const n = pcm.length / ch;
+    if (n > this.capacity) throw new Error('fake sink: write larger than the device buffer');
+    for (let guard = 0; ; guard++) {
+      this.advance();
+      if (this.written - this.consumed + n <= this.capacity) break;
+      if (guard > 1000) throw new Error('fake sink: device never drained');
+      const waitUs = (this.written - this.consumed + n - this.capacity) / this.fps;
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitUs / 1000))));
+    }
+    if (!this.running) {
+      this.segments.push({ frame: this.written, timeUs: this.now() });
+      this.running = true;
+    }
+    if ((this.written + n) * ch > this.data.length) {
+      const bigger = new Int16Array(Math.max(this.data.length * 2, (this.written + n) * ch));
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    this.data.set(pcm, this.written * ch);
+    this.written += n;
+    return this.status();
+  }
+
+  /** Everything written so far, interleaved. */
+  output(): Int16Array {
+    return this.data.subarray(0, this.written * this.format.channels);
+  }
+
+  get framesWritten(): number {
+    return this.written;
+  }
+
+  /** Local time (µs) at which written frame `i` left (or will leave) the DAC. */
+  outTimeUs(i: number): number {
+    let seg = this.segments[0];
+    for (const s of this.segments) if (s.frame <= i) seg = s;
+    return seg.timeUs + (i - seg.frame) / this.fps;
+  }
+}

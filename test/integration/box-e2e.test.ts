@@ -1,0 +1,159 @@
+// The whole path on loopback: a real box process, real MQTT, real ffmpeg, and
+// three `nearcast join` processes each playing through real libasound into an
+// ALSA `file` PCM. What they wrote is compared with ffmpeg's own decode.
+
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { makeFilePcmConfig } from '../helpers/alsa-file-pcm.ts';
+import { bestAlignment, exactAlign, ffmpegDecode, firstSound, mismatches, readRaw } from '../helpers/audio-compare.ts';
+import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
+import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
+
+const PLAY_MS = 4000;
+
+async function playThree(box: BoxProcess, dir: string, codec: 'pcm' | 'opus') {
+  const alsa = makeFilePcmConfig(path.join(dir, codec), ['nc_a', 'nc_b', 'nc_c']);
+  const comps: CompanionProcess[] = [];
+  for (const name of Object.keys(alsa.outputs)) {
+    comps.push(runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', name, '--device', name, '--codec', codec, '--json'], alsa.env));
+    await new Promise((r) => setTimeout(r, 300)); // staggered joins: each starts mid-stream
+  }
+  await waitFor('all three playing', () => comps.every((c) => c.status().some((s) => s.state === 'playing')), 15_000);
+  await new Promise((r) => setTimeout(r, PLAY_MS));
+  return { alsa, comps };
+}
+
+describe('box end to end (real processes on loopback)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let tracks: TestTrack[];
+  let box: BoxProcess;
+  let reference: Int16Array;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-e2e-'));
+    tracks = makeTestMusic(path.join(dir, 'music'), 30);
+    reference = ffmpegDecode(tracks[0].file);
+    box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'e2e', '--policy', 'open', '--audio-device', 'none',
+      '--state-dir', path.join(dir, 'state'), '--no-keyboard']);
+    // make sure the first track plays (the library order is not the test's business)
+    const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'play', 'Moon River']);
+    expect(await c.exited).to.equal(0);
+  });
+
+  after(async () => {
+    if (box) expect(await box.stop()).to.equal(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('PCM: three companions write exactly ffmpeg\'s decode of the source, and leave cleanly', async () => {
+    const { alsa, comps } = await playThree(box, dir, 'pcm');
+    for (const c of comps) expect(await c.interrupt()).to.equal(0);
+    const outs = Object.values(alsa.outputs).map(readRaw);
+    const spans: Array<[number, number]> = [];
+    for (const out of outs) {
+      const start = firstSound(out);
+      const at = exactAlign(reference, out, start);
+      expect(at, 'output found in the source').to.be.greaterThan(-1);
+      const n = Math.min(out.length - start, reference.length - at);
+      expect(n).to.be.greaterThan(48000 * 2 * 2); // at least 2 s compared
+      expect(mismatches(reference, at, out, start, n), 'differing samples').to.equal(0);
+      spans.push([at, at + n]);
+    }
+    // they heard one shared stretch of the song
+    const shared = Math.min(...spans.map((s) => s[1])) - Math.max(...spans.map((s) => s[0]));
+    expect(shared).to.be.greaterThan(48000 * 2 * 2);
+    for (const c of comps) {
+      const last = c.status().at(-1)!;
+      expect(last.underruns, 'underruns').to.equal(0);
+      expect(c.stderr.join('\n')).to.contain('left the box');
+    }
+  });
+
+  it('Opus: each companion\'s output correlates with the source at ≥ 0.99', async () => {
+    const { alsa, comps } = await playThree(box, dir, 'opus');
+    for (const c of comps) expect(await c.interrupt()).to.equal(0);
+    for (const out of Object.values(alsa.outputs).map(readRaw)) {
+      const start = firstSound(out) / 2 + 4800; // skip the first 100 ms
+      const { r } = bestAlignment(reference, out, start, 48000 * 2);
+      expect(r).to.be.at.least(0.99);
+    }
+  });
+
+  it('malformed requests on every topic get errors while listeners play without underruns', async () => {
+    const alsa = makeFilePcmConfig(path.join(dir, 'fuzz'), ['nc_f']);
+    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--device', 'nc_f', '--json'], alsa.env);
+    await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'fuzzer', protocolVersion: 4 });
+    const replies: Array<{ topic: string; body: any }> = [];
+    client.on('message', (topic, p) => replies.push({ topic, body: JSON.parse(p.toString()) }));
+    await client.subscribeAsync('nearcast/e2e/client/fuzzer/response/#');
+    const ops = ['join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'approve', 'deny'];
+    const bad = ['{not json', '[]', '"text"', '{"unknownField":1}', '{"query":42,"volume":"loud","action":7,"clientId":[]}'];
+    let sent = 0;
+    for (const op of ops) for (const p of bad) { await client.publishAsync(`nearcast/e2e/client/fuzzer/request/${op}`, p); sent++; }
+    await client.publishAsync('nearcast/e2e/client/fuzzer/request/selfdestruct', '{}');
+    sent++;
+    await waitFor('every reply', () => replies.length >= sent, 10_000);
+    expect(replies.every((r) => r.body.status === 'error' && typeof r.body.error === 'string' && r.body.error.length > 5)).to.equal(true);
+    expect(replies.find((r) => r.topic.endsWith('/response/selfdestruct'))!.body.error).to.contain("unknown operation 'selfdestruct'");
+    expect(replies.find((r) => r.topic.endsWith('/response/search'))!.body.error).to.match(/malformed JSON|must be|unknown field/);
+    await new Promise((r) => setTimeout(r, 1500));
+    await client.endAsync();
+    expect(await comp.interrupt()).to.equal(0);
+    expect(comp.status().at(-1)!.underruns).to.equal(0);
+  });
+});
+
+describe('join under policy button (real box process)', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let box: BoxProcess;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-button-'));
+    makeTestMusic(path.join(dir, 'music'), 8);
+    box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'btn', '--audio-device', 'none', '--state-dir', path.join(dir, 'state')], {
+      NEARCAST_HARDWARE__KEYBOARD: 'true', NEARCAST_HARDWARE__SIM: 'true',
+    });
+  });
+  after(async () => {
+    if (box) await box.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function nowPlaying(): Promise<string> {
+    const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'status', '--json']);
+    await c.exited;
+    return JSON.parse(c.stdout.join('')).track?.title;
+  }
+
+  it('a misspelt song in a pending join plays once the share button is pressed', async () => {
+    const alsa = makeFilePcmConfig(path.join(dir, 'b'), ['nc_b']);
+    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--song', 'mon rivr', '--device', 'nc_b', '--json'], alsa.env);
+    await waitFor('pending message', () => comp.stderr.some((l) => l.includes('waiting for the owner')), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(comp.status().length, 'no audio while pending').to.equal(0);
+    box.press('share');
+    await waitFor('playing after the button', () => comp.status().some((s) => s.state === 'playing'), 10_000);
+    let title = '';
+    for (let i = 0; i < 20 && title !== 'Moon River'; i++) {
+      title = await nowPlaying();
+      if (title !== 'Moon River') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(title).to.equal('Moon River');
+    expect(await comp.interrupt()).to.equal(0);
+  });
+
+  it('an accent-free song name picks the accented title (window open)', async () => {
+    box.press('share'); // nothing pending: opens the share window
+    const alsa = makeFilePcmConfig(path.join(dir, 'c'), ['nc_c']);
+    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--song', 'cafe ole', '--device', 'nc_c', '--json'], alsa.env);
+    await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 10_000);
+    expect(comp.stderr.join('\n')).to.contain('playing your song: Café Olé');
+    expect(await comp.interrupt()).to.equal(0);
+  });
+});

@@ -1,0 +1,253 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { PlayoutScheduler, type SchedulerOptions } from '../../../../companion/player/scheduler.ts';
+import { FakeSink, type FakeSinkOptions } from '../../../helpers/fake-sink.ts';
+import type { PcmSink, SinkStatus } from '../../../../hardware/audio/pcm-sink.ts';
+
+const RATE = 48000;
+const FORMAT = { sampleRate: RATE, channels: 2, bitsPerSample: 16 as const };
+const BLOCK = 960; // 20 ms chunks
+const FRAME_US = 1e6 / RATE;
+
+// Stream frame k is (1 + k % 16384, 1 + k / 16384): never silent, and decodable.
+function chunk(b: number): Int16Array {
+  const pcm = new Int16Array(BLOCK * 2);
+  for (let i = 0; i < BLOCK; i++) {
+    const k = b * BLOCK + i;
+    pcm[2 * i] = 1 + (k % 16384);
+    pcm[2 * i + 1] = 1 + Math.floor(k / 16384);
+  }
+  return pcm;
+}
+function streamIndex(out: Int16Array, i: number): number {
+  if (out[2 * i] === 0 && out[2 * i + 1] === 0) return -1;
+  return out[2 * i] - 1 + (out[2 * i + 1] - 1) * 16384;
+}
+
+interface Rig {
+  clock: sinon.SinonFakeTimers;
+  now: () => number;
+  sink: FakeSink;
+  sched: PlayoutScheduler;
+  base: number; // local playAt of stream frame 0
+  playAtOf: (k: number) => number;
+}
+
+/**
+ * A scheduler on a fake DAC, fed like a network stream: chunk b (due at base + b·20 ms)
+ * is pushed once it is within `leadMs` of its time, unless `skip(b)`.
+ */
+function rig(opts: { baseInMs: number; sink?: Partial<FakeSinkOptions>; sched?: SchedulerOptions; leadMs?: number; skip?: (b: number) => boolean }): Rig {
+  const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  const now = () => clock.now * 1000;
+  const sink = new FakeSink({ format: FORMAT, now, ...opts.sink });
+  const sched = new PlayoutScheduler(sink, { now, ...opts.sched });
+  const base = now() + opts.baseInMs * 1000;
+  const lead = (opts.leadMs ?? 300) * 1000;
+  let next = 0;
+  const feed = () => {
+    while (base + next * 20_000 < now() + lead) {
+      if (!opts.skip?.(next)) sched.push({ playAt: base + next * 20_000, pcm: chunk(next), seq: next });
+      next++;
+    }
+  };
+  feed();
+  setInterval(feed, 5);
+  return { clock, now, sink, sched, base, playAtOf: (k) => base + k * FRAME_US };
+}
+
+async function finish(r: Rig): Promise<void> {
+  const done = r.sched.stop();
+  await r.clock.tickAsync(100);
+  await done;
+  r.clock.restore();
+}
+
+/** out-time − due-time (µs) of every `step`-th stream frame written from frame `from`. */
+function errors(r: Rig, from = 0, step = 480, offsetUs = 0): number[] {
+  const out = r.sink.output();
+  const errs: number[] = [];
+  for (let i = from; i < r.sink.framesWritten; i += step) {
+    const k = streamIndex(out, i);
+    if (k >= 0) errs.push(r.sink.outTimeUs(i) - (r.playAtOf(k) - offsetUs));
+  }
+  return errs;
+}
+const maxAbs = (xs: number[]) => Math.max(...xs.map(Math.abs));
+
+describe('PlayoutScheduler', () => {
+  let r: Rig | null = null;
+  afterEach(async () => {
+    if (r) await finish(r);
+    r = null;
+  });
+
+  it('plays the first sample at its playAt, to within one frame', async () => {
+    r = rig({ baseInMs: 300 });
+    const started: number[] = [];
+    r.sched.on('started', (e) => started.push(e.firstFrameOutUs));
+    await r.sched.start();
+    await r.clock.tickAsync(1000);
+    const out = r.sink.output();
+    let i0 = 0;
+    while (streamIndex(out, i0) < 0) i0++;
+    expect(streamIndex(out, i0)).to.equal(0);
+    expect(Math.abs(r.sink.outTimeUs(i0) - r.base)).to.be.at.most(FRAME_US);
+    expect(started).to.have.length(1);
+    expect(Math.abs(started[0] - r.base)).to.be.at.most(FRAME_US);
+    expect(r.sched.stats()).to.include({ state: 'playing', resyncs: 0, underruns: 0 });
+  });
+
+  it('joining mid-stream starts at once, at the frame due now', async () => {
+    r = rig({ baseInMs: -100 }); // the stream began 100 ms ago; its recent past is still buffered
+    await r.sched.start();
+    await r.clock.tickAsync(200);
+    expect(r.sink.segments[0].timeUs).to.equal(1_000_000_000); // first write at once
+    const k0 = streamIndex(r.sink.output(), 0);
+    expect(k0).to.be.closeTo(100 * 48, 1);
+    expect(Math.abs(r.sink.outTimeUs(0) - r.playAtOf(k0))).to.be.at.most(FRAME_US);
+  });
+
+  it('a paced, unclocked sink with offset 0 outputs exactly the input stream (no inserted or dropped frames)', async () => {
+    r = rig({ baseInMs: 250, sink: { clocked: false } });
+    await r.sched.start();
+    await r.clock.tickAsync(5000);
+    const out = r.sink.output();
+    let i0 = 0;
+    while (streamIndex(out, i0) < 0) i0++;
+    const frames = r.sink.framesWritten - i0;
+    expect(frames).to.be.greaterThan(4.5 * RATE);
+    let wrong = 0;
+    for (let i = 0; i < frames; i += BLOCK) {
+      const c = chunk(i / BLOCK);
+      const n = Math.min(BLOCK, frames - i);
+      for (let j = 0; j < n * 2; j++) if (out[2 * (i0 + i) + j] !== c[j]) wrong++;
+    }
+    expect(wrong).to.equal(0);
+    expect(r.sched.stats()).to.include({ insertedFrames: 0, droppedFrames: 0, resyncs: 0, underrunFrames: 0 });
+    expect(maxAbs(errors(r, i0))).to.be.at.most(FRAME_US);
+  });
+
+  it('keeps a device running 100 ppm fast within the deadband for 60 s by soft correction alone', async function () {
+    this.timeout(60_000);
+    r = rig({ baseInMs: 200, sink: { ppm: 100 } });
+    await r.sched.start();
+    let worstSmoothed = 0;
+    for (let t = 0; t < 600; t++) {
+      await r.clock.tickAsync(100);
+      if (t >= 10) worstSmoothed = Math.max(worstSmoothed, Math.abs(r.sched.stats().syncErrorUs));
+    }
+    const errs = errors(r, RATE); // after the first second
+    const s = r.sched.stats();
+    expect(s.resyncs).to.equal(0);
+    expect(s.insertedFrames).to.be.within(200, 400); // ≈ 60 s × 100 ppm × 48 kHz = 288
+    expect(s.droppedFrames).to.equal(0);
+    // what the scheduler sees stays inside the deadband; the true output error may
+    // exceed it by the delay reading's granularity (a frame) and the averaging lag
+    expect(worstSmoothed).to.be.at.most(300 + 5);
+    expect(maxAbs(errs)).to.be.at.most(300 + 2 * FRAME_US);
+  });
+
+  it('a 50 ms device stall triggers one hard resync, then plays in sync again', async () => {
+    r = rig({ baseInMs: 200 });
+    const resyncs: number[] = [];
+    r.sched.on('resync', (e) => resyncs.push(e.errorUs));
+    await r.sched.start();
+    await r.clock.tickAsync(1000);
+    r.sink.stall(50_000);
+    const stalledAt = r.sink.framesWritten;
+    await r.clock.tickAsync(1000);
+    expect(r.sched.stats().resyncs).to.equal(1);
+    expect(resyncs[0]).to.be.closeTo(50_000, 1000);
+    expect(maxAbs(errors(r, stalledAt + 0.2 * RATE))).to.be.at.most(FRAME_US);
+  });
+
+  it('an underrun plays silence and the stream resumes at its own time (no lasting offset)', async () => {
+    r = rig({ baseInMs: 200, skip: (b) => b >= 50 && b < 60 });
+    const events: number[] = [];
+    r.sched.on('underrun', (e) => events.push(e.atUs));
+    await r.sched.start();
+    await r.clock.tickAsync(3000);
+    const s = r.sched.stats();
+    expect(s.underruns).to.equal(1);
+    expect(events).to.have.length(1);
+    expect(s.underrunFrames).to.equal(10 * BLOCK);
+    expect(s.resyncs).to.equal(0);
+    const out = r.sink.output();
+    let iResume = 0;
+    while (streamIndex(out, iResume) !== 60 * BLOCK) iResume++;
+    expect(streamIndex(out, iResume - 1)).to.equal(-1); // silence right before
+    expect(Math.abs(r.sink.outTimeUs(iResume) - r.playAtOf(60 * BLOCK))).to.be.at.most(FRAME_US);
+    expect(maxAbs(errors(r, iResume))).to.be.at.most(FRAME_US);
+  });
+
+  it('a positive latency offset plays that much earlier, a negative one later', async () => {
+    r = rig({ baseInMs: 300, sched: { latencyOffsetMs: 50 } });
+    await r.sched.start();
+    await r.clock.tickAsync(1000);
+    let out = r.sink.output();
+    let i0 = 0;
+    while (streamIndex(out, i0) < 0) i0++;
+    expect(Math.abs(r.sink.outTimeUs(i0) - (r.base - 50_000))).to.be.at.most(FRAME_US);
+    // changing it while playing moves the output by the difference
+    r.sched.setLatencyOffsetMs(-20);
+    const from = r.sink.framesWritten;
+    await r.clock.tickAsync(1000);
+    out = r.sink.output();
+    expect(maxAbs(errors(r, from + 0.3 * RATE, 480, -20_000))).to.be.at.most(FRAME_US);
+    expect(() => r!.sched.setLatencyOffsetMs(NaN)).to.throw(/latency offset/);
+  });
+
+  it('volume 0 or mute gives silence; other volumes scale the samples after a short ramp', async () => {
+    r = rig({ baseInMs: 100, sched: { volume: 0 } });
+    await r.sched.start();
+    await r.clock.tickAsync(500);
+    expect(r.sink.output().every((v) => v === 0)).to.equal(true);
+    r.sched.setVolume(50);
+    await r.clock.tickAsync(500);
+    const out = r.sink.output();
+    const last = r.sink.framesWritten - 1;
+    // the frame due when `last` leaves (in sync to a frame) is k; ch0 carried 1 + k % 16384
+    const k = Math.round((r.sink.outTimeUs(last) - r.base) / FRAME_US);
+    expect(out[2 * last]).to.be.closeTo(Math.round(0.25 * (1 + (k % 16384))), 1); // gain (50/100)²
+    r.sched.setMuted(true);
+    const from = r.sink.framesWritten;
+    await r.clock.tickAsync(300);
+    expect(r.sink.output().subarray(2 * (from + 0.1 * RATE)).every((v) => v === 0)).to.equal(true);
+    expect(() => r!.sched.setVolume(101)).to.throw(/volume must be within 0..100/);
+  });
+
+  it('never spins on a sink that reports no delay: writes stay near real time', async () => {
+    const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const now = () => clock.now * 1000;
+    let frames = 0;
+    const sink: PcmSink = {
+      name: 'null', format: FORMAT, clocked: false,
+      open: async () => {}, close: async () => {},
+      status: async (): Promise<SinkStatus> => ({ delayFrames: 0, atUs: now(), underruns: 0 }),
+      write: async (pcm) => { frames += pcm.length / 2; return { delayFrames: 0, atUs: now(), underruns: 0 }; },
+    };
+    const sched = new PlayoutScheduler(sink, { now });
+    sched.push({ playAt: now(), pcm: chunk(0), seq: 0 });
+    await sched.start();
+    await clock.tickAsync(1000);
+    expect(frames).to.be.at.most(1.02 * RATE + 0.2 * RATE);
+    const done = sched.stop();
+    await clock.tickAsync(10);
+    await done;
+    clock.restore();
+  });
+
+  it('flush() returns to waiting and the next block starts a new timeline at its own time', async () => {
+    r = rig({ baseInMs: 100 });
+    await r.sched.start();
+    await r.clock.tickAsync(500);
+    r.sched.flush();
+    expect(r.sched.stats().state).to.equal('waiting');
+    expect(r.sched.stats().bufferedMs).to.equal(0);
+    await r.clock.tickAsync(1000);
+    expect(r.sched.stats().state).to.equal('playing'); // the feeder pushed more
+    expect(r.sched.stats().resyncs).to.equal(0);
+    expect(maxAbs(errors(r))).to.be.at.most(FRAME_US);
+  });
+});

@@ -1,0 +1,244 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AudioEngine, parseSourceSpec, volumeToGain, type AudioEngineOptions, type SourceSpec, type TrackEvent, type SourceErrorEvent } from '../../../../firmware/audio/engine.ts';
+import { FifoCursor, type Chunk } from '../../../../firmware/audio/fifo.ts';
+import { ToneSource } from '../../../../firmware/audio/sources/tone-source.ts';
+import { PcmEncoder } from '../../../../firmware/audio/codecs/pcm-codec.ts';
+import type { PcmSource } from '../../../../firmware/audio/types.ts';
+
+const FPC = 960;
+const T0_MS = 5_000;
+
+/** test tracks: file:<hz>:<ms> plays a tone; file:bad fails like a corrupt file */
+function openTestSource(spec: SourceSpec): PcmSource {
+  if (spec.kind === 'file' && spec.path === 'bad') {
+    return { kind: 'file', description: 'bad', ended: false, error: new Error('ffmpeg could not decode bad'), read: () => new Int16Array(0), close() {} };
+  }
+  if (spec.kind === 'file') {
+    const [hz, ms] = spec.path.split(':').map(Number);
+    return new ToneSource({ hz, durationMs: ms });
+  }
+  if (spec.kind === 'tone') return new ToneSource({ hz: spec.hz });
+  return new ToneSource({ hz: 0 });
+}
+
+describe('AudioEngine', () => {
+  let timers: sinon.SinonFakeTimers;
+  let extraUs: number; // lets a test make the clock jump without firing timers (a stall)
+  let engine: AudioEngine;
+  let chunks: Chunk[];
+
+  function make(opts: AudioEngineOptions = {}): AudioEngine {
+    engine = new AudioEngine({ codecs: ['pcm'], clock: () => timers.now * 1000 + extraUs, openSource: openTestSource, ...opts });
+    chunks = [];
+    engine.on('chunk', (c) => chunks.push(c));
+    return engine;
+  }
+
+  beforeEach(() => {
+    timers = sinon.useFakeTimers({ now: T0_MS, toFake: ['setTimeout', 'clearTimeout'] });
+    extraUs = 0;
+  });
+  afterEach(() => {
+    engine?.stop();
+    timers.restore();
+  });
+
+  it('produces a chunk every 20 ms with playAt = capture time + latency, exactly', () => {
+    make({ latencyMs: 400 }).start();
+    timers.tick(100);
+    expect(chunks.map((c) => c.seq)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    expect(chunks.map((c) => c.playAt)).to.deep.equal([0, 1, 2, 3, 4, 5].map((n) => (T0_MS + n * 20 + 400) * 1000));
+    expect(engine.fifo.newestSeq).to.equal(5);
+    expect(chunks[0].payloads.get('pcm')!.length).to.equal(FPC * 4);
+  });
+
+  it('catches up at once after a short stall, and restarts the timeline with a gap after a long one', () => {
+    make().start();
+    timers.tick(20);
+    extraUs = 100_000; // the event loop was blocked for 100 ms
+    timers.tick(20);
+    expect(chunks.map((c) => c.playAt - chunks[0].playAt)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7].map((n) => n * 20_000));
+    expect(chunks.some((c) => c.gap)).to.equal(false);
+    extraUs += 5_000_000; // blocked for 5 s
+    timers.tick(20);
+    const after = chunks.filter((c) => c.gap);
+    expect(after).to.have.length(1);
+    expect(after[0].playAt).to.equal(timers.now * 1000 + extraUs + 400_000);
+    expect(engine.stats.stalls).to.equal(1);
+  });
+
+  it('plays queued tracks gaplessly: the next track continues inside the same chunk', () => {
+    // 30 ms tracks: boundaries fall mid-chunk
+    const queue = ['300:30', '500:30'];
+    const tracks: TrackEvent[] = [];
+    make({ nextTrack: () => { const p = queue.shift(); return p ? { path: p, trackId: `t${p}` } : null; } });
+    engine.on('track', (t) => tracks.push(t));
+    engine.skip(); // start the queue
+    engine.start();
+    timers.tick(100);
+    const heard = chunks.flatMap((c) => Array.from(c.pcm.filter((_, i) => i % 2 === 0)));
+    const a = new ToneSource({ hz: 300 }); const b = new ToneSource({ hz: 500 });
+    const expected = [...Array.from({ length: 1440 }, (_, i) => a.sampleAt(i)), ...Array.from({ length: 1440 }, (_, i) => b.sampleAt(i))];
+    expect(heard.slice(0, 2880)).to.deep.equal(Array.from(Int16Array.from(expected)));
+    expect(heard.slice(2880).every((v) => v === 0)).to.equal(true);
+    const p0 = chunks[0].playAt;
+    expect(tracks).to.deep.equal([
+      { trackId: 't300:30', spec: { kind: 'file', path: '300:30', trackId: 't300:30' }, playAt: p0 },
+      { trackId: 't500:30', spec: { kind: 'file', path: '500:30', trackId: 't500:30' }, playAt: p0 + 30_000 },
+      { trackId: null, spec: null, playAt: p0 + 60_000 },
+    ]);
+    expect(engine.state).to.equal('idle');
+    expect(chunks[0].trackId).to.equal('t300:30');
+    expect(chunks[2].trackId).to.equal('t500:30');
+  });
+
+  it('pre-opens the next track a few seconds before the current one ends, not earlier', () => {
+    let asked = 0;
+    make({ preopenMs: 3000, nextTrack: () => (++asked === 1 ? { path: '440:5000', trackId: 'a' } : { path: '440:5000', trackId: 'b' }) });
+    engine.skip();
+    engine.start();
+    timers.tick(1900);
+    expect(asked).to.equal(1);
+    timers.tick(200);
+    expect(asked).to.equal(2);
+    expect(engine.currentTrackId).to.equal('a');
+  });
+
+  it('pause sends silence chunks, resume continues where it stopped', () => {
+    make().setSource({ kind: 'tone', hz: 440 });
+    engine.start();
+    timers.tick(20);
+    engine.pause();
+    expect(engine.state).to.equal('paused');
+    timers.tick(60);
+    engine.resume();
+    timers.tick(20);
+    expect(chunks).to.have.length(6);
+    expect(chunks.slice(2, 5).every((c) => c.pcm.every((v) => v === 0))).to.equal(true);
+    const t = new ToneSource({ hz: 440 });
+    expect(chunks[5].pcm[0]).to.equal(t.sampleAt(2 * FPC)); // no audio lost while paused
+    expect(engine.positionMs).to.equal(60);
+  });
+
+  it('encodes each chunk once per codec whatever the number of listeners', () => {
+    const encoders: PcmEncoder[] = [];
+    make({ codecs: ['pcm'], createEncoder: (_c, format) => { const e = new PcmEncoder(format, FPC); encoders.push(e); return e; } });
+    const encode = sinon.spy(PcmEncoder.prototype, 'encode');
+    try {
+      for (let i = 0; i < 5; i++) engine.on('chunk', () => {});
+      const cursors = Array.from({ length: 5 }, () => new FifoCursor(engine.fifo, { startSeq: 0 }));
+      engine.setSource({ kind: 'tone', hz: 440 });
+      engine.start();
+      timers.tick(200);
+      for (const c of cursors) while (c.next());
+      expect(encoders).to.have.length(1);
+      expect(encode.callCount).to.equal(chunks.length);
+    } finally {
+      encode.restore();
+    }
+  });
+
+  it('a bad file emits source-error and playback moves on without stalling', () => {
+    const queue = ['bad', '440:1000'];
+    const errors: SourceErrorEvent[] = [];
+    make({ nextTrack: () => { const p = queue.shift(); return p ? { path: p, trackId: p } : null; } });
+    engine.on('source-error', (e) => errors.push(e));
+    engine.skip();
+    engine.start();
+    expect(errors).to.have.length(1);
+    expect(errors[0].path).to.equal('bad');
+    expect(errors[0].error.message).to.match(/could not decode/);
+    expect(engine.currentTrackId).to.equal('440:1000');
+    expect(chunks[0].pcm[2]).to.equal(new ToneSource({ hz: 440 }).sampleAt(1)); // the first chunk already plays the next track
+  });
+
+  it('a source that cannot be opened is reported like a bad file', () => {
+    make({ openSource: () => { throw new Error('no such device'); } });
+    const errors: SourceErrorEvent[] = [];
+    engine.on('source-error', (e) => errors.push(e));
+    engine.setSource({ kind: 'pipe', path: '/nope' });
+    engine.start();
+    expect(errors.map((e) => [e.path, e.error.message])).to.deep.equal([['/nope', 'no such device']]);
+    expect(engine.state).to.equal('idle');
+  });
+
+  it('a source that falls behind is padded with silence and counted', () => {
+    let give = true;
+    const src: PcmSource = { kind: 'pipe', description: 'p', ended: false, error: null, close() {}, read: (n) => (give ? ((give = false), new Int16Array(n * 2).fill(7)) : new Int16Array(0)) };
+    make({ openSource: () => src }).setSource({ kind: 'pipe', path: 'p' });
+    engine.start();
+    timers.tick(40);
+    expect(chunks[0].pcm.every((v) => v === 7)).to.equal(true);
+    expect(chunks[1].pcm.every((v) => v === 0)).to.equal(true);
+    expect(engine.stats.sourceUnderruns).to.equal(2);
+  });
+
+  it('ramps the volume across a chunk and mutes to zero', () => {
+    const src: PcmSource = { kind: 'tone', description: 'dc', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(10000) };
+    make({ openSource: () => src }).setSource({ kind: 'tone', hz: 1 });
+    engine.setVolume(50);
+    engine.start();
+    timers.tick(20);
+    const [first, second] = chunks;
+    expect(first.pcm[0]).to.be.greaterThan(9000); // starts near the old gain: no click
+    expect(first.pcm[first.pcm.length - 1]).to.equal(Math.round(10000 * volumeToGain(50)));
+    expect(second.pcm.every((v) => v === 1250)).to.equal(true);
+    engine.setMuted(true);
+    timers.tick(40);
+    expect(chunks[3].pcm.every((v) => v === 0)).to.equal(true);
+  });
+
+  it('stopping from a chunk listener stops production', () => {
+    make().start();
+    engine.on('chunk', () => engine.stop());
+    timers.tick(100);
+    expect(chunks).to.have.length(2);
+    expect(timers.countTimers()).to.equal(0);
+  });
+
+  it('parses the --source forms and rejects others', () => {
+    expect(parseSourceSpec('tone:440')).to.deep.equal({ kind: 'tone', hz: 440 });
+    expect(parseSourceSpec('silence')).to.deep.equal({ kind: 'silence' });
+    expect(parseSourceSpec('pipe')).to.deep.equal({ kind: 'pipe', path: '/tmp/snapfifo' });
+    expect(parseSourceSpec('pipe:/x/y')).to.deep.equal({ kind: 'pipe', path: '/x/y' });
+    expect(() => parseSourceSpec('tone:abc')).to.throw(/frequency/);
+    expect(() => parseSourceSpec('radio')).to.throw(/unknown source 'radio'/);
+  });
+});
+
+describe('AudioEngine with real files (real time)', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nearcast-engine-'));
+    for (const [name, hz] of [['a.flac', 440], ['b.ogg', 660]] as const) {
+      execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=f=${hz}:d=0.5`, '-ac', '2', '-ar', '48000', join(dir, name)]);
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('decodes two files back to back with no silence between them', async () => {
+    const decode = (f: string) => execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', join(dir, f), '-f', 's16le', '-ac', '2', '-ar', '48000', '-']);
+    const expected = new Int16Array(new Uint8Array(Buffer.concat([decode('a.flac'), decode('b.ogg')])).buffer);
+    const queue = ['a.flac', 'b.ogg'];
+    const engine = new AudioEngine({ codecs: ['opus', 'pcm'], nextTrack: () => { const f = queue.shift(); return f ? { path: join(dir, f), trackId: f } : null; } });
+    const parts: Int16Array[] = [];
+    engine.on('chunk', (c) => parts.push(c.pcm));
+    const idle = new Promise<void>((resolve) => engine.on('track', (t) => { if (t.trackId === null) resolve(); }));
+    engine.skip();
+    engine.start();
+    await Promise.race([idle, new Promise((r) => setTimeout(r, 5000))]);
+    engine.stop();
+    const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((off, p) => (all.set(p, off), off + p.length), 0);
+    // the first file starts after a few silent chunks while ffmpeg spins up
+    const start = all.findIndex((v) => v !== 0) - expected.findIndex((v) => v !== 0);
+    expect(start % 2).to.equal(0);
+    expect(Array.from(all.subarray(start, start + expected.length))).to.deep.equal(Array.from(expected));
+    expect(all.subarray(start + expected.length).every((v) => v === 0)).to.equal(true);
+  });
+});
