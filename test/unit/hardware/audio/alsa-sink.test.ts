@@ -37,6 +37,16 @@ async function playAll(sink: AlsaSink, pcm: Int16Array): Promise<number[]> {
   return delays;
 }
 
+/** The error a promise rejects with (fails the test if it resolves). */
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
 describe('AlsaSink (real libasound, file PCM)', function () {
   this.timeout(20_000);
   let dir: string;
@@ -90,22 +100,17 @@ describe('AlsaSink (real libasound, file PCM)', function () {
 
   it('rejects opening a PCM that does not exist, naming it and saying why', async () => {
     const sink = new AlsaSink('nc_no_such_pcm', FORMAT);
-    let err: Error | undefined;
-    await sink.open().catch((e: Error) => (err = e));
-    expect(err?.message).to.include("'nc_no_such_pcm'");
-    expect(err?.message).to.match(/snd_pcm_open failed: No such file or directory/);
+    const err = await rejection(sink.open());
+    expect(err.message).to.include("'nc_no_such_pcm'");
+    expect(err.message).to.match(/snd_pcm_open failed: No such file or directory/);
     await sink.close();
   });
 
   it('refuses partial frames and writes after close', async () => {
     const sink = new AlsaSink('nc_file', FORMAT);
     await sink.open();
-    let err: Error | undefined;
-    await sink.write(new Int16Array(3)).catch((e: Error) => (err = e));
-    expect(err?.message).to.match(/whole number of 2-channel frames/);
+    expect((await rejection(sink.write(new Int16Array(3)))).message).to.match(/whole number of 2-channel frames/);
     await sink.close();
-    err = undefined;
-    await sink.write(new Int16Array(2)).catch((e: Error) => (err = e));
-    expect(err?.message).to.match(/not open/);
+    expect((await rejection(sink.write(new Int16Array(2)))).message).to.match(/not open/);
   });
 });

@@ -11,6 +11,16 @@ function chunk(frames: number, value = 0): Int16Array {
   return new Int16Array(frames * FORMAT.channels).fill(value);
 }
 
+/** The error a promise rejects with (fails the test if it resolves). */
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
 describe('VirtualDac', () => {
   let timers: sinon.SinonFakeTimers;
   let clock: SinkClock;
@@ -82,18 +92,12 @@ describe('VirtualDac', () => {
 
   it('rejects partial frames, writes before open and after close', async () => {
     const fresh = new VirtualDac(FORMAT, { clock });
-    let err: Error | undefined;
-    await fresh.write(chunk(1)).catch((e: Error) => (err = e));
-    expect(err?.message).to.match(/not open/);
+    expect((await rejection(fresh.write(chunk(1)))).message).to.match(/not open/);
     const dac = await openDac();
-    err = undefined;
-    await dac.write(new Int16Array(3)).catch((e: Error) => (err = e));
-    expect(err?.message).to.match(/whole number of 2-channel frames/);
+    expect((await rejection(dac.write(new Int16Array(3)))).message).to.match(/whole number of 2-channel frames/);
     await dac.write(chunk(10));
     await dac.close();
-    err = undefined;
-    await dac.write(chunk(1)).catch((e: Error) => (err = e));
-    expect(err?.message).to.match(/not open/);
+    expect((await rejection(dac.write(chunk(1)))).message).to.match(/not open/);
     expect(dac.frameOutTimeUs(9), 'the record survives close').to.be.a('number');
   });
 
