@@ -23,7 +23,7 @@ export interface ScanResult {
 }
 
 export const DEFAULT_AUDIO_EXTENSIONS: readonly string[] = [
-  'mp3', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'mp4', 'aac', 'wav', 'aif', 'aiff', 'wma', 'ape', 'wv', 'mpc', 'alac',
+  'mp3', 'mp2', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'mp4', 'aac', 'wav', 'aif', 'aiff', 'wma', 'ape', 'wv', 'mpc', 'alac',
 ];
 
 const MAX_DEPTH = 16;
@@ -163,6 +163,10 @@ async function readTrack(f: FoundFile): Promise<Track> {
   if (!meta.format.hasAudio || seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
     throw new Error('no playable audio found (corrupt or not an audio file)');
   }
+  const container = meta.format.container ?? '';
+  if ((container === 'MPEG' || container.startsWith('ADTS')) && !(await hasFrameChain(f.path, container !== 'MPEG'))) {
+    throw new Error(`corrupt ${container} audio (no run of valid frames)`);
+  }
   const fileName = path.basename(f.path);
   const guess = guessFromFileName(fileName);
   const c = meta.common;
@@ -176,6 +180,79 @@ async function readTrack(f: FoundFile): Promise<Track> {
     fileName,
     hasArtwork: (c.picture?.length ?? 0) > 0,
   };
+}
+
+// MPEG audio frame header tables (kbps / Hz), indexed as the header bits are.
+const MPEG_BITRATES: Record<string, number[]> = {
+  v1l1: [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],
+  v1l2: [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],
+  v1l3: [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
+  v2l1: [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],
+  v2l23: [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+};
+const MPEG_RATES: Record<number, number[]> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
+const CHAINED_FRAMES = 4;
+const SYNC_WINDOW = 64 * 1024;
+
+/** Byte length of the MPEG audio (mp3/mp2) or ADTS (aac) frame starting at `i`, 0 if none. */
+function frameLength(buf: Uint8Array, i: number, adts: boolean): number {
+  if (i + 7 > buf.length || buf[i] !== 0xff) return 0;
+  const b1 = buf[i + 1];
+  const b2 = buf[i + 2];
+  if (adts) {
+    if ((b1 & 0xf6) !== 0xf0 || ((b2 >> 2) & 0xf) > 12) return 0;
+    const len = ((buf[i + 3] & 3) << 11) | (buf[i + 4] << 3) | (buf[i + 5] >> 5);
+    return len >= 7 ? len : 0;
+  }
+  if ((b1 & 0xe0) !== 0xe0) return 0;
+  const version = (b1 >> 3) & 3;
+  const layer = (b1 >> 1) & 3;
+  const rateIdx = (b2 >> 2) & 3;
+  const brIdx = b2 >> 4;
+  if (version === 1 || layer === 0 || rateIdx === 3 || brIdx === 0 || brIdx === 15) return 0;
+  const table = version === 3 ? `v1l${4 - layer}` : layer === 3 ? 'v2l1' : 'v2l23';
+  const bitrate = MPEG_BITRATES[table][brIdx] * 1000;
+  const rate = MPEG_RATES[version][rateIdx];
+  const pad = (b2 >> 1) & 1;
+  if (layer === 3) return (Math.floor((12 * bitrate) / rate) + pad) * 4;
+  const perFrame = layer === 1 && version !== 3 ? 72 : 144;
+  return Math.floor((perFrame * bitrate) / rate) + pad;
+}
+
+/**
+ * Random bytes contain frame syncs by chance, and music-metadata then reports
+ * stray "frames". Real MPEG/ADTS audio is a chain of frames, each header
+ * pointing at the next: demand a few chained ones near the start.
+ */
+async function hasFrameChain(file: string, adts: boolean): Promise<boolean> {
+  const fh = await fs.open(file, 'r');
+  try {
+    const head = new Uint8Array(10);
+    await fh.read(head, 0, 10, 0);
+    let start = 0;
+    if (head[0] === 0x49 && head[1] === 0x44 && head[2] === 0x33) {
+      // ID3v2: syncsafe size, plus an optional footer
+      start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (head[5] & 0x10 ? 10 : 0);
+    }
+    const buf = new Uint8Array(SYNC_WINDOW + 16 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    const data = buf.subarray(0, bytesRead);
+    for (let i = 0; i < Math.min(SYNC_WINDOW, data.length); i++) {
+      let at = i;
+      let n = 0;
+      while (n < CHAINED_FRAMES) {
+        const len = frameLength(data, at, adts);
+        if (len === 0) break;
+        at += len;
+        n++;
+        if (at >= data.length) break; // a short file that ends on a frame boundary is fine
+      }
+      if (n >= CHAINED_FRAMES || (n >= 1 && at === data.length && at === bytesRead && bytesRead < buf.length)) return true;
+    }
+    return false;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** "01 - Artist - Title.mp3" → {artist, title}; "Title.mp3" → {artist: '', title}. */

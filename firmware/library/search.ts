@@ -122,7 +122,8 @@ export class LibraryIndex {
       score += this.phraseBonus(this.entries[e], phrase);
       hits.push({ track: this.entries[e].track, score });
     }
-    hits.sort((a, b) => b.score - a.score || a.track.title.localeCompare(b.track.title) || a.track.id.localeCompare(b.track.id));
+    // Ties break on title then id so results are deterministic; plain comparison keeps it cheap.
+    hits.sort((a, b) => b.score - a.score || cmp(a.track.title, b.track.title) || cmp(a.track.id, b.track.id));
     return hits.slice(0, limit);
   }
 
@@ -268,6 +269,10 @@ function addPosting(index: Map<string, number[]>, word: string, posting: number)
   // Postings arrive in entry/field order, so a duplicate can only be the last one.
   if (!list) index.set(word, [posting]);
   else if (list[list.length - 1] !== posting) list.push(posting);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function lowerBound(sorted: string[], key: string): number {

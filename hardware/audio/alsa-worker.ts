@@ -35,6 +35,7 @@ const ESTRPIPE = 86;
 
 const lib = koffi.load('libasound.so.2');
 koffi.opaque('snd_pcm_t');
+koffi.opaque('snd_pcm_sw_params_t');
 const snd = {
   open: lib.func('int snd_pcm_open(_Out_ snd_pcm_t **pcm, const char *name, int stream, int mode)'),
   setParams: lib.func(
@@ -50,7 +51,31 @@ const snd = {
   prepare: lib.func('int snd_pcm_prepare(snd_pcm_t *pcm)'),
   close: lib.func('int snd_pcm_close(snd_pcm_t *pcm)'),
   strerror: lib.func('const char *snd_strerror(int errnum)'),
+  swMalloc: lib.func('int snd_pcm_sw_params_malloc(_Out_ snd_pcm_sw_params_t **ptr)'),
+  swFree: lib.func('void snd_pcm_sw_params_free(snd_pcm_sw_params_t *obj)'),
+  swCurrent: lib.func('int snd_pcm_sw_params_current(snd_pcm_t *pcm, snd_pcm_sw_params_t *params)'),
+  swStartThreshold: lib.func('int snd_pcm_sw_params_set_start_threshold(snd_pcm_t *pcm, snd_pcm_sw_params_t *params, unsigned long val)'),
+  swParams: lib.func('int snd_pcm_sw_params(snd_pcm_t *pcm, snd_pcm_sw_params_t *params)'),
 };
+
+/**
+ * snd_pcm_set_params leaves the start threshold at the full buffer: a player that
+ * keeps less than that queued would never start. Start on the first frame instead;
+ * the scheduler writes leading silence itself so the first sample is on time.
+ */
+function startOnFirstFrame(p: unknown): void {
+  const out: unknown[] = [null];
+  if ((snd.swMalloc(out) as number) < 0) return;
+  const sw = out[0];
+  try {
+    if ((snd.swCurrent(p, sw) as number) < 0) return;
+    if ((snd.swStartThreshold(p, sw, 1) as number) < 0) return;
+    const rc = snd.swParams(p, sw) as number;
+    if (rc < 0) fail('snd_pcm_sw_params (start threshold)', rc);
+  } finally {
+    snd.swFree(sw);
+  }
+}
 
 let pcm: unknown = null;
 let pcmName = '';
@@ -96,6 +121,7 @@ function open(req: Extract<AlsaRequest, { op: 'open' }>): AlsaOpened {
     pcm = null;
     fail(`snd_pcm_set_params (S16_LE, ${req.channels} ch, ${req.rate} Hz, ${req.latencyUs} µs)`, sp);
   }
+  startOnFirstFrame(pcm);
   const buf: number[] = [0];
   const per: number[] = [0];
   const gp = snd.getParams(pcm, buf, per) as number;
