@@ -183,6 +183,9 @@ export class Controller {
     const sink = openSink(c.audio.device, DEFAULT_FORMAT);
     if (sink) {
       const speaker = new Speaker(this.engine, sink, clock);
+      // the box volume is the speaker's: listeners get the stream at full scale and set their own
+      speaker.player.setVolume(this.playback.nowPlaying().volume);
+      this.playback.on('volume', (v) => speaker.player.setVolume(v));
       try {
         await speaker.start();
         this.stops.push(() => speaker.stop());

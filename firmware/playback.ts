@@ -11,6 +11,8 @@ import type { ControlAction } from './wire/requests.ts';
 
 export interface PlaybackEvents {
   change: [];
+  /** the box volume changed: it sets the box's own speaker, the stream stays at full scale */
+  volume: [number];
   /** the track listeners hear changed (emitted when it starts being heard) */
   track: [Track | null];
 }
@@ -42,7 +44,6 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     }
     this.queueModel = q;
     this.vol = o.initialVolume;
-    o.engine.setVolume(this.vol);
     o.engine.on('track', (e) => this.onTrack(e));
   }
 
@@ -129,7 +130,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   setVolume(volume: number): number {
     this.vol = Math.round(Math.max(0, Math.min(100, volume)));
-    this.o.engine.setVolume(this.vol);
+    this.emit('volume', this.vol);
     this.emit('change');
     return this.vol;
   }

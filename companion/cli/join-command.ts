@@ -92,6 +92,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
     return {
       state: s.state, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
       syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null, underruns: s.underruns, resyncs: s.resyncs,
+      droppedFrames: s.droppedFrames, insertedFrames: s.insertedFrames,
     };
   };
   const tty = process.stdout.isTTY && !o.json;

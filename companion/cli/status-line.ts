@@ -8,6 +8,8 @@ export interface ListenStatus {
   syncErrorMs: number | null;
   underruns: number;
   resyncs: number;
+  droppedFrames: number;
+  insertedFrames: number;
 }
 
 function clock(ms: number): string {

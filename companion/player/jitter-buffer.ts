@@ -1,8 +1,10 @@
 // Decoded blocks waiting to be played, placed on an integer stream timeline.
 //
-// Each block gets an integer start index. A block that begins within ±1 frame of
-// where its neighbour ends is snapped onto it, so chunk timestamps rounded to µs
-// (or nudged by clock-sync updates) never turn into a dropped or repeated sample.
+// Each block gets an integer start index. A block that begins within ±1 ms of
+// where its neighbour ends is snapped onto it, so chunk timestamps rounded to µs,
+// or nudged by clock-sync updates (tens of µs), never turn into a dropped or
+// repeated sample: the stream stays sample-continuous and any timing change is
+// left to the scheduler's error measurement and its inaudible soft correction.
 // The *time* of an index is always taken from the nearest block's own playAt, so
 // the scheduler still sees clock drift and sync updates in its error measurement.
 
@@ -15,6 +17,9 @@ export interface JitterBlock {
   pcm: Int16Array;
   seq: number;
 }
+
+/** blocks this close to contiguous are contiguous (well under a 10 ms chunk) */
+const SNAP_MS = 1;
 
 export type PushResult = 'added' | 'duplicate' | 'late' | 'invalid';
 
@@ -80,8 +85,9 @@ export class JitterBuffer {
     return 'added';
   }
 
-  /** Integer start index for a block: snapped to a neighbour when within ±1 frame. */
+  /** Integer start index for a block: snapped to a neighbour when within ±SNAP_MS. */
   private place(playAt: number, frames: number): number {
+    const snap = (SNAP_MS * this.rate) / 1000;
     if (this.blocks.length === 0 && !this.lastRemoved) return 0; // anchor
     let prev: Placed | null = this.lastRemoved;
     let next: Placed | null = null;
@@ -91,11 +97,11 @@ export class JitterBuffer {
     }
     if (prev) {
       const d = ((playAt - prev.playAt) * this.rate) / 1e6 - (prev.end - prev.start);
-      if (Math.abs(d) <= 1) return prev.end;
+      if (Math.abs(d) <= snap) return prev.end;
     }
     if (next) {
       const d = ((next.playAt - playAt) * this.rate) / 1e6 - frames;
-      if (Math.abs(d) <= 1 || !prev) return next.start - frames - (Math.abs(d) <= 1 ? 0 : Math.round(d));
+      if (Math.abs(d) <= snap || !prev) return next.start - frames - (Math.abs(d) <= snap ? 0 : Math.round(d));
     }
     return prev!.end + Math.round(((playAt - prev!.playAt) * this.rate) / 1e6 - (prev!.end - prev!.start));
   }

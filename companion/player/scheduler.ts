@@ -88,6 +88,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
   private lastFrame: Int16Array;
+  private primed = false;
   private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, insertedFrames: 0, droppedFrames: 0 };
 
   constructor(private readonly sink: PcmSink, opts: SchedulerOptions = {}) {
@@ -279,7 +280,11 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   /** First audio: line the stream up with the device (lead-in silence or fast join). */
   private async begin(): Promise<number> {
     if (this.buffer.empty) return this.idleWaitMs;
-    const st = await this.sink.status();
+    // A device starts its clock at the first write (an unclocked sink anchors its pacing
+    // there too): prime it with a little silence so the status used for the alignment
+    // below comes from a running device, not from one that starts a round trip later.
+    const st = this.primed ? await this.sink.status() : await this.sink.write(new Int16Array(this.framesOf(PRIME_US) * this.ch));
+    this.primed = true;
     const first = this.buffer.firstPlayAt();
     if (first === null || this.state !== 'waiting') return 0; // flushed or stopped meanwhile
     this.status = st;
@@ -346,6 +351,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.status = await this.sink.write(pcm);
   }
 }
+
+const PRIME_US = 5000;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

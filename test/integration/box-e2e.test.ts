@@ -11,6 +11,7 @@ import { makeFilePcmConfig } from '../helpers/alsa-file-pcm.ts';
 import { bestAlignment, exactAlign, ffmpegDecode, firstSound, mismatches, readRaw } from '../helpers/audio-compare.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
+import { hashPassword } from '../../firmware/config/password.ts';
 
 const PLAY_MS = 4000;
 
@@ -38,10 +39,10 @@ describe('box end to end (real processes on loopback)', function () {
     tracks = makeTestMusic(path.join(dir, 'music'), 30);
     reference = ffmpegDecode(tracks[0].file);
     box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'e2e', '--policy', 'open', '--audio-device', 'none',
-      '--state-dir', path.join(dir, 'state'), '--no-keyboard']);
-    // make sure the first track plays (the library order is not the test's business)
-    const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'play', 'Moon River']);
-    expect(await c.exited).to.equal(0);
+      '--state-dir', path.join(dir, 'state'), '--no-keyboard'], { NEARCAST_OWNER__PASSWORDHASH: hashPassword('s3cret') });
+    // the owner makes sure the first track plays (the library order is not the test's business)
+    const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, '--user', 'owner', '--password', 's3cret', 'play', 'Moon River']);
+    expect(await c.exited, c.stderr.join('\n')).to.equal(0);
   });
 
   after(async () => {
@@ -54,6 +55,7 @@ describe('box end to end (real processes on loopback)', function () {
     for (const c of comps) expect(await c.interrupt()).to.equal(0);
     const outs = Object.values(alsa.outputs).map(readRaw);
     const spans: Array<[number, number]> = [];
+    for (const c of comps) expect(c.status().at(-1), 'no sample inserted or dropped').to.include({ droppedFrames: 0, insertedFrames: 0, resyncs: 0 });
     for (const out of outs) {
       const start = firstSound(out);
       const at = exactAlign(reference, out, start);
