@@ -57,24 +57,27 @@ export function correlation(a: Float64Array, b: Float64Array): number {
 }
 
 /**
- * Best lag (in frames) of out's window [outFrame, outFrame+frames) within ref,
- * coarse on 1 kHz block sums, then exact at full rate. Returns {refFrame, r}.
+ * Best lag (in frames) of out's window [outFrame, outFrame+frames) within ref:
+ * coarse on the 1 kHz loudness envelope (the test music's loudness wanders at
+ * incommensurate rates, so the envelope lines up in one place only), then at full
+ * rate within ±4 envelope blocks. Returns {refFrame, r}.
  */
 export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number, frames: number): { refFrame: number; r: number } {
   const B = 48;
   const refM = mono(ref, 0, ref.length / 2);
   const outM = mono(out, outFrame, frames);
-  const dec = (m: Float64Array) => { const d = new Float64Array(Math.floor(m.length / B)); for (let i = 0; i < d.length; i++) { let s = 0; for (let k = 0; k < B; k++) s += m[i * B + k]; d[i] = s; } return d; };
+  const dec = (m: Float64Array) => { const d = new Float64Array(Math.floor(m.length / B)); for (let i = 0; i < d.length; i++) { let s = 0; for (let k = 0; k < B; k++) s += Math.abs(m[i * B + k]); d[i] = s; } return d; };
   const refD = dec(refM), outD = dec(outM);
-  let best = -2, bestLag = 0;
-  for (let lag = 0; lag + outD.length <= refD.length; lag++) {
-    const r = correlation(outD, refD.subarray(lag, lag + outD.length));
-    if (r > best) { best = r; bestLag = lag; }
-  }
+  const coarse: Array<{ lag: number; r: number }> = [];
+  for (let lag = 0; lag + outD.length <= refD.length; lag++) coarse.push({ lag, r: correlation(outD, refD.subarray(lag, lag + outD.length)) });
+  // the envelope can look alike in a few places: refine the best few candidates at full rate
+  const candidates = coarse.sort((a, b) => b.r - a.r).slice(0, 6);
   let fine = -2, fineFrame = 0;
-  for (let f = Math.max(0, bestLag * B - 2 * B); f <= Math.min(refM.length - frames, bestLag * B + 2 * B); f++) {
-    const r = correlation(outM, refM.subarray(f, f + frames));
-    if (r > fine) { fine = r; fineFrame = f; }
+  for (const { lag } of candidates) {
+    for (let f = Math.max(0, lag * B - 4 * B); f <= Math.min(refM.length - frames, lag * B + 4 * B); f++) {
+      const r = correlation(outM, refM.subarray(f, f + frames));
+      if (r > fine) { fine = r; fineFrame = f; }
+    }
   }
   return { refFrame: fineFrame, r: fine };
 }

@@ -1,5 +1,7 @@
-// Small tagged test tracks made by ffmpeg: aperiodic (noise plus tones) so that
-// a stretch of output lines up with exactly one place in the source.
+// Small tagged test tracks made by ffmpeg: music-like (tones whose pitch and
+// loudness wander at incommensurate rates, a whisper of noise) so that a stretch
+// of output lines up with exactly one place in the source, and a lossy codec
+// can still reproduce the waveform.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -16,7 +18,9 @@ export function makeTestMusic(dir: string, seconds = 20): TestTrack[] {
   ];
   return specs.map((s, i) => {
     const file = path.join(dir, s.name);
-    const expr = `0.25*sin(2*PI*${s.f[0]}*t)*(0.6+0.4*sin(2*PI*0.7*t))+0.15*random(${i * 2})|0.25*sin(2*PI*${s.f[1]}*t)*(0.6+0.4*cos(2*PI*0.5*t))+0.15*random(${i * 2 + 1})`;
+    const voice = (f: number, k: number) =>
+      `0.22*sin(2*PI*${f}*t+3*sin(2*PI*0.37*t))*(0.6+0.4*sin(2*PI*0.71*t+${k}))+0.12*sin(2*PI*${f * 1.5}*t+2*sin(2*PI*0.23*t))+0.08*sin(2*PI*${f * 2.01}*t)*sin(2*PI*1.3*t)+0.004*random(${k})`;
+    const expr = `${voice(s.f[0], i * 2)}|${voice(s.f[1], i * 2 + 1)}`;
     execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='${expr}':s=48000:d=${seconds}`,
       '-ac', '2', '-ar', '48000', '-sample_fmt', 's16', '-metadata', `title=${s.title}`, '-metadata', `artist=${s.artist}`, '-metadata', 'album=Test Album', file]);
     return { file, title: s.title, artist: s.artist };
