@@ -91,6 +91,20 @@ describe('box end to end (real processes on loopback)', function () {
     }
   });
 
+  it('the box process enforces the topic rules: no reading others\' replies, no writing box topics', async () => {
+    const spy = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'spy', protocolVersion: 4, reconnectPeriod: 0 });
+    const refused = await spy.subscribeAsync('nearcast/e2e/client/fuzzer/response/+').then(() => false, (e) => e.packet?.granted?.[0] === 128 || (e.packet?.granted?.[0] as { qos?: number })?.qos === 128);
+    expect(refused, 'subscription to another client\'s replies refused').to.equal(true);
+    const closed = new Promise((r) => spy.once('close', r));
+    spy.publish('nearcast/e2e/state', '{"state":"hacked"}', { qos: 1, retain: true });
+    await closed;
+    const reader = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'reader', protocolVersion: 4 });
+    const state = new Promise<string>((r) => reader.once('message', (_t, p) => r(p.toString())));
+    await reader.subscribeAsync('nearcast/e2e/state');
+    expect(JSON.parse(await state).state).to.not.equal('hacked');
+    await reader.endAsync();
+  });
+
   it('malformed requests on every topic get errors while listeners play without underruns', async () => {
     const alsa = makeFilePcmConfig(path.join(dir, 'fuzz'), ['nc_f']);
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--device', 'nc_f', '--json'], alsa.env);
