@@ -51,6 +51,12 @@ describe('box configuration', () => {
     expect(errorOf(() => loadConfig({ file: path.join(dir, 'nope.yaml') }))).to.contain('cannot read the config file (ENOENT)');
   });
 
+  it('config/default.yaml, the documented example, equals the schema defaults', () => {
+    const { boxId: _a, ...fromFile } = loadConfig({ file: path.resolve('config/default.yaml') });
+    const { boxId: _b, ...defaults } = loadConfig();
+    expect(fromFile).to.deep.equal(defaults);
+  });
+
   it('an unknown environment setting is an error, not silently ignored', () => {
     expect(errorOf(() => loadConfig({ env: { NEARCAST_MQTT__PROT: '1' } }))).to.contain('NEARCAST_MQTT__PROT: no setting /mqtt/prot');
   });
