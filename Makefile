@@ -34,7 +34,7 @@ node-deps:
 	  echo "installing npm packages"; npm ci --no-audit --no-fund --loglevel=error; fi
 
 run: setup
-	node --import tsx firmware/main.ts --sim $(ARGS)
+	node --import tsx firmware/main.ts --sim --host 127.0.0.1 $(ARGS)
 
 typecheck: node-deps
 	npx tsc --noEmit -p .

@@ -95,7 +95,7 @@ describe('box end to end (real processes on loopback)', function () {
     const spy = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'spy', protocolVersion: 4, reconnectPeriod: 0 });
     const refused = await spy.subscribeAsync('nearcast/e2e/client/fuzzer/response/+').then(() => false, (e) => e.packet?.granted?.[0] === 128 || (e.packet?.granted?.[0] as { qos?: number })?.qos === 128);
     expect(refused, 'subscription to another client\'s replies refused').to.equal(true);
-    const closed = new Promise((r) => spy.once('close', r));
+    const closed = new Promise<void>((r) => spy.once('close', () => r()));
     spy.publish('nearcast/e2e/state', '{"state":"hacked"}', { qos: 1, retain: true });
     await closed;
     const reader = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'reader', protocolVersion: 4 });

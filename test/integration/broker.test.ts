@@ -62,7 +62,7 @@ describe('embedded broker: access rules on real sockets', function () {
   it('publishing to a box topic or another client\'s request topic is refused and never reaches the box', async () => {
     for (const topic of ['nearcast/box/state', 'nearcast/box/client/alice/request/join']) {
       const mallory = await connect(`mallory${seen.length}`);
-      const closed = new Promise((r) => mallory.once('close', r));
+      const closed = new Promise<void>((r) => mallory.once('close', () => r()));
       mallory.publish(topic, '{"state":"hacked"}', { qos: 1 });
       await closed; // MQTT 3.1.1 has no per-message refusal: the broker drops the client
       expect(seen.some((s) => s.topic === topic)).to.equal(false);
