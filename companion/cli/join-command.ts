@@ -52,7 +52,8 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
   if (grant.song?.error) out(`song request: ${grant.song.error}`);
   else if (grant.song?.title) out(`playing your song: ${grant.song.title}`);
 
-  const sink = openSink(o.device, DEFAULT_FORMAT);
+  // a roomy device buffer: the scheduler keeps only what it needs queued in it
+  const sink = openSink(o.device, DEFAULT_FORMAT, { bufferMs: 300 });
   if (!sink) {
     out("--device none: nothing to play to");
     return 2;

@@ -66,7 +66,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private readonly rate: number;
   private readonly ch: number;
   private readonly blockFrames: number;
-  private readonly deviceBufferUs: number;
+  private deviceBufferUs: number;
   private readonly deadbandUs: number;
   private readonly hardUs: number;
   private readonly averageOver: number;
@@ -285,6 +285,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     // below comes from a running device, not from one that starts a round trip later.
     const st = this.primed ? await this.sink.status() : await this.sink.write(new Int16Array(this.framesOf(PRIME_US) * this.ch));
     this.primed = true;
+    // An unclocked sink (ALSA file/null) is paced by our own model of a DAC: keep more
+    // queued there so a loaded machine's scheduling hiccups do not starve the model.
+    if (!this.sink.clocked) this.deviceBufferUs = Math.max(this.deviceBufferUs, UNCLOCKED_BUFFER_US);
     const first = this.buffer.firstPlayAt();
     if (first === null || this.state !== 'waiting') return 0; // flushed or stopped meanwhile
     this.status = st;
@@ -353,6 +356,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
 }
 
 const PRIME_US = 5000;
+const UNCLOCKED_BUFFER_US = 200_000;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
+import sinon from 'sinon';
+import type { AudioEngine } from '../../../firmware/audio/engine.ts';
+import { LibraryIndex } from '../../../firmware/library/search.ts';
+import type { Track } from '../../../firmware/library/track.ts';
+import { Playback } from '../../../firmware/playback.ts';
+
+const track = (id: string, title: string): Track => ({ id, path: `/m/${id}.flac`, title, artist: 'A', album: 'B', durationMs: 60_000, fileName: `${id}.flac`, hasArtwork: false });
+
+function fakeEngine() {
+  const e = new EventEmitter() as EventEmitter & Record<string, unknown>;
+  Object.assign(e, {
+    state: 'idle', latencyMs: 400, positionMs: 0, currentTrackId: null as string | null, currentSpec: null,
+    setSource: sinon.spy(), pause: sinon.spy(), resume: sinon.spy(), skip: sinon.spy(), dropPrefetched: sinon.spy(), setVolume: sinon.spy(),
+  });
+  return e as unknown as AudioEngine & { setSource: sinon.SinonSpy; pause: sinon.SinonSpy; skip: sinon.SinonSpy; dropPrefetched: sinon.SinonSpy; setVolume: sinon.SinonSpy; emit: EventEmitter['emit'] };
+}
+
+describe('Playback', () => {
+  let clock: sinon.SinonFakeTimers;
+  beforeEach(() => { clock = sinon.useFakeTimers(); });
+  afterEach(() => clock.restore());
+
+  const setup = () => {
+    const lib = new LibraryIndex([track('a', 'Moon River'), track('b', 'Café Olé'), track('c', 'Neon Tide')]);
+    const engine = fakeEngine();
+    let now = 1_000_000;
+    const pb = new Playback({ engine, library: lib, clock: () => now, sourceLabel: 'library', initialVolume: 60, repeat: 'all' });
+    return { pb, engine, lib, setNow: (v: number) => (now = v) };
+  };
+
+  it('plays a requested track now and reports it once listeners hear it (at its playAt)', () => {
+    const { pb, engine, lib } = setup();
+    const heard = sinon.spy();
+    pb.on('track', heard);
+    pb.playNow(lib.get('b')!);
+    expect(engine.setSource.calledOnceWith({ kind: 'file', path: '/m/b.flac', trackId: 'b' })).to.equal(true);
+    engine.emit('track', { trackId: 'b', spec: null, playAt: 1_400_000 });
+    expect(heard.called).to.equal(false);
+    clock.tick(400);
+    expect(heard.firstCall.args[0].title).to.equal('Café Olé');
+    expect(pb.nowPlaying().track?.id).to.equal('b');
+  });
+
+  it('the queue feeds the engine in order, then loops over the library', () => {
+    const { pb, lib } = setup();
+    pb.playNow(lib.get('a')!);
+    expect(pb.enqueue(lib.get('c')!)).to.be.a('number');
+    expect(pb.queue().map((t) => t.id)).to.deep.equal(['c']);
+    expect(pb.nextTrack()).to.deep.equal({ path: '/m/c.flac', trackId: 'c' });
+    const after = pb.nextTrack();
+    expect(after).to.not.equal(null);
+  });
+
+  it('enqueueing forgets the pre-opened next track; controls reach the engine', () => {
+    const { pb, engine, lib } = setup();
+    pb.enqueue(lib.get('a')!);
+    expect(engine.dropPrefetched.calledOnce).to.equal(true);
+    (engine as unknown as { state: string }).state = 'playing';
+    pb.control('toggle');
+    expect(engine.pause.calledOnce).to.equal(true);
+    pb.control('next');
+    expect(engine.skip.calledOnce).to.equal(true);
+    pb.control('stop');
+    expect(engine.setSource.lastCall.args[0]).to.equal(null);
+  });
+
+  it('the box volume is the speaker\'s: clamped, announced, and not applied to the stream', () => {
+    const { pb, engine } = setup();
+    const vol = sinon.spy();
+    pb.on('volume', vol);
+    expect(pb.setVolume(140)).to.equal(100);
+    expect(pb.setVolume(-3)).to.equal(0);
+    expect(vol.args.map((a) => a[0])).to.deep.equal([100, 0]);
+    expect(engine.setVolume.called).to.equal(false);
+    expect(pb.toJSON().volume).to.equal(0);
+  });
+});
