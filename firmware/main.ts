@@ -21,6 +21,14 @@ function intIn(lo: number, hi: number) {
 }
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+/** Each flag is a config key (and so also an environment variable). */
+const FLAG_TO_CONFIG: Array<[string, string]> = [
+  ['music', 'library.folders'], ['boxId', 'boxId'], ['name', 'name'], ['host', 'network.host'],
+  ['mqttPort', 'mqtt.port'], ['httpPort', 'http.port'], ['streamPort', 'stream.port'],
+  ['audioDevice', 'audio.device'], ['source', 'source'], ['codec', 'stream.codec'],
+  ['latency', 'stream.latencyMs'], ['policy', 'share.policy'], ['stateDir', 'stateDir'],
+];
+
 const program = new Command('nearcast-box')
   .description('the nearcast box: plays music and shares it, in sync, with nearby listeners')
   .option('-c, --config <file>', 'config file (JSON or YAML)')
@@ -62,19 +70,7 @@ program.action(async (opts) => {
     for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
     o[keys[keys.length - 1]] = v;
   };
-  set('library.folders', opts.music);
-  set('boxId', opts.boxId);
-  set('name', opts.name);
-  set('network.host', opts.host);
-  set('mqtt.port', opts.mqttPort);
-  set('http.port', opts.httpPort);
-  set('stream.port', opts.streamPort);
-  set('audio.device', opts.audioDevice);
-  set('source', opts.source);
-  set('stream.codec', opts.codec);
-  set('stream.latencyMs', opts.latency);
-  set('share.policy', opts.policy);
-  set('stateDir', opts.stateDir);
+  for (const [flag, path] of FLAG_TO_CONFIG) set(path, opts[flag]);
   if (opts.sim) set('hardware.sim', true);
   if (opts.keyboard === false) set('hardware.keyboard', false);
 

@@ -81,3 +81,28 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
   }
   return { refFrame: fineFrame, r: fine };
 }
+
+/**
+ * Correlation of consecutive windows of out against ref, each window re-aligned
+ * within ±`slack` frames of where the previous one ended, so that a player's
+ * inaudible single-frame corrections do not read as a mismatch.
+ */
+export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: number, windowFrames: number, count: number, slack = 48): number[] {
+  const first = bestAlignment(ref, out, outFrame, windowFrames);
+  const refM = mono(ref, 0, ref.length / 2);
+  const rs: number[] = [first.r];
+  let expected = first.refFrame + windowFrames;
+  for (let w = 1; w < count; w++) {
+    const from = outFrame + w * windowFrames;
+    if ((from + windowFrames) * 2 > out.length) break;
+    const o = mono(out, from, windowFrames);
+    let best = -2, at = expected;
+    for (let f = Math.max(0, expected - slack); f <= Math.min(refM.length - windowFrames, expected + slack); f++) {
+      const r = correlation(o, refM.subarray(f, f + windowFrames));
+      if (r > best) { best = r; at = f; }
+    }
+    rs.push(best);
+    expected = at + windowFrames;
+  }
+  return rs;
+}
