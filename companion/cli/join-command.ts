@@ -97,6 +97,10 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
     };
   };
   const tty = process.stdout.isTTY && !o.json;
+  const reporter = setInterval(() => {
+    const s = player.stats();
+    if (s.state === 'playing') stream.protocol.report({ syncErrorUs: s.syncErrorUs, bufferMs: s.bufferedMs, underruns: s.underruns });
+  }, 1000);
   const ticker = setInterval(() => {
     if (o.json) process.stdout.write(JSON.stringify({ t: new Date().toISOString(), ...status() }) + '\n');
     else if (tty) process.stdout.write('\r\x1b[2K' + formatStatus(status(), process.stdout.columns ?? 80));
@@ -105,6 +109,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
   const finish = async (why: string, code: number): Promise<number> => {
     stopping = true;
     clearInterval(ticker);
+    clearInterval(reporter);
     if (tty) process.stdout.write('\n');
     out(why);
     await client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});

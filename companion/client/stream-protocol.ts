@@ -72,6 +72,11 @@ export class StreamProtocol {
     }
   }
 
+  /** Tells the box how playout is going (shown on its `listeners` topic). */
+  report(r: { syncErrorUs: number; bufferMs: number; underruns: number }): void {
+    if (!this.stopped) this.send(encodeFrame({ type: FrameType.Report, ...r }));
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);

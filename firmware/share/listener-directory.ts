@@ -18,6 +18,9 @@ export interface ListenerInfo {
   bufferMs: number;
   gaps: number;
   bytesSent: number;
+  /** as the listener measures it (null until it reports) */
+  syncErrorMs: number | null;
+  underruns: number | null;
 }
 
 export interface DirectoryOptions {
@@ -95,7 +98,9 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
       const s = this.o.stream.sessions.get(e.id);
       return {
         id: e.id, name: e.name, since: new Date(e.since).toISOString(), codec: e.codec, connected: !!s,
-        bufferMs: Math.round(s?.stats.aheadMs ?? 0), gaps: s?.stats.gaps ?? 0, bytesSent: s?.stats.bytesSent ?? 0,
+        bufferMs: Math.round(s?.stats.report?.bufferMs ?? s?.stats.aheadMs ?? 0), gaps: s?.stats.gaps ?? 0, bytesSent: s?.stats.bytesSent ?? 0,
+        syncErrorMs: s?.stats.report ? Math.round(s.stats.report.syncErrorUs) / 1000 : null,
+        underruns: s?.stats.report?.underruns ?? null,
       };
     });
   }

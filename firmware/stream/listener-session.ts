@@ -20,6 +20,8 @@ export interface SessionStats {
   connectedAt: number;
   /** how far ahead of now (ms) the last chunk sent will play: the listener's buffer */
   aheadMs: number;
+  /** the listener's own last report of its playout, if it sends them */
+  report: { syncErrorUs: number; bufferMs: number; underruns: number; at: number } | null;
 }
 
 export interface ListenerSessionOptions {
@@ -61,7 +63,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
 
   constructor(private o: ListenerSessionOptions) {
     super();
-    this.stats = { chunksSent: 0, bytesSent: 0, gaps: 0, connectedAt: Date.now(), aheadMs: 0 };
+    this.stats = { chunksSent: 0, bytesSent: 0, gaps: 0, connectedAt: Date.now(), aheadMs: 0, report: null };
     this.lastRx = Date.now();
     o.transport.onDrain(() => this.pump());
     o.transport.onClose((reason) => this.finish(reason));
@@ -115,6 +117,9 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     switch (frame.type) {
       case FrameType.TimeRequest:
         this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.o.clock() });
+        break;
+      case FrameType.Report:
+        this.stats.report = { syncErrorUs: frame.syncErrorUs, bufferMs: frame.bufferMs, underruns: frame.underruns, at: Date.now() };
         break;
       case FrameType.Keepalive:
       case FrameType.Settings:

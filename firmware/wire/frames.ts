@@ -16,6 +16,8 @@ export enum FrameType {
   Settings = 6,
   Error = 7,
   Keepalive = 8,
+  /** listener → box: how its playout is doing, shown on the `listeners` topic */
+  Report = 9,
 }
 
 export interface HelloFrame { type: FrameType.Hello; version: number; token: string; name?: string }
@@ -43,10 +45,18 @@ export interface TimeReplyFrame { type: FrameType.TimeReply; t1: number; t2: num
 export interface SettingsFrame { type: FrameType.Settings; latencyMs?: number; volume?: number; muted?: boolean }
 export interface ErrorFrame { type: FrameType.Error; code: number; reason: string }
 export interface KeepaliveFrame { type: FrameType.Keepalive }
+export interface ReportFrame {
+  type: FrameType.Report;
+  /** smoothed error at the DAC (µs, + = late) */
+  syncErrorUs: number;
+  /** audio buffered ahead of the play head (ms) */
+  bufferMs: number;
+  underruns: number;
+}
 
 export type Frame =
   | HelloFrame | CodecHeaderFrame | AudioFrame | TimeRequestFrame | TimeReplyFrame
-  | SettingsFrame | ErrorFrame | KeepaliveFrame;
+  | SettingsFrame | ErrorFrame | KeepaliveFrame | ReportFrame;
 
 /** Error codes carried by Error frames. */
 export const ErrorCode = {
@@ -90,7 +100,8 @@ export function encodeFrame(f: Frame): Uint8Array {
       const { type: _t, ...rest } = f;
       return jsonFrame(f.type, rest);
     }
-    case FrameType.Settings: {
+    case FrameType.Settings:
+    case FrameType.Report: {
       const { type: _t, ...rest } = f;
       return jsonFrame(f.type, rest);
     }
@@ -208,6 +219,10 @@ export function decodeBody(type: number, body: Uint8Array): Frame {
     }
     case FrameType.Keepalive:
       return { type };
+    case FrameType.Report: {
+      const o = parseJson(body, 'report');
+      return { type, syncErrorUs: num(o, 'syncErrorUs', 'report')!, bufferMs: num(o, 'bufferMs', 'report')!, underruns: num(o, 'underruns', 'report')! };
+    }
     default:
       throw new FrameError(`unknown frame type ${type}`);
   }

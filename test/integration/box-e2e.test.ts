@@ -122,6 +122,14 @@ describe('box end to end (real processes on loopback)', function () {
     expect(replies.find((r) => r.topic.endsWith('/response/selfdestruct'))!.body.error).to.contain("unknown operation 'selfdestruct'");
     expect(replies.find((r) => r.topic.endsWith('/response/search'))!.body.error).to.match(/malformed JSON|must be|unknown field/);
     await new Promise((r) => setTimeout(r, 1500));
+    // the retained listeners topic shows the listener's own measurement of its playout
+    let latest: Array<Record<string, unknown>> = [];
+    client.on('message', (t, p) => { if (t.endsWith('/listeners')) latest = JSON.parse(p.toString()); });
+    await client.subscribeAsync('nearcast/e2e/listeners');
+    const l = await waitFor('a listener report', () => latest.find((x) => x.connected && typeof x.syncErrorMs === 'number'), 8000);
+    expect(l?.syncErrorMs, 'reported sync error').to.be.a('number');
+    expect(Math.abs(l!.syncErrorMs as number)).to.be.below(5);
+    expect(l?.underruns).to.equal(0);
     await client.endAsync();
     expect(await comp.interrupt()).to.equal(0);
     expect(comp.status().at(-1)!.underruns).to.equal(0);

@@ -12,6 +12,7 @@ const samples: Frame[] = [
   { type: FrameType.Settings, latencyMs: 100, volume: 50, muted: false },
   { type: FrameType.Error, code: 2, reason: 'bad token ✗' },
   { type: FrameType.Keepalive },
+  { type: FrameType.Report, syncErrorUs: -12.5, bufferMs: 380, underruns: 2 },
 ];
 
 /** deterministic PRNG so a failing fuzz case can be replayed */
