@@ -8,11 +8,12 @@ APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosqu
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup apt-deps node-deps run test typecheck unit integration clean
+.PHONY: help setup apt-deps node-deps run test typecheck bench clean
 
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
+	@echo "make bench - sync and join benchmarks (ARGS=--quick for a short run)"
 
 setup: apt-deps node-deps
 
@@ -41,6 +42,11 @@ typecheck: node-deps
 
 test: setup typecheck
 	npx mocha
+
+# benchmarks (not part of `make test`): tables on stdout, JSON in test/bench/results/
+bench: setup
+	node --import tsx test/bench/sync.ts $(ARGS)
+	node --import tsx test/bench/join.ts $(ARGS)
 
 clean:
 	rm -rf node_modules .run

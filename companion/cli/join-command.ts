@@ -94,6 +94,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
       state: s.state, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
       syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null, underruns: s.underruns, resyncs: s.resyncs,
       droppedFrames: s.droppedFrames, insertedFrames: s.insertedFrames,
+      concealedChunks: s.concealedChunks, discardedChunks: s.discardedChunks, decodeErrors: s.decodeErrors, restarts: s.restarts,
     };
   };
   const tty = process.stdout.isTTY && !o.json;

@@ -10,6 +10,10 @@ export interface ListenStatus {
   resyncs: number;
   droppedFrames: number;
   insertedFrames: number;
+  concealedChunks?: number;
+  discardedChunks?: number;
+  decodeErrors?: number;
+  restarts?: number;
 }
 
 function clock(ms: number): string {

@@ -16,6 +16,12 @@ export interface JitterBlock {
   /** interleaved s16 frames */
   pcm: Int16Array;
   seq: number;
+  /**
+   * Optional position of the first frame in the SOURCE stream (frames; the same for
+   * every listener of one box): lets the scheduler say which stream frame left the
+   * DAC when (sync measurement).
+   */
+  source?: number;
 }
 
 /** blocks this close to contiguous are contiguous (well under a 10 ms chunk) */
@@ -27,6 +33,14 @@ export interface TakeResult {
   pcm: Int16Array;
   /** frames zero-filled because no block covered them (underrun) */
   missingFrames: number;
+  /** where the frames came from: runs of `n` frames from output position `pos`, source NaN for filled holes */
+  pieces: SourcePiece[];
+}
+
+export interface SourcePiece {
+  pos: number;
+  n: number;
+  source: number;
 }
 
 export interface JitterBufferOptions {
@@ -39,6 +53,7 @@ interface Placed {
   end: number; // exclusive
   playAt: number;
   seq: number;
+  source: number; // NaN when unknown
   pcm: Int16Array;
 }
 
@@ -80,7 +95,7 @@ export class JitterBuffer {
       this.dropped.duplicate++;
       return 'duplicate';
     }
-    this.blocks.splice(i, 0, { start, end, playAt: block.playAt, seq: block.seq, pcm: block.pcm });
+    this.blocks.splice(i, 0, { start, end, playAt: block.playAt, seq: block.seq, source: block.source ?? NaN, pcm: block.pcm });
     this.trim();
     return 'added';
   }
@@ -208,6 +223,7 @@ export class JitterBuffer {
     let pos = 0;
     let missing = 0;
     let bi = 0;
+    const pieces: SourcePiece[] = [];
     while (pos < frames) {
       while (bi < this.blocks.length && this.blocks[bi].end <= this.cursor) bi++;
       const b = this.blocks[bi];
@@ -216,16 +232,18 @@ export class JitterBuffer {
         n = Math.min(frames - pos, b.end - this.cursor);
         const off = (this.cursor - b.start) * ch;
         out.set(b.pcm.subarray(off, off + n * ch), pos * ch);
+        pieces.push({ pos, n, source: b.source + (this.cursor - b.start) });
       } else {
         n = b ? Math.min(frames - pos, b.start - this.cursor) : frames - pos;
         missing += n;
+        pieces.push({ pos, n, source: NaN });
       }
       pos += n;
       this.cursor += n;
     }
     this.release();
     this.lastTakeEndUs = NaN;
-    return { pcm: out, missingFrames: missing };
+    return { pcm: out, missingFrames: missing, pieces };
   }
 
   /** Forgets blocks entirely behind the read position, keeping the last as time reference. */

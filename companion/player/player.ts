@@ -145,7 +145,9 @@ export class Player {
     }
     for (const q of this.pending) {
       const serverAt = decodedPlayAtUs(q.serverPlayAt, h.codecDelayFrames, h.sampleRate);
-      this.scheduler.push({ playAt: this.clockSync.toClient(serverAt), pcm: q.pcm, seq: q.seq });
+      // source position: chunk seq × chunk length, shifted back by the decoder's delay
+      const source = q.seq * framesPerChunk(this.format, h.chunkMs) - h.codecDelayFrames;
+      this.scheduler.push({ playAt: this.clockSync.toClient(serverAt), pcm: q.pcm, seq: q.seq, source });
     }
     this.pending = [];
   }

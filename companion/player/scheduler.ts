@@ -18,13 +18,14 @@ import type { PcmFormat } from '../../firmware/wire/format.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import type { PcmSink, SinkStatus } from '../../hardware/audio/pcm-sink.ts';
 import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer.ts';
+import { OutputMap } from './output-map.ts';
 
 export interface SchedulerOptions {
   /** local clock in µs; must be the clock of the sink's status.atUs (default monotonicUs) */
   now?: () => number;
   deviceBufferMs?: number; // audio kept queued in the device (default 60)
   writeBlockMs?: number; // size of each write (default 10)
-  deadbandUs?: number; // errors within it are left alone (default 300)
+  deadbandUs?: number; // errors within it are left alone (default 200: above the clock-estimate noise, so a steady stream stays sample-exact); once past it, corrected back to zero
   hardThresholdUs?: number; // errors beyond it are fixed at once (default 30000)
   averageOver?: number; // error measurements averaged (default 16)
   softSpacingFrames?: number; // minimum frames between soft corrections (default 1000)
@@ -89,6 +90,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private tokensAt = NaN;
   private lastFrame: Int16Array;
   private primed = false;
+  /** device frame ↔ source frame bookkeeping (sync measurement) */
+  readonly output = new OutputMap();
   private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, insertedFrames: 0, droppedFrames: 0 };
 
   constructor(private readonly sink: PcmSink, opts: SchedulerOptions = {}) {
@@ -100,7 +103,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.buffer = new JitterBuffer(sink.format, { maxBufferMs: opts.maxBufferMs });
     this.blockFrames = Math.max(1, Math.round(((opts.writeBlockMs ?? 10) * this.rate) / 1000));
     this.deviceBufferUs = (opts.deviceBufferMs ?? 60) * 1000;
-    this.deadbandUs = opts.deadbandUs ?? 300;
+    this.deadbandUs = opts.deadbandUs ?? 200;
     this.hardUs = opts.hardThresholdUs ?? 30_000;
     this.averageOver = Math.max(1, opts.averageOver ?? 16);
     this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);
@@ -164,10 +167,27 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     };
   }
 
+  /**
+   * The device frame (0 = first frame written since start) that carried source
+   * frame `source` (see JitterBlock.source); NaN when it was not played or is
+   * too old. With the device's own record of when each frame left (the virtual
+   * DAC's frameOutTimeUs) this gives when a given stream frame was heard.
+   */
+  deviceFrameOfSource(source: number): number {
+    return this.output.deviceFrameOf(source);
+  }
+
+  /** The source frame carried by device frame `deviceFrame`; NaN for silence or unknown. */
+  sourceOfDeviceFrame(deviceFrame: number): number {
+    return this.output.sourceOf(deviceFrame);
+  }
+
   /** Opens the sink and starts the playout loop; plays as soon as audio is pushed. */
   async start(): Promise<void> {
     if (this.running) return;
     await this.sink.open();
+    this.output.reset();
+    this.primed = false;
     this.running = true;
     this.state = 'waiting';
     this.loopDone = this.loop();
@@ -239,6 +259,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       const n = Math.min(this.pendingSilence, this.blockFrames);
       this.pendingSilence -= n;
       this.lastFrame.fill(0);
+      this.output.silence(n);
       await this.write(new Int16Array(n * this.ch));
       return 0;
     }
@@ -253,15 +274,18 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.resync(recent);
       return 0;
     }
+    // Correct back to zero, not just into the deadband: stopping at its edge would
+    // leave every drifting device a steady deadband's worth off, in its own direction.
     if (Math.abs(avg) > this.deadbandUs) this.correcting = true;
-    else if (Math.abs(avg) <= this.deadbandUs / 2) this.correcting = false;
+    else if (Math.abs(avg) <= this.usOf(0.5)) this.correcting = false;
 
     // +1: drop a frame (we are late), −1: repeat one (early)
     const corr = this.correcting && this.sinceCorrection >= this.softSpacing ? (avg > 0 ? 1 : -1) : 0;
     const n = this.blockFrames;
-    const { pcm, missingFrames } = this.buffer.readNext(n + corr);
+    const { pcm, missingFrames, pieces } = this.buffer.readNext(n + corr);
     this.noteUnderrun(missingFrames);
     const out = corr === 0 ? pcm : this.correct(pcm, corr, n);
+    this.output.block(spansOf(corr, n), pieces);
     if (corr !== 0) {
       this.sinceCorrection = 0;
       if (corr > 0) this.counters.droppedFrames++;
@@ -283,8 +307,14 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     // A device starts its clock at the first write (an unclocked sink anchors its pacing
     // there too): prime it with a little silence so the status used for the alignment
     // below comes from a running device, not from one that starts a round trip later.
-    const st = this.primed ? await this.sink.status() : await this.sink.write(new Int16Array(this.framesOf(PRIME_US) * this.ch));
-    this.primed = true;
+    let st: SinkStatus;
+    if (this.primed) st = await this.sink.status();
+    else {
+      const prime = this.framesOf(PRIME_US);
+      this.output.silence(prime);
+      st = await this.sink.write(new Int16Array(prime * this.ch));
+      this.primed = true;
+    }
     // An unclocked sink (ALSA file/null) is paced by our own model of a DAC: keep more
     // queued there so a loaded machine's scheduling hiccups do not starve the model.
     if (!this.sink.clocked) this.deviceBufferUs = Math.max(this.deviceBufferUs, UNCLOCKED_BUFFER_US);
@@ -356,6 +386,14 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
 }
 
 const PRIME_US = 5000;
+
+/** Read positions of a block's output frames: straight, one dropped, or one repeated in the middle (see correct()). */
+function spansOf(corr: number, n: number): Array<{ pos: number; n: number }> {
+  const m = n >> 1;
+  if (corr > 0) return [{ pos: 0, n: m }, { pos: m + 1, n: n - m }];
+  if (corr < 0) return [{ pos: 0, n: m }, { pos: m - 1, n: 1 }, { pos: m, n: n - m - 1 }];
+  return [{ pos: 0, n }];
+}
 const UNCLOCKED_BUFFER_US = 200_000;
 
 function median(xs: number[]): number {

@@ -1,11 +1,20 @@
 // NTP-style clock synchronisation between a player and the box. Browser-safe.
 //
 // Each exchange gives four timestamps (µs): t1 client send, t2 server receive,
-// t3 server send, t4 client receive. offset = server - client.
-// Jitter only ever *adds* delay, so the exchanges with the smallest round trip
-// carry the least error: we keep a window, pick the fastest quarter, and take
-// the median offset among them. Drift (ppm) is the slope of those filtered
-// offsets over a longer span.
+// t3 server send, t4 client receive. offset = server − client.
+//
+// Jitter only ever ADDS delay, and it adds it to each direction on its own:
+//   up   = t2 − t1 = offset(t) + d↑
+//   down = t4 − t3 = −offset(t) + d↓
+// So each direction's points lie on or above a line (offset plus that
+// direction's minimum delay), and drift is that line's slope. We fit each lower
+// envelope with the line under all points that passes closest to them (the lower
+// convex hull edge above the points' mean time — the linear-programming fit
+// used for network clock skew), then offset = (upLine − downLine) / 2 and
+// drift = (slope↑ − slope↓) / 2. Unlike picking whole exchanges by round trip,
+// this needs no exchange that was fast both ways: the fastest "up" of one and the
+// fastest "down" of another both count, so the estimate tightens steadily as the
+// window fills, spikes are ignored, and drift is estimated from the same fit.
 
 export interface SyncSample {
   t1: number;
@@ -15,95 +24,63 @@ export interface SyncSample {
 }
 
 export interface ClockSyncOptions {
-  window?: number; // exchanges kept for offset filtering
-  bestFraction?: number; // fraction of the window (smallest RTT) used
-  driftSpanUs?: number; // minimum history span before drift is estimated
+  window?: number; // exchanges kept (default 256: about 4 minutes at one per second)
+  driftSpanUs?: number; // minimum span before a slope (drift) is fitted (default 60 s)
 }
 
 interface Point {
-  at: number; // client time of the sample midpoint
-  offset: number;
+  at: number; // client time of the exchange midpoint
+  up: number;
+  down: number;
   rtt: number;
 }
 
+interface Line { x0: number; y0: number; slope: number }
+
+const FLAT_SPAN_US = 30_000_000;
+const MAX_DRIFT = 1e-3; // 1000 ppm: beyond it a fit is nonsense, not a crystal
+
 export class ClockSync {
   private readonly window: number;
-  private readonly bestFraction: number;
   private readonly driftSpanUs: number;
   private samples: Point[] = [];
-  private history: Point[] = []; // raw exchanges over a long span, for drift
   private offsetUs = 0;
   private refAt = 0;
   private driftPpm = 0;
   private count = 0;
 
   constructor(opts: ClockSyncOptions = {}) {
-    this.window = opts.window ?? 32;
-    this.bestFraction = opts.bestFraction ?? 0.25;
-    this.driftSpanUs = opts.driftSpanUs ?? 10_000_000;
+    this.window = Math.max(2, opts.window ?? 256);
+    this.driftSpanUs = opts.driftSpanUs ?? 60_000_000;
   }
 
   /** Adds one exchange. Returns false (and ignores it) when the timestamps are impossible. */
   add(s: SyncSample): boolean {
     const rtt = s.t4 - s.t1 - (s.t3 - s.t2);
     if (![s.t1, s.t2, s.t3, s.t4].every(Number.isFinite) || rtt < 0 || s.t3 < s.t2 || s.t4 < s.t1) return false;
-    const offset = (s.t2 - s.t1 + (s.t3 - s.t4)) / 2;
-    const at = (s.t1 + s.t4) / 2;
-    this.samples.push({ at, offset, rtt });
+    this.samples.push({ at: (s.t1 + s.t4) / 2, up: s.t2 - s.t1, down: s.t4 - s.t3, rtt });
     if (this.samples.length > this.window) this.samples.shift();
     this.count++;
-    this.refilter(at);
+    this.refit();
     return true;
   }
 
-  private refilter(now: number): void {
-    // Project older samples to `now` with the current drift so that a long window
-    // does not bias the offset when clocks run at different rates.
-    const drift = this.driftPpm * 1e-6;
-    // fastest first; among equals the newest, so ties never favour stale samples
-    const sorted = [...this.samples].sort((a, b) => a.rtt - b.rtt || b.at - a.at);
-    const n = Math.max(1, Math.ceil(sorted.length * this.bestFraction));
-    const best = sorted.slice(0, n).map((p) => p.offset + drift * (now - p.at));
-    best.sort((a, b) => a - b);
-    const mid = best.length >> 1;
-    const median = best.length % 2 ? best[mid] : (best[mid - 1] + best[mid]) / 2;
-    this.offsetUs = median;
+  private refit(): void {
+    let pts = [...this.samples].sort((a, b) => a.at - b.at);
+    const now = pts[pts.length - 1].at;
+    // a slope fitted over a short span is mostly jitter; until the span allows one,
+    // fit flat over recent exchanges only, where an unknown drift adds little
+    if (now - pts[0].at < this.driftSpanUs) pts = pts.filter((p) => p.at >= now - FLAT_SPAN_US);
+    const span = now - pts[0].at;
+    let up = envelope(pts, (p) => p.up, span >= this.driftSpanUs);
+    let down = envelope(pts, (p) => p.down, span >= this.driftSpanUs);
+    if (Math.abs(up.slope - down.slope) / 2 > MAX_DRIFT) {
+      up = envelope(pts, (p) => p.up, false);
+      down = envelope(pts, (p) => p.down, false);
+    }
+    this.offsetUs = (at(up, now) - at(down, now)) / 2;
+    this.driftPpm = ((up.slope - down.slope) / 2) * 1e6;
     this.refAt = now;
-    this.updateDrift();
-  }
-
-  /**
-   * Drift from the raw exchanges, not from the filtered offsets (those depend on
-   * the drift estimate itself): split the history into time buckets, keep each
-   * bucket's fastest exchange, and fit a line through them.
-   */
-  private updateDrift(): void {
-    const last = this.samples[this.samples.length - 1];
-    this.history.push(last);
-    while (this.history.length > 1024) this.history.shift();
-    const all = this.history;
-    const span = all[all.length - 1].at - all[0].at;
-    if (all.length < 16 || span < this.driftSpanUs) return;
-    const buckets = 8;
-    const best: Point[] = new Array(buckets);
-    for (const p of all) {
-      const b = Math.min(buckets - 1, Math.floor(((p.at - all[0].at) / span) * buckets));
-      if (!best[b] || p.rtt < best[b].rtt) best[b] = p;
-    }
-    const h = best.filter(Boolean);
-    if (h.length < 4) return;
-    // Least-squares slope of offset over time.
-    let sx = 0, sy = 0, sxx = 0, sxy = 0;
-    const x0 = h[0].at;
-    for (const p of h) {
-      const x = p.at - x0;
-      sx += x; sy += p.offset; sxx += x * x; sxy += x * p.offset;
-    }
-    const n = h.length;
-    const den = n * sxx - sx * sx;
-    if (den <= 0) return;
-    const slope = (n * sxy - sx * sy) / den;
-    if (Math.abs(slope) < 1e-3) this.driftPpm = slope * 1e6; // reject > 1000 ppm as nonsense
   }
 
   /** A clock already in sync with itself: the box's own speaker (offset zero). */
@@ -125,7 +102,7 @@ export class ClockSync {
     return this.driftPpm;
   }
 
-  /** Current best offset (server - client) in µs at client time `clientUs`. */
+  /** Current best offset (server − client) in µs at client time `clientUs`. */
   offsetAt(clientUs: number): number {
     return this.offsetUs + this.driftPpm * 1e-6 * (clientUs - this.refAt);
   }
@@ -144,4 +121,44 @@ export class ClockSync {
   get minRttUs(): number {
     return this.samples.length ? Math.min(...this.samples.map((p) => p.rtt)) : NaN;
   }
+}
+
+function at(l: Line, x: number): number {
+  return l.y0 + l.slope * (x - l.x0);
+}
+
+/**
+ * The line under every point that is closest to them on average: the lower
+ * convex hull edge spanning the points' mean time. Flat (the minimum) when a
+ * slope is not wanted or the points do not span enough time to fit one.
+ * `pts` must be sorted by time.
+ */
+function envelope(pts: Point[], y: (p: Point) => number, sloped: boolean): Line {
+  const x0 = pts[0].at;
+  if (!sloped || pts.length < 3) {
+    let min = Infinity;
+    for (const p of pts) min = Math.min(min, y(p));
+    return { x0, y0: min, slope: 0 };
+  }
+  // Andrew's monotone chain, lower half, on coordinates relative to x0.
+  const hull: Array<[number, number]> = [];
+  let sumX = 0;
+  for (const p of pts) {
+    const q: [number, number] = [p.at - x0, y(p)];
+    sumX += q[0];
+    while (hull.length >= 2) {
+      const [ax, ay] = hull[hull.length - 2];
+      const [bx, by] = hull[hull.length - 1];
+      if ((bx - ax) * (q[1] - ay) - (by - ay) * (q[0] - ax) <= 0) hull.pop();
+      else break;
+    }
+    hull.push(q);
+  }
+  const mean = sumX / pts.length;
+  let i = 0;
+  while (i < hull.length - 2 && hull[i + 1][0] < mean) i++;
+  const [ax, ay] = hull[i];
+  const [bx, by] = hull[i + 1] ?? hull[i];
+  const slope = bx > ax ? (by - ay) / (bx - ax) : 0;
+  return { x0: x0 + ax, y0: ay, slope };
 }

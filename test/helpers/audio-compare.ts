@@ -70,11 +70,15 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
   const refD = dec(refM), outD = dec(outM);
   const coarse: Array<{ lag: number; r: number }> = [];
   for (let lag = 0; lag + outD.length <= refD.length; lag++) coarse.push({ lag, r: correlation(outD, refD.subarray(lag, lag + outD.length)) });
-  // the envelope can look alike in a few places: refine the best few candidates at full rate
-  const candidates = coarse.sort((a, b) => b.r - a.r).slice(0, 6);
+  // the envelope can look alike in a few places: refine the best few distinct peaks at full rate
+  const candidates: number[] = [];
+  for (const c of coarse.sort((a, b) => b.r - a.r)) {
+    if (candidates.every((l) => Math.abs(l - c.lag) > 20)) candidates.push(c.lag);
+    if (candidates.length === 8) break;
+  }
   let fine = -2, fineFrame = 0;
-  for (const { lag } of candidates) {
-    for (let f = Math.max(0, lag * B - 4 * B); f <= Math.min(refM.length - frames, lag * B + 4 * B); f++) {
+  for (const lag of candidates) {
+    for (let f = Math.max(0, lag * B - 8 * B); f <= Math.min(refM.length - frames, lag * B + 8 * B); f++) {
       const r = correlation(outM, refM.subarray(f, f + frames));
       if (r > fine) { fine = r; fineFrame = f; }
     }

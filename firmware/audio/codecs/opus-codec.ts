@@ -1,12 +1,10 @@
-// Opus through opusscript (libopus compiled to WebAssembly), so the box, the CLI
-// player and the browser companion share one implementation. The decoder path
-// touches only Uint8Array/Int16Array on our side (opusscript itself returns a
-// Buffer-like Uint8Array, which we copy).
+// Opus through opusscript's libopus compiled to WebAssembly (bound by
+// opus-native.ts, which avoids opusscript's own buggy wrapper), so the box and the
+// players share one implementation.
 
-import OpusScript from 'opusscript';
+import { MAX_PACKET_SIZE, OpusCodec } from './opus-native.ts';
 import type { ChunkDecoder, ChunkEncoder } from '../types.ts';
 import type { PcmFormat } from '../../wire/format.ts';
-import { int16ToLeBytes, leBytesToInt16 } from './pcm-codec.ts';
 
 export const DEFAULT_OPUS_BITRATE = 128_000;
 /**
@@ -31,7 +29,7 @@ function checkFormat(format: PcmFormat): OpusRate {
 export class OpusEncoder implements ChunkEncoder {
   readonly codec = 'opus' as const;
   readonly codecDelayFrames: number;
-  private opus: OpusScript | null;
+  private opus: OpusCodec | null;
   private readonly samples: number;
 
   constructor(readonly format: PcmFormat, readonly framesPerChunk: number, bitrate: number = DEFAULT_OPUS_BITRATE) {
@@ -41,7 +39,7 @@ export class OpusEncoder implements ChunkEncoder {
     if (!Number.isInteger(bitrate) || bitrate < 6000 || bitrate > 510_000) throw new RangeError(`opus: bitrate ${bitrate} outside 6000..510000 b/s`);
     this.samples = framesPerChunk * format.channels;
     this.codecDelayFrames = Math.round((OPUS_LOOKAHEAD_48K * rate) / 48000);
-    this.opus = new OpusScript(rate, format.channels, OpusScript.Application.AUDIO);
+    this.opus = new OpusCodec(rate, format.channels);
     this.opus.setBitrate(bitrate);
   }
 
@@ -50,37 +48,33 @@ export class OpusEncoder implements ChunkEncoder {
     if (pcm.length !== this.samples) {
       throw new RangeError(`opus encoder: chunk has ${pcm.length} samples, expected ${this.samples} (${this.framesPerChunk} frames × ${this.format.channels} channels)`);
     }
-    // opusscript takes the little-endian bytes of the samples
-    const packet = this.opus.encode(int16ToLeBytes(pcm) as unknown as Buffer, this.framesPerChunk);
-    return Uint8Array.prototype.slice.call(packet);
+    return this.opus.encode(pcm, this.framesPerChunk);
   }
 
   close(): void {
-    this.opus?.delete();
+    this.opus?.close();
     this.opus = null;
   }
 }
 
 export class OpusDecoder implements ChunkDecoder {
   readonly codec = 'opus' as const;
-  private opus: OpusScript | null;
+  private opus: OpusCodec | null;
 
   constructor(readonly format: PcmFormat) {
     const rate = checkFormat(format);
-    this.opus = new OpusScript(rate, format.channels, OpusScript.Application.AUDIO);
+    this.opus = new OpusCodec(rate, format.channels);
   }
 
   decode(payload: Uint8Array): Int16Array {
     if (!this.opus) throw new Error('opus decoder is closed');
     if (payload.length === 0) throw new RangeError('opus decoder: empty payload (use conceal() for a lost chunk)');
-    if (payload.length > OpusScript.MAX_PACKET_SIZE) throw new RangeError(`opus decoder: payload of ${payload.length} bytes exceeds the ${OpusScript.MAX_PACKET_SIZE}-byte packet limit`);
-    let out: Uint8Array;
+    if (payload.length > MAX_PACKET_SIZE) throw new RangeError(`opus decoder: payload of ${payload.length} bytes exceeds the ${MAX_PACKET_SIZE}-byte packet limit`);
     try {
-      out = this.opus.decode(payload as unknown as Buffer);
+      return this.opus.decode(payload);
     } catch (err) {
       throw new Error(`opus decoder: ${(err as Error).message} (${payload.length}-byte payload)`);
     }
-    return leBytesToInt16(out);
   }
 
   /** Opus packet-loss concealment: decoding an empty packet extrapolates the signal. */
@@ -94,7 +88,7 @@ export class OpusDecoder implements ChunkDecoder {
     for (let guard = 0; filled < want && guard < 1000; guard++) {
       let plc: Int16Array;
       try {
-        plc = leBytesToInt16(this.opus.decode(new Uint8Array(0) as unknown as Buffer));
+        plc = this.opus.decode(new Uint8Array(0));
       } catch {
         break; // leave silence
       }
@@ -107,7 +101,7 @@ export class OpusDecoder implements ChunkDecoder {
   }
 
   close(): void {
-    this.opus?.delete();
+    this.opus?.close();
     this.opus = null;
   }
 }

@@ -47,7 +47,7 @@ function rig(opts: { baseInMs: number; sink?: Partial<FakeSinkOptions>; sched?: 
   let next = 0;
   const feed = () => {
     while (base + next * 20_000 < now() + lead) {
-      if (!opts.skip?.(next)) sched.push({ playAt: base + next * 20_000, pcm: chunk(next), seq: next });
+      if (!opts.skip?.(next)) sched.push({ playAt: base + next * 20_000, pcm: chunk(next), seq: next, source: next * BLOCK });
       next++;
     }
   };
@@ -253,5 +253,41 @@ describe('PlayoutScheduler', () => {
     expect(r.sched.stats().state).to.equal('playing'); // the feeder pushed more
     expect(r.sched.stats().resyncs).to.equal(0);
     expect(maxAbs(errors(r))).to.be.at.most(FRAME_US);
+  });
+
+  it('knows which stream frame each device frame carried, through soft corrections, silence and an underrun', async function () {
+    this.timeout(30_000);
+    r = rig({ baseInMs: 200, sink: { ppm: -300 }, skip: (b) => b === 120 || b === 121 });
+    await r.sched.start();
+    await r.clock.tickAsync(8000);
+    const st = r.sched.stats();
+    expect(st.insertedFrames + st.droppedFrames, 'soft corrections happened').to.be.greaterThan(0);
+    expect(st.underruns).to.be.greaterThan(0);
+    const out = r.sink.output();
+    let checked = 0;
+    for (let i = 0; i < r.sink.framesWritten; i++) {
+      const k = streamIndex(out, i);
+      const mapped = r.sched.sourceOfDeviceFrame(i);
+      if (k < 0) expect(Number.isNaN(mapped), `frame ${i} is silence`).to.equal(true);
+      else expect(mapped, `device frame ${i}`).to.equal(k);
+      if (k >= 0 && i % 997 === 0) {
+        const dev = r.sched.deviceFrameOfSource(k);
+        expect(streamIndex(out, dev)).to.equal(k);
+        checked++;
+      }
+    }
+    expect(checked).to.be.greaterThan(100);
+    expect(Number.isNaN(r.sched.deviceFrameOfSource(121 * BLOCK + 5)), 'a skipped chunk never played').to.equal(true);
+  });
+
+  it('with a 50 µs deadband, keeps a drifting device on average within it (corrections run back to zero)', async function () {
+    this.timeout(60_000);
+    r = rig({ baseInMs: 200, sink: { ppm: 100 }, sched: { deadbandUs: 50 } });
+    await r.sched.start();
+    await r.clock.tickAsync(30_000);
+    const errs = errors(r, r.sink.framesWritten - 48000 * 10);
+    const mean = errs.reduce((a, b) => a + b, 0) / errs.length;
+    // the old rule (correct at 300 µs, stop at 150 µs) sat ~200 µs off in the drift's direction
+    expect(Math.abs(mean)).to.be.lessThan(60);
   });
 });

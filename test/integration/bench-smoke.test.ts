@@ -1,0 +1,41 @@
+// The benchmarks still run and still write valid JSON (a few seconds each; the
+// figures themselves come from `make bench`, never from here).
+
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../helpers/box-process.ts';
+
+function runBench(script: string, args: string[], dir: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', `test/bench/${script}`, ...args], {
+      cwd: ROOT, env: { ...process.env, NEARCAST_BENCH_RESULTS: dir }, timeout: 90_000,
+    }, (err, stdout, stderr) => (err ? reject(new Error(`${script} failed: ${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+}
+
+describe('benchmarks (smoke)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-bench-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sync measures every listener against the box speaker and writes its JSON', async () => {
+    const out = await runBench('sync.ts', ['--duration', '6', '--listeners', '3'], dir);
+    expect(out).to.match(/inter-listener/);
+    const j = JSON.parse(readFileSync(path.join(dir, 'sync.json'), 'utf8'));
+    expect(j.bench).to.equal('sync');
+    expect(j.listeners).to.have.length(3);
+    expect(j.interListener.n).to.be.greaterThan(0);
+    expect(j.interListener.p50).to.be.a('number');
+  });
+
+  it('join times a few joins into a playing stream and writes its JSON', async () => {
+    await runBench('join.ts', ['--joins', '3'], dir);
+    const j = JSON.parse(readFileSync(path.join(dir, 'join.json'), 'utf8'));
+    expect(j.joinToFirstSample.n).to.equal(3);
+    expect(j.samples.every((x: number) => x > 0 && x < 5000)).to.equal(true);
+  });
+});
