@@ -92,11 +92,12 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
  * inaudible single-frame corrections do not read as a mismatch.
  */
 export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: number, windowFrames: number, count: number, slack = 48): number[] {
-  const first = bestAlignment(ref, out, outFrame, windowFrames);
+  // anchor on a long stretch (a short window's envelope can match in several places)
+  const anchor = bestAlignment(ref, out, outFrame, Math.max(windowFrames, 48000));
   const refM = mono(ref, 0, ref.length / 2);
-  const rs: number[] = [first.r];
-  let expected = first.refFrame + windowFrames;
-  for (let w = 1; w < count; w++) {
+  const rs: number[] = [];
+  let expected = anchor.refFrame;
+  for (let w = 0; w < count; w++) {
     const from = outFrame + w * windowFrames;
     if ((from + windowFrames) * 2 > out.length) break;
     const o = mono(out, from, windowFrames);

@@ -55,7 +55,8 @@ export class OpusCodec {
   constructor(readonly rate: number, readonly channels: number, application = OPUS_APPLICATION_AUDIO) {
     this.m = load();
     this.handler = new this.m.OpusScriptHandler(rate, channels, application);
-    this.pcmPtr = this.m._malloc(MAX_FRAME_SIZE * channels * 2 * 2 * 2); // a u16 slot per PCM byte, with room to spare
+    // a u16 slot per PCM byte; loss concealment writes beyond one 60 ms frame of slots, so twice that
+    this.pcmPtr = this.m._malloc(MAX_FRAME_SIZE * channels * 2 * 2 * 2);
     this.pktPtr = this.m._malloc(MAX_PACKET_SIZE);
     if (!this.pcmPtr || !this.pktPtr) {
       this.m.OpusScriptHandler.destroy_handler(this.handler);
