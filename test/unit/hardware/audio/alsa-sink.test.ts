@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { AlsaSink } from '../../../../hardware/audio/alsa-sink.ts';
 import type { PcmFormat } from '../../../../firmware/wire/format.ts';
 import { makeFilePcmConfig, type FilePcmConfig } from '../../../helpers/alsa-file-pcm.ts';
+import { rejection } from '../../../helpers/rejection.ts';
 
 const FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, bitsPerSample: 16 };
 const CHUNK = 960; // 20 ms
@@ -37,15 +38,6 @@ async function playAll(sink: AlsaSink, pcm: Int16Array): Promise<number[]> {
   return delays;
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('AlsaSink (real libasound, file PCM)', function () {
   this.timeout(20_000);

@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { VirtualDac } from '../../../../hardware/audio/virtual-dac.ts';
 import type { SinkClock } from '../../../../hardware/audio/paced-clock.ts';
 import type { PcmFormat } from '../../../../firmware/wire/format.ts';
+import { rejection } from '../../../helpers/rejection.ts';
 
 const FORMAT: PcmFormat = { sampleRate: 48000, channels: 2, bitsPerSample: 16 };
 const CHUNK = 960; // 20 ms
@@ -11,15 +12,6 @@ function chunk(frames: number, value = 0): Int16Array {
   return new Int16Array(frames * FORMAT.channels).fill(value);
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('VirtualDac', () => {
   let timers: sinon.SinonFakeTimers;
