@@ -1,6 +1,7 @@
 // The composition root: builds the parts, starts them in order, stops them in
 // reverse. Parts talk through events and small interfaces, not through here.
 
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { openSink } from '../hardware/audio/open-sink.ts';
@@ -180,7 +181,8 @@ export class Controller {
     this.stops.push(() => this.statePub?.stop());
 
     // the box's own speaker
-    const sink = openSink(c.audio.device, DEFAULT_FORMAT);
+    const device = c.audio.device === 'auto' ? (fs.existsSync('/dev/snd') ? 'default' : 'sim') : c.audio.device;
+    const sink = openSink(device, DEFAULT_FORMAT, { bufferMs: 300 });
     if (sink) {
       const speaker = new Speaker(this.engine, sink, clock);
       // the box volume is the speaker's: listeners get the stream at full scale and set their own
@@ -189,10 +191,10 @@ export class Controller {
       try {
         await speaker.start();
         this.stops.push(() => speaker.stop());
-        this.log.info('speaker playing', { device: c.audio.device });
+        this.log.info('speaker playing', { device });
       } catch (e) {
-        this.log.error('cannot open the speaker; the box keeps sharing without it', { device: c.audio.device, error: (e as Error).message });
-        this.event('error', { message: `speaker ${c.audio.device}: ${(e as Error).message}` });
+        this.log.error('cannot open the speaker; the box keeps sharing without it', { device, error: (e as Error).message });
+        this.event('error', { message: `speaker ${device}: ${(e as Error).message}` });
       }
     }
 
