@@ -16,9 +16,22 @@ export interface StreamProtocolHandlers {
   onProtocolError?(message: string): void;
 }
 
-const BURST = 10; // exchanges right after connect, BURST_GAP_MS apart
-const BURST_GAP_MS = 15;
-const PERIOD_MS = 200; // five exchanges a second: with jittery links the fastest paths are what the estimate needs
+// Time-sync schedule: the estimate rests on each direction's fastest exchanges, so on a
+// jittery link it is as good as the number of exchanges behind it. A listener must be in
+// sync from its first audible second: many small exchanges at first, fewer once the
+// window holds enough of them. [exchanges so far below which, gap in ms]
+const SCHEDULE: ReadonlyArray<readonly [number, number]> = [
+  [10, 5], // the connect burst: a first estimate within ~50 ms, before the first chunk plays
+  [110, 10], // the first second of playout: 100 a second
+  [310, 20], // the next 4 s: 50 a second
+  [610, 100], // the next 30 s: 10 a second
+];
+const PERIOD_MS = 200; // then five a second
+
+export function syncGapMs(sent: number): number {
+  for (const [below, gap] of SCHEDULE) if (sent < below) return gap;
+  return PERIOD_MS;
+}
 
 export class StreamProtocol {
   private decoder = new FrameDecoder();
@@ -43,7 +56,7 @@ export class StreamProtocol {
     this.timer = setTimeout(() => {
       this.send(encodeFrame({ type: FrameType.TimeRequest, t1: this.clock() }));
       this.sent++;
-      this.scheduleSync(this.sent < BURST ? BURST_GAP_MS : PERIOD_MS);
+      this.scheduleSync(syncGapMs(this.sent));
     }, delayMs);
   }
 

@@ -103,7 +103,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.buffer = new JitterBuffer(sink.format, { maxBufferMs: opts.maxBufferMs });
     this.blockFrames = Math.max(1, Math.round(((opts.writeBlockMs ?? 10) * this.rate) / 1000));
     this.deviceBufferUs = (opts.deviceBufferMs ?? 60) * 1000;
-    this.deadbandUs = opts.deadbandUs ?? 200;
+    this.deadbandUs = opts.deadbandUs ?? 80;
     this.hardUs = opts.hardThresholdUs ?? 30_000;
     this.averageOver = Math.max(1, opts.averageOver ?? 16);
     this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);

@@ -24,7 +24,8 @@ export interface SyncSample {
 }
 
 export interface ClockSyncOptions {
-  window?: number; // exchanges kept (default 256: about 4 minutes at one per second)
+  window?: number; // at most this many exchanges kept (default 2048)
+  windowUs?: number; // and none older than this (default 300 s: a long span pins the drift down)
   driftSpanUs?: number; // minimum span before a slope (drift) is fitted (default 60 s)
 }
 
@@ -42,6 +43,7 @@ const MAX_DRIFT = 1e-3; // 1000 ppm: beyond it a fit is nonsense, not a crystal
 
 export class ClockSync {
   private readonly window: number;
+  private readonly windowUs: number;
   private readonly driftSpanUs: number;
   private samples: Point[] = [];
   private offsetUs = 0;
@@ -50,7 +52,8 @@ export class ClockSync {
   private count = 0;
 
   constructor(opts: ClockSyncOptions = {}) {
-    this.window = Math.max(2, opts.window ?? 256);
+    this.window = Math.max(2, opts.window ?? 2048);
+    this.windowUs = opts.windowUs ?? 300_000_000;
     this.driftSpanUs = opts.driftSpanUs ?? 60_000_000;
   }
 
@@ -59,7 +62,8 @@ export class ClockSync {
     const rtt = s.t4 - s.t1 - (s.t3 - s.t2);
     if (![s.t1, s.t2, s.t3, s.t4].every(Number.isFinite) || rtt < 0 || s.t3 < s.t2 || s.t4 < s.t1) return false;
     this.samples.push({ at: (s.t1 + s.t4) / 2, up: s.t2 - s.t1, down: s.t4 - s.t3, rtt });
-    if (this.samples.length > this.window) this.samples.shift();
+    const oldest = this.samples[this.samples.length - 1].at - this.windowUs;
+    while (this.samples.length > this.window || this.samples[0].at < oldest) this.samples.shift();
     this.count++;
     this.refit();
     return true;

@@ -38,7 +38,7 @@ for (let i = 0; i < n; i++) {
   listeners.push(await startListener({ port: proxy.port, token, name, ppm, clockOffsetUs: Math.round((i - n / 2) * 1_370_000 + 123), extraSyncHz: args.extraSyncHz as number }));
 }
 const startedAt = monotonicUs();
-const rows: Array<{ t: number; errs: number[] }> = []; // per sample: listener error vs box (µs), NaN when missing
+const rows: Array<{ t: number; errs: number[]; clockErrs: number[] }> = []; // per sample: listener error vs box (µs), NaN when missing; clock-estimate error (µs)
 const endAt = startedAt + durationS * 1e6;
 let lastPrint = startedAt;
 while (monotonicUs() < endAt) {
@@ -52,7 +52,9 @@ while (monotonicUs() < endAt) {
     const t = l.outTimeOf(source);
     return t <= now ? t - tBox : NaN;
   });
-  rows.push({ t: (now - startedAt) / 1e6, errs });
+  // the true offset (box − listener clock) is −clockOffsetUs: what the estimate misses by
+  const clockErrs = listeners.map((l) => (l.sync.synced ? l.sync.offsetAt(now + l.clockOffsetUs) + l.clockOffsetUs : NaN));
+  rows.push({ t: (now - startedAt) / 1e6, errs, clockErrs });
   if (now - lastPrint > 30e6) {
     lastPrint = now;
     process.stderr.write(`sync: ${Math.round((now - startedAt) / 1e6)} s of ${durationS}\n`);
@@ -61,20 +63,22 @@ while (monotonicUs() < endAt) {
 
 const firstFull = rows.findIndex((r) => r.errs.every((e) => !Number.isNaN(e)));
 const t0 = firstFull >= 0 ? rows[firstFull].t : Infinity;
-function stats(fromS: number): { inter: Summary; perListener: Summary[]; missing: number } {
+function stats(fromS: number): { inter: Summary; perListener: Summary[]; clock: Summary[]; missing: number } {
   const use = rows.filter((r) => r.t >= fromS);
   const inter: number[] = [];
   const per: number[][] = listeners.map(() => []);
+  const clk: number[][] = listeners.map(() => []);
   let missing = 0;
   for (const r of use) {
     r.errs.forEach((e, i) => (Number.isNaN(e) ? missing++ : per[i].push(Math.abs(e))));
+    r.clockErrs.forEach((e, i) => { if (!Number.isNaN(e)) clk[i].push(Math.abs(e)); });
     for (let i = 0; i < r.errs.length; i++) for (let j = i + 1; j < r.errs.length; j++) {
       const d = Math.abs(r.errs[i] - r.errs[j]);
       if (!Number.isNaN(d)) inter.push(d);
     }
   }
   const ms = (s: Summary): Summary => ({ n: s.n, p50: s.p50 / 1000, p95: s.p95 / 1000, p99: s.p99 / 1000, max: s.max / 1000 });
-  return { inter: ms(summarize(inter)), perListener: per.map((p) => ms(summarize(p))), missing };
+  return { inter: ms(summarize(inter)), perListener: per.map((p) => ms(summarize(p))), clock: clk.map((c) => ms(summarize(c))), missing };
 }
 const all = stats(t0 + WARMUP_S);
 const settled = durationS >= SETTLED_S * 2 ? stats(t0 + SETTLED_S) : null;
@@ -88,10 +92,11 @@ console.log(table(hdr, [
   ...(settled ? [sumRow(`inter-listener after ${SETTLED_S} s`, settled.inter)] : []),
 ]));
 console.log('\nper listener, |error| against the box speaker (ms):\n');
-console.log(table(['listener', 'ppm', 'p50', 'p95', 'p99', 'max', 'resyncs', 'underruns', 'ins', 'drop', 'drift est'], listeners.map((l, i) => {
+console.log(table(['listener', 'ppm', 'p50', 'p95', 'p99', 'max', 'resyncs', 'underruns', 'ins', 'drop', 'clock p50', 'clock p99'], listeners.map((l, i) => {
   const s = all.perListener[i];
+  const c = all.clock[i];
   const p = playerStats[i];
-  return [l.name, l.dac.ppm, s.p50, s.p95, s.p99, s.max, p.resyncs, p.underruns, p.insertedFrames, p.droppedFrames, Math.round(l.sync.drift * 10) / 10];
+  return [l.name, l.dac.ppm, s.p50, s.p95, s.p99, s.max, p.resyncs, p.underruns, p.insertedFrames, p.droppedFrames, c.p50, c.p99];
 })));
 const targets = { interP50Ms: 0.1, interP99Ms: 0.5 };
 const pass = { p50: all.inter.p50 <= targets.interP50Ms, p99: all.inter.p99 <= targets.interP99Ms };
@@ -101,7 +106,7 @@ const file = writeResult('sync', {
   limits: 'one machine: shared monotonic clock (synthetic constant clock offsets, no system-clock drift), simulated DACs, box and listeners share the CPU',
   params: { durationS, listeners: n, jitterMs, extraSyncHz: args.extraSyncHz, warmupS: WARMUP_S, codec: 'pcm', latencyMs: 400 },
   unit: 'ms', interListener: all.inter, interListenerSettled: settled?.inter ?? null, samplesMissing: all.missing,
-  listeners: listeners.map((l, i) => ({ name: l.name, ppm: l.dac.ppm, clockOffsetUs: l.clockOffsetUs, errorVsBox: all.perListener[i], driftEstimatePpm: l.sync.drift, stats: playerStats[i] })),
+  listeners: listeners.map((l, i) => ({ name: l.name, ppm: l.dac.ppm, clockOffsetUs: l.clockOffsetUs, errorVsBox: all.perListener[i], clockEstimateError: all.clock[i], driftEstimatePpm: l.sync.drift, stats: playerStats[i] })),
   targets, pass,
 });
 console.log(`results: ${file}`);
