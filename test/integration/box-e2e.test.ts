@@ -43,7 +43,7 @@ describe('box end to end (real processes on loopback)', function () {
     // the owner makes sure the first track plays (the library order is not the test's business)
     const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, '--user', 'owner', '--password', 's3cret', 'play', 'Moon River']);
     expect(await c.exited, c.stderr.join('\n')).to.equal(0);
-    await new Promise((r) => setTimeout(r, 1000)); // the old song's last FIFO chunks play out
+    await new Promise((r) => setTimeout(r, 1000)); // past the 400 ms latency: a join's fast-join backlog then holds only the new song
   });
 
   after(async () => {
