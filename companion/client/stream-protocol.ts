@@ -23,10 +23,10 @@ export interface StreamProtocolHandlers {
 const SCHEDULE: ReadonlyArray<readonly [number, number]> = [
   [10, 5], // the connect burst: a first estimate within ~50 ms, before the first chunk plays
   [110, 10], // the first second of playout: 100 a second
-  [310, 20], // the next 4 s: 50 a second
-  [610, 100], // the next 30 s: 10 a second
+  [610, 20], // the next 10 s: 50 a second
+  [1210, 50], // the next 30 s: 20 a second
 ];
-const PERIOD_MS = 200; // then five a second
+const PERIOD_MS = 100; // then ten a second (about 70 bytes each way per exchange)
 
 export function syncGapMs(sent: number): number {
   for (const [below, gap] of SCHEDULE) if (sent < below) return gap;

@@ -10,8 +10,8 @@
 // direction's minimum delay), and drift is that line's slope. We fit each lower
 // envelope with the line under all points that passes closest to them (the lower
 // convex hull edge above the points' mean time — the linear-programming fit
-// used for network clock skew), then offset = (upLine − downLine) / 2 and
-// drift = (slope↑ − slope↓) / 2. Unlike picking whole exchanges by round trip,
+// used for network clock skew); drift = (slope↑ − slope↓) / 2. The offset now is
+// (up − down) / 2 with each direction's lowest recent point, drift taken out. Unlike picking whole exchanges by round trip,
 // this needs no exchange that was fast both ways: the fastest "up" of one and the
 // fastest "down" of another both count, so the estimate tightens steadily as the
 // window fills, spikes are ignored, and drift is estimated from the same fit.
@@ -26,7 +26,9 @@ export interface SyncSample {
 export interface ClockSyncOptions {
   window?: number; // at most this many exchanges kept (default 2048)
   windowUs?: number; // and none older than this (default 300 s: a long span pins the drift down)
-  driftSpanUs?: number; // minimum span before a slope (drift) is fitted (default 60 s)
+  driftSpanUs?: number; // minimum span before a slope (drift) is fitted (default 10 s)
+  recentFraction?: number; // once drift is fitted, the offset comes from this latest part of the window (default 1/2)
+  flatUs?: number; // before, from exchanges this recent (default 5 s)
 }
 
 interface Point {
@@ -38,13 +40,14 @@ interface Point {
 
 interface Line { x0: number; y0: number; slope: number }
 
-const FLAT_SPAN_US = 30_000_000;
 const MAX_DRIFT = 1e-3; // 1000 ppm: beyond it a fit is nonsense, not a crystal
 
 export class ClockSync {
   private readonly window: number;
   private readonly windowUs: number;
   private readonly driftSpanUs: number;
+  private readonly recentFraction: number;
+  private readonly flatUs: number;
   private samples: Point[] = [];
   private offsetUs = 0;
   private refAt = 0;
@@ -54,7 +57,9 @@ export class ClockSync {
   constructor(opts: ClockSyncOptions = {}) {
     this.window = Math.max(2, opts.window ?? 2048);
     this.windowUs = opts.windowUs ?? 300_000_000;
-    this.driftSpanUs = opts.driftSpanUs ?? 60_000_000;
+    this.driftSpanUs = opts.driftSpanUs ?? 10_000_000;
+    this.recentFraction = opts.recentFraction ?? 0.5;
+    this.flatUs = opts.flatUs ?? 5_000_000;
   }
 
   /** Adds one exchange. Returns false (and ignores it) when the timestamps are impossible. */
@@ -70,20 +75,32 @@ export class ClockSync {
   }
 
   private refit(): void {
-    let pts = [...this.samples].sort((a, b) => a.at - b.at);
+    const pts = [...this.samples].sort((a, b) => a.at - b.at);
     const now = pts[pts.length - 1].at;
-    // a slope fitted over a short span is mostly jitter; until the span allows one,
-    // fit flat over recent exchanges only, where an unknown drift adds little
-    if (now - pts[0].at < this.driftSpanUs) pts = pts.filter((p) => p.at >= now - FLAT_SPAN_US);
     const span = now - pts[0].at;
-    let up = envelope(pts, (p) => p.up, span >= this.driftSpanUs);
-    let down = envelope(pts, (p) => p.down, span >= this.driftSpanUs);
-    if (Math.abs(up.slope - down.slope) / 2 > MAX_DRIFT) {
-      up = envelope(pts, (p) => p.up, false);
-      down = envelope(pts, (p) => p.down, false);
+    // Drift comes from the lower envelope over the whole window: a long span pins
+    // the slope down. The offset now comes from recent exchanges only, with that
+    // drift taken out, so a slope error is not multiplied by the window's age.
+    let slopeUp = 0;
+    let slopeDown = 0;
+    if (span >= this.driftSpanUs) {
+      slopeUp = envelope(pts, (p) => p.up, true).slope;
+      slopeDown = envelope(pts, (p) => p.down, true).slope;
+      if (Math.abs(slopeUp - slopeDown) / 2 > MAX_DRIFT) slopeUp = slopeDown = 0;
     }
-    this.offsetUs = (at(up, now) - at(down, now)) / 2;
-    this.driftPpm = ((up.slope - down.slope) / 2) * 1e6;
+    let up = Infinity;
+    let down = Infinity;
+    // The slope is only as good as the span behind it, so the offset comes from the
+    // latest part of the window; before any drift is known, from the last few seconds
+    // (an unknown drift of 50 ppm moves the offset by 0.25 ms in 5 s).
+    const recent = span >= this.driftSpanUs ? Math.max(this.flatUs, span * this.recentFraction) : this.flatUs;
+    for (let i = pts.length - 1; i >= 0 && pts[i].at >= now - recent; i--) {
+      const p = pts[i];
+      up = Math.min(up, p.up - slopeUp * (p.at - now));
+      down = Math.min(down, p.down - slopeDown * (p.at - now));
+    }
+    this.offsetUs = (up - down) / 2;
+    this.driftPpm = ((slopeUp - slopeDown) / 2) * 1e6;
     this.refAt = now;
   }
 
