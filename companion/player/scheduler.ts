@@ -25,8 +25,10 @@ export interface SchedulerOptions {
   now?: () => number;
   deviceBufferMs?: number; // audio kept queued in the device (default 60)
   writeBlockMs?: number; // size of each write (default 10)
-  deadbandUs?: number; // errors within it are left alone (default 200: above the clock-estimate noise, so a steady stream stays sample-exact); once past it, corrected back to zero
+  deadbandUs?: number; // errors within it are left alone (default 80: above a settled clock estimate's noise on a quiet link, so a steady stream stays sample-exact); once past it, corrected back to zero
   hardThresholdUs?: number; // errors beyond it are fixed at once (default 30000)
+  settleMs?: number; // right after the start, while the clock estimate is young (default 3000)...
+  settleThresholdUs?: number; // ...errors beyond this are fixed at once too (default 500 µs): soft correction would take seconds
   averageOver?: number; // error measurements averaged (default 16)
   softSpacingFrames?: number; // minimum frames between soft corrections (default 1000)
   maxBufferMs?: number; // jitter buffer bound (default 5000)
@@ -70,6 +72,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private deviceBufferUs: number;
   private readonly deadbandUs: number;
   private readonly hardUs: number;
+  private readonly settleUs: number;
+  private readonly settleThresholdUs: number;
+  private startedAtUs = NaN;
   private readonly averageOver: number;
   private readonly softSpacing: number;
   private readonly idleWaitMs: number;
@@ -105,6 +110,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.deviceBufferUs = (opts.deviceBufferMs ?? 60) * 1000;
     this.deadbandUs = opts.deadbandUs ?? 80;
     this.hardUs = opts.hardThresholdUs ?? 30_000;
+    this.settleUs = (opts.settleMs ?? 3000) * 1000;
+    this.settleThresholdUs = opts.settleThresholdUs ?? 500;
     this.averageOver = Math.max(1, opts.averageOver ?? 16);
     this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);
     this.idleWaitMs = opts.idleWaitMs ?? 5;
@@ -274,6 +281,13 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.resync(recent);
       return 0;
     }
+    // The first estimate comes from a handful of exchanges; on a jittery link it can be
+    // a few ms off and soft correction (≤ 0.1 %) would need seconds to follow the
+    // better estimates that arrive within the first second. Jump to them instead.
+    if (now - this.startedAtUs < this.settleUs && Math.abs(recent) > this.settleThresholdUs && this.errors.length >= this.averageOver) {
+      this.resync(recent);
+      return 0;
+    }
     // Correct back to zero, not just into the deadband: stopping at its edge would
     // leave every drifting device a steady deadband's worth off, in its own direction.
     if (Math.abs(avg) > this.deadbandUs) this.correcting = true;
@@ -334,6 +348,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.sinceCorrection = this.softSpacing;
     this.inUnderrun = false;
     this.state = 'playing';
+    this.startedAtUs = this.now();
     this.emit('started', { firstFrameOutUs: tNext + this.usOf(this.pendingSilence) });
     return 0;
   }

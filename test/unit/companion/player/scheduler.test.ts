@@ -37,7 +37,7 @@ interface Rig {
  * A scheduler on a fake DAC, fed like a network stream: chunk b (due at base + b·20 ms)
  * is pushed once it is within `leadMs` of its time, unless `skip(b)`.
  */
-function rig(opts: { baseInMs: number; sink?: Partial<FakeSinkOptions>; sched?: SchedulerOptions; leadMs?: number; skip?: (b: number) => boolean }): Rig {
+function rig(opts: { baseInMs: number; sink?: Partial<FakeSinkOptions>; sched?: SchedulerOptions; leadMs?: number; skip?: (b: number) => boolean; estimateErrorUs?: (b: number) => number }): Rig {
   const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const now = () => clock.now * 1000;
   const sink = new FakeSink({ format: FORMAT, now, ...opts.sink });
@@ -47,7 +47,8 @@ function rig(opts: { baseInMs: number; sink?: Partial<FakeSinkOptions>; sched?: 
   let next = 0;
   const feed = () => {
     while (base + next * 20_000 < now() + lead) {
-      if (!opts.skip?.(next)) sched.push({ playAt: base + next * 20_000, pcm: chunk(next), seq: next, source: next * BLOCK });
+      // estimateErrorUs: a clock estimate that is off when chunk `next` arrives
+      if (!opts.skip?.(next)) sched.push({ playAt: base + next * 20_000 + (opts.estimateErrorUs?.(next) ?? 0), pcm: chunk(next), seq: next, source: next * BLOCK });
       next++;
     }
   };
@@ -157,13 +158,35 @@ describe('PlayoutScheduler', () => {
     const resyncs: number[] = [];
     r.sched.on('resync', (e) => resyncs.push(e.errorUs));
     await r.sched.start();
-    await r.clock.tickAsync(1000);
+    await r.clock.tickAsync(3500); // past the settling period
     r.sink.stall(50_000);
     const stalledAt = r.sink.framesWritten;
     await r.clock.tickAsync(1000);
     expect(r.sched.stats().resyncs).to.equal(1);
     expect(resyncs[0]).to.be.closeTo(50_000, 1000);
     expect(maxAbs(errors(r, stalledAt + 0.2 * RATE))).to.be.at.most(FRAME_US);
+  });
+
+  // A young estimate 2.4 ms off that improves 60 µs per chunk (each step below the
+  // jitter buffer's snap, so the player sees it as a growing error, 3 ms/s) until exact at 0.8 s.
+  const youngEstimate = (k: number) => Math.max(0, 2400 - 60 * k);
+
+  it('while the clock estimate is young, errors past 0.5 ms are fixed at once: in sync within the first second', async () => {
+    r = rig({ baseInMs: 200, estimateErrorUs: youngEstimate });
+    await r.sched.start();
+    await r.clock.tickAsync(2000);
+    expect(r.sched.stats().resyncs).to.be.at.least(1);
+    expect(maxAbs(errors(r, Math.round(1.0 * RATE), 480))).to.be.at.most(500 + FRAME_US);
+  });
+
+  it('after the settling period, the same errors are corrected softly only (≤ 0.1 %)', async () => {
+    r = rig({ baseInMs: 200, sched: { settleMs: 0 }, estimateErrorUs: youngEstimate });
+    await r.sched.start();
+    await r.clock.tickAsync(2000);
+    const s = r.sched.stats();
+    expect(s.resyncs).to.equal(0);
+    expect(s.droppedFrames + s.insertedFrames).to.be.greaterThan(20);
+    expect(maxAbs(errors(r, Math.round(1.0 * RATE), 480))).to.be.greaterThan(1000);
   });
 
   it('an underrun plays silence and the stream resumes at its own time (no lasting offset)', async () => {
