@@ -4,16 +4,16 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosquitto-clients
+APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosquitto-clients snapserver snapclient iproute2
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup apt-deps node-deps run test typecheck bench clean
+.PHONY: help setup apt-deps node-deps run test typecheck bench build clean
 
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
-	@echo "make bench - sync and join benchmarks (ARGS=--quick for a short run)"
+	@echo "make bench - sync, join and load benchmarks (ARGS=--quick for a short run)"
 
 setup: apt-deps node-deps
 
@@ -47,6 +47,11 @@ test: setup typecheck
 bench: setup
 	node --import tsx test/bench/sync.ts $(ARGS)
 	node --import tsx test/bench/join.ts $(ARGS)
+	node --import tsx test/bench/load.ts $(ARGS)
+
+# the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts)
+build: node-deps
+	node --import tsx firmware/build.ts
 
 clean:
-	rm -rf node_modules .run
+	rm -rf node_modules .run dist

@@ -44,7 +44,8 @@ function tsxEsmApiUrl(fromUrl: string): string {
 /** Starts the TypeScript worker: under tsx its loader is registered inside the worker first. */
 function startWorker(): Worker {
   const here = import.meta.url;
-  if (here.endsWith('.js')) return new Worker(new URL('./alsa-worker.js', here));
+  // compiled (a bundle in dist/firmware/ or .js): the worker is built beside it
+  if (!here.endsWith('.ts')) return new Worker(new URL('./alsa-worker.js', here));
   // Node 20 does not apply `--import tsx` to a worker's .ts entry reliably, so the
   // worker boots from a tiny eval'd script that loads the .ts file through tsx's API.
   const workerUrl = new URL('./alsa-worker.ts', here).href;

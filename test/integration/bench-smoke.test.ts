@@ -38,4 +38,17 @@ describe('benchmarks (smoke)', function () {
     expect(j.joinToFirstSample.n).to.equal(3);
     expect(j.samples.every((x: number) => x > 0 && x < 5000)).to.equal(true);
   });
+
+  it('load measures the box and snapserver with the same listeners and writes its JSON', async () => {
+    const out = await runBench('load.ts', ['--counts', '2', '--codecs', 'opus', '--duration', '2', '--warmup', '1'], dir);
+    expect(out).to.match(/nearcast\/snapserver/);
+    const j = JSON.parse(readFileSync(path.join(dir, 'load.json'), 'utf8'));
+    expect(j.rows.map((r: { system: string }) => r.system)).to.deep.equal(['nearcast', 'snapserver']);
+    for (const r of j.rows) {
+      expect(r.playing, `${r.system} listeners playing`).to.equal(2);
+      expect(r.cpuPerS, `${r.system} CPU`).to.be.greaterThan(0);
+      expect(r.rssMB, `${r.system} RSS`).to.be.greaterThan(1);
+      expect(r.kbpsPerListener, `${r.system} bytes`).to.be.greaterThan(50); // Opus audio, not just keepalives
+    }
+  });
 });

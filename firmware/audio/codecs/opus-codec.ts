@@ -41,6 +41,7 @@ export class OpusEncoder implements ChunkEncoder {
     this.codecDelayFrames = Math.round((OPUS_LOOKAHEAD_48K * rate) / 48000);
     this.opus = new OpusCodec(rate, format.channels);
     this.opus.setBitrate(bitrate);
+    this.opus.constrainVbr();
   }
 
   encode(pcm: Int16Array): Uint8Array {

@@ -37,6 +37,7 @@ const MAX_FRAME_SIZE = 2880; // 60 ms at 48 kHz, per channel
 export const MAX_PACKET_SIZE = 1276 * 3;
 export const OPUS_APPLICATION_AUDIO = 2049;
 const OPUS_SET_BITRATE = 4002;
+const OPUS_SET_VBR_CONSTRAINT = 4020;
 const ERRORS: Record<number, string> = { [-1]: 'bad argument', [-2]: 'buffer too small', [-3]: 'internal error', [-4]: 'invalid packet', [-5]: 'unimplemented', [-6]: 'invalid state', [-7]: 'memory allocation failed' };
 
 // A codec that is dropped without close() still gives its WebAssembly memory back:
@@ -76,6 +77,12 @@ export class OpusCodec {
   setBitrate(bps: number): void {
     const rc = this.h()._encoder_ctl(OPUS_SET_BITRATE, bps);
     if (rc < 0) throw new Error(`opus: cannot set bitrate ${bps}: ${ERRORS[rc] ?? rc}`);
+  }
+
+  /** Constrained VBR: every packet stays near the set bitrate (a stream's bandwidth is its bitrate, not 10 % more on busy music) */
+  constrainVbr(): void {
+    const rc = this.h()._encoder_ctl(OPUS_SET_VBR_CONSTRAINT, 1);
+    if (rc < 0) throw new Error(`opus: cannot constrain VBR: ${ERRORS[rc] ?? rc}`);
   }
 
   /** Encodes `frameSize` frames of interleaved samples into one packet (a copy). */

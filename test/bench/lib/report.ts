@@ -47,7 +47,7 @@ export function writeResult(name: string, data: object): string {
 }
 
 /** `--duration <s>`, `--quick`, `--out <name>` and friends, with a clear error on bad input. */
-export function parseArgs(argv: string[], defaults: Record<string, number | boolean>): Record<string, number | boolean> {
+export function parseArgs(argv: string[], defaults: Record<string, number | boolean | string>): Record<string, number | boolean | string> {
   const out = { ...defaults };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -55,6 +55,11 @@ export function parseArgs(argv: string[], defaults: Record<string, number | bool
     const key = a.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     if (!(key in defaults)) throw new Error(`unknown option ${a} (known: ${Object.keys(defaults).map((k) => '--' + k).join(', ')})`);
     if (typeof defaults[key] === 'boolean') { out[key] = true; continue; }
+    if (typeof defaults[key] === 'string') {
+      if (argv[i + 1] === undefined || argv[i + 1].startsWith('--')) throw new Error(`${a} needs a value`);
+      out[key] = argv[++i];
+      continue;
+    }
     const v = Number(argv[++i]);
     if (!Number.isFinite(v) || v < 0) throw new Error(`${a} needs a number ≥ 0, got '${argv[i]}'`);
     out[key] = v;

@@ -76,6 +76,7 @@ export interface Listener {
 
 export interface ListenerOptions {
   port: number;
+  host?: string;
   token: string;
   name: string;
   ppm: number;
@@ -99,7 +100,7 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
   });
   if (o.onStarted) player.scheduler.once('started', (e) => o.onStarted!(e.firstFrameOutUs));
   await player.start();
-  const socket = net.connect({ host: '127.0.0.1', port: o.port, noDelay: true });
+  const socket = net.connect({ host: o.host ?? '127.0.0.1', port: o.port, noDelay: true });
   const protocol = new StreamProtocol((b) => socket.write(b), now, {
     onCodecHeader: (h) => player.onCodecHeader(h),
     onAudio: (f) => player.onAudio(f),
