@@ -3,14 +3,11 @@
 // (null, file: they swallow audio instantly and report delay 0), paces writes
 // against the monotonic clock so players still run in real time with real delays.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import type { PcmSink, SinkStatus } from './pcm-sink.ts';
 import type { AlsaOpened, AlsaReply, AlsaRequest, AlsaStatus } from './alsa-worker.ts';
+import { startAlsaWorker } from './alsa-thread.ts';
 import { PacedClock, realSinkClock, waitForRoom, type SinkClock } from './paced-clock.ts';
 
 const SND_PCM_TYPE_FILE = 3;
@@ -27,31 +24,6 @@ export interface AlsaSinkOptions {
 
 type Pending = { resolve: (v: AlsaOpened | AlsaStatus | null) => void; reject: (e: Error) => void };
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
-
-/**
- * URL of tsx's ESM API, resolved from this file (the worker's cwd may be anywhere).
- * Read from tsx's export map: mocha loads this module as CommonJS, where
- * import.meta.resolve is missing, and tsx's CommonJS API cannot tsImport.
- */
-function tsxEsmApiUrl(fromUrl: string): string {
-  const pkgJson = createRequire(fromUrl).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
-  const rel = pkg.exports?.['./esm/api']?.import?.default;
-  if (!rel) throw new Error(`AlsaSink: cannot find tsx's ESM API in ${pkgJson}`);
-  return pathToFileURL(join(dirname(pkgJson), rel)).href;
-}
-
-/** Starts the TypeScript worker: under tsx its loader is registered inside the worker first. */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  // compiled (a bundle in dist/firmware/ or .js): the worker is built beside it
-  if (!here.endsWith('.ts')) return new Worker(new URL('./alsa-worker.js', here));
-  // Node 20 does not apply `--import tsx` to a worker's .ts entry reliably, so the
-  // worker boots from a tiny eval'd script that loads the .ts file through tsx's API.
-  const workerUrl = new URL('./alsa-worker.ts', here).href;
-  const boot = `import(${JSON.stringify(tsxEsmApiUrl(here))}).then((t) => t.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(workerUrl)}))`;
-  return new Worker(boot, { eval: true, execArgv: [] });
-}
 
 export class AlsaSink implements PcmSink {
   readonly name: string;
@@ -98,7 +70,7 @@ export class AlsaSink implements PcmSink {
 
   async open(): Promise<void> {
     if (this.worker) throw new Error(`AlsaSink '${this.name}': already open`);
-    this.worker = startWorker();
+    this.worker = startAlsaWorker('alsa-worker');
     this.worker.on('message', (r: AlsaReply) => this.onReply(r));
     this.worker.on('error', (e) => this.failAll(`AlsaSink '${this.name}': worker failed: ${e.message}`));
     this.worker.on('exit', (code) => this.failAll(`AlsaSink '${this.name}': worker exited (${code})`));

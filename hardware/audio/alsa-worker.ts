@@ -3,8 +3,8 @@
 // run on the main thread. Messages are handled one at a time in arrival order.
 
 import { parentPort } from 'node:worker_threads';
-import koffi from 'koffi';
 import { monotonicUs } from '../../firmware/util/time.ts';
+import { EPIPE, ESTRPIPE, snd, SND_PCM_ACCESS_RW_INTERLEAVED, SND_PCM_FORMAT_S16_LE, SND_PCM_STREAM_PLAYBACK } from './libasound.ts';
 
 export type AlsaRequest =
   | { id: number; op: 'open'; name: string; rate: number; channels: number; latencyUs: number; softResample: boolean }
@@ -26,37 +26,6 @@ export interface AlsaStatus {
 }
 
 export type AlsaReply = { id: number; ok: true; result: AlsaOpened | AlsaStatus | null } | { id: number; ok: false; error: string };
-
-const SND_PCM_STREAM_PLAYBACK = 0;
-const SND_PCM_FORMAT_S16_LE = 2;
-const SND_PCM_ACCESS_RW_INTERLEAVED = 3;
-const EPIPE = 32;
-const ESTRPIPE = 86;
-
-const lib = koffi.load('libasound.so.2');
-koffi.opaque('snd_pcm_t');
-koffi.opaque('snd_pcm_sw_params_t');
-const snd = {
-  open: lib.func('int snd_pcm_open(_Out_ snd_pcm_t **pcm, const char *name, int stream, int mode)'),
-  setParams: lib.func(
-    'int snd_pcm_set_params(snd_pcm_t *pcm, int format, int access, unsigned int channels, unsigned int rate, int soft_resample, unsigned int latency)',
-  ),
-  getParams: lib.func('int snd_pcm_get_params(snd_pcm_t *pcm, _Out_ unsigned long *buffer_size, _Out_ unsigned long *period_size)'),
-  type: lib.func('int snd_pcm_type(snd_pcm_t *pcm)'),
-  writei: lib.func('long snd_pcm_writei(snd_pcm_t *pcm, const void *buffer, unsigned long size)'),
-  delay: lib.func('int snd_pcm_delay(snd_pcm_t *pcm, _Out_ long *delayp)'),
-  recover: lib.func('int snd_pcm_recover(snd_pcm_t *pcm, int err, int silent)'),
-  drain: lib.func('int snd_pcm_drain(snd_pcm_t *pcm)'),
-  drop: lib.func('int snd_pcm_drop(snd_pcm_t *pcm)'),
-  prepare: lib.func('int snd_pcm_prepare(snd_pcm_t *pcm)'),
-  close: lib.func('int snd_pcm_close(snd_pcm_t *pcm)'),
-  strerror: lib.func('const char *snd_strerror(int errnum)'),
-  swMalloc: lib.func('int snd_pcm_sw_params_malloc(_Out_ snd_pcm_sw_params_t **ptr)'),
-  swFree: lib.func('void snd_pcm_sw_params_free(snd_pcm_sw_params_t *obj)'),
-  swCurrent: lib.func('int snd_pcm_sw_params_current(snd_pcm_t *pcm, snd_pcm_sw_params_t *params)'),
-  swStartThreshold: lib.func('int snd_pcm_sw_params_set_start_threshold(snd_pcm_t *pcm, snd_pcm_sw_params_t *params, unsigned long val)'),
-  swParams: lib.func('int snd_pcm_sw_params(snd_pcm_t *pcm, snd_pcm_sw_params_t *params)'),
-};
 
 /**
  * snd_pcm_set_params leaves the start threshold at the full buffer: a player that

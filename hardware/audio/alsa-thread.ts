@@ -1,0 +1,34 @@
+// Starts the worker threads that own ALSA PCMs (playback and capture): every
+// blocking libasound call runs there, never on the event loop.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * URL of tsx's ESM API, resolved from this file (the worker's cwd may be anywhere).
+ * Read from tsx's export map: mocha loads this module as CommonJS, where
+ * import.meta.resolve is missing, and tsx's CommonJS API cannot tsImport.
+ */
+function tsxEsmApiUrl(fromUrl: string): string {
+  const pkgJson = createRequire(fromUrl).resolve('tsx/package.json');
+  const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
+  const rel = pkg.exports?.['./esm/api']?.import?.default;
+  if (!rel) throw new Error(`ALSA worker: cannot find tsx's ESM API in ${pkgJson}`);
+  return pathToFileURL(join(dirname(pkgJson), rel)).href;
+}
+
+/** Starts an ALSA worker thread (a file beside this one); under tsx its loader is registered inside the worker first. */
+export function startAlsaWorker(name: 'alsa-worker' | 'alsa-capture-worker'): Worker {
+  const here = import.meta.url;
+  // compiled (a bundle in dist/firmware/ or .js): the worker is built beside it
+  if (!here.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, here));
+  // Node 20 does not apply `--import tsx` to a worker's .ts entry reliably, so the
+  // worker boots from a tiny eval'd script that loads the .ts file through tsx's API.
+  const workerUrl = new URL(`./${name}.ts`, here).href;
+  const boot = `import(${JSON.stringify(tsxEsmApiUrl(here))}).then((t) => t.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(workerUrl)}))`;
+  return new Worker(boot, { eval: true, execArgv: [] });
+}
+

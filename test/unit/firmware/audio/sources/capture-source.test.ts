@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import sinon from 'sinon';
+import type { CaptureDevice } from '../../../../../hardware/audio/alsa-capture.ts';
+import { CaptureSource } from '../../../../../firmware/audio/sources/capture-source.ts';
+
+/**
+ * A capture device on its own crystal: `ppm` off the box clock. Each read resolves
+ * when the device would have captured those frames (fake timers), with a ramp
+ * signal whose sample k is k mod 30000 so any dropped or doubled frame is visible.
+ */
+class SimulatedCapture implements CaptureDevice {
+  readonly name = 'sim:capture';
+  captured = 0;
+  private startMs = NaN;
+  failOpen: string | null = null;
+  stopAfterFrames = Infinity;
+  opens = 0;
+  constructor(private ppm: number, private clock: sinon.SinonFakeTimers, private clocked = true) {}
+  async open() {
+    this.opens++;
+    if (this.failOpen) throw new Error(this.failOpen);
+    this.startMs = this.clock.now;
+    this.captured = 0;
+    return { rate: 48000, clocked: this.clocked, periodFrames: 480 };
+  }
+  read(frames: number): Promise<Int16Array> {
+    const out = new Int16Array(frames * 2);
+    for (let i = 0; i < frames; i++) out[2 * i] = out[2 * i + 1] = (this.captured + i) % 30000;
+    this.captured += frames;
+    if (this.captured > this.stopAfterFrames) return new Promise(() => undefined); // stops delivering
+    if (!this.clocked) return Promise.resolve(out);
+    const dueMs = this.startMs + (this.captured * 1000) / (48000 * (1 + this.ppm * 1e-6));
+    return new Promise((r) => setTimeout(() => r(out), Math.max(0, dueMs - this.clock.now)));
+  }
+  async close() { /* nothing held */ }
+}
+
+describe('CaptureSource', () => {
+  let clock: sinon.SinonFakeTimers;
+  let src: CaptureSource | null = null;
+  beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }); });
+  afterEach(() => { src?.close(); src = null; clock.restore(); });
+
+  /** the engine: 960 frames every 20 ms of box clock; returns level extremes after priming */
+  async function pull(s: CaptureSource, seconds: number, onChunk?: (pcm: Int16Array) => void) {
+    let min = Infinity;
+    let max = 0;
+    let chunks = 0;
+    const timer = setInterval(() => {
+      const pcm = s.read(960);
+      onChunk?.(pcm);
+      if (++chunks > 25) { min = Math.min(min, s.bufferedFrames); max = Math.max(max, s.bufferedFrames); }
+    }, 20);
+    await clock.tickAsync(seconds * 1000);
+    clearInterval(timer);
+    return { min, max };
+  }
+
+  for (const ppm of [-200, 200]) {
+    it(`absorbs a capture clock ${ppm > 0 ? '+' : ''}${ppm} ppm off the box clock for an hour: the buffer stays bounded, never runs dry or over`, async function () {
+      this.timeout(60_000);
+      const dev = new SimulatedCapture(ppm, clock);
+      src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
+      const { min, max } = await pull(src, 3600);
+      expect(src.stats.underruns, 'underruns').to.equal(0);
+      expect(src.stats.overflows, 'overflows').to.equal(0);
+      expect(src.stats.corrections, 'drift corrections').to.be.greaterThan(0);
+      // target 80 ms, band ±30 ms (+ a period of read granularity)
+      expect(min).to.be.at.least(0.035 * 48000);
+      expect(max).to.be.at.most(0.13 * 48000);
+    });
+  }
+
+  it('passes frames through untouched while the clocks agree (sample-exact)', async () => {
+    const dev = new SimulatedCapture(0, clock);
+    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
+    const seen: number[] = [];
+    let started = false;
+    await pull(src, 30, (pcm) => {
+      for (let i = 0; i < pcm.length; i += 2) {
+        if (!started && pcm[i] === 0) continue;
+        started = true;
+        seen.push(pcm[i]);
+      }
+    });
+    expect(src.stats.corrections).to.equal(0);
+    expect(seen.length).to.be.greaterThan(48000 * 25);
+    const first = seen[0];
+    const bad = seen.findIndex((v, k) => v !== (first + k) % 30000);
+    expect(bad, 'first frame out of sequence').to.equal(-1);
+  });
+
+  it('a device that fails to open is reported and retried with growing backoff, with silence meanwhile', async () => {
+    const dev = new SimulatedCapture(0, clock);
+    dev.failOpen = "ALSA capture 'hw:9,0': snd_pcm_open failed: No such file or directory (-2)";
+    const errors: Array<{ message: string; retryInMs: number }> = [];
+    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0, retryMs: [500, 4000] });
+    src.on('device-error', (e) => errors.push(e));
+    const chunks: Int16Array[] = [];
+    await pull(src, 10, (pcm) => chunks.push(pcm));
+    expect(chunks.length).to.be.closeTo(500, 2); // the stream keeps flowing
+    expect(chunks.every((c) => c.every((x) => x === 0))).to.equal(true);
+    expect(errors[0].message).to.include('No such file or directory');
+    expect(errors.map((e) => e.retryInMs).slice(0, 5)).to.deep.equal([500, 1000, 2000, 4000, 4000]);
+    dev.failOpen = null; // plugged back in
+    const after: Int16Array[] = [];
+    await pull(src, 6, (pcm) => after.push(pcm));
+    expect(src.deviceUp).to.equal(true);
+    expect(after.at(-1)!.some((x) => x !== 0), 'audio again').to.equal(true);
+  });
+
+  it('a device that stops delivering mid-stream is reported, reopened, and the stream plays silence meanwhile', async () => {
+    const dev = new SimulatedCapture(0, clock);
+    dev.stopAfterFrames = 48000 * 3;
+    const errors: string[] = [];
+    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0, stallMs: 1000, retryMs: [500, 500] });
+    src.on('device-error', (e) => errors.push(e.message));
+    const chunks: Int16Array[] = [];
+    await pull(src, 6, (pcm) => chunks.push(pcm));
+    expect(errors[0]).to.match(/stopped delivering/);
+    expect(dev.opens).to.be.at.least(2);
+    expect(chunks.length).to.be.closeTo(300, 2);
+  });
+
+  it('reports silence after silenceMs, and its end when sound returns', async () => {
+    const dev = new SimulatedCapture(0, clock);
+    const quiet = { on: true };
+    const read = dev.read.bind(dev);
+    dev.read = async (n) => { const pcm = await read(n); if (quiet.on) pcm.fill(0); return pcm; };
+    const events: Array<{ state: string; silentForMs: number }> = [];
+    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 2000 });
+    src.on('silence', (e) => events.push(e));
+    await pull(src, 3);
+    expect(events.map((e) => e.state)).to.deep.equal(['start']);
+    expect(events[0].silentForMs).to.be.within(2000, 2100);
+    quiet.on = false;
+    await pull(src, 1);
+    expect(events.map((e) => e.state)).to.deep.equal(['start', 'end']);
+  });
+});
