@@ -11,6 +11,7 @@ import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
+import { LiveInput } from './extensions/live-input.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
@@ -75,13 +76,19 @@ export class Controller {
 
     // audio engine and playback
     const codecs = [...new Set<CodecName>([...c.stream.codecs, c.stream.codec])];
+    const live = new LiveInput({
+      silenceSeconds: c.capture.silenceSeconds, silenceThreshold: c.capture.silenceThreshold, fallback: c.capture.silenceFallback,
+      event: (n, p) => this.event(n, p), log: (l, m, e) => this.log.log(l, m, e),
+      select: (s) => this.playback.selectSource(s), current: () => this.playback.nowPlaying().source,
+    });
     this.engine = new AudioEngine({
+      openSource: live.openSource,
       format: DEFAULT_FORMAT, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs, codecs,
       fifoSeconds: c.stream.fifoSeconds, clock, bitrate: c.stream.opusBitrate,
       nextTrack: () => this.playback.nextTrack(),
     });
     this.playback = new Playback({
-      engine: this.engine, library: this.library, clock, sourceLabel: c.source, initialVolume: saved.volume,
+      engine: this.engine, library: this.library, clock, sourceLabel: c.source, liveSources: c.sources, initialVolume: saved.volume,
       queue: saved.queue, repeat: c.library.repeat,
     });
     this.engine.on('source-error', (e) => {
@@ -91,7 +98,7 @@ export class Controller {
     this.playback.on('change', () => { store.save(this.playback.toJSON()); this.statePub?.changed(); });
     this.playback.on('track', (t) => this.event('track', { track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } }));
     this.engine.start();
-    this.stops.push(() => { this.engine.stop(); this.playback.stop(); store.flush(); });
+    this.stops.push(() => { live.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
     if (c.source === 'library') this.playback.startQueue();
     else this.engine.setSource(parseSourceSpec(c.source));
 

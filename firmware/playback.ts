@@ -2,7 +2,7 @@
 // audio engine; what handlers, buttons and the state topic see as "now playing".
 
 import { EventEmitter } from 'node:events';
-import type { AudioEngine, TrackEvent } from './audio/engine.ts';
+import { parseSourceSpec, type AudioEngine, type TrackEvent } from './audio/engine.ts';
 import { PlayQueue, type PlayQueueJSON } from './audio/play-queue.ts';
 import type { LibraryIndex } from './library/search.ts';
 import type { Track } from './library/track.ts';
@@ -21,7 +21,10 @@ export interface PlaybackOptions {
   engine: AudioEngine;
   library: LibraryIndex;
   clock: () => number; // µs, the engine's clock
+  /** what the box plays at start: 'library' or a live source spec (config `source`) */
   sourceLabel: string;
+  /** further live sources the owner may switch to (config `sources`) */
+  liveSources?: string[];
   initialVolume: number;
   queue?: PlayQueueJSON;
   repeat: 'all' | 'none';
@@ -32,6 +35,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private heard: Track | null = null;
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
+  private mode: string; // 'library' or the live source's spec
 
   constructor(private o: PlaybackOptions) {
     super();
@@ -44,6 +48,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     }
     this.queueModel = q;
     this.vol = o.initialVolume;
+    this.mode = o.sourceLabel;
     o.engine.on('track', (e) => this.onTrack(e));
   }
 
@@ -60,6 +65,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** Starts the queue (or the library) when the box boots with the library source. */
   startQueue(): void {
+    this.mode = 'library';
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.o.library.get(id) : undefined;
     if (t) this.o.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
@@ -88,11 +94,28 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       track: t ? { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } : null,
       positionMs: Math.max(0, Math.round(producedOfHeard)),
       volume: this.vol,
-      source: e.currentSpec?.kind === 'pipe' ? `pipe:${e.currentSpec.path}` : e.currentSpec?.kind === 'file' || !e.currentSpec ? this.o.sourceLabel : e.currentSpec.kind,
+      source: this.mode,
     };
   }
 
+  sources(): string[] {
+    return [...new Set(['library', this.o.sourceLabel, ...(this.o.liveSources ?? [])])];
+  }
+
+  selectSource(source: string): string {
+    const choices = this.sources();
+    if (!choices.includes(source)) throw new RangeError(`source '${source}' is not one of this box's sources: ${choices.join(', ')} (config 'sources' lists more)`);
+    if (source === 'library') this.startQueue();
+    else {
+      this.o.engine.setSource(parseSourceSpec(source));
+      this.mode = source;
+    }
+    this.emit('change');
+    return this.mode;
+  }
+
   playNow(track: Track): void {
+    this.mode = 'library';
     this.queueModel.playNow(track.id);
     this.o.engine.setSource({ kind: 'file', path: track.path, trackId: track.id });
     this.emit('change');
@@ -120,7 +143,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       case 'previous': {
         const id = this.queueModel.previous();
         const t = id ? this.o.library.get(id) : undefined;
-        if (t) e.setSource({ kind: 'file', path: t.path, trackId: t.id });
+        if (t) { e.setSource({ kind: 'file', path: t.path, trackId: t.id }); this.mode = 'library'; }
         break;
       }
       case 'stop': e.setSource(null); break;

@@ -9,6 +9,8 @@ import { FifoRing, type Chunk } from './fifo.ts';
 import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
 import { FileSource } from './sources/file-source.ts';
 import { PipeSource, DEFAULT_PIPE_PATH } from './sources/pipe-source.ts';
+import { CaptureSource } from './sources/capture-source.ts';
+import { AlsaCapture } from '../../hardware/audio/alsa-capture.ts';
 import { ToneSource } from './sources/tone-source.ts';
 import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFormat } from '../wire/format.ts';
 import { monotonicUs } from '../util/time.ts';
@@ -16,6 +18,7 @@ import { monotonicUs } from '../util/time.ts';
 export type SourceSpec =
   | { kind: 'file'; path: string; trackId?: string; startMs?: number }
   | { kind: 'pipe'; path: string }
+  | { kind: 'capture'; pcm: string }
   | { kind: 'tone'; hz: number }
   | { kind: 'silence' };
 
@@ -56,7 +59,7 @@ interface Announce { trackId: string | null; spec: SourceSpec | null; offset: nu
 
 const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
 
-/** Parses the `--source` forms: `silence`, `tone:440`, `pipe` / `pipe:/path`, `file:/path`. */
+/** Parses the `--source` forms: `silence`, `tone:440`, `pipe` / `pipe:/path`, `capture:hw:1,0`, `file:/path`. */
 export function parseSourceSpec(text: string): SourceSpec {
   const [kind, ...rest] = text.split(':');
   const arg = rest.join(':');
@@ -68,20 +71,22 @@ export function parseSourceSpec(text: string): SourceSpec {
   }
   if (kind === 'pipe') return { kind: 'pipe', path: arg || DEFAULT_PIPE_PATH };
   if (kind === 'file' && arg) return { kind: 'file', path: arg };
-  throw new RangeError(`unknown source '${text}' (expected silence, tone:<hz>, pipe[:<path>] or file:<path>)`);
+  if (kind === 'capture' && arg.trim()) return { kind: 'capture', pcm: arg.trim() };
+  throw new RangeError(`unknown source '${text}' (expected silence, tone:<hz>, pipe[:<path>], capture:<ALSA PCM> or file:<path>)`);
 }
 
 export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_FORMAT): PcmSource {
   switch (spec.kind) {
     case 'file': return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId });
     case 'pipe': return new PipeSource(spec.path, { format });
+    case 'capture': return new CaptureSource(new AlsaCapture(spec.pcm), { format });
     case 'tone': return new ToneSource({ hz: spec.hz, format });
     case 'silence': return new ToneSource({ hz: 0, format });
   }
 }
 
 function specPath(spec: SourceSpec): string {
-  return spec.kind === 'file' || spec.kind === 'pipe' ? spec.path : spec.kind;
+  return spec.kind === 'file' || spec.kind === 'pipe' ? spec.path : spec.kind === 'capture' ? `capture:${spec.pcm}` : spec.kind;
 }
 
 /** frames a source still has before its end, if it knows (FileSource after decoding, timed ToneSource) */

@@ -27,9 +27,11 @@ export interface BoxConfig {
   audio: { device: string; volume: number };
   library: { folders: string[]; repeat: 'all' | 'none' };
   source: string;
+  sources: string[];
+  capture: { silenceSeconds: number; silenceThreshold: number; silenceFallback: 'none' | 'library' };
   share: { policy: 'button' | 'approve' | 'open'; windowSeconds: number; maxListeners: number };
   owner: { username: string; passwordHash: string | null };
-  permissions: { request: Permission; control: Permission; volume: Permission };
+  permissions: { request: Permission; control: Permission; volume: Permission; source: Permission };
   rateLimit: { perMinute: number; burst: number };
   mdns: { enabled: boolean };
   hardware: { sim: boolean; keyboard: boolean };

@@ -26,6 +26,10 @@ export interface PlaybackControl {
   queue(): Track[];
   control(action: ControlAction): void;
   setVolume(volume: number): number;
+  /** switches what the box plays: 'library' or one of sources(); throws a RangeError naming the choices otherwise */
+  selectSource(source: string): string;
+  /** what selectSource accepts */
+  sources(): string[];
 }
 
 export interface ListenerDirectory {
@@ -49,7 +53,7 @@ export interface JoinGrant {
 export interface BoxServices {
   boxId: string;
   name: string;
-  permissions: Record<'request' | 'control' | 'volume', PermissionLevel>;
+  permissions: Record<'request' | 'control' | 'volume' | 'source', PermissionLevel>;
   library: LibraryIndex;
   playback: PlaybackControl;
   joins: JoinManager;

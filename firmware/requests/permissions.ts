@@ -1,14 +1,14 @@
-// Which operation needs which right (DESIGN §3: song requests, control and volume
-// are each allowed to `owner`, `listeners` or `nobody`).
+// Which operation needs which right (DESIGN §3: song requests, control, volume and
+// the source are each allowed to `owner`, `listeners` or `nobody`).
 
 import type { Op } from '../wire/topics.ts';
 import type { PermissionLevel, RequestContext } from './context.ts';
 
-type Need = 'anyone' | 'owner' | 'request' | 'control' | 'volume';
+type Need = 'anyone' | 'owner' | 'request' | 'control' | 'volume' | 'source';
 
 const NEEDS: Record<Op, Need> = {
   join: 'anyone', leave: 'anyone', status: 'anyone', search: 'anyone', queue: 'anyone',
-  play: 'request', enqueue: 'request', control: 'control', volume: 'volume',
+  play: 'request', enqueue: 'request', control: 'control', volume: 'volume', source: 'source',
   approve: 'owner', deny: 'owner',
 };
 

@@ -41,6 +41,7 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   queue: { fields: {} },
   control: { fields: { action: { type: 'string', enum: CONTROL_ACTIONS } }, required: ['action'] },
   volume: { fields: { volume: { type: 'integer', min: 0, max: 100 }, delta: { type: 'integer', min: -100, max: 100 } }, oneOf: ['volume', 'delta'] },
+  source: { fields: { source: text(200) }, required: ['source'] },
   approve: { fields: { clientId: text(64) } },
   deny: { fields: { clientId: text(64), reason: text(200) } },
 };
@@ -50,6 +51,7 @@ export interface SearchRequest { query: string; limit?: number }
 export interface TrackRef { query?: string; id?: string }
 export interface ControlRequest { action: ControlAction }
 export interface VolumeRequest { volume?: number; delta?: number }
+export interface SourceRequest { source: string }
 export interface ApproveRequest { clientId?: string }
 export interface DenyRequest { clientId?: string; reason?: string }
 

@@ -5,6 +5,7 @@ export function statusData(ctx: RequestContext) {
   return {
     box: { id: b.boxId, name: b.name },
     ...b.playback.nowPlaying(),
+    sources: b.playback.sources(),
     sharing: b.shareWindow.snapshot(),
     policy: b.joins.policy,
     listeners: b.listeners.count(),

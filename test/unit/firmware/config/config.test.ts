@@ -20,7 +20,9 @@ describe('box configuration', () => {
     expect(c.mqtt.port).to.equal(1883);
     expect(c.stream).to.include({ codec: 'opus', latencyMs: 400, chunkMs: 20, fifoSeconds: 5 });
     expect(c.share).to.include({ policy: 'button', windowSeconds: 120 });
-    expect(c.permissions).to.deep.equal({ request: 'listeners', control: 'owner', volume: 'owner' });
+    expect(c.permissions).to.deep.equal({ request: 'listeners', control: 'owner', volume: 'owner', source: 'owner' });
+    expect(c.sources).to.deep.equal([]);
+    expect(c.capture).to.deep.equal({ silenceSeconds: 30, silenceThreshold: 64, silenceFallback: 'none' });
     expect(c.boxId).to.match(/^nearcast-[a-z0-9-]+$/);
   });
 

@@ -9,7 +9,7 @@ import type { Reply } from '../../../../firmware/wire/requests.ts';
 
 const moon = { id: 't1', path: '/m/moon.mp3', title: 'Moon River', artist: 'Demo Quartet', album: 'Demo', durationMs: 30000, fileName: 'moon.mp3', hasArtwork: false };
 
-function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners', control: 'owner', volume: 'owner' }) {
+function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners', control: 'owner', volume: 'owner', source: 'owner' }) {
   const listeners = new Set<string>();
   const np: NowPlaying = { state: 'playing', track: null, positionMs: 0, volume: 50, source: 'library' };
   const w = new ShareWindow(120);
@@ -19,6 +19,11 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
     playback: {
       nowPlaying: () => np, playNow: sinon.spy(), enqueue: sinon.stub().returns(1), queue: () => [moon],
       control: sinon.spy(), setVolume: sinon.stub().callsFake((v: number) => (np.volume = v)),
+      sources: () => ['library', 'capture:hw:1,0'],
+      selectSource: sinon.stub().callsFake((s: string) => {
+        if (!['library', 'capture:hw:1,0'].includes(s)) throw new RangeError(`source '${s}' is not one of this box's sources: library, capture:hw:1,0`);
+        return s;
+      }),
     },
     joins: new JoinManager('button', w, () => ({ listeners: listeners.size, max: 10 })),
     shareWindow: w,
@@ -73,7 +78,7 @@ describe('RequestRouter', () => {
   });
 
   it('`nobody` disables an operation even for the owner', async () => {
-    const { ask } = setup(setup().box && makeBox({ request: 'listeners', control: 'nobody', volume: 'owner' }));
+    const { ask } = setup(setup().box && makeBox({ request: 'listeners', control: 'nobody', volume: 'owner', source: 'owner' }));
     expect((await ask('control', '{"action":"next"}', 'o', 'owner')).reply.error).to.equal("'control' is disabled on this box");
   });
 
@@ -97,6 +102,17 @@ describe('RequestRouter', () => {
     expect(box.playback.playNow.calledOnce).to.equal(true);
     const r2 = await ask('join', '{"song":"zzz"}', 'eve');
     expect((r2.reply.data as { song: { error: string } }).song.error).to.equal('no song matches "zzz"');
+  });
+
+  it('source: the owner switches to a configured live source; guests, unknown sources and bad payloads are refused', async () => {
+    const box = makeBox();
+    const { ask } = setup(box);
+    const ok = await ask('source', '{"source":"capture:hw:1,0"}', 'own', 'owner');
+    expect(ok.reply).to.deep.include({ status: 'ok', data: { source: 'capture:hw:1,0', sources: ['library', 'capture:hw:1,0'] } });
+    expect((await ask('source', '{"source":"capture:hw:1,0"}', 'guest')).reply.error).to.match(/owner/);
+    expect((await ask('source', '{"source":"pipe:/etc/passwd"}', 'own', 'owner')).reply.error).to.match(/not one of this box's sources: library, capture:hw:1,0/);
+    expect((await ask('source', '{"source":7}', 'own', 'owner')).reply.error).to.match(/source/);
+    expect((await ask('source', '{}', 'own', 'owner')).reply.error).to.match(/source/);
   });
 
   it('rate-limits a flooding client without affecting others', async () => {
