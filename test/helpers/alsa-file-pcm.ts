@@ -21,7 +21,12 @@ export interface FilePcmConfig {
   env: NodeJS.ProcessEnv;
 }
 
-export function makeFilePcmConfig(dir: string, names: string[]): FilePcmConfig {
+/**
+ * `names`: playback PCMs, each writing to its own raw file. `captures`: capture PCMs,
+ * name → a raw s16 file that capturing reads (the file plugin's `infile`; zeros once
+ * it is exhausted). Like playback through `file`, such a capture is unclocked.
+ */
+export function makeFilePcmConfig(dir: string, names: string[], captures: Record<string, string> = {}): FilePcmConfig {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true });
   const outputs: Record<string, string> = {};
@@ -32,6 +37,10 @@ export function makeFilePcmConfig(dir: string, names: string[]): FilePcmConfig {
     const file = join(root, `${name}.raw`);
     outputs[name] = file;
     lines.push(`pcm.${name} {`, '  type file', '  slave.pcm "null"', `  file "${file}"`, '  format "raw"', '}', '');
+  }
+  for (const [name, infile] of Object.entries(captures)) {
+    if (!/^[A-Za-z0-9_]+$/.test(name) || name in outputs) throw new Error(`makeFilePcmConfig: bad or duplicate capture PCM name '${name}'`);
+    lines.push(`pcm.${name} {`, '  type file', '  slave.pcm "null"', '  file "/dev/null"', `  infile "${resolve(infile)}"`, '  format "raw"', '}', '');
   }
   const configPath = join(root, 'asound.conf');
   writeFileSync(configPath, lines.join('\n'));

@@ -16,6 +16,8 @@ import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
 import { monotonicUs } from '../../util/time.ts';
 import type { PcmSource } from '../types.ts';
 
+const LEVEL_SMOOTHING = 0.04; // per chunk: a time constant of ~25 chunks
+
 export interface CaptureSourceOptions {
   format?: PcmFormat;
   clock?: () => number; // µs
@@ -58,6 +60,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private frac = 0; // fractional read position (resampling)
   private deviceRate = 0;
   private primed = false;
+  private avgLevel = NaN;
   private correcting = false;
   private closed = false;
   private up = false;
@@ -102,8 +105,12 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       }
       this.primed = true;
     }
-    // input frames per output frame: the rate conversion, and the drift correction
-    const err = this.level - this.targetFrames - frames * (this.deviceRate / this.format.sampleRate);
+    // input frames per output frame: the rate conversion, and the drift correction,
+    // steered by the level averaged over ~0.5 s (device periods and scheduling
+    // jitter move the instant level by more than drift does in minutes)
+    const mid = this.level - (frames * this.deviceRate) / this.format.sampleRate / 2;
+    this.avgLevel = Number.isNaN(this.avgLevel) ? mid : this.avgLevel + (mid - this.avgLevel) * LEVEL_SMOOTHING;
+    const err = this.avgLevel - this.targetFrames;
     if (Math.abs(err) > this.bandFrames) this.correcting = true;
     else if (Math.abs(err) < this.bandFrames / 4) this.correcting = false;
     const correction = this.correcting ? Math.max(-this.maxRatio, Math.min(this.maxRatio, (err / this.bandFrames) * this.maxRatio)) : 0;
@@ -143,6 +150,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         if (this.closed) break;
         this.up = false;
         this.primed = false;
+        this.avgLevel = NaN;
         this.emit('device-error', { device: this.device.name, message: (e as Error).message, retryInMs: backoff });
         await this.device.close().catch(() => undefined);
         this.stats.reopens++;
@@ -246,6 +254,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private underrun(): void {
     this.stats.underruns++;
     this.primed = false; // refill to the target before playing on
+    this.avgLevel = NaN;
   }
 
   private trackSilence(out: Int16Array, n: number): void {
