@@ -1,0 +1,77 @@
+// A clocked capture without hardware: the monitor of a PulseAudio null sink through
+// ALSA's `pulse` PCM, read by the box's capture source (libasound on a worker
+// thread) while another client plays a tone into the sink.
+
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import { CaptureSource } from '../../firmware/audio/sources/capture-source.ts';
+import { AlsaCapture } from '../../hardware/audio/alsa-capture.ts';
+import { startPulseNullSink, type PulseServer } from '../helpers/pulse-null-sink.ts';
+
+describe('capture from a clocked device (PulseAudio null-sink monitor through the pulse PCM)', function () {
+  this.timeout(30_000);
+  let pulse: PulseServer;
+  const saved = { server: process.env.PULSE_SERVER, source: process.env.PULSE_SOURCE };
+
+  before(async () => {
+    pulse = await startPulseNullSink('nc_cap');
+    process.env.PULSE_SERVER = pulse.server; // the pulse plugin connects here…
+    process.env.PULSE_SOURCE = 'nc_cap.monitor'; // …and records this source
+  });
+  after(async () => {
+    for (const [k, v] of [['PULSE_SERVER', saved.server], ['PULSE_SOURCE', saved.source]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await pulse?.stop();
+  });
+
+  it('captures the tone played into the sink, on the device clock', async () => {
+    // 1 kHz at half scale, s16le stereo, played in real time by pacat for 6 s
+    const tone = Buffer.alloc(48000 * 4 * 6);
+    for (let i = 0; i < 48000 * 6; i++) {
+      const v = Math.round(16000 * Math.sin((2 * Math.PI * 1000 * i) / 48000));
+      tone.writeInt16LE(v, i * 4);
+      tone.writeInt16LE(v, i * 4 + 2);
+    }
+    const player = spawn('pacat', ['--playback', `--device=${pulse.sink}`, '--format=s16le', '--rate=48000', '--channels=2', '--raw', '--latency-msec=50'], {
+      env: { ...process.env, PULSE_SERVER: pulse.server }, stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    player.stdin!.on('error', () => undefined); // killed before it read all of it
+    player.stdin!.end(tone);
+    // the null sink (and so its monitor) runs only while something plays into it
+    const env = { ...process.env, PULSE_SERVER: pulse.server };
+    for (let i = 0; i < 50 && !/RUNNING/.test(spawnSync('pactl', ['list', 'short', 'sinks'], { env }).stdout.toString()); i++) await new Promise((r) => setTimeout(r, 100));
+    const src = new CaptureSource(new AlsaCapture('pulse'), { silenceMs: 0 });
+    const opened: Array<{ rate: number; clocked: boolean }> = [];
+    const errors: string[] = [];
+    src.on('device-ok', (e) => opened.push(e));
+    src.on('device-error', (e) => errors.push(e.message));
+    const chunks: Int16Array[] = [];
+    const timer = setInterval(() => chunks.push(src.read(960)), 20);
+    try {
+      await new Promise((r) => setTimeout(r, 3500));
+    } finally {
+      clearInterval(timer);
+      src.close();
+      player.kill('SIGKILL');
+    }
+    expect(errors).to.deep.equal([]);
+    expect(opened[0]).to.deep.include({ rate: 48000, clocked: true });
+    // the last second: count rising zero crossings of the left channel
+    const last = chunks.slice(-50);
+    let crossings = 0;
+    let peak = 0;
+    let prev = 0;
+    for (const c of last) {
+      for (let i = 0; i < c.length; i += 2) {
+        if (prev < 0 && c[i] >= 0) crossings++;
+        prev = c[i];
+        peak = Math.max(peak, Math.abs(c[i]));
+      }
+    }
+    expect(peak, 'captured level').to.be.within(12000, 20000);
+    expect(crossings, 'a 1 kHz tone over one second').to.be.within(990, 1010);
+    expect(src.stats.underruns).to.equal(0);
+  });
+});
