@@ -11,6 +11,7 @@ import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
+import { HomeAssistant } from './extensions/home-assistant.ts';
 import { LiveInput } from './extensions/live-input.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
@@ -38,6 +39,21 @@ import type { Reply } from './wire/requests.ts';
 import { boxTopics, type Op } from './wire/topics.ts';
 
 interface Persisted { volume: number; queue?: PlayQueueJSON }
+
+/** the client id Home Assistant's commands are handled under (as the owner: only the owner may publish them) */
+const HA_CLIENT = 'homeassistant';
+const VERSION = packageVersion();
+
+/** our package.json's version, found upwards from this module (the sources, or the bundle in dist/firmware/) */
+function packageVersion(): string {
+  for (let dir = path.dirname(new URL(import.meta.url).pathname), i = 0; i < 4; dir = path.dirname(dir), i++) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'nearcast' && pkg.version) return pkg.version;
+    } catch { /* not here */ }
+  }
+  return 'unknown';
+}
 
 export class Controller {
   private stops: Array<() => Promise<void> | void> = [];
@@ -169,6 +185,16 @@ export class Controller {
       }
     });
     this.broker.on('clientDisconnected', (clientId: string) => this.joins.withdraw(clientId));
+    if (c.homeassistant.enabled) {
+      const ha = new HomeAssistant({
+        boxId: c.boxId, name: c.name, version: VERSION, topics: this.topics, sources: () => this.playback.sources(),
+        publish: (t, p, retain) => void this.broker.publish(t, p, { retain }),
+        subscribe: (f, h) => this.broker.subscribe(f, (t, p) => h(t, p)),
+        command: (op, body) => void router.handle(HA_CLIENT, 'owner', op, new TextEncoder().encode(JSON.stringify(body))),
+        log: (l, m, e) => this.log.log(l, m, e),
+      });
+      await ha.start();
+    }
 
     // state topics and events
     this.statePub = new StatePublisher({

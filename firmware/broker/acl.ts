@@ -1,6 +1,7 @@
 // Who may read and write which topics (like Mosquitto's %c patterns): a client
 // reads the boxes' public topics and its own `client/<id>/` subtree, and writes
-// only its own request topics. Pure functions, no broker here.
+// only its own request topics (plus Home Assistant's status, and for the owner the
+// `ha/<entity>/set` command topics of its discovery). Pure functions, no broker here.
 //
 // A client id may carry a `~suffix` (`me~sub`): it then shares the subtree of
 // `me`, so that mosquitto_sub and mosquitto_pub, which cannot share one id at the
@@ -56,9 +57,15 @@ export function maySubscribe(clientId: string, filter: string): boolean {
   return PUBLIC.some((t) => covers(t, f)) || covers(own, f);
 }
 
-export function mayPublish(clientId: string | null, topic: string, boxId: string, retain: boolean): string | null {
+export function mayPublish(clientId: string | null, topic: string, boxId: string, retain: boolean, role: 'owner' | 'guest' = 'guest'): string | null {
   if (clientId === null || clientId === BOX_CLIENT_ID) return null; // the box itself
   const parts = topic.split('/');
+  // Home Assistant: its birth message, and (logged in as the owner) its entity commands
+  if (topic === 'homeassistant/status') return null;
+  if (parts.length === 5 && parts[0] === 'nearcast' && parts[1] === boxId && parts[2] === 'ha' && parts[4] === 'set') {
+    if (role !== 'owner') return `only the box owner may command '${topic.slice(0, 120)}' (log in with the owner's username and password)`;
+    return retain ? 'commands may not be retained' : null;
+  }
   const mine = parts.length === 6 && parts[0] === 'nearcast' && parts[1] === boxId && parts[2] === 'client'
     && parts[3] === identityOf(clientId) && parts[4] === 'request' && parts[5].length > 0;
   if (!mine) return `client '${clientId}' may publish only to nearcast/${boxId}/client/${identityOf(clientId)}/request/<op>, not to '${topic.slice(0, 120)}'`;

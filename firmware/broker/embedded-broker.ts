@@ -63,7 +63,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [string]; cl
         done(null, null); // refuses this one subscription (SUBACK 0x80); the client stays
       },
       authorizePublish: (client, packet, done) => {
-        const why = mayPublish(client ? client.id : null, packet.topic, o.boxId, !!packet.retain);
+        const why = mayPublish(client ? client.id : null, packet.topic, o.boxId, !!packet.retain, client ? this.roleOf(client.id) : 'guest');
         if (!why) return done(null);
         o.log?.('info', 'refused a publish', { clientId: client?.id, topic: packet.topic });
         done(new Error(why)); // MQTT 3.1.1 has no per-message refusal: aedes disconnects the client
