@@ -19,6 +19,7 @@ export interface LiveInputOptions {
   /** the current source label ('library', 'capture:…') */
   current(): string;
   device?: (pcm: string) => CaptureDevice;
+  clock?: () => number; // µs (tests)
 }
 
 export class LiveInput {
@@ -36,7 +37,7 @@ export class LiveInput {
   private capture(pcm: string, watching: boolean): CaptureSource {
     const label = `capture:${pcm}`;
     const src = new CaptureSource((this.o.device ?? ((p) => new AlsaCapture(p)))(pcm), {
-      silenceMs: this.o.silenceSeconds * 1000, silenceThreshold: this.o.silenceThreshold,
+      silenceMs: this.o.silenceSeconds * 1000, silenceThreshold: this.o.silenceThreshold, clock: this.o.clock, silentAlready: watching,
     });
     src.on('device-error', (e) => {
       this.o.log('warn', 'capture device problem; retrying', { device: e.device, error: e.message, retryInMs: e.retryInMs });

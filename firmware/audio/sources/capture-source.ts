@@ -28,6 +28,7 @@ export interface CaptureSourceOptions {
   retryMs?: [number, number]; // reopen backoff, first and longest (default 500, 30000)
   silenceThreshold?: number; // peak below this (of 32767) is silence (default 64, about −54 dBFS)
   silenceMs?: number; // silence this long is reported (default 30000; 0 = never)
+  silentAlready?: boolean; // the input is known silent (its start was reported): report only its end
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -82,6 +83,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.retryMs = opts.retryMs ?? [500, 30_000];
     this.silenceThreshold = opts.silenceThreshold ?? 64;
     this.silenceMs = opts.silenceMs ?? 30_000;
+    if (opts.silentAlready) { this.silenceReported = true; this.silentSinceUs = this.clock(); }
     this.description = `capture:${device.name}`;
     void this.run();
   }

@@ -38,6 +38,15 @@ describe('broker access rules', () => {
     expect(mayPublish(null, 'nearcast/box/state', 'box', true)).to.equal(null);
   });
 
+  it('Home Assistant: anyone may announce homeassistant/status; only the owner may command ha/<entity>/set', () => {
+    expect(mayPublish('ha', 'homeassistant/status', 'b1', true)).to.equal(null);
+    expect(mayPublish('ha', 'nearcast/b1/ha/volume/set', 'b1', false, 'owner')).to.equal(null);
+    expect(mayPublish('ha', 'nearcast/b1/ha/volume/set', 'b1', false, 'guest')).to.match(/only the box owner/);
+    expect(mayPublish('ha', 'nearcast/b1/ha/volume/set', 'b1', true, 'owner')).to.match(/retained/);
+    expect(mayPublish('ha', 'nearcast/other/ha/volume/set', 'b1', false, 'owner')).to.match(/may publish only/);
+    expect(mayPublish('ha', 'homeassistant/number/b1/volume/config', 'b1', true, 'owner')).to.match(/may publish only/);
+  });
+
   it('validates client ids and maps ~suffixes to their identity', () => {
     expect(validClientId('nc-1a2b')).to.equal(null);
     expect(validClientId('me~sub')).to.equal(null);
