@@ -74,4 +74,28 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     expect(crossings, 'a 1 kHz tone over one second').to.be.within(990, 1010);
     expect(src.stats.underruns).to.equal(0);
   });
+
+  it('a PCM that stops delivering (the sound server dies mid-capture) is reported, and the stream goes on in silence', async () => {
+    const src = new CaptureSource(new AlsaCapture('pulse'), { silenceMs: 0, stallMs: 1000, retryMs: [200, 400] });
+    const errors: string[] = [];
+    const ok: number[] = [];
+    src.on('device-error', (e) => errors.push(e.message));
+    src.on('device-ok', (e) => ok.push(e.rate));
+    const chunks: Int16Array[] = [];
+    const timer = setInterval(() => chunks.push(src.read(960)), 20);
+    try {
+      for (let i = 0; i < 50 && ok.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(ok, 'capture open').to.have.length(1);
+      await pulse.stop();
+      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      const n = chunks.length;
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(errors.length, 'reported').to.be.at.least(1);
+      expect(chunks.length - n, 'chunks kept coming').to.be.within(40, 60);
+      expect(src.deviceUp).to.equal(false);
+    } finally {
+      clearInterval(timer);
+      src.close();
+    }
+  });
 });

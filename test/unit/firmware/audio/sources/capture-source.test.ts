@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { CaptureDevice } from '../../../../../hardware/audio/alsa-capture.ts';
+import { toStereoS16, type CaptureDevice } from '../../../../../hardware/audio/alsa-capture.ts';
 import { CaptureSource } from '../../../../../firmware/audio/sources/capture-source.ts';
 
 /**
@@ -136,5 +136,43 @@ describe('CaptureSource', () => {
     quiet.on = false;
     await pull(src, 1);
     expect(events.map((e) => e.state)).to.deep.equal(['start', 'end']);
+  });
+});
+
+describe('CaptureSource format conversion', () => {
+  it('a device that only offers 44.1 kHz is resampled to 48 kHz: a 1 kHz tone stays 1 kHz', async () => {
+    const clock = sinon.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    let t = 0;
+    const dev: CaptureDevice = {
+      name: 'sim:44k1',
+      open: async () => ({ rate: 44100, clocked: false, periodFrames: 441 }),
+      read: async (n) => {
+        const out = new Int16Array(n * 2);
+        for (let i = 0; i < n; i++, t++) out[2 * i] = out[2 * i + 1] = Math.round(10000 * Math.sin((2 * Math.PI * 1000 * t) / 44100));
+        return out;
+      },
+      close: async () => undefined,
+    };
+    const src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
+    const chunks: Int16Array[] = [];
+    const timer = setInterval(() => chunks.push(src.read(960)), 20);
+    await clock.tickAsync(3000);
+    clearInterval(timer);
+    src.close();
+    clock.restore();
+    let crossings = 0;
+    let prev = 0;
+    for (const c of chunks.slice(-50)) for (let i = 0; i < c.length; i += 2) { if (prev < 0 && c[i] >= 0) crossings++; prev = c[i]; }
+    expect(crossings).to.be.within(995, 1005);
+    expect(src.stats.underruns).to.equal(0);
+  });
+});
+
+describe('toStereoS16', () => {
+  it('converts S32, float and mono captures to s16 stereo', () => {
+    expect(Array.from(toStereoS16(new Int32Array([0x40000000, -0x40000000]).buffer, 's32', 2))).to.deep.equal([16384, -16384]);
+    expect(Array.from(toStereoS16(new Float32Array([0.5, -2]).buffer, 'float', 2))).to.deep.equal([16384, -32768]);
+    expect(Array.from(toStereoS16(new Int16Array([7, 9]).buffer, 's16', 1))).to.deep.equal([7, 7, 9, 9]);
+    expect(Array.from(toStereoS16(new Int16Array([1, 2, 3, 4, 5, 6]).buffer, 's16', 3))).to.deep.equal([1, 2, 4, 5]);
   });
 });
