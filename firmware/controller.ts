@@ -13,6 +13,8 @@ import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
 import { HomeAssistant } from './extensions/home-assistant.ts';
 import { LiveInput } from './extensions/live-input.ts';
+import { Telemetry } from './extensions/telemetry.ts';
+import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
@@ -211,6 +213,14 @@ export class Controller {
     this.joins.on('change', () => { const p = this.joins.pending.at(-1); if (p) this.event('join_pending', { id: p.clientId, name: p.request.name ?? p.clientId }); });
     await this.publish(this.topics.availability, { state: 'online' }, true);
     this.statePub.start();
+    const telemetry = new Telemetry({
+      intervalSeconds: c.telemetry.intervalSeconds, system: new SystemTelemetry(),
+      stream: () => ({ listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns }),
+      publish: (p) => void this.broker.publish(this.topics.telemetry, p, { retain: false }),
+      log: (l, m, e) => this.log.log(l, m, e),
+    });
+    telemetry.start();
+    this.stops.push(() => telemetry.stop());
     this.stops.push(() => this.statePub?.stop());
 
     // the box's own speaker

@@ -33,6 +33,7 @@ export interface BoxConfig {
   owner: { username: string; passwordHash: string | null };
   permissions: { request: Permission; control: Permission; volume: Permission; source: Permission };
   rateLimit: { perMinute: number; burst: number };
+  telemetry: { intervalSeconds: number };
   homeassistant: { enabled: boolean };
   mdns: { enabled: boolean };
   hardware: { sim: boolean; keyboard: boolean };

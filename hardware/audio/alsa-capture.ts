@@ -3,7 +3,7 @@
 // comes back to interleaved s16 stereo at the device's rate.
 
 import type { Worker } from 'node:worker_threads';
-import { startAlsaWorker } from './alsa-thread.ts';
+import { startWorker } from '../worker-thread.ts';
 import type { CaptureData, CaptureOpened, CaptureReply, CaptureRequest, CaptureSampleFormat } from './alsa-capture-worker.ts';
 
 const SND_PCM_TYPE_FILE = 3;
@@ -33,7 +33,7 @@ export class AlsaCapture implements CaptureDevice {
 
   async open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }> {
     if (this.worker) throw new Error(`AlsaCapture '${this.name}': already open`);
-    const w = startAlsaWorker('alsa-capture-worker');
+    const w = startWorker('audio/alsa-capture-worker');
     this.worker = w;
     w.on('message', (r: CaptureReply) => {
       const p = this.pending.get(r.id);

@@ -7,7 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import type { PcmSink, SinkStatus } from './pcm-sink.ts';
 import type { AlsaOpened, AlsaReply, AlsaRequest, AlsaStatus } from './alsa-worker.ts';
-import { startAlsaWorker } from './alsa-thread.ts';
+import { startWorker } from '../worker-thread.ts';
 import { PacedClock, realSinkClock, waitForRoom, type SinkClock } from './paced-clock.ts';
 
 const SND_PCM_TYPE_FILE = 3;
@@ -70,7 +70,7 @@ export class AlsaSink implements PcmSink {
 
   async open(): Promise<void> {
     if (this.worker) throw new Error(`AlsaSink '${this.name}': already open`);
-    this.worker = startAlsaWorker('alsa-worker');
+    this.worker = startWorker('audio/alsa-worker');
     this.worker.on('message', (r: AlsaReply) => this.onReply(r));
     this.worker.on('error', (e) => this.failAll(`AlsaSink '${this.name}': worker failed: ${e.message}`));
     this.worker.on('exit', (code) => this.failAll(`AlsaSink '${this.name}': worker exited (${code})`));

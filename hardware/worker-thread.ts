@@ -1,5 +1,5 @@
-// Starts the worker threads that own ALSA PCMs (playback and capture): every
-// blocking libasound call runs there, never on the event loop.
+// Starts worker threads for whatever may block: the ALSA PCMs (every libasound call)
+// and system telemetry (systeminformation shells out synchronously on Linux).
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,15 +16,17 @@ function tsxEsmApiUrl(fromUrl: string): string {
   const pkgJson = createRequire(fromUrl).resolve('tsx/package.json');
   const pkg = JSON.parse(readFileSync(pkgJson, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> };
   const rel = pkg.exports?.['./esm/api']?.import?.default;
-  if (!rel) throw new Error(`ALSA worker: cannot find tsx's ESM API in ${pkgJson}`);
+  if (!rel) throw new Error(`worker thread: cannot find tsx's ESM API in ${pkgJson}`);
   return pathToFileURL(join(dirname(pkgJson), rel)).href;
 }
 
-/** Starts an ALSA worker thread (a file beside this one); under tsx its loader is registered inside the worker first. */
-export function startAlsaWorker(name: 'alsa-worker' | 'alsa-capture-worker'): Worker {
+export type WorkerName = 'audio/alsa-worker' | 'audio/alsa-capture-worker' | 'telemetry/telemetry-worker';
+
+/** Starts a worker thread from hardware/<name>.ts; under tsx its loader is registered inside the worker first. */
+export function startWorker(name: WorkerName): Worker {
   const here = import.meta.url;
-  // compiled (a bundle in dist/firmware/ or .js): the worker is built beside it
-  if (!here.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, here));
+  // compiled (the bundle in dist/firmware/): every worker is built beside it, by its base name
+  if (!here.endsWith('.ts')) return new Worker(new URL(`./${name.split('/')[1]}.js`, here));
   // Node 20 does not apply `--import tsx` to a worker's .ts entry reliably, so the
   // worker boots from a tiny eval'd script that loads the .ts file through tsx's API.
   const workerUrl = new URL(`./${name}.ts`, here).href;

@@ -1,0 +1,37 @@
+// The box process publishes telemetry on MQTT (real broker, real client).
+
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { startBox, waitFor } from '../helpers/box-process.ts';
+
+describe('telemetry topic (real box process)', function () {
+  this.timeout(60_000);
+
+  it('publishes system, process and stream figures every intervalSeconds, not retained', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-tel-'));
+    const box = await startBox(['--box-id', 'tel', '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')],
+      { NEARCAST_TELEMETRY__INTERVALSECONDS: '1' });
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'tel-watch', protocolVersion: 4 });
+    const got: Array<{ retain: boolean; msg: Record<string, any> }> = [];
+    c.on('message', (_t, p, packet) => got.push({ retain: packet.retain, msg: JSON.parse(p.toString()) }));
+    try {
+      await c.subscribeAsync('nearcast/tel/telemetry');
+      await waitFor('two telemetry messages', () => got.length >= 2, 10_000);
+      const m = got[1].msg;
+      expect(got[1].retain).to.equal(false);
+      expect(m.cpuLoadPercent).to.be.within(0, 100);
+      expect(m.memory.totalMB).to.be.greaterThan(0);
+      expect(m.box.rssMB).to.be.within(10, 1000);
+      expect(m.stream).to.include({ listeners: 0 });
+      expect(m.stream.chunks).to.be.greaterThan(0);
+      expect(Date.parse(m.at)).to.be.closeTo(Date.now(), 10_000);
+    } finally {
+      await c.endAsync();
+      expect(await box.stop()).to.equal(0);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
