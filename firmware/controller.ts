@@ -6,7 +6,14 @@ import http from 'node:http';
 import path from 'node:path';
 import { openSink } from '../hardware/audio/open-sink.ts';
 import type { ButtonEvent } from '../hardware/buttons/buttons.ts';
-import { KeyboardButtons, KEY_HELP } from '../hardware/buttons/keyboard-buttons.ts';
+import { GpioButtons } from '../hardware/buttons/gpio-buttons.ts';
+import { KeyboardButtons, KEY_HELP, parseButtonCommand } from '../hardware/buttons/keyboard-buttons.ts';
+import { loadBoard } from '../hardware/gpio/board.ts';
+import { GpiodBackend } from '../hardware/gpio/gpiod-backend.ts';
+import { OnoffBackend } from '../hardware/gpio/onoff-backend.ts';
+import { chooseBackend } from '../hardware/gpio/select-backend.ts';
+import { LedDriver } from '../hardware/leds/led-driver.ts';
+import { ledPatterns } from '../hardware/leds/patterns.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
@@ -241,14 +248,7 @@ export class Controller {
       }
     }
 
-    // simulated buttons
-    if (c.hardware.sim && c.hardware.keyboard) {
-      const kb = new KeyboardButtons();
-      kb.on('press', (e) => this.onButton(e));
-      kb.on('quit', () => process.kill(process.pid, 'SIGINT'));
-      kb.start();
-      this.stops.push(() => kb.stop());
-    }
+    await this.startButtonsAndLeds();
 
     if (c.mdns.enabled) {
       const mdns = new MdnsAdvertiser({
@@ -263,6 +263,70 @@ export class Controller {
   }
 
   private statePub: StatePublisher | null = null;
+  private leds: LedDriver | null = null;
+  private lastErrorAt = -Infinity;
+
+  /** Buttons and LEDs: GPIO through libgpiod or onoff on a board, or the simulated twin (keyboard, sim/button topic). */
+  private async startButtonsAndLeds(): Promise<void> {
+    const c = this.config;
+    const kind = chooseBackend(c.hardware.buttons.backend, c.hardware.sim);
+    if (kind === 'sim') {
+      if (c.hardware.sim && c.hardware.keyboard) {
+        const kb = new KeyboardButtons();
+        kb.on('press', (e) => this.onButton(e));
+        kb.on('quit', () => process.kill(process.pid, 'SIGINT'));
+        kb.start();
+        this.stops.push(() => kb.stop());
+      }
+      if (c.hardware.sim) await this.broker.subscribe(this.topics.prefix + 'sim/button', (_t, payload) => this.onSimButton(payload));
+      this.leds = new LedDriver((led, on) => this.log.debug('LED', { led, on }));
+    } else {
+      try {
+        const board = loadBoard(c.hardware.board, { buttons: c.hardware.buttons.map, leds: c.hardware.leds.map });
+        const onError = (m: string) => { this.log.warn('GPIO problem', { error: m }); this.event('error', { message: `GPIO: ${m}` }); };
+        const gpio = kind === 'gpiod' ? await GpiodBackend.open(board.gpiochip, onError) : await OnoffBackend.open(board.gpiochip);
+        const buttons = new GpioButtons(gpio, board.buttons);
+        buttons.on('press', (e) => this.onButton(e));
+        await buttons.startWatching();
+        this.leds = new LedDriver((led, on) => gpio.setLed(board.leds[led], on));
+        this.stops.push(() => gpio.close(), () => buttons.stop());
+        this.log.info('buttons and LEDs', { backend: kind, board: board.name });
+      } catch (e) {
+        this.log.error('no buttons or LEDs; the box runs without them', { backend: kind, error: (e as Error).message });
+        this.event('error', { message: `buttons (${kind}): ${(e as Error).message}` });
+        return;
+      }
+    }
+    const update = () => this.showLeds();
+    this.shareWindow.on('change', update);
+    this.joins.on('change', update);
+    this.playback.on('change', update);
+    const tick = setInterval(update, 5000); // errors fade after 10 s
+    tick.unref();
+    this.stops.push(() => { clearInterval(tick); this.leds?.stop(); });
+    update();
+  }
+
+  private showLeds(): void {
+    this.leds?.show(ledPatterns({
+      playing: this.engine.state === 'playing', shareOpen: this.shareWindow.snapshot().open,
+      pendingJoins: this.joins.pending.length, error: Date.now() - this.lastErrorAt < 10_000,
+    }));
+  }
+
+  /** nearcast/<boxId>/sim/button (simulated hardware only): {"button":"share","gesture":"click"} */
+  private onSimButton(payload: Buffer): void {
+    let e: ReturnType<typeof parseButtonCommand> = null;
+    try {
+      const j = JSON.parse(payload.toString('utf8')) as { button?: unknown; gesture?: unknown };
+      if (typeof j.button === 'string') e = parseButtonCommand(`${j.button} ${typeof j.gesture === 'string' ? j.gesture : 'click'}`);
+    } catch { /* reported below */ }
+    if (!e || e === 'quit') {
+      this.event('error', { message: `sim/button: expected {"button":"share|playPause|next|volumeUp|volumeDown","gesture":"click|double|long"}, got ${payload.toString('utf8').slice(0, 80)}` });
+      return;
+    }
+    this.onButton(e);
+  }
 
   onButton(e: ButtonEvent): void {
     this.event('button', e);
@@ -297,6 +361,7 @@ export class Controller {
   }
 
   private event(name: string, payload: object): void {
+    if (name === 'error') { this.lastErrorAt = Date.now(); this.showLeds(); }
     void this.broker?.publish(this.topics.event(name), JSON.stringify(payload), { retain: false });
   }
 

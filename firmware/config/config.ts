@@ -36,7 +36,11 @@ export interface BoxConfig {
   telemetry: { intervalSeconds: number };
   homeassistant: { enabled: boolean };
   mdns: { enabled: boolean };
-  hardware: { sim: boolean; keyboard: boolean };
+  hardware: {
+    sim: boolean; keyboard: boolean; board: 'auto' | 'pi3' | 'pi4' | 'pi5' | 'zero2w';
+    buttons: { backend: 'auto' | 'gpiod' | 'onoff' | 'sim'; map: Record<string, number> };
+    leds: { map: Record<string, number> };
+  };
   stateDir: string;
   log: { level: 'debug' | 'info' | 'warn' | 'error' };
 }
