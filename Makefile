@@ -8,7 +8,16 @@ APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosqu
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup apt-deps node-deps run test typecheck bench build clean
+.PHONY: help setup apt-deps node-deps run test typecheck bench build install uninstall check-arm64 clean
+
+# install layout (DESTDIR-aware; no root needed when DESTDIR is set)
+PREFIX ?= /opt/nearcast
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= /usr/lib/sysusers.d
+# production dependencies: `npm ci` (default), or `link` to hard-link this tree's node_modules (tests, same machine)
+NODE_MODULES ?= npm
+APP_FILES := package.json package-lock.json README.md firmware companion hardware config dist
 
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
@@ -52,6 +61,32 @@ bench: setup
 # the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts)
 build: node-deps
 	node --import tsx firmware/build.ts
+
+install: build
+	@set -e; dest="$(DESTDIR)$(PREFIX)"; etc="$(DESTDIR)$(SYSCONFDIR)/nearcast"; \
+	mkdir -p "$$dest" "$$etc" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)"; \
+	rm -rf "$$dest/firmware" "$$dest/companion" "$$dest/hardware" "$$dest/config" "$$dest/dist"; \
+	cp -r $(APP_FILES) "$$dest/"; \
+	if [ "$(NODE_MODULES)" = link ]; then rm -rf "$$dest/node_modules"; cp -al node_modules "$$dest/node_modules" 2>/dev/null || cp -r node_modules "$$dest/node_modules"; \
+	else (cd "$$dest" && npm ci --omit=dev --no-audit --no-fund --loglevel=error); fi; \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/nearcast.service > "$(DESTDIR)$(UNITDIR)/nearcast.service"; \
+	cp config/systemd/nearcast.sysusers "$(DESTDIR)$(SYSUSERSDIR)/nearcast.conf"; \
+	for f in config.yaml:config/nearcast.yaml wpa_supplicant-p2p.conf:config/wpa_supplicant/p2p.conf dnsmasq-p2p.conf:config/dnsmasq/nearcast-p2p.conf; do \
+	  to="$$etc/$${f%%:*}"; from="$${f#*:}"; \
+	  if [ -e "$$to" ]; then echo "keeping $$to"; else sed -e 's|@PREFIX@|$(PREFIX)|g' "$$from" > "$$to"; fi; \
+	done; \
+	echo "installed in $$dest; then: systemd-sysusers && systemctl daemon-reload && systemctl enable --now nearcast"
+
+uninstall:
+	rm -rf "$(DESTDIR)$(PREFIX)" "$(DESTDIR)$(UNITDIR)/nearcast.service" "$(DESTDIR)$(SYSUSERSDIR)/nearcast.conf"
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/nearcast (your settings) and /var/lib/nearcast (state)"
+
+# the dependencies resolve for a Raspberry Pi (arm64) with nothing fetched by install scripts
+check-arm64:
+	@tmp=$$(mktemp -d); cp package.json package-lock.json "$$tmp/"; \
+	(cd "$$tmp" && npm ci --cpu=arm64 --os=linux --no-audit --no-fund --loglevel=error) && \
+	test -e "$$tmp/node_modules/@esbuild/linux-arm64/bin/esbuild" && ls "$$tmp"/node_modules/koffi/build/koffi | grep -q linux_arm64 && \
+	echo "arm64: dependencies install (esbuild linux-arm64, koffi linux_arm64 prebuilt)"; rc=$$?; rm -rf "$$tmp"; exit $$rc
 
 clean:
 	rm -rf node_modules .run dist

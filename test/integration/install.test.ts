@@ -1,0 +1,67 @@
+// `make install` into a temporary root (DESTDIR): the tree a Raspberry Pi gets, a
+// unit systemd accepts, settings kept on reinstall, and the installed box runs.
+
+import { expect } from 'chai';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../helpers/box-process.ts';
+
+function make(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile('make', ['-s', ...args], { cwd: ROOT, timeout: 120_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))));
+}
+
+describe('make install (DESTDIR)', function () {
+  this.timeout(180_000);
+  let root: string;
+  before(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'nearcast-install-'));
+    await make(['install', `DESTDIR=${root}`, 'NODE_MODULES=link']);
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('lays down the app, the unit, the system user, and /etc/nearcast with the P2P and DHCP configs', () => {
+    for (const f of ['opt/nearcast/dist/firmware/nearcast-box.mjs', 'opt/nearcast/dist/firmware/alsa-worker.js', 'opt/nearcast/dist/firmware/telemetry-worker.js',
+      'opt/nearcast/config/schema.json', 'opt/nearcast/config/boards/pi5.json', 'opt/nearcast/node_modules/aedes/package.json',
+      'lib/systemd/system/nearcast.service', 'usr/lib/sysusers.d/nearcast.conf',
+      'etc/nearcast/config.yaml', 'etc/nearcast/wpa_supplicant-p2p.conf', 'etc/nearcast/dnsmasq-p2p.conf']) {
+      expect(existsSync(path.join(root, f)), f).to.equal(true);
+    }
+    const unit = readFileSync(path.join(root, 'lib/systemd/system/nearcast.service'), 'utf8');
+    expect(unit).to.match(/^Restart=on-failure$/m);
+    expect(unit).to.match(/^User=nearcast$/m);
+    expect(unit).to.match(/^SupplementaryGroups=audio gpio netdev$/m);
+    expect(unit).to.include('ExecStart=/usr/bin/node --max-semi-space-size=1 /opt/nearcast/dist/firmware/nearcast-box.mjs --config /etc/nearcast/config.yaml');
+    expect(unit).not.to.include('@PREFIX@');
+    expect(readFileSync(path.join(root, 'etc/nearcast/wpa_supplicant-p2p.conf'), 'utf8')).to.match(/p2p_go_intent=15[\s\S]*persistent_reconnect=1|persistent_reconnect=1[\s\S]*p2p_go_intent=15/);
+  });
+
+  it('systemd accepts the unit (systemd-analyze verify)', function () {
+    if (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0) this.skip();
+    const unitDir = path.join(root, 'lib/systemd/system');
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', path.join(unitDir, 'nearcast.service')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr.trim(), 'no warnings').to.equal('');
+  });
+
+  it('the installed box runs from its own tree (--help, and a bad config is refused clearly)', () => {
+    const box = path.join(root, 'opt/nearcast/dist/firmware/nearcast-box.mjs');
+    const help = spawnSync(process.execPath, [box, '--help'], { encoding: 'utf8' });
+    expect(help.status).to.equal(0);
+    expect(help.stdout).to.include('--source <spec>');
+    const bad = path.join(root, 'bad.yaml');
+    writeFileSync(bad, 'share:\n  policy: sometimes\n');
+    const r = spawnSync(process.execPath, [box, '--config', bad], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).to.not.equal(0);
+    expect(r.stderr).to.match(/\/share\/policy must be one of button, approve, open/);
+  });
+
+  it('a reinstall keeps the owner\'s settings in /etc/nearcast', async () => {
+    const cfg = path.join(root, 'etc/nearcast/config.yaml');
+    writeFileSync(cfg, 'name: Shop speaker\n');
+    const out = await make(['install', `DESTDIR=${root}`, 'NODE_MODULES=link']);
+    expect(out).to.include('keeping');
+    expect(readFileSync(cfg, 'utf8')).to.equal('name: Shop speaker\n');
+  });
+});
