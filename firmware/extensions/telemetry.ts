@@ -1,5 +1,5 @@
 // Publishes `telemetry` (not retained) every intervalSeconds: the system sample plus
-// the box's own process and stream figures.
+// the box's own process (RSS, CPU) and stream figures.
 
 import type { SystemSample, SystemTelemetry } from '../../hardware/telemetry/system-telemetry.ts';
 
@@ -11,7 +11,7 @@ export interface StreamFigures {
 
 export interface TelemetryOptions {
   intervalSeconds: number;
-  system: Pick<SystemTelemetry, 'start' | 'sample' | 'stop'>;
+  system: Pick<SystemTelemetry, 'sample'>;
   stream(): StreamFigures;
   publish(payload: string): void;
   log(level: 'warn', msg: string, extra?: Record<string, unknown>): void;
@@ -19,19 +19,19 @@ export interface TelemetryOptions {
 
 export interface TelemetryMessage extends SystemSample {
   at: string;
-  box: { rssMB: number; uptimeS: number };
+  box: { rssMB: number; uptimeS: number; cpuPercent: number };
   stream: StreamFigures;
 }
 
 export class Telemetry {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private lastCpu = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
 
   constructor(private readonly o: TelemetryOptions) {}
 
   start(): void {
     if (this.o.intervalSeconds <= 0) return;
-    this.o.system.start();
     this.timer = setInterval(() => void this.publishOnce(), this.o.intervalSeconds * 1000);
     this.timer.unref();
     void this.publishOnce();
@@ -44,7 +44,7 @@ export class Telemetry {
       const sys = await this.o.system.sample();
       const msg: TelemetryMessage = {
         at: new Date().toISOString(), ...sys,
-        box: { rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), uptimeS: Math.round(process.uptime()) },
+        box: { rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), uptimeS: Math.round(process.uptime()), cpuPercent: this.cpuPercent() },
         stream: this.o.stream(),
       };
       this.o.publish(JSON.stringify(msg));
@@ -57,9 +57,17 @@ export class Telemetry {
     }
   }
 
-  async stop(): Promise<void> {
+  /** the box process's CPU use (user + system) since the previous message, % of one core */
+  private cpuPercent(): number {
+    const now = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
+    const used = now.usage.user - this.lastCpu.usage.user + now.usage.system - this.lastCpu.usage.system; // µs
+    const wall = Number(now.at - this.lastCpu.at) / 1000; // µs
+    this.lastCpu = now;
+    return wall > 0 ? Math.round((used / wall) * 1000) / 10 : 0;
+  }
+
+  stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.o.system.stop();
   }
 }

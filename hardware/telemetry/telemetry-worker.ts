@@ -1,7 +1,8 @@
-// Worker thread that samples the system with `systeminformation`. Several of its
-// Linux paths shell out synchronously (cpuTemperature, parts of currentLoad, Wi-Fi),
-// which must never stall the audio process's event loop: here they only stall this
-// thread. One request at a time.
+// Worker thread that takes one system sample with `systeminformation` and ends.
+// Several of its Linux paths shell out synchronously (cpuTemperature, currentLoad,
+// Wi-Fi), which must never stall the audio process's event loop: here they only
+// stall this thread. It lives only for the sample, so the box does not carry a
+// second JavaScript heap (~20 MB) between samples.
 
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
@@ -32,7 +33,7 @@ async function sample(): Promise<SystemSample> {
   const [load, temp, mem, wifi] = await Promise.all([si.currentLoad(), si.cpuTemperature(), si.mem(), wifiLink()]);
   const t = temp.main;
   return {
-    cpuLoadPercent: Math.round(load.currentLoad * 10) / 10,
+    loadAverage: Math.round(load.avgLoad * 100) / 100,
     cpuTemperatureC: typeof t === 'number' && Number.isFinite(t) ? t : null, // no sensor (VMs): null
     memory: { totalMB: Math.round(mem.total / 2 ** 20), availableMB: Math.round(mem.available / 2 ** 20) },
     uptimeS: Math.round(si.time().uptime),
@@ -40,13 +41,7 @@ async function sample(): Promise<SystemSample> {
   };
 }
 
-// currentLoad compares against the previous call: the first answer covers boot time
-void si.currentLoad();
-
-parentPort?.on('message', async (req: { id: number }) => {
-  try {
-    parentPort?.postMessage({ id: req.id, ok: true, sample: await sample() });
-  } catch (e) {
-    parentPort?.postMessage({ id: req.id, ok: false, error: (e as Error).message });
-  }
-});
+sample().then(
+  (s) => parentPort?.postMessage({ ok: true, sample: s }),
+  (e: Error) => parentPort?.postMessage({ ok: false, error: e.message }),
+);
