@@ -13,6 +13,8 @@ import { GpiodBackend } from '../hardware/gpio/gpiod-backend.ts';
 import { OnoffBackend } from '../hardware/gpio/onoff-backend.ts';
 import { chooseBackend } from '../hardware/gpio/select-backend.ts';
 import { LedDriver } from '../hardware/leds/led-driver.ts';
+import { DnsmasqDhcp } from '../hardware/wifi/dhcp.ts';
+import { P2pRadio } from '../hardware/wifi/p2p-radio.ts';
 import { ledPatterns } from '../hardware/leds/patterns.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
@@ -249,6 +251,7 @@ export class Controller {
     }
 
     await this.startButtonsAndLeds();
+    this.startRadio(services);
 
     if (c.mdns.enabled) {
       const mdns = new MdnsAdvertiser({
@@ -305,6 +308,30 @@ export class Controller {
     tick.unref();
     this.stops.push(() => { clearInterval(tick); this.leds?.stop(); });
     update();
+  }
+
+  /** Wi-Fi Direct: the group the phones join; the share window arms WPS push-button on it. */
+  private startRadio(services: BoxServices): void {
+    const w = this.config.wifi;
+    const socket = path.join(w.ctrlDir, w.interface);
+    const use = w.mode === 'p2p' || (w.mode === 'auto' && !this.config.hardware.sim && fs.existsSync(socket));
+    if (!use) return;
+    const problem = (m: string) => { this.log.warn('Wi-Fi Direct', { problem: m }); this.event('error', { message: `Wi-Fi Direct: ${m}` }); };
+    const radio = new P2pRadio({
+      ctrlDir: w.ctrlDir, iface: w.interface, deviceName: w.deviceName ?? this.config.name, freq: w.freq, passphrase: w.passphrase,
+      dhcp: w.dhcp ? new DnsmasqDhcp(path.join(this.config.stateDir, 'wifi'), problem) : null,
+    });
+    services.radio = () => radio.state;
+    radio.on('state', (s) => { this.event('wifi', s.state === 'up' ? { state: 'up', ssid: s.group.ssid, freq: s.group.freq, iface: s.group.iface } : s); this.statePub?.changed(); });
+    radio.on('station', (s) => this.event(s.connected ? 'wifi_station_connected' : 'wifi_station_disconnected', s));
+    radio.on('wps', (s) => this.event('wps', s));
+    radio.on('problem', problem);
+    this.shareWindow.on('change', (s) => {
+      if (radio.state.state !== 'up') return;
+      (s.open ? radio.armWps() : radio.cancelWps()).catch((e: Error) => problem(e.message));
+    });
+    radio.start();
+    this.stops.push(() => radio.stop());
   }
 
   private showLeds(): void {

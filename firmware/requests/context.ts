@@ -59,6 +59,8 @@ export interface BoxServices {
   joins: JoinManager;
   shareWindow: ShareWindow;
   listeners: ListenerDirectory;
+  /** the Wi-Fi Direct radio's state, when the box runs one */
+  radio?: () => unknown;
   /** publishes a reply outside the request/response cycle (the final answer to a pending join) */
   reply(clientId: string, op: Op, reply: Reply): void;
 }

@@ -20,9 +20,11 @@ export class ShareWindow extends EventEmitter {
   }
 
   close(): void {
+    // the timer fires at closesAt, when isOpen already reads false: the timer's
+    // presence says the window was open
+    const wasOpen = this.timer !== null || this.isOpen;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const wasOpen = this.isOpen;
     this.closesAt = 0;
     if (wasOpen) this.emit('change', this.snapshot());
   }

@@ -7,6 +7,7 @@ export function statusData(ctx: RequestContext) {
     ...b.playback.nowPlaying(),
     sources: b.playback.sources(),
     sharing: b.shareWindow.snapshot(),
+    ...(b.radio ? { wifi: b.radio() } : {}),
     policy: b.joins.policy,
     listeners: b.listeners.count(),
     pending: b.joins.pending.length,

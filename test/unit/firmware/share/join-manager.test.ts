@@ -26,11 +26,14 @@ describe('JoinManager and ShareWindow', () => {
 
   it('policy button: joins inside the open window are accepted, and the window closes by itself', () => {
     const { w, jm } = make('button');
+    const changes: Array<{ open: boolean }> = [];
+    w.on('change', (s) => changes.push(s));
     w.open();
     expect(jm.request('a', {}, undefined, false).kind).to.equal('accept');
     expect(w.remainingMs).to.equal(120_000);
     clock.tick(120_001);
     expect(w.isOpen).to.equal(false);
+    expect(changes.map((c) => c.open), 'closing by itself is announced (state, WPS, LEDs follow it)').to.deep.equal([true, false]);
     expect(jm.request('b', {}, undefined, false).kind).to.equal('pending');
   });
 
