@@ -14,6 +14,7 @@ import { OnoffBackend } from '../hardware/gpio/onoff-backend.ts';
 import { chooseBackend } from '../hardware/gpio/select-backend.ts';
 import { LedDriver } from '../hardware/leds/led-driver.ts';
 import { DnsmasqDhcp } from '../hardware/wifi/dhcp.ts';
+import { ApRadio } from '../hardware/wifi/ap-radio.ts';
 import { P2pRadio } from '../hardware/wifi/p2p-radio.ts';
 import { ledPatterns } from '../hardware/leds/patterns.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
@@ -310,17 +311,20 @@ export class Controller {
     update();
   }
 
-  /** Wi-Fi Direct: the group the phones join; the share window arms WPS push-button on it. */
+  /** Wi-Fi Direct group (or access point) the phones join; the share window arms WPS push-button on it. */
   private startRadio(services: BoxServices): void {
     const w = this.config.wifi;
     const socket = path.join(w.ctrlDir, w.interface);
-    const use = w.mode === 'p2p' || (w.mode === 'auto' && !this.config.hardware.sim && fs.existsSync(socket));
-    if (!use) return;
-    const problem = (m: string) => { this.log.warn('Wi-Fi Direct', { problem: m }); this.event('error', { message: `Wi-Fi Direct: ${m}` }); };
-    const radio = new P2pRadio({
-      ctrlDir: w.ctrlDir, iface: w.interface, deviceName: w.deviceName ?? this.config.name, freq: w.freq, passphrase: w.passphrase,
-      dhcp: w.dhcp ? new DnsmasqDhcp(path.join(this.config.stateDir, 'wifi'), problem) : null,
-    });
+    const mode = w.mode === 'auto' ? (!this.config.hardware.sim && fs.existsSync(socket) ? 'p2p' : 'none') : w.mode;
+    if (mode === 'none') return;
+    const problem = (m: string) => { this.log.warn('Wi-Fi', { mode, problem: m }); this.event('error', { message: `Wi-Fi (${mode}): ${m}` }); };
+    const runDir = path.join(this.config.stateDir, 'wifi');
+    const dhcp = w.dhcp ? new DnsmasqDhcp(runDir, problem) : null;
+    const name = w.deviceName ?? this.config.name;
+    if (mode === 'ap' && !w.passphrase) return problem('wifi.mode ap needs wifi.passphrase (8-63 characters); the access point stays off');
+    const radio = mode === 'ap'
+      ? new ApRadio({ iface: w.interface, ssid: name, passphrase: w.passphrase!, freq: w.freq, runDir, dhcp })
+      : new P2pRadio({ ctrlDir: w.ctrlDir, iface: w.interface, deviceName: name, freq: w.freq, passphrase: w.passphrase, dhcp });
     services.radio = () => radio.state;
     radio.on('state', (s) => { this.event('wifi', s.state === 'up' ? { state: 'up', ssid: s.group.ssid, freq: s.group.freq, iface: s.group.iface } : s); this.statePub?.changed(); });
     radio.on('station', (s) => this.event(s.connected ? 'wifi_station_connected' : 'wifi_station_disconnected', s));

@@ -33,7 +33,7 @@ export interface BoxConfig {
   owner: { username: string; passwordHash: string | null };
   permissions: { request: Permission; control: Permission; volume: Permission; source: Permission };
   rateLimit: { perMinute: number; burst: number };
-  wifi: { mode: 'auto' | 'p2p' | 'none'; interface: string; ctrlDir: string; deviceName: string | null; passphrase: string | null; freq: number; dhcp: boolean };
+  wifi: { mode: 'auto' | 'p2p' | 'ap' | 'none'; interface: string; ctrlDir: string; deviceName: string | null; passphrase: string | null; freq: number; dhcp: boolean };
   telemetry: { intervalSeconds: number };
   homeassistant: { enabled: boolean };
   mdns: { enabled: boolean };

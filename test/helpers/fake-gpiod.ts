@@ -27,14 +27,10 @@ export function makeFakeGpiod(dir: string, version: 1 | 2, label = 'pinctrl-bcm2
   writeFileSync(path.join(bin, 'gpiomon'), script(`
 if [ "$1" = "--version" ] || [ "$1" = "-v" ]; then echo "${versionLine}"; exit 0; fi
 echo "gpiomon $*" >> "${log}"
-trap 'exit 0' TERM INT
-tail -n +1 -f "${events}" &
-wait`));
+exec tail -n +1 -f "${events}"`));
   writeFileSync(path.join(bin, 'gpioset'), script(`
 echo "gpioset $*" >> "${log}"
-trap 'exit 0' TERM INT
-sleep 3600 &
-wait`));
+exec sleep 3600`));
   for (const f of ['gpiodetect', 'gpiomon', 'gpioset']) chmodSync(path.join(bin, f), 0o755);
   return {
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },

@@ -17,7 +17,8 @@ export class FakeWpaSupplicant {
   private timer: NodeJS.Timeout;
   readonly group = 'p2p-wlan0-0';
 
-  constructor(readonly dir: string, readonly iface = 'wlan0') {
+  /** `hostapd`: plays hostapd's control interface instead (WPS and stations on the interface itself) */
+  constructor(readonly dir: string, readonly iface = 'wlan0', readonly role: 'wpa_supplicant' | 'hostapd' = 'wpa_supplicant') {
     mkdirSync(dir, { recursive: true });
     this.addIface(iface);
     this.timer = setInterval(() => this.poll(), 5);
@@ -50,8 +51,9 @@ export class FakeWpaSupplicant {
       }, 50);
       return 'OK';
     }
-    if (cmd === 'WPS_PBC' && name === this.group) { setTimeout(() => this.event(name, 'WPS-PBC-ACTIVE'), 10); return 'OK'; }
-    if (cmd === 'WPS_CANCEL' && name === this.group) return 'OK';
+    const wpsIface = this.role === 'hostapd' ? this.iface : this.group;
+    if (cmd === 'WPS_PBC' && name === wpsIface) { setTimeout(() => this.event(name, 'WPS-PBC-ACTIVE'), 10); return 'OK'; }
+    if (cmd === 'WPS_CANCEL' && name === wpsIface) return 'OK';
     return 'UNKNOWN COMMAND';
   }
 
@@ -63,7 +65,7 @@ export class FakeWpaSupplicant {
   }
 
   stationConnects(mac: string): void {
-    this.event(this.group, `AP-STA-CONNECTED ${mac} p2p_dev_addr=${mac.replace(/^../, '06')}`);
+    this.event(this.role === 'hostapd' ? this.iface : this.group, `AP-STA-CONNECTED ${mac} p2p_dev_addr=${mac.replace(/^../, '06')}`);
   }
 
   stationLeaves(mac: string): void {

@@ -25,7 +25,7 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     fake = new FakeWpaSupplicant(path.join(dir, 'ctrl'));
     const bin = path.join(dir, 'bin');
     mkdirSync(bin);
-    writeFileSync(path.join(bin, 'dnsmasq'), `#!/bin/bash\necho "$*" >> "${dir}/dnsmasq.log"\ntrap 'exit 0' TERM\nsleep 3600 & wait\n`);
+    writeFileSync(path.join(bin, 'dnsmasq'), `#!/bin/bash\necho "$*" >> "${dir}/dnsmasq.log"\nexec sleep 3600\n`);
     chmodSync(path.join(bin, 'dnsmasq'), 0o755);
     box = await startBox(['--sim', '--box-id', 'wd', '--source', 'silence', '--audio-device', 'none', '--policy', 'button', '--state-dir', path.join(dir, 'state')], {
       PATH: `${bin}:${process.env.PATH}`, NEARCAST_WIFI__MODE: 'p2p', NEARCAST_WIFI__CTRLDIR: path.join(dir, 'ctrl'), NEARCAST_SHARE__WINDOWSECONDS: '10',
