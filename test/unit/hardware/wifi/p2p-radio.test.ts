@@ -63,8 +63,11 @@ describe('P2pRadio (Wi-Fi Direct group owner over a fake wpa_supplicant control 
       { mac: '02:00:00:00:02:00', connected: true, p2pDevAddr: '06:00:00:00:02:00' },
       { mac: '02:00:00:00:02:00', connected: false, p2pDevAddr: '06:00:00:00:02:00' },
     ]);
+    fake.event('p2p-wlan0-0', 'WPS-REG-SUCCESS 02:00:00:00:02:00 3ba6b6a4-ff52-5d2b-a8a3-1f4b1f7e2c11');
+    fake.event('p2p-wlan0-0', 'WPS-SUCCESS');
+    await waitFor('WPS success', () => wps.includes('success'));
     await r.cancelWps();
-    expect(wps).to.deep.equal(['armed', 'cancelled']);
+    expect(wps).to.deep.equal(['armed', 'success', 'cancelled']);
   });
 
   it('a removed group is formed again (with backoff)', async () => {
