@@ -26,6 +26,7 @@ import { LiveInput } from './extensions/live-input.ts';
 import { Telemetry } from './extensions/telemetry.ts';
 import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
+import { WebServer } from './web/web-server.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
@@ -156,7 +157,9 @@ export class Controller {
     this.broker = new EmbeddedBroker();
     await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner: c.owner });
     this.ports.mqtt = this.broker.mqttPort;
-    const httpServer = http.createServer((req, res) => { res.writeHead(404, { 'content-type': 'text/plain' }); res.end('nearcast: nothing here yet\n'); });
+    const httpServer = http.createServer();
+    const web = new WebServer({ stream: this.stream, clock, log: (m, e) => this.log.warn(m, e) });
+    web.attach(httpServer); // the web companion and the stream over WebSocket
     this.broker.attachWebSocket(httpServer, '/mqtt');
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -165,6 +168,7 @@ export class Controller {
     this.ports.http = (httpServer.address() as { port: number }).port;
     this.stops.push(async () => {
       await this.publish(this.topics.availability, { state: 'offline' }, true);
+      web.close();
       httpServer.closeAllConnections?.();
       await new Promise<void>((r) => httpServer.close(() => r()));
       await this.broker.stop();

@@ -1,0 +1,196 @@
+// The web companion: served by the box, it joins over MQTT (WebSocket /mqtt) and
+// plays the stream (WebSocket /stream) through WebPlayer. Same wire contract as the
+// CLI: topics, requests, frames and clock sync from firmware/wire.
+
+import mqtt from 'mqtt';
+import { StreamProtocol } from '../client/stream-protocol.ts';
+import { ClockSync } from '../../firmware/wire/clock.ts';
+import { boxTopics, type BoxTopics } from '../../firmware/wire/topics.ts';
+import type { Reply } from '../../firmware/wire/requests.ts';
+import { WebPlayer } from './web-player.ts';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const clientId = `web-${Math.random().toString(36).slice(2, 10)}`;
+const clock = () => performance.now() * 1000;
+
+interface Grant { stream: { wsPath: string; token: string }; codec: string }
+interface BoxState { state?: string; track?: { title: string; artist: string; durationMs: number } | null; positionMs?: number; box?: { name: string }; sharing?: { open: boolean } }
+
+let topics: BoxTopics | null = null;
+let seq = 0;
+const waiting = new Map<string, (r: Reply) => void>();
+let player: WebPlayer | null = null;
+let stream: { ws: WebSocket; protocol: StreamProtocol } | null = null;
+let joined = false;
+let wantJoined = false;
+let state: BoxState = {};
+let stateAt = 0;
+let ctx: AudioContext | null = null;
+
+function message(text: string, kind: 'info' | 'error' = 'info'): void {
+  const m = $('message');
+  m.textContent = text;
+  m.className = kind;
+}
+
+const client = mqtt.connect(`ws://${location.host}/mqtt`, { clientId, protocolVersion: 4, reconnectPeriod: 2000, connectTimeout: 5000 });
+client.on('connect', () => {
+  $('availability').className = 'online';
+  client.subscribe(['nearcast/+/availability', 'nearcast/+/state']);
+  if (topics) client.subscribe(topics.myResponses(clientId));
+  if (wantJoined && !joined) void join(); // the box came back: rejoin
+});
+client.on('close', () => { $('availability').className = 'offline'; });
+client.on('message', (topic, payload) => {
+  let json: any;
+  try {
+    json = JSON.parse(payload.toString());
+  } catch {
+    message(`the box sent something unreadable on ${topic}`, 'error');
+    return;
+  }
+  const parts = topic.split('/');
+  if (!topics && parts[0] === 'nearcast' && parts[2] !== 'client') {
+    topics = boxTopics(parts[1]);
+    client.subscribe(topics.myResponses(clientId));
+  }
+  if (!topics || !topic.startsWith(topics.prefix)) return;
+  if (topic === topics.availability) {
+    const online = json?.state === 'online';
+    $('availability').className = online ? 'online' : 'offline';
+    if (!online) { message('the box went away; waiting for it to come back', 'error'); dropStream(); }
+  } else if (topic === topics.state && json && typeof json === 'object') {
+    state = json;
+    stateAt = performance.now();
+    render();
+  } else if (topic.includes('/response/')) {
+    const w = json && waiting.get(String(json.transaction));
+    if (!w) return;
+    if (json.status === 'pending') { message('waiting for the owner to approve (share button on the box)…'); return; }
+    waiting.delete(String(json.transaction));
+    w(json as Reply);
+  }
+});
+
+function request(op: string, body: object = {}, timeoutMs = 10 * 60_000): Promise<Reply<any>> {
+  if (!topics) return Promise.reject(new Error('no box found yet'));
+  const transaction = `${clientId}-${++seq}`;
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => { waiting.delete(transaction); reject(new Error(`no answer to ${op}`)); }, timeoutMs);
+    waiting.set(transaction, (r) => { clearTimeout(t); resolve(r); });
+    client.publish(topics!.request(clientId, op), JSON.stringify({ ...body, transaction }));
+  });
+}
+
+async function join(): Promise<void> {
+  wantJoined = true;
+  ctx ??= new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
+  await ctx.resume();
+  message('joining…');
+  const r = await request('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
+  if (r.status !== 'ok') { message(`join refused: ${r.error ?? 'no reason given'}`, 'error'); wantJoined = false; render(); return; }
+  openStream(r.data as Grant);
+  joined = true;
+  message('listening');
+  render();
+}
+
+function openStream(g: Grant): void {
+  dropStream();
+  const sync = new ClockSync();
+  player = new WebPlayer(ctx!, sync);
+  player.setVolume(Number(($('volume') as HTMLInputElement).value));
+  player.setLatencyOffsetMs(Number(($('offset') as HTMLInputElement).value) || 0);
+
+  const ws = new WebSocket(`ws://${location.host}${g.stream.wsPath}`);
+  ws.binaryType = 'arraybuffer';
+  const p = player;
+  const protocol = new StreamProtocol((b) => ws.readyState === WebSocket.OPEN && ws.send(b), clock, {
+    onCodecHeader: (h) => void p.onCodecHeader(h),
+    onAudio: (f) => p.onAudio(f),
+    onServerError: (e) => message(`the box closed the stream: ${e.reason}`, 'error'),
+    onProtocolError: (m) => { message(`stream error: ${m}`, 'error'); ws.close(); },
+  }, sync);
+  ws.onopen = () => protocol.start(g.stream.token, ($('name') as HTMLInputElement).value || 'phone');
+  ws.onmessage = (ev) => protocol.receive(new Uint8Array(ev.data as ArrayBuffer), clock());
+  ws.onclose = () => {
+    if (stream?.ws !== ws) return;
+    joined = false;
+    render();
+    if (wantJoined) { message('stream lost; rejoining…', 'error'); setTimeout(() => void join(), 2000); }
+  };
+  stream = { ws, protocol };
+  (window as any).__nearcast = { player, sync, ctx, protocol }; // for tests and curious users
+}
+
+function dropStream(): void {
+  const s = stream;
+  stream = null;
+  s?.protocol.stop();
+  s?.ws.close();
+  player?.close();
+  player = null;
+  joined = false;
+}
+
+async function leave(): Promise<void> {
+  wantJoined = false;
+  dropStream();
+  await request('leave', {}, 5000).catch(() => undefined);
+  message('left');
+  render();
+}
+
+function render(): void {
+  $('box').textContent = state.box?.name ?? 'nearcast';
+  const t = state.track;
+  $('title').textContent = t ? t.title : state.state === 'playing' ? 'live' : 'nothing playing';
+  $('artist').textContent = t?.artist ?? '';
+  const pos = (state.positionMs ?? 0) + (state.state === 'playing' ? performance.now() - stateAt : 0);
+  ($('progress') as HTMLProgressElement).value = t?.durationMs ? Math.min(1, pos / t.durationMs) : 0;
+  $('join').textContent = joined ? 'Leave' : 'Join';
+  const s = player?.stats();
+  $('sync').textContent = s ? `sync ${s.syncErrorMs.toFixed(1)} ms · buffer ${Math.round(s.bufferMs)} ms · underruns ${s.underruns}` : '';
+}
+
+let searchTimer: ReturnType<typeof setTimeout> | null = null;
+async function search(q: string): Promise<void> {
+  const list = $('results');
+  if (!q.trim()) { list.replaceChildren(); return; }
+  const r = await request('search', { query: q, limit: 8 }, 5000).catch(() => null);
+  if (!r || r.status !== 'ok') return;
+  list.replaceChildren(...(r.data.results as Array<{ id: string; title: string; artist: string }>).map((t) => {
+    const li = document.createElement('li');
+    li.textContent = `${t.title} — ${t.artist}`;
+    li.onclick = async () => {
+      const p = await request('play', { id: t.id }, 5000).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
+      message(p.status === 'ok' ? `playing ${t.title}` : `cannot play it: ${p.error}`, p.status === 'ok' ? 'info' : 'error');
+      void showQueue();
+    };
+    return li;
+  }));
+}
+
+async function showQueue(): Promise<void> {
+  const r = await request('queue', {}, 5000).catch(() => null);
+  if (r?.status !== 'ok') return;
+  $('queue').replaceChildren(...(r.data.queue as Array<{ title: string }>).slice(0, 10).map((t) => Object.assign(document.createElement('li'), { textContent: t.title })));
+}
+
+$('join').onclick = () => void (joined ? leave() : join());
+$('search').oninput = (e) => {
+  if (searchTimer) clearTimeout(searchTimer);
+  searchTimer = setTimeout(() => void search((e.target as HTMLInputElement).value), 250);
+};
+$('volume').oninput = (e) => player?.setVolume(Number((e.target as HTMLInputElement).value));
+$('offset').onchange = (e) => player?.setLatencyOffsetMs(Number((e.target as HTMLInputElement).value) || 0);
+document.addEventListener('visibilitychange', () => {
+  // a tab in the background may have its timers throttled: re-anchor when visible again
+  if (document.visibilityState === 'visible' && player) player.setLatencyOffsetMs(Number(($('offset') as HTMLInputElement).value) || 0);
+});
+setInterval(() => {
+  render();
+  const s = player?.stats();
+  if (s && stream) stream.protocol.report({ syncErrorUs: Math.round(s.syncErrorMs * 1000), bufferMs: Math.round(s.bufferMs), underruns: s.underruns });
+}, 1000);
+(window as any).__nearcastApp = { join, leave, request, joined: () => joined };

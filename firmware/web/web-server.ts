@@ -1,0 +1,69 @@
+// The box's web side: the web companion's page and its script (the browser build of
+// companion/web, bundled by esbuild on first request and kept in memory), and the
+// audio stream over WebSocket at /stream (MQTT over WebSocket is at /mqtt).
+
+import { readFile } from 'node:fs/promises';
+import type http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer } from 'ws';
+import type { StreamServer } from '../stream/stream-server.ts';
+import { wsTransport } from '../stream/ws-transport.ts';
+
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../companion/web');
+
+export class WebServer {
+  private bundle: Promise<string> | null = null;
+  private wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+  constructor(private readonly o: { stream: StreamServer; clock: () => number; log: (msg: string, extra?: object) => void; dir?: string }) {}
+
+  private get dir(): string {
+    return this.o.dir ?? WEB_DIR;
+  }
+
+  attach(server: http.Server): void {
+    server.on('request', (req, res) => void this.handle(req, res));
+    server.on('upgrade', (req, socket, head) => {
+      const p = (req.url ?? '').split('?')[0];
+      if (p === '/mqtt') return; // the broker's
+      if (p !== '/stream') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.o.stream.accept(wsTransport(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.o.clock));
+      });
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const p = (req.url ?? '/').split('?')[0];
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
+      if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', await readFile(path.join(this.dir, 'index.html')));
+      if (p === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', await this.script());
+      return send(res, 404, 'text/plain', 'nearcast: nothing here\n');
+    } catch (e) {
+      this.o.log('web request failed', { path: p, error: (e as Error).message });
+      send(res, 500, 'text/plain', `nearcast: ${(e as Error).message}\n`);
+    }
+  }
+
+  /** the companion's script: built once, in memory */
+  private script(): Promise<string> {
+    this.bundle ??= import('esbuild').then(async ({ build }) => {
+      const r = await build({ entryPoints: [path.join(this.dir, 'app.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', write: false, minify: true, logLevel: 'silent' });
+      return r.outputFiles[0].text;
+    });
+    this.bundle.catch(() => { this.bundle = null; });
+    return this.bundle;
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' });
+  res.end(body);
+}
