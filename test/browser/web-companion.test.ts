@@ -75,7 +75,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
     await page.waitForFunction(() => /Café Olé/.test(document.getElementById('results')?.textContent ?? ''), null, { timeout: 10_000 });
   });
 
-  it('renders at phone size (the README's docs/web-companion.png is such a shot), and leaves', async () => {
+  it('renders at phone size (docs/web-companion.png in the README is such a shot), and leaves', async () => {
     const png = await page.screenshot({ path: path.join(dir, 'phone.png') });
     expect(png.readUInt32BE(16), 'width').to.equal(390);
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling').to.be.at.most(390);
