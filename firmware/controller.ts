@@ -169,9 +169,12 @@ export class Controller {
     this.stops.push(async () => {
       await this.publish(this.topics.availability, { state: 'offline' }, true);
       web.close();
-      httpServer.closeAllConnections?.();
-      await new Promise<void>((r) => httpServer.close(() => r()));
+      // the broker first: its WebSocket clients hold upgraded HTTP connections that
+      // the HTTP server would otherwise wait for
+      const httpClosed = new Promise<void>((r) => httpServer.close(() => r()));
       await this.broker.stop();
+      httpServer.closeAllConnections?.();
+      await httpClosed;
     });
 
     // requests
