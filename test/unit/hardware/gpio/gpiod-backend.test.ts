@@ -4,13 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chipByLabel, GpiodBackend, parseGpiodVersion } from '../../../../hardware/gpio/gpiod-backend.ts';
 import { makeFakeGpiod } from '../../../helpers/fake-gpiod.ts';
+import { waitFor } from '../../../helpers/box-process.ts';
 
-const wait = async (what: string, ok: () => boolean, ms = 3000) => {
-  for (const end = Date.now() + ms; !ok(); ) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 describe('GpiodBackend (libgpiod tools, faked on PATH)', function () {
   this.timeout(15_000);
@@ -38,17 +33,17 @@ describe('GpiodBackend (libgpiod tools, faked on PATH)', function () {
       expect(gpio.chip).to.equal('gpiochip0'); // found by label, not the board's fallback name
       const edges: Array<[number, boolean]> = [];
       await gpio.watch([17, 27], (line, pressed) => edges.push([line, pressed]));
-      await wait('gpiomon started', () => fake.calls().some((c) => c.startsWith('gpiomon')));
+      await waitFor('gpiomon started', () => fake.calls().some((c) => c.startsWith('gpiomon')));
       fake.edge(17, true);
       fake.edge(17, false);
       fake.edge(27, true);
-      await wait('three edges', () => edges.length === 3);
+      await waitFor('three edges', () => edges.length === 3);
       expect(edges).to.deep.equal([[17, true], [17, false], [27, true]]);
       gpio.setLed(25, true);
       gpio.setLed(25, true); // unchanged: no new process
-      await wait('first gpioset run', () => fake.calls().filter((c) => c.startsWith('gpioset')).length === 1);
+      await waitFor('first gpioset run', () => fake.calls().filter((c) => c.startsWith('gpioset')).length === 1);
       gpio.setLed(25, false);
-      await wait('two gpioset runs', () => fake.calls().filter((c) => c.startsWith('gpioset')).length === 2);
+      await waitFor('two gpioset runs', () => fake.calls().filter((c) => c.startsWith('gpioset')).length === 2);
       await gpio.close();
       const calls = fake.calls();
       const mon = calls.find((c) => c.startsWith('gpiomon'))!;
@@ -70,9 +65,9 @@ describe('GpiodBackend (libgpiod tools, faked on PATH)', function () {
     const gpio = await GpiodBackend.open({ label: 'pinctrl-bcm2711', chardev: 'gpiochip0' }, (m) => errors.push(m));
     const edges: unknown[] = [];
     await gpio.watch([17], (l, p) => edges.push([l, p]));
-    await wait('gpiomon started', () => fake.calls().some((c) => c.startsWith('gpiomon')));
+    await waitFor('gpiomon started', () => fake.calls().some((c) => c.startsWith('gpiomon')));
     fake.edge(99, true); // a line we did not ask for
-    await wait('error reported', () => errors.length > 0);
+    await waitFor('error reported', () => errors.length > 0);
     await gpio.close();
     expect(edges).to.deep.equal([]);
     expect(errors[0]).to.match(/unexpected output '99 1'/);

@@ -5,13 +5,8 @@ import path from 'node:path';
 import { ApRadio, hostapdConfig } from '../../../../hardware/wifi/ap-radio.ts';
 import type { RadioState } from '../../../../hardware/wifi/p2p-radio.ts';
 import { FakeWpaSupplicant } from '../../../helpers/fake-wpa-supplicant.ts';
+import { waitFor } from '../../../helpers/box-process.ts';
 
-const waitFor = async (what: string, ok: () => boolean, ms = 5000) => {
-  for (const end = Date.now() + ms; !ok(); ) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('ApRadio (hostapd access point; a fake hostapd and its control socket)', function () {
   this.timeout(20_000);

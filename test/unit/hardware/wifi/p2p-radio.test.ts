@@ -5,13 +5,8 @@ import path from 'node:path';
 import { dnsmasqConfig } from '../../../../hardware/wifi/dhcp.ts';
 import { P2pRadio, parseGroupStarted, type RadioState } from '../../../../hardware/wifi/p2p-radio.ts';
 import { FakeWpaSupplicant } from '../../../helpers/fake-wpa-supplicant.ts';
+import { waitFor } from '../../../helpers/box-process.ts';
 
-const waitFor = async (what: string, ok: () => boolean, ms = 5000) => {
-  for (const end = Date.now() + ms; !ok(); ) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('P2pRadio (Wi-Fi Direct group owner over a fake wpa_supplicant control socket)', function () {
   this.timeout(20_000);
