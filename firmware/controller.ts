@@ -158,7 +158,7 @@ export class Controller {
     await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner: c.owner });
     this.ports.mqtt = this.broker.mqttPort;
     const httpServer = http.createServer();
-    const web = new WebServer({ stream: this.stream, clock, log: (m, e) => this.log.warn(m, e) });
+    const web = new WebServer({ stream: this.stream, clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path });
     web.attach(httpServer); // the web companion and the stream over WebSocket
     this.broker.attachWebSocket(httpServer, '/mqtt');
     await new Promise<void>((resolve, reject) => {

@@ -14,7 +14,7 @@ const clientId = `web-${Math.random().toString(36).slice(2, 10)}`;
 const clock = () => performance.now() * 1000;
 
 interface Grant { stream: { wsPath: string; token: string }; codec: string }
-interface BoxState { state?: string; track?: { title: string; artist: string; durationMs: number } | null; positionMs?: number; box?: { name: string }; sharing?: { open: boolean } }
+interface BoxState { state?: string; track?: { id: string; title: string; artist: string; durationMs: number } | null; positionMs?: number; box?: { name: string }; sharing?: { open: boolean } }
 
 let topics: BoxTopics | null = null;
 let seq = 0;
@@ -146,6 +146,9 @@ function render(): void {
   const t = state.track;
   $('title').textContent = t ? t.title : state.state === 'playing' ? 'live' : 'nothing playing';
   $('artist').textContent = t?.artist ?? '';
+  const art = $('art') as HTMLImageElement;
+  const artSrc = t ? `/art/${encodeURIComponent(t.id)}` : '';
+  if (art.dataset.src !== artSrc) { art.dataset.src = artSrc; art.hidden = true; if (artSrc) art.src = artSrc; }
   const pos = (state.positionMs ?? 0) + (state.state === 'playing' ? performance.now() - stateAt : 0);
   ($('progress') as HTMLProgressElement).value = t?.durationMs ? Math.min(1, pos / t.durationMs) : 0;
   $('join').textContent = joined ? 'Leave' : 'Join';
@@ -177,6 +180,8 @@ async function showQueue(): Promise<void> {
   $('queue').replaceChildren(...(r.data.queue as Array<{ title: string }>).slice(0, 10).map((t) => Object.assign(document.createElement('li'), { textContent: t.title })));
 }
 
+($('art') as HTMLImageElement).onload = () => { $('art').hidden = false; };
+($('art') as HTMLImageElement).onerror = () => { $('art').hidden = true; }; // no cover: none shown
 $('join').onclick = () => void (joined ? leave() : join());
 $('search').oninput = (e) => {
   if (searchTimer) clearTimeout(searchTimer);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import type { StreamServer } from '../stream/stream-server.ts';
 import { wsTransport } from '../stream/ws-transport.ts';
+import { CoverArtCache } from './cover-art.ts';
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../companion/web');
 
@@ -16,7 +17,13 @@ export class WebServer {
   private bundle: Promise<string> | null = null;
   private wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 
-  constructor(private readonly o: { stream: StreamServer; clock: () => number; log: (msg: string, extra?: object) => void; dir?: string }) {}
+  private readonly covers = new CoverArtCache();
+
+  constructor(private readonly o: {
+    stream: StreamServer; clock: () => number; log: (msg: string, extra?: object) => void; dir?: string;
+    /** the library file of a track id (for its cover art) */
+    trackPath?: (id: string) => string | undefined;
+  }) {}
 
   private get dir(): string {
     return this.o.dir ?? WEB_DIR;
@@ -40,6 +47,11 @@ export class WebServer {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', await readFile(path.join(this.dir, 'index.html')));
       if (p === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', await this.script());
+      if (p.startsWith('/art/')) {
+        const file = this.o.trackPath?.(decodeURIComponent(p.slice(5)));
+        const art = file ? await this.covers.get(file) : null;
+        return art ? send(res, 200, art.type, Buffer.from(art.data)) : send(res, 404, 'text/plain', 'no cover art\n');
+      }
       return send(res, 404, 'text/plain', 'nearcast: nothing here\n');
     } catch (e) {
       this.o.log('web request failed', { path: p, error: (e as Error).message });
