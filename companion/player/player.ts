@@ -58,6 +58,11 @@ export class Player {
   private readonly maxConceal: number;
   private readonly maxPending: number;
   private header: CodecHeaderFrame | null = null;
+
+  /** the stream's current codec header (null before the first) */
+  get codecHeader(): CodecHeaderFrame | null {
+    return this.header;
+  }
   private decoder: ChunkDecoder | null = null;
   private lastSeq: number | null = null;
   private lastPlayAt = 0; // server clock

@@ -23,6 +23,8 @@ export class WebPlayer {
   private offsetMs = 0;
   private readonly stat: WebPlayerStats = { syncErrorMs: 0, bufferMs: 0, underruns: 0, late: 0, resyncs: 0, chunks: 0 };
   private pending: AudioFrame[] = [];
+  /** called with each chunk's sequence number and the context time it starts at (measurement) */
+  onScheduled: ((seq: number, contextTime: number) => void) | null = null;
 
   constructor(readonly ctx: AudioContext, private readonly sync: ClockSync) {
     this.gain = ctx.createGain();
@@ -93,6 +95,7 @@ export class WebPlayer {
     src.buffer = buf;
     src.connect(this.gain);
     src.start(start, offset);
+    this.onScheduled?.(f.seq, start - offset);
     this.nextWhen = start + buf.duration - offset;
   }
 
