@@ -18,7 +18,7 @@ export async function buildBox(): Promise<string> {
   const common = { bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning', sourcemap: 'linked' } as const;
   await build({ ...common, entryPoints: [path.join(ROOT, 'firmware/main.ts')], outfile: BOX_BUNDLE });
   // worker threads are loaded by file name beside the bundle (hardware/worker-thread.ts)
-  for (const w of ['audio/alsa-worker', 'audio/alsa-capture-worker', 'telemetry/telemetry-worker']) {
+  for (const w of ['audio/alsa-worker', 'audio/alsa-capture-worker']) {
     await build({ ...common, entryPoints: [path.join(ROOT, `hardware/${w}.ts`)], outfile: path.join(DIST, `${path.basename(w)}.js`) });
   }
   return BOX_BUNDLE;

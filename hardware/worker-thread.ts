@@ -1,5 +1,5 @@
-// Starts worker threads for whatever may block: the ALSA PCMs (every libasound call)
-// and system telemetry (systeminformation shells out synchronously on Linux).
+// Starts the worker threads that own ALSA PCMs (playback and capture): every
+// blocking libasound call runs there, never on the event loop.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +20,7 @@ function tsxEsmApiUrl(fromUrl: string): string {
   return pathToFileURL(join(dirname(pkgJson), rel)).href;
 }
 
-export type WorkerName = 'audio/alsa-worker' | 'audio/alsa-capture-worker' | 'telemetry/telemetry-worker';
+export type WorkerName = 'audio/alsa-worker' | 'audio/alsa-capture-worker';
 
 /** Starts a worker thread from hardware/<name>.ts; under tsx its loader is registered inside the worker first. */
 export function startWorker(name: WorkerName): Worker {
