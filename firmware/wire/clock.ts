@@ -41,6 +41,7 @@ interface Point {
 interface Line { x0: number; y0: number; slope: number }
 
 const MAX_DRIFT = 1e-3; // 1000 ppm: beyond it a fit is nonsense, not a crystal
+const SYNCED_AFTER = 10;
 
 export class ClockSync {
   private readonly window: number;
@@ -107,12 +108,13 @@ export class ClockSync {
   /** A clock already in sync with itself: the box's own speaker (offset zero). */
   static local(): ClockSync {
     const s = new ClockSync();
-    for (let i = 0; i < 4; i++) s.add({ t1: i, t2: i, t3: i, t4: i });
+    for (let i = 0; i < SYNCED_AFTER; i++) s.add({ t1: i, t2: i, t3: i, t4: i });
     return s;
   }
 
+  /** enough exchanges for a first estimate: the whole connect burst (a few ms off on a loaded machine after only four) */
   get synced(): boolean {
-    return this.count >= 4;
+    return this.count >= SYNCED_AFTER;
   }
 
   get exchanges(): number {

@@ -51,7 +51,8 @@ describe('Player', () => {
   let decoders: TestDecoder[];
 
   function syncClock(): void {
-    for (let i = 0; i < 4; i++) {
+    // a whole connect burst: the player starts once the clock is synced
+    for (let i = 0; i < 10; i++) {
       const t1 = now();
       sync.add({ t1, t2: t1 + SERVER_AHEAD + 100, t3: t1 + SERVER_AHEAD + 100, t4: t1 + 200 });
     }
