@@ -85,7 +85,8 @@ function request(op: string, body: object = {}, timeoutMs = 10 * 60_000): Promis
 async function join(): Promise<void> {
   wantJoined = true;
   ctx ??= new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
-  await ctx.resume();
+  // resume needs a user gesture on phones (the Join tap is one); never hang on it
+  await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 2000))]);
   message('joining…');
   const r = await request('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
   if (r.status !== 'ok') { message(`join refused: ${r.error ?? 'no reason given'}`, 'error'); wantJoined = false; render(); return; }

@@ -36,7 +36,8 @@ describe('web companion across a box restart (headless Chromium)', function () {
     await page.goto(`http://${PAGE_HOST}:${ports[1]}/`);
     await page.waitForFunction(() => document.getElementById('availability')?.className === 'online', null, { timeout: 10_000 });
     await page.click('#join');
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 20_000 })
+      .catch(async (e: Error) => { throw new Error(`${e.message} (the page says: ${await page.textContent('#message')})`); });
     const b = box;
     box = null;
     expect(await b.stop(), b.logs.slice(-5).join('\n')).to.equal(0);

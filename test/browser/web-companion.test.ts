@@ -41,7 +41,8 @@ describe('web companion (headless Chromium, insecure context)', function () {
 
   it('joins and plays the box\'s 440 Hz tone through WebAssembly Opus and scheduled buffers', async () => {
     await page.click('#join');
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 20_000 })
+      .catch(async (e: Error) => { throw new Error(`${e.message} (the page says: ${await page.textContent('#message')})`); });
     const hz = await page.evaluate(async () => {
       const { player, ctx } = (window as any).__nearcast;
       const an: AnalyserNode = ctx.createAnalyser();
