@@ -39,6 +39,13 @@ describe('benchmarks (smoke)', function () {
     expect(j.samples.every((x: number) => x > 0 && x < 5000)).to.equal(true);
   });
 
+  it('browser-sync compares the web companion with a native one and writes its JSON', async () => {
+    await runBench('browser-sync.ts', ['--quick'], dir);
+    const j = JSON.parse(readFileSync(path.join(dir, 'browser-sync.json'), 'utf8'));
+    expect(j.difference.n).to.be.greaterThan(50); // chunks compared
+    expect(j.difference.p50).to.be.a('number');
+  });
+
   it('load measures the box and snapserver with the same listeners and writes its JSON', async () => {
     const out = await runBench('load.ts', ['--counts', '2', '--codecs', 'opus', '--duration', '2', '--warmup', '1'], dir);
     expect(out).to.match(/nearcast\/snapserver/);
