@@ -33,8 +33,9 @@ import { startListener } from './lib/rig.ts';
 const args = parseArgs(process.argv.slice(2), { duration: 20, quick: false });
 const windowS = args.quick ? 5 : (args.duration as number);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-bsync-'));
-const box = await startBox(['--source', 'tone:440', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')],
-  Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_'))));
+// the box refuses NEARCAST_* settings it does not know (report.ts has read its own already)
+delete process.env.NEARCAST_BENCH_RESULTS;
+const box = await startBox(['--source', 'tone:440', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
 const browser = await launchChromium();
 try {
   // native companion
