@@ -1,13 +1,14 @@
 // System telemetry (load average, temperature, memory, uptime, Wi-Fi link), cheap
-// calls only and none that blocks: systeminformation's memory and time (async file
-// reads, os calls); load, temperature and Wi-Fi read from /proc and /sys with async
-// reads here, because systeminformation gets those through execSync on Linux, which
-// would stall the audio process's event loop.
+// calls only and none that blocks: systeminformation's memory (an async read of
+// /proc/meminfo); load and uptime from os; temperature and Wi-Fi read from /sys and
+// /proc with async reads here, because systeminformation gets those through execSync
+// on Linux, which would stall the audio process's event loop.
 
 import { readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import si from 'systeminformation';
+// only systeminformation's memory module: the whole package costs the box ~10 MB of RSS
+import siMemory from 'systeminformation/lib/memory.js';
 
 export interface SystemSample {
   /** 1-minute load average */
@@ -24,12 +25,12 @@ export class SystemTelemetry {
   constructor(private readonly root = { proc: '/proc', thermal: '/sys/class/thermal' }) {}
 
   async sample(): Promise<SystemSample> {
-    const [mem, temp, wifi] = await Promise.all([si.mem(), this.temperature(), this.wifiLink()]);
+    const [mem, temp, wifi] = await Promise.all([siMemory.mem(), this.temperature(), this.wifiLink()]);
     return {
       loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
       cpuTemperatureC: temp,
       memory: { totalMB: Math.round(mem.total / 2 ** 20), availableMB: Math.round(mem.available / 2 ** 20) },
-      uptimeS: Math.round(si.time().uptime),
+      uptimeS: Math.round(os.uptime()),
       wifi,
     };
   }
