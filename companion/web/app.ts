@@ -113,7 +113,13 @@ function openStream(g: Grant): void {
     onProtocolError: (m) => { message(`stream error: ${m}`, 'error'); ws.close(); },
   }, sync);
   ws.onopen = () => protocol.start(g.stream.token, ($('name') as HTMLInputElement).value || 'phone');
-  ws.onmessage = (ev) => protocol.receive(new Uint8Array(ev.data as ArrayBuffer), clock());
+  let lastData = performance.now();
+  ws.onmessage = (ev) => { lastData = performance.now(); protocol.receive(new Uint8Array(ev.data as ArrayBuffer), clock()); };
+  // audio arrives every 20 ms: silence for 3 s is a lost network, not a quiet box
+  const watchdog = setInterval(() => {
+    if (stream?.ws !== ws) { clearInterval(watchdog); return; }
+    if (performance.now() - lastData > 3000) { clearInterval(watchdog); message('no audio from the box for 3 s; reconnecting…', 'error'); ws.close(); }
+  }, 500);
   ws.onclose = () => {
     if (stream?.ws !== ws) return;
     joined = false;

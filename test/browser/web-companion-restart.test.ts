@@ -27,7 +27,7 @@ describe('web companion across a box restart (headless Chromium)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('shows that the box is gone, then reconnects and plays again when it is back', async () => {
+  it('shows that the box is gone, then reconnects and plays again when it is back; notices a network that goes silent', async () => {
     const ports = [await freePort(), await freePort(), await freePort()];
     const args = ['--source', 'tone:440', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--box-id', 'rb', '--state-dir', path.join(dir, 'state'),
       '--mqtt-port', String(ports[0]), '--http-port', String(ports[1]), '--stream-port', String(ports[2])];
@@ -51,5 +51,15 @@ describe('web companion across a box restart (headless Chromium)', function () {
       return (window as any).__nearcast.player.stats().chunks - before;
     });
     expect(chunks, 'chunks played in a second after the restart').to.be.within(40, 60);
+
+    // the network goes silent (the box stops answering for 5 s): the page notices and rejoins
+    process.kill(box.proc.pid!, 'SIGSTOP');
+    try {
+      await page.waitForFunction(() => /no audio from the box/.test(document.getElementById('message')?.textContent ?? ''), null, { timeout: 10_000 });
+    } finally {
+      await new Promise((r) => setTimeout(r, 2000));
+      process.kill(box.proc.pid!, 'SIGCONT');
+    }
+    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 30_000 });
   });
 });

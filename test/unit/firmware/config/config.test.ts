@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import YAML from 'yaml';
 import { ConfigError, loadConfig } from '../../../../firmware/config/config.ts';
 
 describe('box configuration', () => {
@@ -57,6 +58,17 @@ describe('box configuration', () => {
     const { boxId: _a, ...fromFile } = loadConfig({ file: path.resolve('config/default.yaml') });
     const { boxId: _b, ...defaults } = loadConfig();
     expect(fromFile).to.deep.equal(defaults);
+    // and it spells every setting out (a key missing from the file would be filled in by the defaults above)
+    const raw = YAML.parse(readFileSync(path.resolve('config/default.yaml'), 'utf8')) as Record<string, unknown>;
+    const missing: string[] = [];
+    const walk = (d: Record<string, unknown>, r: Record<string, unknown>, at: string) => {
+      for (const [k, v] of Object.entries(d)) {
+        if (!(k in r)) missing.push(at + k);
+        else if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) walk(v as Record<string, unknown>, r[k] as Record<string, unknown>, `${at}${k}.`);
+      }
+    };
+    walk(defaults as Record<string, unknown>, raw, '');
+    expect(missing, 'settings missing from config/default.yaml').to.deep.equal([]);
   });
 
   it('an unknown environment setting is an error, not silently ignored', () => {
