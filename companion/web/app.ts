@@ -99,7 +99,8 @@ async function join(): Promise<void> {
 function openStream(g: Grant): void {
   dropStream();
   const sync = new ClockSync();
-  player = new WebPlayer(ctx!, sync);
+  // ?decoder=wasm forces the WebAssembly path where WebCodecs exists (measurements)
+  player = new WebPlayer(ctx!, sync, { webCodecs: new URLSearchParams(location.search).get('decoder') !== 'wasm' });
   player.setVolume(Number(($('volume') as HTMLInputElement).value));
   player.setLatencyOffsetMs(Number(($('offset') as HTMLInputElement).value) || 0);
 
@@ -116,9 +117,14 @@ function openStream(g: Grant): void {
   let lastData = performance.now();
   ws.onmessage = (ev) => { lastData = performance.now(); protocol.receive(new Uint8Array(ev.data as ArrayBuffer), clock()); };
   // audio arrives every 20 ms: silence for 3 s is a lost network, not a quiet box
+  // (a page that was itself stalled — a tab in the background — has data queued: not a loss)
+  let lastTick = performance.now();
   const watchdog = setInterval(() => {
     if (stream?.ws !== ws) { clearInterval(watchdog); return; }
-    if (performance.now() - lastData > 3000) { clearInterval(watchdog); message('no audio from the box for 3 s; reconnecting…', 'error'); ws.close(); }
+    const now = performance.now();
+    if (now - lastTick > 1500) lastData = now;
+    lastTick = now;
+    if (now - lastData > 3000) { clearInterval(watchdog); message('no audio from the box for 3 s; reconnecting…', 'error'); ws.close(); }
   }, 500);
   ws.onclose = () => {
     if (stream?.ws !== ws) return;
@@ -160,7 +166,7 @@ function render(): void {
   ($('progress') as HTMLProgressElement).value = t?.durationMs ? Math.min(1, pos / t.durationMs) : 0;
   $('join').textContent = joined ? 'Leave' : 'Join';
   const s = player?.stats();
-  $('sync').textContent = s ? `sync ${s.syncErrorMs.toFixed(1)} ms · buffer ${Math.round(s.bufferMs)} ms · underruns ${s.underruns}` : '';
+  $('sync').textContent = s ? `sync ${s.syncErrorMs.toFixed(1)} ms · buffer ${Math.round(s.bufferMs)} ms · underruns ${s.underruns} · ${s.path === 'webcodecs' ? 'WebCodecs' : s.path === 'wasm' ? 'WebAssembly' : 'PCM'}` : '';
 }
 
 let searchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -196,13 +202,18 @@ $('search').oninput = (e) => {
 };
 $('volume').oninput = (e) => player?.setVolume(Number((e.target as HTMLInputElement).value));
 $('offset').onchange = (e) => player?.setLatencyOffsetMs(Number((e.target as HTMLInputElement).value) || 0);
+let visibleAgain = 0;
 document.addEventListener('visibilitychange', () => {
-  // a tab in the background may have its timers throttled: re-anchor when visible again
-  if (document.visibilityState === 'visible' && player) player.setLatencyOffsetMs(Number(($('offset') as HTMLInputElement).value) || 0);
+  // a tab in the background may have been throttled or frozen, its AudioContext suspended:
+  // when visible again, resume the audio and re-anchor the schedule on the next chunk
+  if (document.visibilityState !== 'visible' || !player) return;
+  if (ctx && ctx.state !== 'running') void Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 2000))]);
+  player.resync();
+  visibleAgain++;
 });
 setInterval(() => {
   render();
   const s = player?.stats();
   if (s && stream) stream.protocol.report({ syncErrorUs: Math.round(s.syncErrorMs * 1000), bufferMs: Math.round(s.bufferMs), underruns: s.underruns });
 }, 1000);
-(window as any).__nearcastApp = { join, leave, request, joined: () => joined };
+(window as any).__nearcastApp = { join, leave, request, joined: () => joined, visibleAgain: () => visibleAgain };

@@ -1,45 +1,74 @@
-// Playout in the browser, on plain HTTP from a LAN address (not a secure context:
-// no AudioWorklet, no WebCodecs): Opus decoded by WebAssembly (opus-decoder), PCM
-// as is, each chunk an AudioBufferSourceNode started at the AudioContext time that
-// its playAt maps to. The map: box clock → this page's clock (ClockSync over the
-// stream's time frames) → AudioContext time through getOutputTimestamp(), which
-// pairs a context time with the performance.now() at which it leaves the speaker.
+// Playout in the browser. Two decoding paths, one schedule:
+// - a page opened over plain HTTP from a LAN address (http://192.168.49.1) is not a
+//   secure context: no WebCodecs, no AudioWorklet. Opus is decoded by WebAssembly
+//   (opus-decoder), on the main thread.
+// - where WebCodecs is available (https, localhost) and its AudioDecoder takes Opus,
+//   the browser's own libopus decodes off the main thread.
+// Either way each chunk becomes an AudioBufferSourceNode started at the AudioContext
+// time its playAt maps to: box clock → this page's clock (ClockSync over the stream's
+// time frames) → AudioContext time through getOutputTimestamp(), which pairs a
+// context time with the performance.now() at which it leaves the speaker. Buffer
+// sources start sample-accurately on the audio thread, so an AudioWorklet would add
+// nothing to the schedule. Chunks follow each other seamlessly; the page's audio clock
+// drifting from the box's is corrected inaudibly by playing a chunk at most 0.1 %
+// faster or slower, and a larger error (a stalled tab) by a hard re-anchor.
 
 import { OpusDecoder } from 'opus-decoder';
 import type { ClockSync } from '../../firmware/wire/clock.ts';
 import type { AudioFrame, CodecHeaderFrame } from '../../firmware/wire/frames.ts';
 
-const CONTIGUOUS_S = 0.002; // closer than this to the previous chunk's end: play seamlessly after it
+const CONTIGUOUS_S = 0.003; // within this of the previous chunk's end: play on after it
+const DEADBAND_S = 0.00025; // errors below this are left alone
+const MAX_RATE = 0.001; // soft correction: at most 0.1 % faster or slower
 const MIN_LEAD_S = 0.01; // a chunk due sooner than this is late
 
-export interface WebPlayerStats { syncErrorMs: number; bufferMs: number; underruns: number; late: number; resyncs: number; chunks: number }
+export type DecodePath = 'webcodecs' | 'wasm' | 'pcm';
+export interface WebPlayerStats { path: DecodePath | null; syncErrorMs: number; bufferMs: number; underruns: number; late: number; resyncs: number; corrections: number; chunks: number; decodeErrors: number }
+
+interface Decoder { decode(f: AudioFrame): void; close(): void }
+
+/** whether this page can decode Opus through WebCodecs (secure contexts only) */
+export async function webCodecsOpus(sampleRate: number, channels: number): Promise<boolean> {
+  const AD = (globalThis as any).AudioDecoder;
+  if (typeof AD !== 'function') return false;
+  try {
+    return (await AD.isConfigSupported({ codec: 'opus', sampleRate, numberOfChannels: channels })).supported === true;
+  } catch {
+    return false;
+  }
+}
 
 export class WebPlayer {
   readonly gain: GainNode;
   private header: CodecHeaderFrame | null = null;
-  private opus: OpusDecoder | null = null;
+  private decoder: Decoder | null = null;
   private nextWhen = 0; // context time the next contiguous chunk would start at
   private lastSeq = -1;
   private offsetMs = 0;
-  private readonly stat: WebPlayerStats = { syncErrorMs: 0, bufferMs: 0, underruns: 0, late: 0, resyncs: 0, chunks: 0 };
+  private readonly stat: WebPlayerStats = { path: null, syncErrorMs: 0, bufferMs: 0, underruns: 0, late: 0, resyncs: 0, corrections: 0, chunks: 0, decodeErrors: 0 };
   private pending: AudioFrame[] = [];
-  /** called with each chunk's sequence number and the context time it starts at (measurement) */
-  onScheduled: ((seq: number, contextTime: number) => void) | null = null;
+  private readonly sources = new Set<AudioBufferSourceNode>();
+  /** measurement: each chunk's sequence number, the context time it starts at, and the box-clock
+   *  instant it is due out of the speaker (playAt less the decoder's delay) */
+  onScheduled: ((seq: number, contextTime: number, dueUs: number) => void) | null = null;
 
-  constructor(readonly ctx: AudioContext, private readonly sync: ClockSync) {
+  constructor(readonly ctx: AudioContext, private readonly sync: ClockSync, private readonly opts: { webCodecs?: boolean } = {}) {
     this.gain = ctx.createGain();
     this.gain.connect(ctx.destination);
   }
 
   async onCodecHeader(h: CodecHeaderFrame): Promise<void> {
-    this.header = h;
-    this.opus?.free();
-    this.opus = null;
+    this.header = null;
+    this.decoder?.close();
+    this.decoder = null;
     if (h.codec === 'opus') {
-      const d = new OpusDecoder({ channels: h.channels, preSkip: 0 });
-      await d.ready;
-      this.opus = d;
+      this.decoder = (this.opts.webCodecs ?? true) && (await webCodecsOpus(h.sampleRate, h.channels))
+        ? this.webCodecsDecoder(h)
+        : await this.wasmDecoder(h);
+    } else {
+      this.decoder = this.pcmDecoder(h);
     }
+    this.header = h;
     const queued = this.pending;
     this.pending = [];
     for (const f of queued) this.onAudio(f);
@@ -52,7 +81,12 @@ export class WebPlayer {
   /** positive: play earlier (a slow Bluetooth speaker) */
   setLatencyOffsetMs(ms: number): void {
     this.offsetMs = ms;
-    this.nextWhen = 0; // re-anchor on the next chunk
+    this.resync();
+  }
+
+  /** re-anchor on the next chunk (after a stall: a tab back from the background) */
+  resync(): void {
+    this.nextWhen = 0;
   }
 
   stats(): WebPlayerStats {
@@ -67,61 +101,147 @@ export class WebPlayer {
   }
 
   onAudio(f: AudioFrame): void {
-    const h = this.header;
-    if (!h || (h.codec === 'opus' && !this.opus) || !this.sync.synced) {
+    if (!this.header || !this.decoder || !this.sync.synced) {
       if (this.pending.length < 50) this.pending.push(f);
       return;
     }
-    const buf = this.decode(h, f.payload);
-    if (!buf) return;
+    this.decoder.decode(f);
+  }
+
+  /** plays a decoded chunk at its time */
+  private schedule(f: AudioFrame, buf: AudioBuffer): void {
+    const h = this.header;
+    if (!h) return;
     this.stat.chunks++;
     const delayUs = (h.codecDelayFrames * 1e6) / h.sampleRate; // the decoder's output lags its input
-    const when = this.contextTimeOf(f.playAt - delayUs);
-    const contiguous = f.seq === this.lastSeq + 1 && !f.gap && Math.abs(when - this.nextWhen) < CONTIGUOUS_S;
-    this.stat.syncErrorMs = contiguous ? (this.nextWhen - when) * 1000 : 0;
+    // a decoder that trimmed the chunk's head (pre-skip at the stream's start) returns its tail
+    const missing = Math.max(0, Math.round((h.chunkMs * h.sampleRate) / 1000) - buf.length);
+    const dueUs = f.playAt - delayUs + (missing * 1e6) / h.sampleRate; // box clock: this buffer's first sample out
+    const when = this.contextTimeOf(dueUs);
+    const contiguous = f.seq === this.lastSeq + 1 && !f.gap && this.nextWhen > 0 && Math.abs(when - this.nextWhen) < CONTIGUOUS_S;
+    const error = contiguous ? this.nextWhen - when : 0; // > 0: this page plays late
+    this.stat.syncErrorMs = error * 1000;
     let start = contiguous ? this.nextWhen : when;
     if (!contiguous && this.lastSeq >= 0) this.stat.resyncs++;
     this.lastSeq = f.seq;
+    // soft correction: late → a touch faster, early → a touch slower; never past the error itself
+    let rate = 1;
+    if (Math.abs(error) > DEADBAND_S) {
+      rate = 1 + Math.sign(error) * Math.min(MAX_RATE, Math.abs(error) / buf.duration);
+      this.stat.corrections++;
+    }
     const now = this.ctx.currentTime;
     let offset = 0;
     if (start < now + MIN_LEAD_S) {
       // late: play what is still ahead of now, if anything
-      offset = now + MIN_LEAD_S - start;
-      if (offset >= buf.duration) { this.stat.late++; this.nextWhen = start + buf.duration; return; }
-      start += offset;
+      offset = (now + MIN_LEAD_S - start) * rate;
+      if (offset >= buf.duration) { this.stat.late++; this.nextWhen = 0; return; }
+      start = now + MIN_LEAD_S;
       if (this.nextWhen > 0) this.stat.underruns++;
     }
     const src = this.ctx.createBufferSource();
     src.buffer = buf;
+    src.playbackRate.value = rate;
     src.connect(this.gain);
+    src.onended = () => { this.sources.delete(src); src.disconnect(); };
+    this.sources.add(src);
     src.start(start, offset);
-    this.onScheduled?.(f.seq, start - offset);
-    this.nextWhen = start + buf.duration - offset;
+    this.onScheduled?.(f.seq, start - offset / rate, dueUs);
+    this.nextWhen = start + (buf.duration - offset) / rate;
   }
 
-  private decode(h: CodecHeaderFrame, payload: Uint8Array): AudioBuffer | null {
+  private async wasmDecoder(h: CodecHeaderFrame): Promise<Decoder> {
+    const d = new OpusDecoder({ channels: h.channels, preSkip: 0 });
+    await d.ready;
+    this.stat.path = 'wasm';
+    return {
+      decode: (f) => {
+        const out = d.decodeFrame(f.payload);
+        if (out.errors?.length) this.stat.decodeErrors++;
+        if (!out.samplesDecoded) return;
+        const b = this.ctx.createBuffer(h.channels, out.samplesDecoded, h.sampleRate);
+        for (let c = 0; c < h.channels; c++) b.copyToChannel(out.channelData[Math.min(c, out.channelData.length - 1)] as Float32Array<ArrayBuffer>, c);
+        this.schedule(f, b);
+      },
+      close: () => d.free(),
+    };
+  }
+
+  private webCodecsDecoder(h: CodecHeaderFrame): Decoder {
+    // outputs come in decode order; their timestamps may come back rounded (1800000 → 1799999 µs)
+    const inFlight: Array<{ stamp: number; f: AudioFrame }> = [];
+    const stampOf = (f: AudioFrame) => (f.seq * h.chunkMs * 1000) % 2 ** 52;
+    const AD = (globalThis as any).AudioDecoder;
+    const EAC = (globalThis as any).EncodedAudioChunk;
+    let dec: any = null;
+    const open = () => {
+      dec = new AD({
+        output: (data: any) => {
+          while (inFlight.length && inFlight[0].stamp < data.timestamp - 1000) inFlight.shift(); // the decoder skipped it
+          const f = inFlight.length && Math.abs(inFlight[0].stamp - data.timestamp) <= 1000 ? inFlight.shift()!.f : null;
+          try {
+            if (!f || !data.numberOfFrames) return;
+            const b = this.ctx.createBuffer(h.channels, data.numberOfFrames, h.sampleRate);
+            const plane = new Float32Array(data.numberOfFrames);
+            for (let c = 0; c < h.channels; c++) {
+              data.copyTo(plane, { planeIndex: Math.min(c, data.numberOfChannels - 1), format: 'f32-planar' });
+              b.copyToChannel(plane, c);
+            }
+            this.schedule(f, b);
+          } finally {
+            data.close();
+          }
+        },
+        // a corrupt packet closes a WebCodecs decoder: count it and open a fresh one
+        error: () => { this.stat.decodeErrors++; inFlight.length = 0; dec = null; },
+      });
+      dec.configure({ codec: 'opus', sampleRate: h.sampleRate, numberOfChannels: h.channels });
+    };
+    open();
+    this.stat.path = 'webcodecs';
+    return {
+      decode: (f) => {
+        if (!dec || dec.state === 'closed') open();
+        const stamp = stampOf(f);
+        inFlight.push({ stamp, f });
+        if (inFlight.length > 100) inFlight.shift(); // a decoder that stopped answering
+        try {
+          dec.decode(new EAC({ type: 'key', timestamp: stamp, data: f.payload }));
+        } catch {
+          this.stat.decodeErrors++;
+          inFlight.pop();
+        }
+      },
+      close: () => { if (dec && dec.state !== 'closed') dec.close(); },
+    };
+  }
+
+  private pcmDecoder(h: CodecHeaderFrame): Decoder {
+    this.stat.path = 'pcm';
     const ch = h.channels;
-    if (h.codec === 'opus') {
-      const d = this.opus!.decodeFrame(payload);
-      if (!d.samplesDecoded) return null;
-      const b = this.ctx.createBuffer(ch, d.samplesDecoded, h.sampleRate);
-      for (let c = 0; c < ch; c++) b.copyToChannel(d.channelData[Math.min(c, d.channelData.length - 1)] as Float32Array<ArrayBuffer>, c);
-      return b;
-    }
-    const s = new Int16Array(payload.buffer.slice(payload.byteOffset, payload.byteOffset + (payload.byteLength & ~1)));
-    const frames = Math.floor(s.length / ch);
-    if (!frames) return null;
-    const b = this.ctx.createBuffer(ch, frames, h.sampleRate);
-    for (let c = 0; c < ch; c++) {
-      const out = b.getChannelData(c);
-      for (let i = 0; i < frames; i++) out[i] = s[i * ch + c] / 32768;
-    }
-    return b;
+    return {
+      decode: (f) => {
+        const p = f.payload;
+        const s = new Int16Array(p.buffer.slice(p.byteOffset, p.byteOffset + (p.byteLength & ~1)));
+        const frames = Math.floor(s.length / ch);
+        if (!frames) return;
+        const b = this.ctx.createBuffer(ch, frames, h.sampleRate);
+        for (let c = 0; c < ch; c++) {
+          const out = b.getChannelData(c);
+          for (let i = 0; i < frames; i++) out[i] = s[i * ch + c] / 32768;
+        }
+        this.schedule(f, b);
+      },
+      close: () => undefined,
+    };
   }
 
+  /** stops everything scheduled (leave, a new stream) */
   close(): void {
-    this.opus?.free();
-    this.opus = null;
+    for (const s of this.sources) { try { s.stop(); } catch { /* not started */ } }
+    this.sources.clear();
+    this.decoder?.close();
+    this.decoder = null;
     this.gain.disconnect();
   }
 }

@@ -2,7 +2,7 @@
 // loaded from a name that is not localhost (mapped to 127.0.0.1 by the resolver
 // rules), so it is NOT a secure context, like a phone on http://192.168.49.1.
 
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const PAGE_HOST = 'nearcast-box.test';
 
@@ -12,4 +12,24 @@ export function launchChromium(): Promise<Browser> {
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', `--host-resolver-rules=MAP ${PAGE_HOST} 127.0.0.1`,
       '--autoplay-policy=no-user-gesture-required'],
   });
+}
+
+/** Starts recording, in the page, when each scheduled chunk leaves the speaker (wall clock,
+ *  through getOutputTimestamp) and when the box wanted it out (box clock, µs). */
+export async function recordSchedule(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__sched = [];
+    w.__nearcast.player.onScheduled = (seq: number, t: number, dueUs: number) => {
+      const ts = w.__nearcast.ctx.getOutputTimestamp();
+      if (w.__sched.length < 20_000) w.__sched.push([seq, performance.timeOrigin + ts.performanceTime + (t - ts.contextTime) * 1000, dueUs]);
+    };
+  });
+}
+
+/** The recorded chunks' errors in ms (out − due, + late), on the wall clock; the box's clock is
+ *  CLOCK_MONOTONIC like this process's, `wallOfMonoMs` is Date.now() − that clock in ms. Clears the record. */
+export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<number[]> {
+  const rows = (await page.evaluate(() => { const w = window as any; const r = w.__sched; w.__sched = []; return r; })) as Array<[number, number, number]>;
+  return rows.map(([, outWall, dueUs]) => outWall - (dueUs / 1000 + wallOfMonoMs));
 }

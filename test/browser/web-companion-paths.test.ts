@@ -1,0 +1,140 @@
+// The web companion beyond the basic insecure-context play: the better decoding path
+// where the browser offers it (WebCodecs in a secure context), a tab that stalls in
+// the background and comes back, and joins that wait for the owner or are refused.
+
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { monotonicUs, sleep } from '../../firmware/util/time.ts';
+import { launchChromium, PAGE_HOST, recordSchedule, scheduleErrors } from '../helpers/browser.ts';
+import { startBox, type BoxProcess } from '../helpers/box-process.ts';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function waitMessage(page: Page, re: RegExp, timeout = 20_000): Promise<void> {
+  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('message')?.textContent ?? ''), re.source, { timeout })
+    .catch(async (e: Error) => { throw new Error(`${e.message} (waiting for ${re}; the page says: ${await page.textContent('#message')})`); });
+}
+
+/** the dominant frequency of what the page plays now, and its peak */
+function listen(page: Page): Promise<{ hz: number; peak: number }> {
+  return page.evaluate(async () => {
+    const { player, ctx } = (window as any).__nearcast;
+    const an: AnalyserNode = ctx.createAnalyser();
+    an.fftSize = 16384;
+    player.gain.connect(an);
+    await new Promise((r) => setTimeout(r, 600));
+    const d = new Float32Array(an.fftSize);
+    an.getFloatTimeDomainData(d);
+    player.gain.disconnect(an);
+    let crossings = 0;
+    let peak = 0;
+    for (let i = 1; i < d.length; i++) { if (d[i - 1] < 0 && d[i] >= 0) crossings++; peak = Math.max(peak, Math.abs(d[i])); }
+    return { hz: (crossings * ctx.sampleRate) / d.length, peak };
+  });
+}
+
+describe('web companion: decoding paths, background tab, approval (headless Chromium)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let box: BoxProcess;
+  let browser: Browser;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-webp-'));
+    box = await startBox(['--source', 'tone:440', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    if (box) expect(await box.stop()).to.equal(0);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('uses WebCodecs where the page is a secure context (localhost), and plays in sync with the box', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://localhost:${box.ports.http}/`);
+    expect(await page.evaluate(() => window.isSecureContext)).to.equal(true);
+    await page.click('#join');
+    await waitMessage(page, /^listening$/);
+    await sleep(1500);
+    expect(await page.evaluate(() => (window as any).__nearcast.player.stats().path)).to.equal('webcodecs');
+    const heard = await listen(page);
+    expect(heard.peak, 'audible').to.be.greaterThan(0.05);
+    expect(heard.hz).to.be.within(430, 450);
+    await recordSchedule(page);
+    await sleep(3000);
+    const errs = await scheduleErrors(page, Date.now() - monotonicUs() / 1000);
+    expect(errs.length, 'chunks scheduled in 3 s').to.be.greaterThan(100);
+    expect(Math.abs(median(errs)), 'median error against the box clock, ms').to.be.lessThan(3);
+    expect(await page.textContent('#sync')).to.include('WebCodecs');
+    const s = await page.evaluate(() => (window as any).__nearcast.player.stats());
+    expect(s.decodeErrors).to.equal(0);
+    await page.close();
+  });
+
+  it('comes back in sync after a stall in the background (hidden, main thread frozen 4 s, visible again)', async () => {
+    const page = await browser.newPage();
+    await page.goto(`http://${PAGE_HOST}:${box.ports.http}/`);
+    await page.click('#join');
+    await waitMessage(page, /^listening$/);
+    expect(await page.evaluate(() => (window as any).__nearcast.player.stats().path)).to.equal('wasm');
+    await sleep(2000);
+    await recordSchedule(page);
+    await sleep(2000);
+    const wallOfMono = Date.now() - monotonicUs() / 1000;
+    const before = await scheduleErrors(page, wallOfMono);
+    const underrunsBefore = await page.evaluate(() => (window as any).__nearcast.player.stats().underruns);
+    // what a phone does to a background tab: hidden, then its main thread does not run at all
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+      const until = performance.now() + 4000;
+      while (performance.now() < until) { /* frozen */ }
+    });
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await sleep(2000);
+    await scheduleErrors(page, wallOfMono); // drop the recovery itself
+    await sleep(2000);
+    const after = await scheduleErrors(page, wallOfMono);
+    const st = await page.evaluate(() => ({ ...(window as any).__nearcast.player.stats(), visibleAgain: (window as any).__nearcastApp.visibleAgain(), joined: (window as any).__nearcastApp.joined() }));
+    expect(st.joined, 'still joined: the stall is not a lost network').to.equal(true);
+    expect(st.visibleAgain).to.equal(1);
+    expect(st.underruns + st.late, 'the stall starved the schedule').to.be.greaterThan(underrunsBefore);
+    expect(after.length, 'chunks scheduled after the stall').to.be.greaterThan(60);
+    expect(Math.abs(median(after) - median(before)), 'lasting offset, ms').to.be.lessThan(1);
+    const heard = await listen(page);
+    expect(heard.hz).to.be.within(430, 450);
+    await page.close();
+  });
+
+  it('says when a join waits for the owner, plays once approved, and says when it is refused', async () => {
+    const b2 = await startBox(['--source', 'tone:440', '--policy', 'button', '--audio-device', 'none', '--state-dir', path.join(dir, 'state2')],
+      { NEARCAST_HARDWARE__KEYBOARD: 'true', NEARCAST_HARDWARE__SIM: 'true' }); // buttons from stdin
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://${PAGE_HOST}:${b2.ports.http}/`);
+      await page.waitForFunction(() => document.getElementById('availability')?.className === 'online', null, { timeout: 10_000 });
+      await page.click('#join');
+      await waitMessage(page, /waiting for the owner to approve/);
+      b2.press('share'); // a click approves the oldest pending join
+      await waitMessage(page, /^listening$/);
+      await page.click('#join'); // Leave
+      await waitMessage(page, /^left$/);
+      await page.click('#join');
+      await waitMessage(page, /waiting for the owner to approve/);
+      b2.press('share long'); // stop sharing: pending joins are refused
+      await waitMessage(page, /join refused: sharing stopped on the box/);
+      expect(await page.textContent('#join')).to.equal('Join');
+      expect(await page.getAttribute('#message', 'class')).to.equal('error');
+    } finally {
+      await page.close();
+      await b2.stop();
+    }
+  });
+});
