@@ -14,7 +14,7 @@
 // Player on a virtual DAC (test/bench/lib/swarm.ts, 25 per process); snapclients run
 // with their `file` player writing to null. After every listener plays, 45 s of
 // warm-up (past the companions' fast time-sync start-up; 2 s with --quick), then a window of `--duration` seconds: CPU from /proc/<pid>/stat, RSS
-// from /proc/<pid>/status (VmRSS, VmHWM), and for both the bytes each listener's
+// from /proc/<pid>/status (VmRSS, VmHWM, and RssAnon: the private part, without the executable's file pages), and for both the bytes each listener's
 // TCP connection carried in both directions (TCP payload: `ss -ti` bytes_acked +
 // bytes_received on the server's stream port; IP/TCP headers not included).
 //
@@ -51,7 +51,7 @@ const PER_SWARM = 25;
 // its first ~40 s, companion/client/stream-protocol.ts), which a short run includes
 const WARMUP_S = args.quick ? 2 : (args.warmup as number);
 
-interface Row { system: string; codec: string; listeners: number; cpuPerS: number; rssMB: number; peakMB: number; kbpsPerListener: number; underruns: number | null; playing: number }
+interface Row { system: string; codec: string; listeners: number; cpuPerS: number; rssMB: number; peakMB: number; anonMB: number; kbpsPerListener: number; underruns: number | null; playing: number }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-load-'));
 const children = new Set<ChildProcess>();
@@ -63,10 +63,11 @@ function cpuSeconds(pid: number): number {
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
 }
-function memMB(pid: number): { rss: number; peak: number } {
+/** RSS, its peak, and the anonymous (private) part of it: the rest is file pages such as the executable's */
+function memMB(pid: number): { rss: number; peak: number; anon: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024, anon: kb('RssAnon') / 1024 };
 }
 /** TCP payload bytes each established connection on a server port has carried, both directions, by peer */
 function connectionBytes(port: number): Map<string, number> {
@@ -160,7 +161,7 @@ async function runNearcast(codec: string, n: number, bundle: string): Promise<Ro
   await stop(box);
   await stop(feeder, 'SIGKILL');
   return {
-    system: 'nearcast', codec, listeners: n, cpuPerS: (cpu1 - cpu0) / elapsed, rssMB: mem.rss, peakMB: mem.peak,
+    system: 'nearcast', codec, listeners: n, cpuPerS: (cpu1 - cpu0) / elapsed, rssMB: mem.rss, peakMB: mem.peak, anonMB: mem.anon,
     kbpsPerListener: (rate(b0, b1, elapsed) * 8) / 1000,
     underruns: listeners.reduce((a, l) => a + l.underruns, 0), playing: listeners.length,
   };
@@ -223,7 +224,7 @@ async function runSnapcast(codec: string, n: number): Promise<Row> {
   await stop(server, 'SIGTERM');
   await stop(feeder, 'SIGKILL');
   return {
-    system: 'snapserver', codec, listeners: n, cpuPerS: (cpu1 - cpu0) / elapsed, rssMB: mem.rss, peakMB: mem.peak,
+    system: 'snapserver', codec, listeners: n, cpuPerS: (cpu1 - cpu0) / elapsed, rssMB: mem.rss, peakMB: mem.peak, anonMB: mem.anon,
     kbpsPerListener: (rate(b0, b1, elapsed) * 8) / 1000, underruns: late - late0, playing,
   };
 }
@@ -254,8 +255,8 @@ const ratio = (r: Row) => {
   return s && s.cpuPerS > 0 ? r.cpuPerS / s.cpuPerS : NaN;
 };
 console.log(`\nload: server CPU, memory and bandwidth per listener; ${windowS} s windows; ${machine().cores} cores (${machine().cpu})\n`);
-console.log(table(['server', 'codec', 'listeners', 'playing', 'CPU s/s', 'CPU ms/s per listener', 'RSS MB', 'peak MB', 'kb/s per listener', 'underruns', 'CPU nearcast/snapserver'],
-  rows.map((r) => [r.system, r.codec, r.listeners, r.playing, r.cpuPerS, (r.cpuPerS * 1000) / r.listeners, r.rssMB, r.peakMB, r.kbpsPerListener, r.underruns ?? '—', r.system === 'nearcast' ? ratio(r) : ''])));
+console.log(table(['server', 'codec', 'listeners', 'playing', 'CPU s/s', 'CPU ms/s per listener', 'RSS MB', 'peak MB', 'anon MB', 'kb/s per listener', 'underruns', 'CPU nearcast/snapserver'],
+  rows.map((r) => [r.system, r.codec, r.listeners, r.playing, r.cpuPerS, (r.cpuPerS * 1000) / r.listeners, r.rssMB, r.peakMB, r.anonMB, r.kbpsPerListener, r.underruns ?? '—', r.system === 'nearcast' ? ratio(r) : ''])));
 
 // targets (DESIGN §8, issue 3)
 const nc = (codec: string, n: number) => find('nearcast', codec, n);
@@ -264,6 +265,16 @@ const at20 = nc('opus', 20);
 if (at20) {
   const s = find('snapserver', 'opus', 20);
   targets.push({ what: 'CPU per listener (Opus, 20) ≤ snapserver', value: ratio(at20), target: '≤ 1 × snapserver', met: s ? at20.cpuPerS <= s.cpuPerS : null });
+}
+// the cost of one more listener: the CPU slope from the fewest to the most listeners measured
+const slope = (system: string, codec: string) => {
+  const rs = rows.filter((r) => r.system === system && r.codec === codec).sort((a, b) => a.listeners - b.listeners);
+  const [lo, hi] = [rs[0], rs[rs.length - 1]];
+  return lo && hi && hi.listeners > lo.listeners ? (hi.cpuPerS - lo.cpuPerS) / (hi.listeners - lo.listeners) : NaN;
+};
+for (const codec of codecs) {
+  const [a, b] = [slope('nearcast', codec), slope('snapserver', codec)];
+  if (Number.isFinite(a) && Number.isFinite(b)) targets.push({ what: `CPU per added listener (${codec}, slope over the counts) ≤ snapserver`, value: a / b, target: '≤ 1 × snapserver', met: a <= b });
 }
 const rss20 = nc('opus', 20) ?? nc('pcm', 20);
 if (rss20) targets.push({ what: 'RSS at 20 listeners', value: rss20.rssMB, target: '≤ 80 MB', met: rss20.rssMB <= 80 });

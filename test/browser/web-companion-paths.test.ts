@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
-import { launchChromium, PAGE_HOST, recordSchedule, scheduleErrors } from '../helpers/browser.ts';
+import { launchChromium, listen, PAGE_HOST, recordSchedule, scheduleErrors } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -16,24 +16,6 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function waitMessage(page: Page, re: RegExp, timeout = 20_000): Promise<void> {
   await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('message')?.textContent ?? ''), re.source, { timeout })
     .catch(async (e: Error) => { throw new Error(`${e.message} (waiting for ${re}; the page says: ${await page.textContent('#message')})`); });
-}
-
-/** the dominant frequency of what the page plays now, and its peak */
-function listen(page: Page): Promise<{ hz: number; peak: number }> {
-  return page.evaluate(async () => {
-    const { player, ctx } = (window as any).__nearcast;
-    const an: AnalyserNode = ctx.createAnalyser();
-    an.fftSize = 16384;
-    player.gain.connect(an);
-    await new Promise((r) => setTimeout(r, 600));
-    const d = new Float32Array(an.fftSize);
-    an.getFloatTimeDomainData(d);
-    player.gain.disconnect(an);
-    let crossings = 0;
-    let peak = 0;
-    for (let i = 1; i < d.length; i++) { if (d[i - 1] < 0 && d[i] >= 0) crossings++; peak = Math.max(peak, Math.abs(d[i])); }
-    return { hz: (crossings * ctx.sampleRate) / d.length, peak };
-  });
 }
 
 describe('web companion: decoding paths, background tab, approval (headless Chromium)', function () {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, PAGE_HOST } from '../helpers/browser.ts';
+import { launchChromium, listen, PAGE_HOST } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 
@@ -43,19 +43,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
     await page.click('#join');
     await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 20_000 })
       .catch(async (e: Error) => { throw new Error(`${e.message} (the page says: ${await page.textContent('#message')})`); });
-    const hz = await page.evaluate(async () => {
-      const { player, ctx } = (window as any).__nearcast;
-      const an: AnalyserNode = ctx.createAnalyser();
-      an.fftSize = 32768;
-      player.gain.connect(an);
-      await new Promise((r) => setTimeout(r, 1500));
-      const d = new Float32Array(an.fftSize);
-      an.getFloatTimeDomainData(d);
-      let crossings = 0;
-      let peak = 0;
-      for (let i = 1; i < d.length; i++) { if (d[i - 1] < 0 && d[i] >= 0) crossings++; peak = Math.max(peak, Math.abs(d[i])); }
-      return { hz: (crossings * ctx.sampleRate) / d.length, peak };
-    });
+    const hz = await listen(page, 1500, 32768);
     expect(hz.peak, 'audible').to.be.greaterThan(0.05);
     expect(hz.hz).to.be.within(430, 450);
   });

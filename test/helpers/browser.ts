@@ -33,3 +33,22 @@ export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<
   const rows = (await page.evaluate(() => { const w = window as any; const r = w.__sched; w.__sched = []; return r; })) as Array<[number, number, number]>;
   return rows.map(([, outWall, dueUs]) => outWall - (dueUs / 1000 + wallOfMonoMs));
 }
+
+/** What the page plays now, through an AnalyserNode on its output: the dominant frequency
+ *  (zero crossings) and the peak, over `fftSize` frames after `ms` of listening. */
+export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: number; peak: number }> {
+  return page.evaluate(async ([ms, fftSize]) => {
+    const { player, ctx } = (window as any).__nearcast;
+    const an: AnalyserNode = ctx.createAnalyser();
+    an.fftSize = fftSize;
+    player.gain.connect(an);
+    await new Promise((r) => setTimeout(r, ms));
+    const d = new Float32Array(an.fftSize);
+    an.getFloatTimeDomainData(d);
+    player.gain.disconnect(an);
+    let crossings = 0;
+    let peak = 0;
+    for (let i = 1; i < d.length; i++) { if (d[i - 1] < 0 && d[i] >= 0) crossings++; peak = Math.max(peak, Math.abs(d[i])); }
+    return { hz: (crossings * ctx.sampleRate) / d.length, peak };
+  }, [ms, fftSize] as const);
+}
