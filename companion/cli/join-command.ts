@@ -64,6 +64,13 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
     decoderFactory: (h) => createDecoder(h.codec, { sampleRate: h.sampleRate, channels: h.channels, bitsPerSample: 16 }),
   });
 
+  // a hard resync is worth a line: it is audible (a skip or a gap)
+  let startedAt = NaN;
+  player.scheduler.on('started', () => { startedAt = monotonicUs(); });
+  player.scheduler.on('resync', (e: { errorUs: number }) => {
+    out(`resync: ${(e.errorUs / 1000).toFixed(2)} ms off, ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`);
+  });
+
   let stopping = false;
   let fatal = '';
   const stream = await connectTcpStream(box.host, grant.stream.tcpPort, grant.stream.token, o.name, sync, {

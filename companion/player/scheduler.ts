@@ -400,7 +400,11 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   }
 }
 
-const PRIME_US = 5000;
+// Lead-in silence written before the alignment: it must outlast the gap to the next write,
+// or the device (or our model of an unclocked one) runs dry and restarts later than the
+// alignment assumed — on a loaded machine a worker round trip alone can take ms (5 ms was
+// too short: a companion started ~14 ms late and had to resync).
+export const PRIME_US = 30_000;
 
 /** Read positions of a block's output frames: straight, one dropped, or one repeated in the middle (see correct()). */
 function spansOf(corr: number, n: number): Array<{ pos: number; n: number }> {

@@ -56,7 +56,7 @@ describe('box end to end (real processes on loopback)', function () {
     for (const c of comps) expect(await c.interrupt()).to.equal(0);
     const outs = Object.values(alsa.outputs).map(readRaw);
     const spans: Array<[number, number]> = [];
-    for (const c of comps) expect(c.status().at(-1), 'no sample inserted or dropped').to.include({ droppedFrames: 0, insertedFrames: 0, resyncs: 0 });
+    for (const c of comps) expect(c.status().at(-1), `no sample inserted or dropped (${c.stderr.join(' / ')})`).to.include({ droppedFrames: 0, insertedFrames: 0, resyncs: 0 });
     for (const out of outs) {
       // from 0.5 s in: a companion that joins right after the song change first hears
       // the old song's last FIFO chunks, which are not in this reference

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { PlayoutScheduler, type SchedulerOptions } from '../../../../companion/player/scheduler.ts';
+import { PlayoutScheduler, PRIME_US, type SchedulerOptions } from '../../../../companion/player/scheduler.ts';
 import { FakeSink, type FakeSinkOptions } from '../../../helpers/fake-sink.ts';
 import type { PcmSink, SinkStatus } from '../../../../hardware/audio/pcm-sink.ts';
 
@@ -105,9 +105,9 @@ describe('PlayoutScheduler', () => {
     await r.clock.tickAsync(200);
     expect(r.sink.segments[0].timeUs).to.equal(1_000_000_000); // first write at once
     const out = r.sink.output();
-    let i0 = 0; // after the few ms of silence that start the device
+    let i0 = 0; // after the lead-in silence that starts the device
     while (streamIndex(out, i0) < 0) i0++;
-    expect(i0).to.be.at.most(5 * 48);
+    expect(i0).to.be.at.most((PRIME_US / 1000) * 48);
     const k0 = streamIndex(out, i0);
     expect(k0).to.be.closeTo(100 * 48 + i0, 1);
     expect(Math.abs(r.sink.outTimeUs(i0) - r.playAtOf(k0))).to.be.at.most(FRAME_US);
