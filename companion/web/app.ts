@@ -17,6 +17,9 @@ interface Grant { stream: { wsPath: string; token: string }; codec: string }
 interface BoxState { state?: string; track?: { id: string; title: string; artist: string; durationMs: number } | null; positionMs?: number; box?: { name: string }; sharing?: { open: boolean } }
 
 let topics: BoxTopics | null = null;
+// the box's id comes with its first retained message, a moment after the MQTT connection
+let boxFound: () => void = () => undefined;
+const found = new Promise<void>((resolve) => { boxFound = resolve; });
 let seq = 0;
 const waiting = new Map<string, (r: Reply) => void>();
 let player: WebPlayer | null = null;
@@ -53,6 +56,7 @@ client.on('message', (topic, payload) => {
   if (!topics && parts[0] === 'nearcast' && parts[2] !== 'client') {
     topics = boxTopics(parts[1]);
     client.subscribe(topics.myResponses(clientId));
+    boxFound();
   }
   if (!topics || !topic.startsWith(topics.prefix)) return;
   if (topic === topics.availability) {
@@ -87,6 +91,10 @@ async function join(): Promise<void> {
   ctx ??= new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
   // resume needs a user gesture on phones (the Join tap is one); never hang on it
   await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 2000))]);
+  if (!topics) {
+    message('looking for the box…');
+    await Promise.race([found, new Promise((r) => setTimeout(r, 10_000))]);
+  }
   message('joining…');
   const r = await request('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
   if (r.status !== 'ok') { message(`join refused: ${r.error ?? 'no reason given'}`, 'error'); wantJoined = false; render(); return; }
