@@ -89,7 +89,8 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     expect(st.visibleAgain).to.equal(1);
     expect(st.underruns + st.late, 'the stall starved the schedule').to.be.greaterThan(underrunsBefore);
     expect(after.length, 'chunks scheduled after the stall').to.be.greaterThan(60);
-    expect(Math.abs(median(after) - median(before)), 'lasting offset, ms').to.be.lessThan(1);
+    // the page's error wanders within about 1 ms from one second to the next; a stale anchor would be a chunk or more
+    expect(Math.abs(median(after) - median(before)), 'lasting offset, ms').to.be.lessThan(2);
     const heard = await listen(page);
     expect(heard.hz).to.be.within(430, 450);
     await page.close();
