@@ -86,11 +86,15 @@ function request(op: string, body: object = {}, timeoutMs = 10 * 60_000): Promis
   });
 }
 
+/** resumes the audio (phones want a user gesture for it, a background tab may have had it suspended); never hangs on it */
+function resumeAudio(c: AudioContext): Promise<unknown> {
+  return Promise.race([c.resume(), new Promise((r) => setTimeout(r, 2000))]);
+}
+
 async function join(): Promise<void> {
   wantJoined = true;
   ctx ??= new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
-  // resume needs a user gesture on phones (the Join tap is one); never hang on it
-  await Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 2000))]);
+  await resumeAudio(ctx); // the Join tap is the gesture
   if (!topics) {
     message('looking for the box…');
     await Promise.race([found, new Promise((r) => setTimeout(r, 10_000))]);
@@ -107,8 +111,7 @@ async function join(): Promise<void> {
 function openStream(g: Grant): void {
   dropStream();
   const sync = new ClockSync();
-  // ?decoder=wasm forces the WebAssembly path where WebCodecs exists (measurements)
-  player = new WebPlayer(ctx!, sync, { webCodecs: new URLSearchParams(location.search).get('decoder') !== 'wasm' });
+  player = new WebPlayer(ctx!, sync);
   player.setVolume(Number(($('volume') as HTMLInputElement).value));
   player.setLatencyOffsetMs(Number(($('offset') as HTMLInputElement).value) || 0);
 
@@ -215,7 +218,7 @@ document.addEventListener('visibilitychange', () => {
   // a tab in the background may have been throttled or frozen, its AudioContext suspended:
   // when visible again, resume the audio and re-anchor the schedule on the next chunk
   if (document.visibilityState !== 'visible' || !player) return;
-  if (ctx && ctx.state !== 'running') void Promise.race([ctx.resume(), new Promise((r) => setTimeout(r, 2000))]);
+  if (ctx && ctx.state !== 'running') void resumeAudio(ctx);
   player.resync();
   visibleAgain++;
 });

@@ -52,7 +52,7 @@ export class WebPlayer {
    *  instant it is due out of the speaker (playAt less the decoder's delay) */
   onScheduled: ((seq: number, contextTime: number, dueUs: number) => void) | null = null;
 
-  constructor(readonly ctx: AudioContext, private readonly sync: ClockSync, private readonly opts: { webCodecs?: boolean } = {}) {
+  constructor(readonly ctx: AudioContext, private readonly sync: ClockSync) {
     this.gain = ctx.createGain();
     this.gain.connect(ctx.destination);
   }
@@ -62,9 +62,7 @@ export class WebPlayer {
     this.decoder?.close();
     this.decoder = null;
     if (h.codec === 'opus') {
-      this.decoder = (this.opts.webCodecs ?? true) && (await webCodecsOpus(h.sampleRate, h.channels))
-        ? this.webCodecsDecoder(h)
-        : await this.wasmDecoder(h);
+      this.decoder = (await webCodecsOpus(h.sampleRate, h.channels)) ? this.webCodecsDecoder(h) : await this.wasmDecoder(h);
     } else {
       this.decoder = this.pcmDecoder(h);
     }
@@ -113,10 +111,8 @@ export class WebPlayer {
     const h = this.header;
     if (!h) return;
     this.stat.chunks++;
-    const delayUs = (h.codecDelayFrames * 1e6) / h.sampleRate; // the decoder's output lags its input
-    // a decoder that trimmed the chunk's head (pre-skip at the stream's start) returns its tail
-    const missing = Math.max(0, Math.round((h.chunkMs * h.sampleRate) / 1000) - buf.length);
-    const dueUs = f.playAt - delayUs + (missing * 1e6) / h.sampleRate; // box clock: this buffer's first sample out
+    // box clock: this buffer's first sample out (the decoder's output lags its input)
+    const dueUs = f.playAt - (h.codecDelayFrames * 1e6) / h.sampleRate;
     const when = this.contextTimeOf(dueUs);
     const contiguous = f.seq === this.lastSeq + 1 && !f.gap && this.nextWhen > 0 && Math.abs(when - this.nextWhen) < CONTIGUOUS_S;
     const error = contiguous ? this.nextWhen - when : 0; // > 0: this page plays late
@@ -170,7 +166,7 @@ export class WebPlayer {
   private webCodecsDecoder(h: CodecHeaderFrame): Decoder {
     // outputs come in decode order; their timestamps may come back rounded (1800000 → 1799999 µs)
     const inFlight: Array<{ stamp: number; f: AudioFrame }> = [];
-    const stampOf = (f: AudioFrame) => (f.seq * h.chunkMs * 1000) % 2 ** 52;
+    const stampOf = (f: AudioFrame) => f.seq * h.chunkMs * 1000; // µs of stream time
     const AD = (globalThis as any).AudioDecoder;
     const EAC = (globalThis as any).EncodedAudioChunk;
     let dec: any = null;

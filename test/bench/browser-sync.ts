@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BoxClient } from '../../companion/client/box-client.ts';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
-import { launchChromium, PAGE_HOST, recordSchedule } from '../helpers/browser.ts';
+import { launchChromium, PAGE_HOST, recordSchedule, waitMessage } from '../helpers/browser.ts';
 import { startBox } from '../helpers/box-process.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
 import { startListener } from './lib/rig.ts';
@@ -63,7 +63,7 @@ try {
     const page = await browser.newPage();
     await page.goto(p.url);
     await page.click('#join');
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 15_000 });
+    await waitMessage(page, /^listening$/, 15_000);
     const used = await page.evaluate(() => (window as any).__nearcast.player.stats().path);
     if (used !== p.expect) throw new Error(`${p.name}: the page decodes with ${used}, not ${p.expect}`);
     await sleep(3000); // past the page's first re-anchoring

@@ -6,17 +6,12 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
-import { launchChromium, listen, PAGE_HOST, recordSchedule, scheduleErrors } from '../helpers/browser.ts';
+import { launchChromium, listen, PAGE_HOST, recordSchedule, scheduleErrors, waitMessage } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-async function waitMessage(page: Page, re: RegExp, timeout = 20_000): Promise<void> {
-  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('message')?.textContent ?? ''), re.source, { timeout })
-    .catch(async (e: Error) => { throw new Error(`${e.message} (waiting for ${re}; the page says: ${await page.textContent('#message')})`); });
-}
 
 describe('web companion: decoding paths, background tab, approval (headless Chromium)', function () {
   this.timeout(120_000);

@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { launchChromium, PAGE_HOST } from '../helpers/browser.ts';
+import { launchChromium, PAGE_HOST, waitMessage } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 
 function freePort(): Promise<number> {
@@ -36,15 +36,14 @@ describe('web companion across a box restart (headless Chromium)', function () {
     await page.goto(`http://${PAGE_HOST}:${ports[1]}/`);
     await page.waitForFunction(() => document.getElementById('availability')?.className === 'online', null, { timeout: 10_000 });
     await page.click('#join');
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 20_000 })
-      .catch(async (e: Error) => { throw new Error(`${e.message} (the page says: ${await page.textContent('#message')})`); });
+    await waitMessage(page, /^listening$/);
     const b = box;
     box = null;
     expect(await b.stop(), b.logs.slice(-5).join('\n')).to.equal(0);
-    await page.waitForFunction(() => /went away|stream lost/.test(document.getElementById('message')?.textContent ?? ''), null, { timeout: 10_000 });
+    await waitMessage(page, /went away|stream lost/, 10_000);
     expect(await page.getAttribute('#availability', 'class')).to.equal('offline');
     box = await startBox(args);
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 30_000 });
+    await waitMessage(page, /^listening$/, 30_000);
     const chunks = await page.evaluate(async () => {
       const before = (window as any).__nearcast.player.stats().chunks;
       await new Promise((r) => setTimeout(r, 1000));
@@ -55,11 +54,11 @@ describe('web companion across a box restart (headless Chromium)', function () {
     // the network goes silent (the box stops answering for 5 s): the page notices and rejoins
     process.kill(box.proc.pid!, 'SIGSTOP');
     try {
-      await page.waitForFunction(() => /no audio from the box/.test(document.getElementById('message')?.textContent ?? ''), null, { timeout: 10_000 });
+      await waitMessage(page, /no audio from the box/, 10_000);
     } finally {
       await new Promise((r) => setTimeout(r, 2000));
       process.kill(box.proc.pid!, 'SIGCONT');
     }
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 30_000 });
+    await waitMessage(page, /^listening$/, 30_000);
   });
 });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, listen, PAGE_HOST } from '../helpers/browser.ts';
+import { launchChromium, listen, PAGE_HOST, waitMessage } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 
@@ -41,8 +41,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
 
   it('joins and plays the box\'s 440 Hz tone through WebAssembly Opus and scheduled buffers', async () => {
     await page.click('#join');
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 20_000 })
-      .catch(async (e: Error) => { throw new Error(`${e.message} (the page says: ${await page.textContent('#message')})`); });
+    await waitMessage(page, /^listening$/);
     const hz = await listen(page, 1500, 32768);
     expect(hz.peak, 'audible').to.be.greaterThan(0.05);
     expect(hz.hz).to.be.within(430, 450);
@@ -58,8 +57,8 @@ describe('web companion (headless Chromium, insecure context)', function () {
 
   it('a malformed message from the box shows an error, and the page recovers (rejoins) instead of freezing', async () => {
     await page.evaluate(() => (window as any).__nearcast.protocol.receive(new Uint8Array([0, 0, 0, 3, 0xee, 1, 2])));
-    await page.waitForFunction(() => /stream (error|lost)/.test(document.getElementById('message')?.textContent ?? ''), null, { timeout: 5000 });
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'listening', null, { timeout: 15_000 });
+    await waitMessage(page, /stream (error|lost)/, 5000);
+    await waitMessage(page, /^listening$/, 15_000);
     await page.fill('#search', 'cafe');
     await page.waitForFunction(() => /Café Olé/.test(document.getElementById('results')?.textContent ?? ''), null, { timeout: 10_000 });
   });
@@ -70,7 +69,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling').to.be.at.most(390);
     expect(await page.textContent('#join')).to.equal('Leave');
     await page.click('#join'); // Leave
-    await page.waitForFunction(() => document.getElementById('message')?.textContent === 'left', null, { timeout: 5000 })
+    await waitMessage(page, /^left$/, 5000)
     expect(await page.textContent('#join')).to.equal('Join');
   });
 });

@@ -52,3 +52,9 @@ export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: num
     return { hz: (crossings * ctx.sampleRate) / d.length, peak };
   }, [ms, fftSize] as const);
 }
+
+/** Waits until the page's message line matches `re`; on timeout the error says what the page showed. */
+export async function waitMessage(page: Page, re: RegExp, timeout = 20_000): Promise<void> {
+  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('message')?.textContent ?? ''), re.source, { timeout })
+    .catch(async (e: Error) => { throw new Error(`${e.message} (waiting for ${re}; the page says: ${await page.textContent('#message')})`); });
+}
