@@ -1,13 +1,26 @@
 // Playout scheduler: feeds a PcmSink so that each stream frame leaves the DAC at
 // its playAt (local clock).
 //
-// Device time model: after a write the sink reports {delayFrames, atUs}; the next
-// frame written leaves at tNext = atUs + delayFrames / rate. The error
-// e = tNext + offset − (playAt of the next stream frame) is positive when we are
-// late. Small errors are corrected by dropping (late) or repeating (early) single
-// frames, at most one per 1000 (≤ 0.1 % rate change, inaudible); large ones by a
-// hard resync. Underruns write silence while the stream timeline keeps moving, so
-// audio that arrives later still plays at its own time.
+// Device time model: the DeviceClock fits a line to many delay readings (frames
+// consumed against the monotonic clock), so the time at which the next frame
+// written leaves the DAC, tNext, comes from that line and never from one reading
+// (sound servers report delay in a jumpy sawtooth; hardware per period). The
+// error e = tNext + offset − (playAt of the next stream frame) is positive when
+// we are late.
+//
+// Corrections:
+//  - soft, always: single frames are dropped (late) or repeated (early), at a
+//    rate proportional to the error (see softCorrection) — at most one per `softSpacingFrames` (0.1 %)
+//    in steady state, one per `settleSpacingFrames` (0.5 %) during the first
+//    seconds while the clock estimates are young; corrected back to zero;
+//  - hard (resync), only when the device itself moved: at start (lead-in), after
+//    an xrun or a confirmed step of the device line beyond `stepResyncUs`, or an
+//    error beyond `hardThresholdUs` that persists. A single reading can do neither.
+// Until the first audible frame, the lead-in silence is re-sized at every write
+// from the latest model, so the first sample is on time without any resync.
+// Underruns (no data) write silence while the stream timeline keeps moving, so
+// audio that arrives later still plays at its own time; when the data is merely
+// late and the device still holds enough, the scheduler waits instead.
 //
 // Latency offset sign: a POSITIVE offset plays EARLIER. Each frame leaves the DAC
 // at playAt − offset, which compensates a downstream device (Bluetooth speaker,
@@ -17,20 +30,26 @@ import { EventEmitter } from 'node:events';
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import type { PcmSink, SinkStatus } from '../../hardware/audio/pcm-sink.ts';
+import { DeviceClock } from './device-clock.ts';
+import { GainRamp } from './gain-ramp.ts';
 import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer.ts';
 import { OutputMap } from './output-map.ts';
+
+export { GainRamp } from './gain-ramp.ts';
 
 export interface SchedulerOptions {
   /** local clock in µs; must be the clock of the sink's status.atUs (default monotonicUs) */
   now?: () => number;
-  deviceBufferMs?: number; // audio kept queued in the device (default 60)
+  deviceBufferMs?: number; // audio kept queued in the device (default: the sink's preference, else 60)
   writeBlockMs?: number; // size of each write (default 10)
-  deadbandUs?: number; // errors within it are left alone (default 80: above a settled clock estimate's noise on a quiet link, so a steady stream stays sample-exact); once past it, corrected back to zero
-  hardThresholdUs?: number; // errors beyond it are fixed at once (default 30000)
-  settleMs?: number; // right after the start, while the clock estimate is young (default 3000)...
-  settleThresholdUs?: number; // ...errors beyond this are fixed at once too (default 500 µs): soft correction would take seconds
-  averageOver?: number; // error measurements averaged (default 16)
-  softSpacingFrames?: number; // minimum frames between soft corrections (default 1000)
+  deadbandUs?: number; // errors within it get no proportional correction (default 40: a settled clock estimate's noise on a quiet link)
+  correctionTauMs?: number; // soft correction works an error off with this time constant (default 1500)
+  hardThresholdUs?: number; // errors beyond it that persist are fixed at once (default 30000)
+  stepResyncUs?: number; // after the device line moved (step, xrun), errors beyond this are fixed at once (default 5000)
+  settleMs?: number; // the first seconds after the first audible frame (default 3000)...
+  settleSpacingFrames?: number; // ...correct up to one frame per this many (default 200 = 0.5 %)
+  softSpacingFrames?: number; // afterwards, one frame per this many (default 1000 = 0.1 %)
+  averageOver?: number; // error measurements averaged (default 8)
   maxBufferMs?: number; // jitter buffer bound (default 5000)
   latencyOffsetMs?: number; // positive = play earlier (default 0)
   volume?: number; // 0..100 (default 100)
@@ -39,46 +58,55 @@ export interface SchedulerOptions {
   idleWaitMs?: number; // poll interval while there is nothing to do (default 5)
 }
 
-export type SchedulerState = 'waiting' | 'playing' | 'stopped';
+export type SchedulerState = 'waiting' | 'lead-in' | 'playing' | 'stopped';
 
 export interface SchedulerStats {
   state: SchedulerState;
-  syncErrorUs: number; // smoothed error, positive = late
+  syncErrorUs: number; // error against the device model, smoothed, positive = late
   underrunFrames: number;
   underruns: number; // events (runs of missing data)
   resyncs: number;
   insertedFrames: number; // soft duplicates + resync silence
   droppedFrames: number; // soft drops + resync skips
   bufferedMs: number; // jitter buffer ahead of the play head
-  deviceDelayMs: number;
+  deviceDelayMs: number; // last raw delay reading
+  deviceSteps: number; // times the device line moved (stall, xrun, server reschedule)
+  deviceNoiseUs: number; // how coarsely the device reports its delay
+  devicePpm: number; // device clock vs local clock
 }
 
 export interface SchedulerEvents {
   started: [{ firstFrameOutUs: number }];
   underrun: [{ atUs: number }];
-  resync: [{ errorUs: number }];
+  resync: [{ errorUs: number; cause: 'error' | 'device' }];
   error: [Error];
 }
 
-const HARD_WINDOW = 5; // median of the latest measurements decides a hard resync
+const HARD_CONFIRM = 5; // consecutive measurements beyond the hard threshold
 
 export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   readonly format: PcmFormat;
   readonly buffer: JitterBuffer;
+  /** device frame ↔ source frame bookkeeping (sync measurement) */
+  readonly output = new OutputMap();
+  private readonly sink: PcmSink;
   private readonly now: () => number;
   private readonly rate: number;
-  private readonly ch: number;
+  private readonly channels: number;
   private readonly blockFrames: number;
   private deviceBufferUs: number;
+  private readonly requestedBufferUs: number; // NaN: as the sink prefers
   private readonly deadbandUs: number;
   private readonly hardUs: number;
+  private readonly stepResyncUs: number;
   private readonly settleUs: number;
-  private readonly settleThresholdUs: number;
-  private startedAtUs = NaN;
-  private readonly averageOver: number;
+  private readonly settleSpacing: number;
   private readonly softSpacing: number;
+  private readonly averageOver: number;
+  private readonly correctionTauS: number;
   private readonly idleWaitMs: number;
   private readonly gain: GainRamp;
+  private readonly deviceClock: DeviceClock;
   private offsetUs: number;
 
   private state: SchedulerState = 'stopped';
@@ -86,41 +114,48 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private loopDone: Promise<void> | null = null;
   private timer: { id: ReturnType<typeof setTimeout>; resolve: () => void } | null = null;
   private status: SinkStatus | null = null;
+  private deviceUnderruns = 0;
+  private leadInUntil = NaN; // playAt of the first audible frame, during the lead-in
+  private audibleSinceUs = NaN;
   private pendingSilence = 0;
   private errors: number[] = [];
-  private correcting = false;
-  private sinceCorrection = 0;
+  private beyondHard = 0;
+  private deviceMoved = false; // the device line stepped since the last measurement
+  private correctionCredit = 0; // frames owed to the soft correction (+ drop, − repeat)
+  private driftRate = 0; // learnt stream-vs-device drift, frames/s (the integral term)
   private inUnderrun = false;
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
   private lastFrame: Int16Array;
-  private primed = false;
-  /** device frame ↔ source frame bookkeeping (sync measurement) */
-  readonly output = new OutputMap();
   private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, insertedFrames: 0, droppedFrames: 0 };
 
-  constructor(private readonly sink: PcmSink, opts: SchedulerOptions = {}) {
+  constructor(sink: PcmSink, opts: SchedulerOptions = {}) {
     super();
+    this.sink = sink;
     this.format = sink.format;
     this.rate = sink.format.sampleRate;
-    this.ch = sink.format.channels;
+    this.channels = sink.format.channels;
     this.now = opts.now ?? monotonicUs;
     this.buffer = new JitterBuffer(sink.format, { maxBufferMs: opts.maxBufferMs });
     this.blockFrames = Math.max(1, Math.round(((opts.writeBlockMs ?? 10) * this.rate) / 1000));
-    this.deviceBufferUs = (opts.deviceBufferMs ?? 60) * 1000;
-    this.deadbandUs = opts.deadbandUs ?? 80;
+    this.requestedBufferUs = opts.deviceBufferMs === undefined ? NaN : opts.deviceBufferMs * 1000;
+    this.deviceBufferUs = Number.isNaN(this.requestedBufferUs) ? DEFAULT_DEVICE_BUFFER_US : this.requestedBufferUs;
+    this.deadbandUs = opts.deadbandUs ?? 40;
     this.hardUs = opts.hardThresholdUs ?? 30_000;
+    this.stepResyncUs = opts.stepResyncUs ?? 5000;
     this.settleUs = (opts.settleMs ?? 3000) * 1000;
-    this.settleThresholdUs = opts.settleThresholdUs ?? 500;
-    this.averageOver = Math.max(1, opts.averageOver ?? 16);
+    this.settleSpacing = Math.max(1, opts.settleSpacingFrames ?? 200);
     this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);
+    this.averageOver = Math.max(1, opts.averageOver ?? 8);
+    this.correctionTauS = Math.max(0.05, (opts.correctionTauMs ?? 1500) / 1000);
     this.idleWaitMs = opts.idleWaitMs ?? 5;
     this.offsetUs = checkOffset(opts.latencyOffsetMs ?? 0) * 1000;
-    this.gain = new GainRamp(this.ch, Math.round(((opts.rampMs ?? 20) * this.rate) / 1000));
+    this.gain = new GainRamp(this.channels, Math.round(((opts.rampMs ?? 20) * this.rate) / 1000));
     this.gain.set(opts.volume ?? 100, opts.muted ?? false);
     this.gain.settle();
+    this.deviceClock = new DeviceClock({ rate: this.rate });
     this.tokensUs = this.tokenCapacity;
-    this.lastFrame = new Int16Array(this.ch);
+    this.lastFrame = new Int16Array(this.channels);
   }
 
   private get tokenCapacity(): number {
@@ -171,6 +206,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       ...this.counters,
       bufferedMs: (this.buffer.bufferedFrames() * 1000) / this.rate,
       deviceDelayMs: this.status ? (this.status.delayFrames * 1000) / this.rate : 0,
+      deviceSteps: this.deviceClock.steps,
+      deviceNoiseUs: this.deviceClock.noiseUs,
+      devicePpm: this.deviceClock.ppm,
     };
   }
 
@@ -189,12 +227,19 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     return this.output.sourceOf(deviceFrame);
   }
 
+  /** The device model's time (local µs) at which device frame `deviceFrame` leaves the DAC. */
+  deviceFrameOutUs(deviceFrame: number): number {
+    return this.deviceClock.ready ? this.deviceClock.frameOutUs(deviceFrame) : NaN;
+  }
+
   /** Opens the sink and starts the playout loop; plays as soon as audio is pushed. */
   async start(): Promise<void> {
     if (this.running) return;
     await this.sink.open();
     this.output.reset();
-    this.primed = false;
+    this.deviceClock.reset();
+    this.deviceUnderruns = 0;
+    this.driftRate = 0;
     this.running = true;
     this.state = 'waiting';
     this.loopDone = this.loop();
@@ -219,12 +264,15 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.pendingSilence = 0;
     this.resetErrors();
     this.inUnderrun = false;
-    if (this.running) this.state = 'waiting';
+    // the device keeps running: the next block gets a lead-in on the same device line
+    if (this.running) this.state = this.status ? 'lead-in' : 'waiting';
+    this.leadInUntil = NaN;
   }
 
   private resetErrors(): void {
     this.errors = [];
-    this.correcting = false;
+    this.beyondHard = 0;
+    this.correctionCredit = 0;
   }
 
   private async loop(): Promise<void> {
@@ -253,21 +301,29 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     const now = this.now();
     this.tokensUs = Number.isNaN(this.tokensAt) ? this.tokensUs : Math.min(this.tokenCapacity, this.tokensUs + (now - this.tokensAt) * 1.01);
     this.tokensAt = now;
-    if (this.state === 'waiting') return this.begin();
+    if (this.state === 'waiting') return this.prime();
 
     const st = this.status!;
-    const tNext = st.atUs + this.usOf(st.delayFrames);
-    const queuedUs = tNext - now;
+    const queuedUs = st.atUs + this.usOf(st.delayFrames) - now;
     if (queuedUs > this.deviceBufferUs) return Math.max(1, Math.ceil((queuedUs - this.deviceBufferUs) / 1000));
     const blockUs = this.usOf(this.blockFrames);
     if (this.tokensUs < blockUs) return Math.max(1, Math.ceil((blockUs - this.tokensUs) / 1000));
 
+    let tNext = this.deviceClock.frameOutUs(this.output.framesWritten);
+    if (!(tNext > now)) {
+      // Everything written has played: the device ran dry (a sound server does not
+      // report that as an xrun, it just stops) and restarts on the next write.
+      this.deviceClock.restart();
+      this.deviceMoved = true;
+      await this.writeSilence(this.framesOf(PRIME_US));
+      tNext = this.deviceClock.frameOutUs(this.output.framesWritten);
+    }
+    if (this.state === 'lead-in') return this.leadIn(tNext);
+
     if (this.pendingSilence > 0) {
       const n = Math.min(this.pendingSilence, this.blockFrames);
       this.pendingSilence -= n;
-      this.lastFrame.fill(0);
-      this.output.silence(n);
-      await this.write(new Int16Array(n * this.ch));
+      await this.writeSilence(n);
       return 0;
     }
 
@@ -276,84 +332,104 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     if (this.errors.length > this.averageOver) this.errors.shift();
     const avg = this.errors.reduce((a, b) => a + b, 0) / this.errors.length;
     this.counters.syncErrorUs = avg;
-    const recent = median(this.errors.slice(-HARD_WINDOW));
-    if (Math.abs(recent) > this.hardUs && this.errors.length >= Math.min(3, this.averageOver)) {
-      this.resync(recent);
+    this.beyondHard = Math.abs(e) > this.hardUs ? this.beyondHard + 1 : 0;
+    const moved = this.deviceMoved;
+    this.deviceMoved = false;
+    if ((moved && Math.abs(e) > this.stepResyncUs) || this.beyondHard >= HARD_CONFIRM) {
+      this.resync(e, moved ? 'device' : 'error');
       return 0;
     }
-    // The first estimate comes from a handful of exchanges; on a jittery link it can be
-    // a few ms off and soft correction (≤ 0.1 %) would need seconds to follow the
-    // better estimates that arrive within the first second. Jump to them instead.
-    if (now - this.startedAtUs < this.settleUs && Math.abs(recent) > this.settleThresholdUs && this.errors.length >= this.averageOver) {
-      this.resync(recent);
-      return 0;
-    }
-    // Correct back to zero, not just into the deadband: stopping at its edge would
-    // leave every drifting device a steady deadband's worth off, in its own direction.
-    if (Math.abs(avg) > this.deadbandUs) this.correcting = true;
-    else if (Math.abs(avg) <= this.usOf(0.5)) this.correcting = false;
 
-    // +1: drop a frame (we are late), −1: repeat one (early)
-    const corr = this.correcting && this.sinceCorrection >= this.softSpacing ? (avg > 0 ? 1 : -1) : 0;
     const n = this.blockFrames;
+    // The data is late, not lost: while the device still holds enough, wait for it
+    // rather than writing silence that would then have to be made up.
+    if (this.buffer.bufferedFrames() < n && queuedUs > 2 * blockUs + LATE_DATA_FLOOR_US) return Math.max(1, Math.floor(blockUs / 2000));
+
+    const corr = this.softCorrection(avg, now, n);
     const { pcm, missingFrames, pieces } = this.buffer.readNext(n + corr);
     this.noteUnderrun(missingFrames);
-    const out = corr === 0 ? pcm : this.correct(pcm, corr, n);
-    this.output.block(spansOf(corr, n), pieces);
+    const spans = spansOf(corr, n);
+    const out = corr === 0 ? pcm : this.correct(pcm, spans, n);
+    this.output.block(spans, pieces);
     if (corr !== 0) {
-      this.sinceCorrection = 0;
-      if (corr > 0) this.counters.droppedFrames++;
-      else this.counters.insertedFrames++;
+      this.correctionCredit -= corr;
+      if (corr > 0) this.counters.droppedFrames += corr;
+      else this.counters.insertedFrames -= corr;
       // the stored measurements predate the correction; shift them so the average stays true
       const shift = corr * this.usOf(1);
       this.errors = this.errors.map((x) => x - shift);
-    } else {
-      this.sinceCorrection += n;
     }
-    if (n > 0) this.lastFrame = out.slice((n - 1) * this.ch, n * this.ch);
+    if (n > 0) this.lastFrame = out.slice((n - 1) * this.channels, n * this.channels);
     await this.write(this.gain.apply(out));
     return 0;
   }
 
-  /** First audio: line the stream up with the device (lead-in silence or fast join). */
-  private async begin(): Promise<number> {
+  /**
+   * First audio: start the device with a little silence, so that the readings the
+   * lead-in is sized from come from a running device, not from one that starts a
+   * round trip later (an unclocked sink anchors its pacing there too).
+   */
+  private async prime(): Promise<number> {
     if (this.buffer.empty) return this.idleWaitMs;
-    // A device starts its clock at the first write (an unclocked sink anchors its pacing
-    // there too): prime it with a little silence so the status used for the alignment
-    // below comes from a running device, not from one that starts a round trip later.
-    let st: SinkStatus;
-    if (this.primed) st = await this.sink.status();
-    else {
-      const prime = this.framesOf(PRIME_US);
-      this.output.silence(prime);
-      st = await this.sink.write(new Int16Array(prime * this.ch));
-      this.primed = true;
-    }
     // An unclocked sink (ALSA file/null) is paced by our own model of a DAC: keep more
     // queued there so a loaded machine's scheduling hiccups do not starve the model.
+    if (Number.isNaN(this.requestedBufferUs) && this.sink.preferredQueueMs) this.deviceBufferUs = this.sink.preferredQueueMs * 1000;
     if (!this.sink.clocked) this.deviceBufferUs = Math.max(this.deviceBufferUs, UNCLOCKED_BUFFER_US);
-    const first = this.buffer.firstPlayAt();
-    if (first === null || this.state !== 'waiting') return 0; // flushed or stopped meanwhile
-    this.status = st;
-    const tNext = st.atUs + this.usOf(st.delayFrames);
-    const target = tNext + this.offsetUs;
-    if (target < first) {
-      this.pendingSilence = this.framesOf(first - target);
-      this.buffer.seek(first);
-    } else {
-      this.pendingSilence = 0;
-      this.buffer.seek(target);
-    }
-    this.resetErrors();
-    this.sinceCorrection = this.softSpacing;
-    this.inUnderrun = false;
-    this.state = 'playing';
-    this.startedAtUs = this.now();
-    this.emit('started', { firstFrameOutUs: tNext + this.usOf(this.pendingSilence) });
+    await this.writeSilence(this.framesOf(PRIME_US));
+    if (this.state !== 'waiting') return 0; // flushed or stopped meanwhile
+    this.state = 'lead-in';
+    this.leadInUntil = NaN;
     return 0;
   }
 
-  private resync(errorUs: number): void {
+  /** Silence up to the first audible frame, sized from the latest device model at every write. */
+  private async leadIn(tNext: number): Promise<number> {
+    const first = this.buffer.firstPlayAt();
+    if (first === null) return this.idleWaitMs;
+    this.leadInUntil = first;
+    const target = tNext + this.offsetUs; // stream time the next written frame would carry
+    const need = this.framesOf(first - target);
+    if (need > 0) {
+      await this.writeSilence(Math.min(need, this.blockFrames));
+      return 0;
+    }
+    // within a frame of the first block's start: begin it; later (a mid-stream join): begin at the frame due now
+    this.buffer.seek(need >= -1 ? first : target);
+    this.resetErrors();
+    this.inUnderrun = false;
+    this.state = 'playing';
+    this.audibleSinceUs = this.now();
+    this.emit('started', { firstFrameOutUs: tNext });
+    return 0;
+  }
+
+  /**
+   * Soft correction as a PI controller on the error (in frames): the proportional
+   * part works an error off with time constant correctionTau (smoothly, so a small
+   * noisy error costs an occasional frame and never a back-and-forth chatter); the
+   * integral part learns the steady drift between the stream clock and the device
+   * clock so that a drifting device sits at zero error, not at drift × tau.
+   * Corrections are single frames, at most one per `spacing` frames (0.1 %, or
+   * 0.5 % while settling). Returns +1 (drop one frame: late), −1 (repeat one:
+   * early) or 0 for the next block of `n` frames.
+   */
+  private softCorrection(avg: number, now: number, n: number): number {
+    const settling = now - this.audibleSinceUs < this.settleUs;
+    const spacing = settling ? this.settleSpacing : this.softSpacing;
+    const maxRate = this.rate / spacing; // frames per second
+    const tau = settling ? SETTLE_TAU_S : this.correctionTauS;
+    const framesOff = (avg * this.rate) / 1e6;
+    const dt = n / this.rate;
+    // anti-windup: only a small error says something about drift; a large one is a jump being worked off
+    if (Math.abs(avg) < INTEGRATE_BELOW_US) this.driftRate = clamp(this.driftRate + (framesOff / (tau * INTEGRAL_TAU_S)) * dt, -maxRate, maxRate);
+    const proportional = Math.abs(avg) > this.deadbandUs ? framesOff / tau : 0;
+    const rate = clamp(proportional + this.driftRate, -maxRate, maxRate);
+    const perBlock = Math.max(1, Math.floor(n / spacing));
+    this.correctionCredit = clamp(this.correctionCredit + rate * dt, -perBlock - 1, perBlock + 1);
+    return clamp(Math.trunc(this.correctionCredit), -perBlock, perBlock);
+  }
+
+  private resync(errorUs: number, cause: 'error' | 'device'): void {
     const frames = this.framesOf(Math.abs(errorUs));
     if (errorUs > 0) {
       this.buffer.skip(frames);
@@ -364,7 +440,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     }
     this.counters.resyncs++;
     this.resetErrors();
-    this.emit('resync', { errorUs });
+    this.emit('resync', { errorUs, cause });
   }
 
   private noteUnderrun(missing: number): void {
@@ -378,95 +454,83 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.inUnderrun = missing > 0;
   }
 
-  /** Drops (corr = 1) or repeats (corr = −1) one frame in the middle of the block. */
-  private correct(pcm: Int16Array, corr: number, n: number): Int16Array {
-    const ch = this.ch;
-    const m = n >> 1;
+  /** Builds the block from read positions (see spansOf): frames dropped or repeated, spread evenly. */
+  private correct(pcm: Int16Array, spans: Array<{ pos: number; n: number }>, n: number): Int16Array {
+    const ch = this.channels;
     const out = new Int16Array(n * ch);
-    out.set(pcm.subarray(0, m * ch), 0);
-    if (corr > 0) {
-      out.set(pcm.subarray((m + 1) * ch), m * ch);
-    } else {
-      const prev = m > 0 ? pcm.subarray((m - 1) * ch, m * ch) : this.lastFrame;
-      out.set(prev, m * ch);
-      out.set(pcm.subarray(m * ch), (m + 1) * ch);
+    let at = 0;
+    for (const span of spans) {
+      if (span.pos < 0) out.set(this.lastFrame, at * ch); // a repeat before the block's first frame
+      else out.set(pcm.subarray(span.pos * ch, (span.pos + span.n) * ch), at * ch);
+      at += span.n;
     }
     return out;
   }
 
+  private async writeSilence(frames: number): Promise<void> {
+    this.lastFrame.fill(0);
+    this.output.silence(frames);
+    await this.write(new Int16Array(frames * this.channels));
+  }
+
   private async write(pcm: Int16Array): Promise<void> {
-    this.tokensUs -= this.usOf(pcm.length / this.ch);
-    this.status = await this.sink.write(pcm);
+    this.tokensUs -= this.usOf(pcm.length / this.channels);
+    const st = await this.sink.write(pcm);
+    this.status = st;
+    if (st.underruns !== this.deviceUnderruns) {
+      // the device ran dry and restarted: its line moved by however long it was dry
+      this.deviceUnderruns = st.underruns;
+      this.deviceClock.restart();
+      this.deviceMoved = true;
+    }
+    if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) this.deviceMoved = true;
   }
 }
 
 // Lead-in silence written before the alignment: it must outlast the gap to the next write,
 // or the device (or our model of an unclocked one) runs dry and restarts later than the
-// alignment assumed — on a loaded machine a worker round trip alone can take ms (5 ms was
-// too short: a companion started ~14 ms late and had to resync).
+// alignment assumed — on a loaded machine a worker round trip alone can take ms.
 export const PRIME_US = 30_000;
-
-/** Read positions of a block's output frames: straight, one dropped, or one repeated in the middle (see correct()). */
-function spansOf(corr: number, n: number): Array<{ pos: number; n: number }> {
-  const m = n >> 1;
-  if (corr > 0) return [{ pos: 0, n: m }, { pos: m + 1, n: n - m }];
-  if (corr < 0) return [{ pos: 0, n: m }, { pos: m - 1, n: 1 }, { pos: m, n: n - m - 1 }];
-  return [{ pos: 0, n }];
-}
+// Data that has not arrived yet is waited for while the device holds more than this
+// beyond two blocks; below it, silence is written so the device never runs dry.
+const LATE_DATA_FLOOR_US = 20_000;
 const UNCLOCKED_BUFFER_US = 200_000;
+const SETTLE_TAU_S = 0.25; // while settling, errors are worked off quickly (within the settle rate cap)
+const INTEGRAL_TAU_S = 6; // the drift estimate follows over several seconds
+const INTEGRATE_BELOW_US = 1000;
+const DEFAULT_DEVICE_BUFFER_US = 60_000;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+/**
+ * Read positions of a block's `n` output frames when `corr` frames are dropped
+ * (corr > 0: n + corr frames read) or repeated (corr < 0: n − |corr| read), the
+ * corrections spread evenly through the block.
+ */
+function spansOf(corr: number, n: number): Array<{ pos: number; n: number }> {
+  const k = Math.abs(corr);
+  if (k === 0) return [{ pos: 0, n }];
+  const spans: Array<{ pos: number; n: number }> = [];
+  let pos = 0;
+  let out = 0;
+  for (let j = 1; j <= k; j++) {
+    const len = Math.round((j * n) / (k + 1)) - out;
+    if (len > 0) spans.push({ pos, n: len });
+    pos += len;
+    out += len;
+    if (corr > 0) pos += 1; // skip one read frame
+    else {
+      spans.push({ pos: pos - 1, n: 1 }); // play the previous frame again
+      out += 1;
+    }
+  }
+  spans.push({ pos, n: n - out });
+  return spans;
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, x));
 }
 
 function checkOffset(ms: number): number {
   if (!Number.isFinite(ms) || Math.abs(ms) > 10_000) throw new RangeError(`latency offset must be a number of ms within ±10000, got ${ms}`);
   return ms;
-}
-
-/**
- * Software volume. Gain = (volume/100)² approximates loudness perception; changes
- * ramp linearly (full scale over the ramp length) so they never click. At unity
- * the samples pass through untouched (bit-exact).
- */
-export class GainRamp {
-  volume = 100;
-  muted = false;
-  private cur = 1;
-  private target = 1;
-  private readonly step: number;
-
-  constructor(private readonly ch: number, rampFrames: number) {
-    this.step = 1 / Math.max(1, rampFrames);
-  }
-
-  set(volume: number, muted: boolean): void {
-    if (!Number.isFinite(volume) || volume < 0 || volume > 100) throw new RangeError(`volume must be within 0..100, got ${volume}`);
-    this.volume = volume;
-    this.muted = muted;
-    this.target = muted ? 0 : (volume / 100) ** 2;
-  }
-
-  /** Jumps to the target gain (no ramp): for the initial setting, before any sound. */
-  settle(): void {
-    this.cur = this.target;
-  }
-
-  /** Applies the gain in place and returns the same array. */
-  apply(pcm: Int16Array): Int16Array {
-    if (this.cur === this.target) {
-      if (this.cur === 1) return pcm;
-      if (this.cur === 0) return pcm.fill(0);
-    }
-    const ch = this.ch;
-    for (let i = 0; i < pcm.length; i += ch) {
-      if (this.cur !== this.target) {
-        this.cur = this.cur < this.target ? Math.min(this.target, this.cur + this.step) : Math.max(this.target, this.cur - this.step);
-      }
-      for (let c = 0; c < ch; c++) pcm[i + c] = Math.round(pcm[i + c] * this.cur);
-    }
-    return pcm;
-  }
 }

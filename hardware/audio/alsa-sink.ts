@@ -12,6 +12,12 @@ import { PacedClock, realSinkClock, waitForRoom, type SinkClock } from './paced-
 
 const SND_PCM_TYPE_FILE = 3;
 const SND_PCM_TYPE_NULL = 4;
+// external plugins: sound servers (pulse, PipeWire's ALSA plugin, jack) live here
+const SND_PCM_TYPE_IOPLUG = 28;
+const SND_PCM_TYPE_EXTPLUG = 29;
+// A sound server reschedules its clients in tens of ms (and stops a client that
+// ran dry without an xrun): keep this much queued there. A hardware DAC needs less.
+const SOUND_SERVER_QUEUE_MS = 150;
 
 export interface AlsaSinkOptions {
   /** requested device latency (buffer), ms; default 100 */
@@ -28,6 +34,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export class AlsaSink implements PcmSink {
   readonly name: string;
   private isClocked = true;
+  private queueMs: number | undefined;
   private readonly latencyMs: number;
   private readonly softResample: boolean;
   private readonly clock: SinkClock;
@@ -89,6 +96,16 @@ export class AlsaSink implements PcmSink {
     }
     const t = this.opened.pcmType;
     if (t === SND_PCM_TYPE_FILE || t === SND_PCM_TYPE_NULL) this.becomeUnclocked();
+    if (t === SND_PCM_TYPE_IOPLUG || t === SND_PCM_TYPE_EXTPLUG) {
+      const bufferMs = (this.opened.bufferFrames * 1000) / this.format.sampleRate;
+      const periodMs = (this.opened.periodFrames * 1000) / this.format.sampleRate;
+      this.queueMs = Math.max(20, Math.min(SOUND_SERVER_QUEUE_MS, bufferMs - 2 * periodMs));
+    }
+  }
+
+  /** what a player should keep queued here (after open); undefined: its default */
+  get preferredQueueMs(): number | undefined {
+    return this.queueMs;
   }
 
   write(pcm: Int16Array): Promise<SinkStatus> {

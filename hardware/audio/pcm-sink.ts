@@ -17,6 +17,12 @@ export interface PcmSink {
   readonly format: PcmFormat;
   /** true when the device consumes frames on its own clock; false for unclocked plugins (null, file) */
   readonly clocked: boolean;
+  /**
+   * How much audio a player should keep queued in this device, ms (after open):
+   * a sound server reschedules in tens of ms and needs more than a hardware DAC.
+   * Undefined: the player's default.
+   */
+  readonly preferredQueueMs?: number;
   open(): Promise<void>;
   /**
    * Queues interleaved signed 16-bit frames. Resolves once the device accepted all of

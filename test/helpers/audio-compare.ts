@@ -44,6 +44,43 @@ export function mismatches(ref: Int16Array, rStart: number, out: Int16Array, oSt
   return bad;
 }
 
+/**
+ * Compares out against ref frame by frame (stereo s16), allowing the player's
+ * soft corrections: where a frame does not match, the alignment may move by up to
+ * `slack` frames (a frame dropped or repeated) if the next `confirm` frames then
+ * match exactly. Returns the frames compared, the realignments (corrections seen)
+ * and the frames that matched no nearby alignment.
+ */
+export function matchWithCorrections(ref: Int16Array, rStart: number, out: Int16Array, oStart: number, frames: number, slack = 2, confirm = 32): { compared: number; realignments: number; unmatched: number } {
+  let shift = rStart - oStart; // ref sample index − out sample index
+  let realignments = 0;
+  let unmatched = 0;
+  const same = (o: number, sh: number) => o + sh >= 0 && o + sh + 1 < ref.length && ref[o + sh] === out[o] && ref[o + sh + 1] === out[o + 1];
+  const holds = (o: number, sh: number) => {
+    for (let k = 0; k < confirm; k++) if (!same(o + 2 * k, sh)) return false;
+    return true;
+  };
+  let f = 0;
+  for (; f < frames; f++) {
+    const o = oStart + 2 * f;
+    if (o + 1 >= out.length) break;
+    if (same(o, shift)) continue;
+    let moved = false;
+    for (let d = 1; d <= slack && !moved; d++) {
+      for (const sh of [shift + 2 * d, shift - 2 * d]) {
+        if (holds(o, sh)) {
+          shift = sh;
+          realignments++;
+          moved = true;
+          break;
+        }
+      }
+    }
+    if (!moved) unmatched++;
+  }
+  return { compared: f, realignments, unmatched };
+}
+
 function mono(x: Int16Array, from: number, frames: number): Float64Array {
   const m = new Float64Array(frames);
   for (let i = 0; i < frames; i++) m[i] = (x[(from + i) * 2] + x[(from + i) * 2 + 1]) / 2;

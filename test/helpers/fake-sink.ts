@@ -13,6 +13,10 @@ export interface FakeSinkOptions {
   ppm?: number; // device clock error vs the local clock (+ = consumes faster)
   capacityFrames?: number; // device buffer (default 0.5 s)
   clocked?: boolean; // false models a paced file/null plugin (same behaviour, other label)
+  /** error added to each delay reading at local time t, µs (a sound server's coarse, jumpy reports) */
+  reportErrorUs?: (tUs: number) => number;
+  /** true: running dry is not reported as an underrun (PulseAudio's ALSA plugin without handle_underrun) */
+  silentUnderruns?: boolean;
 }
 
 interface Segment {
@@ -35,6 +39,9 @@ export class FakeSink implements PcmSink {
   private written = 0;
   private consumed = 0;
   private running = false;
+  private readonly reportErrorUs: (tUs: number) => number;
+  private readonly silentUnderruns: boolean;
+  private reportedUnderruns = 0;
 
   constructor(opts: FakeSinkOptions) {
     this.format = opts.format;
@@ -43,6 +50,8 @@ export class FakeSink implements PcmSink {
     this.fps = (opts.format.sampleRate * (1 + (opts.ppm ?? 0) * 1e-6)) / 1e6;
     this.capacity = opts.capacityFrames ?? Math.round(opts.format.sampleRate / 2);
     this.data = new Int16Array(opts.format.sampleRate * opts.format.channels);
+    this.reportErrorUs = opts.reportErrorUs ?? (() => 0);
+    this.silentUnderruns = opts.silentUnderruns ?? false;
   }
 
   async open(): Promise<void> {
@@ -62,6 +71,7 @@ export class FakeSink implements PcmSink {
       this.consumed = this.written;
       this.running = false;
       this.underruns++;
+      if (!this.silentUnderruns) this.reportedUnderruns++;
     }
   }
 
@@ -73,7 +83,9 @@ export class FakeSink implements PcmSink {
 
   async status(): Promise<SinkStatus> {
     this.advance();
-    return { delayFrames: this.written - this.consumed, atUs: this.now(), underruns: this.underruns };
+    const t = this.now();
+    const error = Math.round((this.reportErrorUs(t) * this.format.sampleRate) / 1e6);
+    return { delayFrames: Math.max(0, this.written - this.consumed + error), atUs: t, underruns: this.reportedUnderruns };
   }
 
   async write(pcm: Int16Array): Promise<SinkStatus> {

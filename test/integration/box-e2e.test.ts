@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { makeFilePcmConfig } from '../helpers/alsa-file-pcm.ts';
-import { exactAlign, windowedCorrelation, ffmpegDecode, firstSound, mismatches, readRaw } from '../helpers/audio-compare.ts';
+import { exactAlign, windowedCorrelation, ffmpegDecode, firstSound, mismatches, matchWithCorrections, readRaw } from '../helpers/audio-compare.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
@@ -51,12 +51,12 @@ describe('box end to end (real processes on loopback)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('PCM: three companions write exactly ffmpeg\'s decode of the source, and leave cleanly', async () => {
+  it('PCM: three companions write exactly ffmpeg\'s decode of the source (apart from ≤ 0.1 % single-frame corrections), and leave cleanly', async () => {
     const { alsa, comps } = await playThree(box, dir, 'pcm');
     for (const c of comps) expect(await c.interrupt()).to.equal(0);
     const outs = Object.values(alsa.outputs).map(readRaw);
     const spans: Array<[number, number]> = [];
-    for (const c of comps) expect(c.status().at(-1), `no sample inserted or dropped (${c.stderr.join(' / ')})`).to.include({ droppedFrames: 0, insertedFrames: 0, resyncs: 0 });
+    for (const c of comps) expect(c.status().at(-1), `no resync (${c.stderr.join(' / ')})`).to.include({ resyncs: 0 });
     for (const out of outs) {
       // from 0.5 s in: a companion that joins right after the song change first hears
       // the old song's last FIFO chunks, which are not in this reference
@@ -65,7 +65,10 @@ describe('box end to end (real processes on loopback)', function () {
       expect(at, 'output found in the source').to.be.greaterThan(-1);
       const n = Math.min(out.length - start, reference.length - at);
       expect(n).to.be.greaterThan(48000 * 2 * 2); // at least 2 s compared
-      expect(mismatches(reference, at, out, start, n), 'differing samples').to.equal(0);
+      // every frame is the source's, in order; a soft correction (a frame dropped or repeated) shows as a realignment
+      const m = matchWithCorrections(reference, at, out, start, n / 2 - 8);
+      expect(m.unmatched, `frames matching no source frame (${JSON.stringify(m)})`).to.equal(0);
+      expect(m.realignments, `single-frame corrections in ${m.compared} frames`).to.be.at.most(1 + 0.001 * m.compared);
       spans.push([at, at + n]);
     }
     // they heard one shared stretch of the song

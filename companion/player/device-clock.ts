@@ -1,0 +1,284 @@
+// DeviceClock: when will a given device frame leave the DAC? A model of the
+// device's consumption, fitted to many snd_pcm_delay readings, so that no single
+// reading moves the schedule.
+//
+// Every reading gives consumed = written − delay at a monotonic time. A real
+// device consumes at a constant rate (its crystal, or for a sound server the
+// system clock), so consumed(t) is a straight line — but the readings are not:
+//  - sound servers (PulseAudio, PipeWire's pulse/ALSA plugins) interpolate the
+//    delay between timing updates and re-snap it, a sawtooth of about ±1 ms with a
+//    period of a second or two, plus occasional jumps;
+//  - hardware devices report per period (steps of the period size);
+//  - a device that ran dry or was stalled (server starved, xrun) really lost time:
+//    the line itself moves.
+//
+// The model therefore separates three time scales (see ARCHITECTURE.md, "Playout"):
+//  - the rate: a least-squares slope over a long span (up to `rateWindowUs`), used
+//    only once the span is long enough for the sawtooth to average out; before
+//    that the nominal rate (or the previous segment's);
+//  - the offset: the mean residual over `offsetWindowUs` given that rate — long
+//    enough to average several sawtooth periods;
+//  - steps: when every reading for `stepConfirmUs` sits more than `stepFrames`
+//    off the line on the same side, the device really moved: a new segment starts
+//    from those readings (the rate is kept). That is the only way the model jumps.
+//
+// Coordinates inside a segment are relative to its first reading (t in seconds,
+// consumed minus nominalRate·t in frames) so the running sums stay small and exact.
+
+export interface DeviceClockOptions {
+  /** nominal frames per second */
+  rate: number;
+  /** readings averaged for the offset (default 5 s) */
+  offsetWindowUs?: number;
+  /** longest span used for the rate (default 60 s) */
+  rateWindowUs?: number;
+  /** the rate is fitted only over at least this span (default 6 s) */
+  minRateSpanUs?: number;
+  /** largest believable rate error vs nominal, ppm (default 1000) */
+  maxPpm?: number;
+  /** a step is a persistent residual beyond this many frames (default 4 ms worth) */
+  stepFrames?: number;
+  /** ...held by every reading for this long (default 250 ms) */
+  stepConfirmUs?: number;
+}
+
+interface Reading {
+  t: number; // s since segment origin
+  y: number; // consumed − nominal·t, frames
+}
+
+export interface ClockStep {
+  /** how far the device moved, frames (positive: it consumed more than predicted) */
+  frames: number;
+  atUs: number;
+}
+
+/** Sums over a window of readings for a least-squares line y = a + b·t. */
+class LineSums {
+  n = 0;
+  t = 0;
+  y = 0;
+  tt = 0;
+  ty = 0;
+  add(r: Reading, sign: 1 | -1): void {
+    this.n += sign;
+    this.t += sign * r.t;
+    this.y += sign * r.y;
+    this.tt += sign * r.t * r.t;
+    this.ty += sign * r.t * r.y;
+  }
+  clear(): void {
+    this.n = this.t = this.y = this.tt = this.ty = 0;
+  }
+  slope(): number {
+    const den = this.n * this.tt - this.t * this.t;
+    return den > 0 ? (this.n * this.ty - this.t * this.y) / den : 0;
+  }
+}
+
+export class DeviceClock {
+  readonly nominalRate: number;
+  private readonly offsetWindowS: number;
+  private readonly rateWindowS: number;
+  private readonly minRateSpanS: number;
+  private readonly maxSlope: number;
+  private readonly stepFrames: number;
+  private readonly stepConfirmS: number;
+
+  private originUs = NaN; // segment origin, monotonic µs
+  private originConsumed = 0; // consumed frames at the origin
+  private readings: Reading[] = [];
+  private rateStart = 0; // index of the oldest reading in the rate window
+  private offsetStart = 0; // ...in the offset window
+  private readonly rateSums = new LineSums();
+  private readonly offsetSums = new LineSums();
+  private priorSlope = 0; // frames/s beyond nominal, carried across segments
+  private slopeNow = 0;
+  private intercept = 0;
+  private outliers: Array<{ t: number; residual: number }> = [];
+  private stepCount = 0;
+  private noiseFrames: number; // running mean |residual| of accepted readings
+
+  constructor(opts: DeviceClockOptions) {
+    if (!(opts.rate > 0)) throw new RangeError(`device clock: rate must be positive, got ${opts.rate}`);
+    this.nominalRate = opts.rate;
+    this.offsetWindowS = (opts.offsetWindowUs ?? 5e6) / 1e6;
+    this.rateWindowS = (opts.rateWindowUs ?? 60e6) / 1e6;
+    this.minRateSpanS = (opts.minRateSpanUs ?? 6e6) / 1e6;
+    this.maxSlope = (opts.rate * (opts.maxPpm ?? 1000)) / 1e6;
+    this.stepFrames = opts.stepFrames ?? Math.round(opts.rate * 0.004);
+    this.stepConfirmS = (opts.stepConfirmUs ?? 250e3) / 1e6;
+    this.noiseFrames = INITIAL_NOISE_S * opts.rate;
+  }
+
+  /** mean |residual| of the readings around the line, µs: how coarse the device reports */
+  get noiseUs(): number {
+    return (this.noiseFrames / this.nominalRate) * 1e6;
+  }
+
+  // A device that reports precisely (a hardware pointer, the virtual DAC) needs short
+  // windows; a sound server's sawtooth needs seconds to average out. Scale both
+  // windows with the measured noise, within the configured bounds.
+  private get offsetWindowNowS(): number {
+    return clamp(this.noiseFrames / this.nominalRate * 10_000, 0.2, this.offsetWindowS);
+  }
+
+  private get minRateSpanNowS(): number {
+    return clamp(0.3 + (this.noiseFrames / this.nominalRate) * 6000, 0.3, this.minRateSpanS);
+  }
+
+  /** true once at least one reading anchors the line */
+  get ready(): boolean {
+    return this.readings.length > 0;
+  }
+
+  /** the fitted rate's departure from nominal, ppm */
+  get ppm(): number {
+    return (this.slopeNow / this.nominalRate) * 1e6;
+  }
+
+  /** steps (re-anchorings) seen since the last reset */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** span of readings behind the current offset estimate, µs */
+  get spanUs(): number {
+    const n = this.readings.length;
+    return n > 0 ? (this.readings[n - 1]!.t - this.readings[this.offsetStart]!.t) * 1e6 : 0;
+  }
+
+  /** Forgets everything (device reopened or restarted). */
+  reset(): void {
+    this.startSegment(NaN, 0);
+    this.priorSlope = 0;
+    this.slopeNow = 0;
+    this.stepCount = 0;
+    this.noiseFrames = INITIAL_NOISE_S * this.nominalRate;
+  }
+
+  /** The device restarted (xrun recovered): a new line, the rate kept. */
+  restart(): void {
+    this.priorSlope = this.slopeNow;
+    this.startSegment(NaN, 0);
+    this.stepCount++;
+  }
+
+  /**
+   * Adds a reading: `written` frames handed to the device so far, `delayFrames`
+   * of them not yet out, read at `atUs`. Returns the step when this reading
+   * confirmed one (the model has then moved to the new line).
+   */
+  observe(atUs: number, written: number, delayFrames: number): ClockStep | null {
+    const consumed = written - delayFrames;
+    if (!Number.isFinite(atUs) || !Number.isFinite(consumed)) return null;
+    if (Number.isNaN(this.originUs)) this.startSegment(atUs, consumed);
+    const t = (atUs - this.originUs) / 1e6;
+    const y = consumed - this.originConsumed - this.nominalRate * t;
+    const reading = { t, y };
+    if (this.readings.length > 0) {
+      const residual = y - this.predictY(t);
+      if (Math.abs(residual) > this.stepFrames) {
+        this.outliers.push({ t, residual });
+        const first = this.outliers[0]!;
+        const sameSide = this.outliers.every((o) => Math.sign(o.residual) === Math.sign(residual));
+        if (!sameSide) this.outliers = [{ t, residual }];
+        else if (t - first.t >= this.stepConfirmS && this.outliers.length >= 3) return this.restartAtStep(atUs, consumed);
+        return null; // held back until confirmed or contradicted
+      }
+      this.outliers = [];
+      this.noiseFrames += NOISE_GAIN * (Math.abs(residual) - this.noiseFrames);
+    }
+    this.push(reading);
+    return null;
+  }
+
+  /** Predicted frames consumed at monotonic time `atUs`. */
+  consumedAt(atUs: number): number {
+    const t = (atUs - this.originUs) / 1e6;
+    return this.originConsumed + this.nominalRate * t + this.predictY(t);
+  }
+
+  /** Predicted monotonic time (µs) at which device frame `frame` (0 = first written) leaves. */
+  frameOutUs(frame: number): number {
+    // consumed(t) = originConsumed + intercept + (nominal + slope)·t
+    const rate = this.nominalRate + this.slopeNow;
+    const t = (frame - this.originConsumed - this.intercept) / rate;
+    return this.originUs + t * 1e6;
+  }
+
+  private predictY(t: number): number {
+    return this.intercept + this.slopeNow * t;
+  }
+
+  private push(r: Reading): void {
+    this.readings.push(r);
+    this.rateSums.add(r, 1);
+    this.offsetSums.add(r, 1);
+    while (r.t - this.readings[this.rateStart]!.t > this.rateWindowS) this.rateSums.add(this.readings[this.rateStart++]!, -1);
+    const offsetWindow = this.offsetWindowNowS;
+    while (r.t - this.readings[this.offsetStart]!.t > offsetWindow) this.offsetSums.add(this.readings[this.offsetStart++]!, -1);
+    const drop = Math.min(this.rateStart, this.offsetStart);
+    if (drop > 4096) {
+      this.readings = this.readings.slice(drop);
+      this.rateStart -= drop;
+      this.offsetStart -= drop;
+    }
+    this.refit();
+  }
+
+  private refit(): void {
+    const first = this.readings[this.rateStart]!;
+    const last = this.readings[this.readings.length - 1]!;
+    const span = last.t - first.t;
+    let slope = this.priorSlope;
+    const minSpan = this.minRateSpanNowS;
+    if (span >= minSpan && this.rateSums.n >= 3) {
+      // blend in the fitted slope as the span grows: a short span is dominated by the sawtooth
+      const weight = Math.min(1, (span - minSpan) / minSpan + 0.25);
+      slope = this.priorSlope + weight * (this.rateSums.slope() - this.priorSlope);
+    }
+    this.slopeNow = Math.max(-this.maxSlope, Math.min(this.maxSlope, slope));
+    const s = this.offsetSums;
+    this.intercept = (s.y - this.slopeNow * s.t) / s.n;
+  }
+
+  private startSegment(atUs: number, consumed: number): void {
+    this.originUs = atUs;
+    this.originConsumed = consumed;
+    this.readings = [];
+    this.rateStart = 0;
+    this.offsetStart = 0;
+    this.rateSums.clear();
+    this.offsetSums.clear();
+    this.intercept = 0;
+    this.outliers = [];
+  }
+
+  private restartAtStep(atUs: number, consumed: number): ClockStep {
+    const before = this.consumedAt(atUs);
+    const held = this.outliers;
+    this.priorSlope = this.slopeNow;
+    const oldOrigin = this.originUs;
+    const oldConsumed = this.originConsumed;
+    const oldIntercept = this.intercept;
+    this.startSegment(atUs, consumed);
+    // keep the readings that showed the step: they are the new line's first evidence
+    for (const o of held) {
+      const absUs = oldOrigin + o.t * 1e6;
+      const y = oldConsumed + oldIntercept + (this.nominalRate + this.slopeNow) * o.t + o.residual;
+      const t = (absUs - this.originUs) / 1e6;
+      this.push({ t, y: y - this.originConsumed - this.nominalRate * t });
+    }
+    this.push({ t: 0, y: 0 });
+    this.stepCount++;
+    return { frames: this.consumedAt(atUs) - before, atUs };
+  }
+}
+
+const INITIAL_NOISE_S = 0.0003; // assume a sound server until readings show otherwise
+const NOISE_GAIN = 0.02;
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, x));
+}
