@@ -67,8 +67,8 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
   // a hard resync is worth a line: it is audible (a skip or a gap)
   let startedAt = NaN;
   player.scheduler.on('started', () => { startedAt = monotonicUs(); });
-  player.scheduler.on('resync', (e: { errorUs: number }) => {
-    out(`resync: ${(e.errorUs / 1000).toFixed(2)} ms off, ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`);
+  player.scheduler.on('resync', (e) => {
+    out(`resync: ${(e.errorUs / 1000).toFixed(2)} ms off (${e.cause === 'device' ? 'the device stalled or ran dry' : 'persistent error'}), ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`);
   });
 
   let stopping = false;
@@ -101,6 +101,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
       state: s.state, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
       syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null, underruns: s.underruns, resyncs: s.resyncs,
       droppedFrames: s.droppedFrames, insertedFrames: s.insertedFrames,
+      deviceDelayMs: s.deviceDelayMs, deviceNoiseMs: s.deviceNoiseUs / 1000, deviceSteps: s.deviceSteps, devicePpm: s.devicePpm,
       concealedChunks: s.concealedChunks, discardedChunks: s.discardedChunks, decodeErrors: s.decodeErrors, restarts: s.restarts,
     };
   };

@@ -10,6 +10,11 @@ export interface ListenStatus {
   resyncs: number;
   droppedFrames: number;
   insertedFrames: number;
+  /** the device model (see companion/player/device-clock.ts): last raw delay, reading noise, steps, rate vs the local clock */
+  deviceDelayMs?: number;
+  deviceNoiseMs?: number;
+  deviceSteps?: number;
+  devicePpm?: number;
   concealedChunks?: number;
   discardedChunks?: number;
   decodeErrors?: number;
@@ -28,7 +33,8 @@ export function formatStatus(s: ListenStatus, width = 80): string {
   const filled = dur > 0 ? Math.min(bar, Math.round((s.positionMs / dur) * bar)) : 0;
   const progress = dur > 0 ? `[${'#'.repeat(filled)}${'-'.repeat(bar - filled)}] ${clock(s.positionMs)}/${clock(dur)}` : '';
   const sync = s.syncErrorMs === null ? 'sync …' : `sync ${s.syncErrorMs >= 0 ? '+' : ''}${s.syncErrorMs.toFixed(2)} ms`;
-  const tail = `${progress} buf ${Math.round(s.bufferMs)} ms ${sync}${s.underruns ? ` underruns ${s.underruns}` : ''}`;
+  const fixes = s.droppedFrames || s.insertedFrames ? ` fixed −${s.droppedFrames}/+${s.insertedFrames}` : '';
+  const tail = `${progress} buf ${Math.round(s.bufferMs)} ms ${sync}${fixes}${s.resyncs ? ` resyncs ${s.resyncs}` : ''}${s.underruns ? ` underruns ${s.underruns}` : ''}`;
   const room = Math.max(8, width - tail.length - 3);
   const name = title.length > room ? title.slice(0, room - 1) + '…' : title;
   return `${name} | ${tail}`;

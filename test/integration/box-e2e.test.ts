@@ -22,7 +22,9 @@ async function playThree(box: BoxProcess, dir: string, codec: 'pcm' | 'opus') {
     comps.push(runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', name, '--device', name, '--codec', codec, '--json'], alsa.env));
     await new Promise((r) => setTimeout(r, 300)); // staggered joins: each starts mid-stream
   }
-  await waitFor('all three playing', () => comps.every((c) => c.status().some((s) => s.state === 'playing')), 15_000);
+  await waitFor('all three playing', () => comps.every((c) => c.status().some((s) => s.state === 'playing')), 15_000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${comps.map((c) => `[${c.stderr.slice(-5).join(' / ')} | ${JSON.stringify(c.status().at(-1) ?? null)}]`).join(' ')}`);
+  });
   await new Promise((r) => setTimeout(r, PLAY_MS));
   return { alsa, comps };
 }
