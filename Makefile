@@ -4,11 +4,14 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosquitto-clients snapserver snapclient iproute2 chromium
+# what the box needs (`make run`); tests and benchmarks add PulseAudio (the clocked test device),
+# Mosquitto's clients, Snapcast (the comparison), iproute2 and Chromium (the web companion's tests)
+BOX_APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils
+TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio mosquitto-clients snapserver snapclient iproute2 chromium
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup apt-deps node-deps run test typecheck bench build install uninstall check-arm64 clean
+.PHONY: help setup test-setup apt-deps node-deps run test typecheck bench build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -17,14 +20,21 @@ UNITDIR ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
 # production dependencies: `npm ci` (default), or `link` to hard-link this tree's node_modules (tests, same machine)
 NODE_MODULES ?= npm
+# the one-file companion: $(COMPANION_PREFIX)/bin/nearcast (/usr/local as root, else ~/.local)
+COMPANION_PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
 APP_FILES := package.json package-lock.json README.md firmware companion hardware config dist
 
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
 	@echo "make bench - sync, join and load benchmarks (ARGS=--quick for a short run)"
+	@echo "make install-companion - install the \`nearcast\` command (one file) in $(COMPANION_PREFIX)/bin"
 
-setup: apt-deps node-deps
+setup: node-deps
+	@$(MAKE) --no-print-directory apt-deps APT_PACKAGES="$(BOX_APT_PACKAGES)"
+
+test-setup: node-deps
+	@$(MAKE) --no-print-directory apt-deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
 
 apt-deps:
 	@missing=""; \
@@ -49,19 +59,33 @@ run: setup
 typecheck: node-deps
 	npx tsc --noEmit -p .
 
-test: setup typecheck
+test: test-setup typecheck
 	npx mocha
 
 # benchmarks (not part of `make test`): tables on stdout, JSON in test/bench/results/
-bench: setup
+bench: test-setup
 	node --import tsx test/bench/sync.ts $(ARGS)
 	node --import tsx test/bench/join.ts $(ARGS)
 	node --import tsx test/bench/load.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
 
-# the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts)
-build: node-deps
+# the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts);
+# the companion as one file, dist/nearcast.mjs (see companion/build.ts)
+build: node-deps build-companion
 	node --import tsx firmware/build.ts
+
+build-companion: node-deps
+	node --import tsx companion/build.ts
+
+install-companion: build-companion
+	@set -e; lib="$(DESTDIR)$(COMPANION_PREFIX)/lib/nearcast"; bin="$(DESTDIR)$(COMPANION_PREFIX)/bin"; \
+	mkdir -p "$$lib" "$$bin"; install -m 755 dist/nearcast.mjs "$$lib/nearcast.mjs"; \
+	ln -sfn ../lib/nearcast/nearcast.mjs "$$bin/nearcast"; \
+	echo "installed $$bin/nearcast (needs node $(NODE_MIN)+)"; \
+	case ":$$PATH:" in *":$(COMPANION_PREFIX)/bin:"*) ;; *) echo "note: $(COMPANION_PREFIX)/bin is not on your PATH; add it: export PATH=\"$(COMPANION_PREFIX)/bin:\$$PATH\"";; esac
+
+uninstall-companion:
+	rm -f "$(DESTDIR)$(COMPANION_PREFIX)/bin/nearcast"; rm -rf "$(DESTDIR)$(COMPANION_PREFIX)/lib/nearcast"
 
 install: build
 	@set -e; dest="$(DESTDIR)$(PREFIX)"; etc="$(DESTDIR)$(SYSCONFDIR)/nearcast"; \

@@ -19,8 +19,12 @@ import { P2pRadio } from '../hardware/wifi/p2p-radio.ts';
 import { ledPatterns } from '../hardware/leds/patterns.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
+import { identityOf } from './broker/acl.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
+import { hashPassword } from './config/password.ts';
+import { BoxConsole } from './extensions/box-console.ts';
+import { simOwnerPassword } from './config/sim-owner.ts';
 import { HomeAssistant } from './extensions/home-assistant.ts';
 import { LiveInput } from './extensions/live-input.ts';
 import { Telemetry } from './extensions/telemetry.ts';
@@ -102,6 +106,11 @@ export class Controller {
     const scan = await scanLibrary(folders, { onProblem: (p) => this.log.warn('skipped a file', { ...p }) });
     this.library = new LibraryIndex(scan.tracks);
     this.log.info('library scanned', { tracks: scan.tracks.length, problems: scan.problems.length });
+    if (scan.tracks.length === 0) {
+      this.noMusic = `no music: ${folders.map((f) => scan.problems.find((p) => p.path === f)?.error.replace(/^music root /, `${f} `) ?? `${f} has no audio files`).join('; ')}`;
+      this.log.warn(this.noMusic, { folders });
+    }
+    if (c.hardware.sim) this.console = new BoxConsole();
 
     // audio engine and playback
     const codecs = [...new Set<CodecName>([...c.stream.codecs, c.stream.codec])];
@@ -125,7 +134,10 @@ export class Controller {
       this.event('error', { message: `cannot play ${path.basename(e.path)}: ${e.error.message}` });
     });
     this.playback.on('change', () => { store.save(this.playback.toJSON()); this.statePub?.changed(); });
-    this.playback.on('track', (t) => this.event('track', { track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } }));
+    this.playback.on('track', (t) => {
+      this.event('track', { track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } });
+      this.console?.track(t);
+    });
     this.engine.start();
     this.stops.push(() => { live.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
     if (c.source === 'library') this.playback.startQueue();
@@ -155,7 +167,12 @@ export class Controller {
 
     // broker
     this.broker = new EmbeddedBroker();
-    await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner: c.owner });
+    const owner = { ...c.owner };
+    if (c.hardware.sim && !owner.passwordHash) {
+      this.simPassword = simOwnerPassword(c.stateDir);
+      owner.passwordHash = hashPassword(this.simPassword.password);
+    }
+    await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner });
     this.ports.mqtt = this.broker.mqttPort;
     const httpServer = http.createServer();
     const web = new WebServer({ stream: this.stream, clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path });
@@ -190,8 +207,9 @@ export class Controller {
     });
     await this.broker.subscribe(this.topics.allRequests, (topic, payload, clientId) => {
       const r = this.topics.parseRequest(topic);
-      if (!r || !clientId || r.clientId !== clientId) return; // the broker's ACL already refuses these
-      void router.handle(clientId, this.broker.roleOf(clientId) as Role, r.op, payload);
+      // `id~suffix` acts for `id` (the ACL lets it use id's topics): a one-shot CLI command beside a running join
+      if (!r || !clientId || r.clientId !== identityOf(clientId)) return; // the broker's ACL already refuses these
+      void router.handle(r.clientId, this.broker.roleOf(clientId) as Role, r.op, payload);
     });
     this.joins.on('decided', ({ pending, approved, reason }) => {
       const t = pending.transaction !== undefined ? { transaction: pending.transaction } : {};
@@ -225,9 +243,28 @@ export class Controller {
     this.shareWindow.on('change', (s) => { this.event('share', s); this.statePub?.changed(); });
     this.joins.on('change', () => this.statePub?.changed());
     this.listeners.on('change', () => this.statePub?.changed());
-    this.stream.on('connected', (s) => { this.log.info('listener joined', { id: s.clientId, name: s.name, codec: s.codec }); this.event('join', { id: s.clientId, name: s.name }); });
-    this.stream.on('disconnected', (s, reason) => { this.log.info('listener left', { id: s.clientId, reason }); this.event('leave', { id: s.clientId, name: s.name, reason }); });
-    this.joins.on('change', () => { const p = this.joins.pending.at(-1); if (p) this.event('join_pending', { id: p.clientId, name: p.request.name ?? p.clientId }); });
+    this.stream.on('connected', (s) => {
+      this.log.info('listener joined', { id: s.clientId, name: s.name, codec: s.codec });
+      this.event('join', { id: s.clientId, name: s.name });
+      this.console?.listenerJoined(s.name || s.clientId, this.listeners.count());
+    });
+    this.stream.on('disconnected', (s, reason) => {
+      this.log.info('listener left', { id: s.clientId, reason });
+      this.event('leave', { id: s.clientId, name: s.name, reason });
+      this.console?.listenerLeft(s.name || s.clientId, String(reason), this.listeners.count());
+    });
+    let waiting = 0;
+    this.joins.on('change', () => {
+      const p = this.joins.pending.at(-1);
+      if (p) this.event('join_pending', { id: p.clientId, name: p.request.name ?? p.clientId });
+      if (p && this.joins.pending.length > waiting) this.console?.joinWaiting(p.request.name ?? p.clientId, this.joins.pending.length);
+      waiting = this.joins.pending.length;
+    });
+    if (this.console) {
+      const con = this.console;
+      this.shareWindow.on('change', (s) => con.share(s, () => this.shareWindow.remainingMs));
+      this.stops.push(() => con.stop());
+    }
     await this.publish(this.topics.availability, { state: 'online' }, true);
     this.statePub.start();
     const telemetry = new Telemetry({
@@ -274,6 +311,11 @@ export class Controller {
   }
 
   private statePub: StatePublisher | null = null;
+  /** the simulated box's console (`make run`) */
+  private console: BoxConsole | null = null;
+  /** why the library is empty, when it is */
+  private noMusic: string | null = null;
+  private simPassword: { password: string; file: string } | null = null;
   private leds: LedDriver | null = null;
   private lastErrorAt = -Infinity;
 
@@ -368,26 +410,54 @@ export class Controller {
 
   onButton(e: ButtonEvent): void {
     this.event('button', e);
+    const effect = this.buttonEffect(e);
+    this.console?.button(e, effect);
+  }
+
+  /** Does what the button means; returns what happened, in words. */
+  private buttonEffect(e: ButtonEvent): string {
     if (e.button === 'share' && e.gesture === 'click') {
       const p = this.joins.approve();
-      if (p) this.log.info('share button approved a join', { id: p.clientId });
-      else this.shareWindow.open();
-    } else if (e.button === 'share' && e.gesture === 'long') {
+      if (p) {
+        this.log.info('share button approved a join', { id: p.clientId });
+        return `approved ${p.request.name ?? p.clientId}'s join`;
+      }
+      this.shareWindow.open();
+      return 'opened the share window';
+    }
+    if (e.button === 'share' && e.gesture === 'long') {
       this.shareWindow.close();
+      const refused = this.joins.pending.length;
       for (const p of [...this.joins.pending]) this.joins.deny(p.clientId, 'sharing stopped on the box');
       const n = this.listeners.removeAll('sharing stopped on the box');
       this.log.info('sharing stopped', { disconnected: n });
-    } else if (e.button === 'playPause') this.playback.control('toggle');
-    else if (e.button === 'next') this.playback.control('next');
-    else if (e.button === 'volumeUp') this.playback.setVolume(this.playback.nowPlaying().volume + 5);
-    else if (e.button === 'volumeDown') this.playback.setVolume(this.playback.nowPlaying().volume - 5);
+      return `sharing stopped: ${n} listener(s) disconnected, ${refused} waiting join(s) refused`;
+    }
+    if (e.button === 'playPause') {
+      this.playback.control('toggle');
+      return this.engine.state === 'playing' ? 'playing' : this.noMusic ? `nothing to play (${this.noMusic})` : 'paused';
+    }
+    if (e.button === 'next') {
+      if (this.noMusic) return `nothing to skip (${this.noMusic})`;
+      this.playback.control('next');
+      return 'next track';
+    }
+    if (e.button === 'volumeUp' || e.button === 'volumeDown') {
+      const v = this.playback.setVolume(this.playback.nowPlaying().volume + (e.button === 'volumeUp' ? 5 : -5));
+      return `volume ${v}`;
+    }
+    return 'no effect';
   }
 
   private printHowToJoin(): void {
-    if (!this.config.hardware.sim || !process.stdout.isTTY) return;
+    if (!this.config.hardware.sim) return;
     const host = this.config.network.host === '0.0.0.0' ? '127.0.0.1' : this.config.network.host;
     const box = this.ports.mqtt === 1883 ? host : `${host}:${this.ports.mqtt}`;
-    process.stdout.write(`\n  nearcast box '${this.config.boxId}' is playing.\n  Join from another terminal:  npx nearcast join --box ${box} --device sim\n  Keys: ${KEY_HELP}\n\n`);
+    const what = this.noMusic
+      ? `has ${this.noMusic}\n  Start it with --music pointing at a folder of audio files (make run ARGS='--music ~/Music').`
+      : `is ${this.engine.state === 'idle' ? 'ready' : 'playing'} (${this.library.size} tracks).`;
+    const pw = this.simPassword ? `\n  Owner login: --user owner, password ${this.simPassword.password} (saved in ${this.simPassword.file})` : '';
+    process.stdout.write(`\n  nearcast box '${this.config.boxId}' ${what}${pw}\n  Join from another terminal:  nearcast join --box ${box} --device sim\n  Keys: ${KEY_HELP}\n\n`);
   }
 
   private publish(topic: string, payload: object, retain: boolean): Promise<void> {

@@ -42,7 +42,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     const lib = () => o.library.all().map((t) => t.id);
     let q: PlayQueue;
     try {
-      q = o.queue ? PlayQueue.fromJSON(o.queue, { library: lib }) : new PlayQueue({ library: lib, repeat: o.repeat });
+      const saved = o.queue && keepKnownTracks(o.queue, (id) => !!o.library.get(id));
+      q = saved ? PlayQueue.fromJSON(saved, { library: lib }) : new PlayQueue({ library: lib, repeat: o.repeat });
     } catch {
       q = new PlayQueue({ library: lib, repeat: o.repeat });
     }
@@ -165,4 +166,22 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   stop(): void {
     if (this.heardTimer) clearTimeout(this.heardTimer);
   }
+}
+
+/**
+ * The saved queue without the tracks the library no longer has (the music folder
+ * changed), so the box plays on start; null when none are left, and the box then
+ * plays its library.
+ */
+export function keepKnownTracks(saved: PlayQueueJSON, known: (id: string) => boolean): PlayQueueJSON | null {
+  if (!saved || typeof saved !== 'object' || !Array.isArray(saved.items)) return saved; // fromJSON reports it
+  const items: string[] = [];
+  let index = 0; // the current track's new position, or where the next known one lands
+  saved.items.forEach((id, i) => {
+    if (!known(id)) return;
+    if (i < saved.index) index++;
+    items.push(id);
+  });
+  if (items.length === 0) return null;
+  return { ...saved, items, index: saved.index < 0 || index >= items.length ? -1 : index };
 }

@@ -23,8 +23,13 @@ function tsxEsmApiUrl(fromUrl: string): string {
 export type WorkerName = 'audio/alsa-worker' | 'audio/alsa-capture-worker';
 
 /** Starts a worker thread from hardware/<name>.ts; under tsx its loader is registered inside the worker first. */
+/** true inside the one-file companion bundle (companion/build.ts defines it), undefined elsewhere */
+declare const NEARCAST_ONE_FILE: boolean | undefined;
+
 export function startWorker(name: WorkerName): Worker {
   const here = import.meta.url;
+  // the one-file companion: the bundle itself is the worker, told which one by workerData
+  if (typeof NEARCAST_ONE_FILE !== 'undefined' && NEARCAST_ONE_FILE) return new Worker(new URL(here), { workerData: { nearcastWorker: name } });
   // compiled (the bundle in dist/firmware/): every worker is built beside it, by its base name
   if (!here.endsWith('.ts')) return new Worker(new URL(`./${name.split('/')[1]}.js`, here));
   // Node 20 does not apply `--import tsx` to a worker's .ts entry reliably, so the

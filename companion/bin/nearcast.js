@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// Runs the TypeScript sources through tsx (`npm link` in a checkout; `make build`
+// makes the one-file bundle in dist/ that needs no checkout).
 import { register } from 'tsx/esm/api';
 register();
-await import('../cli/main.ts');
+const { main } = await import('../cli/main.ts');
+await main(process.argv);

@@ -11,6 +11,7 @@ import { connectTcpStream } from '../client/tcp-stream.ts';
 import { Player } from '../player/player.ts';
 import { createDecoder } from '../../firmware/audio/codecs/index.ts';
 import { ClockSync } from '../../firmware/wire/clock.ts';
+import { checkOutput } from './output-check.ts';
 import { formatStatus, type ListenStatus } from './status-line.ts';
 
 export interface JoinOptions {
@@ -21,6 +22,10 @@ export interface JoinOptions {
   volume: number;
   json?: boolean;
   codec?: 'opus' | 'pcm';
+  /** seconds to wait for the owner's approval (0: do not wait) */
+  wait: number;
+  /** called once the box accepted the join (the CLI notes its client id for one-shot commands) */
+  onJoined?: () => () => void;
 }
 
 interface Grant {
@@ -39,10 +44,14 @@ interface BoxState {
 
 export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions): Promise<number> {
   const out = (line: string) => process.stderr.write(line + '\n');
-  const reply: Reply<Grant> = await client.request<Grant>('join', { name: o.name, song: o.song, codec: o.codec }, {
-    timeoutMs: 15 * 60_000,
-    onPending: () => out('waiting for the owner to approve the join (share button on the box)…'),
-  });
+  // the device first: a listener that cannot play should not be approved and dropped
+  const deviceProblem = await checkOutput(o.device);
+  if (deviceProblem) {
+    out(deviceProblem);
+    await client.close();
+    return 3;
+  }
+  const reply = await requestJoin(client, o, out);
   if (reply.status !== 'ok' || !reply.data) {
     out(`join refused: ${reply.error ?? 'no reason given'}`);
     await client.close();
@@ -89,6 +98,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
     return 3;
   }
 
+  const forgetNote = o.onJoined?.() ?? (() => {});
   const boxState: BoxState = {};
   await client.watch((topic, payload) => {
     if (topic === client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
@@ -117,6 +127,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
 
   const finish = async (why: string, code: number): Promise<number> => {
     stopping = true;
+    forgetNote();
     clearInterval(ticker);
     clearInterval(reporter);
     if (tty) process.stdout.write('\n');
@@ -136,4 +147,46 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
       if (!stopping) void finish(fatal || `stream ended: ${reason}`, 1).then(resolve);
     });
   });
+}
+
+/**
+ * Asks to join. While the box keeps the join pending, shows how long it has waited;
+ * after `o.wait` seconds it gives up and sends `leave`, which withdraws the
+ * pending entry on the box.
+ */
+async function requestJoin(client: BoxClient, o: JoinOptions, out: (line: string) => void): Promise<Reply<Grant>> {
+  const tty = !!process.stderr.isTTY;
+  let pendingSince = 0;
+  let ticker: NodeJS.Timeout | null = null;
+  let deadline: NodeJS.Timeout | null = null;
+  let gaveUp = false;
+  let settle: (r: Reply<Grant>) => void = () => {};
+  const timedOut = new Promise<Reply<Grant>>((resolve) => { settle = resolve; });
+  const giveUp = (error: string) => { gaveUp = true; settle({ status: 'error', error }); };
+  const showWait = () => {
+    const s = Math.round((Date.now() - pendingSince) / 1000);
+    const line = `waiting for the owner to approve the join (share button on the box, key s under make run): ${s} s of ${o.wait} s`;
+    if (tty) process.stderr.write('\r\x1b[2K' + line);
+    else if (s % 15 === 0) out(line);
+  };
+  const joined = client.request<Grant>('join', { name: o.name, song: o.song, codec: o.codec }, {
+    timeoutMs: 15_000,
+    onPending: () => {
+      if (pendingSince) return;
+      pendingSince = Date.now();
+      if (o.wait === 0) return giveUp('the box wants the owner to approve the join, and --wait 0 does not wait');
+      if (!tty) out(`waiting for the owner to approve the join (share button on the box, key s under make run); giving up after ${o.wait} s`);
+      else showWait();
+      ticker = setInterval(showWait, 1000);
+      deadline = setTimeout(() => giveUp(`nobody approved the join within ${o.wait} s (--wait); press the share button on the box (key s under make run) and try again`), o.wait * 1000);
+    },
+  });
+  const reply = await Promise.race([joined, timedOut]).finally(() => {
+    if (ticker) clearInterval(ticker);
+    if (deadline) clearTimeout(deadline);
+    if (tty && pendingSince) process.stderr.write('\n');
+  });
+  // withdraw the pending entry on the box (it would also forget it when we disconnect)
+  if (gaveUp) await client.request('leave', {}, { timeoutMs: 2000 }).catch(() => {});
+  return reply;
 }

@@ -1,11 +1,13 @@
-// `nearcast`: the PC companion. join / search / play / status.
+// `nearcast`: the PC companion. join / search / play / enqueue / queue / control /
+// volume / status.
 
-import { Command, InvalidArgumentError } from 'commander';
-import { BoxClient } from '../client/box-client.ts';
-import { discoverBoxes, parseBoxAddress, type BoxAddress } from '../client/discovery.ts';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CONTROL_ACTIONS } from '../../firmware/wire/requests.ts';
+import { connectToBox, type CommonOptions } from './connect.ts';
 import { runJoin } from './join-command.ts';
-
-interface Common { box?: string; user?: string; password?: string }
+import { saveListenerNote } from './listener-session.ts';
 
 function intIn(lo: number, hi: number, what: string) {
   return (v: string) => {
@@ -15,30 +17,20 @@ function intIn(lo: number, hi: number, what: string) {
   };
 }
 
-async function resolveBox(spec: string | undefined): Promise<BoxAddress> {
-  if (spec) return parseBoxAddress(spec);
-  const boxes = await discoverBoxes(3000);
-  if (boxes.length === 0) throw new Error('no nearcast box found by mDNS on this network; pass --box HOST[:PORT]');
-  if (boxes.length > 1) console.error(`found ${boxes.length} boxes; using ${boxes[0].name ?? boxes[0].host} (pick one with --box)`);
-  return boxes[0];
-}
+/** Rights-needing requests act as the owner (`--user`), else as a running `nearcast join` on this machine. */
+const NEEDS_RIGHTS = new Set(['play', 'enqueue', 'control', 'volume']);
 
-async function connect(o: Common): Promise<{ client: BoxClient; box: BoxAddress }> {
-  const box = await resolveBox(o.box);
-  const client = await BoxClient.connect({
-    url: `mqtt://${box.host.includes(':') ? `[${box.host}]` : box.host}:${box.mqttPort}`,
-    boxId: box.boxId,
-    username: o.user,
-    password: o.password ?? process.env.NEARCAST_PASSWORD,
-  });
-  return { client, box };
-}
-
-async function oneShot(o: Common, op: string, body: object, print: (data: any) => void): Promise<void> {
-  const { client } = await connect(o);
+async function oneShot(o: CommonOptions, op: string, body: object, print: (data: any) => void): Promise<void> {
+  const { client, asListener } = await connectToBox(o, { asListener: NEEDS_RIGHTS.has(op) });
   try {
     const r = await client.request(op, body);
-    if (r.status !== 'ok') throw new Error(r.error ?? `'${op}' failed`);
+    if (r.status !== 'ok') {
+      let why = r.error ?? `'${op}' failed`;
+      if (/join first/.test(why) && !asListener) {
+        why += ': run `nearcast join` in another terminal on this machine (this command then acts as that listener), or log in as the owner with --user owner (password from NEARCAST_PASSWORD or a prompt)';
+      }
+      throw new Error(why);
+    }
     print(r.data);
   } finally {
     await client.close();
@@ -50,24 +42,25 @@ const trackLine = (t: { title: string; artist: string; album: string; durationMs
 
 const program = new Command('nearcast')
   .description('join a nearcast box and hear what it plays, in sync')
-  .option('--box <host[:port]>', 'the box (MQTT port, default 1883); found by mDNS when omitted')
-  .option('--user <name>', 'owner username (for owner-only operations)')
-  .option('--password <pw>', 'owner password (or NEARCAST_PASSWORD)')
+  .option('--box <host[:port]>', 'the box (MQTT port, default 1883); default: a box on this machine, else found by mDNS')
+  .option('--user <name>', 'log in as the owner (password from NEARCAST_PASSWORD, or asked for)')
+  .option('--password <pw>', 'owner password (visible to other users: prefer NEARCAST_PASSWORD or the prompt)')
   .showHelpAfterError();
 
 program.command('join')
   .description('join the box and play its stream')
   .option('--name <name>', 'how the box lists you')
   .option('--song <name>', 'ask the box to play this song')
-  .option('--device <pcm>', "ALSA PCM to play to, 'sim' for a virtual DAC", 'default')
+  .option('--device <pcm>', "ALSA PCM to play to, 'sim' for a virtual DAC, 'null'", 'default')
   .option('--latency-offset <ms>', 'play this much earlier (slow DAC, Bluetooth)', intIn(-2000, 2000, '--latency-offset'), 0)
   .option('--volume <0-100>', 'local volume', intIn(0, 100, '--volume'), 100)
+  .option('--wait <s>', 'how long to wait for the owner to approve (0: not at all)', intIn(0, 86_400, '--wait'), 120)
   .option('--json', 'print status as JSON lines')
-  .option('--codec <codec>', 'opus or pcm (default: the box decides)')
+  .addOption(new Option('--codec <codec>', 'opus or pcm (default: the box decides)').choices(['opus', 'pcm']))
   .action(async (o) => {
-    const common = program.opts<Common>();
-    const { client, box } = await connect(common);
-    const code = await runJoin(client, box, o);
+    const { client, box } = await connectToBox(program.opts<CommonOptions>());
+    const onJoined = () => saveListenerNote(box.host, box.mqttPort, { clientId: client.clientId, boxId: client.boxId, pid: process.pid });
+    const code = await runJoin(client, box, { ...o, onJoined });
     process.exit(code);
   });
 
@@ -80,8 +73,35 @@ program.command('search <query...>')
   }));
 
 program.command('play <query...>')
-  .description('play the best match now')
+  .description('play the best match now (owner, or a listener: a `nearcast join` running on this machine)')
   .action((words: string[]) => oneShot(program.opts(), 'play', { query: words.join(' ') }, (d) => console.log(`playing ${trackLine(d.playing)}`)));
+
+program.command('enqueue <query...>')
+  .description('add the best match to the queue (owner or listener, like play)')
+  .action((words: string[]) => oneShot(program.opts(), 'enqueue', { query: words.join(' ') }, (d) => console.log(`queued ${trackLine(d.queued)} at position ${d.position}`)));
+
+program.command('queue')
+  .description("the box's queue")
+  .action(() => oneShot(program.opts(), 'queue', {}, (d) => {
+    console.log(d.nowPlaying ? `now: ${trackLine(d.nowPlaying)}` : 'now: nothing');
+    d.queue.forEach((t: any, i: number) => console.log(`${i + 1}. ${trackLine(t)}`));
+  }));
+
+program.command('control <action>')
+  .description(`${CONTROL_ACTIONS.join(' | ')} (owner by default)`)
+  .action((action: string) => {
+    if (!(CONTROL_ACTIONS as readonly string[]).includes(action)) throw new InvalidArgumentError(`'${action}' is not one of ${CONTROL_ACTIONS.join(', ')}`);
+    return oneShot(program.opts(), 'control', { action }, (d) => console.log(`${d.state}${d.track ? ` — ${trackLine(d.track)}` : ''}`));
+  });
+
+program.command('volume <level>')
+  .description("the box's volume: 0-100, or +N / -N to change it (owner by default)")
+  .action((level: string) => {
+    const m = /^([+-]?)(\d{1,3})$/.exec(level);
+    if (!m || (!m[1] && Number(m[2]) > 100)) throw new InvalidArgumentError(`volume '${level}' must be 0-100, +N or -N`);
+    const body = m[1] ? { delta: Number(m[1] + m[2]) } : { volume: Number(m[2]) };
+    return oneShot(program.opts(), 'volume', body, (d) => console.log(`volume ${d.volume}`));
+  });
 
 program.command('status')
   .description('what the box is doing')
@@ -92,9 +112,18 @@ program.command('status')
     console.log(`volume ${d.volume} · source ${d.source} · policy ${d.policy} · share window ${d.sharing.open ? `open (${Math.round(d.sharing.remainingMs / 1000)} s)` : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`);
   }));
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  console.error(`nearcast: ${(e as Error).message}`);
-  process.exit(1);
+/** Runs the CLI; the bin script, `npm run nearcast` and the one-file bundle all start here. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    console.error(`nearcast: ${(e as Error).message}`);
+    process.exit(1);
+  }
 }
+
+/** defined (true) in the one-file bundle, whose entry calls main() itself */
+declare const NEARCAST_ONE_FILE: boolean | undefined;
+// run directly (`node --import tsx companion/cli/main.ts`); no top-level await, so a bundle may import this lazily
+const isEntry = typeof NEARCAST_ONE_FILE === 'undefined' && !!process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+if (isEntry) void main();

@@ -27,7 +27,14 @@ export class BoxClient {
   private seq = 0;
   private stateHandlers: Array<(topic: string, payload: unknown) => void> = [];
 
+  /**
+   * The id whose topics this client uses: a client id `me~x` shares the topics of
+   * `me` (the box's ACL allows it), so a one-shot command can act for a running join.
+   */
+  readonly identity: string;
+
   private constructor(readonly mqtt: MqttClient, readonly clientId: string, readonly boxId: string, readonly topics: BoxTopics) {
+    this.identity = clientId.split('~')[0];
     mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
@@ -45,7 +52,7 @@ export class BoxClient {
       });
       const boxId = o.boxId ?? (await findBoxId(client, o.connectTimeoutMs ?? 3000));
       const bc = new BoxClient(client, clientId, boxId, boxTopics(boxId));
-      await client.subscribeAsync(bc.topics.myResponses(clientId));
+      await client.subscribeAsync(bc.topics.myResponses(bc.identity));
       return bc;
     } catch (e) {
       client.end(true);
@@ -63,7 +70,7 @@ export class BoxClient {
         reject(new Error(`no reply to '${op}' within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       this.waiters.set(transaction, { resolve: resolve as (r: Reply) => void, reject, onPending: opts.onPending, timer });
-      this.mqtt.publish(this.topics.request(this.clientId, op), JSON.stringify({ ...body, transaction }), { qos: 1 });
+      this.mqtt.publish(this.topics.request(this.identity, op), JSON.stringify({ ...body, transaction }), { qos: 1 });
     });
   }
 
@@ -77,7 +84,7 @@ export class BoxClient {
   private onMessage(topic: string, payload: Buffer): void {
     let json: unknown;
     try { json = JSON.parse(payload.toString('utf8')); } catch { return; }
-    if (topic.startsWith(this.topics.prefix + `client/${this.clientId}/response/`)) {
+    if (topic.startsWith(this.topics.prefix + `client/${this.identity}/response/`)) {
       const r = json as Reply;
       const w = r && r.transaction !== undefined ? this.waiters.get(String(r.transaction)) : undefined;
       if (!w) return;

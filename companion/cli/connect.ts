@@ -1,0 +1,53 @@
+// Which box, and as whom: `--box`, else a box on this machine (what `make run`
+// starts: loopback only, no mDNS), else the first one mDNS finds; then an MQTT
+// connection as a guest, the owner (`--user`), or a running `nearcast join`'s
+// listener identity. A failed connection is explained by probing the port.
+
+import { randomBytes } from 'node:crypto';
+import { BoxClient } from '../client/box-client.ts';
+import { DEFAULT_MQTT_PORT, discoverBoxes, parseBoxAddress, type BoxAddress } from '../client/discovery.ts';
+import { explainProbe, probePort } from '../client/port-probe.ts';
+import { resolveCredentials, terminalPrompt, type CredentialOptions } from './credentials.ts';
+import { findListenerNote } from './listener-session.ts';
+
+export interface CommonOptions extends CredentialOptions {
+  box?: string;
+}
+
+const LOCAL_HOST = '127.0.0.1';
+
+export async function resolveBox(spec: string | undefined): Promise<BoxAddress> {
+  if (spec) return parseBoxAddress(spec);
+  if ((await probePort(LOCAL_HOST, DEFAULT_MQTT_PORT, 1000)).kind === 'mqtt') return { host: LOCAL_HOST, mqttPort: DEFAULT_MQTT_PORT };
+  const boxes = await discoverBoxes(3000);
+  if (boxes.length === 0) throw new Error(`no nearcast box on this machine (${LOCAL_HOST}:${DEFAULT_MQTT_PORT}) or found by mDNS on this network; pass --box HOST[:PORT]`);
+  if (boxes.length > 1) console.error(`found ${boxes.length} boxes; using ${boxes[0].name ?? boxes[0].host} (pick one with --box)`);
+  return boxes[0];
+}
+
+export const mqttUrl = (box: BoxAddress) => `mqtt://${box.host.includes(':') ? `[${box.host}]` : box.host}:${box.mqttPort}`;
+
+export interface ConnectAs {
+  /** act as the listener of a `nearcast join` running against this box, when there is one */
+  asListener?: boolean;
+}
+
+export async function connectToBox(o: CommonOptions, as: ConnectAs = {}): Promise<{ client: BoxClient; box: BoxAddress; asListener: boolean }> {
+  const box = await resolveBox(o.box);
+  const creds = await resolveCredentials(o, { env: process.env, prompt: terminalPrompt(), warn: (l) => console.error(l) });
+  const note = as.asListener && !creds.username ? findListenerNote(box.host, box.mqttPort) : null;
+  const clientId = note ? `${note.clientId}~${randomBytes(3).toString('hex')}` : undefined;
+  try {
+    const client = await BoxClient.connect({
+      url: mqttUrl(box), boxId: box.boxId ?? note?.boxId, clientId, username: creds.username, password: creds.password,
+    });
+    return { client, box, asListener: !!note };
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/not authorized|bad user ?name or password/i.test(message)) {
+      throw new Error(`the box refused the login of '${creds.username}': wrong username or password`);
+    }
+    const why = explainProbe(box.host, box.mqttPort, await probePort(box.host, box.mqttPort));
+    throw new Error(why ?? message);
+  }
+}
