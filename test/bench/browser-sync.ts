@@ -64,12 +64,19 @@ try {
     await page.goto(p.url);
     await page.click('#join');
     await waitMessage(page, /^listening$/, 15_000);
-    const used = await page.evaluate(() => (window as any).__nearcast.player.stats().path);
-    if (used !== p.expect) throw new Error(`${p.name}: the page decodes with ${used}, not ${p.expect}`);
+    // the decoding path is known once the first chunk is decoded, which on a loaded machine can follow 'listening' by a while
+    let used: string | null = null;
+    for (let i = 0; i < 100 && used === null; i++) {
+      used = await page.evaluate(() => (window as any).__nearcast.player.stats().path);
+      if (used === null) await sleep(100);
+    }
+    if (native.failure()) throw new Error(`native reference listener failed: ${native.failure()}`);
+    if (used !== p.expect) throw new Error(`${p.name}: the page decodes with ${used ?? 'nothing after 10 s'}, not ${p.expect}`);
     await sleep(3000); // past the page's first re-anchoring
     await recordSchedule(page);
     await sleep(windowS * 1000);
     const sched = (await page.evaluate(() => (window as any).__sched)) as Array<[number, number, number]>;
+    if (native.failure()) throw new Error(`native reference listener failed during ${p.name}: ${native.failure()}`);
     const diffs: number[] = [];
     const delay = native.player.codecHeader?.codecDelayFrames ?? 0; // the decoder's look-ahead (known once the native listener has its header)
     const pageVsBox: number[] = [];

@@ -12,8 +12,20 @@ function runBench(script: string, args: string[], dir: string): Promise<string> 
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--import', 'tsx', `test/bench/${script}`, ...args], {
       cwd: ROOT, env: { ...process.env, NEARCAST_BENCH_RESULTS: dir }, timeout: 90_000,
-    }, (err, stdout, stderr) => (err ? reject(new Error(`${script} failed: ${err.message}\n${stderr}`)) : resolve(stdout)));
+    }, (err, stdout, stderr) => (err ? reject(new Error(`${script} failed: ${err.message}\n${stderr}`)) : resolve(sayMissed(script, stdout))));
   });
+}
+
+/**
+ * A smoke run is seconds long on a machine that may be busy: it checks that the
+ * benchmark works, not its figures (those come from `make bench`). When its
+ * output says a target was MISSED, say so in the test output, never silently.
+ */
+function sayMissed(script: string, stdout: string): string {
+  for (const line of stdout.split('\n')) {
+    if (/MISSED/.test(line)) console.log(`      note: ${script} smoke run (not judged here; see make bench): ${line.replace(/\s+/g, ' ').trim()}`);
+  }
+  return stdout;
 }
 
 describe('benchmarks (smoke)', function () {

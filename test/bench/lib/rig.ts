@@ -71,6 +71,8 @@ export interface Listener {
   clockOffsetUs: number;
   /** box-clock time at which source frame `source` left this listener's DAC; NaN if unknown */
   outTimeOf(source: number): number;
+  /** why the stream ended early (the box closed it, or a protocol error), null while it runs */
+  failure(): string | null;
   close(): Promise<void>;
 }
 
@@ -101,11 +103,18 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
   if (o.onStarted) player.scheduler.once('started', (e) => o.onStarted!(e.firstFrameOutUs));
   await player.start();
   const socket = net.connect({ host: o.host ?? '127.0.0.1', port: o.port, noDelay: true });
+  // Recorded, not thrown: a throw inside a socket handler would end the whole bench
+  // with that message alone, hiding what the bench was doing at the time.
+  let failure: string | null = null;
+  const fail = (why: string) => {
+    failure ??= `${o.name}: ${why}`;
+    console.error(failure);
+  };
   const protocol = new StreamProtocol((b) => socket.write(b), now, {
     onCodecHeader: (h) => player.onCodecHeader(h),
     onAudio: (f) => player.onAudio(f),
-    onServerError: (e) => { throw new Error(`${o.name}: the box closed the stream: ${e.reason}`); },
-    onProtocolError: (m) => { throw new Error(`${o.name}: protocol error: ${m}`); },
+    onServerError: (e) => fail(`the box closed the stream: ${e.reason}`),
+    onProtocolError: (m) => fail(`protocol error: ${m}`),
   }, sync);
   socket.on('data', (b: Buffer) => protocol.receive(new Uint8Array(b.buffer, b.byteOffset, b.length), now()));
   socket.on('error', () => undefined);
@@ -121,6 +130,7 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
       const dev = player.scheduler.deviceFrameOfSource(source);
       return Number.isNaN(dev) || dev >= dac.framesWritten ? NaN : dac.frameOutTimeUs(dev) - off;
     },
+    failure: () => failure,
     close: async () => {
       protocol.stop();
       if (extra) clearInterval(extra);
