@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { makeFilePcmConfig } from '../helpers/alsa-file-pcm.ts';
-import { exactAlign, ffmpegDecode, firstSound, mismatches, readRaw } from '../helpers/audio-compare.ts';
+import { exactAlign, ffmpegDecode, firstSound, matchWithCorrections, readRaw } from '../helpers/audio-compare.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
@@ -52,8 +52,12 @@ describe('live input through ALSA capture (real box and companion processes)', f
     expect(at, 'the output is found in the captured input').to.be.greaterThan(-1);
     const n = Math.min(out.length - start, lineIn.length - at);
     expect(n, 'samples compared').to.be.greaterThan(48000 * 2 * 2); // ≥ 2 s
-    expect(mismatches(lineIn, at, out, start, n), 'differing samples').to.equal(0);
-    expect(comp.status().at(-1)).to.include({ droppedFrames: 0, insertedFrames: 0, resyncs: 0 });
+    // every frame is the line-in's, in order; a soft correction (a frame dropped or repeated) shows as a realignment
+    const m = matchWithCorrections(lineIn, at, out, start, n / 2 - 8);
+    const last = comp.status().at(-1);
+    expect(m.unmatched, `frames matching no captured frame (${JSON.stringify(m)}; companion ${JSON.stringify(last)})`).to.equal(0);
+    expect(m.realignments, `single-frame corrections in ${m.compared} frames (companion ${JSON.stringify(last)})`).to.be.at.most(1 + 0.001 * m.compared);
+    expect(last?.resyncs, `resyncs (companion ${JSON.stringify(last)}; ${comp.stderr.join(' / ')})`).to.equal(0);
   });
 
   it('a capture PCM that cannot be opened is reported and retried while listeners keep their stream', async () => {
@@ -110,7 +114,8 @@ describe('live input through ALSA capture (real box and companion processes)', f
       const probe = (framesNow - 48000) * 2;
       const at = exactAlign(lineIn, out, probe);
       expect(at, 'the capture reached the listener').to.be.greaterThan(-1);
-      expect(mismatches(lineIn, at, out, probe, 48000), 'half a second of capture, exact').to.equal(0);
+      const m = matchWithCorrections(lineIn, at, out, probe, 24000);
+      expect(m.unmatched, `half a second of capture, exact but for single-frame corrections (${JSON.stringify(m)})`).to.equal(0);
       const last = comp.status().at(-1)!;
       expect(last).to.include({ resyncs: 0, underruns: 0, restarts: 0 }); // one connection, one timeline
     } finally {
