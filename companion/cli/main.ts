@@ -2,7 +2,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { BoxClient } from '../client/box-client.ts';
-import { discoverBoxes, parseBoxAddress, type BoxAddress } from '../client/discovery.ts';
+import { discoverBoxes, parseBoxAddress, parseStreamAddress, type BoxAddress } from '../client/discovery.ts';
 import { runJoin } from './join-command.ts';
 
 interface Common { box?: string; user?: string; password?: string }
@@ -64,6 +64,9 @@ program.command('join')
   .option('--volume <0-100>', 'local volume', intIn(0, 100, '--volume'), 100)
   .option('--json', 'print status as JSON lines')
   .option('--codec <codec>', 'opus or pcm (default: the box decides)')
+  .option('--stream <host:port>', "reach the audio stream here instead of the box's stream port (a relay or proxy)", (v: string) => {
+    try { return parseStreamAddress(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+  })
   .action(async (o) => {
     const common = program.opts<Common>();
     const { client, box } = await connect(common);
