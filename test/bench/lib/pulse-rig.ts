@@ -1,0 +1,185 @@
+// A private PulseAudio server as the clocked device for several players at once:
+// one null sink with one channel per player (aux0, aux1, …), and for each player a
+// mono remap sink onto its channel. A player reaches its own sink through ALSA's
+// `pulse` PCM with PULSE_SERVER and PULSE_SINK in its environment (`env(player)`).
+// Everything the players put out is mixed, sample-aligned, into the null sink, and
+// parec records its monitor: one recording whose channels can be compared frame by
+// frame (`offsets()` in ./device-offsets.ts).
+//
+// The server runs at 48 kHz (daemon.conf in its private HOME), so nothing between a
+// player and the recording resamples; a stereo player is downmixed to its mono
+// channel by the server (the same for every player).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const RIG_RATE = 48000;
+
+export interface MonitorRecorder {
+  file: string;
+  channels: number;
+  /** frames recorded so far */
+  frames(): number;
+  /** `count` frames from `from`, interleaved s16 (fewer at the end of the recording) */
+  read(from: number, count: number): Int16Array;
+  /**
+   * Monotonic µs at which recorded frame `i` was rendered by the null sink. The map is
+   * linear (the null sink runs on the system's monotonic clock): t0 + i / rate, t0 the
+   * lower envelope of (arrival time of a read − its last frame / rate) over all reads;
+   * see README "device-sync" for what that leaves uncertain.
+   */
+  timeOfFrame(i: number): number;
+  frameAt(timeUs: number): number;
+  /** spread of the per-10 s lower envelopes, µs: grows when the recorder lost data or the clocks drift */
+  clockSpreadUs(): number;
+  /** RMS (full scale 1) of each channel over the last `ms` recorded */
+  levels(ms?: number): number[];
+  stop(): Promise<void>;
+}
+
+export interface PulseRig {
+  /** value for PULSE_SERVER */
+  server: string;
+  /** player name → its sink */
+  sinks: Record<string, string>;
+  /** recording channel of each player, in order */
+  players: string[];
+  env(player: string, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** starts recording the null sink's monitor (once) */
+  record(clock: () => number): MonitorRecorder;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface PulseRigOptions {
+  players: string[];
+  /** parec's latency: also the null sink's render block (a monitor's latency request sets it) */
+  recordLatencyMs?: number;
+}
+
+const SINK_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+
+export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
+  if (o.players.length < 1 || o.players.length > 32) throw new Error(`startPulseRig: 1 to 32 players (one null-sink channel each), got ${o.players.length}`);
+  for (const p of o.players) if (!SINK_NAME.test(p)) throw new Error(`startPulseRig: player name '${p}' must be lower-case letters, digits, _ (it names a sink)`);
+  if (new Set(o.players).size !== o.players.length) throw new Error('startPulseRig: player names must be distinct');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-rig-'));
+  mkdirSync(path.join(dir, '.config/pulse'), { recursive: true });
+  writeFileSync(path.join(dir, '.config/pulse/daemon.conf'), `default-sample-rate = ${RIG_RATE}\nalternate-sample-rate = ${RIG_RATE}\n`);
+  const socket = path.join(dir, 'native');
+  const channelMap = o.players.map((_, i) => `aux${i}`).join(',');
+  const modules = [
+    `module-null-sink sink_name=nc_rec rate=${RIG_RATE} channels=${o.players.length} channel_map=${channelMap}`,
+    `module-native-protocol-unix socket=${socket} auth-anonymous=1`,
+    ...o.players.map((p, i) => `module-remap-sink sink_name=nc_${p} master=nc_rec channels=1 channel_map=mono master_channel_map=aux${i} remix=no`),
+  ];
+  const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config'), PULSE_RUNTIME_PATH: path.join(dir, 'runtime') };
+  const proc: ChildProcess = spawn('pulseaudio', ['-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', ...modules.flatMap((m) => ['-L', m])], {
+    env, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const log: string[] = [];
+  proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
+  const server = `unix:${socket}`;
+  const deadline = Date.now() + 15_000;
+  const cleanup = () => { proc.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); };
+  for (;;) {
+    const info = spawnSync('pactl', ['info'], { env: { ...process.env, PULSE_SERVER: server } });
+    if (info.status === 0) {
+      const spec = /Default Sample Specification: (.*)/.exec(info.stdout.toString())?.[1] ?? '';
+      if (!spec.includes(`${RIG_RATE}Hz`)) { cleanup(); throw new Error(`pulseaudio runs at '${spec}', not ${RIG_RATE} Hz`); }
+      break;
+    }
+    if (proc.exitCode !== null || Date.now() > deadline) { cleanup(); throw new Error(`pulseaudio did not start:\n${log.join('')}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const sinks = Object.fromEntries(o.players.map((p) => [p, `nc_${p}`]));
+  let recorder: MonitorRecorder | undefined;
+  return {
+    server, sinks, players: [...o.players],
+    env: (player, base = process.env) => {
+      if (!(player in sinks)) throw new Error(`no sink for player '${player}' (players: ${o.players.join(', ')})`);
+      return { ...base, PULSE_SERVER: server, PULSE_SINK: sinks[player] };
+    },
+    record: (clock) => (recorder ??= recordMonitor(server, path.join(dir, 'monitor.raw'), o.players.length, clock, o.recordLatencyMs ?? 5)),
+    log: () => log.join(''),
+    stop: async () => {
+      await recorder?.stop();
+      if (proc.exitCode === null) {
+        const gone = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
+        proc.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function recordMonitor(server: string, file: string, channels: number, clock: () => number, latencyMs: number): MonitorRecorder {
+  const channelMap = Array.from({ length: channels }, (_, i) => `aux${i}`).join(',');
+  const proc = spawn('parec', ['-d', 'nc_rec.monitor', '--raw', '--format=s16le', `--rate=${RIG_RATE}`, `--channels=${channels}`, `--channel-map=${channelMap}`,
+    `--latency-msec=${latencyMs}`], { env: { ...process.env, PULSE_SERVER: server }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = createWriteStream(file);
+  const frameBytes = 2 * channels;
+  let bytes = 0;
+  const frameUs = 1e6 / RIG_RATE;
+  // lower envelope of (arrival − end frame time), overall and per 10 s of recording
+  let t0 = Infinity;
+  const bucketMin = new Map<number, number>();
+  const tail: Buffer[] = []; // the last second, for levels()
+  let tailBytes = 0;
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout!.on('data', (b: Buffer) => {
+    const at = clock();
+    out.write(b);
+    bytes += b.length;
+    const end = Math.floor(bytes / frameBytes);
+    const origin = at - end * frameUs;
+    t0 = Math.min(t0, origin);
+    const bucket = Math.floor(end / (10 * RIG_RATE));
+    bucketMin.set(bucket, Math.min(bucketMin.get(bucket) ?? Infinity, origin));
+    tail.push(b);
+    tailBytes += b.length;
+    while (tailBytes - tail[0].length > RIG_RATE * frameBytes) tailBytes -= tail.shift()!.length;
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  let fd: number | undefined;
+  return {
+    file, channels,
+    frames: () => Math.floor(bytes / frameBytes),
+    read: (from, count) => {
+      fd ??= openSync(file, 'r');
+      const buf = Buffer.alloc(count * frameBytes);
+      const got = readSync(fd, buf, 0, buf.length, from * frameBytes);
+      return new Int16Array(buf.buffer, buf.byteOffset, Math.floor(got / frameBytes) * channels);
+    },
+    timeOfFrame: (i) => t0 + i * frameUs,
+    frameAt: (timeUs) => (timeUs - t0) / frameUs,
+    clockSpreadUs: () => {
+      const mins = [...bucketMin.values()];
+      return mins.length ? Math.max(...mins) - Math.min(...mins) : NaN;
+    },
+    levels: (ms = 500) => {
+      const b = Buffer.concat(tail);
+      const frames = Math.min(Math.floor(b.length / frameBytes), Math.round((ms * RIG_RATE) / 1000));
+      const s = new Int16Array(b.buffer, b.byteOffset + b.length - frames * frameBytes, frames * channels);
+      return Array.from({ length: channels }, (_, c) => {
+        let e = 0;
+        for (let i = c; i < s.length; i += channels) e += s[i] * s[i];
+        return frames ? Math.sqrt(e / frames) / 32768 : 0;
+      });
+    },
+    stop: async () => {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      }
+      await new Promise<void>((r) => out.end(() => r()));
+      if (fd !== undefined) { closeSync(fd); fd = undefined; }
+      if (bytes === 0 && stderr) throw new Error(`parec recorded nothing: ${stderr}`);
+    },
+  };
+}
