@@ -4,7 +4,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosquitto-clients snapserver snapclient iproute2 chromium
+APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio pulseaudio-utils mosquitto-clients snapserver snapclient iproute2 chromium
 NODE_MIN := 20
 ARGS ?=
 
@@ -22,7 +22,7 @@ APP_FILES := package.json package-lock.json README.md firmware companion hardwar
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
-	@echo "make bench - sync, join and load benchmarks (ARGS=--quick for a short run)"
+	@echo "make bench - sync, join, load, browser-sync and device-sync benchmarks (ARGS=--quick for a short run)"
 
 setup: apt-deps node-deps
 
@@ -58,6 +58,7 @@ bench: setup
 	node --import tsx test/bench/join.ts $(ARGS)
 	node --import tsx test/bench/load.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
+	node --import tsx test/bench/device-sync.ts $(ARGS)
 
 # the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts)
 build: node-deps

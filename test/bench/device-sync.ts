@@ -218,6 +218,8 @@ console.log(table(['system', 'player', 'stream', 'first audible s', 'dropouts', 
 const targets = deviceSyncTargets(reports, playerRows, durationS, silentPlayers);
 console.log('\ntargets (issue 11):\n');
 console.log(table(['figure', 'nearcast', 'snapclient', 'target', 'met'], targets.map((t) => [t.what, t.value, t.reference, t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'])));
+const missed = targets.filter((t) => t.met === false);
+console.log(missed.length ? `\nMISSED ${missed.length} of ${targets.length} targets: ${missed.map((t) => t.what).join('; ')}` : `\nall ${targets.length} targets met`);
 console.log(`\nrecorder clock map spread over the run: ${clockSpreadMs.toFixed(2)} ms (phases are placed with it; offsets between channels do not use it)`);
 const file = writeResult('device-sync', {
   method: METHOD, limits: LIMITS, durationS, recordedS, codec: args.codec, jitterMs: args.jitter, windowMs: opts.windowMs, maxLagMs: opts.maxLagMs,
