@@ -17,6 +17,7 @@ import { analyseOffsets, type OffsetReport, type PhaseStats } from './lib/device
 import { startJitterProxy, type JitterProxy } from './lib/jitter-proxy.ts';
 import { startPulseRig } from './lib/pulse-rig.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
+import { probeSchedule, type ScheduleProbe } from './lib/schedule-probe.ts';
 import { startSnapclient, startSnapserver, type SnapClient } from './lib/snapcast.ts';
 import { deviceSyncTargets, METHOD, LIMITS } from './lib/device-sync-text.ts';
 
@@ -72,6 +73,7 @@ const companions = new Map<string, CompanionProcess>();
 const snapclients: SnapClient[] = [];
 const boxLog: string[] = [];
 let boxProc: ChildProcess | undefined;
+let probe: ScheduleProbe | undefined;
 
 if (ncPlayers.length) {
   const fifo = path.join(dir, 'nearcast.fifo');
@@ -88,6 +90,7 @@ if (ncPlayers.length) {
       try { const j = JSON.parse(l); if (j.msg === 'box ready') { clearTimeout(t); resolve(j); } } catch { /* not a log line */ }
     });
   });
+  probe = await probeSchedule('127.0.0.1', ports.mqtt);
   for (const p of ncPlayers.slice(1)) {
     const via: string[] = [];
     if (proxied.has(p)) {
@@ -165,9 +168,12 @@ const opts = { windowMs: args.windowMs as number, maxLagMs: args.maxLagMs as num
 const reports: Record<string, OffsetReport> = {};
 if (ncPlayers.length) reports.nearcast = analyseOffsets(rec, ncPlayers, channelOf, allPairs(ncPlayers), opts);
 if (snapPlayers.length) reports.snapclient = analyseOffsets(rec, snapPlayers, channelOf, allPairs(snapPlayers), opts);
+// each nearcast player against the box clock's schedule (through the recorder's clock map)
+const vsSchedule = probe ? analyseOffsets(rec, ncPlayers, channelOf, ncPlayers.map((p) => ['schedule', p] as [string, string]), { ...opts, references: { schedule: probe.reference(rec) } }) : undefined;
 const recordedS = rec.frames() / 48000;
 const clockSpreadMs = rec.clockSpreadUs() / 1000;
 
+await probe?.stop();
 await Promise.all([...companions.values()].map((c) => c.interrupt()));
 await Promise.all(snapclients.map((s) => stop(s.proc, 'SIGTERM')));
 if (boxProc) await stop(boxProc);
@@ -203,6 +209,12 @@ const perPair = Object.entries(reports).flatMap(([sys, r]) => r.pairs.flatMap((p
 console.log('\nper pair (mean: signed, second player later is positive)\n');
 console.log(table(['system', 'pair', 'condition', 'windows', 'p50', 'p95', 'max', 'mean', 'low ρ', 'silent'], perPair));
 
+if (vsSchedule) {
+  console.log('\nnearcast players against the box clock\'s schedule, ms (signed mean: later is positive; includes the recorder clock map\'s error, see README)\n');
+  console.log(table(['player', 'condition', 'windows', 'mean', 'p50 |·|', 'p95 |·|', 'max |·|', 'low ρ'],
+    vsSchedule.pairs.flatMap((p) => Object.entries(p.byPhase).map(([ph, st]) => [p.b, ph, st.n, st.meanMs, st.p50, st.p95, st.max, st.lowCorrelation]))));
+}
+
 interface PlayerRow { system: string; player: string; via: string; firstAudibleS: number | null; dropouts: number; dropoutMs: number; resyncs: number | null; dropped: number | null; inserted: number | null; underruns: number | null; lateChunkLines: number | null }
 const delta = (p: string, k: string) => { const a = endCounters.get(p)?.[k]; const b = startCounters.get(p)?.[k] ?? 0; return typeof a === 'number' ? a - b : null; };
 const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) => Object.keys(r.dropouts).map((p) => ({
@@ -224,9 +236,9 @@ console.log(`\nrecorder clock map spread over the run: ${clockSpreadMs.toFixed(2
 const file = writeResult('device-sync', {
   method: METHOD, limits: LIMITS, durationS, recordedS, codec: args.codec, jitterMs: args.jitter, windowMs: opts.windowMs, maxLagMs: opts.maxLagMs,
   phases: phases.map((p) => ({ name: p.name, fromS: Math.max(0, (p.fromUs - startUs) / 1e6), toS: (p.toUs - startUs) / 1e6 })),
-  proxied: [...proxied], notAudible: silentPlayers, clockSpreadMs,
+  proxied: [...proxied], notAudible: silentPlayers, clockSpreadMs, clockBucketsUs: rec.clockBuckets(),
   sideBySide: phases.map((ph) => ({ condition: ph.name, kinds: kinds.map((k) => ({ pair: k, nearcast: pooled('nearcast', k, ph.name) ?? null, snapclient: pooled('snapclient', k, ph.name) ?? null })) })),
-  players: playerRows, targets, reports,
+  players: playerRows, targets, reports, vsSchedule: vsSchedule ?? null,
 });
 console.log(`results: ${file}`);
 process.exit(0);

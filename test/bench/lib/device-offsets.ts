@@ -5,8 +5,7 @@
 
 import { summarize, type Summary } from './report.ts';
 import type { MonitorRecorder } from './pulse-rig.ts';
-import { RIG_RATE } from './pulse-rig.ts';
-import { correlate, SilenceRuns, spectra, type WindowSpectra } from './xcorr.ts';
+import { correlate, RIG_RATE, SilenceRuns, spectra, type WindowSpectra } from './xcorr.ts';
 
 export interface Phase { name: string; fromUs: number; toUs: number }
 
@@ -27,6 +26,11 @@ export interface OffsetOptions {
   toFrame?: number;
   /** named spans of monotonic time; a window belongs to the phase holding its centre */
   phases?: Phase[];
+  /**
+   * virtual channels that pairs may name besides the players: samples (full scale 1)
+   * for recording frames [from, from + count), e.g. the box's schedule (./schedule-probe.ts)
+   */
+  references?: Record<string, (from: number, count: number) => Float64Array>;
 }
 
 export interface PhaseStats extends Summary {
@@ -92,8 +96,12 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
     const spectraOf = (p: string) => {
       let sp = cache.get(p);
       if (!sp) {
-        const c = channelOf(p);
-        for (let i = 0; i < W + 2 * L; i++) block[i] = s[i * rec.channels + c] / 32768;
+        const ref = o.references?.[p];
+        if (ref) block.set(ref(w - L, W + 2 * L));
+        else {
+          const c = channelOf(p);
+          for (let i = 0; i < W + 2 * L; i++) block[i] = s[i * rec.channels + c] / 32768;
+        }
         sp = spectra(block, W, L);
         cache.set(p, sp);
       }

@@ -14,8 +14,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { analyseOffsets, type OffsetOptions, type OffsetReport } from './device-offsets.ts';
+import { RIG_RATE } from './xcorr.ts';
 
-export const RIG_RATE = 48000;
+export { RIG_RATE };
 
 export interface MonitorRecorder {
   file: string;
@@ -34,6 +36,8 @@ export interface MonitorRecorder {
   frameAt(timeUs: number): number;
   /** spread of the per-10 s lower envelopes, µs: grows when the recorder lost data or the clocks drift */
   clockSpreadUs(): number;
+  /** the lower envelope of each 10 s of recording, µs relative to the overall one (diagnostics) */
+  clockBuckets(): number[];
   /** RMS (full scale 1) of each channel over the last `ms` recorded */
   levels(ms?: number): number[];
   stop(): Promise<void>;
@@ -49,6 +53,12 @@ export interface PulseRig {
   env(player: string, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** starts recording the null sink's monitor (once) */
   record(clock: () => number): MonitorRecorder;
+  /**
+   * Offsets between recorded players (and `o.references`, e.g. the box schedule) for
+   * each pair, from the recording so far; call after the recorder stopped (or while
+   * it runs: it reads what is on disk).
+   */
+  offsets(pairs: Array<[string, string]>, o?: OffsetOptions): OffsetReport;
   log(): string;
   stop(): Promise<void>;
 }
@@ -103,6 +113,13 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
       return { ...base, PULSE_SERVER: server, PULSE_SINK: sinks[player] };
     },
     record: (clock) => (recorder ??= recordMonitor(server, path.join(dir, 'monitor.raw'), o.players.length, clock, o.recordLatencyMs ?? 5)),
+    offsets: (pairs, opts = {}) => {
+      if (!recorder) throw new Error('offsets(): nothing recorded (call record() first)');
+      const known = new Set([...o.players, ...Object.keys(opts.references ?? {})]);
+      for (const n of pairs.flat()) if (!known.has(n)) throw new Error(`offsets(): '${n}' is neither a player nor a reference (${[...known].join(', ')})`);
+      const involved = o.players.filter((p) => pairs.some((pr) => pr.includes(p)));
+      return analyseOffsets(recorder, involved, (p) => o.players.indexOf(p), pairs, opts);
+    },
     log: () => log.join(''),
     stop: async () => {
       await recorder?.stop();
@@ -162,6 +179,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       const mins = [...bucketMin.values()];
       return mins.length ? Math.max(...mins) - Math.min(...mins) : NaN;
     },
+    clockBuckets: () => [...bucketMin.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => Math.round(v - t0)),
     levels: (ms = 500) => {
       const b = Buffer.concat(tail);
       const frames = Math.min(Math.floor(b.length / frameBytes), Math.round((ms * RIG_RATE) / 1000));

@@ -6,6 +6,9 @@
 // the peak refined to a fraction of a frame by a parabola through its neighbours.
 // A positive offset means B plays the same sound LATER than A.
 
+/** the rate of everything recorded and compared (the rig's PulseAudio server runs at it) */
+export const RIG_RATE = 48000;
+
 /** In-place iterative radix-2 FFT (re, im of length a power of two); inverse when `inverse`, unscaled. */
 export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
   const n = re.length;
