@@ -161,6 +161,15 @@ const snapLate = new Map(snapclients.map((s) => [s.name, s.lateChunkLines]));
 await rec.stop();
 if (hog) await stop(hog, 'SIGKILL');
 
+await probe?.stop();
+await Promise.all([...companions.values()].map((c) => c.interrupt()));
+await Promise.all(snapclients.map((s) => stop(s.proc, 'SIGTERM')));
+if (boxProc) await stop(boxProc);
+if (snapserver) await stop(snapserver.proc, 'SIGTERM');
+for (const p of proxies) await p.close();
+for (const c of [...children]) await stop(c, 'SIGKILL');
+
+// analysed with every player stopped: the recording is on disk, the CPU is the analysis's
 const phases = [{ name: 'quiet', fromUs: 0, toUs: hogAtUs }, { name: 'cpu hog', fromUs: hogAtUs, toUs: hogStopUs + 1e6 }];
 const channelOf = (p: string) => players.indexOf(p);
 const allPairs = (ps: string[]) => ps.flatMap((a, i) => ps.slice(i + 1).map((b) => [a, b] as [string, string]));
@@ -173,13 +182,6 @@ const vsSchedule = probe ? analyseOffsets(rec, ncPlayers, channelOf, ncPlayers.m
 const recordedS = rec.frames() / 48000;
 const clockSpreadMs = rec.clockSpreadUs() / 1000;
 
-await probe?.stop();
-await Promise.all([...companions.values()].map((c) => c.interrupt()));
-await Promise.all(snapclients.map((s) => stop(s.proc, 'SIGTERM')));
-if (boxProc) await stop(boxProc);
-if (snapserver) await stop(snapserver.proc, 'SIGTERM');
-for (const p of proxies) await p.close();
-for (const c of [...children]) await stop(c, 'SIGKILL');
 await rig.stop();
 
 // ---- report
@@ -232,11 +234,11 @@ console.log('\ntargets (issue 11):\n');
 console.log(table(['figure', 'nearcast', 'snapclient', 'target', 'met'], targets.map((t) => [t.what, t.value, t.reference, t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'])));
 const missed = targets.filter((t) => t.met === false);
 console.log(missed.length ? `\nMISSED ${missed.length} of ${targets.length} targets: ${missed.map((t) => t.what).join('; ')}` : `\nall ${targets.length} targets met`);
-console.log(`\nrecorder clock map spread over the run: ${clockSpreadMs.toFixed(2)} ms (phases are placed with it; offsets between channels do not use it)`);
+console.log(`\nrecorder clock map: spread over the run ${clockSpreadMs.toFixed(2)} ms, null sink render block ${(rec.renderAheadUs() / 1000).toFixed(2)} ms (the schedule comparison and the phases use the map; offsets between channels do not)`);
 const file = writeResult('device-sync', {
   method: METHOD, limits: LIMITS, durationS, recordedS, codec: args.codec, jitterMs: args.jitter, windowMs: opts.windowMs, maxLagMs: opts.maxLagMs,
   phases: phases.map((p) => ({ name: p.name, fromS: Math.max(0, (p.fromUs - startUs) / 1e6), toS: (p.toUs - startUs) / 1e6 })),
-  proxied: [...proxied], notAudible: silentPlayers, clockSpreadMs, clockBucketsUs: rec.clockBuckets(),
+  proxied: [...proxied], notAudible: silentPlayers, clockSpreadMs, clockBucketsUs: rec.clockBuckets(), renderAheadUs: rec.renderAheadUs(),
   sideBySide: phases.map((ph) => ({ condition: ph.name, kinds: kinds.map((k) => ({ pair: k, nearcast: pooled('nearcast', k, ph.name) ?? null, snapclient: pooled('snapclient', k, ph.name) ?? null })) })),
   players: playerRows, targets, reports, vsSchedule: vsSchedule ?? null,
 });

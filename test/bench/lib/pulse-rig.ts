@@ -10,7 +10,7 @@
 // player and the recording resamples; a stereo player is downmixed to its mono
 // channel by the server (the same for every player).
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,10 +27,12 @@ export interface MonitorRecorder {
   /** `count` frames from `from`, interleaved s16 (fewer at the end of the recording) */
   read(from: number, count: number): Int16Array;
   /**
-   * Monotonic µs at which recorded frame `i` was rendered by the null sink. The map is
-   * linear (the null sink runs on the system's monotonic clock): t0 + i / rate, t0 the
-   * lower envelope of (arrival time of a read − its last frame / rate) over all reads;
-   * see README "device-sync" for what that leaves uncertain.
+   * Monotonic µs at which recorded frame `i` was played by the null sink, as its own
+   * latency reports count it. The map is linear (the null sink runs on the system's
+   * monotonic clock): t0 + i / rate + block, t0 the lower envelope of (arrival time of
+   * a read − its last frame / rate) over all reads — when the sink rendered it — and
+   * block the sink's configured latency, how far ahead it renders (median of samples
+   * taken every 2 s); see README "device-sync" for what that leaves uncertain.
    */
   timeOfFrame(i: number): number;
   frameAt(timeUs: number): number;
@@ -38,6 +40,8 @@ export interface MonitorRecorder {
   clockSpreadUs(): number;
   /** the lower envelope of each 10 s of recording, µs relative to the overall one (diagnostics) */
   clockBuckets(): number[];
+  /** the null sink's configured latency (its render block), µs: median of the samples so far */
+  renderAheadUs(): number;
   /** RMS (full scale 1) of each channel over the last `ms` recorded */
   levels(ms?: number): number[];
   stop(): Promise<void>;
@@ -163,6 +167,19 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     while (tailBytes - tail[0].length > RIG_RATE * frameBytes) tailBytes -= tail.shift()!.length;
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // the null sink renders `configured latency` ahead of what it counts as played
+  const configured: number[] = [];
+  const sampleLatency = () => execFile('pactl', ['list', 'sinks'], { env: { ...process.env, PULSE_SERVER: server } }, (err, out) => {
+    const m = err ? null : /Name: nc_rec\n[\s\S]*?Latency: \d+ usec, configured (\d+) usec/.exec(out);
+    if (m) configured.push(Number(m[1]));
+  });
+  const sampler = setInterval(sampleLatency, 2000);
+  sampleLatency();
+  const renderAhead = () => {
+    if (!configured.length) return 0;
+    const s = [...configured].sort((a, b) => a - b);
+    return s[Math.floor(s.length / 2)];
+  };
   let fd: number | undefined;
   return {
     file, channels,
@@ -173,8 +190,9 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       const got = readSync(fd, buf, 0, buf.length, from * frameBytes);
       return new Int16Array(buf.buffer, buf.byteOffset, Math.floor(got / frameBytes) * channels);
     },
-    timeOfFrame: (i) => t0 + i * frameUs,
-    frameAt: (timeUs) => (timeUs - t0) / frameUs,
+    timeOfFrame: (i) => t0 + i * frameUs + renderAhead(),
+    frameAt: (timeUs) => (timeUs - t0 - renderAhead()) / frameUs,
+    renderAheadUs: renderAhead,
     clockSpreadUs: () => {
       const mins = [...bucketMin.values()];
       return mins.length ? Math.max(...mins) - Math.min(...mins) : NaN;
@@ -191,6 +209,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       });
     },
     stop: async () => {
+      clearInterval(sampler);
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
