@@ -37,6 +37,8 @@ if (args.codec !== 'opus' && args.codec !== 'pcm') throw new Error(`--codec: opu
 
 console.log(`device-sync: ${durationS} s\n\nMethod: ${METHOD}\n\nLimits: ${LIMITS}\n`);
 
+// this thread timestamps the recorder's reads: above the players when permitted
+try { os.setPriority(-10); } catch { /* not permitted: normal priority, a coarser clock map */ }
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-device-sync-'));
 const children = new Set<ChildProcess>();
 const owned = (c: ChildProcess) => { children.add(c); c.once('exit', () => children.delete(c)); return c; };
@@ -234,7 +236,7 @@ console.log('\ntargets (issue 11):\n');
 console.log(table(['figure', 'nearcast', 'snapclient', 'target', 'met'], targets.map((t) => [t.what, t.value, t.reference, t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'])));
 const missed = targets.filter((t) => t.met === false);
 console.log(missed.length ? `\nMISSED ${missed.length} of ${targets.length} targets: ${missed.map((t) => t.what).join('; ')}` : `\nall ${targets.length} targets met`);
-console.log(`\nrecorder clock map: spread over the run ${clockSpreadMs.toFixed(2)} ms, null sink render block ${(rec.renderAheadUs() / 1000).toFixed(2)} ms (the schedule comparison and the phases use the map; offsets between channels do not)`);
+console.log(`\nrecorder clock map: the recording gained ${clockSpreadMs.toFixed(2)} ms on the clock over the run (null-sink rewinds re-render what its monitor already had; the map follows them with a 0.5 s lower envelope), render block ${(rec.renderAheadUs() / 1000).toFixed(2)} ms. The schedule comparison and the phases use the map; offsets between channels do not.`);
 const file = writeResult('device-sync', {
   method: METHOD, limits: LIMITS, durationS, recordedS, codec: args.codec, jitterMs: args.jitter, windowMs: opts.windowMs, maxLagMs: opts.maxLagMs,
   phases: phases.map((p) => ({ name: p.name, fromS: Math.max(0, (p.fromUs - startUs) / 1e6), toS: (p.toUs - startUs) / 1e6 })),

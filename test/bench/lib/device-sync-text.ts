@@ -21,7 +21,9 @@ export const LIMITS = [
   'one machine: every player, both servers and the recorder share its cores (and whatever else runs on it), and all clocks are the same CLOCK_MONOTONIC, so no',
   'crystal drift between players (the null sink too runs on the system clock); the null sink is a timer-driven device, not a DAC: it renders in blocks whose size',
   'follows the smallest latency asked of it (parec asks 5 ms), and PulseAudio\'s latency reports move in steps as with any sound server. Offsets between channels',
-  'come from the recording alone and are sample-exact plus interpolation (≈ 0.01 ms on this material); the placing of phases uses parec\'s arrival times (a few ms).',
+  'come from the recording alone and are sample-exact plus interpolation (≈ 0.01 ms on this material). The comparison with the box clock\'s schedule and the placing',
+  'of phases use a clock map of the recording built from parec\'s arrival times (a lower envelope over 0.5 s, plus the null sink\'s render block): good to about',
+  '±0.5 ms on a busy machine, worse for 0.5 s before a null-sink rewind (the recording then gains up to a block of re-rendered frames).',
   'The box speaker is a nearcast player like the companions, so companion–speaker offsets compare two nearcast schedulers, not against ground truth.',
   'Codecs differ as deployed: nearcast Opus (or --codec pcm), snapserver flac.',
 ].join(' ');

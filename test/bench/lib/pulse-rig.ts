@@ -81,7 +81,11 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   if (new Set(o.players).size !== o.players.length) throw new Error('startPulseRig: player names must be distinct');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-rig-'));
   mkdirSync(path.join(dir, '.config/pulse'), { recursive: true });
-  writeFileSync(path.join(dir, '.config/pulse/daemon.conf'), `default-sample-rate = ${RIG_RATE}\nalternate-sample-rate = ${RIG_RATE}\n`);
+  // realtime scheduling as a desktop session gives its sound server (through rtkit): on a
+  // busy machine a server at normal priority falls behind its own clock, and the
+  // recording with it (granted when the process may; else it runs at normal priority)
+  writeFileSync(path.join(dir, '.config/pulse/daemon.conf'),
+    `default-sample-rate = ${RIG_RATE}\nalternate-sample-rate = ${RIG_RATE}\nhigh-priority = yes\nrealtime-scheduling = yes\nrealtime-priority = 9\n`);
   const socket = path.join(dir, 'native');
   const channelMap = o.players.map((_, i) => `aux${i}`).join(',');
   const modules = [
@@ -140,14 +144,21 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
 
 function recordMonitor(server: string, file: string, channels: number, clock: () => number, latencyMs: number): MonitorRecorder {
   const channelMap = Array.from({ length: channels }, (_, i) => `aux${i}`).join(',');
-  const proc = spawn('parec', ['-d', 'nc_rec.monitor', '--raw', '--format=s16le', `--rate=${RIG_RATE}`, `--channels=${channels}`, `--channel-map=${channelMap}`,
+  // the recorder is the instrument: at a higher priority than the players (nice −10 when
+  // permitted; `nice` runs it at normal priority otherwise), so its reads arrive on time
+  const proc = spawn('nice', ['-n', '-10', 'parec', '-d', 'nc_rec.monitor', '--raw', '--format=s16le', `--rate=${RIG_RATE}`, `--channels=${channels}`, `--channel-map=${channelMap}`,
     `--latency-msec=${latencyMs}`], { env: { ...process.env, PULSE_SERVER: server }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = createWriteStream(file);
   const frameBytes = 2 * channels;
   let bytes = 0;
   const frameUs = 1e6 / RIG_RATE;
-  // lower envelope of (arrival − end frame time), overall and per 10 s of recording
+  // lower envelope of (arrival − end frame time), overall and per 10 s of recording; and
+  // every read's, for the local envelope: a rewind of the null sink (a client seeking,
+  // a stream starting) re-renders up to a block it already handed to the monitor, so
+  // the recording gains frames against the clock and the envelope steps down for good
   let t0 = Infinity;
+  const readEnds: number[] = [];
+  const readOrigins: number[] = [];
   const bucketMin = new Map<number, number>();
   const tail: Buffer[] = []; // the last second, for levels()
   let tailBytes = 0;
@@ -160,6 +171,8 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     const end = Math.floor(bytes / frameBytes);
     const origin = at - end * frameUs;
     t0 = Math.min(t0, origin);
+    readEnds.push(end);
+    readOrigins.push(origin);
     const bucket = Math.floor(end / (10 * RIG_RATE));
     bucketMin.set(bucket, Math.min(bucketMin.get(bucket) ?? Infinity, origin));
     tail.push(b);
@@ -175,6 +188,17 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   });
   const sampler = setInterval(sampleLatency, 2000);
   sampleLatency();
+  /** the lower envelope of the reads ending within 0.5 s after frame i (the global one when none) */
+  const ENVELOPE_FRAMES = RIG_RATE / 2;
+  const originAt = (i: number) => {
+    let lo = 0;
+    let hi = readEnds.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (readEnds[mid] < i) lo = mid + 1; else hi = mid; }
+    let best = Infinity;
+    for (let k = lo; k < readEnds.length && readEnds[k] <= i + ENVELOPE_FRAMES; k++) best = Math.min(best, readOrigins[k]);
+    if (best === Infinity) for (let k = readEnds.length - 1; k >= 0 && best === Infinity; k--) best = readOrigins[k];
+    return Number.isFinite(best) ? best : t0;
+  };
   const renderAhead = () => {
     if (!configured.length) return 0;
     const s = [...configured].sort((a, b) => a - b);
@@ -190,8 +214,17 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       const got = readSync(fd, buf, 0, buf.length, from * frameBytes);
       return new Int16Array(buf.buffer, buf.byteOffset, Math.floor(got / frameBytes) * channels);
     },
-    timeOfFrame: (i) => t0 + i * frameUs + renderAhead(),
-    frameAt: (timeUs) => (timeUs - t0 - renderAhead()) / frameUs,
+    timeOfFrame: (i) => originAt(i) + i * frameUs + renderAhead(),
+    frameAt: (timeUs) => {
+      // the map is monotonic: invert by bisection on frames
+      let lo = 0;
+      let hi = Math.max(1, Math.floor(bytes / frameBytes)) * 2;
+      for (let k = 0; k < 60 && hi - lo > 0.01; k++) {
+        const mid = (lo + hi) / 2;
+        if (originAt(mid) + mid * frameUs + renderAhead() < timeUs) lo = mid; else hi = mid;
+      }
+      return (lo + hi) / 2;
+    },
     renderAheadUs: renderAhead,
     clockSpreadUs: () => {
       const mins = [...bucketMin.values()];
