@@ -7,7 +7,7 @@
 //     [--jitter 20] [--hog-from 0.5] [--codec opus] [--window-ms 500] [--max-lag-ms 200] [--systems nearcast,snapcast]
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -16,7 +16,7 @@ import { ROOT, runCompanion, type CompanionProcess } from '../helpers/box-proces
 import { analyseOffsets, type OffsetReport, type PhaseStats } from './lib/device-offsets.ts';
 import { startJitterProxy, type JitterProxy } from './lib/jitter-proxy.ts';
 import { startPulseRig } from './lib/pulse-rig.ts';
-import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
+import { parseArgs, RESULTS_DIR, summarize, table, writeResult } from './lib/report.ts';
 import { probeSchedule, type ScheduleProbe } from './lib/schedule-probe.ts';
 import { startSnapclient, startSnapserver, type SnapClient } from './lib/snapcast.ts';
 import { deviceSyncTargets, METHOD, LIMITS } from './lib/device-sync-text.ts';
@@ -237,12 +237,18 @@ console.log(table(['figure', 'nearcast', 'snapclient', 'target', 'met'], targets
 const missed = targets.filter((t) => t.met === false);
 console.log(missed.length ? `\nMISSED ${missed.length} of ${targets.length} targets: ${missed.map((t) => t.what).join('; ')}` : `\nall ${targets.length} targets met`);
 console.log(`\nrecorder clock map: the recording gained ${clockSpreadMs.toFixed(2)} ms on the clock over the run (null-sink rewinds re-render what its monitor already had; the map follows them with a 0.5 s lower envelope), render block ${(rec.renderAheadUs() / 1000).toFixed(2)} ms. The schedule comparison and the phases use the map; offsets between channels do not.`);
+// the per-window series go to their own compact file (a 300 s run has thousands of windows)
+const withoutWindows = (r: OffsetReport | undefined) => (r ? { ...r, pairs: r.pairs.map(({ windows: _, ...rest }) => rest) } : null);
+const series = Object.fromEntries(Object.entries({ ...reports, schedule: vsSchedule }).filter(([, r]) => r).map(([sys, r]) => [sys, Object.fromEntries(r!.pairs.map((p) => [`${p.a}|${p.b}`, p.windows]))]));
+mkdirSync(RESULTS_DIR, { recursive: true });
+writeFileSync(path.join(RESULTS_DIR, 'device-sync-windows.json'), JSON.stringify({ columns: ['seconds into the recording', 'offset ms (null: rejected)', 'peak correlation (0: silent)'], series }) + '\n');
 const file = writeResult('device-sync', {
   method: METHOD, limits: LIMITS, durationS, recordedS, codec: args.codec, jitterMs: args.jitter, windowMs: opts.windowMs, maxLagMs: opts.maxLagMs,
   phases: phases.map((p) => ({ name: p.name, fromS: Math.max(0, (p.fromUs - startUs) / 1e6), toS: (p.toUs - startUs) / 1e6 })),
   proxied: [...proxied], notAudible: silentPlayers, clockSpreadMs, clockBucketsUs: rec.clockBuckets(), renderAheadUs: rec.renderAheadUs(),
   sideBySide: phases.map((ph) => ({ condition: ph.name, kinds: kinds.map((k) => ({ pair: k, nearcast: pooled('nearcast', k, ph.name) ?? null, snapclient: pooled('snapclient', k, ph.name) ?? null })) })),
-  players: playerRows, targets, reports, vsSchedule: vsSchedule ?? null,
+  players: playerRows, targets, reports: Object.fromEntries(Object.entries(reports).map(([k, r]) => [k, withoutWindows(r)])), vsSchedule: withoutWindows(vsSchedule),
+  windowsFile: 'device-sync-windows.json',
 });
 console.log(`results: ${file}`);
 process.exit(0);
