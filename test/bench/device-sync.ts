@@ -34,6 +34,11 @@ if (!Number.isInteger(nSnap) || nSnap < 2 || nSnap > 8) throw new Error('--snapc
 if ((args.hogFrom as number) > 1) throw new Error('--hog-from: a fraction of the run, 0…1 (1: no hog)');
 if (durationS < 10) throw new Error('--duration: at least 10 s');
 if (args.codec !== 'opus' && args.codec !== 'pcm') throw new Error(`--codec: opus or pcm, got ${args.codec}`);
+if ((args.windowMs as number) < 50 || (args.windowMs as number) > 500) throw new Error('--window-ms: 50…500');
+if ((args.maxLagMs as number) < 1 || (args.maxLagMs as number) > 1000) throw new Error('--max-lag-ms: 1…1000');
+const tools = ['pulseaudio', 'pactl', 'parec', 'taskset', 'ffmpeg', ...(systems.includes('snapcast') ? ['snapserver', 'snapclient'] : [])];
+const missingTools = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+if (missingTools.length) throw new Error(`device-sync needs ${missingTools.join(', ')} (make bench installs them: pulseaudio pulseaudio-utils util-linux ffmpeg snapserver snapclient)`);
 
 console.log(`device-sync: ${durationS} s\n\nMethod: ${METHOD}\n\nLimits: ${LIMITS}\n`);
 
