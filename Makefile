@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # what the box needs (`make run`); tests and benchmarks add PulseAudio (the clocked test device),
 # Mosquitto's clients, Snapcast (the comparison), iproute2 and Chromium (the web companion's tests)
 BOX_APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils
-TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio mosquitto-clients snapserver snapclient iproute2 chromium
+TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils mosquitto-clients snapserver snapclient iproute2 chromium
 NODE_MIN := 20
 ARGS ?=
 
@@ -27,7 +27,7 @@ APP_FILES := package.json package-lock.json README.md firmware companion hardwar
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
-	@echo "make bench - sync, join and load benchmarks (ARGS=--quick for a short run)"
+	@echo "make bench - sync, join, load, browser-sync and device-sync benchmarks (ARGS=--quick for a short run)"
 	@echo "make install-companion - install the \`nearcast\` command (one file) in $(COMPANION_PREFIX)/bin"
 
 setup: node-deps
@@ -68,6 +68,7 @@ bench: test-setup
 	node --import tsx test/bench/join.ts $(ARGS)
 	node --import tsx test/bench/load.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
+	node --import tsx test/bench/device-sync.ts $(ARGS)
 
 # the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts);
 # the companion as one file, dist/nearcast.mjs (see companion/build.ts)

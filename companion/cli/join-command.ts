@@ -26,6 +26,8 @@ export interface JoinOptions {
   wait: number;
   /** called once the box accepted the join (the CLI notes its client id for one-shot commands) */
   onJoined?: () => () => void;
+  /** reach the stream here instead of the box's address and the port in the join reply */
+  stream?: { host: string; port: number };
 }
 
 interface Grant {
@@ -82,7 +84,7 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
 
   let stopping = false;
   let fatal = '';
-  const stream = await connectTcpStream(box.host, grant.stream.tcpPort, grant.stream.token, o.name, sync, {
+  const stream = await connectTcpStream(o.stream?.host ?? box.host, o.stream?.port ?? grant.stream.tcpPort, grant.stream.token, o.name, sync, {
     onCodecHeader: (h) => player.onCodecHeader(h),
     onAudio: (f) => player.onAudio(f),
     onServerError: (e) => { fatal = `the box closed the stream: ${e.reason}`; },

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_ACTIONS } from '../../firmware/wire/requests.ts';
+import { parseStreamAddress } from '../client/discovery.ts';
 import { connectToBox, type CommonOptions } from './connect.ts';
 import { runJoin } from './join-command.ts';
 import { saveListenerNote } from './listener-session.ts';
@@ -57,6 +58,9 @@ program.command('join')
   .option('--wait <s>', 'how long to wait for the owner to approve (0: not at all)', intIn(0, 86_400, '--wait'), 120)
   .option('--json', 'print status as JSON lines')
   .addOption(new Option('--codec <codec>', 'opus or pcm (default: the box decides)').choices(['opus', 'pcm']))
+  .option('--stream <host:port>', "reach the audio stream here instead of the box's stream port (a relay or proxy)", (v: string) => {
+    try { return parseStreamAddress(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+  })
   .action(async (o) => {
     const { client, box } = await connectToBox(program.opts<CommonOptions>());
     const onJoined = () => saveListenerNote(box.host, box.mqttPort, { clientId: client.clientId, boxId: client.boxId, pid: process.pid });

@@ -21,6 +21,15 @@ export function parseBoxAddress(spec: string): BoxAddress {
   return { host: m[1], mqttPort: port };
 }
 
+/** Parses `--stream HOST:PORT` (port required; [v6]:PORT for IPv6): where to reach the stream instead of the address the join reply names. */
+export function parseStreamAddress(spec: string): { host: string; port: number } {
+  const m = /^\[([0-9a-fA-F:]+)\]:(\d+)$/.exec(spec) ?? /^([^:[\]\s]+):(\d+)$/.exec(spec);
+  if (!m) throw new Error(`--stream '${spec}' is not HOST:PORT`);
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--stream '${spec}': port must be 1-65535`);
+  return { host: m[1], port };
+}
+
 export function serviceToBox(s: Pick<Service, 'addresses' | 'host' | 'port' | 'txt' | 'name'>): BoxAddress | null {
   const host = s.addresses?.find((a) => a.includes('.')) ?? s.addresses?.[0] ?? s.host;
   if (!host) return null;

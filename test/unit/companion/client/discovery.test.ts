@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseBoxAddress, serviceToBox } from '../../../../companion/client/discovery.ts';
+import { parseBoxAddress, parseStreamAddress, serviceToBox } from '../../../../companion/client/discovery.ts';
 
 describe('finding a box', () => {
   it('parses --box HOST, HOST:PORT and [v6]:PORT', () => {
@@ -8,6 +8,14 @@ describe('finding a box', () => {
     expect(parseBoxAddress('[::1]:1885')).to.deep.equal({ host: '::1', mqttPort: 1885 });
     expect(() => parseBoxAddress('box:99999')).to.throw('port must be 1-65535');
     expect(() => parseBoxAddress('a b')).to.throw("is not HOST or HOST:PORT");
+  });
+
+  it('parses --stream HOST:PORT and [v6]:PORT, the port required', () => {
+    expect(parseStreamAddress('127.0.0.1:4953')).to.deep.equal({ host: '127.0.0.1', port: 4953 });
+    expect(parseStreamAddress('[::1]:7000')).to.deep.equal({ host: '::1', port: 7000 });
+    expect(() => parseStreamAddress('127.0.0.1')).to.throw("is not HOST:PORT");
+    expect(() => parseStreamAddress('relay:0')).to.throw('port must be 1-65535');
+    expect(() => parseStreamAddress('relay:70000')).to.throw('port must be 1-65535');
   });
 
   it('reads a box from an mDNS service record (IPv4 first, ports from TXT)', () => {

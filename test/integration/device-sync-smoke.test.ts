@@ -1,0 +1,53 @@
+// The device-sync bench (test/bench/device-sync.ts) still works as a measurement:
+// a very short run records every player from the PulseAudio null sink, measures an
+// offset for every pair of nearcast players and of snapclients, and writes its JSON.
+// The figures come from `make bench`; but a run whose own verdict says MISSED on
+// issue 11's absolute targets fails here too, printing what it measured.
+
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../helpers/box-process.ts';
+
+interface Target { what: string; value: string; reference: string; target: string; met: boolean | null }
+
+describe('device-sync bench (smoke: nearcast and snapclient on one PulseAudio null sink)', function () {
+  this.timeout(150_000);
+  let dir: string;
+  let stdout = '';
+  let result: any;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-device-sync-'));
+    stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', 'test/bench/device-sync.ts', '--duration', '12', '--companions', '2', '--snapclients', '2', '--hog-from', '0.5'], {
+        cwd: ROOT, env: { ...process.env, NEARCAST_BENCH_RESULTS: dir }, timeout: 130_000, maxBuffer: 16 << 20,
+      }, (err, out, stderr) => (err ? reject(new Error(`device-sync failed: ${err.message}\n${stderr}\n${out}`)) : resolve(out)));
+    });
+    result = JSON.parse(readFileSync(path.join(dir, 'device-sync.json'), 'utf8'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('records every player and measures an offset for every pair, nearcast and snapclient', () => {
+    expect(stdout).to.match(/nearcast/).and.to.match(/snapclient/);
+    expect(result.recordedS, 'seconds recorded from the monitor').to.be.greaterThan(12);
+    expect(result.notAudible, 'players never heard in the recording').to.deep.equal([]);
+    const pairs = (sys: string) => result.reports[sys].pairs as Array<{ a: string; b: string; all: { n: number; p50: number } }>;
+    expect(pairs('nearcast').map((p) => `${p.a}-${p.b}`)).to.deep.equal(['box-nc1', 'box-nc2', 'nc1-nc2']);
+    expect(pairs('snapclient').map((p) => `${p.a}-${p.b}`)).to.deep.equal(['snap1-snap2']);
+    for (const p of [...pairs('nearcast'), ...pairs('snapclient')]) {
+      expect(p.all.n, `${p.a}–${p.b}: windows with a measured offset (${JSON.stringify(p.all)})`).to.be.greaterThan(0);
+      expect(p.all.p50, `${p.a}–${p.b} p50`).to.be.a('number');
+    }
+    expect(result.phases.map((p: { name: string }) => p.name)).to.deep.equal(['quiet', 'cpu hog']);
+    expect(result.proxied).to.deep.equal(['nc2', 'snap2']);
+  });
+
+  it("meets issue 11's absolute sync targets (the bench's own verdict is not MISSED)", () => {
+    // the comparison with snapclient is left to the full bench: 12 s is too short for a steady ranking
+    const missed = (result.targets as Target[]).filter((t) => t.met === false && t.target !== '≤ snapclient');
+    expect(missed.map((t) => `${t.what}: ${t.value} (target ${t.target}; snapclient ${t.reference})`), 'targets the bench reports as MISSED').to.deep.equal([]);
+  });
+});
