@@ -1,0 +1,81 @@
+// A companion on a clocked device as a desktop has it (ALSA `pulse` PCM into a
+// PulseAudio sink), judged by what comes out: the sink's monitor is recorded and
+// cross-correlated with the box clock's schedule (test/bench/lib: the same rig as
+// the device-sync benchmark). The player sees the device only through its coarse,
+// jumpy snd_pcm_delay; the recording shows whether it still plays on time.
+
+import { expect } from 'chai';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monotonicUs } from '../../firmware/util/time.ts';
+import { startPulseRig, type PulseRig, type MonitorRecorder } from '../bench/lib/pulse-rig.ts';
+import { probeSchedule, type ScheduleProbe } from '../bench/lib/schedule-probe.ts';
+import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** band-limited noise under a wandering envelope: one sharp correlation peak per window */
+function makeMaterial(file: string, seconds: number): void {
+  const voice = (k: number) => `(0.55+0.35*sin(2*PI*0.23*t+${k}))*0.35*(2*random(${k})-1)`;
+  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=${seconds}`,
+    '-af', 'lowpass=f=12000', '-ac', '2', '-ar', '48000', '-sample_fmt', 's16', file]);
+}
+
+describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recorded)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let rig: PulseRig;
+  let rec: MonitorRecorder;
+  let box: BoxProcess;
+  let feeder: ChildProcess;
+  let probe: ScheduleProbe;
+  let comp: CompanionProcess | null = null;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-sync-'));
+    const material = path.join(dir, 'material.flac');
+    makeMaterial(material, 40);
+    const fifo = path.join(dir, 'box.fifo');
+    spawnSync('mkfifo', [fifo]);
+    feeder = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', material, '-f', 's16le', '-ar', '48000', '-ac', '2', '-y', fifo], { stdio: 'ignore' });
+    rig = await startPulseRig({ players: ['nc1'] });
+    rec = rig.record(monotonicUs);
+    box = await startBox(['--policy', 'open', '--source', `pipe:${fifo}`, '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
+    probe = await probeSchedule('127.0.0.1', box.ports.mqtt);
+  });
+
+  after(async () => {
+    await comp?.interrupt();
+    await probe?.stop();
+    await rec?.stop();
+    await box?.stop();
+    feeder?.kill('SIGKILL');
+    await rig?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a companion on `pulse` plays within ±1 ms of the box clock\'s schedule for 20 s, with no resync after 2 s', async () => {
+    comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'nc1', '--device', 'pulse', '--codec', 'pcm', '--json'], rig.env('nc1'));
+    await waitFor('audible at the sink', () => (rec.levels(200)[0] ?? 0) > 0.01, 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${comp!.stderr.slice(-5).join(' / ')} | ${rig.log().slice(-500)}`);
+    });
+    await sleep(2000);
+    const early = comp.status().at(-1);
+    await sleep(20_000);
+    const late = comp.status().at(-1);
+    await comp.interrupt();
+    await rec.stop();
+    const report = rig.offsets([['schedule', 'nc1']], { references: { schedule: probe.reference(rec) } });
+    const all = report.pairs[0]!.all;
+    const what = `|offset| vs schedule p50 ${all.p50} p95 ${all.p95} max ${all.max} ms, mean ${all.meanMs} ms over ${all.n} windows (${all.silent} silent, ${all.lowCorrelation} low correlation); companion ${JSON.stringify(late)}`;
+    expect(all.n, what).to.be.greaterThan(30);
+    expect(all.p95, what).to.be.at.most(1);
+    expect(Math.abs(all.meanMs), what).to.be.at.most(1);
+    expect((late?.resyncs ?? NaN) - (early?.resyncs ?? NaN), `resyncs after 2 s; ${what}; ${comp.stderr.join(' / ')}`).to.equal(0);
+    const played = 20 * 48000;
+    const corrected = (late?.droppedFrames ?? 0) + (late?.insertedFrames ?? 0) - (early?.droppedFrames ?? 0) - (early?.insertedFrames ?? 0);
+    expect(corrected, `frames dropped + inserted in 20 s; ${what}`).to.be.at.most(0.001 * played);
+  });
+});
