@@ -385,7 +385,15 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   /** Silence up to the first audible frame, sized from the latest device model at every write. */
   private async leadIn(tNext: number): Promise<number> {
     const first = this.buffer.firstPlayAt();
-    if (first === null) return this.idleWaitMs;
+    if (first === null) {
+      // no audio yet (a flush or a gap): keep the device running on a little silence, so
+      // its clock model carries on instead of starting over when the audio comes back
+      if (tNext - this.now() < IDLE_QUEUE_US) {
+        await this.writeSilence(this.blockFrames);
+        return 0;
+      }
+      return this.idleWaitMs;
+    }
     this.leadInUntil = first;
     const target = tNext + this.offsetUs; // stream time the next written frame would carry
     const need = this.framesOf(first - target);
@@ -494,6 +502,7 @@ export const PRIME_US = 30_000;
 // Data that has not arrived yet is waited for while the device holds more than this
 // beyond two blocks; below it, silence is written so the device never runs dry.
 const LATE_DATA_FLOOR_US = 20_000;
+const IDLE_QUEUE_US = 40_000; // silence kept queued while there is nothing to play
 const UNCLOCKED_BUFFER_US = 200_000;
 const SETTLE_TAU_S = 0.25; // while settling, errors are worked off quickly (within the settle rate cap)
 const INTEGRAL_TAU_S = 6; // the drift estimate follows over several seconds
