@@ -22,6 +22,7 @@ import type { PlayQueueJSON } from './audio/play-queue.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
 import { HomeAssistant } from './extensions/home-assistant.ts';
+import { CAPTURE_DELAY_MS } from './audio/sources/capture-source.ts';
 import { LiveInput } from './extensions/live-input.ts';
 import { Telemetry } from './extensions/telemetry.ts';
 import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
@@ -115,6 +116,8 @@ export class Controller {
       format: DEFAULT_FORMAT, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs, codecs,
       fifoSeconds: c.stream.fifoSeconds, clock, bitrate: c.stream.opusBitrate,
       nextTrack: () => this.playback.nextTrack(),
+      // for every source alike, so a switch to or from live input keeps the timeline
+      inputDelayMs: Math.min(CAPTURE_DELAY_MS, c.stream.latencyMs / 2),
     });
     this.playback = new Playback({
       engine: this.engine, library: this.library, clock, sourceLabel: c.source, liveSources: c.sources, initialVolume: saved.volume,

@@ -18,6 +18,12 @@ export interface CaptureDevice {
   open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }>;
   /** reads up to `frames` frames as s16 stereo (fewer at the end of a file-backed PCM) */
   read(frames: number): Promise<Int16Array>;
+  /**
+   * When the last read returned (monotonic µs) and the frames the device had captured
+   * beyond it by then (snd_pcm_delay). Without it the source takes the moment the read
+   * resolved, with nothing captured beyond it.
+   */
+  readonly lastRead?: { atUs: number; delayFrames: number | null } | null;
   close(): Promise<void>;
 }
 
@@ -26,6 +32,7 @@ export class AlsaCapture implements CaptureDevice {
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: CaptureOpened | CaptureData | null) => void; reject: (e: Error) => void }>();
   private opened: CaptureOpened | null = null;
+  lastRead: { atUs: number; delayFrames: number | null } | null = null;
 
   constructor(readonly name: string, private readonly opts: { rate?: number; latencyMs?: number } = {}) {
     if (!name) throw new Error('AlsaCapture: PCM name is empty');
@@ -58,6 +65,7 @@ export class AlsaCapture implements CaptureDevice {
     const o = this.opened;
     if (!o) throw new Error(`ALSA capture '${this.name}': not open`);
     const d = (await this.call({ op: 'read', frames })) as CaptureData;
+    this.lastRead = { atUs: d.atUs, delayFrames: d.delayFrames };
     return toStereoS16(d.data, o.format, o.channels);
   }
 
