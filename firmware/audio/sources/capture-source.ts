@@ -6,12 +6,19 @@
 //     instant(k) = offset + k / deviceRate
 // Each read gives one reading of `offset`: the read returned at atUs with the device
 // holding `delay` more frames (snd_pcm_delay on a capture PCM: captured, not yet
-// read), so frame (read so far + delay) was being digitized at atUs. A reading is
-// only ever late, never early (a thread scheduled late, a sound server whose delay
-// moves in fragment-sized steps and lags between them), so the model takes the
-// lowest reading of the last second: it follows drift and a step that persists, and
-// ignores any single late one. A device that cannot report its delay (a file-backed
-// PCM, paced here) counts as having delivered each frame the moment it was read.
+// read), so frame (read so far + delay) was being digitized at atUs. Readings are
+// coarse: mostly late (a thread scheduled late; PulseAudio's delay moves in ~2.5 ms
+// steps), now and then early (the server overstating its delay for a moment). The
+// model takes the lower quartile of the last 2 s of readings (capture-timing.ts): it
+// follows drift and a step that persists, and no single reading moves it. Through
+// PulseAudio that lands within ~1 ms of an independent recording of the same monitor
+// (test/integration/live-input-timing.test.ts); the minimum, taken first, followed
+// the early outliers and wandered by up to 10 ms. A device that cannot report its
+// delay (a file-backed PCM, paced here) counts as delivering each frame when read.
+//
+// Before this model the engine played the oldest frames of an elastic buffer kept
+// at 80 ms, on top of the device's own ~13 ms, and stamped them with the time of
+// the read: a click left every listener ~90–100 ms later than capture + latencyMs.
 //
 // The engine asks for the samples that entered at an instant (the chunk's playAt
 // minus latencyMs), a fixed CAPTURE_DELAY_MS behind its clock: that is the room the
