@@ -1,12 +1,36 @@
 // Capture through libasound. The blocking reads live on a worker thread
 // (alsa-capture-worker.ts); this class posts one read at a time and converts what
 // comes back to interleaved s16 stereo at the device's rate.
+//
+// Starting a worker costs ~0.5 s of CPU (and under tsx stalls the event loop for up
+// to ~200 ms); switching sources capture → library → capture did that on every
+// switch, on the same two cores the listeners play from. So a worker whose PCM closed
+// cleanly is kept (one, unreferenced) and the next open reuses it.
 
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.ts';
 import type { CaptureData, CaptureOpened, CaptureReply, CaptureRequest, CaptureSampleFormat } from './alsa-capture-worker.ts';
 
 const SND_PCM_TYPE_FILE = 3;
+let spareWorker: Worker | null = null; // a capture worker with no PCM open, for the next open
+
+function takeSpareWorker(): Worker | null {
+  const w = spareWorker;
+  spareWorker = null;
+  w?.ref();
+  return w;
+}
+
+function parkWorker(w: Worker): void {
+  w.removeAllListeners('message');
+  w.removeAllListeners('error');
+  w.removeAllListeners('exit');
+  if (spareWorker) { void w.terminate().catch(() => undefined); return; }
+  w.unref();
+  w.on('error', () => undefined);
+  w.once('exit', () => { if (spareWorker === w) spareWorker = null; });
+  spareWorker = w;
+}
 const SND_PCM_TYPE_NULL = 4;
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -40,7 +64,7 @@ export class AlsaCapture implements CaptureDevice {
 
   async open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }> {
     if (this.worker) throw new Error(`AlsaCapture '${this.name}': already open`);
-    const w = startWorker('audio/alsa-capture-worker');
+    const w = takeSpareWorker() ?? startWorker('audio/alsa-capture-worker');
     this.worker = w;
     w.on('message', (r: CaptureReply) => {
       const p = this.pending.get(r.id);
@@ -71,10 +95,17 @@ export class AlsaCapture implements CaptureDevice {
 
   /** Closes the PCM; a worker stuck in a read that never returns is terminated instead. */
   async close(): Promise<void> {
-    if (!this.worker) return;
-    const closed = this.call({ op: 'close' }).catch(() => undefined);
+    const w = this.worker;
+    if (!w) return;
+    const closed = this.call({ op: 'close' }).then(() => 'closed' as const, () => 'failed' as const);
     const timeout = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 1000).unref());
-    await Promise.race([closed, timeout]);
+    const how = await Promise.race([closed, timeout]);
+    if (how === 'closed' && this.pending.size === 0) {
+      this.worker = null;
+      this.opened = null;
+      parkWorker(w);
+      return;
+    }
     await this.terminate();
   }
 

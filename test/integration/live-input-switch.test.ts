@@ -56,7 +56,7 @@ describe('switching between a clocked live input and the library (real box, comp
     writeFileSync(cfg, 'sources: [capture:pulse]\n');
     const pulseEnv = { PULSE_SERVER: pulse.server, PULSE_SOURCE: `${pulse.sink}.monitor` };
     box = await startBox(['--config', cfg, '--source', 'capture:pulse', '--music', path.join(dir, 'music'), '--policy', 'open', '--audio-device', 'none',
-      '--no-keyboard', '--state-dir', path.join(dir, 'state')], { ...pulseEnv, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NC_DEBUG: '1' });
+      '--no-keyboard', '--state-dir', path.join(dir, 'state')], { ...pulseEnv, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', 'sim', '--json']);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
     const replies: Array<Record<string, unknown>> = [];
@@ -73,13 +73,13 @@ describe('switching between a clocked live input and the library (real box, comp
       await sleep(3000); // past the companion's settling
       const before = comp.status().at(-1)!;
       await select('library');
-      await sleep(2500); console.log(JSON.stringify(comp.status().at(-1)));
+      await sleep(2500);
       await select('capture:pulse');
-      await sleep(2500); console.log(JSON.stringify(comp.status().at(-1)));
+      await sleep(2500);
       await select('library');
-      await sleep(2500); console.log(JSON.stringify(comp.status().at(-1)));
+      await sleep(2500);
       await select('capture:pulse');
-      await sleep(2500); console.log(JSON.stringify(comp.status().at(-1)));
+      await sleep(2500);
       const last = comp.status().at(-1)!;
       const moved = (k: string) => (last[k] as number) - (before[k] as number);
       const report = `companion before the switches ${JSON.stringify(before)}\nafter ${JSON.stringify(last)}\nits log: ${[...comp.stdout.filter((l) => !l.startsWith('{')), ...comp.stderr].join(' | ')}`;
@@ -87,7 +87,6 @@ describe('switching between a clocked live input and the library (real box, comp
       expect({ resyncs: moved('resyncs'), droppedFrames: moved('droppedFrames'), insertedFrames: moved('insertedFrames'), underruns: moved('underruns'), restarts: moved('restarts') }, report)
         .to.deep.equal({ resyncs: 0, droppedFrames: 0, insertedFrames: 0, underruns: 0, restarts: 0 });
     } finally {
-      console.log(box!.logs.filter((l) => /DEBUG|warn/.test(l)).join('\n'));
       await owner.endAsync();
       expect(await comp.interrupt()).to.equal(0);
       tone.kill('SIGKILL');
