@@ -57,6 +57,8 @@ export interface CaptureSourceOptions {
   delayMs?: number;
   bandMs?: number; // the read position is steered only once it is this far off (default 1)
   hardMs?: number; // further off than this, it jumps (default 5)
+  /** readings of a just-opened device are not trusted this long (default 1000): silence meanwhile */
+  settleMs?: number;
   maxRatio?: number; // largest resampling correction (default 0.001 = 0.1 %)
   stallMs?: number; // a read that takes longer is a device that stopped delivering (default 2000)
   retryMs?: [number, number]; // reopen backoff, first and longest (default 500, 30000)
@@ -86,6 +88,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private readonly delayUs: number;
   private readonly bandMs: number;
   private readonly hardMs: number;
+  private readonly settleUs: number;
+  private openedAtUs = NaN;
   private readonly maxRatio: number;
   private readonly stallMs: number;
   private readonly retryMs: [number, number];
@@ -94,6 +98,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   // captured s16 stereo at the device rate, by frame index since the source started
   private blocks: Block[] = [];
   private capturedEnd = 0; // index after the newest captured frame
+  private nextInstantUs = NaN; // the instant after the last read's samples
   private position = NaN; // index (fractional while resampling) of the next frame to play; NaN: not placed yet
   private deviceRate = 0;
   private timing: CaptureTiming | null = null;
@@ -114,6 +119,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.delayUs = (opts.delayMs ?? CAPTURE_DELAY_MS) * 1000;
     this.bandMs = opts.bandMs ?? 1;
     this.hardMs = opts.hardMs ?? 5;
+    this.settleUs = (opts.settleMs ?? 1000) * 1000;
     this.maxRatio = opts.maxRatio ?? 0.001;
     this.stallMs = opts.stallMs ?? 2000;
     this.retryMs = opts.retryMs ?? [500, 30_000];
@@ -147,7 +153,9 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       return out;
     }
     const rate = this.deviceRate;
-    const target = timing.indexAt(instantUs ?? this.clock() - this.delayUs);
+    const asked = instantUs ?? this.nextInstant();
+    this.nextInstantUs = asked + (frames * 1e6) / this.format.sampleRate;
+    const target = timing.indexAt(asked);
     const errFrames = Number.isNaN(this.position) ? Infinity : this.position - target;
     const errMs = (errFrames * 1000) / rate;
     if (Math.abs(errMs) > this.hardMs) {
@@ -174,6 +182,17 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     return out;
   }
 
+  /**
+   * A caller that gives no instants (a timer reading chunk after chunk) gets the
+   * samples after the ones it had: its own timer's lateness must not move them. Only
+   * once that drifts far from delayMs behind the clock is it placed there again.
+   */
+  private nextInstant(): number {
+    const due = this.clock() - this.delayUs;
+    const next = this.nextInstantUs;
+    return Number.isNaN(next) || Math.abs(next - due) > this.delayUs / 2 ? due : next;
+  }
+
   close(): void {
     this.closed = true;
     void this.device.close();
@@ -190,6 +209,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         this.deviceRate = info.rate;
         // a new stream: its frames start a new timeline
         this.timing = new CaptureTiming(info.rate);
+        this.openedAtUs = this.clock();
         this.blocks = [];
         this.position = NaN;
         this.up = true;
@@ -241,7 +261,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.capturedEnd += pcm.length / 2;
     const r = this.device.lastRead;
     const delay = r && r.delayFrames !== null ? r.delayFrames : 0;
-    this.timing?.add({ atUs: r ? r.atUs : this.clock(), frameIndex: this.capturedEnd + delay });
+    // PulseAudio overstates its delay for the first ~0.7 s of a stream (by ~340 ms once)
+    if (this.clock() - this.openedAtUs >= this.settleUs) this.timing?.add({ atUs: r ? r.atUs : this.clock(), frameIndex: this.capturedEnd + delay });
     const maxFrames = (MAX_BUFFER_MS * this.deviceRate) / 1000;
     if (this.bufferedTotal() > maxFrames) {
       this.stats.overflows++; // nobody reads: keep the newest
