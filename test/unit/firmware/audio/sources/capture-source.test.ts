@@ -51,7 +51,7 @@ describe('CaptureSource', () => {
   beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }); });
   afterEach(() => { src?.close(); src = null; clock.restore(); });
 
-  /** the engine: 960 frames every 20 ms of box clock; returns level extremes after priming */
+  /** the engine: 960 frames every 20 ms of box clock; returns level extremes once the source has settled (1 s) */
   async function pull(s: CaptureSource, seconds: number, onChunk?: (pcm: Int16Array) => void) {
     let min = Infinity;
     let max = 0;
@@ -59,7 +59,7 @@ describe('CaptureSource', () => {
     const timer = setInterval(() => {
       const pcm = s.read(960);
       onChunk?.(pcm);
-      if (++chunks > 25) { min = Math.min(min, s.bufferedFrames); max = Math.max(max, s.bufferedFrames); }
+      if (++chunks > 75) { min = Math.min(min, s.bufferedFrames); max = Math.max(max, s.bufferedFrames); }
     }, 20);
     await clock.tickAsync(seconds * 1000);
     clearInterval(timer);
