@@ -98,7 +98,10 @@ export class AlsaCapture implements CaptureDevice {
     const w = this.worker;
     if (!w) return;
     const closed = this.call({ op: 'close' }).then(() => 'closed' as const, () => 'failed' as const);
-    const timeout = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 1000).unref());
+    // a read is one period: a worker silent for 1 s is stuck in it. An open may wait on
+    // a sound server; terminating a worker inside that native call aborts the process.
+    const graceMs = this.opened ? 1000 : 10_000;
+    const timeout = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), graceMs).unref());
     const how = await Promise.race([closed, timeout]);
     if (how === 'closed' && this.pending.size === 0) {
       this.worker = null;

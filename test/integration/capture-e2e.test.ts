@@ -15,6 +15,16 @@ import { hashPassword } from '../../firmware/config/password.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** where the output first leaves the input, and where it finds it again (for a failure message) */
+function describeDifference(input: Int16Array, at: number, out: Int16Array, start: number, n: number): string {
+  let i = 0;
+  while (i < n && input[at + i] === out[start + i]) i++;
+  if (i >= n) return 'no difference';
+  const again = exactAlign(input, out, start + i + 4800);
+  const shift = again < 0 ? 'not found again' : `found again ${((again - (at + i + 4800)) / 96).toFixed(2)} ms further in the input`;
+  return `first difference after ${(i / 96).toFixed(1)} ms (output sample ${start + i}); 50 ms later the output is ${shift}`;
+}
+
 describe('live input through ALSA capture (real box and companion processes)', function () {
   this.timeout(120_000);
   let dir: string;
@@ -52,7 +62,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
     expect(at, 'the output is found in the captured input').to.be.greaterThan(-1);
     const n = Math.min(out.length - start, lineIn.length - at);
     expect(n, 'samples compared').to.be.greaterThan(48000 * 2 * 2); // ≥ 2 s
-    expect(mismatches(lineIn, at, out, start, n), 'differing samples').to.equal(0);
+    expect(mismatches(lineIn, at, out, start, n), `differing samples of ${n}; ${describeDifference(lineIn, at, out, start, n)}; companion ${JSON.stringify(comp.status().at(-1))}`).to.equal(0);
     expect(comp.status().at(-1)).to.include({ droppedFrames: 0, insertedFrames: 0, resyncs: 0 });
   });
 
@@ -110,7 +120,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
       const probe = (framesNow - 48000) * 2;
       const at = exactAlign(lineIn, out, probe);
       expect(at, 'the capture reached the listener').to.be.greaterThan(-1);
-      expect(mismatches(lineIn, at, out, probe, 48000), 'half a second of capture, exact').to.equal(0);
+      expect(mismatches(lineIn, at, out, probe, 48000), `half a second of capture, exact; ${describeDifference(lineIn, at, out, probe, 48000)}`).to.equal(0);
       const last = comp.status().at(-1)!;
       expect(last).to.include({ resyncs: 0, underruns: 0, restarts: 0 }); // one connection, one timeline
     } finally {

@@ -14,7 +14,8 @@
 // PulseAudio that lands within ~1 ms of an independent recording of the same monitor
 // (test/integration/live-input-timing.test.ts); the minimum, taken first, followed
 // the early outliers and wandered by up to 10 ms. A device that cannot report its
-// delay (a file-backed PCM, paced here) counts as delivering each frame when read.
+// delay counts as delivering each frame when read; a file-backed PCM, paced here by
+// the box clock, delivers frame k exactly at open + k / rate.
 //
 // Before this model the engine played the oldest frames of an elastic buffer kept
 // at 80 ms, on top of the device's own ~13 ms, and stamped them with the time of
@@ -48,6 +49,7 @@ import { CaptureTiming } from './capture-timing.ts';
  */
 export const CAPTURE_DELAY_MS = 80;
 const READ_MS = 20; // the most one read asks of the device
+const UNCLOCKED_AHEAD_MS = 100; // how far ahead of its schedule a file-backed PCM is read
 const MAX_BUFFER_MS = 2000; // never more buffered: a stalled engine must not grow memory
 
 export interface CaptureSourceOptions {
@@ -235,8 +237,9 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     let captured = 0;
     while (!this.closed) {
       if (!info.clocked) {
-        // a file-backed PCM delivers as fast as it is read: take it at the rate of time
-        const due = ((this.clock() - startUs) * info.rate) / 1e6;
+        // a file-backed PCM delivers as fast as it is read: take it at the rate of time,
+        // a little ahead, so that a stalled event loop does not leave the engine without it
+        const due = ((this.clock() - startUs + UNCLOCKED_AHEAD_MS * 1000) * info.rate) / 1e6;
         if (captured + period > due) { await this.sleep(Math.max(1, ((captured + period - due) * 1000) / info.rate)); continue; }
       }
       let timer: NodeJS.Timeout | undefined;
@@ -252,17 +255,20 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       if (pcm.length === 0) throw new Error(`capture '${this.device.name}': the device ended (no more frames)`);
       captured += pcm.length / 2;
       this.stats.framesCaptured += pcm.length / 2;
-      this.push(pcm);
+      // paced here, a file-backed PCM's frames enter exactly on the schedule they are read by
+      this.push(pcm, info.clocked ? null : startUs + (captured * 1e6) / info.rate);
     }
   }
 
-  private push(pcm: Int16Array): void {
+  /** `pacedAtUs`: when the newest of these frames entered, for a device paced by this source */
+  private push(pcm: Int16Array, pacedAtUs: number | null): void {
     this.blocks.push({ start: this.capturedEnd, pcm });
     this.capturedEnd += pcm.length / 2;
     const r = this.device.lastRead;
     const delay = r && r.delayFrames !== null ? r.delayFrames : 0;
+    const reading = pacedAtUs !== null ? { atUs: pacedAtUs, frameIndex: this.capturedEnd } : { atUs: r ? r.atUs : this.clock(), frameIndex: this.capturedEnd + delay };
     // PulseAudio overstates its delay for the first ~0.7 s of a stream (by ~340 ms once)
-    if (this.clock() - this.openedAtUs >= this.settleUs) this.timing?.add({ atUs: r ? r.atUs : this.clock(), frameIndex: this.capturedEnd + delay });
+    if (this.clock() - this.openedAtUs >= this.settleUs) this.timing?.add(reading);
     const maxFrames = (MAX_BUFFER_MS * this.deviceRate) / 1000;
     if (this.bufferedTotal() > maxFrames) {
       this.stats.overflows++; // nobody reads: keep the newest
