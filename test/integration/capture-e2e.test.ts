@@ -98,8 +98,9 @@ describe('live input through ALSA capture (real box and companion processes)', f
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', 'nc_out3', '--codec', 'pcm', '--json'], alsa.env);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
     const replies: Array<Record<string, unknown>> = [];
-    await owner.subscribeAsync(`nearcast/${box.boxId}/client/owner1/response/#`);
-    owner.on('message', (_t, p) => replies.push(JSON.parse(p.toString())));
+    const captureOk: unknown[] = [];
+    await owner.subscribeAsync([`nearcast/${box.boxId}/client/owner1/response/#`, `nearcast/${box.boxId}/event/capture`]);
+    owner.on('message', (t, p) => (t.endsWith('/event/capture') ? captureOk : replies).push(JSON.parse(p.toString())));
     const select = async (source: string) => {
       const n = replies.length;
       await owner.publishAsync(`nearcast/${box!.boxId}/client/owner1/request/source`, JSON.stringify({ source }));
@@ -110,6 +111,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
       await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
       await sleep(1500);
       expect(await select('capture:nc_in2')).to.deep.include({ status: 'ok', data: { source: 'capture:nc_in2', sources: ['library', 'capture:nc_in2'] } });
+      await waitFor('the capture device open', () => captureOk.length > 0, 15_000); // its worker starts: seconds under load
       await sleep(2500);
       const framesNow = statSync(alsa.outputs.nc_out3).size / 4;
       expect(await select('library')).to.deep.include({ status: 'ok' });

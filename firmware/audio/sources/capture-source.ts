@@ -59,7 +59,7 @@ export interface CaptureSourceOptions {
   delayMs?: number;
   bandMs?: number; // the read position is steered only once it is this far off (default 1)
   hardMs?: number; // further off than this, it jumps (default 5)
-  /** readings of a just-opened device are not trusted this long (default 1000): silence meanwhile */
+  /** readings of a just-opened clocked device are not trusted this long (default 1000): silence meanwhile */
   settleMs?: number;
   maxRatio?: number; // largest resampling correction (default 0.001 = 0.1 %)
   stallMs?: number; // a read that takes longer is a device that stopped delivering (default 2000)
@@ -268,7 +268,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     const delay = r && r.delayFrames !== null ? r.delayFrames : 0;
     const reading = pacedAtUs !== null ? { atUs: pacedAtUs, frameIndex: this.capturedEnd } : { atUs: r ? r.atUs : this.clock(), frameIndex: this.capturedEnd + delay };
     // PulseAudio overstates its delay for the first ~0.7 s of a stream (by ~340 ms once)
-    if (this.clock() - this.openedAtUs >= this.settleUs) this.timing?.add(reading);
+    if (pacedAtUs !== null || this.clock() - this.openedAtUs >= this.settleUs) this.timing?.add(reading);
     const maxFrames = (MAX_BUFFER_MS * this.deviceRate) / 1000;
     if (this.bufferedTotal() > maxFrames) {
       this.stats.overflows++; // nobody reads: keep the newest
