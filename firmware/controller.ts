@@ -116,8 +116,9 @@ export class Controller {
       format: DEFAULT_FORMAT, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs, codecs,
       fifoSeconds: c.stream.fifoSeconds, clock, bitrate: c.stream.opusBitrate,
       nextTrack: () => this.playback.nextTrack(),
-      // for every source alike, so a switch to or from live input keeps the timeline
-      inputDelayMs: Math.min(CAPTURE_DELAY_MS, c.stream.latencyMs / 2),
+      // for every source alike on a box with live input, so a switch to or from it keeps the
+      // timeline; a box without one keeps the whole latency as lead
+      inputDelayMs: [c.source, ...c.sources].some((s) => s.startsWith('capture:')) ? Math.min(CAPTURE_DELAY_MS, c.stream.latencyMs / 2) : 0,
     });
     this.playback = new Playback({
       engine: this.engine, library: this.library, clock, sourceLabel: c.source, liveSources: c.sources, initialVolume: saved.volume,
