@@ -1,0 +1,97 @@
+// Source switches with a clocked live input: a real box capturing the monitor of a
+// PulseAudio null sink (through ALSA's `pulse` PCM) while a tone plays into it, a real
+// companion on the virtual DAC, and the owner switching capture → library → capture
+// over MQTT. A switch changes the samples, never the timeline, so the companion must
+// not resync, drop or insert a single frame.
+
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
+import { startPulseNullSink, type PulseServer } from '../helpers/pulse-null-sink.ts';
+import { makeTestMusic } from '../helpers/test-music.ts';
+import { hashPassword } from '../../firmware/config/password.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** pacat playing a 440 Hz tone into the sink, in real time, for `seconds` */
+function playTone(pulse: PulseServer, seconds: number): ChildProcess {
+  const tone = Buffer.alloc(48000 * 4 * seconds);
+  for (let i = 0; i < 48000 * seconds; i++) {
+    const v = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 48000));
+    tone.writeInt16LE(v, i * 4);
+    tone.writeInt16LE(v, i * 4 + 2);
+  }
+  const p = spawn('pacat', ['--playback', `--device=${pulse.sink}`, '--format=s16le', '--rate=48000', '--channels=2', '--raw', '--latency-msec=50'], {
+    env: { ...process.env, PULSE_SERVER: pulse.server }, stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  p.stdin!.on('error', () => undefined);
+  p.stdin!.end(tone);
+  return p;
+}
+
+describe('switching between a clocked live input and the library (real box, companion on the virtual DAC)', function () {
+  this.timeout(90_000);
+  let dir: string;
+  let pulse: PulseServer;
+  let box: BoxProcess | null = null;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-live-switch-'));
+    makeTestMusic(path.join(dir, 'music'), 20);
+    pulse = await startPulseNullSink('nc_live');
+  });
+  after(async () => {
+    if (box) await box.stop();
+    await pulse?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('capture → library → capture: no resync, no dropped or inserted frame in the companion', async () => {
+    const tone = playTone(pulse, 60);
+    const cfg = path.join(dir, 'box.yaml');
+    writeFileSync(cfg, 'sources: [capture:pulse]\n');
+    const pulseEnv = { PULSE_SERVER: pulse.server, PULSE_SOURCE: `${pulse.sink}.monitor` };
+    box = await startBox(['--config', cfg, '--source', 'capture:pulse', '--music', path.join(dir, 'music'), '--policy', 'open', '--audio-device', 'none',
+      '--no-keyboard', '--state-dir', path.join(dir, 'state')], { ...pulseEnv, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
+    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', 'sim', '--json']);
+    const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
+    const replies: Array<Record<string, unknown>> = [];
+    await owner.subscribeAsync(`nearcast/${box.boxId}/client/owner1/response/#`);
+    owner.on('message', (_t, p) => replies.push(JSON.parse(p.toString())));
+    const select = async (source: string) => {
+      const n = replies.length;
+      await owner.publishAsync(`nearcast/${box!.boxId}/client/owner1/request/source`, JSON.stringify({ source }));
+      await waitFor(`reply to source ${source}`, () => replies.length > n, 5000);
+      expect(replies[n], `reply to source ${source}`).to.deep.include({ status: 'ok' });
+    };
+    try {
+      await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
+      await sleep(3000); // past the companion's settling
+      const before = comp.status().at(-1)!;
+      await select('library');
+      await sleep(2500);
+      await select('capture:pulse');
+      await sleep(2500);
+      await select('library');
+      await sleep(2500);
+      await select('capture:pulse');
+      await sleep(2500);
+      const last = comp.status().at(-1)!;
+      const moved = (k: string) => (last[k] as number) - (before[k] as number);
+      const report = `companion before the switches ${JSON.stringify(before)}\nafter ${JSON.stringify(last)}\nits log: ${[...comp.stdout.filter((l) => !l.startsWith('{')), ...comp.stderr].join(' | ')}`;
+      expect(last.state, report).to.equal('playing');
+      // restarts (a new timeline), concealed (a seq hole) and discarded (a stale or repeated
+      // chunk) show what the box sent; the rest what the companion had to do about it
+      const counters = ['resyncs', 'droppedFrames', 'insertedFrames', 'underruns', 'restarts', 'concealedChunks', 'discardedChunks'];
+      expect(Object.fromEntries(counters.map((k) => [k, moved(k)])), report).to.deep.equal(Object.fromEntries(counters.map((k) => [k, 0])));
+    } finally {
+      await owner.endAsync();
+      expect(await comp.interrupt()).to.equal(0);
+      tone.kill('SIGKILL');
+    }
+  });
+});
