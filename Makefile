@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # what the box needs (`make run`); tests and benchmarks add PulseAudio (the clocked test device),
 # Mosquitto's clients, Snapcast (the comparison), iproute2 and Chromium (the web companion's tests)
 BOX_APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils
-TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils mosquitto-clients snapserver snapclient iproute2 chromium
+TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus-daemon mosquitto-clients snapserver snapclient iproute2 chromium
 NODE_MIN := 20
 ARGS ?=
 
