@@ -49,7 +49,7 @@ export interface SchedulerOptions {
   settleMs?: number; // the first seconds after the first audible frame (default 3000)...
   settleSpacingFrames?: number; // ...correct up to one frame per this many (default 200 = 0.5 %)
   softSpacingFrames?: number; // afterwards, one frame per this many (default 1000 = 0.1 %)
-  averageOver?: number; // error measurements averaged (default 8)
+  averageOver?: number; // error measurements averaged (default 32, a third of a second: the clock estimate's noise averages out)
   maxBufferMs?: number; // jitter buffer bound (default 5000)
   latencyOffsetMs?: number; // positive = play earlier (default 0)
   volume?: number; // 0..100 (default 100)
@@ -146,7 +146,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.settleUs = (opts.settleMs ?? 3000) * 1000;
     this.settleSpacing = Math.max(1, opts.settleSpacingFrames ?? 200);
     this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);
-    this.averageOver = Math.max(1, opts.averageOver ?? 8);
+    this.averageOver = Math.max(1, opts.averageOver ?? 32);
     this.correctionTauS = Math.max(0.05, (opts.correctionTauMs ?? 1500) / 1000);
     this.idleWaitMs = opts.idleWaitMs ?? 5;
     this.offsetUs = checkOffset(opts.latencyOffsetMs ?? 0) * 1000;
