@@ -4,7 +4,7 @@
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosquitto-clients snapserver snapclient iproute2 chromium
+APT_PACKAGES := ffmpeg libopus0 libasound2 libasound2-plugins alsa-utils pulseaudio mosquitto-clients snapserver snapclient iproute2 chromium
 NODE_MIN := 20
 ARGS ?=
 
