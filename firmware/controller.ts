@@ -18,6 +18,7 @@ import { ApRadio } from '../hardware/wifi/ap-radio.ts';
 import { P2pRadio } from '../hardware/wifi/p2p-radio.ts';
 import { ledPatterns } from '../hardware/leds/patterns.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
+import { opusImplementation } from './audio/codecs/opus-backend.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
@@ -127,6 +128,10 @@ export class Controller {
     this.playback.on('change', () => { store.save(this.playback.toJSON()); this.statePub?.changed(); });
     this.playback.on('track', (t) => this.event('track', { track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } }));
     this.engine.start();
+    if (codecs.includes('opus')) {
+      const opus = opusImplementation();
+      this.log[opus.kind === 'libopus' ? 'info' : 'warn']('opus codec', { implementation: opus.kind, version: opus.version, ...(opus.reason ? { reason: opus.reason } : {}) });
+    }
     this.stops.push(() => { live.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
     if (c.source === 'library') this.playback.startQueue();
     else this.engine.setSource(parseSourceSpec(c.source));
@@ -138,7 +143,7 @@ export class Controller {
       channels: DEFAULT_FORMAT.channels, bitsPerSample: 16, chunkMs: c.stream.chunkMs,
       codecDelayFrames: this.engine.codecDelayFrames(codec), latencyMs: c.stream.latencyMs,
     });
-    this.stream = new StreamServer({ fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, log: (m, e) => this.log.info(m, e) });
+    this.stream = new StreamServer({ fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: this.engine, log: (m, e) => this.log.info(m, e) });
     this.engine.on('chunk', () => this.stream.pumpAll());
     this.ports.stream = await this.stream.listen(c.stream.port, c.network.host);
     this.stops.push(() => this.stream.close());
@@ -232,7 +237,10 @@ export class Controller {
     this.statePub.start();
     const telemetry = new Telemetry({
       intervalSeconds: c.telemetry.intervalSeconds, system: new SystemTelemetry(),
-      stream: () => ({ listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns }),
+      stream: () => ({
+        listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns,
+        encoding: this.engine.encoding, opus: codecs.includes('opus') ? opusImplementation().kind : null,
+      }),
       publish: (p) => void this.broker.publish(this.topics.telemetry, p, { retain: false }),
       log: (l, m, e) => this.log.log(l, m, e),
     });
