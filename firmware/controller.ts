@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import mqttPacket from 'mqtt-packet';
 import { openSink } from '../hardware/audio/open-sink.ts';
 import type { ButtonEvent } from '../hardware/buttons/buttons.ts';
 import { GpioButtons } from '../hardware/buttons/gpio-buttons.ts';
@@ -158,7 +159,10 @@ export class Controller {
     });
     this.joins = new JoinManager(c.share.policy, this.shareWindow, () => ({ listeners: this.listeners.count(), max: c.share.maxListeners }));
 
-    // broker
+    // broker. mqtt-packet (aedes's packet writer) otherwise pre-builds a 2-byte Buffer
+    // for every 16-bit number on its first packet: 65,536 Buffers, 6 MB of the box's
+    // private memory (README "Performance"), to save an allocation per packet id.
+    mqttPacket.writeToStream.cacheNumbers = false;
     this.broker = new EmbeddedBroker();
     await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner: c.owner });
     this.ports.mqtt = this.broker.mqttPort;
