@@ -19,8 +19,13 @@ export const DIST = path.join(ROOT, 'dist', 'firmware');
 export const BOX_BUNDLE = path.join(DIST, 'nearcast-box.mjs');
 export const CLI_BUNDLE = path.join(ROOT, 'dist', 'companion', 'nearcast.mjs');
 export const WEB_BUNDLE = path.join(ROOT, 'dist', 'web', 'app.js');
-/** V8 settings for the box process: a small young generation keeps RSS low at little CPU cost */
-export const BOX_NODE_FLAGS = ['--max-semi-space-size=1'];
+/**
+ * V8 settings for the box process (also in config/systemd/nearcast.service): a small
+ * young generation, and one V8 helper thread instead of one per core; each keeps
+ * private memory down at little CPU cost. With them the unit sets MALLOC_ARENA_MAX=2.
+ */
+export const BOX_NODE_FLAGS = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+export const BOX_ENV = { MALLOC_ARENA_MAX: '2' };
 
 export async function buildBox(): Promise<string> {
   // whitespace and syntax minified (V8 keeps every module's source text in the heap), names kept for readable stack traces

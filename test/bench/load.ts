@@ -9,7 +9,7 @@
 // ffmpeg in real time (-re) into a snapfifo-style named pipe (nearcast:
 // `--source pipe:`, snapserver: `pipe://…?mode=read`), 48 kHz/16-bit/stereo, 20 ms
 // chunks, loopback only. nearcast runs as deployed: the esbuild bundle
-// (firmware/build.ts) with its V8 flags, embedded broker on, no speaker, native
+// (firmware/build.ts) with its V8 flags and malloc setting, embedded broker on, no speaker, native
 // libopus. Both servers are confined to one core (`taskset -c 0`, `--pin-cpu`), as
 // on a small board where the clients do not share the server's core. One of the
 // nearcast listeners is the `nearcast` CLI itself (its bundle, `join --device sim`),
@@ -36,7 +36,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { BOX_NODE_FLAGS, buildBox, CLI_BUNDLE, ROOT } from '../../firmware/build.ts';
+import { BOX_ENV, BOX_NODE_FLAGS, buildBox, CLI_BUNDLE, ROOT } from '../../firmware/build.ts';
 import { sleep } from '../../firmware/util/time.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { machine, parseArgs, table, writeResult } from './lib/report.ts';
@@ -136,7 +136,7 @@ async function runNearcast(codec: string, n: number, bundle: string): Promise<Ro
   const feeder = feed(path.join(run, 'fifo'));
   const box = owned(spawn(...pinned(process.execPath, [...BOX_NODE_FLAGS, bundle, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0',
     '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', `pipe:${path.join(run, 'fifo')}`, '--codec', codec, '--state-dir', path.join(run, 'state')]),
-  { cwd: ROOT, env: { ...boxEnv(), NEARCAST_MDNS__ENABLED: 'false', NEARCAST_RATELIMIT__PERMINUTE: '600' }, stdio: ['ignore', 'ignore', 'pipe'] }));
+  { cwd: ROOT, env: { ...boxEnv(), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_RATELIMIT__PERMINUTE: '600' }, stdio: ['ignore', 'ignore', 'pipe'] }));
   const log: string[] = [];
   const ports = await waitFor<{ mqtt: number; stream: number }>('the box did not start', 30_000, (ok) => lines(box.stderr!, (l) => {
     log.push(l);

@@ -1,6 +1,6 @@
 // memory — where the box's private memory goes.
 //
-// What: the box process as deployed (esbuild bundle, its V8 flags) with N listeners
+// What: the box process as deployed (esbuild bundle, its V8 flags and malloc setting) with N listeners
 // in one codec: RSS split into file pages (the node executable and libraries,
 // shared and reclaimable) and anonymous (private) memory; the private part split by
 // mapping ([heap] = malloc's main arena, unnamed = V8's heap pages, other malloc
@@ -24,7 +24,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { BOX_NODE_FLAGS, buildBox, ROOT } from '../../firmware/build.ts';
+import { BOX_ENV, BOX_NODE_FLAGS, buildBox, ROOT } from '../../firmware/build.ts';
 import { sleep } from '../../firmware/util/time.ts';
 import { parseArgs, table, writeResult } from './lib/report.ts';
 
@@ -91,7 +91,7 @@ function waitLine(proc: ChildProcess, stream: 'stdout' | 'stderr', test: (l: str
 const bundle = await buildBox();
 const box = spawn(process.execPath, [...BOX_NODE_FLAGS, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`, bundle, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0',
   '--stream-port', '0', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', 'tone:440', '--codec', codec, '--state-dir', path.join(dir, 'state')],
-{ cwd: ROOT, env: Object.fromEntries(Object.entries({ ...process.env, NEARCAST_MDNS__ENABLED: 'false' }).filter(([k]) => !k.startsWith('NEARCAST_') || k === 'NEARCAST_MDNS__ENABLED')), stdio: ['ignore', 'ignore', 'pipe'] });
+{ cwd: ROOT, env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_'))), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] });
 children.push(box);
 const ready = JSON.parse(await waitLine(box, 'stderr', (l) => l.includes('"box ready"'), 'the box did not start', 30_000)) as { mqtt: number };
 const idle = status(box.pid!);
