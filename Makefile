@@ -57,6 +57,7 @@ bench: setup
 	node --import tsx test/bench/sync.ts $(ARGS)
 	node --import tsx test/bench/join.ts $(ARGS)
 	node --import tsx test/bench/load.ts $(ARGS)
+	node --import tsx test/bench/memory.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
 
 # the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts)
