@@ -1,8 +1,8 @@
 // What ships runs: the box's and the CLI's bundles (firmware/build.ts) in a tree
 // whose node_modules holds the production dependencies only (what `make install`
 // installs with `npm ci --omit=dev`): no tsx, no esbuild. The box starts, says which
-// Opus implementation it runs, serves the web page's prebuilt script, and a listener
-// plays through the bundled CLI.
+// Opus implementation it runs (log and telemetry), serves the web page's prebuilt
+// script, and a listener plays through the bundled CLI.
 
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -10,6 +10,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import mqtt from 'mqtt';
 import { buildBox, ROOT } from '../../firmware/build.ts';
 
 describe('the built box and CLI run with production dependencies only', function () {
@@ -49,7 +50,7 @@ describe('the built box and CLI run with production dependencies only', function
     mkdirSync(path.join(tree, 'music')); // an empty library: no demo tracks to generate
     box = spawn(process.execPath, [path.join(tree, 'firmware/bin/nearcast-box.js'), '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0',
       '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', 'tone:440', '--state-dir', path.join(tree, 'state'), '--music', path.join(tree, 'music')],
-    { cwd: tree, env: { ...env, NEARCAST_MDNS__ENABLED: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { cwd: tree, env: { ...env, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no 'box ready' within 30 s; log: ${JSON.stringify(log.slice(-5))}`)), 30_000);
       readline.createInterface({ input: box!.stderr! }).on('line', (l) => {
@@ -83,6 +84,16 @@ describe('the built box and CLI run with production dependencies only', function
         cli.once('exit', (code) => reject(new Error(`the CLI exited (${code}): ${errText}`)));
       });
       expect(playing.decodeErrors, 'Opus decode errors').to.equal(0);
+      // telemetry says which Opus runs and that Opus (only) is being encoded for this listener
+      const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${ready.mqtt}`, { clientId: 'ship-watch', protocolVersion: 4 });
+      try {
+        const tel = new Promise<Record<string, any>>((resolve) => watcher.on('message', (_t, p) => resolve(JSON.parse(p.toString()))));
+        await watcher.subscribeAsync(`nearcast/${ready.boxId}/telemetry`);
+        const m = await Promise.race([tel, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no telemetry within 10 s')), 10_000))]);
+        expect(m.stream).to.deep.include({ opus: 'libopus', encoding: ['opus'] });
+      } finally {
+        await watcher.endAsync();
+      }
       expect(errText, 'the CLI says which Opus decodes').to.match(/opus decoder: native libopus \d/);
     } finally {
       cli.kill('SIGINT');
