@@ -153,18 +153,17 @@ async function runNearcast(codec: string, n: number, bundle: string): Promise<Ro
   lines(cli.stdout!, (l) => { try { cliStatus = JSON.parse(l); } catch { /* not a status line */ } });
   await waitFor('the CLI did not play', 60_000, (ok) => { const t = setInterval(() => { if (cliStatus.state === 'playing') { clearInterval(t); ok(undefined); } }, 100); });
   const swarms: ChildProcess[] = [];
+  const queue = new Map<ChildProcess, Array<(j: Record<string, unknown>) => void>>();
+  const next = (s: ChildProcess, cmd?: string) => new Promise<Record<string, unknown>>((r) => { queue.get(s)!.push(r); if (cmd) s.stdin!.write(cmd + '\n'); });
+  // swarms one after another (each joins 5 at a time): a crowd arriving, not 100 connects at once
   for (let i = 1; i < n; i += PER_SWARM) {
     const s = owned(spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench/lib/swarm.ts'), String(mqttPort), String(Math.min(PER_SWARM, n - i)), codec, `L${i}-`],
       { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
     swarms.push(s);
-  }
-  const queue = new Map<ChildProcess, Array<(j: Record<string, unknown>) => void>>();
-  for (const s of swarms) {
     queue.set(s, []);
     lines(s.stdout!, (l) => queue.get(s)!.shift()?.(JSON.parse(l)));
+    await waitFor('listeners did not all play', 120_000, (ok) => void next(s).then(ok));
   }
-  const next = (s: ChildProcess, cmd?: string) => new Promise<Record<string, unknown>>((r) => { queue.get(s)!.push(r); if (cmd) s.stdin!.write(cmd + '\n'); });
-  await waitFor('listeners did not all play', 120_000, (ok) => void Promise.all(swarms.map((s) => next(s))).then(ok));
   await sleep(WARMUP_S * 1000);
   await Promise.all(swarms.map((s) => next(s, 'mark')));
   const cliUnderruns0 = cliStatus.underruns ?? 0;
@@ -269,10 +268,20 @@ function ensureSnapcast(): void {
 if (systems.includes('snapcast')) ensureSnapcast();
 const bundle = systems.includes('nearcast') ? await buildBox() : '';
 const rows: Row[] = [];
+/** a run that fails (listeners that never play on an overloaded machine) is a row saying so, not the end of the bench */
+async function attempt(system: string, codec: string, n: number, run: () => Promise<Row>): Promise<Row> {
+  try {
+    return await run();
+  } catch (e) {
+    process.stderr.write(`load: ${system} ${codec} × ${n} failed: ${(e as Error).message}\n`);
+    for (const c of [...children]) await stop(c, 'SIGKILL');
+    return { system, codec, listeners: n, cpuPerS: NaN, rssMB: NaN, peakMB: NaN, anonMB: NaN, kbpsPerListener: NaN, underruns: null, playing: 0, clientCpuPerS: NaN };
+  }
+}
 for (const codec of codecs) {
   for (const n of counts) {
-    if (systems.includes('nearcast')) rows.push(await runNearcast(codec, n, bundle));
-    if (systems.includes('snapcast')) rows.push(await runSnapcast(codec, n));
+    if (systems.includes('nearcast')) rows.push(await attempt('nearcast', codec, n, () => runNearcast(codec, n, bundle)));
+    if (systems.includes('snapcast')) rows.push(await attempt('snapserver', codec, n, () => runSnapcast(codec, n)));
     process.stderr.write(`load: ${codec} × ${n} done\n`);
   }
 }
