@@ -6,7 +6,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 # what the box needs (`make run`); tests and benchmarks add PulseAudio (the clocked test device),
 # Mosquitto's clients, Snapcast (the comparison), iproute2 and Chromium (the web companion's tests)
-BOX_APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils
+BOX_APT_PACKAGES := ffmpeg libopus0 libasound2 libasound2-plugins alsa-utils
 TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus-daemon mosquitto-clients snapserver snapclient iproute2 chromium
 NODE_MIN := 20
 ARGS ?=
@@ -67,6 +67,7 @@ bench: test-setup
 	node --import tsx test/bench/sync.ts $(ARGS)
 	node --import tsx test/bench/join.ts $(ARGS)
 	node --import tsx test/bench/load.ts $(ARGS)
+	node --import tsx test/bench/memory.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
 	node --import tsx test/bench/device-sync.ts $(ARGS)
 

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import mqttPacket from 'mqtt-packet';
 import { openSink } from '../hardware/audio/open-sink.ts';
 import type { ButtonEvent } from '../hardware/buttons/buttons.ts';
 import { GpioButtons } from '../hardware/buttons/gpio-buttons.ts';
@@ -18,6 +19,7 @@ import { ApRadio } from '../hardware/wifi/ap-radio.ts';
 import { P2pRadio } from '../hardware/wifi/p2p-radio.ts';
 import { ledPatterns } from '../hardware/leds/patterns.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
+import { opusImplementation } from './audio/codecs/opus-backend.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
 import { identityOf } from './broker/acl.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
@@ -143,6 +145,10 @@ export class Controller {
       this.console?.track(t);
     });
     this.engine.start();
+    if (codecs.includes('opus')) {
+      const opus = opusImplementation();
+      this.log[opus.kind === 'libopus' ? 'info' : 'warn']('opus codec', { implementation: opus.kind, version: opus.version, ...(opus.reason ? { reason: opus.reason } : {}) });
+    }
     this.stops.push(() => { live.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
     if (c.source === 'library') this.playback.startQueue();
     else this.engine.setSource(parseSourceSpec(c.source));
@@ -154,7 +160,7 @@ export class Controller {
       channels: DEFAULT_FORMAT.channels, bitsPerSample: 16, chunkMs: c.stream.chunkMs,
       codecDelayFrames: this.engine.codecDelayFrames(codec), latencyMs: c.stream.latencyMs,
     });
-    this.stream = new StreamServer({ fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, log: (m, e) => this.log.info(m, e) });
+    this.stream = new StreamServer({ fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: this.engine, log: (m, e) => this.log.info(m, e) });
     this.engine.on('chunk', () => this.stream.pumpAll());
     this.ports.stream = await this.stream.listen(c.stream.port, c.network.host);
     this.stops.push(() => this.stream.close());
@@ -169,7 +175,10 @@ export class Controller {
     });
     this.joins = new JoinManager(c.share.policy, this.shareWindow, () => ({ listeners: this.listeners.count(), max: c.share.maxListeners }));
 
-    // broker
+    // broker. mqtt-packet (aedes's packet writer) otherwise pre-builds a 2-byte Buffer
+    // for every 16-bit number on its first packet: 65,536 Buffers, 6 MB of the box's
+    // private memory (README "Performance"), to save an allocation per packet id.
+    mqttPacket.writeToStream.cacheNumbers = false;
     this.broker = new EmbeddedBroker();
     const owner = { ...c.owner };
     if (c.hardware.sim && !owner.passwordHash) {
@@ -273,7 +282,10 @@ export class Controller {
     this.statePub.start();
     const telemetry = new Telemetry({
       intervalSeconds: c.telemetry.intervalSeconds, system: new SystemTelemetry(),
-      stream: () => ({ listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns }),
+      stream: () => ({
+        listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns,
+        encoding: this.engine.encoding, opus: codecs.includes('opus') ? opusImplementation().kind : null,
+      }),
       publish: (p) => void this.broker.publish(this.topics.telemetry, p, { retain: false }),
       log: (l, m, e) => this.log.log(l, m, e),
     });

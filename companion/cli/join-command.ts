@@ -9,7 +9,7 @@ import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
 import { connectTcpStream } from '../client/tcp-stream.ts';
 import { Player } from '../player/player.ts';
-import { createDecoder } from '../../firmware/audio/codecs/index.ts';
+import { createDecoder, describeOpus } from '../../firmware/audio/codecs/index.ts';
 import { ClockSync } from '../../firmware/wire/clock.ts';
 import { checkOutput } from './output-check.ts';
 import { formatStatus, type ListenStatus } from './status-line.ts';
@@ -72,7 +72,10 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
   const sync = new ClockSync();
   const player = new Player({
     sink, clockSync: sync, now: monotonicUs, volume: o.volume, latencyOffsetMs: o.latencyOffset,
-    decoderFactory: (h) => createDecoder(h.codec, { sampleRate: h.sampleRate, channels: h.channels, bitsPerSample: 16 }),
+    decoderFactory: (h) => {
+      if (h.codec === 'opus') out(`opus decoder: ${describeOpus()}`); // native libopus, or the WebAssembly fallback and why
+      return createDecoder(h.codec, { sampleRate: h.sampleRate, channels: h.channels, bitsPerSample: 16 });
+    },
   });
 
   // a hard resync is worth a line: it is audible (a skip or a gap)

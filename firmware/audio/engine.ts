@@ -1,6 +1,7 @@
 // The real-time producer: every 20 ms of clock it pulls one chunk of PCM from the
-// current source, applies the volume, encodes it once per codec and pushes it into
-// the FIFO with playAt = capture time + latency. Chunks keep flowing while paused
+// current source, applies the volume and pushes it into the FIFO with playAt =
+// capture time + latency; the chunk is encoded in the codecs someone listens to
+// (codecs/on-demand-encoders.ts), not in every codec the box offers. Chunks keep flowing while paused
 // or idle (silence), so listeners keep their clocks and buffers.
 //
 // One timeline for every source: chunk n holds the samples that entered at
@@ -13,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { PcmSource, ChunkEncoder } from './types.ts';
 import { FifoRing, type Chunk } from './fifo.ts';
 import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
+import { OnDemandEncoders, type CodecDemand } from './codecs/on-demand-encoders.ts';
 import { FileSource } from './sources/file-source.ts';
 import { PipeSource, DEFAULT_PIPE_PATH } from './sources/pipe-source.ts';
 import { CaptureSource } from './sources/capture-source.ts';
@@ -113,7 +115,7 @@ export function volumeToGain(volume: number): number {
   return v * v * v;
 }
 
-export class AudioEngine extends EventEmitter<AudioEngineEvents> {
+export class AudioEngine extends EventEmitter<AudioEngineEvents> implements CodecDemand {
   readonly format: PcmFormat;
   readonly chunkMs: number;
   readonly latencyMs: number;
@@ -127,7 +129,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> {
   private readonly chunkUs: number;
   private readonly inputDelayUs: number;
   private readonly codecs: CodecName[];
-  private encoders = new Map<CodecName, ChunkEncoder>();
+  private encoders: OnDemandEncoders | null = null;
   private cur: Current | null = null;
   private prefetched: Current | null = null;
   private prefetchAsked = false;
@@ -175,10 +177,26 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> {
 
   /** The encoder look-ahead of `codec`, for the codec header. */
   codecDelayFrames(codec: CodecName): number {
-    this.ensureEncoders();
-    const enc = this.encoders.get(codec);
-    if (!enc) throw new RangeError(`codec ${codec} is not enabled in the engine`);
-    return enc.codecDelayFrames;
+    return this.ensureEncoders().codecDelayFrames(codec);
+  }
+
+  /** A listener in `codec` reads from `fromSeq`: encodes the backlog now if it is the codec's first (CodecDemand). */
+  acquire(codec: CodecName, fromSeq: number): number {
+    return this.ensureEncoders().acquire(codec, fromSeq);
+  }
+
+  release(codec: CodecName): void {
+    this.encoders?.release(codec);
+  }
+
+  /** the codecs chunks are being encoded in now */
+  get encoding(): CodecName[] {
+    return this.encoders?.active ?? [];
+  }
+
+  /** chunks encoded in `codec` since start (each exactly once, however many listen) */
+  encodedChunks(codec: CodecName): number {
+    return this.encoders?.encodedChunks(codec) ?? 0;
   }
 
   start(): void {
@@ -197,8 +215,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> {
     this.closeSource(this.cur);
     this.closeSource(this.prefetched);
     this.cur = this.prefetched = null;
-    for (const e of this.encoders.values()) e.close();
-    this.encoders.clear();
+    this.encoders?.close();
+    this.encoders = null;
   }
 
   /** Plays `spec` from the next chunk on (null: nothing). Queue mode continues after a file. */
@@ -235,10 +253,11 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> {
   }
   setMuted(muted: boolean): void { this.muted = muted; }
 
-  private ensureEncoders(): void {
-    if (this.encoders.size) return;
+  private ensureEncoders(): OnDemandEncoders {
+    if (this.encoders) return this.encoders;
     const make = this.o.createEncoder ?? defaultCreateEncoder;
-    for (const c of this.codecs) this.encoders.set(c, make(c, this.format, { chunkMs: this.chunkMs, bitrate: this.o.bitrate }));
+    this.encoders = new OnDemandEncoders(this.fifo, this.codecs, (c): ChunkEncoder => make(c, this.format, { chunkMs: this.chunkMs, bitrate: this.o.bitrate }));
+    return this.encoders;
   }
 
   private readonly tick = (): void => {
@@ -270,12 +289,11 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> {
   private produce(captureUs: number): void {
     const { pcm, trackId, announce } = this.fill(captureUs);
     this.applyGain(pcm);
-    const payloads = new Map<CodecName, Uint8Array>();
-    for (const [codec, enc] of this.encoders) payloads.set(codec, enc.encode(pcm));
-    const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads };
+    const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
     if (trackId) chunk.trackId = trackId;
     if (this.stallGap) { chunk.gap = true; this.stallGap = false; }
     this.fifo.push(chunk);
+    this.encoders?.push(chunk);
     this.stats.chunks++;
     for (const a of announce) {
       this.emit('track', { trackId: a.trackId, spec: a.spec, playAt: chunk.playAt + framesToUs(a.offset, this.format) });

@@ -1,6 +1,8 @@
-// The FIFO of DESIGN §4: a fixed-capacity ring of timestamped, already-encoded
-// chunks. The engine pushes one chunk per 20 ms; every listener reads through its
-// own cursor. Memory is bounded by the capacity whatever the listeners do.
+// The FIFO: a fixed-capacity ring of timestamped PCM chunks, each carrying its
+// payloads in the codecs someone listens to (encoded on demand,
+// codecs/on-demand-encoders.ts). The engine pushes one chunk per 20 ms; every
+// listener reads through its own cursor. Memory is bounded by the capacity
+// whatever the listeners do.
 
 import type { CodecName } from '../wire/format.ts';
 
@@ -9,7 +11,7 @@ export interface Chunk {
   /** server clock, µs, when the chunk's first sample must leave the DAC */
   playAt: number;
   pcm: Int16Array;
-  /** the chunk encoded once per enabled codec */
+  /** the chunk encoded, once, in each codec someone listened to while it was in the FIFO */
   payloads: Map<CodecName, Uint8Array>;
   trackId?: string;
   /** the producer skipped time before this chunk (event-loop stall): playAt jumps */

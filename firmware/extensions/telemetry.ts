@@ -7,6 +7,10 @@ export interface StreamFigures {
   listeners: number;
   chunks: number;
   sourceUnderruns: number;
+  /** codecs chunks are encoded in now (only those someone listens to) */
+  encoding?: string[];
+  /** which Opus implementation runs: the system libopus or the WebAssembly fallback */
+  opus?: 'libopus' | 'wasm' | null;
 }
 
 export interface TelemetryOptions {

@@ -6,6 +6,7 @@
 
 import { EventEmitter } from 'node:events';
 import { FifoCursor, type Chunk, type FifoRing } from '../audio/fifo.ts';
+import type { CodecDemand } from '../audio/codecs/on-demand-encoders.ts';
 import type { CodecName } from '../wire/format.ts';
 import { encodeFrame, ErrorCode, FrameType, type CodecHeaderFrame, type Frame } from '../wire/frames.ts';
 import type { StreamTransport } from './transport.ts';
@@ -34,6 +35,8 @@ export interface ListenerSessionOptions {
   clock: () => number; // µs
   /** a new listener starts with the first chunk due at least this far in the future */
   joinLeadUs: number;
+  /** encodes the FIFO in this listener's codec while it listens; without it, chunks carry every payload already */
+  encoding?: CodecDemand;
 }
 
 // Framed audio bytes are cached per chunk so N listeners of one codec share one buffer.
@@ -56,6 +59,7 @@ function framed(chunk: Chunk, codec: CodecName, gap: boolean): Uint8Array {
 export class ListenerSession extends EventEmitter<{ close: [string] }> {
   private cursor: FifoCursor | null = null;
   private closed = false;
+  private acquired = false;
   private lastRx: number;
   private lastPlayAt = 0;
   private idleTimer: NodeJS.Timeout;
@@ -81,7 +85,16 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   start(): void {
     this.send({ ...this.o.header() });
     const { fifo, clock, joinLeadUs } = this.o;
-    const startSeq = fifo.firstPlayingAfter(clock() + joinLeadUs) ?? fifo.newestSeq + 1;
+    let startSeq = fifo.firstPlayingAfter(clock() + joinLeadUs) ?? fifo.newestSeq + 1;
+    if (this.o.encoding) {
+      try {
+        startSeq = this.o.encoding.acquire(this.o.codec, startSeq); // the codec's first listener: its backlog is encoded here
+        this.acquired = true;
+      } catch (e) {
+        this.kick(ErrorCode.ServerShutdown, `cannot encode ${this.o.codec}: ${(e as Error).message}`);
+        return;
+      }
+    }
     this.cursor = new FifoCursor(fifo, { startSeq, clock, marginUs: joinLeadUs });
     this.pump();
   }
@@ -150,6 +163,8 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.idleTimer);
+    if (this.acquired) this.o.encoding?.release(this.o.codec);
+    this.acquired = false;
     this.o.transport.close();
     this.emit('close', reason);
   }

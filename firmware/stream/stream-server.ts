@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { FifoRing } from '../audio/fifo.ts';
+import type { CodecDemand } from '../audio/codecs/on-demand-encoders.ts';
 import type { CodecName } from '../wire/format.ts';
 import { encodeFrame, ErrorCode, FrameDecoder, FrameError, FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from '../wire/frames.ts';
 import { ListenerSession } from './listener-session.ts';
@@ -19,6 +20,8 @@ export interface StreamServerOptions {
   header: (codec: CodecName) => CodecHeaderFrame;
   clock: () => number;
   joinLeadUs: number;
+  /** the engine, which encodes a codec only while someone listens in it */
+  encoding?: CodecDemand;
   log?: (msg: string, extra?: object) => void;
 }
 
@@ -84,7 +87,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
     this.sessions.get(clientId)?.kick(ErrorCode.Kicked, 'replaced by a newer connection of the same client');
     const s = new ListenerSession({
       clientId, name, codec, transport: t, fifo: this.o.fifo,
-      header: () => this.o.header(codec), clock: this.o.clock, joinLeadUs: this.o.joinLeadUs,
+      header: () => this.o.header(codec), clock: this.o.clock, joinLeadUs: this.o.joinLeadUs, encoding: this.o.encoding,
     });
     this.sessions.set(clientId, s);
     s.on('close', (reason) => {

@@ -1,5 +1,6 @@
 // The box's web side: the web companion's page and its script (the browser build of
-// companion/web, bundled by esbuild on first request and kept in memory), and the
+// companion/web: prebuilt by firmware/build.ts for the box's bundle; from the
+// sources, bundled by esbuild on first request and kept in memory), and the
 // audio stream over WebSocket at /stream (MQTT over WebSocket is at /mqtt).
 
 import { readFile } from 'node:fs/promises';
@@ -12,6 +13,9 @@ import { wsTransport } from '../stream/ws-transport.ts';
 import { CoverArtCache } from './cover-art.ts';
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../companion/web');
+/** set by firmware/build.ts in the box's bundle: where the prebuilt page script is, relative to the bundle */
+declare const PREBUILT_WEB_APP: string | undefined;
+const PREBUILT = typeof PREBUILT_WEB_APP === 'string' ? path.resolve(path.dirname(fileURLToPath(import.meta.url)), PREBUILT_WEB_APP) : null;
 
 export class WebServer {
   private bundle: Promise<string> | null = null;
@@ -59,8 +63,9 @@ export class WebServer {
     }
   }
 
-  /** the companion's script: built once, in memory */
+  /** the companion's script: prebuilt when the box runs as its bundle (no esbuild on a device); else built once, in memory */
   private script(): Promise<string> {
+    if (PREBUILT && !this.o.dir) return readFile(PREBUILT, 'utf8');
     this.bundle ??= import('esbuild').then(async ({ build }) => {
       const r = await build({ entryPoints: [path.join(this.dir, 'app.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', write: false, minify: true, logLevel: 'silent' });
       return r.outputFiles[0].text;

@@ -72,6 +72,16 @@ describe('benchmarks (smoke)', function () {
       expect(r.cpuPerS, `${r.system} CPU`).to.be.greaterThan(0);
       expect(r.rssMB, `${r.system} RSS`).to.be.greaterThan(1);
       expect(r.kbpsPerListener, `${r.system} bytes`).to.be.greaterThan(50); // Opus audio, not just keepalives
+      expect(r.clientCpuPerS, `${r.system} companion CPU`).to.be.greaterThan(0); // the nearcast CLI, one snapclient
     }
+  });
+
+  it('memory splits the box\'s memory and summarizes a heap snapshot', async () => {
+    await runBench('memory.ts', ['--quick'], dir);
+    const j = JSON.parse(readFileSync(path.join(dir, 'memory.json'), 'utf8'));
+    expect(j.loaded.anon, 'private MB').to.be.within(5, 500);
+    expect(j.loaded.file + j.loaded.anon, 'file + private ≈ RSS').to.be.closeTo(j.loaded.rss, 2);
+    expect(j.heap.totalMB, 'live heap MB').to.be.within(1, 200);
+    expect(Object.keys(j.heap.byKind)).to.include.members(['code', 'object']);
   });
 });

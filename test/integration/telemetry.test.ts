@@ -26,7 +26,8 @@ describe('telemetry topic (real box process)', function () {
       expect(m.box.cpuPercent).to.be.within(0, 200);
       expect(m.memory.totalMB).to.be.greaterThan(0);
       expect(m.box.rssMB).to.be.within(10, 1000);
-      expect(m.stream).to.include({ listeners: 0 });
+      expect(m.stream).to.include({ listeners: 0, opus: 'libopus' }); // which Opus runs (native here; 'wasm' is the fallback)
+      expect(m.stream.encoding, 'nobody listens: no codec is encoded').to.deep.equal([]);
       expect(m.stream.chunks).to.be.greaterThan(0);
       expect(Date.parse(m.at)).to.be.closeTo(Date.now(), 10_000);
     } finally {

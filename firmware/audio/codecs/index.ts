@@ -29,3 +29,4 @@ export function createDecoder(codec: CodecName, format: PcmFormat): ChunkDecoder
 
 export { PcmDecoder, PcmEncoder } from './pcm-codec.ts';
 export { OpusDecoder, OpusEncoder, DEFAULT_OPUS_BITRATE } from './opus-codec.ts';
+export { describeOpus, opusImplementation, setOpusPreference, type OpusImplementation } from './opus-backend.ts';

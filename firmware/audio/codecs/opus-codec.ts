@@ -1,19 +1,12 @@
-// Opus through opusscript's libopus compiled to WebAssembly (bound by
-// opus-native.ts, which avoids opusscript's own buggy wrapper), so the box and the
-// players share one implementation.
+// Opus chunks: the system libopus through koffi when it is installed, libopus
+// compiled to WebAssembly otherwise (opus-backend.ts chooses, once per process).
 
-import { MAX_PACKET_SIZE, OpusCodec } from './opus-native.ts';
+import { MAX_PACKET_SIZE, type OpusCodecApi } from './opus-native.ts';
+import { openOpus } from './opus-backend.ts';
 import type { ChunkDecoder, ChunkEncoder } from '../types.ts';
 import type { PcmFormat } from '../../wire/format.ts';
 
 export const DEFAULT_OPUS_BITRATE = 128_000;
-/**
- * Encoder look-ahead at 48 kHz (OPUS_GET_LOOKAHEAD: 2.5 ms + 4 ms delay compensation).
- * opusscript's encoderCTL only passes integers, not the out-pointer a GET request needs,
- * so we cannot query it; 312 is libopus's fixed value for the AUDIO application (measured
- * by cross-correlation in the codec tests).
- */
-const OPUS_LOOKAHEAD_48K = 312;
 const OPUS_FRAME_SIZES_MS = [2.5, 5, 10, 20, 40, 60];
 type OpusRate = 8000 | 12000 | 16000 | 24000 | 48000;
 
@@ -29,7 +22,7 @@ function checkFormat(format: PcmFormat): OpusRate {
 export class OpusEncoder implements ChunkEncoder {
   readonly codec = 'opus' as const;
   readonly codecDelayFrames: number;
-  private opus: OpusCodec | null;
+  private opus: OpusCodecApi | null;
   private readonly samples: number;
 
   constructor(readonly format: PcmFormat, readonly framesPerChunk: number, bitrate: number = DEFAULT_OPUS_BITRATE) {
@@ -38,10 +31,10 @@ export class OpusEncoder implements ChunkEncoder {
     if (!OPUS_FRAME_SIZES_MS.includes(ms)) throw new RangeError(`opus: a ${ms} ms chunk is not an Opus frame size (2.5, 5, 10, 20, 40 or 60 ms)`);
     if (!Number.isInteger(bitrate) || bitrate < 6000 || bitrate > 510_000) throw new RangeError(`opus: bitrate ${bitrate} outside 6000..510000 b/s`);
     this.samples = framesPerChunk * format.channels;
-    this.codecDelayFrames = Math.round((OPUS_LOOKAHEAD_48K * rate) / 48000);
-    this.opus = new OpusCodec(rate, format.channels);
+    this.opus = openOpus(rate, format.channels);
     this.opus.setBitrate(bitrate);
     this.opus.constrainVbr();
+    this.codecDelayFrames = this.opus.lookahead();
   }
 
   encode(pcm: Int16Array): Uint8Array {
@@ -60,11 +53,11 @@ export class OpusEncoder implements ChunkEncoder {
 
 export class OpusDecoder implements ChunkDecoder {
   readonly codec = 'opus' as const;
-  private opus: OpusCodec | null;
+  private opus: OpusCodecApi | null;
 
   constructor(readonly format: PcmFormat) {
     const rate = checkFormat(format);
-    this.opus = new OpusCodec(rate, format.channels);
+    this.opus = openOpus(rate, format.channels);
   }
 
   decode(payload: Uint8Array): Int16Array {
@@ -85,7 +78,7 @@ export class OpusDecoder implements ChunkDecoder {
     const out = new Int16Array(want * ch);
     if (!this.opus) return out;
     let filled = 0;
-    // opusscript conceals a fixed 60 ms per call; bounded by the frames asked for
+    // both implementations conceal 60 ms per call; bounded by the frames asked for
     for (let guard = 0; filled < want && guard < 1000; guard++) {
       let plc: Int16Array;
       try {

@@ -23,6 +23,20 @@ interface NativeModule {
   OpusScriptHandler: { new (rate: number, channels: number, application: number): NativeHandler; destroy_handler(h: NativeHandler): void };
 }
 
+/** What every Opus implementation offers the codec classes (this WebAssembly one, and opus-libopus.ts). */
+export interface OpusCodecApi {
+  /** which libopus build runs, for logs and telemetry */
+  readonly library: string;
+  setBitrate(bps: number): void;
+  constrainVbr(): void;
+  /** frames by which decoded output lags the encoder's input */
+  lookahead(): number;
+  encode(pcm: Int16Array, frameSize: number): Uint8Array;
+  /** an empty packet asks for loss concealment */
+  decode(packet: Uint8Array): Int16Array;
+  close(): void;
+}
+
 let native: NativeModule | null = null;
 function load(): NativeModule {
   if (!native) {
@@ -47,7 +61,15 @@ const finalizer = new FinalizationRegistry<{ m: NativeModule; handler: NativeHan
   for (const p of ptrs) m._free(p);
 });
 
-export class OpusCodec {
+/**
+ * Encoder look-ahead at 48 kHz (2.5 ms + 4 ms delay compensation). opusscript's
+ * encoderCTL only passes integers, not the out-pointer OPUS_GET_LOOKAHEAD needs, so
+ * this is libopus's fixed value for the AUDIO application (the codec tests measure it).
+ */
+const LOOKAHEAD_48K = 312;
+
+export class OpusCodec implements OpusCodecApi {
+  readonly library = 'libopus (WebAssembly, opusscript)';
   private readonly m: NativeModule;
   private handler: NativeHandler | null;
   private readonly pcmPtr: number;
@@ -83,6 +105,10 @@ export class OpusCodec {
   constrainVbr(): void {
     const rc = this.h()._encoder_ctl(OPUS_SET_VBR_CONSTRAINT, 1);
     if (rc < 0) throw new Error(`opus: cannot constrain VBR: ${ERRORS[rc] ?? rc}`);
+  }
+
+  lookahead(): number {
+    return Math.round((LOOKAHEAD_48K * this.rate) / 48000);
   }
 
   /** Encodes `frameSize` frames of interleaved samples into one packet (a copy). */

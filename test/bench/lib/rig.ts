@@ -39,7 +39,7 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
     bitsPerSample: 16, chunkMs: 20, codecDelayFrames: engine.codecDelayFrames(codec), latencyMs,
   });
   // the controller's join lead (firmware/controller.ts)
-  const server = new StreamServer({ fifo: engine.fifo, tokens, header, clock, joinLeadUs: 30_000 });
+  const server = new StreamServer({ fifo: engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: engine });
   engine.on('chunk', () => server.pumpAll());
   engine.start();
   engine.setSource(o.source);

@@ -54,7 +54,9 @@ describe('AudioEngine', () => {
     expect(chunks.map((c) => c.seq)).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(chunks.map((c) => c.playAt)).to.deep.equal([0, 1, 2, 3, 4, 5].map((n) => (T0_MS + n * 20 + 400) * 1000));
     expect(engine.fifo.newestSeq).to.equal(5);
-    expect(chunks[0].payloads.get('pcm')!.length).to.equal(FPC * 4);
+    expect(chunks.every((c) => c.payloads.size === 0), 'nobody listens: nothing encoded').to.equal(true);
+    expect(engine.acquire('pcm', 2)).to.equal(2);
+    expect(chunks.map((c) => c.payloads.get('pcm')?.length ?? 0)).to.deep.equal([0, 0, FPC * 4, FPC * 4, FPC * 4, FPC * 4]);
   });
 
   it('with an input delay, chunk n is produced inputDelayMs after its capture time and asks its source for exactly that instant', () => {
@@ -155,19 +157,28 @@ describe('AudioEngine', () => {
     expect(engine.positionMs).to.equal(60);
   });
 
-  it('encodes each chunk once per codec whatever the number of listeners', () => {
+  it('encodes each chunk once per codec whatever the number of listeners, and only while someone listens', () => {
     const encoders: PcmEncoder[] = [];
-    make({ codecs: ['pcm'], createEncoder: (_c, format) => { const e = new PcmEncoder(format, FPC); encoders.push(e); return e; } });
+    make({ codecs: ['pcm', 'opus'], createEncoder: (_c, format) => { const e = new PcmEncoder(format, FPC); encoders.push(e); return e; } });
     const encode = sinon.spy(PcmEncoder.prototype, 'encode');
     try {
-      for (let i = 0; i < 5; i++) engine.on('chunk', () => {});
-      const cursors = Array.from({ length: 5 }, () => new FifoCursor(engine.fifo, { startSeq: 0 }));
       engine.setSource({ kind: 'tone', hz: 440 });
       engine.start();
+      const probes = encoders.length; // one per codec at start, to check settings and read the codec delay
+      timers.tick(100);
+      expect(encode.callCount, 'no listener, no encoding').to.equal(0);
+      for (let i = 0; i < 5; i++) engine.acquire('pcm', 0);
+      const cursors = Array.from({ length: 5 }, () => new FifoCursor(engine.fifo, { startSeq: 0 }));
       timers.tick(200);
       for (const c of cursors) while (c.next());
-      expect(encoders).to.have.length(1);
+      expect(encoders.length - probes, 'one encoder for five listeners').to.equal(1);
       expect(encode.callCount).to.equal(chunks.length);
+      expect(engine.encoding).to.deep.equal(['pcm']);
+      for (let i = 0; i < 5; i++) engine.release('pcm');
+      expect(engine.encoding).to.deep.equal([]);
+      const before = encode.callCount;
+      timers.tick(100);
+      expect(encode.callCount, 'the last listener left: no more encoding').to.equal(before);
     } finally {
       encode.restore();
     }
