@@ -177,7 +177,7 @@ export class Controller {
       log: (l, m, e) => this.log.log(l, m, e),
     });
     this.ports.mqtt = this.broker.mqttPort;
-    const httpServer = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 });
+    const httpServer = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2000 });
     guardHttpConnections(httpServer, { perAddress: lim.connectionsPerAddress, total: lim.connections }, () => refusals.count('ws_connections'));
     const web = new WebServer({ stream: this.stream, clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path });
     web.attach(httpServer); // the web companion and the stream over WebSocket
