@@ -8,7 +8,7 @@ APT_PACKAGES := ffmpeg libasound2 libasound2-plugins alsa-utils pulseaudio mosqu
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup apt-deps node-deps run test typecheck bench build install uninstall check-arm64 clean
+.PHONY: help setup apt-deps node-deps run test typecheck bench soak build install uninstall check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -23,6 +23,7 @@ help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
 	@echo "make bench - sync, join and load benchmarks (ARGS=--quick for a short run)"
+	@echo "make soak  - reliability under attack, minutes (ARGS=--quick for a short run; make test runs that)"
 
 setup: apt-deps node-deps
 
@@ -58,6 +59,10 @@ bench: setup
 	node --import tsx test/bench/join.ts $(ARGS)
 	node --import tsx test/bench/load.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
+
+# reliability under attack (README "Reliability"): table on stdout, JSON in test/bench/results/
+soak: setup
+	node --import tsx test/soak/soak.ts $(ARGS)
 
 # the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts)
 build: node-deps

@@ -49,6 +49,7 @@ import { Speaker } from './speaker.ts';
 import { StreamServer } from './stream/stream-server.ts';
 import { StreamTokens } from './stream/stream-tokens.ts';
 import type { Logger } from './util/log.ts';
+import { fixMmapThreshold } from './util/malloc-tuning.ts';
 import { StateStore } from './util/state-store.ts';
 import { monotonicUs } from './util/time.ts';
 import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
@@ -94,6 +95,7 @@ export class Controller {
 
   async start(): Promise<void> {
     const c = this.config;
+    fixMmapThreshold(); // owner logins must not leave the box larger (util/malloc-tuning.ts)
     const clock = monotonicUs;
     const refusals = (this.refusals = new Refusals());
     const store = new StateStore<Persisted>(c.stateDir, 'playback', validatePersisted, (m) => { refusals.count('bad_state'); this.log.warn(m); });

@@ -1,8 +1,7 @@
 // Owner password hashing: scrypt with a random salt, stored as
 // scrypt$N$r$p$salt$hash (base64). Verification is constant-time.
 
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
 const N = 16384, R = 8, P = 1, KEYLEN = 32;
 
@@ -38,48 +37,18 @@ export function verifyPassword(password: string, stored: string | null | undefin
   }
 }
 
-// The box checks passwords on one dedicated thread, one at a time. Not on the
-// event loop (about 50 ms each would stall the audio), and not on libuv's pool:
-// scrypt takes 16 MB per call, and glibc keeps such a block in each pool
-// thread's own heap after it is freed, so a storm of logins spread over four
-// pool threads left the box about 64 MB larger for good. One thread keeps at
-// most one block; its queue is bounded by the caller (security/login-guard.ts).
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { scryptSync } = require('node:crypto');
-parentPort.on('message', (m) => {
-  let hash = null;
-  try { hash = scryptSync(m.password, Buffer.from(m.salt), m.keylen, { N: m.n, r: m.r, p: m.p, maxmem: m.maxmem }); } catch {}
-  parentPort.postMessage({ id: m.id, hash });
-});`;
-
-let worker: Worker | null = null;
-let nextId = 0;
-const waiting = new Map<number, (hash: Uint8Array | null) => void>();
-
-function hashOnWorker(password: string, h: Parsed): Promise<Uint8Array | null> {
-  if (!worker) {
-    const w = (worker = new Worker(WORKER_SOURCE, { eval: true }));
-    w.on('message', (m: { id: number; hash: Uint8Array | null }) => {
-      waiting.get(m.id)?.(m.hash);
-      waiting.delete(m.id);
-      if (waiting.size === 0) w.unref(); // idle: never keeps a process from exiting
-    });
-    w.on('error', () => { for (const r of waiting.values()) r(null); waiting.clear(); worker = null; });
-    w.on('exit', () => { for (const r of waiting.values()) r(null); waiting.clear(); worker = null; });
-  }
-  const id = ++nextId;
-  return new Promise((resolve) => {
-    waiting.set(id, resolve);
-    worker!.ref(); // a check in progress keeps the process alive until it answers
-    worker!.postMessage({ id, password, salt: h.salt, keylen: h.expected.length, n: h.n, r: h.r, p: h.p, maxmem: 256 * h.n * h.r + 1024 * 1024 });
-  });
-}
-
-/** The same check off the event loop (see above): the box's audio keeps running meanwhile. */
-export async function verifyPasswordAsync(password: string, stored: string | null | undefined): Promise<boolean> {
+/**
+ * The same check on libuv's thread pool: the box's event loop (and its audio)
+ * keeps running meanwhile. Callers bound how many run at once
+ * (security/login-guard.ts); util/malloc-tuning.ts makes sure the 16 MB each
+ * check takes is given back afterwards.
+ */
+export function verifyPasswordAsync(password: string, stored: string | null | undefined): Promise<boolean> {
   const h = parseHash(stored);
-  if (!h) return false;
-  const got = await hashOnWorker(password, h);
-  return !!got && got.length === h.expected.length && timingSafeEqual(got, h.expected);
+  if (!h) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    scrypt(password, h.salt, h.expected.length, { N: h.n, r: h.r, p: h.p, maxmem: 256 * h.n * h.r + 1024 * 1024 }, (err, got) => {
+      resolve(!err && timingSafeEqual(got, h.expected));
+    });
+  });
 }

@@ -32,14 +32,14 @@ async function owner(box: BoxProcess): Promise<MqttClient> {
   return c;
 }
 
-export async function killDuringWrites(dir: string, kills: number): Promise<{ kills: number; lost: number }> {
+export async function killDuringWrites(dir: string, kills: number, entry?: string[]): Promise<{ kills: number; lost: number }> {
   const env = { NEARCAST_OWNER__PASSWORDHASH: hashPassword('k9') };
   const args = ['--box-id', 'k9', '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')];
   let acked: number | null = null;
   let inFlight: number[] = [];
   let lost = 0;
   for (let i = 0; i <= kills; i++) {
-    const box = await startBox(args, env, 60_000);
+    const box = await startBox(args, env, 60_000, entry);
     const c = await owner(box);
     const status = await request(c, box.boxId, 'status', {});
     const volume = status?.data?.volume as number | undefined;

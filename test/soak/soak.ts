@@ -12,6 +12,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BOX_NODE_FLAGS, buildBox } from '../../firmware/build.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
 import { encodeFrame, FrameType, PROTOCOL_VERSION } from '../../firmware/wire/frames.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
@@ -44,8 +45,10 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
   const count = (full: number) => Math.max(2, Math.round(full * k));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-soak-'));
   const tracks = makeTestMusic(path.join(dir, 'music'), 40);
+  // the box as deployed: the esbuild bundle with its V8 flags (the tsx loader alone adds about 40 MB)
+  const entry = [...BOX_NODE_FLAGS, await buildBox()];
   const box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'soak', '--policy', 'open', '--audio-device', 'none', '--no-keyboard',
-    '--state-dir', path.join(dir, 'state')], { NEARCAST_OWNER__PASSWORDHASH: hashPassword('soak-owner'), NEARCAST_TELEMETRY__INTERVALSECONDS: '1' });
+    '--state-dir', path.join(dir, 'state')], { NEARCAST_OWNER__PASSWORDHASH: hashPassword('soak-owner'), NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, 60_000, entry);
   const pid = box.proc.pid!;
   const honest = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'honest', '--device', 'sim', '--json']);
   let maxRss = 0;
@@ -69,6 +72,8 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
       log(`soak: ${name}: ${actions} in ${seconds.toFixed(1)} s, listener underruns +${after.underruns - before.underruns}, resyncs +${after.resyncs - before.resyncs}, RSS ${rssMB(pid).toFixed(1)} MB, fds ${fdCount(pid)}`);
     };
 
+    // the control: what this machine does to the listener with nobody attacking
+    await phase('control: no attack', async () => { await sleep(quick ? 5000 : 30_000); return 0; });
     await phase('fuzzed requests over every op (10 clients)', () => fuzzRequests(box, count(10_000)));
     await phase('raw garbage MQTT and stream frames', () => rawFrames(box, count(2_000)));
     await phase('connect/disconnect cycles', () => cycles(box, count(1_000)));
@@ -76,7 +81,7 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
     await phase('stalled listeners flooding time requests', () => stalledListeners(box, count(50)));
     await phase('login storm (wrong passwords)', () => loginStorm(box, count(500)));
     await phase('source faults (ffmpeg killed, file deleted mid-song)', () => sourceFaults(box, pid, tracks.map((t) => t.file)));
-    await phase('kill -9 during state writes (second box)', async () => { state = await killDuringWrites(path.join(dir, 'kill'), count(50)); return state.kills; });
+    await phase('kill -9 during state writes (second box)', async () => { state = await killDuringWrites(path.join(dir, 'kill'), count(50), entry); return state.kills; });
 
     // let closed sockets and timers settle, then the end figures
     await waitFor('file descriptors back to the start count', () => fdCount(pid) <= start.fds, 30_000).catch(() => {});
@@ -123,7 +128,7 @@ async function fuzzRequests(box: BoxProcess, n: number): Promise<number> {
 }
 
 async function rawFrames(box: BoxProcess, n: number): Promise<number> {
-  await inBatches(n, 20, async (i) => {
+  await inBatches(n, 100, async (i) => {
     const port = i % 2 ? box.ports.mqtt : box.ports.stream;
     const s = await socketFrom(port, attackerAddress(11));
     // garbage, or a frame header declaring a huge body, or a hello with a forged token
