@@ -1,5 +1,5 @@
 // Owner logins: the password check runs on the thread pool (never on the event
-// loop that feeds the audio), at most `maxConcurrent` at a time with a short
+// loop that feeds the audio), one at a time (`maxConcurrent`) with a short
 // queue, one at a time per address. After a failed login the address waits 1 s,
 // then 2, 4, ... up to `maxBackoffMs` before the box checks another password
 // from it; attempts inside that wait are refused without hashing anything.
@@ -79,7 +79,7 @@ export class LoginGuard {
   }
 
   private async limited<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= (this.o.maxConcurrent ?? 2)) await new Promise<void>((r) => this.queue.push(r));
+    if (this.running >= (this.o.maxConcurrent ?? 1)) await new Promise<void>((r) => this.queue.push(r));
     this.running++;
     try {
       return await job();
