@@ -154,7 +154,7 @@ export class Controller {
       fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, log: (m, e) => this.log.info(m, e), refusals,
       limits: { perAddress: lim.connectionsPerAddress, total: lim.connections, helloTimeoutMs: lim.helloTimeoutMs },
       // a token is good only while the MQTT connection that joined is open (serial 0: issued by the box itself)
-      grantValid: (g) => g.serial === 0 || this.broker.connectionOf(g.clientId)?.serial === g.serial,
+      grantValid: (g) => g.serial === 0 || this.broker.isSerialOpen(g.serial),
     });
     this.engine.on('chunk', () => this.stream.pumpAll());
     this.ports.stream = await this.stream.listen(c.stream.port, c.network.host);

@@ -250,6 +250,12 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
     return this.connectionOf(clientId)?.role ?? 'guest';
   }
 
+  /** Whether the connection with this serial is still open (whatever id it acts for: an owner's `me~pub` acts for `me`). */
+  isSerialOpen(serial: number): boolean {
+    for (const client of this.registered.values()) if (!client.closed && this.connections.get(client)?.serial === serial) return true;
+    return false;
+  }
+
   /** Whether this exact connection is still open. */
   isOpen(c: Connection): boolean {
     return this.connectionOf(c.clientId)?.serial === c.serial;
