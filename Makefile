@@ -11,7 +11,7 @@ TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pi
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup test-setup apt-deps node-deps run test typecheck bench build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
+.PHONY: help setup test-setup apt-deps node-deps run test typecheck bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -27,7 +27,8 @@ APP_FILES := package.json package-lock.json README.md firmware companion hardwar
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check and run every test"
-	@echo "make bench - sync, join, load, browser-sync and device-sync benchmarks (ARGS=--quick for a short run)"
+	@echo "make bench - sync, join, load, memory, browser-sync and device-sync benchmarks (ARGS=--quick for a short run)"
+	@echo "make soak  - reliability under attack, minutes (ARGS=--quick for a short run; make test runs that)"
 	@echo "make install-companion - install the \`nearcast\` command (one file) in $(COMPANION_PREFIX)/bin"
 
 setup: node-deps
@@ -70,6 +71,10 @@ bench: test-setup
 	node --import tsx test/bench/memory.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
 	node --import tsx test/bench/device-sync.ts $(ARGS)
+
+# reliability under attack (README "Reliability"): table on stdout, JSON in test/bench/results/
+soak: test-setup
+	node --import tsx test/soak/soak.ts $(ARGS)
 
 # the box as it runs on a device: an ES module bundle in dist/ (see firmware/build.ts);
 # the companion as one file, dist/nearcast.mjs (see companion/build.ts)

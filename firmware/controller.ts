@@ -39,11 +39,15 @@ import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
 import { LibraryIndex } from './library/search.ts';
 import { Playback } from './playback.ts';
-import type { BoxServices, Role } from './requests/context.ts';
+import type { BoxServices, Caller } from './requests/context.ts';
 import { admit } from './requests/handlers/join.ts';
 import { statusData } from './requests/handlers/status.ts';
 import { RateLimiter } from './requests/rate-limit.ts';
 import { RequestRouter } from './requests/router.ts';
+import { guardHttpConnections } from './security/http-limits.ts';
+import { Refusals } from './security/refusals.ts';
+import { persistedSchema, publicWifi } from './security/public-state.ts';
+import { check } from './wire/schema.ts';
 import { JoinManager } from './share/join-manager.ts';
 import { Listeners } from './share/listener-directory.ts';
 import { ShareWindow } from './share/share-window.ts';
@@ -51,6 +55,7 @@ import { Speaker } from './speaker.ts';
 import { StreamServer } from './stream/stream-server.ts';
 import { StreamTokens } from './stream/stream-tokens.ts';
 import type { Logger } from './util/log.ts';
+import { fixMmapThreshold } from './util/malloc-tuning.ts';
 import { StateStore } from './util/state-store.ts';
 import { monotonicUs } from './util/time.ts';
 import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
@@ -60,8 +65,10 @@ import { boxTopics, type Op } from './wire/topics.ts';
 
 interface Persisted { volume: number; queue?: PlayQueueJSON }
 
-/** the client id Home Assistant's commands are handled under (as the owner: only the owner may publish them) */
-const HA_CLIENT = 'homeassistant';
+/** who Home Assistant's commands are handled as (the owner: only the owner may publish them) */
+const HA_CALLER: Caller = { clientId: 'homeassistant', serial: 0, address: 'box', role: 'owner' };
+/** who the public `state` topic is computed for */
+const NOBODY: Caller = { clientId: '', serial: -1, address: '', role: 'guest' };
 const VERSION = packageVersion();
 
 /** our package.json's version, found upwards from this module (the sources, or the bundle in dist/firmware/) */
@@ -94,9 +101,12 @@ export class Controller {
 
   async start(): Promise<void> {
     const c = this.config;
+    fixMmapThreshold(); // owner logins must not leave the box larger (util/malloc-tuning.ts)
     const clock = monotonicUs;
-    const store = new StateStore<Persisted>(c.stateDir, 'playback', validatePersisted, (m) => this.log.warn(m));
+    const refusals = (this.refusals = new Refusals());
+    const store = new StateStore<Persisted>(c.stateDir, 'playback', validatePersisted, (m) => { refusals.count('bad_state'); this.log.warn(m); });
     const saved = store.load({ volume: c.audio.volume });
+    this.store = store;
 
     // library
     let folders = c.library.folders;
@@ -160,7 +170,13 @@ export class Controller {
       channels: DEFAULT_FORMAT.channels, bitsPerSample: 16, chunkMs: c.stream.chunkMs,
       codecDelayFrames: this.engine.codecDelayFrames(codec), latencyMs: c.stream.latencyMs,
     });
-    this.stream = new StreamServer({ fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: this.engine, log: (m, e) => this.log.info(m, e) });
+    const lim = c.limits;
+    this.stream = new StreamServer({
+      fifo: this.engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: this.engine, log: (m, e) => this.log.info(m, e), refusals,
+      limits: { perAddress: lim.connectionsPerAddress, total: lim.connections, helloTimeoutMs: lim.helloTimeoutMs },
+      // a token is good only while the MQTT connection that joined is open (serial 0: issued by the box itself)
+      grantValid: (g) => g.serial === 0 || this.broker.isSerialOpen(g.serial),
+    });
     this.engine.on('chunk', () => this.stream.pumpAll());
     this.ports.stream = await this.stream.listen(c.stream.port, c.network.host);
     this.stops.push(() => this.stream.close());
@@ -168,12 +184,14 @@ export class Controller {
     // share policy and listeners
     this.shareWindow = new ShareWindow(c.share.windowSeconds);
     this.listeners = new Listeners({
-      tokens, stream: this.stream, tokenTtlMs: c.stream.tokenTtlSeconds * 1000, defaultCodec: c.stream.codec, availableCodecs: codecs,
+      tokens, stream: this.stream, defaultCodec: c.stream.codec, availableCodecs: codecs,
+      connectWithinMs: Math.min(c.stream.tokenTtlSeconds, lim.unconnectedJoinSeconds) * 1000, onReleased: () => refusals.count('joins_released'),
       grantTemplate: () => ({
         tcpPort: this.ports.stream, wsPath: '/stream', format: { ...DEFAULT_FORMAT }, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs,
       }),
     });
-    this.joins = new JoinManager(c.share.policy, this.shareWindow, () => ({ listeners: this.listeners.count(), max: c.share.maxListeners }));
+    this.joins = new JoinManager(c.share.policy, this.shareWindow, () => ({ listeners: this.listeners.count(), max: c.share.maxListeners }),
+      Date.now, lim.pendingJoinsPerAddress, (k) => refusals.count(k));
 
     // broker. mqtt-packet (aedes's packet writer) otherwise pre-builds a 2-byte Buffer
     // for every 16-bit number on its first packet: 65,536 Buffers, 6 MB of the box's
@@ -185,9 +203,13 @@ export class Controller {
       this.simPassword = simOwnerPassword(c.stateDir);
       owner.passwordHash = hashPassword(this.simPassword.password);
     }
-    await this.broker.start({ host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner });
+    await this.broker.start({
+      host: c.network.host, mqttPort: c.mqtt.port, boxId: c.boxId, owner, refusals, limits: lim,
+      log: (l, m, e) => this.log.log(l, m, e),
+    });
     this.ports.mqtt = this.broker.mqttPort;
-    const httpServer = http.createServer();
+    const httpServer = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 2000 });
+    guardHttpConnections(httpServer, { perAddress: lim.connectionsPerAddress, total: lim.connections }, () => refusals.count('ws_connections'));
     const web = new WebServer({ stream: this.stream, clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path });
     web.attach(httpServer); // the web companion and the stream over WebSocket
     this.broker.attachWebSocket(httpServer, '/mqtt');
@@ -211,36 +233,41 @@ export class Controller {
     const services: BoxServices = {
       boxId: c.boxId, name: c.name, permissions: c.permissions, library: this.library, playback: this.playback,
       joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners,
-      reply: (clientId, op, reply) => this.reply(clientId, op, reply),
+      reply: (to, op, reply) => this.reply(to, op, reply),
+      persisted: () => store.settled(),
     };
     const router = new RequestRouter({
       box: services, limiter: new RateLimiter(c.rateLimit.perMinute, c.rateLimit.burst),
-      send: (clientId, op, reply) => this.reply(clientId, op, reply),
+      addressLimiter: new RateLimiter(lim.requestsPerMinutePerAddress, Math.max(c.rateLimit.burst, Math.ceil(lim.requestsPerMinutePerAddress / 6))),
+      refusals,
+      send: (to, op, reply) => this.reply(to, op, reply),
       log: (level, msg, extra) => this.log.log(level, msg, extra),
     });
-    await this.broker.subscribe(this.topics.allRequests, (topic, payload, clientId) => {
+    await this.broker.subscribe(this.topics.allRequests, (topic, payload, from) => {
       const r = this.topics.parseRequest(topic);
-      // `id~suffix` acts for `id` (the ACL lets it use id's topics): a one-shot CLI command beside a running join
-      if (!r || !clientId || r.clientId !== identityOf(clientId)) return; // the broker's ACL already refuses these
-      void router.handle(r.clientId, this.broker.roleOf(clientId) as Role, r.op, payload);
+      if (!r || !from || r.clientId !== identityOf(from.clientId)) return; // the broker's ACL already refuses these
+      // an owner's `me~pub` connection acts for `me`
+      const caller = from.clientId === r.clientId ? from : { ...from, clientId: r.clientId };
+      void router.handle(caller, r.op, payload);
     });
     this.joins.on('decided', ({ pending, approved, reason }) => {
       const t = pending.transaction !== undefined ? { transaction: pending.transaction } : {};
-      if (!approved) return this.reply(pending.clientId, 'join', { status: 'error', error: reason ?? 'denied', ...t });
+      if (!approved) return this.reply(pending.caller, 'join', { status: 'error', error: reason ?? 'denied', ...t });
+      if (!this.broker.isOpen(pending.caller)) return; // withdrawn when it closed; nothing to admit
       try {
-        const ctx = { clientId: pending.clientId, role: this.broker.roleOf(pending.clientId) as Role, box: services };
-        this.reply(pending.clientId, 'join', { status: 'ok', data: admit(ctx, pending.request), ...t });
+        const ctx = { clientId: pending.clientId, role: pending.caller.role, caller: pending.caller, box: services };
+        this.reply(pending.caller, 'join', { status: 'ok', data: admit(ctx, pending.request), ...t });
       } catch (e) {
-        this.reply(pending.clientId, 'join', { status: 'error', error: (e as Error).message, ...t });
+        this.reply(pending.caller, 'join', { status: 'error', error: (e as Error).message, ...t });
       }
     });
-    this.broker.on('clientDisconnected', (clientId: string) => this.joins.withdraw(clientId));
+    this.broker.on('clientDisconnected', (c) => { this.joins.withdraw(c); this.listeners.connectionClosed(c); });
     if (c.homeassistant.enabled) {
       const ha = new HomeAssistant({
         boxId: c.boxId, name: c.name, version: VERSION, topics: this.topics, sources: () => this.playback.sources(),
         publish: (t, p, retain) => void this.broker.publish(t, p, { retain }),
         subscribe: (f, h) => this.broker.subscribe(f, (t, p) => h(t, p)),
-        command: (op, body) => void router.handle(HA_CLIENT, 'owner', op, new TextEncoder().encode(JSON.stringify(body))),
+        command: (op, body) => void router.handle(HA_CALLER, op, new TextEncoder().encode(JSON.stringify(body))),
         log: (l, m, e) => this.log.log(l, m, e),
       });
       await ha.start();
@@ -250,7 +277,7 @@ export class Controller {
     this.statePub = new StatePublisher({
       publish: (t, p, retain) => void this.broker.publish(t, p, { retain }),
       stateTopic: this.topics.state, listenersTopic: this.topics.listeners,
-      state: () => { const { you: _y, ...s } = statusData({ clientId: '', role: 'guest', box: services }); return s; },
+      state: () => { const { you: _y, ...s } = statusData({ clientId: '', role: 'guest', caller: NOBODY, box: services }); return s; },
       listeners: () => this.listeners.list(),
     });
     this.shareWindow.on('change', (s) => { this.event('share', s); this.statePub?.changed(); });
@@ -286,6 +313,7 @@ export class Controller {
         listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns,
         encoding: this.engine.encoding, opus: codecs.includes('opus') ? opusImplementation().kind : null,
       }),
+      refused: () => refusals.snapshot(),
       publish: (p) => void this.broker.publish(this.topics.telemetry, p, { retain: false }),
       log: (l, m, e) => this.log.log(l, m, e),
     });
@@ -322,6 +350,7 @@ export class Controller {
       mdns.start();
       this.stops.push(() => mdns.stop());
     }
+    if (store.setAside) this.event('error', { message: `the saved state was unreadable and was set aside as ${path.basename(store.setAside)}; volume and queue start from defaults` });
     this.log.info('box ready', { boxId: c.boxId, host: c.network.host, ...this.ports, policy: c.share.policy });
     this.printHowToJoin();
   }
@@ -332,6 +361,8 @@ export class Controller {
   /** why the library is empty, when it is */
   private noMusic: string | null = null;
   private simPassword: { password: string; file: string } | null = null;
+  refusals!: Refusals;
+  private store: StateStore<Persisted> | null = null;
   private leds: LedDriver | null = null;
   private lastErrorAt = -Infinity;
 
@@ -390,7 +421,11 @@ export class Controller {
     const radio = mode === 'ap'
       ? new ApRadio({ iface: w.interface, ssid: name, passphrase: w.passphrase!, freq: w.freq, runDir, dhcp })
       : new P2pRadio({ ctrlDir: w.ctrlDir, iface: w.interface, deviceName: name, freq: w.freq, passphrase: w.passphrase, dhcp });
-    services.radio = () => radio.state;
+    // the group's passphrase is secret: public state and status show the group without it,
+    // the owner reads it on an owner-only topic
+    services.radio = () => publicWifi(radio.state);
+    const ownerWifi = () => void this.broker.publish(this.topics.prefix + 'owner/wifi', JSON.stringify(radio.state), { retain: true });
+    radio.on('state', ownerWifi);
     radio.on('state', (s) => { this.event('wifi', s.state === 'up' ? { state: 'up', ssid: s.group.ssid, freq: s.group.freq, iface: s.group.iface } : s); this.statePub?.changed(); });
     radio.on('station', (s) => this.event(s.connected ? 'wifi_station_connected' : 'wifi_station_disconnected', s));
     radio.on('wps', (s) => this.event('wps', s));
@@ -480,8 +515,9 @@ export class Controller {
     return this.broker.publish(topic, JSON.stringify(payload), { retain });
   }
 
-  private reply(clientId: string, op: Op | string, reply: Reply): void {
-    void this.broker.publish(this.topics.response(clientId, op), JSON.stringify(reply), { retain: false });
+  /** to the connection that asked (and nobody else) */
+  private reply(to: Caller, op: Op | string, reply: Reply): void {
+    this.broker.sendTo(to, this.topics.response(to.clientId, op), JSON.stringify(reply));
   }
 
   private event(name: string, payload: object): void {
@@ -498,8 +534,6 @@ export class Controller {
 }
 
 function validatePersisted(v: unknown): Persisted | null {
-  if (!v || typeof v !== 'object') return null;
-  const o = v as Record<string, unknown>;
-  if (typeof o.volume !== 'number' || o.volume < 0 || o.volume > 100) return null;
-  return { volume: o.volume, queue: o.queue as PlayQueueJSON | undefined };
+  const r = check<Persisted>(persistedSchema, v);
+  return r.ok ? r.value : null;
 }

@@ -153,6 +153,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   setVolume(volume: number): number {
+    // a non-number must never reach the speaker or the saved state
+    if (typeof volume !== 'number' || !Number.isFinite(volume)) throw new RangeError(`volume must be a number 0-100, got ${String(volume).slice(0, 40)}`);
     this.vol = Math.round(Math.max(0, Math.min(100, volume)));
     this.emit('volume', this.vol);
     this.emit('change');

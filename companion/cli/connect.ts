@@ -1,14 +1,14 @@
 // Which box, and as whom: `--box`, else a box on this machine (what `make run`
 // starts: loopback only, no mDNS), else the first one mDNS finds; then an MQTT
-// connection as a guest, the owner (`--user`), or a running `nearcast join`'s
-// listener identity. A failed connection is explained by probing the port.
+// connection as a guest or the owner (`--user`); or, for a one-shot command with
+// neither, the relay of a `nearcast join` running on this machine (listener-session.ts).
+// A failed connection is explained by probing the port.
 
-import { randomBytes } from 'node:crypto';
 import { BoxClient } from '../client/box-client.ts';
 import { DEFAULT_MQTT_PORT, discoverBoxes, parseBoxAddress, type BoxAddress } from '../client/discovery.ts';
 import { explainProbe, probePort } from '../client/port-probe.ts';
 import { resolveCredentials, terminalPrompt, type CredentialOptions } from './credentials.ts';
-import { findListenerNote } from './listener-session.ts';
+import { findListenerNote, type ListenerNote } from './listener-session.ts';
 
 export interface CommonOptions extends CredentialOptions {
   box?: string;
@@ -27,21 +27,19 @@ export async function resolveBox(spec: string | undefined): Promise<BoxAddress> 
 
 export const mqttUrl = (box: BoxAddress) => `mqtt://${box.host.includes(':') ? `[${box.host}]` : box.host}:${box.mqttPort}`;
 
-export interface ConnectAs {
-  /** act as the listener of a `nearcast join` running against this box, when there is one */
-  asListener?: boolean;
+/** The relay of a `nearcast join` running against this box on this machine, unless the command logs in (`--user`). */
+export async function runningListener(o: CommonOptions): Promise<ListenerNote | null> {
+  if (o.user ?? process.env.NEARCAST_USER) return null;
+  const box = await resolveBox(o.box);
+  return findListenerNote(box.host, box.mqttPort);
 }
 
-export async function connectToBox(o: CommonOptions, as: ConnectAs = {}): Promise<{ client: BoxClient; box: BoxAddress; asListener: boolean }> {
+export async function connectToBox(o: CommonOptions): Promise<{ client: BoxClient; box: BoxAddress }> {
   const box = await resolveBox(o.box);
   const creds = await resolveCredentials(o, { env: process.env, prompt: terminalPrompt(), warn: (l) => console.error(l) });
-  const note = as.asListener && !creds.username ? findListenerNote(box.host, box.mqttPort) : null;
-  const clientId = note ? `${note.clientId}~${randomBytes(3).toString('hex')}` : undefined;
   try {
-    const client = await BoxClient.connect({
-      url: mqttUrl(box), boxId: box.boxId ?? note?.boxId, clientId, username: creds.username, password: creds.password,
-    });
-    return { client, box, asListener: !!note };
+    const client = await BoxClient.connect({ url: mqttUrl(box), boxId: box.boxId, username: creds.username, password: creds.password });
+    return { client, box };
   } catch (e) {
     const message = (e as Error).message;
     if (/not authorized|bad user ?name or password/i.test(message)) {

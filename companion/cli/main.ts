@@ -6,9 +6,10 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_ACTIONS } from '../../firmware/wire/requests.ts';
 import { parseStreamAddress } from '../client/discovery.ts';
-import { connectToBox, type CommonOptions } from './connect.ts';
+import type { Reply } from '../../firmware/wire/requests.ts';
+import { connectToBox, runningListener, type CommonOptions } from './connect.ts';
 import { runJoin } from './join-command.ts';
-import { saveListenerNote } from './listener-session.ts';
+import { relayRequest, startListenerRelay } from './listener-session.ts';
 
 function intIn(lo: number, hi: number, what: string) {
   return (v: string) => {
@@ -22,20 +23,25 @@ function intIn(lo: number, hi: number, what: string) {
 const NEEDS_RIGHTS = new Set(['play', 'enqueue', 'control', 'volume']);
 
 async function oneShot(o: CommonOptions, op: string, body: object, print: (data: any) => void): Promise<void> {
-  const { client, asListener } = await connectToBox(o, { asListener: NEEDS_RIGHTS.has(op) });
-  try {
-    const r = await client.request(op, body);
-    if (r.status !== 'ok') {
-      let why = r.error ?? `'${op}' failed`;
-      if (/join first/.test(why) && !asListener) {
-        why += ': run `nearcast join` in another terminal on this machine (this command then acts as that listener), or log in as the owner with --user owner (password from NEARCAST_PASSWORD or a prompt)';
-      }
-      throw new Error(why);
+  const listener = NEEDS_RIGHTS.has(op) ? await runningListener(o) : null;
+  let r: Reply;
+  if (listener) r = await relayRequest(listener, op, body);
+  else {
+    const { client } = await connectToBox(o);
+    try {
+      r = await client.request(op, body);
+    } finally {
+      await client.close();
     }
-    print(r.data);
-  } finally {
-    await client.close();
   }
+  if (r.status !== 'ok') {
+    let why = r.error ?? `'${op}' failed`;
+    if (/join first/.test(why) && !listener) {
+      why += ': run `nearcast join` in another terminal on this machine (this command then asks through it, as that listener), or log in as the owner with --user owner (password from NEARCAST_PASSWORD or a prompt)';
+    }
+    throw new Error(why);
+  }
+  print(r.data);
 }
 
 const trackLine = (t: { title: string; artist: string; album: string; durationMs: number }) =>
@@ -63,7 +69,7 @@ program.command('join')
   })
   .action(async (o) => {
     const { client, box } = await connectToBox(program.opts<CommonOptions>());
-    const onJoined = () => saveListenerNote(box.host, box.mqttPort, { clientId: client.clientId, boxId: client.boxId, pid: process.pid });
+    const onJoined = () => startListenerRelay(box.host, box.mqttPort, { clientId: client.clientId, boxId: client.boxId, pid: process.pid }, (op, body) => client.request(op, body));
     const code = await runJoin(client, box, { ...o, onJoined });
     process.exit(code);
   });

@@ -3,9 +3,11 @@
 // only its own request topics (plus Home Assistant's status, and for the owner the
 // `ha/<entity>/set` command topics of its discovery). Pure functions, no broker here.
 //
-// A client id may carry a `~suffix` (`me~sub`): it then shares the subtree of
-// `me`, so that mosquitto_sub and mosquitto_pub, which cannot share one id at the
-// same time, can talk to the box together.
+// The logged-in owner may use a client id with a `~suffix` (`me~sub`): it then
+// shares the subtree of `me`, so that mosquitto_sub and mosquitto_pub, which
+// cannot share one id at the same time, can talk to the box together. The broker
+// refuses `~` ids from anybody else (a guest could otherwise read another
+// guest's replies). `nearcast/<box>/owner/...` is readable by the owner only.
 
 import { CLIENT_ID_PATTERN } from '../wire/topics.ts';
 
@@ -34,6 +36,18 @@ const PUBLIC: string[][] = [
   ['nearcast', '*', 'event', '**'],
   ['homeassistant', '**'],
 ];
+const OWNER_ONLY: string[][] = [['nearcast', '*', 'owner', '**']];
+
+/** MQTT topic filter matching ('+' one level, '#' the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
 
 /** Every topic the filter can match is covered by the template. */
 function covers(template: string[], filter: string[]): boolean {
@@ -49,12 +63,12 @@ function covers(template: string[], filter: string[]): boolean {
   return filter.length === template.length || template[filter.length] === '**';
 }
 
-export function maySubscribe(clientId: string, filter: string): boolean {
+export function maySubscribe(clientId: string, filter: string, role: 'owner' | 'guest' = 'guest'): boolean {
   if (clientId === BOX_CLIENT_ID) return true;
   const f = filter.split('/');
   if (f.some((l, i) => (l.includes('#') && (l !== '#' || i !== f.length - 1)) || (l.includes('+') && l !== '+'))) return false;
   const own = ['nearcast', '*', 'client', identityOf(clientId), '**'];
-  return PUBLIC.some((t) => covers(t, f)) || covers(own, f);
+  return PUBLIC.some((t) => covers(t, f)) || covers(own, f) || (role === 'owner' && OWNER_ONLY.some((t) => covers(t, f)));
 }
 
 export function mayPublish(clientId: string | null, topic: string, boxId: string, retain: boolean, role: 'owner' | 'guest' = 'guest'): string | null {

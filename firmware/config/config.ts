@@ -32,6 +32,11 @@ export interface BoxConfig {
   share: { policy: 'button' | 'approve' | 'open'; windowSeconds: number; maxListeners: number };
   owner: { username: string; passwordHash: string | null };
   permissions: { request: Permission; control: Permission; volume: Permission; source: Permission };
+  limits: {
+    connectionsPerAddress: number; connections: number; ownerReserve: number; mqttPacketBytes: number; topicLevels: number;
+    subscriptionsPerClient: number; requestsPerMinutePerAddress: number; pendingJoinsPerAddress: number;
+    unconnectedJoinSeconds: number; helloTimeoutMs: number; loginBackoffMaxSeconds: number;
+  };
   rateLimit: { perMinute: number; burst: number };
   wifi: { mode: 'auto' | 'p2p' | 'ap' | 'none'; interface: string; ctrlDir: string; deviceName: string | null; passphrase: string | null; freq: number; dhcp: boolean };
   telemetry: { intervalSeconds: number };

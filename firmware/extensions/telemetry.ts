@@ -17,6 +17,8 @@ export interface TelemetryOptions {
   intervalSeconds: number;
   system: Pick<SystemTelemetry, 'sample'>;
   stream(): StreamFigures;
+  /** what the box refused since it started, by kind (limits, logins, bad requests) */
+  refused?: () => Record<string, number>;
   publish(payload: string): void;
   log(level: 'warn', msg: string, extra?: Record<string, unknown>): void;
 }
@@ -25,6 +27,7 @@ export interface TelemetryMessage extends SystemSample {
   at: string;
   box: { rssMB: number; uptimeS: number; cpuPercent: number };
   stream: StreamFigures;
+  refused: Record<string, number>;
 }
 
 export class Telemetry {
@@ -50,6 +53,7 @@ export class Telemetry {
         at: new Date().toISOString(), ...sys,
         box: { rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), uptimeS: Math.round(process.uptime()), cpuPercent: this.cpuPercent() },
         stream: this.o.stream(),
+        refused: this.o.refused?.() ?? {},
       };
       this.o.publish(JSON.stringify(msg));
       return msg;

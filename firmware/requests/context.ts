@@ -8,6 +8,18 @@ import type { Op } from '../wire/topics.ts';
 import type { ControlAction, JoinRequest, Reply, Transaction } from '../wire/requests.ts';
 
 export type Role = 'owner' | 'guest';
+
+/**
+ * Who sends a request: one MQTT connection. `serial` tells two connections with
+ * the same client id apart (one that left and a later one), so a reply, a stream
+ * token or a listener's rights stay with the connection that earned them.
+ */
+export interface Caller {
+  readonly clientId: string;
+  readonly serial: number;
+  readonly address: string;
+  readonly role: Role;
+}
 export type PermissionLevel = 'owner' | 'listeners' | 'nobody';
 
 export interface NowPlaying {
@@ -34,10 +46,13 @@ export interface PlaybackControl {
 
 export interface ListenerDirectory {
   count(): number;
-  isListener(clientId: string): boolean;
+  /** whether this connection joined (and its listener is still there) */
+  isListener(caller: Caller): boolean;
   list(): unknown[];
-  /** issues a one-time stream token and returns how to reach the stream */
-  admit(clientId: string, request: JoinRequest): JoinGrant;
+  /** issues a one-time stream token bound to this connection and returns how to reach the stream */
+  admit(caller: Caller, request: JoinRequest): JoinGrant;
+  /** the caller's own listener leaves */
+  leave(caller: Caller, reason: string): boolean;
   remove(clientId: string, reason: string): boolean;
 }
 
@@ -61,13 +76,16 @@ export interface BoxServices {
   listeners: ListenerDirectory;
   /** the Wi-Fi Direct radio's state, when the box runs one */
   radio?: () => unknown;
-  /** publishes a reply outside the request/response cycle (the final answer to a pending join) */
-  reply(clientId: string, op: Op, reply: Reply): void;
+  /** sends a reply outside the request/response cycle (the final answer to a pending join) */
+  reply(to: Caller, op: Op, reply: Reply): void;
+  /** resolves once every change made so far is on disk (replies wait for it) */
+  persisted(): Promise<void>;
 }
 
 export interface RequestContext {
   clientId: string;
   role: Role;
+  caller: Caller;
   transaction?: Transaction;
   box: BoxServices;
 }

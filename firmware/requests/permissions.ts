@@ -15,7 +15,7 @@ const NEEDS: Record<Op, Need> = {
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {
   if (level === 'nobody') return false;
   if (ctx.role === 'owner') return true;
-  return level === 'listeners' && ctx.box.listeners.isListener(ctx.clientId);
+  return level === 'listeners' && ctx.box.listeners.isListener(ctx.caller);
 }
 
 /** Returns null when allowed, else the reason. */
@@ -35,5 +35,5 @@ export function mayRequestSongs(ctx: RequestContext, joining: boolean): boolean 
   const level = ctx.box.permissions.request;
   if (level === 'nobody') return false;
   if (ctx.role === 'owner') return true;
-  return level === 'listeners' && (joining || ctx.box.listeners.isListener(ctx.clientId));
+  return level === 'listeners' && (joining || ctx.box.listeners.isListener(ctx.caller));
 }

@@ -1,8 +1,12 @@
 // Who may join, per share.policy (DESIGN §3): `open` accepts everyone, `button`
 // accepts while the share window is open and otherwise queues the join until the
 // owner approves (the share button approves the oldest), `approve` always asks.
+// One address may have only a few joins waiting (limits.pendingJoinsPerAddress),
+// so strangers cannot fill the queue that the share button approves from; the
+// owner's own join is always accepted, even on a full box.
 
 import { EventEmitter } from 'node:events';
+import type { Caller } from '../requests/context.ts';
 import type { JoinRequest, Transaction } from '../wire/requests.ts';
 import type { ShareWindow } from './share-window.ts';
 
@@ -10,6 +14,8 @@ export type SharePolicy = 'button' | 'approve' | 'open';
 
 export interface PendingJoin {
   clientId: string;
+  /** the connection that asked: the answer goes to it, and it is dropped when that connection closes */
+  caller: Caller;
   request: JoinRequest;
   transaction?: Transaction;
   since: number;
@@ -30,18 +36,25 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
     private window: ShareWindow,
     private capacity: () => { listeners: number; max: number },
     private now: () => number = Date.now,
+    private perAddress = 2,
+    private onRefused: (why: 'pending_joins') => void = () => {},
   ) {
     super();
   }
 
-  /** Decides a join. `isOwner` joins are always accepted: the owner does not approve itself. */
-  request(clientId: string, request: JoinRequest, transaction: Transaction | undefined, isOwner: boolean): JoinVerdict {
+  /** Decides a join. The owner's joins are always accepted: the owner does not approve itself, and always finds a place. */
+  request(caller: Caller, request: JoinRequest, transaction: Transaction | undefined): JoinVerdict {
+    const isOwner = caller.role === 'owner';
     const { listeners, max } = this.capacity();
-    if (listeners >= max) return { kind: 'reject', reason: `the box is full (${max} listeners)` };
-    this.withdraw(clientId);
+    if (listeners >= max && !isOwner) return { kind: 'reject', reason: `the box is full (${max} listeners)` };
+    this.withdraw(caller);
     if (isOwner || this.policy === 'open' || (this.policy === 'button' && this.window.isOpen)) return { kind: 'accept' };
-    if (this.pendingJoins.length >= 50) return { kind: 'reject', reason: 'too many joins are waiting for approval' };
-    this.pendingJoins.push({ clientId, request, transaction, since: this.now() });
+    if (this.pendingJoins.length >= 50) { this.onRefused('pending_joins'); return { kind: 'reject', reason: 'too many joins are waiting for approval' }; }
+    if (this.pendingJoins.filter((p) => p.caller.address === caller.address).length >= this.perAddress) {
+      this.onRefused('pending_joins');
+      return { kind: 'reject', reason: `${this.perAddress} joins from ${caller.address} are already waiting for approval` };
+    }
+    this.pendingJoins.push({ clientId: caller.clientId, caller, request, transaction, since: this.now() });
     this.emit('change');
     return { kind: 'pending', position: this.pendingJoins.length };
   }
@@ -63,10 +76,10 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
     return p;
   }
 
-  /** A client that leaves (or disconnects) while waiting is forgotten silently. */
-  withdraw(clientId: string): void {
+  /** A connection that leaves (or closes) while waiting is forgotten silently. */
+  withdraw(caller: Pick<Caller, 'serial'>): void {
     const before = this.pendingJoins.length;
-    this.pendingJoins = this.pendingJoins.filter((p) => p.clientId !== clientId);
+    this.pendingJoins = this.pendingJoins.filter((p) => p.caller.serial !== caller.serial);
     if (this.pendingJoins.length !== before) this.emit('change');
   }
 

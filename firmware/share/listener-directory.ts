@@ -1,10 +1,13 @@
 // Accepted listeners: admitted by a join, connected by the stream, gone on
-// leave, on stream close, or when their token expires unused.
+// leave, on stream close, or released when the stream does not connect within
+// `connectWithinMs` (or the MQTT connection that joined closes first). A
+// listener belongs to the MQTT connection that joined: only that connection has
+// a listener's rights and may leave for it.
 
 import { EventEmitter } from 'node:events';
 import type { CodecName } from '../wire/format.ts';
 import type { JoinRequest } from '../wire/requests.ts';
-import type { JoinGrant, ListenerDirectory } from '../requests/context.ts';
+import { RequestError, type Caller, type JoinGrant, type ListenerDirectory } from '../requests/context.ts';
 import type { StreamServer } from '../stream/stream-server.ts';
 import type { StreamTokens } from '../stream/stream-tokens.ts';
 
@@ -26,7 +29,10 @@ export interface ListenerInfo {
 export interface DirectoryOptions {
   tokens: StreamTokens;
   stream: StreamServer;
-  tokenTtlMs: number;
+  /** an admitted listener whose stream has not connected within this is released */
+  connectWithinMs: number;
+  /** counts a join released unconnected */
+  onReleased?: () => void;
   defaultCodec: CodecName;
   availableCodecs: CodecName[];
   grantTemplate: () => Omit<JoinGrant, 'listenerId' | 'stream' | 'codec'> & { tcpPort: number; wsPath: string };
@@ -34,6 +40,8 @@ export interface DirectoryOptions {
 
 interface Entry {
   id: string;
+  /** the MQTT connection that joined */
+  serial: number;
   name: string;
   since: number;
   codec: CodecName;
@@ -60,22 +68,49 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
     return this.entries.size;
   }
 
-  isListener(clientId: string): boolean {
-    return this.entries.has(clientId);
+  isListener(caller: Caller): boolean {
+    return this.entries.get(caller.clientId)?.serial === caller.serial;
   }
 
-  admit(clientId: string, req: JoinRequest): JoinGrant {
+  admit(caller: Caller, req: JoinRequest): JoinGrant {
+    const clientId = caller.clientId;
     const codec = req.codec && this.o.availableCodecs.includes(req.codec) ? req.codec : this.o.defaultCodec;
     const prev = this.entries.get(clientId);
+    // the id's stream plays for another (earlier) connection: a guest reusing the id may not replace it
+    if (prev && prev.serial !== caller.serial && caller.role !== 'owner' && this.o.stream.sessions.has(clientId)) {
+      throw new RequestError(`client id '${clientId}' is already listening from another connection: leave there first, or join with another id`);
+    }
     if (prev?.expiry) clearTimeout(prev.expiry);
-    const entry: Entry = { id: clientId, name: req.name ?? clientId, since: prev?.since ?? Date.now(), codec, expiry: null };
-    entry.expiry = setTimeout(() => { if (!this.o.stream.sessions.has(clientId)) this.drop(clientId); }, this.o.tokenTtlMs);
+    const entry: Entry = { id: clientId, serial: caller.serial, name: req.name ?? clientId, since: prev?.since ?? Date.now(), codec, expiry: null };
+    entry.expiry = setTimeout(() => this.releaseUnconnected(clientId, caller.serial), this.o.connectWithinMs);
     entry.expiry.unref();
     this.entries.set(clientId, entry);
-    const token = this.o.tokens.issue(clientId, codec);
+    const token = this.o.tokens.issue(clientId, codec, caller.serial);
     const { tcpPort, wsPath, ...rest } = this.o.grantTemplate();
     this.emit('change');
-    return { listenerId: clientId, stream: { tcpPort, wsPath, token, expiresInMs: this.o.tokenTtlMs }, codec, ...rest };
+    return { listenerId: clientId, stream: { tcpPort, wsPath, token, expiresInMs: this.o.connectWithinMs }, codec, ...rest };
+  }
+
+  leave(caller: Caller, reason: string): boolean {
+    if (!this.isListener(caller)) return false;
+    return this.remove(caller.clientId, reason);
+  }
+
+  /** The MQTT connection closed: a listener it admitted that has not connected its stream yet is released. */
+  connectionClosed(caller: Pick<Caller, 'clientId' | 'serial'>): void {
+    const e = this.entries.get(caller.clientId);
+    if (e && e.serial === caller.serial && !this.o.stream.sessions.has(caller.clientId)) {
+      this.o.tokens.revoke(caller.clientId);
+      this.drop(caller.clientId);
+    }
+  }
+
+  private releaseUnconnected(clientId: string, serial: number): void {
+    const e = this.entries.get(clientId);
+    if (!e || e.serial !== serial || this.o.stream.sessions.has(clientId)) return;
+    this.o.tokens.revoke(clientId);
+    this.o.onReleased?.();
+    this.drop(clientId);
   }
 
   remove(clientId: string, reason: string): boolean {

@@ -13,6 +13,12 @@ import type { StreamTransport } from './transport.ts';
 
 const MAX_QUEUED_BYTES = 96 * 1024; // ≈ 0.5 s of PCM, 6 s of Opus: beyond that wait for 'drain'
 const IDLE_TIMEOUT_MS = 30_000;
+// Time-sync replies are the only thing a listener can make the box send on
+// demand. A listener that asks faster than this, or does not read what it is
+// sent, gets no reply (counted): a stalled or hostile listener cannot make the
+// box queue replies for it without bound.
+const TIME_REPLIES_PER_SECOND = 50;
+const MAX_QUEUED_CONTROL_BYTES = MAX_QUEUED_BYTES + 16 * 1024;
 
 export interface SessionStats {
   chunksSent: number;
@@ -37,6 +43,8 @@ export interface ListenerSessionOptions {
   joinLeadUs: number;
   /** encodes the FIFO in this listener's codec while it listens; without it, chunks carry every payload already */
   encoding?: CodecDemand;
+  /** a time-sync reply was not sent (too many requests, or the listener does not read) */
+  onDroppedReply?: () => void;
 }
 
 // Framed audio bytes are cached per chunk so N listeners of one codec share one buffer.
@@ -63,6 +71,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   private lastRx: number;
   private lastPlayAt = 0;
   private idleTimer: NodeJS.Timeout;
+  private replyWindow = { startedAt: 0, count: 0 };
   readonly stats: SessionStats;
 
   constructor(private o: ListenerSessionOptions) {
@@ -129,7 +138,8 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     this.lastRx = Date.now();
     switch (frame.type) {
       case FrameType.TimeRequest:
-        this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.o.clock() });
+        if (this.mayReply()) this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.o.clock() });
+        else this.o.onDroppedReply?.();
         break;
       case FrameType.Report:
         this.stats.report = { syncErrorUs: frame.syncErrorUs, bufferMs: frame.bufferMs, underruns: frame.underruns, at: Date.now() };
@@ -143,6 +153,13 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
       default:
         this.kick(ErrorCode.BadFrame, `unexpected frame type ${frame.type} from a listener`);
     }
+  }
+
+  private mayReply(): boolean {
+    if (this.o.transport.bufferedBytes > MAX_QUEUED_CONTROL_BYTES) return false;
+    const now = Date.now();
+    if (now - this.replyWindow.startedAt >= 1000) this.replyWindow = { startedAt: now, count: 0 };
+    return ++this.replyWindow.count <= TIME_REPLIES_PER_SECOND;
   }
 
   kick(code: number, reason: string): void {

@@ -1,10 +1,13 @@
 // One-time stream tokens: a listener gets one only from an accepted `join`, and
-// it is good for one stream connection within its lifetime.
+// it is good for one stream connection within its lifetime, while the MQTT
+// connection that asked for it (`serial`) is still open.
 
 import { randomBytes } from 'node:crypto';
 
-interface Grant {
+export interface Grant {
   clientId: string;
+  /** the MQTT connection the token was issued to */
+  serial: number;
   codec: 'opus' | 'pcm';
   expiresAt: number;
 }
@@ -14,17 +17,18 @@ export class StreamTokens {
 
   constructor(private ttlMs: number, private now: () => number = Date.now) {}
 
-  issue(clientId: string, codec: 'opus' | 'pcm'): string {
+  issue(clientId: string, codec: 'opus' | 'pcm', serial = 0): string {
     this.sweep();
     // a client holds at most one live token
     for (const [t, g] of this.grants) if (g.clientId === clientId) this.grants.delete(t);
     const token = randomBytes(24).toString('base64url');
-    this.grants.set(token, { clientId, codec, expiresAt: this.now() + this.ttlMs });
+    this.grants.set(token, { clientId, serial, codec, expiresAt: this.now() + this.ttlMs });
     return token;
   }
 
   /** Returns the grant and forgets the token; undefined when unknown, used or expired. */
   consume(token: string): Grant | undefined {
+    if (typeof token !== 'string') return undefined;
     const g = this.grants.get(token);
     if (!g) return undefined;
     this.grants.delete(token);

@@ -1,14 +1,21 @@
 // State that must survive a power cut (volume, queue), written atomically:
 // write a temp file, fsync it, rename over the old one, fsync the folder.
-// A corrupt file is set aside (never deleted) and defaults are used.
+// A value is validated before it is stored (an invalid one is refused and
+// reported, so it can never poison the file), and it is written at once, off the
+// event loop: `settled()` resolves when everything saved so far is on disk, and
+// the request router waits for it before a reply says ok (README.md,
+// "Reliability"). A corrupt file is set aside (never deleted) and defaults used.
 
 import fs from 'node:fs';
 import path from 'node:path';
 
 export class StateStore<T extends object> {
-  private file: string;
-  private timer: NodeJS.Timeout | null = null;
+  readonly file: string;
   private pending: T | null = null;
+  private writing: Promise<void> | null = null;
+  private waiters: Array<() => void> = [];
+  /** the file was found corrupt at load and set aside here */
+  setAside: string | null = null;
 
   constructor(dir: string, name: string, private validate: (v: unknown) => T | null, private onProblem: (msg: string) => void = () => {}) {
     this.file = path.join(dir, `${name}.json`);
@@ -27,24 +34,47 @@ export class StateStore<T extends object> {
       throw new Error('content does not match the expected shape');
     } catch (e) {
       const aside = `${this.file}.bad-${Date.now()}`;
-      try { fs.renameSync(this.file, aside); } catch { /* leave it */ }
+      try { fs.renameSync(this.file, aside); this.setAside = aside; } catch { /* leave it */ }
       this.onProblem(`state file ${this.file} unreadable (${(e as Error).message}); kept as ${aside}, using defaults`);
       return fallback;
     }
   }
 
-  /** Saves soon (coalescing bursts of changes); `flush()` forces it. */
-  save(value: T, delayMs = 200): void {
-    this.pending = value;
-    if (!this.timer) {
-      this.timer = setTimeout(() => this.flush(), delayMs);
-      this.timer.unref();
+  /** Validates and saves `value` (bursts coalesce into one write); false when the value is refused. */
+  save(value: T): boolean {
+    const v = this.validate(JSON.parse(JSON.stringify(value)));
+    if (!v) {
+      this.onProblem(`refused to save an invalid state to ${this.file}: ${JSON.stringify(value).slice(0, 200)}`);
+      return false;
     }
+    this.pending = v;
+    this.writing ??= this.drain();
+    return true;
   }
 
+  /** Resolves when everything saved so far is on disk (or failed and was reported). */
+  settled(): Promise<void> {
+    if (!this.writing) return Promise.resolve();
+    return new Promise((r) => this.waiters.push(r));
+  }
+
+  private async drain(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r)); // a burst of changes in one tick is one write
+    while (this.pending) {
+      const v = this.pending;
+      this.pending = null;
+      try {
+        await writeAtomicAsync(this.file, JSON.stringify(v, null, 1));
+      } catch (e) {
+        this.onProblem(`could not save ${this.file}: ${(e as Error).message}`);
+      }
+    }
+    this.writing = null;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** Writes what is pending now, synchronously (shutdown). */
   flush(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     const v = this.pending;
     this.pending = null;
     if (!v) return;
@@ -56,10 +86,12 @@ export class StateStore<T extends object> {
   }
 }
 
+let tmpSerial = 0;
+
 export function writeAtomic(file: string, data: string): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = `${file}.tmp-${process.pid}-${++tmpSerial}`;
   const fd = fs.openSync(tmp, 'w', 0o644);
   try {
     fs.writeSync(fd, data);
@@ -72,5 +104,23 @@ export function writeAtomic(file: string, data: string): void {
     const dfd = fs.openSync(dir, 'r');
     fs.fsyncSync(dfd);
     fs.closeSync(dfd);
+  } catch { /* some filesystems cannot fsync a directory */ }
+}
+
+export async function writeAtomicAsync(file: string, data: string): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.promises.mkdir(dir, { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${++tmpSerial}`;
+  const fh = await fs.promises.open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+  try {
+    const dh = await fs.promises.open(dir, 'r');
+    try { await dh.sync(); } finally { await dh.close(); }
   } catch { /* some filesystems cannot fsync a directory */ }
 }

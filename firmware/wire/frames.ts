@@ -66,6 +66,8 @@ export const ErrorCode = {
   Kicked: 4,
   ServerShutdown: 5,
   Timeout: 6,
+  /** the port is full, or the address holds too many connections */
+  Busy: 7,
 } as const;
 
 export class FrameError extends Error {
@@ -237,6 +239,9 @@ export class FrameDecoder {
   private buf: Uint8Array = new Uint8Array(0);
   private failed = false;
 
+  /** `maxFrameBytes`: a receiver that expects only small frames refuses larger ones before buffering them */
+  constructor(private maxFrameBytes = MAX_FRAME_BYTES) {}
+
   push(chunk: Uint8Array): Frame[] {
     if (this.failed) throw new FrameError('stream already failed');
     this.buf = this.buf.length ? concat(this.buf, chunk) : chunk;
@@ -245,7 +250,7 @@ export class FrameDecoder {
     try {
       while (this.buf.length - off >= HEADER) {
         const len = new DataView(this.buf.buffer, this.buf.byteOffset + off, 4).getUint32(0);
-        if (len < 1 || len > MAX_FRAME_BYTES) throw new FrameError(`frame length ${len} outside 1..${MAX_FRAME_BYTES}`);
+        if (len < 1 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside 1..${this.maxFrameBytes}`);
         if (this.buf.length - off < 4 + len) break;
         const type = this.buf[off + 4];
         // copy so the payload does not pin the whole receive buffer

@@ -136,7 +136,9 @@ async function runNearcast(codec: string, n: number, bundle: string): Promise<Ro
   const feeder = feed(path.join(run, 'fifo'));
   const box = owned(spawn(...pinned(process.execPath, [...BOX_NODE_FLAGS, bundle, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0',
     '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', `pipe:${path.join(run, 'fifo')}`, '--codec', codec, '--state-dir', path.join(run, 'state')]),
-  { cwd: ROOT, env: { ...boxEnv(), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_RATELIMIT__PERMINUTE: '600' }, stdio: ['ignore', 'ignore', 'pipe'] }));
+  { cwd: ROOT, env: { ...boxEnv(), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_RATELIMIT__PERMINUTE: '600',
+    // every bench listener connects from 127.0.0.1: lift the per-address bounds meant for strangers
+    NEARCAST_LIMITS__CONNECTIONSPERADDRESS: '1000', NEARCAST_LIMITS__CONNECTIONS: '1000', NEARCAST_LIMITS__REQUESTSPERMINUTEPERADDRESS: '100000' }, stdio: ['ignore', 'ignore', 'pipe'] }));
   const log: string[] = [];
   const ports = await waitFor<{ mqtt: number; stream: number }>('the box did not start', 30_000, (ok) => lines(box.stderr!, (l) => {
     log.push(l);

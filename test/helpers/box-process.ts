@@ -17,8 +17,9 @@ export interface BoxProcess {
   stop(): Promise<number | null>;
 }
 
-export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<BoxProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'firmware/main.ts', '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0', ...args], {
+/** `entry`: how node runs the box (default: the TypeScript sources through tsx; the soak runs the deployed bundle) */
+export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000, entry = ['--import', 'tsx', 'firmware/main.ts']): Promise<BoxProcess> {
+  const proc = spawn(process.execPath, [...entry, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0', ...args], {
     cwd: ROOT,
     env: { ...process.env, NEARCAST_MDNS__ENABLED: 'false', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -33,7 +33,7 @@ describe('embedded broker: access rules on real sockets', function () {
   before(async () => {
     broker = new EmbeddedBroker();
     await broker.start({ host: '127.0.0.1', mqttPort: 0, boxId: 'box', owner: { username: 'owner', passwordHash: hashPassword('pw') } });
-    await broker.subscribe('nearcast/box/#', (topic, _p, clientId) => seen.push({ topic, clientId }));
+    await broker.subscribe('nearcast/box/#', (topic, _p, from) => seen.push({ topic, clientId: from?.clientId ?? null }));
     httpServer = http.createServer();
     broker.attachWebSocket(httpServer, '/mqtt');
     await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', () => r()));

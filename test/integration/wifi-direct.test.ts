@@ -3,6 +3,7 @@
 // directory and a fake dnsmasq on PATH.
 
 import { expect } from 'chai';
+import { hashPassword } from '../../firmware/config/password.ts';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,7 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     writeFileSync(path.join(bin, 'dnsmasq'), `#!/bin/bash\necho "$*" >> "${dir}/dnsmasq.log"\nexec sleep 3600\n`);
     chmodSync(path.join(bin, 'dnsmasq'), 0o755);
     box = await startBox(['--sim', '--box-id', 'wd', '--source', 'silence', '--audio-device', 'none', '--policy', 'button', '--state-dir', path.join(dir, 'state')], {
-      PATH: `${bin}:${process.env.PATH}`, NEARCAST_WIFI__MODE: 'p2p', NEARCAST_WIFI__CTRLDIR: path.join(dir, 'ctrl'), NEARCAST_SHARE__WINDOWSECONDS: '10',
+      PATH: `${bin}:${process.env.PATH}`, NEARCAST_WIFI__MODE: 'p2p', NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NEARCAST_WIFI__CTRLDIR: path.join(dir, 'ctrl'), NEARCAST_SHARE__WINDOWSECONDS: '10',
     });
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'phone', protocolVersion: 4 });
     client.on('message', (topic, p) => { try { seen.push({ topic, msg: JSON.parse(p.toString()) }); } catch { /* */ } });
@@ -46,6 +47,20 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     expect(fake.commands.filter((c) => c.iface === 'wlan0').map((c) => c.cmd)).to.include('P2P_GROUP_ADD persistent freq=2437');
     expect(lastState().wifi.group).to.include({ iface: 'p2p-wlan0-0', ssid: 'DIRECT-nc-nearcast' });
     expect(readFileSync(path.join(dir, 'dnsmasq.log'), 'utf8')).to.match(/--keep-in-foreground --conf-file=.*dnsmasq-p2p-wlan0-0\.conf/);
+  });
+
+  it('the group passphrase is secret: not in the public state nor a guest\'s status, only on the owner-only topic', async () => {
+    expect(JSON.stringify(lastState())).to.not.contain('Xy12Ab34');
+    await client.publishAsync('nearcast/wd/client/phone/request/status', '{}');
+    await waitFor('status reply', () => seen.some((s) => s.topic.endsWith('/response/status')), 5000);
+    expect(JSON.stringify(seen.find((s) => s.topic.endsWith('/response/status'))!.msg)).to.not.contain('Xy12Ab34');
+    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then((g) => g[0].qos, (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
+    expect(refused, 'a guest may not read the owner topic').to.equal(128);
+    const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'own', username: 'owner', password: 'pw', protocolVersion: 4 });
+    const secret = new Promise<string>((r) => owner.once('message', (_t, p) => r(p.toString())));
+    await owner.subscribeAsync('nearcast/wd/owner/wifi');
+    expect(JSON.parse(await secret).group.passphrase).to.equal('Xy12Ab34');
+    await owner.endAsync();
   });
 
   it('a share click arms WPS push-button, state shows the window with its time left, a join is accepted, stations are reported, and the window closes by itself', async () => {

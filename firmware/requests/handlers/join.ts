@@ -6,7 +6,7 @@ import { resolveTrack, summarize } from './track-ref.ts';
 
 /** Admits a client whose join was accepted: stream grant plus the song it asked for. */
 export function admit(ctx: RequestContext, req: JoinRequest) {
-  const grant = ctx.box.listeners.admit(ctx.clientId, req);
+  const grant = ctx.box.listeners.admit(ctx.caller, req);
   let song: unknown;
   if (req.song) {
     if (!mayRequestSongs(ctx, true)) song = { error: 'song requests are not allowed on this box' };
@@ -26,7 +26,7 @@ export function admit(ctx: RequestContext, req: JoinRequest) {
 
 export const join: Handler = (ctx, body) => {
   const req = body as JoinRequest;
-  const verdict = ctx.box.joins.request(ctx.clientId, req, ctx.transaction, ctx.role === 'owner');
+  const verdict = ctx.box.joins.request(ctx.caller, req, ctx.transaction);
   if (verdict.kind === 'reject') throw new RequestError(verdict.reason);
   if (verdict.kind === 'pending') {
     return { status: 'pending', data: { position: verdict.position, message: 'waiting for the owner to approve (press the share button on the box)' } };

@@ -11,7 +11,7 @@ export function statusData(ctx: RequestContext) {
     policy: b.joins.policy,
     listeners: b.listeners.count(),
     pending: b.joins.pending.length,
-    you: { role: ctx.role, listening: b.listeners.isListener(ctx.clientId) },
+    you: { role: ctx.role, listening: b.listeners.isListener(ctx.caller) },
   };
 }
 

@@ -47,6 +47,14 @@ describe('broker access rules', () => {
     expect(mayPublish('ha', 'homeassistant/number/b1/volume/config', 'b1', true, 'owner')).to.match(/may publish only/);
   });
 
+  it('the owner-only subtree (owner/wifi: the group passphrase) is for the logged-in owner alone', () => {
+    expect(maySubscribe('bob', 'nearcast/box/owner/wifi', 'guest')).to.equal(false);
+    expect(maySubscribe('bob', 'nearcast/box/owner/#', 'guest')).to.equal(false);
+    expect(maySubscribe('bob', 'nearcast/+/owner/wifi', 'guest')).to.equal(false);
+    expect(maySubscribe('me', 'nearcast/box/owner/wifi', 'owner')).to.equal(true);
+    expect(maySubscribe('me', 'nearcast/box/owner/#', 'owner')).to.equal(true);
+  });
+
   it('validates client ids and maps ~suffixes to their identity', () => {
     expect(validClientId('nc-1a2b')).to.equal(null);
     expect(validClientId('me~sub')).to.equal(null);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { BoxServices, NowPlaying } from '../../../../firmware/requests/context.ts';
+import type { BoxServices, Caller, NowPlaying } from '../../../../firmware/requests/context.ts';
 import { RateLimiter } from '../../../../firmware/requests/rate-limit.ts';
 import { RequestRouter } from '../../../../firmware/requests/router.ts';
 import { JoinManager } from '../../../../firmware/share/join-manager.ts';
@@ -8,6 +8,14 @@ import { ShareWindow } from '../../../../firmware/share/share-window.ts';
 import type { Reply } from '../../../../firmware/wire/requests.ts';
 
 const moon = { id: 't1', path: '/m/moon.mp3', title: 'Moon River', artist: 'Demo Quartet', album: 'Demo', durationMs: 30000, fileName: 'moon.mp3', hasArtwork: false };
+
+const callers = new Map<string, Caller>();
+/** one connection per client id and role (a stable serial), all from one address unless told */
+function callerOf(clientId: string, role: 'owner' | 'guest' = 'guest', address = '10.0.0.1'): Caller {
+  const key = `${clientId}/${role}/${address}`;
+  if (!callers.has(key)) callers.set(key, { clientId, role, address, serial: callers.size + 1 });
+  return callers.get(key)!;
+}
 
 function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners', control: 'owner', volume: 'owner', source: 'owner' }) {
   const listeners = new Set<string>();
@@ -28,20 +36,22 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
     joins: new JoinManager('button', w, () => ({ listeners: listeners.size, max: 10 })),
     shareWindow: w,
     listeners: {
-      count: () => listeners.size, isListener: (id: string) => listeners.has(id), list: () => [],
-      admit: (id: string) => { listeners.add(id); return { listenerId: id, stream: { tcpPort: 1, wsPath: '/stream', token: 'tok', expiresInMs: 1 }, codec: 'opus' as const, format: { sampleRate: 48000, channels: 2, bitsPerSample: 16 }, chunkMs: 20, latencyMs: 400 }; },
+      count: () => listeners.size, isListener: (c: Caller) => listeners.has(c.clientId), list: () => [],
+      leave: (c: Caller) => listeners.delete(c.clientId),
+      admit: (c: Caller) => { const id = c.clientId; listeners.add(id); return { listenerId: id, stream: { tcpPort: 1, wsPath: '/stream', token: 'tok', expiresInMs: 1 }, codec: 'opus' as const, format: { sampleRate: 48000, channels: 2, bitsPerSample: 16 }, chunkMs: 20, latencyMs: 400 }; },
       remove: (id: string) => listeners.delete(id),
     },
     reply: sinon.spy(),
+    persisted: () => Promise.resolve(),
   };
   return box as unknown as BoxServices & { playback: { playNow: sinon.SinonSpy; control: sinon.SinonSpy } };
 }
 
-function setup(box = makeBox(), limiter = new RateLimiter(600, 100)) {
-  const sent: Array<{ clientId: string; op: string; reply: Reply }> = [];
-  const router = new RequestRouter({ box, limiter, send: (clientId, op, reply) => sent.push({ clientId, op, reply }), log: () => {} });
-  const ask = async (op: string, payload: string, clientId = 'c1', role: 'owner' | 'guest' = 'guest') => {
-    await router.handle(clientId, role, op, new TextEncoder().encode(payload));
+function setup(box = makeBox(), limiter = new RateLimiter(600, 100), addressLimiter?: RateLimiter) {
+  const sent: Array<{ clientId: string; serial: number; op: string; reply: Reply }> = [];
+  const router = new RequestRouter({ box, limiter, addressLimiter, send: (to, op, reply) => sent.push({ clientId: to.clientId, serial: to.serial, op, reply }), log: () => {} });
+  const ask = async (op: string, payload: string, clientId = 'c1', role: 'owner' | 'guest' = 'guest', address = '10.0.0.1') => {
+    await router.handle(callerOf(clientId, role, address), op, new TextEncoder().encode(payload));
     return sent[sent.length - 1];
   };
   return { box, router, sent, ask };
@@ -69,7 +79,7 @@ describe('RequestRouter', () => {
   it('song requests need a listener under `listeners`; control needs the owner', async () => {
     const { ask, box } = setup();
     expect((await ask('play', '{"query":"moon"}')).reply.error).to.equal("'play' is for listeners: join first");
-    box.listeners.admit('c1', {});
+    box.listeners.admit(callerOf('c1'), {});
     expect((await ask('play', '{"query":"moon"}')).reply.status).to.equal('ok');
     expect(box.playback.playNow.calledOnceWith(moon)).to.equal(true);
     expect((await ask('control', '{"action":"pause"}')).reply.error).to.contain('owner');
@@ -121,6 +131,27 @@ describe('RequestRouter', () => {
     await ask('status', '');
     expect((await ask('status', '')).reply.error).to.match(/^rate limit/);
     expect((await ask('status', '', 'c2')).reply.status).to.equal('ok');
+  });
+
+  it('rate-limits an address across all its client ids', async () => {
+    const { ask } = setup(makeBox(), new RateLimiter(600, 100), new RateLimiter(60, 5));
+    const replies = [];
+    for (let i = 0; i < 20; i++) replies.push((await ask('status', '', `id${i}`, 'guest', '10.6.6.6')).reply);
+    expect(replies.filter((r) => r.status === 'ok'), JSON.stringify(replies.map((r) => r.status))).to.have.length(5);
+    expect(replies[19].error).to.match(/^rate limit/);
+    expect((await ask('status', '', 'neighbour', 'guest', '10.7.7.7')).reply.status).to.equal('ok');
+  });
+
+  it('prototype keys never reach a handler or the playback state', async () => {
+    const box = makeBox();
+    const { ask } = setup(box);
+    for (const payload of ['{"__proto__":{"volume":"x"}}', '{"constructor":{"prototype":{"volume":1}}}', '{"volume":5,"toString":1}', '{"volume":5,"__proto__":null}']) {
+      const r = await ask('volume', payload, 'o', 'owner');
+      expect(r.reply.status, payload).to.equal('error');
+      expect(r.reply.error, payload).to.match(/not allowed|unknown field|exactly one/);
+    }
+    expect((box.playback.setVolume as unknown as sinon.SinonStub).called).to.equal(false);
+    expect(box.playback.nowPlaying().volume).to.equal(50);
   });
 
   it('a handler that throws gets an internal-error reply, not a crash', async () => {

@@ -2,6 +2,11 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { JoinManager } from '../../../../firmware/share/join-manager.ts';
 import { ShareWindow } from '../../../../firmware/share/share-window.ts';
+import type { Caller } from '../../../../firmware/requests/context.ts';
+
+let serial = 0;
+/** a connection: each from its own address unless told */
+const who = (clientId: string, role: 'owner' | 'guest' = 'guest', address = `10.0.0.${++serial}`): Caller => ({ clientId, serial: ++serial, address, role });
 
 describe('JoinManager and ShareWindow', () => {
   let clock: sinon.SinonFakeTimers;
@@ -15,7 +20,7 @@ describe('JoinManager and ShareWindow', () => {
 
   it('policy button: a join with the window closed is pending until approved', () => {
     const { jm } = make('button');
-    expect(jm.request('a', {}, 't1', false)).to.deep.equal({ kind: 'pending', position: 1 });
+    expect(jm.request(who('a'), {}, 't1')).to.deep.equal({ kind: 'pending', position: 1 });
     const decided = sinon.spy();
     jm.on('decided', decided);
     expect(jm.approve()?.clientId).to.equal('a');
@@ -29,28 +34,29 @@ describe('JoinManager and ShareWindow', () => {
     const changes: Array<{ open: boolean }> = [];
     w.on('change', (s) => changes.push(s));
     w.open();
-    expect(jm.request('a', {}, undefined, false).kind).to.equal('accept');
+    expect(jm.request(who('a'), {}, undefined).kind).to.equal('accept');
     expect(w.remainingMs).to.equal(120_000);
     clock.tick(120_001);
     expect(w.isOpen).to.equal(false);
     expect(changes.map((c) => c.open), 'closing by itself is announced (state, WPS, LEDs follow it)').to.deep.equal([true, false]);
-    expect(jm.request('b', {}, undefined, false).kind).to.equal('pending');
+    expect(jm.request(who('b'), {}, undefined).kind).to.equal('pending');
   });
 
   it('policy approve always asks, except for the owner; policy open accepts everyone', () => {
     const a = make('approve');
     a.w.open();
-    expect(a.jm.request('x', {}, undefined, false).kind).to.equal('pending');
-    expect(a.jm.request('owner', {}, undefined, true).kind).to.equal('accept');
-    expect(make('open').jm.request('y', {}, undefined, false).kind).to.equal('accept');
+    expect(a.jm.request(who('x'), {}, undefined).kind).to.equal('pending');
+    expect(a.jm.request(who('owner', 'owner'), {}, undefined).kind).to.equal('accept');
+    expect(make('open').jm.request(who('y'), {}, undefined).kind).to.equal('accept');
   });
 
   it('approves the oldest first, denies with a reason, and forgets a client that withdraws', () => {
     const { jm } = make('approve');
-    jm.request('a', {}, undefined, false);
-    jm.request('b', {}, undefined, false);
-    jm.request('c', {}, undefined, false);
-    jm.withdraw('a');
+    const a = who('a');
+    jm.request(a, {}, undefined);
+    jm.request(who('b'), {}, undefined);
+    jm.request(who('c'), {}, undefined);
+    jm.withdraw(a);
     const decided = sinon.spy();
     jm.on('decided', decided);
     expect(jm.deny('c', 'not today')?.clientId).to.equal('c');
@@ -61,6 +67,18 @@ describe('JoinManager and ShareWindow', () => {
 
   it('a full box rejects joins with the reason', () => {
     const { jm } = make('open', 3);
-    expect(jm.request('z', {}, undefined, false)).to.deep.equal({ kind: 'reject', reason: 'the box is full (3 listeners)' });
+    expect(jm.request(who('z'), {}, undefined)).to.deep.equal({ kind: 'reject', reason: 'the box is full (3 listeners)' });
+    expect(jm.request(who('me', 'owner'), {}, undefined).kind, 'the owner always finds a place').to.equal('accept');
+  });
+
+  it('one address may have only a few joins waiting, so strangers cannot fill the queue the share button approves from', () => {
+    const refused: string[] = [];
+    const w = new ShareWindow(120);
+    const jm = new JoinManager('button', w, () => ({ listeners: 0, max: 100 }), Date.now, 2, (k) => refused.push(k));
+    const verdicts = Array.from({ length: 50 }, (_, i) => jm.request(who(`fake${i}`, 'guest', '10.9.9.9'), {}, undefined).kind);
+    expect(verdicts.filter((v) => v === 'pending'), verdicts.join(',')).to.have.length(2);
+    expect(refused).to.have.length(48);
+    expect(jm.request(who('friend', 'guest', '10.1.1.1'), {}, undefined).kind).to.equal('pending');
+    expect(jm.pending.map((p) => p.clientId)).to.deep.equal(['fake0', 'fake1', 'friend']);
   });
 });

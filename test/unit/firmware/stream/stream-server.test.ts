@@ -119,4 +119,42 @@ describe('StreamServer', () => {
     expect(session.stats.gaps).to.equal(1);
     c.s.destroy();
   });
+
+  it('a token is refused once the MQTT connection it was issued to has closed; a big or slow pre-hello is closed', async () => {
+    const open = new Set([7]);
+    const guarded = new StreamServer({
+      fifo, tokens, clock: monotonicUs, joinLeadUs: 0, grantValid: (g) => open.has(g.serial),
+      limits: { perAddress: 4, total: 8, helloTimeoutMs: 300 },
+      header: (codec) => ({ type: FrameType.CodecHeader, version: 1, codec, sampleRate: 48000, channels: 2, bitsPerSample: 16, chunkMs: 20, codecDelayFrames: 0, latencyMs: 400 }),
+    });
+    const gport = await guarded.listen(0, '127.0.0.1');
+    try {
+      const stolen = tokens.issue('victim', 'pcm', 7);
+      open.delete(7); // the victim's MQTT connection closed before the stream connected
+      const thief = await connect(gport);
+      thief.s.write(encodeFrame({ type: FrameType.Hello, version: PROTOCOL_VERSION, token: stolen }));
+      await thief.closed;
+      expect(thief.frames.at(-1)).to.include({ type: FrameType.Error, code: ErrorCode.BadToken });
+      expect(guarded.sessions.size).to.equal(0);
+
+      const big = await connect(gport);
+      big.s.write(Buffer.from([0, 0x10, 0, 0, FrameType.Hello])); // declares a 1 MiB hello
+      await big.closed;
+      expect(big.frames.at(-1)).to.include({ type: FrameType.Error, code: ErrorCode.BadFrame });
+
+      const slow = await connect(gport);
+      const t0 = Date.now();
+      await slow.closed;
+      expect(Date.now() - t0).to.be.within(200, 3000);
+      expect(slow.frames.at(-1)).to.include({ type: FrameType.Error, code: ErrorCode.Timeout });
+
+      const held = await Promise.all([1, 2, 3, 4].map(() => connect(gport)));
+      const fifth = await connect(gport);
+      await fifth.closed;
+      expect(fifth.frames.at(-1)).to.include({ type: FrameType.Error, code: ErrorCode.Busy });
+      for (const h of held) h.s.destroy();
+    } finally {
+      await guarded.close();
+    }
+  });
 });

@@ -1,0 +1,31 @@
+// What may be shown to everybody, and the shape of what the box saves.
+// The Wi-Fi group's passphrase is secret: it would undo the push-button pairing.
+// Public `state` and `status` replies carry the radio's state without it; the
+// owner reads the whole state on `nearcast/<boxId>/owner/wifi` (owner-only).
+
+import type { Schema } from '../wire/schema.ts';
+
+export function publicWifi(state: unknown): unknown {
+  if (!state || typeof state !== 'object') return state;
+  const s = state as { group?: unknown };
+  if (!s.group || typeof s.group !== 'object') return state;
+  const { passphrase: _secret, ...group } = s.group as Record<string, unknown>;
+  return { ...state, group };
+}
+
+/** the saved playback state (util/state-store.ts validates with it before every write and at load) */
+export const persistedSchema: Schema = {
+  type: 'object', required: ['volume'],
+  fields: {
+    volume: { type: 'integer', min: 0, max: 100 },
+    queue: {
+      type: 'object', required: ['version', 'items', 'index', 'repeat'],
+      fields: {
+        version: { type: 'literal', value: 1 },
+        items: { type: 'array', maxItems: 10_000, items: { type: 'string', min: 1, max: 4096 } },
+        index: { type: 'integer', min: -1, max: 10_000 },
+        repeat: { type: 'string', max: 8, enum: ['all', 'none'] },
+      },
+    },
+  },
+};

@@ -1,0 +1,35 @@
+// The short version of `make soak` (test/soak/soak.ts): a real box process (the
+// deployed bundle) attacked from many loopback addresses while an honest
+// listener plays. The full run's figures are in README.md, "Reliability".
+
+import { expect } from 'chai';
+import { runSoak, type SoakResult } from '../soak/soak.ts';
+
+describe('soak (short): the box under attack from nearby', function () {
+  this.timeout(900_000);
+  let r: SoakResult;
+  before(async () => { r = await runSoak(true, () => {}); });
+
+  const figures = () => JSON.stringify({ phases: r.phases, rss: r.rss, fds: r.fds, honest: r.honest, refused: r.refused, state: r.state });
+
+  it('the honest listener is still playing at the end', () => {
+    expect(r.honest.playing, figures()).to.equal(true);
+  });
+
+  it('memory and file descriptors come back: RSS within 10 MB of the start and never over 150 MB; fds at their start count', () => {
+    expect(r.rss.maxMB, figures()).to.be.at.most(150);
+    expect(r.rss.endMB - r.rss.startMB, figures()).to.be.at.most(10);
+    expect(r.fds.end, figures()).to.be.at.most(r.fds.start);
+  });
+
+  it('no acknowledged change is lost to kill -9, and the box always restarts', () => {
+    expect(r.state.kills, figures()).to.be.greaterThan(0);
+    expect(r.state.lost, figures()).to.equal(0);
+  });
+
+  it('every kind of attack was refused and counted in telemetry', () => {
+    for (const kind of ['bad_request', 'mqtt_packet_size', 'stream_hello', 'stream_token', 'login_failed', 'stream_control_replies']) {
+      expect(r.refused[kind] ?? 0, `${kind}: ${figures()}`).to.be.greaterThan(0);
+    }
+  });
+});
