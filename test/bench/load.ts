@@ -306,8 +306,8 @@ for (const r of rows.filter((x) => x.system === 'nearcast')) {
 }
 for (const codec of codecs) {
   // the companion's cost: the CLI against one snapclient, mean over the listener counts measured
-  const mine = rows.filter((r) => r.system === 'nearcast' && r.codec === codec);
-  const theirs = rows.filter((r) => r.system === 'snapserver' && r.codec === codec);
+  const mine = rows.filter((r) => r.system === 'nearcast' && r.codec === codec && Number.isFinite(r.clientCpuPerS));
+  const theirs = rows.filter((r) => r.system === 'snapserver' && r.codec === codec && Number.isFinite(r.clientCpuPerS));
   const mean = (rs: Row[]) => rs.reduce((a, r) => a + r.clientCpuPerS, 0) / rs.length;
   if (mine.length && theirs.length) targets.push({ what: `companion CPU, ${codec}: nearcast CLI / one snapclient (mean over counts)`, value: mean(mine) / mean(theirs), target: '≤ 1', met: mean(mine) <= mean(theirs) });
 }

@@ -38,11 +38,12 @@ export class PcmEncoder implements ChunkEncoder {
     this.samples = framesPerChunk * format.channels;
   }
 
+  /** The chunk's bytes: on a little-endian host a view of `pcm` itself (no copy: the engine never changes a chunk's PCM once made). */
   encode(pcm: Int16Array): Uint8Array {
     if (pcm.length !== this.samples) {
       throw new RangeError(`pcm encoder: chunk has ${pcm.length} samples, expected ${this.samples} (${this.framesPerChunk} frames × ${this.format.channels} channels)`);
     }
-    return int16ToLeBytes(pcm);
+    return LITTLE_ENDIAN ? new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength) : int16ToLeBytes(pcm);
   }
 
   close(): void {}
