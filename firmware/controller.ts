@@ -28,7 +28,6 @@ import { hashPassword } from './config/password.ts';
 import { BoxConsole } from './extensions/box-console.ts';
 import { simOwnerPassword } from './config/sim-owner.ts';
 import { HomeAssistant } from './extensions/home-assistant.ts';
-import { CAPTURE_DELAY_MS } from './audio/sources/capture-source.ts';
 import { LiveInput } from './extensions/live-input.ts';
 import { Telemetry } from './extensions/telemetry.ts';
 import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
@@ -137,9 +136,6 @@ export class Controller {
       format: DEFAULT_FORMAT, chunkMs: c.stream.chunkMs, latencyMs: c.stream.latencyMs, codecs,
       fifoSeconds: c.stream.fifoSeconds, clock, bitrate: c.stream.opusBitrate,
       nextTrack: () => this.playback.nextTrack(),
-      // for every source alike on a box with live input, so a switch to or from it keeps the
-      // timeline; a box without one keeps the whole latency as lead
-      inputDelayMs: [c.source, ...c.sources].some((s) => s.startsWith('capture:')) ? Math.min(CAPTURE_DELAY_MS, c.stream.latencyMs / 2) : 0,
     });
     this.playback = new Playback({
       engine: this.engine, library: this.library, clock, sourceLabel: c.source, liveSources: c.sources, initialVolume: saved.volume,

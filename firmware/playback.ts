@@ -89,7 +89,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   nowPlaying(): NowPlaying {
     const e = this.o.engine;
     const t = this.heard;
-    const producedOfHeard = t && e.currentTrackId === t.id ? e.positionMs - e.leadMs : 0;
+    const producedOfHeard = t && e.currentTrackId === t.id ? e.positionMs - e.latencyMs : 0;
     return {
       state: e.state,
       track: t ? { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } : null,

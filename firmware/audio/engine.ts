@@ -3,12 +3,6 @@
 // capture time + latency; the chunk is encoded in the codecs someone listens to
 // (codecs/on-demand-encoders.ts), not in every codec the box offers. Chunks keep flowing while paused
 // or idle (silence), so listeners keep their clocks and buffers.
-//
-// One timeline for every source: chunk n holds the samples that entered at
-// t0 + n·chunk (its capture time) and is produced inputDelayMs after that, when a
-// live input has delivered them (a capture source is asked for exactly that instant;
-// a file or a tone simply gives its next samples). A source switch changes the
-// samples, never seq or playAt, so listeners play on without a jump.
 
 import { EventEmitter } from 'node:events';
 import type { PcmSource, ChunkEncoder } from './types.ts';
@@ -58,12 +52,6 @@ export interface AudioEngineOptions {
   createEncoder?: (codec: CodecName, format: PcmFormat, opts: { chunkMs: number; bitrate?: number }) => ChunkEncoder;
   /** a stall longer than this resets the timeline instead of catching up (default 1000) */
   maxStallMs?: number;
-  /**
-   * A chunk is produced this long after its capture time (default 0): the room a live
-   * input needs to deliver its samples (capture-source.ts CAPTURE_DELAY_MS). Listeners
-   * get each chunk latencyMs − inputDelayMs before it plays.
-   */
-  inputDelayMs?: number;
 }
 
 export interface EngineStats { chunks: number; sourceUnderruns: number; stalls: number; errors: number }
@@ -119,7 +107,6 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   readonly format: PcmFormat;
   readonly chunkMs: number;
   readonly latencyMs: number;
-  readonly inputDelayMs: number;
   readonly framesPerChunk: number;
   readonly fifo: FifoRing;
   readonly stats: EngineStats = { chunks: 0, sourceUnderruns: 0, stalls: 0, errors: 0 };
@@ -127,7 +114,6 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private readonly o: AudioEngineOptions;
   private readonly clock: () => number;
   private readonly chunkUs: number;
-  private readonly inputDelayUs: number;
   private readonly codecs: CodecName[];
   private encoders: OnDemandEncoders | null = null;
   private cur: Current | null = null;
@@ -151,10 +137,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.format = opts.format ?? DEFAULT_FORMAT;
     this.chunkMs = opts.chunkMs ?? 20;
     this.latencyMs = opts.latencyMs ?? 400;
-    this.inputDelayMs = opts.inputDelayMs ?? 0;
     if (!(this.chunkMs > 0) || !(this.latencyMs >= 0)) throw new RangeError(`engine: chunkMs must be > 0 and latencyMs ≥ 0 (got ${this.chunkMs}, ${this.latencyMs})`);
-    if (!(this.inputDelayMs >= 0) || this.inputDelayMs >= this.latencyMs) throw new RangeError(`engine: inputDelayMs must be ≥ 0 and below latencyMs (got ${this.inputDelayMs}, latency ${this.latencyMs})`);
-    this.inputDelayUs = this.inputDelayMs * 1000;
     this.framesPerChunk = framesPerChunk(this.format, this.chunkMs);
     this.chunkUs = this.chunkMs * 1000;
     this.clock = opts.clock ?? monotonicUs;
@@ -166,9 +149,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   get state(): EngineState { return !this.cur ? 'idle' : this.paused ? 'paused' : 'playing'; }
   get currentSpec(): SourceSpec | null { return this.cur?.spec ?? null; }
   get currentTrackId(): string | null { return this.cur?.spec.kind === 'file' ? this.cur.spec.trackId ?? null : null; }
-  /** how long before its playAt a chunk is produced */
-  get leadMs(): number { return this.latencyMs - this.inputDelayMs; }
-  /** position of the current track in what has been produced (listeners hear it leadMs later) */
+  /** position of the current track in what has been produced (listeners hear it latencyMs later) */
   get positionMs(): number {
     if (!this.cur) return 0;
     const start = this.cur.spec.kind === 'file' ? this.cur.spec.startMs ?? 0 : 0;
@@ -203,7 +184,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (this.started) return;
     this.started = true;
     this.ensureEncoders();
-    this.t0 = this.clock() - this.inputDelayUs;
+    this.t0 = this.clock();
     this.n = 0;
     this.tick();
   }
@@ -263,7 +244,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private readonly tick = (): void => {
     this.timer = null;
     if (!this.started) return;
-    const now = this.clock() - this.inputDelayUs; // the newest capture time due
+    const now = this.clock();
     const maxStallUs = (this.o.maxStallMs ?? 1000) * 1000;
     if (now - (this.t0 + this.n * this.chunkUs) > maxStallUs) {
       // stalled too long to catch up: restart the timeline now, tell listeners
@@ -282,12 +263,12 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.n++;
     }
     if (!this.started) return; // stopped by a listener
-    const wait = (this.t0 + this.n * this.chunkUs + this.inputDelayUs - this.clock()) / 1000;
+    const wait = (this.t0 + this.n * this.chunkUs - this.clock()) / 1000;
     this.timer = setTimeout(this.tick, Math.max(0, wait));
   };
 
   private produce(captureUs: number): void {
-    const { pcm, trackId, announce } = this.fill(captureUs);
+    const { pcm, trackId, announce } = this.fill();
     this.applyGain(pcm);
     const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
     if (trackId) chunk.trackId = trackId;
@@ -302,7 +283,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   }
 
   /** Builds one chunk of PCM, crossing into the next source when one ends (gapless). */
-  private fill(captureUs: number): { pcm: Int16Array; trackId?: string; announce: Announce[] } {
+  private fill(): { pcm: Int16Array; trackId?: string; announce: Announce[] } {
     const fpc = this.framesPerChunk;
     const ch = this.format.channels;
     const pcm = new Int16Array(fpc * ch);
@@ -312,7 +293,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (this.paused) return { pcm, announce: this.takeIdle(announce) };
     for (let switches = 0; this.cur && filled < fpc && switches <= MAX_SWITCHES_PER_CHUNK; ) {
       const cur = this.cur;
-      const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled, captureUs + framesToUs(filled, this.format));
+      const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled);
       const frames = got.length / ch;
       if (frames > 0) {
         if (!cur.heard) {

@@ -8,11 +8,9 @@ export interface PcmSource {
   readonly description: string;
   /**
    * Takes up to `frames` interleaved s16 frames that are ready now. Returns fewer
-   * (possibly an empty array) when the producer is behind. `captureUs`: the instant
-   * (box clock) the first of them should have entered the box; a live input returns
-   * exactly those samples, other sources ignore it.
+   * (possibly an empty array) when the producer is behind.
    */
-  read(frames: number, captureUs?: number): Int16Array;
+  read(frames: number): Int16Array;
   /** true once the source has delivered everything it ever will (end of file) */
   readonly ended: boolean;
   /** set when the source failed (corrupt file, ffmpeg error); read() then returns nothing */

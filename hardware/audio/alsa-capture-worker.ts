@@ -27,8 +27,6 @@ export interface CaptureData {
   data: ArrayBuffer; // interleaved samples in `format`
   frames: number;
   atUs: number; // when the read returned
-  /** snd_pcm_delay right after the read: frames captured but not yet read (null: the PCM cannot say) */
-  delayFrames: number | null;
   overruns: number;
 }
 
@@ -105,11 +103,7 @@ function read(req: Extract<CaptureRequest, { op: 'read' }>): CaptureData {
     got += n;
   }
   const data = buf.buffer.slice(buf.byteOffset, buf.byteOffset + got * bytesPerFrame);
-  // the delay and the clock read back to back: together they place the last frame read in time
-  const delay: number[] = [0];
-  const rc = snd.delay(p, delay) as number;
-  const atUs = monotonicUs();
-  return { data, frames: got, atUs, delayFrames: rc < 0 ? null : Math.max(0, Number(delay[0])), overruns };
+  return { data, frames: got, atUs: monotonicUs(), overruns };
 }
 
 function closePcm(): null {

@@ -1,36 +1,12 @@
 // Capture through libasound. The blocking reads live on a worker thread
 // (alsa-capture-worker.ts); this class posts one read at a time and converts what
 // comes back to interleaved s16 stereo at the device's rate.
-//
-// Starting a worker costs ~0.5 s of CPU (and under tsx stalls the event loop for up
-// to ~200 ms); switching sources capture → library → capture did that on every
-// switch, on the same two cores the listeners play from. So a worker whose PCM closed
-// cleanly is kept (one, unreferenced) and the next open reuses it.
 
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../worker-thread.ts';
 import type { CaptureData, CaptureOpened, CaptureReply, CaptureRequest, CaptureSampleFormat } from './alsa-capture-worker.ts';
 
 const SND_PCM_TYPE_FILE = 3;
-let spareWorker: Worker | null = null; // a capture worker with no PCM open, for the next open
-
-function takeSpareWorker(): Worker | null {
-  const w = spareWorker;
-  spareWorker = null;
-  w?.ref();
-  return w;
-}
-
-function parkWorker(w: Worker): void {
-  w.removeAllListeners('message');
-  w.removeAllListeners('error');
-  w.removeAllListeners('exit');
-  if (spareWorker) { void w.terminate().catch(() => undefined); return; }
-  w.unref();
-  w.on('error', () => undefined);
-  w.once('exit', () => { if (spareWorker === w) spareWorker = null; });
-  spareWorker = w;
-}
 const SND_PCM_TYPE_NULL = 4;
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -42,12 +18,6 @@ export interface CaptureDevice {
   open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }>;
   /** reads up to `frames` frames as s16 stereo (fewer at the end of a file-backed PCM) */
   read(frames: number): Promise<Int16Array>;
-  /**
-   * When the last read returned (monotonic µs) and the frames the device had captured
-   * beyond it by then (snd_pcm_delay). Without it the source takes the moment the read
-   * resolved, with nothing captured beyond it.
-   */
-  readonly lastRead?: { atUs: number; delayFrames: number | null } | null;
   close(): Promise<void>;
 }
 
@@ -56,7 +26,6 @@ export class AlsaCapture implements CaptureDevice {
   private nextId = 1;
   private pending = new Map<number, { resolve: (v: CaptureOpened | CaptureData | null) => void; reject: (e: Error) => void }>();
   private opened: CaptureOpened | null = null;
-  lastRead: { atUs: number; delayFrames: number | null } | null = null;
 
   constructor(readonly name: string, private readonly opts: { rate?: number; latencyMs?: number } = {}) {
     if (!name) throw new Error('AlsaCapture: PCM name is empty');
@@ -64,7 +33,7 @@ export class AlsaCapture implements CaptureDevice {
 
   async open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }> {
     if (this.worker) throw new Error(`AlsaCapture '${this.name}': already open`);
-    const w = takeSpareWorker() ?? startWorker('audio/alsa-capture-worker');
+    const w = startWorker('audio/alsa-capture-worker');
     this.worker = w;
     w.on('message', (r: CaptureReply) => {
       const p = this.pending.get(r.id);
@@ -89,26 +58,15 @@ export class AlsaCapture implements CaptureDevice {
     const o = this.opened;
     if (!o) throw new Error(`ALSA capture '${this.name}': not open`);
     const d = (await this.call({ op: 'read', frames })) as CaptureData;
-    this.lastRead = { atUs: d.atUs, delayFrames: d.delayFrames };
     return toStereoS16(d.data, o.format, o.channels);
   }
 
   /** Closes the PCM; a worker stuck in a read that never returns is terminated instead. */
   async close(): Promise<void> {
-    const w = this.worker;
-    if (!w) return;
-    const closed = this.call({ op: 'close' }).then(() => 'closed' as const, () => 'failed' as const);
-    // a read is one period: a worker silent for 1 s is stuck in it. An open may wait on
-    // a sound server; terminating a worker inside that native call aborts the process.
-    const graceMs = this.opened ? 1000 : 10_000;
-    const timeout = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), graceMs).unref());
-    const how = await Promise.race([closed, timeout]);
-    if (how === 'closed' && this.pending.size === 0) {
-      this.worker = null;
-      this.opened = null;
-      parkWorker(w);
-      return;
-    }
+    if (!this.worker) return;
+    const closed = this.call({ op: 'close' }).catch(() => undefined);
+    const timeout = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 1000).unref());
+    await Promise.race([closed, timeout]);
     await this.terminate();
   }
 

@@ -15,16 +15,6 @@ import { hashPassword } from '../../firmware/config/password.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** where the output first leaves the input, and where it finds it again (for a failure message) */
-function describeDifference(input: Int16Array, at: number, out: Int16Array, start: number, n: number): string {
-  let i = 0;
-  while (i < n && input[at + i] === out[start + i]) i++;
-  if (i >= n) return 'no difference';
-  const again = exactAlign(input, out, start + i + 4800);
-  const shift = again < 0 ? 'not found again' : `found again ${((again - (at + i + 4800)) / 96).toFixed(2)} ms further in the input`;
-  return `first difference after ${(i / 96).toFixed(1)} ms (output sample ${start + i}); 50 ms later the output is ${shift}`;
-}
-
 describe('live input through ALSA capture (real box and companion processes)', function () {
   this.timeout(120_000);
   let dir: string;
@@ -65,7 +55,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
     // every frame is the line-in's, in order; a soft correction (a frame dropped or repeated) shows as a realignment
     const m = matchWithCorrections(lineIn, at, out, start, n / 2 - 8);
     const last = comp.status().at(-1);
-    expect(m.unmatched, `frames matching no captured frame (${JSON.stringify(m)}; ${describeDifference(lineIn, at, out, start, n)}; companion ${JSON.stringify(last)})`).to.equal(0);
+    expect(m.unmatched, `frames matching no captured frame (${JSON.stringify(m)}; companion ${JSON.stringify(last)})`).to.equal(0);
     expect(m.realignments, `single-frame corrections in ${m.compared} frames (companion ${JSON.stringify(last)})`).to.be.at.most(1 + 0.001 * m.compared);
     expect(last?.resyncs, `resyncs (companion ${JSON.stringify(last)}; ${comp.stderr.join(' / ')})`).to.equal(0);
   });
@@ -102,9 +92,8 @@ describe('live input through ALSA capture (real box and companion processes)', f
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', 'nc_out3', '--codec', 'pcm', '--json'], alsa.env);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
     const replies: Array<Record<string, unknown>> = [];
-    const captureOk: unknown[] = [];
-    await owner.subscribeAsync([`nearcast/${box.boxId}/client/owner1/response/#`, `nearcast/${box.boxId}/event/capture`]);
-    owner.on('message', (t, p) => (t.endsWith('/event/capture') ? captureOk : replies).push(JSON.parse(p.toString())));
+    await owner.subscribeAsync(`nearcast/${box.boxId}/client/owner1/response/#`);
+    owner.on('message', (_t, p) => replies.push(JSON.parse(p.toString())));
     const select = async (source: string) => {
       const n = replies.length;
       await owner.publishAsync(`nearcast/${box!.boxId}/client/owner1/request/source`, JSON.stringify({ source }));
@@ -115,7 +104,6 @@ describe('live input through ALSA capture (real box and companion processes)', f
       await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
       await sleep(1500);
       expect(await select('capture:nc_in2')).to.deep.include({ status: 'ok', data: { source: 'capture:nc_in2', sources: ['library', 'capture:nc_in2'] } });
-      await waitFor('the capture device open', () => captureOk.length > 0, 15_000); // its worker starts: seconds under load
       await sleep(2500);
       const framesNow = statSync(alsa.outputs.nc_out3).size / 4;
       expect(await select('library')).to.deep.include({ status: 'ok' });

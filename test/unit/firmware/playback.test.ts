@@ -11,7 +11,7 @@ const track = (id: string, title: string): Track => ({ id, path: `/m/${id}.flac`
 function fakeEngine() {
   const e = new EventEmitter() as EventEmitter & Record<string, unknown>;
   Object.assign(e, {
-    state: 'idle', latencyMs: 400, leadMs: 400, positionMs: 0, currentTrackId: null as string | null, currentSpec: null,
+    state: 'idle', latencyMs: 400, positionMs: 0, currentTrackId: null as string | null, currentSpec: null,
     setSource: sinon.spy(), pause: sinon.spy(), resume: sinon.spy(), skip: sinon.spy(), dropPrefetched: sinon.spy(), setVolume: sinon.spy(),
   });
   return e as unknown as AudioEngine & { setSource: sinon.SinonSpy; pause: sinon.SinonSpy; skip: sinon.SinonSpy; dropPrefetched: sinon.SinonSpy; setVolume: sinon.SinonSpy; emit: EventEmitter['emit'] };

@@ -15,12 +15,6 @@ class SimulatedCapture implements CaptureDevice {
   failOpen: string | null = null;
   stopAfterFrames = Infinity;
   opens = 0;
-  /** each read resolves this much after its last frame was captured (a late thread) */
-  lateMs: (read: number) => number = () => 0;
-  /** report snd_pcm_delay (the frames captured since) with each read, like ALSA does */
-  reportDelay = false;
-  lastRead: { atUs: number; delayFrames: number | null } | null = null;
-  private reads = 0;
   constructor(private ppm: number, private clock: sinon.SinonFakeTimers, private clocked = true) {}
   async open() {
     this.opens++;
@@ -35,12 +29,8 @@ class SimulatedCapture implements CaptureDevice {
     this.captured += frames;
     if (this.captured > this.stopAfterFrames) return new Promise(() => undefined); // stops delivering
     if (!this.clocked) return Promise.resolve(out);
-    const msPerFrame = 1000 / (48000 * (1 + this.ppm * 1e-6));
-    const dueMs = this.startMs + this.captured * msPerFrame + this.lateMs(this.reads++);
-    return new Promise((r) => setTimeout(() => {
-      if (this.reportDelay) this.lastRead = { atUs: this.clock.now * 1000, delayFrames: Math.floor((this.clock.now - this.startMs) / msPerFrame) - this.captured };
-      r(out);
-    }, Math.max(0, dueMs - this.clock.now)));
+    const dueMs = this.startMs + (this.captured * 1000) / (48000 * (1 + this.ppm * 1e-6));
+    return new Promise((r) => setTimeout(() => r(out), Math.max(0, dueMs - this.clock.now)));
   }
   async close() { /* nothing held */ }
 }
@@ -51,7 +41,7 @@ describe('CaptureSource', () => {
   beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }); });
   afterEach(() => { src?.close(); src = null; clock.restore(); });
 
-  /** the engine: 960 frames every 20 ms of box clock; returns level extremes once the source has settled (1 s) */
+  /** the engine: 960 frames every 20 ms of box clock; returns level extremes after priming */
   async function pull(s: CaptureSource, seconds: number, onChunk?: (pcm: Int16Array) => void) {
     let min = Infinity;
     let max = 0;
@@ -59,7 +49,7 @@ describe('CaptureSource', () => {
     const timer = setInterval(() => {
       const pcm = s.read(960);
       onChunk?.(pcm);
-      if (++chunks > 75) { min = Math.min(min, s.bufferedFrames); max = Math.max(max, s.bufferedFrames); }
+      if (++chunks > 25) { min = Math.min(min, s.bufferedFrames); max = Math.max(max, s.bufferedFrames); }
     }, 20);
     await clock.tickAsync(seconds * 1000);
     clearInterval(timer);
@@ -75,10 +65,9 @@ describe('CaptureSource', () => {
       expect(src.stats.underruns, 'underruns').to.equal(0);
       expect(src.stats.overflows, 'overflows').to.equal(0);
       expect(src.stats.corrections, 'drift corrections').to.be.greaterThan(0);
-      // asked 80 ms behind the clock, one chunk played, ≤ 10 ms per read: ~50–70 ms after each read
-      expect(min, 'fewest frames buffered').to.be.at.least(0.04 * 48000);
-      expect(max, 'most frames buffered').to.be.at.most(0.08 * 48000);
-      expect(Math.abs(src.stats.lastErrorUs), 'timing error at the end, µs').to.be.below(1100);
+      // target 80 ms, band ±30 ms around the averaged level, plus a chunk and a period of granularity
+      expect(min).to.be.at.least(0.02 * 48000);
+      expect(max).to.be.at.most(0.15 * 48000);
     });
   }
 
@@ -99,58 +88,6 @@ describe('CaptureSource', () => {
     const first = seen[0];
     const bad = seen.findIndex((v, k) => v !== (first + k) % 30000);
     expect(bad, 'first frame out of sequence').to.equal(-1);
-  });
-
-  /** the frame index the sample values encode (the ramp wraps at 30000) */
-  const rampIndex = (pcm: Int16Array) => pcm[0];
-
-  for (const mode of ['late reads, no delay reported', 'late reads that report snd_pcm_delay'] as const) {
-    it(`hands out the samples that entered at the instant asked for, within a frame (${mode})`, async () => {
-      const dev = new SimulatedCapture(0, clock);
-      // most reads return 0–3 ms late, one in 10 by 15 ms: a loaded machine
-      dev.lateMs = (i) => (i % 10 === 7 ? 15 : (i * 7) % 4);
-      dev.reportDelay = mode !== 'late reads, no delay reported';
-      const startUs = clock.now * 1000; // frame k enters at startUs + k / 48 kHz (the device opens at once)
-      src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
-      const off: number[] = [];
-      let asks = 0;
-      const timer = setInterval(() => {
-        const instantUs = clock.now * 1000 - 80_000;
-        const pcm = src!.read(960, instantUs);
-        if (++asks > 75 && pcm.some((x) => x !== 0)) off.push(rampIndex(pcm) - Math.round(((instantUs - startUs) * 48000) / 1e6) % 30000);
-      }, 20);
-      await clock.tickAsync(5000);
-      clearInterval(timer);
-      expect(off.length, 'chunks checked').to.be.greaterThan(150);
-      const worst = Math.max(...off.map(Math.abs));
-      if (mode === 'late reads that report snd_pcm_delay') expect(worst, `frames off: ${off.join(' ')}`).to.be.at.most(1);
-      else expect(worst, `frames off: ${off.join(' ')}`).to.be.at.most(2); // read completion itself is the reading: 1 ms granularity of the fake clock
-      expect(src.stats.underruns, 'frames asked for before they were captured').to.equal(0);
-      expect(src.stats.realigns, 'jumps after the first placement').to.equal(0);
-    });
-  }
-
-  it('a step in the device\'s timing that persists is followed with one jump; a single late reading is not', async () => {
-    const dev = new SimulatedCapture(0, clock);
-    dev.reportDelay = true;
-    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
-    const realigns: number[] = [];
-    const timer = setInterval(() => { src!.read(960, clock.now * 1000 - 80_000); realigns.push(src!.stats.realigns); }, 20);
-    await clock.tickAsync(2000);
-    const spike = dev.lateMs;
-    dev.lateMs = (i) => (i === 300 ? 40 : 0); // one read 40 ms late
-    await clock.tickAsync(2000);
-    expect(src.stats.realigns, 'after one late read').to.equal(0);
-    // the device now reports 30 ms less delay than it has: its frames appear 30 ms older
-    const d = Object.getOwnPropertyDescriptor(dev, 'lastRead')!;
-    let shown: typeof dev.lastRead = null;
-    Object.defineProperty(dev, 'lastRead', { get: () => shown && { ...shown, atUs: shown.atUs + 30_000 }, set: (v) => { shown = v; }, configurable: true });
-    await clock.tickAsync(3000);
-    clearInterval(timer);
-    Object.defineProperty(dev, 'lastRead', d);
-    dev.lateMs = spike;
-    expect(src.stats.realigns, 'after a persistent 30 ms step').to.equal(1);
-    expect(Math.abs(src.stats.lastErrorUs), 'error after following the step, µs').to.be.below(1000);
   });
 
   it('a device that fails to open is reported and retried with growing backoff, with silence meanwhile', async () => {
