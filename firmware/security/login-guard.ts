@@ -1,6 +1,8 @@
 // Owner logins: the password check runs on the thread pool (never on the event
 // loop that feeds the audio), one at a time (`maxConcurrent`) with a short
-// queue, one at a time per address. After a failed login the address waits 1 s,
+// queue, of which one address may hold only a few places (`maxPerAddress`: an
+// owner's mosquitto_sub and mosquitto_pub log in together, a storm from one
+// address does not fill the queue). After a failed login the address waits 1 s,
 // then 2, 4, ... up to `maxBackoffMs` before the box checks another password
 // from it; attempts inside that wait are refused without hashing anything.
 // Every failure is logged and counted.
@@ -17,6 +19,8 @@ export interface LoginGuardOptions {
   maxBackoffMs: number;
   maxConcurrent?: number;
   maxQueued?: number;
+  /** logins from one address being checked or waiting at once (default 4) */
+  maxPerAddress?: number;
   refusals: Refusals;
   log(level: 'info' | 'warn', msg: string, extra?: object): void;
   now?: () => number;
@@ -28,7 +32,7 @@ const MAX_TRACKED_ADDRESSES = 10_000;
 
 export class LoginGuard {
   private failures = new Map<string, Failures>();
-  private checking = new Set<string>();
+  private checking = new Map<string, number>(); // address → logins in flight
   private running = 0;
   private queue: Array<() => void> = [];
   private readonly now: () => number;
@@ -50,15 +54,16 @@ export class LoginGuard {
       this.o.refusals.count('login_throttled');
       return { ok: false, busy: false, reason: `too many failed logins from ${address}: retry in ${Math.ceil(wait / 1000)} s` };
     }
-    if (this.checking.has(address)) {
+    const inFlight = this.checking.get(address) ?? 0;
+    if (inFlight >= (this.o.maxPerAddress ?? 4)) {
       this.o.refusals.count('login_throttled');
-      return { ok: false, busy: false, reason: `a login from ${address} is already being checked: one at a time` };
+      return { ok: false, busy: false, reason: `${inFlight} logins from ${address} are already being checked: wait for them` };
     }
     if (this.queue.length >= (this.o.maxQueued ?? 16)) {
       this.o.refusals.count('login_busy');
       return { ok: false, busy: true, reason: 'the box is busy checking logins: retry in a few seconds' };
     }
-    this.checking.add(address);
+    this.checking.set(address, inFlight + 1);
     try {
       const good = username === this.o.username && (await this.limited(() => this.o.verify(password)));
       if (good) {
@@ -74,7 +79,9 @@ export class LoginGuard {
       this.o.log('warn', 'failed login', { address, clientId, username: username.slice(0, 64), failures: count, nextAttemptInMs: backoff });
       return { ok: false, busy: false, reason: 'bad username or password' };
     } finally {
-      this.checking.delete(address);
+      const left = (this.checking.get(address) ?? 1) - 1;
+      if (left > 0) this.checking.set(address, left);
+      else this.checking.delete(address);
     }
   }
 

@@ -97,6 +97,14 @@ describe('login guard', () => {
     expect(logs[2]).to.deep.include({ address: '10.0.0.1', failures: 3, nextAttemptInMs: 4000 });
   });
 
+  it('logins from one address at once (the owner\'s mosquitto_sub and mosquitto_pub) are all checked, up to four; more are refused', async () => {
+    const { g, refusals } = make();
+    const verdicts = await Promise.all(Array.from({ length: 6 }, (_, i) => g.check('10.2.0.1', `c${i}`, 'owner', 'pw')));
+    expect(verdicts.map((v) => v.ok)).to.deep.equal([true, true, true, true, false, false]);
+    expect(refusals.get('login_throttled')).to.equal(2);
+    expect((await g.check('10.2.0.1', 'c9', 'owner', 'pw')).ok, 'once they are done, the next is checked').to.equal(true);
+  });
+
   it('a storm from many addresses hashes one at a time and refuses beyond a short queue', async () => {
     const { g, refusals, maxRunning } = make();
     const verdicts = await Promise.all(Array.from({ length: 200 }, (_, i) => g.check(`10.1.${i >> 8}.${i & 255}`, `c${i}`, 'owner', 'wrong')));
