@@ -46,7 +46,7 @@ export interface SchedulerOptions {
   correctionTauMs?: number; // soft correction works an error off with this time constant (default 1500)
   hardThresholdUs?: number; // errors beyond it that persist are fixed at once (default 30000)
   stepResyncUs?: number; // after the device line moved (step, xrun), errors beyond this are fixed at once (default 5000)
-  settleMs?: number; // the first seconds after the first audible frame, while the clock estimates are young (default 8000: a jittery link takes that long)...
+  settleMs?: number; // the first seconds after the first audible frame, while the clock estimates are young (default 3000)...
   settleSpacingFrames?: number; // ...correct up to one frame per this many (default 200 = 0.5 %)
   softSpacingFrames?: number; // afterwards, one frame per this many (default 1000 = 0.1 %)
   averageOver?: number; // error measurements averaged (default 32, a third of a second: the clock estimate's noise averages out)
@@ -143,7 +143,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.deadbandUs = opts.deadbandUs ?? 40;
     this.hardUs = opts.hardThresholdUs ?? 30_000;
     this.stepResyncUs = opts.stepResyncUs ?? 5000;
-    this.settleUs = (opts.settleMs ?? 8000) * 1000;
+    this.settleUs = (opts.settleMs ?? 3000) * 1000;
     this.settleSpacing = Math.max(1, opts.settleSpacingFrames ?? 200);
     this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);
     this.averageOver = Math.max(1, opts.averageOver ?? 32);

@@ -158,7 +158,7 @@ describe('PlayoutScheduler', () => {
     const resyncs: number[] = [];
     r.sched.on('resync', (e) => resyncs.push(e.errorUs));
     await r.sched.start();
-    await r.clock.tickAsync(8500); // past the settling period
+    await r.clock.tickAsync(3500); // past the settling period
     r.sink.stall(50_000);
     const stalledAt = r.sink.framesWritten;
     await r.clock.tickAsync(1000);
