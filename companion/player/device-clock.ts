@@ -19,7 +19,9 @@
 //  - the offset: the mean residual over `offsetWindowUs` given that rate — long
 //    enough to average several sawtooth periods;
 //  - steps: when every reading for `stepConfirmUs` sits more than `stepFrames`
-//    off the line on the same side, the device really moved: a new segment starts
+//    (or four times the reading noise) off the line on the same side, the device
+//    really moved (a sound server that changed its latency when another client
+//    connected, a stall): a new segment starts
 //    from those readings (the rate is kept). That is the only way the model jumps.
 //
 // Coordinates inside a segment are relative to its first reading (t in seconds,
@@ -36,7 +38,7 @@ export interface DeviceClockOptions {
   minRateSpanUs?: number;
   /** largest believable rate error vs nominal, ppm (default 1000) */
   maxPpm?: number;
-  /** a step is a persistent residual beyond this many frames (default 4 ms worth) */
+  /** a step is a persistent residual beyond this many frames (default 2 ms worth, or 4× the reading noise if more) */
   stepFrames?: number;
   /** ...held by every reading for this long (default 250 ms) */
   stepConfirmUs?: number;
@@ -106,7 +108,7 @@ export class DeviceClock {
     this.rateWindowS = (opts.rateWindowUs ?? 60e6) / 1e6;
     this.minRateSpanS = (opts.minRateSpanUs ?? 6e6) / 1e6;
     this.maxSlope = (opts.rate * (opts.maxPpm ?? 1000)) / 1e6;
-    this.stepFrames = opts.stepFrames ?? Math.round(opts.rate * 0.004);
+    this.stepFrames = opts.stepFrames ?? Math.round(opts.rate * 0.002);
     this.stepConfirmS = (opts.stepConfirmUs ?? 250e3) / 1e6;
     this.noiseFrames = INITIAL_NOISE_S * opts.rate;
   }
@@ -178,7 +180,8 @@ export class DeviceClock {
     const reading = { t, y };
     if (this.readings.length > 0) {
       const residual = y - this.predictY(t);
-      if (Math.abs(residual) > this.stepFrames) {
+      // a coarse reporter's own scatter is no step: the threshold grows with the measured noise
+      if (Math.abs(residual) > Math.max(this.stepFrames, 4 * this.noiseFrames)) {
         this.outliers.push({ t, residual });
         const first = this.outliers[0]!;
         const sameSide = this.outliers.every((o) => Math.sign(o.residual) === Math.sign(residual));
@@ -257,19 +260,10 @@ export class DeviceClock {
 
   private restartAtStep(atUs: number, consumed: number): ClockStep {
     const before = this.consumedAt(atUs);
-    const held = this.outliers;
     this.priorSlope = this.slopeNow;
-    const oldOrigin = this.originUs;
-    const oldConsumed = this.originConsumed;
-    const oldIntercept = this.intercept;
+    // the new line starts at this reading: the held ones straddle the move (a stall is
+    // flat for a while, then runs again), so they would bend it
     this.startSegment(atUs, consumed);
-    // keep the readings that showed the step: they are the new line's first evidence
-    for (const o of held) {
-      const absUs = oldOrigin + o.t * 1e6;
-      const y = oldConsumed + oldIntercept + (this.nominalRate + this.slopeNow) * o.t + o.residual;
-      const t = (absUs - this.originUs) / 1e6;
-      this.push({ t, y: y - this.originConsumed - this.nominalRate * t });
-    }
     this.push({ t: 0, y: 0 });
     this.stepCount++;
     return { frames: this.consumedAt(atUs) - before, atUs };

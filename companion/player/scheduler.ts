@@ -12,7 +12,7 @@
 //  - soft, always: single frames are dropped (late) or repeated (early), at a
 //    rate proportional to the error (see softCorrection) — at most one per `softSpacingFrames` (0.1 %)
 //    in steady state, one per `settleSpacingFrames` (0.5 %) during the first
-//    seconds while the clock estimates are young; corrected back to zero;
+//    seconds while the clock estimates are young, and again after the device moved; corrected back to zero;
 //  - hard (resync), only when the device itself moved: at start (lead-in), after
 //    an xrun or a confirmed step of the device line beyond `stepResyncUs`, or an
 //    error beyond `hardThresholdUs` that persists. A single reading can do neither.
@@ -429,7 +429,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     const framesOff = (avg * this.rate) / 1e6;
     const dt = n / this.rate;
     // anti-windup: only a small error says something about drift; a large one is a jump being worked off
-    if (Math.abs(avg) < INTEGRATE_BELOW_US) this.driftRate = clamp(this.driftRate + (framesOff / (tau * INTEGRAL_TAU_S)) * dt, -maxRate, maxRate);
+    // (at the steady time constant even while settling: a fast proportional part must not wind the drift estimate up)
+    if (Math.abs(avg) < INTEGRATE_BELOW_US) this.driftRate = clamp(this.driftRate + (framesOff / (this.correctionTauS * INTEGRAL_TAU_S)) * dt, -maxRate, maxRate);
     const proportional = Math.abs(avg) > this.deadbandUs ? framesOff / tau : 0;
     const rate = clamp(proportional + this.driftRate, -maxRate, maxRate);
     const perBlock = Math.max(1, Math.floor(n / spacing));
@@ -491,7 +492,11 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceClock.restart();
       this.deviceMoved = true;
     }
-    if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) this.deviceMoved = true;
+    if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {
+      // the device moved (its line stepped): what is left after any resync is worked off at the settling rate
+      this.deviceMoved = true;
+      if (this.state === 'playing') this.audibleSinceUs = this.now();
+    }
   }
 }
 
