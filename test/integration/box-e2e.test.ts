@@ -165,6 +165,29 @@ describe('join under policy button (real box process)', function () {
     return JSON.parse(c.stdout.join('')).track?.title;
   }
 
+  async function pendingJoins(): Promise<number> {
+    const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'status', '--json']);
+    await c.exited;
+    return JSON.parse(c.stdout.join('')).pending;
+  }
+
+  it('a join nobody approves gives up after --wait seconds, saying why, and the box forgets it', async () => {
+    const alsa = makeFilePcmConfig(path.join(dir, 'w'), ['nc_w']);
+    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'patient', '--device', 'nc_w', '--wait', '2', '--json'], alsa.env);
+    await waitFor('pending message', () => comp.stderr.some((l) => l.includes('waiting for the owner')), 10_000);
+    expect(await pendingJoins(), 'the box holds the pending join').to.equal(1);
+    const code = await Promise.race([comp.exited, new Promise((r) => setTimeout(() => r('still running after 15 s'), 15_000))]);
+    const said = [...comp.stdout, ...comp.stderr].join('\n');
+    expect(code, said).to.be.a('number').and.not.equal(0);
+    expect(said).to.contain('nobody approved the join within 2 s');
+    let pending = -1;
+    for (let i = 0; i < 20 && pending !== 0; i++) {
+      pending = await pendingJoins();
+      if (pending !== 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(pending, 'pending joins on the box after the give-up').to.equal(0);
+  });
+
   it('a misspelt song in a pending join plays once the share button is pressed', async () => {
     const alsa = makeFilePcmConfig(path.join(dir, 'b'), ['nc_b']);
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--song', 'mon rivr', '--device', 'nc_b', '--json'], alsa.env);
