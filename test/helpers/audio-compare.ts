@@ -37,6 +37,20 @@ export function exactAlign(ref: Int16Array, out: Int16Array, start: number, prob
   return -1;
 }
 
+/**
+ * exactAlign from `start`, or from a little later when a probe happens to straddle
+ * one of the player's single-frame corrections (frequent while it settles): up to
+ * `tries` probes, `stepFrames` apart. Returns where it matched in both.
+ */
+export function alignNear(ref: Int16Array, out: Int16Array, start: number, tries = 20, stepFrames = 480): { at: number; start: number } {
+  for (let k = 0; k < tries; k++) {
+    const from = start + k * stepFrames * 2;
+    const at = exactAlign(ref, out, from);
+    if (at >= 0) return { at, start: from };
+  }
+  return { at: -1, start };
+}
+
 /** Count of differing samples between out[oStart..oStart+n) and ref[rStart..rStart+n). */
 export function mismatches(ref: Int16Array, rStart: number, out: Int16Array, oStart: number, n: number): number {
   let bad = 0;

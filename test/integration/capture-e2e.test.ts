@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { makeFilePcmConfig } from '../helpers/alsa-file-pcm.ts';
-import { exactAlign, ffmpegDecode, firstSound, matchWithCorrections, readRaw } from '../helpers/audio-compare.ts';
+import { alignNear, ffmpegDecode, firstSound, matchWithCorrections, readRaw } from '../helpers/audio-compare.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
@@ -47,8 +47,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
     await sleep(4000);
     expect(await comp.interrupt()).to.equal(0);
     const out = readRaw(alsa.outputs.nc_out);
-    const start = firstSound(out) + 48000; // 0.5 s in
-    const at = exactAlign(lineIn, out, start);
+    const { at, start } = alignNear(lineIn, out, firstSound(out) + 48000); // from 0.5 s in
     expect(at, 'the output is found in the captured input').to.be.greaterThan(-1);
     const n = Math.min(out.length - start, lineIn.length - at);
     expect(n, 'samples compared').to.be.greaterThan(48000 * 2 * 2); // ≥ 2 s
@@ -111,8 +110,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
       expect(await comp.interrupt()).to.equal(0);
       const out = readRaw(alsa.outputs.nc_out3);
       // written ~1 s before the switch back, so heard well inside the capture period
-      const probe = (framesNow - 48000) * 2;
-      const at = exactAlign(lineIn, out, probe);
+      const { at, start: probe } = alignNear(lineIn, out, (framesNow - 48000) * 2);
       expect(at, 'the capture reached the listener').to.be.greaterThan(-1);
       const m = matchWithCorrections(lineIn, at, out, probe, 24000);
       expect(m.unmatched, `half a second of capture, exact but for single-frame corrections (${JSON.stringify(m)})`).to.equal(0);
