@@ -115,7 +115,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private timer: { id: ReturnType<typeof setTimeout>; resolve: () => void } | null = null;
   private status: SinkStatus | null = null;
   private deviceUnderruns = 0;
-  private leadInUntil = NaN; // playAt of the first audible frame, during the lead-in
   private audibleSinceUs = NaN;
   private pendingSilence = 0;
   private errors: number[] = [];
@@ -227,11 +226,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     return this.output.sourceOf(deviceFrame);
   }
 
-  /** The device model's time (local µs) at which device frame `deviceFrame` leaves the DAC. */
-  deviceFrameOutUs(deviceFrame: number): number {
-    return this.deviceClock.ready ? this.deviceClock.frameOutUs(deviceFrame) : NaN;
-  }
-
   /** Opens the sink and starts the playout loop; plays as soon as audio is pushed. */
   async start(): Promise<void> {
     if (this.running) return;
@@ -266,7 +260,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.inUnderrun = false;
     // the device keeps running: the next block gets a lead-in on the same device line
     if (this.running) this.state = this.status ? 'lead-in' : 'waiting';
-    this.leadInUntil = NaN;
   }
 
   private resetErrors(): void {
@@ -378,7 +371,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     await this.writeSilence(this.framesOf(PRIME_US));
     if (this.state !== 'waiting') return 0; // flushed or stopped meanwhile
     this.state = 'lead-in';
-    this.leadInUntil = NaN;
     return 0;
   }
 
@@ -394,7 +386,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       }
       return this.idleWaitMs;
     }
-    this.leadInUntil = first;
     const target = tNext + this.offsetUs; // stream time the next written frame would carry
     const need = this.framesOf(first - target);
     if (need > 0) {

@@ -51,13 +51,6 @@ export function alignNear(ref: Int16Array, out: Int16Array, start: number, tries
   return { at: -1, start };
 }
 
-/** Count of differing samples between out[oStart..oStart+n) and ref[rStart..rStart+n). */
-export function mismatches(ref: Int16Array, rStart: number, out: Int16Array, oStart: number, n: number): number {
-  let bad = 0;
-  for (let i = 0; i < n; i++) if (ref[rStart + i] !== out[oStart + i]) bad++;
-  return bad;
-}
-
 /**
  * Compares out against ref frame by frame (stereo s16), allowing the player's
  * soft corrections: where a frame does not match, the alignment may move by up to

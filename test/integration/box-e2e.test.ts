@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { makeFilePcmConfig } from '../helpers/alsa-file-pcm.ts';
-import { alignNear, windowedCorrelation, ffmpegDecode, firstSound, mismatches, matchWithCorrections, readRaw } from '../helpers/audio-compare.ts';
+import { alignNear, windowedCorrelation, ffmpegDecode, firstSound, matchWithCorrections, readRaw } from '../helpers/audio-compare.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
