@@ -1,6 +1,6 @@
 // The real-time producer: every 20 ms of clock it pulls one chunk of PCM from the
-// current source, applies the volume and pushes it into the FIFO with playAt =
-// capture time + latency; the chunk is encoded in the codecs someone listens to
+// current source and pushes it into the FIFO with playAt = capture time + latency
+// (at full scale: the box volume is its own speaker's, listeners set their own); the chunk is encoded in the codecs someone listens to
 // (codecs/on-demand-encoders.ts), not in every codec the box offers. Chunks keep flowing while paused
 // or idle (silence), so listeners keep their clocks and buffers.
 
@@ -34,7 +34,15 @@ export interface AudioEngineEvents {
   chunk: [Chunk];
   track: [TrackEvent];
   'source-error': [SourceErrorEvent];
+  /**
+   * producing a chunk (or asking for the next track) failed; told at once, then at most
+   * once per PRODUCE_ERROR_REPORT_MS with how many failures there were since the last
+   * report, so a failing source cannot flood the log or the event topic
+   */
+  'produce-error': [{ error: Error; count: number }];
 }
+
+const PRODUCE_ERROR_REPORT_MS = 10_000;
 
 export interface AudioEngineOptions {
   format?: PcmFormat;
@@ -97,12 +105,6 @@ function remainingFrames(source: PcmSource): number | null {
   return typeof f === 'function' ? f.call(source) : null;
 }
 
-/** 0–100 → linear gain. A cubic curve is close to how loudness is perceived. */
-export function volumeToGain(volume: number): number {
-  const v = Math.min(100, Math.max(0, volume)) / 100;
-  return v * v * v;
-}
-
 export class AudioEngine extends EventEmitter<AudioEngineEvents> implements CodecDemand {
   readonly format: PcmFormat;
   readonly chunkMs: number;
@@ -121,9 +123,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private prefetchAsked = false;
   private idleAt: number | null = null; // frame offset in the next chunk where nothing plays any more
   private paused = false;
-  private volume = 100;
-  private muted = false;
-  private gain = 1; // gain at the end of the previous chunk (ramp start)
+  private unreportedErrors = 0;
+  private errorReportedAt = -Infinity; // µs
   private timer: NodeJS.Timeout | null = null;
   private started = false;
   private t0 = 0; // capture time of chunk n = t0 + n·chunkUs
@@ -228,12 +229,6 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.prefetched = null;
   }
 
-  setVolume(volume: number): void {
-    if (!Number.isFinite(volume) || volume < 0 || volume > 100) throw new RangeError(`volume must be 0..100, got ${volume}`);
-    this.volume = volume;
-  }
-  setMuted(muted: boolean): void { this.muted = muted; }
-
   private ensureEncoders(): OnDemandEncoders {
     if (this.encoders) return this.encoders;
     const make = this.o.createEncoder ?? defaultCreateEncoder;
@@ -257,8 +252,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       try {
         this.produce(this.t0 + this.n * this.chunkUs);
       } catch (err) {
-        this.stats.errors++;
-        this.lastError = err as Error;
+        this.failed(err as Error, now);
       }
       this.n++;
     }
@@ -269,7 +263,6 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private produce(captureUs: number): void {
     const { pcm, trackId, announce } = this.fill();
-    this.applyGain(pcm);
     const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
     if (trackId) chunk.trackId = trackId;
     if (this.stallGap) { chunk.gap = true; this.stallGap = false; }
@@ -355,8 +348,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     try {
       t = this.o.nextTrack();
     } catch (err) {
-      this.stats.errors++;
-      this.lastError = err as Error;
+      this.failed(err as Error, this.clock());
       return null;
     }
     return t ? this.open({ kind: 'file', path: t.path, trackId: t.trackId }) : null;
@@ -377,18 +369,14 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     try { c?.source.close(); } catch { /* closing is best effort */ }
   }
 
-  /** Software volume, ramped linearly across the chunk from the previous gain (no clicks). */
-  private applyGain(pcm: Int16Array): void {
-    const target = this.muted ? 0 : volumeToGain(this.volume);
-    const from = this.gain;
-    this.gain = target;
-    if (from === 1 && target === 1) return;
-    const ch = this.format.channels;
-    const frames = pcm.length / ch;
-    for (let i = 0; i < frames; i++) {
-      const g = from + ((target - from) * (i + 1)) / frames;
-      for (let c = 0; c < ch; c++) pcm[i * ch + c] = Math.round(pcm[i * ch + c] * g);
-    }
+  private failed(error: Error, nowUs: number): void {
+    this.stats.errors++;
+    this.lastError = error;
+    this.unreportedErrors++;
+    if (nowUs - this.errorReportedAt < PRODUCE_ERROR_REPORT_MS * 1000) return;
+    this.errorReportedAt = nowUs;
+    this.emit('produce-error', { error, count: this.unreportedErrors });
+    this.unreportedErrors = 0;
   }
 }
 

@@ -1,11 +1,18 @@
 // What a person at the simulated box's terminal (`make run`) reads: each key press
 // and what it did, the share window opening, counting down and closing, joins
 // waiting for approval, listeners joining and leaving, the track changing. The
-// structured log (stderr) stays for machines; these lines go to stdout.
+// structured log (stderr) stays for machines; these lines go to stdout. It reads
+// everything from the bus.
 
 import type { ButtonEvent } from '../../hardware/buttons/buttons.ts';
+import type { BoxEventMap, BoxEvents } from '../domain/box-events.ts';
+import type { Extension } from './extension.ts';
 
 export interface BoxConsoleOptions {
+  events: BoxEvents;
+  /** the share window's time left, ms */
+  shareRemainingMs(): number;
+  listenerCount(): number;
   write?: (line: string) => void;
   now?: () => number;
 }
@@ -17,14 +24,27 @@ const KEY_OF: Record<string, string> = {
 const clock = (now: number) => new Date(now).toTimeString().slice(0, 8);
 const seconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 
-export class BoxConsole {
+export class BoxConsole implements Extension {
+  readonly name = 'box-console';
   private write: (line: string) => void;
   private now: () => number;
   private countdown: NodeJS.Timeout | null = null;
+  private readonly listeners: { [N in keyof BoxEventMap]?: (...args: BoxEventMap[N]) => void } = {
+    button: (e) => this.button(e, e.effect),
+    share: (s) => this.share(s, () => this.o.shareRemainingMs()),
+    join_pending: (p) => this.joinWaiting(p.name, p.waiting),
+    join: (l) => this.listenerJoined(l.name || l.id, this.o.listenerCount()),
+    leave: (l) => this.listenerLeft(l.name || l.id, l.reason, this.o.listenerCount()),
+    track: (t) => this.track(t.track),
+  };
 
-  constructor(o: BoxConsoleOptions = {}) {
+  constructor(private readonly o: BoxConsoleOptions) {
     this.write = o.write ?? ((l) => process.stdout.write(l + '\n'));
     this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    for (const [name, listener] of Object.entries(this.listeners)) this.o.events.on(name as keyof BoxEventMap, listener as () => void);
   }
 
   say(line: string): void {
@@ -66,7 +86,13 @@ export class BoxConsole {
     this.say(t ? `now playing: ${t.title}${t.artist ? ` — ${t.artist}` : ''}` : 'nothing playing');
   }
 
+  /** Printed once the box is up: what it plays and how to join it. */
+  welcome(text: string): void {
+    this.write(text);
+  }
+
   stop(): void {
+    for (const [name, listener] of Object.entries(this.listeners)) this.o.events.off(name as keyof BoxEventMap, listener as () => void);
     if (this.countdown) clearInterval(this.countdown);
     this.countdown = null;
   }

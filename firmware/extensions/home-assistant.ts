@@ -6,7 +6,11 @@
 // owner publish there) and go through the same request handlers as MQTT clients.
 
 import type { ButtonName, Gesture } from '../../hardware/buttons/buttons.ts';
+import type { EmbeddedBroker } from '../broker/embedded-broker.ts';
+import { HOME_ASSISTANT } from '../domain/caller.ts';
+import type { RequestRouter } from '../requests/router.ts';
 import type { BoxTopics } from '../wire/topics.ts';
+import type { Extension } from './extension.ts';
 
 export const BUTTONS: ButtonName[] = ['share', 'playPause', 'next', 'volumeUp', 'volumeDown'];
 export const GESTURES: Gesture[] = ['click', 'double', 'long'];
@@ -18,14 +22,15 @@ export interface HomeAssistantOptions {
   version: string;
   topics: BoxTopics;
   sources(): string[];
-  publish(topic: string, payload: string, retain: boolean): void;
-  subscribe(filter: string, handler: (topic: string, payload: Buffer) => void): Promise<void>;
-  /** runs an operation as the owner: 'volume', 'source', 'control' */
-  command(op: 'volume' | 'source' | 'control', body: Record<string, unknown>): void;
+  broker: Pick<EmbeddedBroker, 'publish' | 'subscribe'>;
+  /** commands are requests like any other, made as Home Assistant (with the owner's rights) */
+  router: Pick<RequestRouter, 'ask'>;
   log(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
 }
 
-export class HomeAssistant {
+export class HomeAssistant implements Extension {
+  readonly name = 'home-assistant';
+
   constructor(private readonly o: HomeAssistantOptions) {}
 
   private get prefix(): string {
@@ -66,29 +71,37 @@ export class HomeAssistant {
   }
 
   async start(): Promise<void> {
-    await this.o.subscribe('homeassistant/status', (_t, p) => {
+    await this.o.broker.subscribe('homeassistant/status', (_t, p) => {
       if (p.toString().trim() === 'online') this.announce();
     });
-    await this.o.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3], p.toString().trim()));
+    await this.o.broker.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3] ?? '', p.toString().trim()));
     this.announce();
   }
 
   /** (Re)publishes every config, retained. */
   announce(): void {
-    for (const [topic, payload] of this.configs()) this.o.publish(topic, JSON.stringify(payload), true);
+    for (const [topic, payload] of this.configs()) void this.o.broker.publish(topic, JSON.stringify(payload), { retain: true });
   }
+
+  stop(): void {}
 
   private onCommand(entity: string, value: string): void {
     switch (entity) {
       case 'volume': {
         const v = Number(value);
         if (value === '' || !Number.isFinite(v)) return this.o.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
-        return this.o.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
+        return this.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
       }
-      case 'source': return this.o.command('source', { source: value });
-      case 'play_pause': return this.o.command('control', { action: 'toggle' });
-      case 'next': return this.o.command('control', { action: 'next' });
+      case 'source': return this.command('source', { source: value });
+      case 'play_pause': return this.command('control', { action: 'toggle' });
+      case 'next': return this.command('control', { action: 'next' });
       default: this.o.log('warn', 'unknown Home Assistant command topic', { entity: entity.slice(0, 40) });
     }
+  }
+
+  private command(op: 'volume' | 'source' | 'control', body: Record<string, unknown>): void {
+    void this.o.router.ask(HOME_ASSISTANT, op, body).then((reply) => {
+      if (reply.status === 'error') this.o.log('warn', 'Home Assistant command refused', { op, error: reply.error });
+    });
   }
 }

@@ -2,6 +2,7 @@
 // Not on loopback-only boxes: nobody else could reach them.
 
 import { Bonjour } from 'bonjour-service';
+import type { Extension } from './extension.ts';
 
 export interface MdnsOptions {
   boxId: string;
@@ -13,7 +14,8 @@ export interface MdnsOptions {
   log(level: 'info' | 'warn', msg: string, extra?: object): void;
 }
 
-export class MdnsAdvertiser {
+export class MdnsAdvertiser implements Extension {
+  readonly name = 'mdns';
   private bonjour: Bonjour | null = null;
 
   constructor(private o: MdnsOptions) {}

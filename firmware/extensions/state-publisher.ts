@@ -1,47 +1,61 @@
-// Keeps the retained `state` and `listeners` topics current: republished on
-// change (coalesced) and every few seconds so positionMs stays fresh.
+// Keeps the retained `state`, `listeners` and `availability` topics current:
+// `state` and `listeners` are republished on every change the bus reports
+// (coalesced) and every few seconds so positionMs stays fresh; `availability`
+// says online from start to stop (PROTOCOL.md "State").
 
-export interface StatePublisherDeps {
-  publish(topic: string, payload: string, retain: boolean): void;
-  stateTopic: string;
-  listenersTopic: string;
+import type { EmbeddedBroker } from '../broker/embedded-broker.ts';
+import type { BoxEvents } from '../domain/box-events.ts';
+import type { BoxTopics } from '../wire/topics.ts';
+import type { Extension } from './extension.ts';
+
+export interface StatePublisherOptions {
+  broker: Pick<EmbeddedBroker, 'publish'>;
+  topics: Pick<BoxTopics, 'state' | 'listeners' | 'availability'>;
+  events: BoxEvents;
+  /** the public state, as anyone may see it */
   state(): object;
   listeners(): unknown[];
   periodMs?: number;
 }
 
-export class StatePublisher {
+export class StatePublisher implements Extension {
+  readonly name = 'state-publisher';
   private timer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Timeout | null = null;
   private lastListeners = '';
+  private readonly onChange = () => this.changed();
 
-  constructor(private d: StatePublisherDeps) {}
+  constructor(private readonly o: StatePublisherOptions) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    await this.o.broker.publish(this.o.topics.availability, JSON.stringify({ state: 'online' }), { retain: true });
+    this.o.events.on('changed', this.onChange);
     this.publishNow();
-    this.timer = setInterval(() => this.publishNow(), this.d.periodMs ?? 5000);
+    this.timer = setInterval(() => this.publishNow(), this.o.periodMs ?? 5000);
     this.timer.unref();
   }
 
   /** Something changed: publish soon (bursts of changes give one message). */
   changed(): void {
-    if (this.pending) return;
+    if (this.pending || !this.timer) return;
     this.pending = setTimeout(() => { this.pending = null; this.publishNow(); }, 50);
     this.pending.unref();
   }
 
   publishNow(): void {
-    this.d.publish(this.d.stateTopic, JSON.stringify(this.d.state()), true);
-    const l = JSON.stringify(this.d.listeners());
-    if (l !== this.lastListeners) {
-      this.lastListeners = l;
-      this.d.publish(this.d.listenersTopic, l, true);
+    void this.o.broker.publish(this.o.topics.state, JSON.stringify(this.o.state()), { retain: true });
+    const listeners = JSON.stringify(this.o.listeners());
+    if (listeners !== this.lastListeners) {
+      this.lastListeners = listeners;
+      void this.o.broker.publish(this.o.topics.listeners, listeners, { retain: true });
     }
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    this.o.events.off('changed', this.onChange);
     if (this.timer) clearInterval(this.timer);
     if (this.pending) clearTimeout(this.pending);
     this.timer = this.pending = null;
+    await this.o.broker.publish(this.o.topics.availability, JSON.stringify({ state: 'offline' }), { retain: true });
   }
 }

@@ -2,6 +2,7 @@
 // the box's own process (RSS, CPU) and stream figures.
 
 import type { SystemSample, SystemTelemetry } from '../../hardware/telemetry/system-telemetry.ts';
+import type { Extension } from './extension.ts';
 
 export interface StreamFigures {
   listeners: number;
@@ -30,7 +31,8 @@ export interface TelemetryMessage extends SystemSample {
   refused: Record<string, number>;
 }
 
-export class Telemetry {
+export class Telemetry implements Extension {
+  readonly name = 'telemetry';
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private lastCpu = { usage: process.cpuUsage(), at: process.hrtime.bigint() };

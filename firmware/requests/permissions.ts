@@ -2,14 +2,15 @@
 // the source are each allowed to `owner`, `listeners` or `nobody`).
 
 import type { Op } from '../wire/topics.ts';
-import type { PermissionLevel, RequestContext } from './context.ts';
+import type { PermissionLevel } from '../domain/caller.ts';
+import type { RequestContext } from './context.ts';
 
 type Need = 'anyone' | 'owner' | 'request' | 'control' | 'volume' | 'source';
 
 const NEEDS: Record<Op, Need> = {
   join: 'anyone', leave: 'anyone', status: 'anyone', search: 'anyone', queue: 'anyone',
   play: 'request', enqueue: 'request', control: 'control', volume: 'volume', source: 'source',
-  approve: 'owner', deny: 'owner',
+  approve: 'owner', deny: 'owner', share: 'owner',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

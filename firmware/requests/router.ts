@@ -1,15 +1,18 @@
-// Routes `client/<id>/request/<op>` to one handler per operation and publishes
-// `client/<id>/response/<op>` to the connection that asked. Every request gets
-// exactly one reply (two for a join that is first pending); nothing a client
-// sends can throw out of here. Requests are rate-limited per connection and per
+// The one request path: MQTT clients, the box's buttons and Home Assistant's
+// commands all come through here, with the same validation and permission checks
+// (ARCHITECTURE.md "Control path"). Each operation has one handler; every request
+// gets exactly one reply, which the transport that asked delivers (a join that is
+// first pending is answered once more when it is decided); nothing a client sends
+// can throw out of here. Requests are rate-limited per connection and per
 // address (many client ids from one address share one budget), and a reply
 // that says ok is sent only once the change it made is on disk.
 
 import { parseRequest, type Reply } from '../wire/requests.ts';
 import { isOp, type Op } from '../wire/topics.ts';
 import type { Refusals } from '../security/refusals.ts';
-import type { BoxServices, Caller, Handler } from './context.ts';
-import { RequestError } from './context.ts';
+import { BOX_SERIAL, type Caller } from '../domain/caller.ts';
+import { ClientError } from '../domain/client-error.ts';
+import type { BoxServices, Handler } from './context.ts';
 import { checkPermission } from './permissions.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { HANDLERS } from './handlers/index.ts';
@@ -21,22 +24,21 @@ export interface RouterDeps {
   /** per address, all connections together */
   addressLimiter?: RateLimiter;
   refusals?: Refusals;
-  send(to: Caller, op: string, reply: Reply): void;
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: object): void;
 }
 
 export class RequestRouter {
   constructor(private d: RouterDeps, private handlers: Record<Op, Handler> = HANDLERS) {}
 
-  async handle(caller: Caller, op: string, payload: Uint8Array): Promise<void> {
+  /** Handles one request; resolves with its reply (never rejects). */
+  async handle(caller: Caller, op: string, payload: Uint8Array): Promise<Reply> {
     const { clientId, role } = caller;
-    // unknown ops are answered on their own topic level, truncated so nobody can grow topics
-    const replyOp = isOp(op) ? op : op.slice(0, 64);
     const parsed = parseRequest(op, payload);
     const t = parsed.transaction;
-    const fail = (error: string) => this.d.send(caller, replyOp, { status: 'error', error, ...(t !== undefined && { transaction: t }) });
+    const fail = (error: string): Reply => ({ status: 'error', error, ...(t !== undefined && { transaction: t }) });
     if (!parsed.ok) { this.d.refusals?.count('bad_request'); return fail(parsed.error); }
-    if (op !== 'leave') {
+    // the box's own callers (its buttons, Home Assistant's commands) are not rate-limited: a person at the box is not a flood
+    if (op !== 'leave' && caller.serial !== BOX_SERIAL) {
       const wait = Math.max(this.d.limiter.take(`#${caller.serial}`), this.d.addressLimiter?.take(caller.address) ?? 0);
       if (wait > 0) {
         this.d.refusals?.count('rate_limit');
@@ -49,11 +51,21 @@ export class RequestRouter {
     try {
       const result = await this.handlers[parsed.op](ctx, parsed.body);
       await this.d.box.persisted();
-      this.d.send(caller, replyOp, { ...result, ...(t !== undefined && { transaction: t }) });
+      return { ...result, ...(t !== undefined && { transaction: t }) };
     } catch (e) {
-      if (e instanceof RequestError) return fail(e.message);
+      if (e instanceof ClientError) return fail(e.message);
       this.d.log('error', 'request handler failed', { op, clientId, error: (e as Error).stack });
-      fail(`internal error while handling '${op}'`);
+      return fail(`internal error while handling '${op}'`);
     }
   }
+
+  /** The same, for a caller inside the box (buttons, Home Assistant) that has a body rather than a payload. */
+  ask(caller: Caller, op: Op, body: Record<string, unknown>): Promise<Reply> {
+    return this.handle(caller, op, new TextEncoder().encode(JSON.stringify(body)));
+  }
+}
+
+/** the topic level a reply to `op` goes on: unknown ops are answered on their own level, truncated so nobody can grow topics */
+export function replyOp(op: string): string {
+  return isOp(op) ? op : op.slice(0, 64);
 }

@@ -24,6 +24,10 @@ const TRANSACTION: Schema = { type: 'id', max: 128 };
 export const CONTROL_ACTIONS = ['pause', 'resume', 'toggle', 'next', 'previous', 'stop'] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
+/** the share window: open it (joins accepted at once), close it, or stop sharing (also refuses waiting joins and disconnects every listener) */
+export const SHARE_ACTIONS = ['open', 'close', 'stop'] as const;
+export type ShareAction = (typeof SHARE_ACTIONS)[number];
+
 export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   join: op({ name: text(64), song: text(200), codec: { type: 'string', max: 4, enum: ['opus', 'pcm'] } }),
   leave: op({}),
@@ -37,6 +41,7 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   source: op({ source: text(200) }, { required: ['source'] }),
   approve: op({ clientId: text(64) }),
   deny: op({ clientId: text(64), reason: text(200) }),
+  share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
 };
 
 export interface JoinRequest { name?: string; song?: string; codec?: 'opus' | 'pcm' }
@@ -47,6 +52,7 @@ export interface VolumeRequest { volume?: number; delta?: number }
 export interface SourceRequest { source: string }
 export interface ApproveRequest { clientId?: string }
 export interface DenyRequest { clientId?: string; reason?: string }
+export interface ShareRequest { action: ShareAction; seconds?: number }
 
 export type ParsedRequest =
   | { ok: true; op: Op; body: Record<string, unknown>; transaction?: Transaction }

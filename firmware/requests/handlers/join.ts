@@ -1,6 +1,7 @@
 // join: share what the box plays now, or (with `song`) play the named song.
 import type { JoinRequest } from '../../wire/requests.ts';
-import { RequestError, type Handler, type RequestContext } from '../context.ts';
+import { ClientError } from '../../domain/client-error.ts';
+import { type Handler, type RequestContext } from '../context.ts';
 import { mayRequestSongs } from '../permissions.ts';
 import { resolveTrack, summarize } from './track-ref.ts';
 
@@ -16,7 +17,7 @@ export function admit(ctx: RequestContext, req: JoinRequest) {
         ctx.box.playback.playNow(track);
         song = summarize(track);
       } catch (e) {
-        if (!(e instanceof RequestError)) throw e;
+        if (!(e instanceof ClientError)) throw e;
         song = { error: e.message };
       }
     }
@@ -27,7 +28,7 @@ export function admit(ctx: RequestContext, req: JoinRequest) {
 export const join: Handler = (ctx, body) => {
   const req = body as JoinRequest;
   const verdict = ctx.box.joins.request(ctx.caller, req, ctx.transaction);
-  if (verdict.kind === 'reject') throw new RequestError(verdict.reason);
+  if (verdict.kind === 'reject') throw new ClientError(verdict.reason);
   if (verdict.kind === 'pending') {
     return { status: 'pending', data: { position: verdict.position, message: 'waiting for the owner to approve (press the share button on the box)' } };
   }

@@ -1,4 +1,5 @@
-import { RequestError, type Handler } from '../context.ts';
+import { ClientError } from '../../domain/client-error.ts';
+import { type Handler } from '../context.ts';
 
 /** Switches what the box plays (library, pipe, capture); listeners stay connected. */
 export const source: Handler = (ctx, body) => {
@@ -6,7 +7,7 @@ export const source: Handler = (ctx, body) => {
   try {
     return { status: 'ok', data: { source: playback.selectSource(body.source as string), sources: playback.sources() } };
   } catch (e) {
-    if (e instanceof RangeError) throw new RequestError(e.message);
+    if (e instanceof RangeError) throw new ClientError(e.message);
     throw e;
   }
 };

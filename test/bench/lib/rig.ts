@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { AudioEngine, type SourceSpec } from '../../../firmware/audio/engine.ts';
 import { createDecoder } from '../../../firmware/audio/codecs/index.ts';
-import { Speaker } from '../../../firmware/speaker.ts';
+import { BoxEvents } from '../../../firmware/domain/box-events.ts';
+import { Speaker } from '../../../firmware/extensions/speaker.ts';
 import { StreamServer } from '../../../firmware/stream/stream-server.ts';
 import { StreamTokens } from '../../../firmware/stream/stream-tokens.ts';
 import { monotonicUs } from '../../../firmware/util/time.ts';
@@ -48,7 +49,7 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
   let sp: Speaker | null = null;
   if (o.speaker) {
     const dac = new VirtualDac(DEFAULT_FORMAT, { ppm: 0, bufferMs: 100, name: 'box speaker' });
-    sp = new Speaker(engine, dac, clock);
+    sp = new Speaker({ engine, sink: dac, clock, events: new BoxEvents(), volume: 100 });
     await sp.start();
     speaker = { player: sp.player, dac };
   }

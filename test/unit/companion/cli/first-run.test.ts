@@ -2,7 +2,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { resolveCredentials, CredentialError } from '../../../../companion/cli/credentials.ts';
 import { classifyReply, explainProbe, probePort } from '../../../../companion/client/port-probe.ts';
-import { keepKnownTracks } from '../../../../firmware/playback.ts';
+import { keepKnownTracks } from '../../../../firmware/domain/playback.ts';
 
 describe('CLI first run: credentials, port probe, stale saved queue', () => {
   const io = (env: NodeJS.ProcessEnv, prompt: ((q: string) => Promise<string>) | null = null) => {

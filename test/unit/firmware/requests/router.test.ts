@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import type { BoxServices, Caller, NowPlaying } from '../../../../firmware/requests/context.ts';
+import type { Caller } from '../../../../firmware/domain/caller.ts';
+import type { NowPlaying } from '../../../../firmware/domain/playback.ts';
+import type { BoxServices } from '../../../../firmware/requests/context.ts';
 import { RateLimiter } from '../../../../firmware/requests/rate-limit.ts';
-import { RequestRouter } from '../../../../firmware/requests/router.ts';
-import { JoinManager } from '../../../../firmware/share/join-manager.ts';
-import { ShareWindow } from '../../../../firmware/share/share-window.ts';
+import { replyOp, RequestRouter } from '../../../../firmware/requests/router.ts';
+import { JoinManager } from '../../../../firmware/domain/join-manager.ts';
+import { ShareWindow } from '../../../../firmware/domain/share-window.ts';
 import type { Reply } from '../../../../firmware/wire/requests.ts';
 
 const moon = { id: 't1', path: '/m/moon.mp3', title: 'Moon River', artist: 'Demo Quartet', album: 'Demo', durationMs: 30000, fileName: 'moon.mp3', hasArtwork: false };
@@ -41,7 +43,6 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
       admit: (c: Caller) => { const id = c.clientId; listeners.add(id); return { listenerId: id, stream: { tcpPort: 1, wsPath: '/stream', token: 'tok', expiresInMs: 1 }, codec: 'opus' as const, format: { sampleRate: 48000, channels: 2, bitsPerSample: 16 }, chunkMs: 20, latencyMs: 400 }; },
       remove: (id: string) => listeners.delete(id),
     },
-    reply: sinon.spy(),
     persisted: () => Promise.resolve(),
   };
   return box as unknown as BoxServices & { playback: { playNow: sinon.SinonSpy; control: sinon.SinonSpy } };
@@ -49,10 +50,12 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
 
 function setup(box = makeBox(), limiter = new RateLimiter(600, 100), addressLimiter?: RateLimiter) {
   const sent: Array<{ clientId: string; serial: number; op: string; reply: Reply }> = [];
-  const router = new RequestRouter({ box, limiter, addressLimiter, send: (to, op, reply) => sent.push({ clientId: to.clientId, serial: to.serial, op, reply }), log: () => {} });
+  const router = new RequestRouter({ box, limiter, addressLimiter, log: () => {} });
   const ask = async (op: string, payload: string, clientId = 'c1', role: 'owner' | 'guest' = 'guest', address = '10.0.0.1') => {
-    await router.handle(callerOf(clientId, role, address), op, new TextEncoder().encode(payload));
-    return sent[sent.length - 1];
+    const to = callerOf(clientId, role, address);
+    const reply = await router.handle(to, op, new TextEncoder().encode(payload));
+    sent.push({ clientId: to.clientId, serial: to.serial, op: replyOp(op), reply });
+    return sent[sent.length - 1]!;
   };
   return { box, router, sent, ask };
 }
@@ -98,7 +101,7 @@ describe('RequestRouter', () => {
     expect(r.reply).to.deep.include({ status: 'pending', transaction: 'j' });
     expect((await ask('approve', '{}', 'bob')).reply.error).to.contain('owner');
     const a = await ask('approve', '{}', 'o', 'owner');
-    expect(a.reply).to.deep.include({ status: 'ok', data: { approved: 'bob' } });
+    expect(a.reply).to.deep.include({ status: 'ok', data: { approved: 'bob', name: 'Bob' } });
     expect((await ask('approve', '{}', 'o', 'owner')).reply.error).to.equal('no join is waiting for approval');
     void box;
   });
@@ -159,5 +162,34 @@ describe('RequestRouter', () => {
     box.playback.nowPlaying = () => { throw new Error('boom'); };
     const { ask } = setup(box);
     expect((await ask('status', '')).reply).to.deep.equal({ status: 'error', error: "internal error while handling 'status'" });
+  });
+
+  it('share: the owner opens, closes and stops sharing (refusing waiting joins, disconnecting listeners); others may not', async () => {
+    const { ask, box } = setup();
+    const removeAll = sinon.stub().returns(3);
+    (box.listeners as unknown as { removeAll: sinon.SinonStub }).removeAll = removeAll;
+    expect((await ask('share', '{"action":"open"}', 'g1')).reply.error).to.contain('owner');
+    expect((await ask('share', '{"action":"wide"}', 'o', 'owner')).reply.error).to.contain("'action'");
+    const opened = await ask('share', '{"action":"open","seconds":60}', 'o', 'owner');
+    expect(opened.reply.status, JSON.stringify(opened.reply)).to.equal('ok');
+    expect((opened.reply.data as { open: boolean; remainingMs: number }).open).to.equal(true);
+    expect((opened.reply.data as { remainingMs: number }).remainingMs).to.be.within(59_000, 60_000);
+    expect((await ask('share', '{"action":"close"}', 'o', 'owner')).reply.data).to.deep.include({ open: false });
+    await ask('join', '{"name":"Carol"}', 'carol');
+    expect(box.joins.pending.map((p) => p.clientId)).to.deep.equal(['carol']);
+    const stopped = await ask('share', '{"action":"stop"}', 'o', 'owner');
+    expect(stopped.reply.data, JSON.stringify(stopped.reply)).to.deep.include({ open: false, refused: 1, disconnected: 3 });
+    expect(box.joins.pending).to.have.length(0);
+    expect(removeAll.calledOnceWith('sharing stopped on the box')).to.equal(true);
+  });
+
+  it('the box\'s own callers (buttons, Home Assistant) are checked like anyone but not rate-limited', async () => {
+    const { router } = setup(makeBox(), new RateLimiter(60, 2));
+    const buttons = { clientId: 'buttons', serial: 0, address: 'box', role: 'owner' as const };
+    const replies = [];
+    for (let i = 0; i < 10; i++) replies.push(await router.ask(buttons, 'volume', { delta: 5 }));
+    expect(replies.map((r) => r.status), JSON.stringify(replies.find((r) => r.status !== 'ok'))).to.deep.equal(Array(10).fill('ok'));
+    const guest = { clientId: 'g', serial: 0, address: 'box', role: 'guest' as const };
+    expect((await router.ask(guest, 'volume', { delta: 5 })).error).to.contain('owner');
   });
 });

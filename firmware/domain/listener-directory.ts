@@ -7,9 +7,33 @@
 import { EventEmitter } from 'node:events';
 import type { CodecName } from '../wire/format.ts';
 import type { JoinRequest } from '../wire/requests.ts';
-import { RequestError, type Caller, type JoinGrant, type ListenerDirectory } from '../requests/context.ts';
+import type { Caller } from './caller.ts';
+import { ClientError } from './client-error.ts';
 import type { StreamServer } from '../stream/stream-server.ts';
 import type { StreamTokens } from '../stream/stream-tokens.ts';
+
+export interface ListenerDirectory {
+  count(): number;
+  /** whether this connection joined (and its listener is still there) */
+  isListener(caller: Caller): boolean;
+  list(): unknown[];
+  /** issues a one-time stream token bound to this connection and returns how to reach the stream */
+  admit(caller: Caller, request: JoinRequest): JoinGrant;
+  /** the caller's own listener leaves */
+  leave(caller: Caller, reason: string): boolean;
+  remove(clientId: string, reason: string): boolean;
+  /** every listener leaves (sharing stopped); returns how many there were */
+  removeAll(reason: string): number;
+}
+
+export interface JoinGrant {
+  listenerId: string;
+  stream: { tcpPort: number; wsPath: string; token: string; expiresInMs: number };
+  codec: 'opus' | 'pcm';
+  format: { sampleRate: number; channels: number; bitsPerSample: number };
+  chunkMs: number;
+  latencyMs: number;
+}
 
 export interface ListenerInfo {
   id: string;
@@ -78,7 +102,7 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
     const prev = this.entries.get(clientId);
     // the id's stream plays for another (earlier) connection: a guest reusing the id may not replace it
     if (prev && prev.serial !== caller.serial && caller.role !== 'owner' && this.o.stream.sessions.has(clientId)) {
-      throw new RequestError(`client id '${clientId}' is already listening from another connection: leave there first, or join with another id`);
+      throw new ClientError(`client id '${clientId}' is already listening from another connection: leave there first, or join with another id`);
     }
     if (prev?.expiry) clearTimeout(prev.expiry);
     const entry: Entry = { id: clientId, serial: caller.serial, name: req.name ?? clientId, since: prev?.since ?? Date.now(), codec, expiry: null };

@@ -2,12 +2,33 @@
 // audio engine; what handlers, buttons and the state topic see as "now playing".
 
 import { EventEmitter } from 'node:events';
-import { parseSourceSpec, type AudioEngine, type TrackEvent } from './audio/engine.ts';
-import { PlayQueue, type PlayQueueJSON } from './audio/play-queue.ts';
-import type { LibraryIndex } from './library/search.ts';
-import type { Track } from './library/track.ts';
-import type { NowPlaying, PlaybackControl } from './requests/context.ts';
-import type { ControlAction } from './wire/requests.ts';
+import { parseSourceSpec, type AudioEngine, type TrackEvent } from '../audio/engine.ts';
+import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
+import type { LibraryIndex } from '../library/search.ts';
+import type { Track } from '../library/track.ts';
+import type { ControlAction } from '../wire/requests.ts';
+
+export interface NowPlaying {
+  state: 'playing' | 'paused' | 'idle';
+  track: Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'> | null;
+  positionMs: number;
+  volume: number;
+  source: string;
+}
+
+/** The playback side as handlers use it (implemented by Playback below). */
+export interface PlaybackControl {
+  nowPlaying(): NowPlaying;
+  playNow(track: Track): void;
+  enqueue(track: Track): number; // position in the queue
+  queue(): Track[];
+  control(action: ControlAction): void;
+  setVolume(volume: number): number;
+  /** switches what the box plays: 'library' or one of sources(); throws a RangeError naming the choices otherwise */
+  selectSource(source: string): string;
+  /** what selectSource accepts */
+  sources(): string[];
+}
 
 export interface PlaybackEvents {
   change: [];

@@ -6,7 +6,7 @@
 // owner's own join is always accepted, even on a full box.
 
 import { EventEmitter } from 'node:events';
-import type { Caller } from '../requests/context.ts';
+import type { Caller } from './caller.ts';
 import type { JoinRequest, Transaction } from '../wire/requests.ts';
 import type { ShareWindow } from './share-window.ts';
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { JoinManager } from '../../../../firmware/share/join-manager.ts';
-import { ShareWindow } from '../../../../firmware/share/share-window.ts';
-import type { Caller } from '../../../../firmware/requests/context.ts';
+import { JoinManager } from '../../../../firmware/domain/join-manager.ts';
+import { ShareWindow } from '../../../../firmware/domain/share-window.ts';
+import type { Caller } from '../../../../firmware/domain/caller.ts';
 
 let serial = 0;
 /** a connection: each from its own address unless told */

@@ -1,0 +1,72 @@
+// Opens the engine's sources. Captures get the configured silence rule, and what
+// they report (device lost and back, silence starting and ending) comes out of
+// here as `capture` reports for the layer above to act on. It can also keep
+// listening to a capture that is off air, for its silence to end; opening a
+// capture for the engine ends that listening (one device, one reader).
+
+import { EventEmitter } from 'node:events';
+import { AlsaCapture, type CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
+import { defaultOpenSource, type SourceSpec } from '../engine.ts';
+import type { PcmSource } from '../types.ts';
+import { CaptureSource } from './capture-source.ts';
+
+export type CaptureReport = { source: string; pcm: string; offAir: boolean } & (
+  | { kind: 'device-error'; device: string; message: string; retryInMs: number }
+  | { kind: 'device-ok'; device: string; rate: number }
+  | { kind: 'silence'; state: 'start' | 'end'; silentForMs: number }
+);
+
+export interface SourceOpenerOptions {
+  silenceSeconds: number;
+  silenceThreshold: number;
+  device?: (pcm: string) => CaptureDevice;
+  clock?: () => number; // µs (tests)
+}
+
+/** how often an off-air capture is read, like the engine would: one 20 ms chunk at a time */
+const OFF_AIR_READ_MS = 20;
+const OFF_AIR_READ_FRAMES = 960;
+
+export class SourceOpener extends EventEmitter<{ capture: [CaptureReport] }> {
+  private offAir: { source: CaptureSource; timer: NodeJS.Timeout } | null = null;
+
+  constructor(private readonly o: SourceOpenerOptions) {
+    super();
+  }
+
+  /** The engine's source factory. */
+  readonly open = (spec: SourceSpec): PcmSource => {
+    if (spec.kind !== 'capture') return defaultOpenSource(spec);
+    this.stopListening(); // the capture is back on air
+    return this.capture(spec.pcm, false);
+  };
+
+  /** Keeps reading a capture that is off air (and dropping its audio), to report when its silence ends. */
+  listenOffAir(pcm: string): void {
+    this.stopListening();
+    const source = this.capture(pcm, true);
+    this.offAir = { source, timer: setInterval(() => source.read(OFF_AIR_READ_FRAMES), OFF_AIR_READ_MS) };
+  }
+
+  stopListening(): void {
+    if (!this.offAir) return;
+    clearInterval(this.offAir.timer);
+    this.offAir.source.close();
+    this.offAir = null;
+  }
+
+  private capture(pcm: string, offAir: boolean): CaptureSource {
+    const where = { source: `capture:${pcm}`, pcm, offAir };
+    const source = new CaptureSource((this.o.device ?? ((p) => new AlsaCapture(p)))(pcm), {
+      silenceMs: this.o.silenceSeconds * 1000, silenceThreshold: this.o.silenceThreshold, clock: this.o.clock, silentAlready: offAir,
+    });
+    source.on('device-error', (e) => this.emit('capture', { ...where, kind: 'device-error', device: e.device, message: e.message, retryInMs: e.retryInMs }));
+    source.on('device-ok', (e) => this.emit('capture', { ...where, kind: 'device-ok', device: e.device, rate: e.rate }));
+    source.on('silence', (e) => this.emit('capture', { ...where, kind: 'silence', state: e.state, silentForMs: e.silentForMs }));
+    return source;
+  }
+
+  stop(): void {
+    this.stopListening();
+  }
+}

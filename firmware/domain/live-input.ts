@@ -1,0 +1,73 @@
+// Live input as the box runs it: what a capture source reports (its device lost
+// and back, silence) becomes box events, and in kiosk use (capture.silenceFallback
+// `library`) the box plays its library while the capture stays silent — listening
+// on in the background and switching back when sound returns.
+//
+// Switches are made on the next turn of the event loop: a report can come from
+// inside the engine's read of that very source, and the engine must not have its
+// source changed under it.
+
+import type { CaptureReport, SourceOpener } from '../audio/sources/source-opener.ts';
+import type { BoxEvents } from './box-events.ts';
+import type { PlaybackControl } from './playback.ts';
+
+export interface LiveInputOptions {
+  opener: Pick<SourceOpener, 'on' | 'off' | 'listenOffAir' | 'stopListening'>;
+  playback: Pick<PlaybackControl, 'selectSource' | 'nowPlaying'>;
+  events: BoxEvents;
+  fallback: 'none' | 'library';
+  log(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
+}
+
+export class LiveInput {
+  private readonly onReport = (report: CaptureReport) => this.report(report);
+  private switching: NodeJS.Immediate | null = null;
+
+  constructor(private readonly o: LiveInputOptions) {}
+
+  start(): void {
+    this.o.opener.on('capture', this.onReport);
+  }
+
+  private report(r: CaptureReport): void {
+    const { events } = this.o;
+    if (r.kind === 'device-error') {
+      this.o.log('warn', 'capture device problem; retrying', { device: r.device, error: r.message, retryInMs: r.retryInMs });
+      events.emit('error', { source: r.source, device: r.device, message: r.message, retryInMs: r.retryInMs });
+      return;
+    }
+    if (r.kind === 'device-ok') {
+      events.emit('capture', { source: r.source, state: 'ok', device: r.device, rate: r.rate });
+      return;
+    }
+    events.emit('silence', { source: r.source, state: r.state, silentForMs: Math.round(r.silentForMs) });
+    if (this.o.fallback !== 'library') return;
+    if (r.state === 'start' && !r.offAir && this.o.playback.nowPlaying().source === r.source) {
+      this.o.log('info', 'capture silent: playing the library until sound returns', { source: r.source });
+      this.switchTo('library', () => this.o.opener.listenOffAir(r.pcm));
+    } else if (r.state === 'end' && r.offAir) {
+      this.o.log('info', 'sound on the capture again: back to it', { source: r.source });
+      this.switchTo(r.source);
+    }
+  }
+
+  private switchTo(source: string, then?: () => void): void {
+    if (this.switching) clearImmediate(this.switching);
+    this.switching = setImmediate(() => {
+      this.switching = null;
+      try {
+        this.o.playback.selectSource(source); // opening the capture again ends the off-air listening
+        then?.();
+      } catch (e) {
+        this.o.events.emit('error', { source, message: `cannot switch to ${source}: ${(e as Error).message}` });
+      }
+    });
+  }
+
+  stop(): void {
+    this.o.opener.off('capture', this.onReport);
+    if (this.switching) clearImmediate(this.switching);
+    this.switching = null;
+    this.o.opener.stopListening();
+  }
+}

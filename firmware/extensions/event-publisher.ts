@@ -1,0 +1,36 @@
+// The bus's events on MQTT: nearcast/<boxId>/event/<name>, not retained
+// (PROTOCOL.md "Events"). A button event carries the press only: Home Assistant's
+// device triggers match its payload exactly.
+
+import type { EventEmitter } from 'node:events';
+import type { EmbeddedBroker } from '../broker/embedded-broker.ts';
+import { PUBLISHED_EVENTS, type BoxEventMap, type BoxEvents } from '../domain/box-events.ts';
+import type { BoxTopics } from '../wire/topics.ts';
+import type { Extension } from './extension.ts';
+
+type PublishedName = (typeof PUBLISHED_EVENTS)[number];
+const PAYLOAD: { [N in PublishedName]?: (...args: BoxEventMap[N]) => object } = {
+  button: (e) => ({ button: e.button, gesture: e.gesture }),
+};
+
+export class EventPublisher implements Extension {
+  readonly name = 'event-publisher';
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(private readonly events: BoxEvents, private readonly broker: EmbeddedBroker, private readonly topics: BoxTopics) {}
+
+  start(): void {
+    // every published event has one payload object; the bus as a plain emitter lets one loop serve them all
+    const bus: EventEmitter = this.events;
+    for (const name of PUBLISHED_EVENTS) {
+      const shape = (PAYLOAD[name] ?? ((payload: object) => payload)) as (payload: object) => object;
+      const listener = (payload: object) => void this.broker.publish(this.topics.event(name), JSON.stringify(shape(payload)), { retain: false });
+      bus.on(name, listener);
+      this.unsubscribe.push(() => bus.off(name, listener));
+    }
+  }
+
+  stop(): void {
+    for (const off of this.unsubscribe.splice(0)) off();
+  }
+}

@@ -1,0 +1,56 @@
+// The LEDs show the box's state: playing, share window open, joins waiting, and a
+// recent error (lit for 10 s after it). They follow the bus; the patterns are the
+// hardware's (hardware/leds/patterns.ts).
+
+import { LedDriver, type LedOutput } from '../../hardware/leds/led-driver.ts';
+import { ledPatterns } from '../../hardware/leds/patterns.ts';
+import type { BoxEvents } from '../domain/box-events.ts';
+import type { JoinManager } from '../domain/join-manager.ts';
+import type { ShareWindow } from '../domain/share-window.ts';
+import type { Extension } from './extension.ts';
+
+const ERROR_SHOWN_MS = 10_000;
+
+export interface LedsOptions {
+  output: LedOutput;
+  events: BoxEvents;
+  playing(): boolean;
+  shareWindow: Pick<ShareWindow, 'snapshot'>;
+  joins: Pick<JoinManager, 'pending'>;
+  now?: () => number;
+}
+
+export class Leds implements Extension {
+  readonly name = 'leds';
+  private readonly driver: LedDriver;
+  private readonly update = () => this.show();
+  private tick: NodeJS.Timeout | null = null;
+
+  constructor(private readonly o: LedsOptions) {
+    this.driver = new LedDriver(o.output);
+  }
+
+  start(): void {
+    this.o.events.on('changed', this.update);
+    this.o.events.on('error', this.update);
+    this.tick = setInterval(this.update, 5000); // an error's light goes out by itself
+    this.tick.unref();
+    this.show();
+  }
+
+  private show(): void {
+    const now = (this.o.now ?? Date.now)();
+    this.driver.show(ledPatterns({
+      playing: this.o.playing(), shareOpen: this.o.shareWindow.snapshot().open,
+      pendingJoins: this.o.joins.pending.length, error: now - this.o.events.lastErrorAt < ERROR_SHOWN_MS,
+    }));
+  }
+
+  stop(): void {
+    this.o.events.off('changed', this.update);
+    this.o.events.off('error', this.update);
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    this.driver.stop();
+  }
+}
