@@ -3,7 +3,7 @@
 // Domain parts keep their own small events; `announceDomainEvents` translates them
 // here in one place, so an extension never reaches into a part to listen.
 // Every event except `changed` and `volume` is published as nearcast/<boxId>/event/<name>
-// (PROTOCOL.md "Events"). ARCHITECTURE.md "Control path".
+// (README.md "MQTT topics"). ARCHITECTURE.md "Control path".
 
 import { EventEmitter } from 'node:events';
 import type { ButtonEvent } from '../../hardware/buttons/buttons.ts';

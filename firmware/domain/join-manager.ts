@@ -1,4 +1,4 @@
-// Who may join, per share.policy (DESIGN §3): `open` accepts everyone, `button`
+// Who may join, per share.policy (README.md "MQTT topics"): `open` accepts everyone, `button`
 // accepts while the share window is open and otherwise queues the join until the
 // owner approves (the share button approves the oldest), `approve` always asks.
 // One address may have only a few joins waiting (limits.pendingJoinsPerAddress),

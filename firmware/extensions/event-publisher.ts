@@ -1,5 +1,5 @@
 // The bus's events on MQTT: nearcast/<boxId>/event/<name>, not retained
-// (PROTOCOL.md "Events"). A button event carries the press only: Home Assistant's
+// (README.md "MQTT topics"). A button event carries the press only: Home Assistant's
 // device triggers match its payload exactly.
 
 import type { EventEmitter } from 'node:events';

@@ -1,6 +1,6 @@
 // Requests over MQTT: every client's `client/<id>/request/<op>` goes through the
 // request router, and the reply goes to the one connection that asked, on
-// `client/<id>/response/<op>` (PROTOCOL.md "Requests"). A join that waited for the
+// `client/<id>/response/<op>` (README.md "MQTT topics"). A join that waited for the
 // owner is answered again here when it is decided.
 
 import { identityOf } from '../broker/acl.ts';

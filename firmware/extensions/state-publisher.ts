@@ -1,7 +1,7 @@
 // Keeps the retained `state`, `listeners` and `availability` topics current:
 // `state` and `listeners` are republished on every change the bus reports
 // (coalesced) and every few seconds so positionMs stays fresh; `availability`
-// says online from start to stop (PROTOCOL.md "State").
+// says online from start to stop (README.md "MQTT topics").
 
 import type { EmbeddedBroker } from '../broker/embedded-broker.ts';
 import type { BoxEvents } from '../domain/box-events.ts';

@@ -1,4 +1,4 @@
-// Which operation needs which right (DESIGN §3: song requests, control, volume and
+// Which operation needs which right (README.md "MQTT topics": song requests, control, volume and
 // the source are each allowed to `owner`, `listeners` or `nobody`).
 
 import type { Op } from '../wire/topics.ts';

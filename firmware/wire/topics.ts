@@ -1,4 +1,4 @@
-// MQTT topic contract (DESIGN §3). Browser-safe.
+// MQTT topic contract (README.md "MQTT topics"). Browser-safe.
 
 export const TOPIC_ROOT = 'nearcast';
 
