@@ -113,7 +113,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   readonly fifo: FifoRing;
   readonly stats: EngineStats = { chunks: 0, sourceUnderruns: 0, stalls: 0, errors: 0 };
   lastError: Error | null = null;
-  private readonly o: AudioEngineOptions;
+  private readonly options: AudioEngineOptions;
   private readonly clock: () => number;
   private readonly chunkUs: number;
   private readonly codecs: CodecName[];
@@ -134,7 +134,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   constructor(opts: AudioEngineOptions = {}) {
     super();
-    this.o = opts;
+    this.options = opts;
     this.format = opts.format ?? DEFAULT_FORMAT;
     this.chunkMs = opts.chunkMs ?? 20;
     this.latencyMs = opts.latencyMs ?? 400;
@@ -231,8 +231,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private ensureEncoders(): OnDemandEncoders {
     if (this.encoders) return this.encoders;
-    const make = this.o.createEncoder ?? defaultCreateEncoder;
-    this.encoders = new OnDemandEncoders(this.fifo, this.codecs, (c): ChunkEncoder => make(c, this.format, { chunkMs: this.chunkMs, bitrate: this.o.bitrate }));
+    const make = this.options.createEncoder ?? defaultCreateEncoder;
+    this.encoders = new OnDemandEncoders(this.fifo, this.codecs, (c): ChunkEncoder => make(c, this.format, { chunkMs: this.chunkMs, bitrate: this.options.bitrate }));
     return this.encoders;
   }
 
@@ -240,7 +240,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.timer = null;
     if (!this.started) return;
     const now = this.clock();
-    const maxStallUs = (this.o.maxStallMs ?? 1000) * 1000;
+    const maxStallUs = (this.options.maxStallMs ?? 1000) * 1000;
     if (now - (this.t0 + this.n * this.chunkUs) > maxStallUs) {
       // stalled too long to catch up: restart the timeline now, tell listeners
       this.t0 = now;
@@ -334,19 +334,19 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private maybePrefetch(): void {
     const cur = this.cur;
-    if (!cur || this.prefetched || this.prefetchAsked || !this.o.nextTrack || cur.spec.kind !== 'file') return;
+    if (!cur || this.prefetched || this.prefetchAsked || !this.options.nextTrack || cur.spec.kind !== 'file') return;
     const left = remainingFrames(cur.source);
-    const preopen = ((this.o.preopenMs ?? 3000) * this.format.sampleRate) / 1000;
+    const preopen = ((this.options.preopenMs ?? 3000) * this.format.sampleRate) / 1000;
     if (left === null || left > preopen) return;
     this.prefetchAsked = true;
     this.prefetched = this.openNextTrack();
   }
 
   private openNextTrack(): Current | null {
-    if (!this.o.nextTrack) return null;
+    if (!this.options.nextTrack) return null;
     let t: NextTrack | null;
     try {
-      t = this.o.nextTrack();
+      t = this.options.nextTrack();
     } catch (err) {
       this.failed(err as Error, this.clock());
       return null;
@@ -358,7 +358,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private open(spec: SourceSpec): Current {
     let source: PcmSource;
     try {
-      source = (this.o.openSource ?? ((s: SourceSpec) => defaultOpenSource(s, this.format)))(spec);
+      source = (this.options.openSource ?? ((s: SourceSpec) => defaultOpenSource(s, this.format)))(spec);
     } catch (err) {
       source = failedSource(spec, err as Error);
     }

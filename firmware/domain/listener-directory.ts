@@ -75,16 +75,16 @@ interface Entry {
 export class Listeners extends EventEmitter<{ change: [] }> implements ListenerDirectory {
   private entries = new Map<string, Entry>();
 
-  constructor(private o: DirectoryOptions) {
+  constructor(private readonly options: DirectoryOptions) {
     super();
-    o.stream.on('connected', (s) => {
+    options.stream.on('connected', (s) => {
       const e = this.entries.get(s.clientId);
       if (e?.expiry) { clearTimeout(e.expiry); e.expiry = null; }
       this.emit('change');
     });
-    o.stream.on('disconnected', (s) => {
+    options.stream.on('disconnected', (s) => {
       // a listener whose stream ends is gone unless it was replaced by a newer connection
-      if (!o.stream.sessions.has(s.clientId)) this.drop(s.clientId);
+      if (!options.stream.sessions.has(s.clientId)) this.drop(s.clientId);
     });
   }
 
@@ -98,21 +98,21 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
 
   admit(caller: Caller, req: JoinRequest): JoinGrant {
     const clientId = caller.clientId;
-    const codec = req.codec && this.o.availableCodecs.includes(req.codec) ? req.codec : this.o.defaultCodec;
+    const codec = req.codec && this.options.availableCodecs.includes(req.codec) ? req.codec : this.options.defaultCodec;
     const prev = this.entries.get(clientId);
     // the id's stream plays for another (earlier) connection: a guest reusing the id may not replace it
-    if (prev && prev.serial !== caller.serial && caller.role !== 'owner' && this.o.stream.sessions.has(clientId)) {
+    if (prev && prev.serial !== caller.serial && caller.role !== 'owner' && this.options.stream.sessions.has(clientId)) {
       throw new ClientError(`client id '${clientId}' is already listening from another connection: leave there first, or join with another id`);
     }
     if (prev?.expiry) clearTimeout(prev.expiry);
     const entry: Entry = { id: clientId, serial: caller.serial, name: req.name ?? clientId, since: prev?.since ?? Date.now(), codec, expiry: null };
-    entry.expiry = setTimeout(() => this.releaseUnconnected(clientId, caller.serial), this.o.connectWithinMs);
+    entry.expiry = setTimeout(() => this.releaseUnconnected(clientId, caller.serial), this.options.connectWithinMs);
     entry.expiry.unref();
     this.entries.set(clientId, entry);
-    const token = this.o.tokens.issue(clientId, codec, caller.serial);
-    const { tcpPort, wsPath, ...rest } = this.o.grantTemplate();
+    const token = this.options.tokens.issue(clientId, codec, caller.serial);
+    const { tcpPort, wsPath, ...rest } = this.options.grantTemplate();
     this.emit('change');
-    return { listenerId: clientId, stream: { tcpPort, wsPath, token, expiresInMs: this.o.connectWithinMs }, codec, ...rest };
+    return { listenerId: clientId, stream: { tcpPort, wsPath, token, expiresInMs: this.options.connectWithinMs }, codec, ...rest };
   }
 
   leave(caller: Caller, reason: string): boolean {
@@ -123,24 +123,24 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
   /** The MQTT connection closed: a listener it admitted that has not connected its stream yet is released. */
   connectionClosed(caller: Pick<Caller, 'clientId' | 'serial'>): void {
     const e = this.entries.get(caller.clientId);
-    if (e && e.serial === caller.serial && !this.o.stream.sessions.has(caller.clientId)) {
-      this.o.tokens.revoke(caller.clientId);
+    if (e && e.serial === caller.serial && !this.options.stream.sessions.has(caller.clientId)) {
+      this.options.tokens.revoke(caller.clientId);
       this.drop(caller.clientId);
     }
   }
 
   private releaseUnconnected(clientId: string, serial: number): void {
     const e = this.entries.get(clientId);
-    if (!e || e.serial !== serial || this.o.stream.sessions.has(clientId)) return;
-    this.o.tokens.revoke(clientId);
-    this.o.onReleased?.();
+    if (!e || e.serial !== serial || this.options.stream.sessions.has(clientId)) return;
+    this.options.tokens.revoke(clientId);
+    this.options.onReleased?.();
     this.drop(clientId);
   }
 
   remove(clientId: string, reason: string): boolean {
     const had = this.entries.has(clientId);
-    this.o.tokens.revoke(clientId);
-    this.o.stream.disconnect(clientId, reason);
+    this.options.tokens.revoke(clientId);
+    this.options.stream.disconnect(clientId, reason);
     this.drop(clientId);
     return had;
   }
@@ -154,7 +154,7 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
 
   list(): ListenerInfo[] {
     return [...this.entries.values()].map((e) => {
-      const s = this.o.stream.sessions.get(e.id);
+      const s = this.options.stream.sessions.get(e.id);
       return {
         id: e.id, name: e.name, since: new Date(e.since).toISOString(), codec: e.codec, connected: !!s,
         bufferMs: Math.round(s?.stats.report?.bufferMs ?? s?.stats.aheadMs ?? 0), gaps: s?.stats.gaps ?? 0, bytesSent: s?.stats.bytesSent ?? 0,

@@ -23,16 +23,16 @@ export class LiveInput {
   private readonly onReport = (report: CaptureReport) => this.report(report);
   private switching: NodeJS.Immediate | null = null;
 
-  constructor(private readonly o: LiveInputOptions) {}
+  constructor(private readonly options: LiveInputOptions) {}
 
   start(): void {
-    this.o.opener.on('capture', this.onReport);
+    this.options.opener.on('capture', this.onReport);
   }
 
   private report(r: CaptureReport): void {
-    const { events } = this.o;
+    const { events } = this.options;
     if (r.kind === 'device-error') {
-      this.o.log('warn', 'capture device problem; retrying', { device: r.device, error: r.message, retryInMs: r.retryInMs });
+      this.options.log('warn', 'capture device problem; retrying', { device: r.device, error: r.message, retryInMs: r.retryInMs });
       events.emit('error', { source: r.source, device: r.device, message: r.message, retryInMs: r.retryInMs });
       return;
     }
@@ -41,12 +41,12 @@ export class LiveInput {
       return;
     }
     events.emit('silence', { source: r.source, state: r.state, silentForMs: Math.round(r.silentForMs) });
-    if (this.o.fallback !== 'library') return;
-    if (r.state === 'start' && !r.offAir && this.o.playback.nowPlaying().source === r.source) {
-      this.o.log('info', 'capture silent: playing the library until sound returns', { source: r.source });
-      this.switchTo('library', () => this.o.opener.listenOffAir(r.pcm));
+    if (this.options.fallback !== 'library') return;
+    if (r.state === 'start' && !r.offAir && this.options.playback.nowPlaying().source === r.source) {
+      this.options.log('info', 'capture silent: playing the library until sound returns', { source: r.source });
+      this.switchTo('library', () => this.options.opener.listenOffAir(r.pcm));
     } else if (r.state === 'end' && r.offAir) {
-      this.o.log('info', 'sound on the capture again: back to it', { source: r.source });
+      this.options.log('info', 'sound on the capture again: back to it', { source: r.source });
       this.switchTo(r.source);
     }
   }
@@ -56,18 +56,18 @@ export class LiveInput {
     this.switching = setImmediate(() => {
       this.switching = null;
       try {
-        this.o.playback.selectSource(source); // opening the capture again ends the off-air listening
+        this.options.playback.selectSource(source); // opening the capture again ends the off-air listening
         then?.();
       } catch (e) {
-        this.o.events.emit('error', { source, message: `cannot switch to ${source}: ${(e as Error).message}` });
+        this.options.events.emit('error', { source, message: `cannot switch to ${source}: ${(e as Error).message}` });
       }
     });
   }
 
   stop(): void {
-    this.o.opener.off('capture', this.onReport);
+    this.options.opener.off('capture', this.onReport);
     if (this.switching) clearImmediate(this.switching);
     this.switching = null;
-    this.o.opener.stopListening();
+    this.options.opener.stopListening();
   }
 }

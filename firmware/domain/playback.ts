@@ -58,20 +58,20 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private vol: number;
   private mode: string; // 'library' or the live source's spec
 
-  constructor(private o: PlaybackOptions) {
+  constructor(private readonly options: PlaybackOptions) {
     super();
-    const lib = () => o.library.all().map((t) => t.id);
+    const lib = () => options.library.all().map((t) => t.id);
     let q: PlayQueue;
     try {
-      const saved = o.queue && keepKnownTracks(o.queue, (id) => !!o.library.get(id));
-      q = saved ? PlayQueue.fromJSON(saved, { library: lib }) : new PlayQueue({ library: lib, repeat: o.repeat });
+      const saved = options.queue && keepKnownTracks(options.queue, (id) => !!options.library.get(id));
+      q = saved ? PlayQueue.fromJSON(saved, { library: lib }) : new PlayQueue({ library: lib, repeat: options.repeat });
     } catch {
-      q = new PlayQueue({ library: lib, repeat: o.repeat });
+      q = new PlayQueue({ library: lib, repeat: options.repeat });
     }
     this.queueModel = q;
-    this.vol = o.initialVolume;
-    this.mode = o.sourceLabel;
-    o.engine.on('track', (e) => this.onTrack(e));
+    this.vol = options.initialVolume;
+    this.mode = options.sourceLabel;
+    options.engine.on('track', (e) => this.onTrack(e));
   }
 
   /** The engine asks for the following track (a few seconds early, to pre-open it). */
@@ -79,7 +79,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     for (let tries = 0; tries < 8; tries++) {
       const id = this.queueModel.next();
       if (!id) return null;
-      const t = this.o.library.get(id);
+      const t = this.options.library.get(id);
       if (t) return { path: t.path, trackId: t.id };
     }
     return null;
@@ -89,15 +89,15 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   startQueue(): void {
     this.mode = 'library';
     const id = this.queueModel.current() ?? this.queueModel.next();
-    const t = id ? this.o.library.get(id) : undefined;
-    if (t) this.o.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
+    const t = id ? this.options.library.get(id) : undefined;
+    if (t) this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
   }
 
   private onTrack(e: TrackEvent): void {
-    const track = e.trackId ? this.o.library.get(e.trackId) ?? null : null;
+    const track = e.trackId ? this.options.library.get(e.trackId) ?? null : null;
     // listeners hear it at playAt: announce it then
     if (this.heardTimer) clearTimeout(this.heardTimer);
-    const delayMs = Math.max(0, (e.playAt - this.o.clock()) / 1000);
+    const delayMs = Math.max(0, (e.playAt - this.options.clock()) / 1000);
     this.heardTimer = setTimeout(() => {
       this.heardTimer = null;
       this.heard = track;
@@ -108,7 +108,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   nowPlaying(): NowPlaying {
-    const e = this.o.engine;
+    const e = this.options.engine;
     const t = this.heard;
     const producedOfHeard = t && e.currentTrackId === t.id ? e.positionMs - e.latencyMs : 0;
     return {
@@ -121,7 +121,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   sources(): string[] {
-    return [...new Set(['library', this.o.sourceLabel, ...(this.o.liveSources ?? [])])];
+    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? [])])];
   }
 
   selectSource(source: string): string {
@@ -129,7 +129,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     if (!choices.includes(source)) throw new RangeError(`source '${source}' is not one of this box's sources: ${choices.join(', ')} (config 'sources' lists more)`);
     if (source === 'library') this.startQueue();
     else {
-      this.o.engine.setSource(parseSourceSpec(source));
+      this.options.engine.setSource(parseSourceSpec(source));
       this.mode = source;
     }
     this.emit('change');
@@ -139,24 +139,24 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   playNow(track: Track): void {
     this.mode = 'library';
     this.queueModel.playNow(track.id);
-    this.o.engine.setSource({ kind: 'file', path: track.path, trackId: track.id });
+    this.options.engine.setSource({ kind: 'file', path: track.path, trackId: track.id });
     this.emit('change');
   }
 
   enqueue(track: Track): number {
     const pos = this.queueModel.enqueue(track.id);
-    this.o.engine.dropPrefetched(); // the pre-opened next track may no longer be next
+    this.options.engine.dropPrefetched(); // the pre-opened next track may no longer be next
     this.emit('change');
     return pos;
   }
 
   queue(): Track[] {
     const { items, index } = this.queueModel.list();
-    return items.slice(index + 1).map((id) => this.o.library.get(id)).filter((t): t is Track => !!t);
+    return items.slice(index + 1).map((id) => this.options.library.get(id)).filter((t): t is Track => !!t);
   }
 
   control(action: ControlAction): void {
-    const e = this.o.engine;
+    const e = this.options.engine;
     switch (action) {
       case 'pause': e.pause(); break;
       case 'resume': if (e.state === 'idle') this.startQueue(); else e.resume(); break;
@@ -164,7 +164,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       case 'next': e.skip(); break;
       case 'previous': {
         const id = this.queueModel.previous();
-        const t = id ? this.o.library.get(id) : undefined;
+        const t = id ? this.options.library.get(id) : undefined;
         if (t) { e.setSource({ kind: 'file', path: t.path, trackId: t.id }); this.mode = 'library'; }
         break;
       }

@@ -31,20 +31,20 @@ export class BoxConsole implements Extension {
   private countdown: NodeJS.Timeout | null = null;
   private readonly listeners: { [N in keyof BoxEventMap]?: (...args: BoxEventMap[N]) => void } = {
     button: (e) => this.button(e, e.effect),
-    share: (s) => this.share(s, () => this.o.shareRemainingMs()),
+    share: (s) => this.share(s, () => this.options.shareRemainingMs()),
     join_pending: (p) => this.joinWaiting(p.name, p.waiting),
-    join: (l) => this.listenerJoined(l.name || l.id, this.o.listenerCount()),
-    leave: (l) => this.listenerLeft(l.name || l.id, l.reason, this.o.listenerCount()),
+    join: (l) => this.listenerJoined(l.name || l.id, this.options.listenerCount()),
+    leave: (l) => this.listenerLeft(l.name || l.id, l.reason, this.options.listenerCount()),
     track: (t) => this.track(t.track),
   };
 
-  constructor(private readonly o: BoxConsoleOptions) {
-    this.write = o.write ?? ((l) => process.stdout.write(l + '\n'));
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: BoxConsoleOptions) {
+    this.write = options.write ?? ((l) => process.stdout.write(l + '\n'));
+    this.now = options.now ?? Date.now;
   }
 
   start(): void {
-    for (const [name, listener] of Object.entries(this.listeners)) this.o.events.on(name as keyof BoxEventMap, listener as () => void);
+    for (const [name, listener] of Object.entries(this.listeners)) this.options.events.on(name as keyof BoxEventMap, listener as () => void);
   }
 
   say(line: string): void {
@@ -92,7 +92,7 @@ export class BoxConsole implements Extension {
   }
 
   stop(): void {
-    for (const [name, listener] of Object.entries(this.listeners)) this.o.events.off(name as keyof BoxEventMap, listener as () => void);
+    for (const [name, listener] of Object.entries(this.listeners)) this.options.events.off(name as keyof BoxEventMap, listener as () => void);
     if (this.countdown) clearInterval(this.countdown);
     this.countdown = null;
   }

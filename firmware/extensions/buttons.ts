@@ -25,10 +25,10 @@ export interface ButtonsOptions {
 export class Buttons implements Extension {
   readonly name = 'buttons';
 
-  constructor(private readonly o: ButtonsOptions) {}
+  constructor(private readonly options: ButtonsOptions) {}
 
   start(): void {
-    for (const source of this.o.sources) {
+    for (const source of this.options.sources) {
       source.on('press', (press) => void this.press(press));
       source.start();
     }
@@ -42,12 +42,12 @@ export class Buttons implements Extension {
     } catch (e) {
       effect = `failed: ${(e as Error).message}`;
     }
-    this.o.events.emit('button', { ...press, effect });
+    this.options.events.emit('button', { ...press, effect });
     return effect;
   }
 
   private async effectOf({ button, gesture }: ButtonEvent): Promise<string> {
-    const noMusic = this.o.noMusic;
+    const noMusic = this.options.noMusic;
     if (button === 'share' && gesture === 'click') {
       // a waiting join is approved first; with none waiting, the share window opens
       const approved = await this.ask('approve', {});
@@ -73,7 +73,7 @@ export class Buttons implements Extension {
   }
 
   private ask(op: Op, body: Record<string, unknown>): Promise<Reply> {
-    return this.o.router.ask(BUTTONS, op, body);
+    return this.options.router.ask(BUTTONS, op, body);
   }
 
   private said<T>(reply: Reply, words: (data: T) => string): string {
@@ -81,7 +81,7 @@ export class Buttons implements Extension {
   }
 
   stop(): void {
-    for (const source of this.o.sources) source.stop();
+    for (const source of this.options.sources) source.stop();
   }
 }
 

@@ -31,10 +31,10 @@ export interface HomeAssistantOptions {
 export class HomeAssistant implements Extension {
   readonly name = 'home-assistant';
 
-  constructor(private readonly o: HomeAssistantOptions) {}
+  constructor(private readonly options: HomeAssistantOptions) {}
 
   private get prefix(): string {
-    return this.o.topics.prefix; // nearcast/<boxId>/
+    return this.options.topics.prefix; // nearcast/<boxId>/
   }
 
   private commandTopic(entity: string): string {
@@ -43,8 +43,8 @@ export class HomeAssistant implements Extension {
 
   /** Every discovery config: topic → payload. */
   configs(): Map<string, object> {
-    const id = this.o.boxId;
-    const device = { identifiers: [`nearcast_${id}`], name: this.o.name, manufacturer: 'nearcast', model: 'nearcast speaker box', sw_version: this.o.version };
+    const id = this.options.boxId;
+    const device = { identifiers: [`nearcast_${id}`], name: this.options.name, manufacturer: 'nearcast', model: 'nearcast speaker box', sw_version: this.options.version };
     const availability = { topic: `${this.prefix}availability`, value_template: '{{ value_json.state }}', payload_available: 'online', payload_not_available: 'offline' };
     const entity = (key: string, name: string) => ({ name, unique_id: `nearcast_${id}_${key}`, object_id: `nearcast_${id}_${key}`, device, availability: [availability] });
     const state = `${this.prefix}state`;
@@ -55,7 +55,7 @@ export class HomeAssistant implements Extension {
     });
     out.set(`homeassistant/select/${id}/source/config`, {
       ...entity('source', 'Source'), state_topic: state, value_template: '{{ value_json.source }}', command_topic: this.commandTopic('source'),
-      options: this.o.sources(), icon: 'mdi:import',
+      options: this.options.sources(), icon: 'mdi:import',
     });
     out.set(`homeassistant/button/${id}/play_pause/config`, { ...entity('play_pause', 'Play/pause'), command_topic: this.commandTopic('play_pause'), icon: 'mdi:play-pause' });
     out.set(`homeassistant/button/${id}/next/config`, { ...entity('next', 'Next'), command_topic: this.commandTopic('next'), icon: 'mdi:skip-next' });
@@ -71,16 +71,16 @@ export class HomeAssistant implements Extension {
   }
 
   async start(): Promise<void> {
-    await this.o.broker.subscribe('homeassistant/status', (_t, p) => {
+    await this.options.broker.subscribe('homeassistant/status', (_t, p) => {
       if (p.toString().trim() === 'online') this.announce();
     });
-    await this.o.broker.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3] ?? '', p.toString().trim()));
+    await this.options.broker.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3] ?? '', p.toString().trim()));
     this.announce();
   }
 
   /** (Re)publishes every config, retained. */
   announce(): void {
-    for (const [topic, payload] of this.configs()) void this.o.broker.publish(topic, JSON.stringify(payload), { retain: true });
+    for (const [topic, payload] of this.configs()) void this.options.broker.publish(topic, JSON.stringify(payload), { retain: true });
   }
 
   stop(): void {}
@@ -89,19 +89,19 @@ export class HomeAssistant implements Extension {
     switch (entity) {
       case 'volume': {
         const v = Number(value);
-        if (value === '' || !Number.isFinite(v)) return this.o.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
+        if (value === '' || !Number.isFinite(v)) return this.options.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
         return this.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
       }
       case 'source': return this.command('source', { source: value });
       case 'play_pause': return this.command('control', { action: 'toggle' });
       case 'next': return this.command('control', { action: 'next' });
-      default: this.o.log('warn', 'unknown Home Assistant command topic', { entity: entity.slice(0, 40) });
+      default: this.options.log('warn', 'unknown Home Assistant command topic', { entity: entity.slice(0, 40) });
     }
   }
 
   private command(op: 'volume' | 'source' | 'control', body: Record<string, unknown>): void {
-    void this.o.router.ask(HOME_ASSISTANT, op, body).then((reply) => {
-      if (reply.status === 'error') this.o.log('warn', 'Home Assistant command refused', { op, error: reply.error });
+    void this.options.router.ask(HOME_ASSISTANT, op, body).then((reply) => {
+      if (reply.status === 'error') this.options.log('warn', 'Home Assistant command refused', { op, error: reply.error });
     });
   }
 }

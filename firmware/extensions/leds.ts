@@ -26,29 +26,29 @@ export class Leds implements Extension {
   private readonly update = () => this.show();
   private tick: NodeJS.Timeout | null = null;
 
-  constructor(private readonly o: LedsOptions) {
-    this.driver = new LedDriver(o.output);
+  constructor(private readonly options: LedsOptions) {
+    this.driver = new LedDriver(options.output);
   }
 
   start(): void {
-    this.o.events.on('changed', this.update);
-    this.o.events.on('error', this.update);
+    this.options.events.on('changed', this.update);
+    this.options.events.on('error', this.update);
     this.tick = setInterval(this.update, 5000); // an error's light goes out by itself
     this.tick.unref();
     this.show();
   }
 
   private show(): void {
-    const now = (this.o.now ?? Date.now)();
+    const now = (this.options.now ?? Date.now)();
     this.driver.show(ledPatterns({
-      playing: this.o.playing(), shareOpen: this.o.shareWindow.snapshot().open,
-      pendingJoins: this.o.joins.pending.length, error: now - this.o.events.lastErrorAt < ERROR_SHOWN_MS,
+      playing: this.options.playing(), shareOpen: this.options.shareWindow.snapshot().open,
+      pendingJoins: this.options.joins.pending.length, error: now - this.options.events.lastErrorAt < ERROR_SHOWN_MS,
     }));
   }
 
   stop(): void {
-    this.o.events.off('changed', this.update);
-    this.o.events.off('error', this.update);
+    this.options.events.off('changed', this.update);
+    this.options.events.off('error', this.update);
     if (this.tick) clearInterval(this.tick);
     this.tick = null;
     this.driver.stop();

@@ -18,18 +18,18 @@ export class MdnsAdvertiser implements Extension {
   readonly name = 'mdns';
   private bonjour: Bonjour | null = null;
 
-  constructor(private o: MdnsOptions) {}
+  constructor(private readonly options: MdnsOptions) {}
 
   start(): void {
-    if (/^(127\.|::1$|localhost$)/.test(this.o.host)) {
-      this.o.log('info', 'mDNS advertisement skipped: the box listens on loopback only');
+    if (/^(127\.|::1$|localhost$)/.test(this.options.host)) {
+      this.options.log('info', 'mDNS advertisement skipped: the box listens on loopback only');
       return;
     }
-    this.bonjour = new Bonjour({ bind: '0.0.0.0' } as object, (e: Error) => this.o.log('warn', 'mDNS error', { error: e.message }));
-    const txt = { id: this.o.boxId, mqtt: String(this.o.mqttPort), http: String(this.o.httpPort), stream: String(this.o.streamPort), v: '1' };
-    this.bonjour.publish({ name: `${this.o.name} (${this.o.boxId})`, type: 'nearcast', port: this.o.mqttPort, txt });
-    this.bonjour.publish({ name: `${this.o.name} MQTT`, type: 'mqtt', port: this.o.mqttPort, txt: { id: this.o.boxId } });
-    this.bonjour.publish({ name: `${this.o.name} web`, type: 'http', port: this.o.httpPort, txt: { path: '/' } });
+    this.bonjour = new Bonjour({ bind: '0.0.0.0' } as object, (e: Error) => this.options.log('warn', 'mDNS error', { error: e.message }));
+    const txt = { id: this.options.boxId, mqtt: String(this.options.mqttPort), http: String(this.options.httpPort), stream: String(this.options.streamPort), v: '1' };
+    this.bonjour.publish({ name: `${this.options.name} (${this.options.boxId})`, type: 'nearcast', port: this.options.mqttPort, txt });
+    this.bonjour.publish({ name: `${this.options.name} MQTT`, type: 'mqtt', port: this.options.mqttPort, txt: { id: this.options.boxId } });
+    this.bonjour.publish({ name: `${this.options.name} web`, type: 'http', port: this.options.httpPort, txt: { path: '/' } });
   }
 
   stop(): Promise<void> {

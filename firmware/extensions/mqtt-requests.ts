@@ -27,10 +27,10 @@ export interface MqttRequestsOptions {
 export class MqttRequests implements Extension {
   readonly name = 'mqtt-requests';
 
-  constructor(private readonly o: MqttRequestsOptions) {}
+  constructor(private readonly options: MqttRequestsOptions) {}
 
   async start(): Promise<void> {
-    const { broker, topics, router, joins, listeners } = this.o;
+    const { broker, topics, router, joins, listeners } = this.options;
     await broker.subscribe(topics.allRequests, (topic, payload, from) => {
       const request = topics.parseRequest(topic);
       if (!request || !from || request.clientId !== identityOf(from.clientId)) return; // the broker's ACL already refuses these
@@ -46,9 +46,9 @@ export class MqttRequests implements Extension {
   private answerDecidedJoin({ pending, approved, reason }: { pending: PendingJoin; approved: boolean; reason?: string }): void {
     const transaction = pending.transaction !== undefined ? { transaction: pending.transaction } : {};
     if (!approved) return this.send(pending.caller, 'join', { status: 'error', error: reason ?? 'denied', ...transaction });
-    if (!this.o.broker.isOpen(pending.caller)) return; // withdrawn when it closed; nothing to admit
+    if (!this.options.broker.isOpen(pending.caller)) return; // withdrawn when it closed; nothing to admit
     try {
-      const context = { clientId: pending.clientId, role: pending.caller.role, caller: pending.caller, box: this.o.services };
+      const context = { clientId: pending.clientId, role: pending.caller.role, caller: pending.caller, box: this.options.services };
       this.send(pending.caller, 'join', { status: 'ok', data: admit(context, pending.request), ...transaction });
     } catch (e) {
       this.send(pending.caller, 'join', { status: 'error', error: (e as Error).message, ...transaction });
@@ -57,7 +57,7 @@ export class MqttRequests implements Extension {
 
   /** to the connection that asked (and nobody else) */
   private send(to: Caller, op: string, reply: Reply): void {
-    this.o.broker.sendTo(to, this.o.topics.response(to.clientId, op), JSON.stringify(reply));
+    this.options.broker.sendTo(to, this.options.topics.response(to.clientId, op), JSON.stringify(reply));
   }
 
   stop(): void {}

@@ -26,21 +26,21 @@ export class Speaker implements Extension {
   private readonly onChunk = (chunk: Chunk) => this.player.onPcm({ seq: chunk.seq, playAt: chunk.playAt, gap: chunk.gap === true }, chunk.pcm);
   private readonly onVolume = (volume: number) => this.player.setVolume(volume);
 
-  constructor(private readonly o: SpeakerOptions) {
-    this.player = new Player({ sink: o.sink, clockSync: ClockSync.local(), now: o.clock });
-    this.player.setVolume(o.volume);
+  constructor(private readonly options: SpeakerOptions) {
+    this.player = new Player({ sink: options.sink, clockSync: ClockSync.local(), now: options.clock });
+    this.player.setVolume(options.volume);
   }
 
   async start(): Promise<void> {
-    this.player.playLocal(this.o.engine.chunkMs);
-    this.o.engine.on('chunk', this.onChunk);
-    this.o.events.on('volume', this.onVolume);
+    this.player.playLocal(this.options.engine.chunkMs);
+    this.options.engine.on('chunk', this.onChunk);
+    this.options.events.on('volume', this.onVolume);
     await this.player.start();
   }
 
   async stop(): Promise<void> {
-    this.o.engine.off('chunk', this.onChunk);
-    this.o.events.off('volume', this.onVolume);
+    this.options.engine.off('chunk', this.onChunk);
+    this.options.events.off('volume', this.onVolume);
     await this.player.stop();
   }
 }

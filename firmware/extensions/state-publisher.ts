@@ -25,13 +25,13 @@ export class StatePublisher implements Extension {
   private lastListeners = '';
   private readonly onChange = () => this.changed();
 
-  constructor(private readonly o: StatePublisherOptions) {}
+  constructor(private readonly options: StatePublisherOptions) {}
 
   async start(): Promise<void> {
-    await this.o.broker.publish(this.o.topics.availability, JSON.stringify({ state: 'online' }), { retain: true });
-    this.o.events.on('changed', this.onChange);
+    await this.options.broker.publish(this.options.topics.availability, JSON.stringify({ state: 'online' }), { retain: true });
+    this.options.events.on('changed', this.onChange);
     this.publishNow();
-    this.timer = setInterval(() => this.publishNow(), this.o.periodMs ?? 5000);
+    this.timer = setInterval(() => this.publishNow(), this.options.periodMs ?? 5000);
     this.timer.unref();
   }
 
@@ -43,19 +43,19 @@ export class StatePublisher implements Extension {
   }
 
   publishNow(): void {
-    void this.o.broker.publish(this.o.topics.state, JSON.stringify(this.o.state()), { retain: true });
-    const listeners = JSON.stringify(this.o.listeners());
+    void this.options.broker.publish(this.options.topics.state, JSON.stringify(this.options.state()), { retain: true });
+    const listeners = JSON.stringify(this.options.listeners());
     if (listeners !== this.lastListeners) {
       this.lastListeners = listeners;
-      void this.o.broker.publish(this.o.topics.listeners, listeners, { retain: true });
+      void this.options.broker.publish(this.options.topics.listeners, listeners, { retain: true });
     }
   }
 
   async stop(): Promise<void> {
-    this.o.events.off('changed', this.onChange);
+    this.options.events.off('changed', this.onChange);
     if (this.timer) clearInterval(this.timer);
     if (this.pending) clearTimeout(this.pending);
     this.timer = this.pending = null;
-    await this.o.broker.publish(this.o.topics.availability, JSON.stringify({ state: 'offline' }), { retain: true });
+    await this.options.broker.publish(this.options.topics.availability, JSON.stringify({ state: 'offline' }), { retain: true });
   }
 }

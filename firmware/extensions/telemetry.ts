@@ -37,11 +37,11 @@ export class Telemetry implements Extension {
   private busy = false;
   private lastCpu = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
 
-  constructor(private readonly o: TelemetryOptions) {}
+  constructor(private readonly options: TelemetryOptions) {}
 
   start(): void {
-    if (this.o.intervalSeconds <= 0) return;
-    this.timer = setInterval(() => void this.publishOnce(), this.o.intervalSeconds * 1000);
+    if (this.options.intervalSeconds <= 0) return;
+    this.timer = setInterval(() => void this.publishOnce(), this.options.intervalSeconds * 1000);
     this.timer.unref();
     void this.publishOnce();
   }
@@ -50,17 +50,17 @@ export class Telemetry implements Extension {
     if (this.busy) return null; // a slow sample never piles up requests
     this.busy = true;
     try {
-      const sys = await this.o.system.sample();
+      const sys = await this.options.system.sample();
       const msg: TelemetryMessage = {
         at: new Date().toISOString(), ...sys,
         box: { rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), uptimeS: Math.round(process.uptime()), cpuPercent: this.cpuPercent() },
-        stream: this.o.stream(),
-        refused: this.o.refused?.() ?? {},
+        stream: this.options.stream(),
+        refused: this.options.refused?.() ?? {},
       };
-      this.o.publish(JSON.stringify(msg));
+      this.options.publish(JSON.stringify(msg));
       return msg;
     } catch (e) {
-      this.o.log('warn', 'telemetry sample failed', { error: (e as Error).message });
+      this.options.log('warn', 'telemetry sample failed', { error: (e as Error).message });
       return null;
     } finally {
       this.busy = false;

@@ -34,8 +34,8 @@ export class Wifi implements Extension {
   private radio: Radio | null = null;
   readonly mode: 'p2p' | 'ap' | 'none';
 
-  constructor(private readonly o: WifiOptions) {
-    this.mode = wifiMode(o.config.wifi, o.config.simulated);
+  constructor(private readonly options: WifiOptions) {
+    this.mode = wifiMode(options.config.wifi, options.config.simulated);
   }
 
   /** the radio's state without secrets (null when the box runs none) */
@@ -45,7 +45,7 @@ export class Wifi implements Extension {
 
   start(): void {
     if (this.mode === 'none') return;
-    const { wifi, name, stateDir } = this.o.config;
+    const { wifi, name, stateDir } = this.options.config;
     const runDir = path.join(stateDir, 'wifi');
     const dhcp = wifi.dhcp ? new DnsmasqDhcp(runDir, (m) => this.problem(m)) : null;
     const deviceName = wifi.deviceName ?? name;
@@ -53,9 +53,9 @@ export class Wifi implements Extension {
     const radio: Radio = this.mode === 'ap'
       ? new ApRadio({ iface: wifi.interface, ssid: deviceName, passphrase: wifi.passphrase!, freq: wifi.freq, runDir, dhcp })
       : new P2pRadio({ ctrlDir: wifi.ctrlDir, iface: wifi.interface, deviceName, freq: wifi.freq, passphrase: wifi.passphrase, dhcp });
-    const events = this.o.events;
+    const events = this.options.events;
     radio.on('state', (s) => {
-      void this.o.broker.publish(this.o.ownerTopic, JSON.stringify(s), { retain: true });
+      void this.options.broker.publish(this.options.ownerTopic, JSON.stringify(s), { retain: true });
       events.emit('wifi', s.state === 'up' ? { state: 'up', ssid: s.group.ssid, freq: s.group.freq, iface: s.group.iface } : s);
       events.emit('changed');
     });
@@ -75,12 +75,12 @@ export class Wifi implements Extension {
   };
 
   private problem(message: string): void {
-    this.o.log('warn', 'Wi-Fi', { mode: this.mode, problem: message });
-    this.o.events.emit('error', { message: `Wi-Fi (${this.mode}): ${message}` });
+    this.options.log('warn', 'Wi-Fi', { mode: this.mode, problem: message });
+    this.options.events.emit('error', { message: `Wi-Fi (${this.mode}): ${message}` });
   }
 
   async stop(): Promise<void> {
-    this.o.events.off('share', this.onShare);
+    this.options.events.off('share', this.onShare);
     await this.radio?.stop();
     this.radio = null;
   }

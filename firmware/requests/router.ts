@@ -28,7 +28,7 @@ export interface RouterDeps {
 }
 
 export class RequestRouter {
-  constructor(private d: RouterDeps, private handlers: Record<Op, Handler> = HANDLERS) {}
+  constructor(private readonly deps: RouterDeps, private handlers: Record<Op, Handler> = HANDLERS) {}
 
   /** Handles one request; resolves with its reply (never rejects). */
   async handle(caller: Caller, op: string, payload: Uint8Array): Promise<Reply> {
@@ -36,25 +36,25 @@ export class RequestRouter {
     const parsed = parseRequest(op, payload);
     const t = parsed.transaction;
     const fail = (error: string): Reply => ({ status: 'error', error, ...(t !== undefined && { transaction: t }) });
-    if (!parsed.ok) { this.d.refusals?.count('bad_request'); return fail(parsed.error); }
+    if (!parsed.ok) { this.deps.refusals?.count('bad_request'); return fail(parsed.error); }
     // the box's own callers (its buttons, Home Assistant's commands) are not rate-limited: a person at the box is not a flood
     if (op !== 'leave' && caller.serial !== BOX_SERIAL) {
-      const wait = Math.max(this.d.limiter.take(`#${caller.serial}`), this.d.addressLimiter?.take(caller.address) ?? 0);
+      const wait = Math.max(this.deps.limiter.take(`#${caller.serial}`), this.deps.addressLimiter?.take(caller.address) ?? 0);
       if (wait > 0) {
-        this.d.refusals?.count('rate_limit');
+        this.deps.refusals?.count('rate_limit');
         return fail(`rate limit: too many requests, retry in ${Math.ceil(wait / 1000)} s`);
       }
     }
-    const ctx = { clientId, role, caller, transaction: t, box: this.d.box };
+    const ctx = { clientId, role, caller, transaction: t, box: this.deps.box };
     const refused = checkPermission(parsed.op, ctx);
     if (refused) return fail(refused);
     try {
       const result = await this.handlers[parsed.op](ctx, parsed.body);
-      await this.d.box.persisted();
+      await this.deps.box.persisted();
       return { ...result, ...(t !== undefined && { transaction: t }) };
     } catch (e) {
       if (e instanceof ClientError) return fail(e.message);
-      this.d.log('error', 'request handler failed', { op, clientId, error: (e as Error).stack });
+      this.deps.log('error', 'request handler failed', { op, clientId, error: (e as Error).stack });
       return fail(`internal error while handling '${op}'`);
     }
   }

@@ -23,7 +23,7 @@ export class ConnectionLimits {
   private open = 0;
   private handshaking = new Set<Entry>(); // insertion order: oldest first
 
-  constructor(private readonly o: { perAddress: number; total: number }) {}
+  constructor(private readonly options: { perAddress: number; total: number }) {}
 
   get count(): number {
     return this.open;
@@ -37,8 +37,8 @@ export class ConnectionLimits {
   admit(rawAddress: string | undefined, evict: () => void): Admission | string {
     const address = normalizeAddress(rawAddress);
     const mine = this.byAddress.get(address) ?? 0;
-    if (mine >= this.o.perAddress) return `too many connections from ${address} (${this.o.perAddress} allowed)`;
-    if (this.open >= this.o.total) {
+    if (mine >= this.options.perAddress) return `too many connections from ${address} (${this.options.perAddress} allowed)`;
+    if (this.open >= this.options.total) {
       const oldest = this.handshaking.values().next().value as Entry | undefined;
       if (!oldest) return `the box has ${this.open} connections, its limit`;
       this.drop(oldest);

@@ -37,8 +37,8 @@ export class LoginGuard {
   private queue: Array<() => void> = [];
   private readonly now: () => number;
 
-  constructor(private readonly o: LoginGuardOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: LoginGuardOptions) {
+    this.now = options.now ?? Date.now;
   }
 
   /** how long (ms) `address` must still wait before its next login is checked */
@@ -51,32 +51,32 @@ export class LoginGuard {
     const address = normalizeAddress(rawAddress);
     const wait = this.waitOf(address);
     if (wait > 0) {
-      this.o.refusals.count('login_throttled');
+      this.options.refusals.count('login_throttled');
       return { ok: false, busy: false, reason: `too many failed logins from ${address}: retry in ${Math.ceil(wait / 1000)} s` };
     }
     const inFlight = this.checking.get(address) ?? 0;
-    if (inFlight >= (this.o.maxPerAddress ?? 4)) {
-      this.o.refusals.count('login_throttled');
+    if (inFlight >= (this.options.maxPerAddress ?? 4)) {
+      this.options.refusals.count('login_throttled');
       return { ok: false, busy: false, reason: `${inFlight} logins from ${address} are already being checked: wait for them` };
     }
-    if (this.queue.length >= (this.o.maxQueued ?? 16)) {
-      this.o.refusals.count('login_busy');
+    if (this.queue.length >= (this.options.maxQueued ?? 16)) {
+      this.options.refusals.count('login_busy');
       return { ok: false, busy: true, reason: 'the box is busy checking logins: retry in a few seconds' };
     }
     this.checking.set(address, inFlight + 1);
     try {
-      const good = username === this.o.username && (await this.limited(() => this.o.verify(password)));
+      const good = username === this.options.username && (await this.limited(() => this.options.verify(password)));
       if (good) {
         this.failures.delete(address);
         return { ok: true };
       }
       const count = (this.failures.get(address)?.count ?? 0) + 1;
-      const backoff = Math.min(this.o.maxBackoffMs, 1000 * 2 ** Math.min(count - 1, 30));
+      const backoff = Math.min(this.options.maxBackoffMs, 1000 * 2 ** Math.min(count - 1, 30));
       this.failures.delete(address); // re-inserted last: the map's order is the eviction order
       this.failures.set(address, { count, until: this.now() + backoff });
       if (this.failures.size > MAX_TRACKED_ADDRESSES) this.failures.delete(this.failures.keys().next().value as string);
-      this.o.refusals.count('login_failed');
-      this.o.log('warn', 'failed login', { address, clientId, username: username.slice(0, 64), failures: count, nextAttemptInMs: backoff });
+      this.options.refusals.count('login_failed');
+      this.options.log('warn', 'failed login', { address, clientId, username: username.slice(0, 64), failures: count, nextAttemptInMs: backoff });
       return { ok: false, busy: false, reason: 'bad username or password' };
     } finally {
       const left = (this.checking.get(address) ?? 1) - 1;
@@ -86,7 +86,7 @@ export class LoginGuard {
   }
 
   private async limited<T>(job: () => Promise<T>): Promise<T> {
-    if (this.running >= (this.o.maxConcurrent ?? 1)) await new Promise<void>((r) => this.queue.push(r));
+    if (this.running >= (this.options.maxConcurrent ?? 1)) await new Promise<void>((r) => this.queue.push(r));
     this.running++;
     try {
       return await job();

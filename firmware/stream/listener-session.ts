@@ -74,33 +74,33 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   private replyWindow = { startedAt: 0, count: 0 };
   readonly stats: SessionStats;
 
-  constructor(private o: ListenerSessionOptions) {
+  constructor(private readonly options: ListenerSessionOptions) {
     super();
     this.stats = { chunksSent: 0, bytesSent: 0, gaps: 0, connectedAt: Date.now(), aheadMs: 0, report: null };
     this.lastRx = Date.now();
-    o.transport.onDrain(() => this.pump());
-    o.transport.onClose((reason) => this.finish(reason));
+    options.transport.onDrain(() => this.pump());
+    options.transport.onClose((reason) => this.finish(reason));
     this.idleTimer = setInterval(() => {
       if (Date.now() - this.lastRx > IDLE_TIMEOUT_MS) this.kick(ErrorCode.Timeout, 'no data from the listener for 30 s');
     }, 5000);
     this.idleTimer.unref();
   }
 
-  get clientId(): string { return this.o.clientId; }
-  get name(): string { return this.o.name; }
-  get codec(): CodecName { return this.o.codec; }
+  get clientId(): string { return this.options.clientId; }
+  get name(): string { return this.options.name; }
+  get codec(): CodecName { return this.options.codec; }
 
   /** Sends the codec header and the future part of the FIFO at once (fast join). */
   start(): void {
-    this.send({ ...this.o.header() });
-    const { fifo, clock, joinLeadUs } = this.o;
+    this.send({ ...this.options.header() });
+    const { fifo, clock, joinLeadUs } = this.options;
     let startSeq = fifo.firstPlayingAfter(clock() + joinLeadUs) ?? fifo.newestSeq + 1;
-    if (this.o.encoding) {
+    if (this.options.encoding) {
       try {
-        startSeq = this.o.encoding.acquire(this.o.codec, startSeq); // the codec's first listener: its backlog is encoded here
+        startSeq = this.options.encoding.acquire(this.options.codec, startSeq); // the codec's first listener: its backlog is encoded here
         this.acquired = true;
       } catch (e) {
-        this.kick(ErrorCode.ServerShutdown, `cannot encode ${this.o.codec}: ${(e as Error).message}`);
+        this.kick(ErrorCode.ServerShutdown, `cannot encode ${this.options.codec}: ${(e as Error).message}`);
         return;
       }
     }
@@ -110,7 +110,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
 
   /** The format changed mid-stream: announce it in-band before the next chunk. */
   announceFormat(): void {
-    this.send(this.o.header());
+    this.send(this.options.header());
   }
 
   /** Sends whatever the cursor has not sent yet, as far as the transport accepts. */
@@ -118,19 +118,19 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     const cursor = this.cursor;
     if (this.closed || !cursor) return;
     let budget = 300; // bounded: at most the whole FIFO per call
-    while (budget-- > 0 && this.o.transport.bufferedBytes < MAX_QUEUED_BYTES) {
+    while (budget-- > 0 && this.options.transport.bufferedBytes < MAX_QUEUED_BYTES) {
       // a cursor that fell off the FIFO's tail resumes at the live edge with gap set
       const read = cursor.next();
       if (!read) break;
       const { chunk, gap } = read;
-      const bytes = framed(chunk, this.o.codec, gap);
+      const bytes = framed(chunk, this.options.codec, gap);
       this.stats.gaps = cursor.gaps;
       this.stats.chunksSent++;
       this.stats.bytesSent += bytes.length;
       this.lastPlayAt = chunk.playAt;
-      if (!this.o.transport.send(bytes)) break;
+      if (!this.options.transport.send(bytes)) break;
     }
-    this.stats.aheadMs = Math.max(0, (this.lastPlayAt - this.o.clock()) / 1000);
+    this.stats.aheadMs = Math.max(0, (this.lastPlayAt - this.options.clock()) / 1000);
   }
 
   /** Handles a frame from the listener (hello is handled by the server before the session exists). */
@@ -138,8 +138,8 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     this.lastRx = Date.now();
     switch (frame.type) {
       case FrameType.TimeRequest:
-        if (this.mayReply()) this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.o.clock() });
-        else this.o.onDroppedReply?.();
+        if (this.mayReply()) this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.options.clock() });
+        else this.options.onDroppedReply?.();
         break;
       case FrameType.Report:
         this.stats.report = { syncErrorUs: frame.syncErrorUs, bufferMs: frame.bufferMs, underruns: frame.underruns, at: Date.now() };
@@ -156,7 +156,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   }
 
   private mayReply(): boolean {
-    if (this.o.transport.bufferedBytes > MAX_QUEUED_CONTROL_BYTES) return false;
+    if (this.options.transport.bufferedBytes > MAX_QUEUED_CONTROL_BYTES) return false;
     const now = Date.now();
     if (now - this.replyWindow.startedAt >= 1000) this.replyWindow = { startedAt: now, count: 0 };
     return ++this.replyWindow.count <= TIME_REPLIES_PER_SECOND;
@@ -165,7 +165,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   kick(code: number, reason: string): void {
     if (this.closed) return;
     this.send({ type: FrameType.Error, code, reason });
-    this.o.transport.close();
+    this.options.transport.close();
     this.finish(reason);
   }
 
@@ -173,16 +173,16 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     if (this.closed) return;
     const bytes = encodeFrame(f);
     this.stats.bytesSent += bytes.length;
-    this.o.transport.send(bytes);
+    this.options.transport.send(bytes);
   }
 
   private finish(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.idleTimer);
-    if (this.acquired) this.o.encoding?.release(this.o.codec);
+    if (this.acquired) this.options.encoding?.release(this.options.codec);
     this.acquired = false;
-    this.o.transport.close();
+    this.options.transport.close();
     this.emit('close', reason);
   }
 }

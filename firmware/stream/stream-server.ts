@@ -49,9 +49,9 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
   private slots: ConnectionLimits;
   readonly sessions = new Map<string, ListenerSession>();
 
-  constructor(private o: StreamServerOptions) {
+  constructor(private readonly options: StreamServerOptions) {
     super();
-    this.slots = new ConnectionLimits({ perAddress: o.limits?.perAddress ?? 16, total: o.limits?.total ?? 256 });
+    this.slots = new ConnectionLimits({ perAddress: options.limits?.perAddress ?? 16, total: options.limits?.total ?? 256 });
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -59,14 +59,14 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
       socket.on('error', () => socket.destroy());
       const admission = this.slots.admit(socket.remoteAddress, () => socket.destroy());
       if (typeof admission === 'string') {
-        this.o.refusals?.count('stream_connections');
-        this.o.log?.('stream connection refused', { remote: socket.remoteAddress, reason: admission });
+        this.options.refusals?.count('stream_connections');
+        this.options.log?.('stream connection refused', { remote: socket.remoteAddress, reason: admission });
         socket.end(encodeFrame({ type: FrameType.Error, code: ErrorCode.Busy, reason: admission }));
         setTimeout(() => socket.destroy(), 500).unref();
         return;
       }
       socket.once('close', () => admission.release());
-      this.accept(tcpTransport(socket, this.o.clock), admission);
+      this.accept(tcpTransport(socket, this.options.clock), admission);
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -81,12 +81,12 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
     const decoder = new FrameDecoder(MAX_HELLO_BYTES);
     let session: ListenerSession | null = null;
     let listenerDecoder: FrameDecoder | null = null;
-    const helloMs = this.o.limits?.helloTimeoutMs ?? 3000;
+    const helloMs = this.options.limits?.helloTimeoutMs ?? 3000;
     const timer = setTimeout(() => refuse(ErrorCode.Timeout, `no hello within ${helloMs / 1000} s`), helloMs);
     const refuse = (code: number, reason: string) => {
       clearTimeout(timer);
-      this.o.refusals?.count(code === ErrorCode.BadToken ? 'stream_token' : 'stream_hello');
-      this.o.log?.('stream connection refused', { remote: t.remote, reason });
+      this.options.refusals?.count(code === ErrorCode.BadToken ? 'stream_token' : 'stream_hello');
+      this.options.log?.('stream connection refused', { remote: t.remote, reason });
       t.send(encodeFrame({ type: FrameType.Error, code, reason }));
       t.close();
     };
@@ -105,9 +105,9 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         if (session) { session.handle(f, rxUs); continue; }
         if (f.type !== FrameType.Hello) return refuse(ErrorCode.BadFrame, 'the first frame must be a hello');
         if (f.version !== PROTOCOL_VERSION) return refuse(ErrorCode.UnsupportedVersion, `protocol version ${f.version} not supported (box speaks ${PROTOCOL_VERSION})`);
-        const grant = this.o.tokens.consume(f.token);
+        const grant = this.options.tokens.consume(f.token);
         if (!grant) return refuse(ErrorCode.BadToken, 'unknown, used or expired stream token: send a join request first');
-        if (this.o.grantValid && !this.o.grantValid(grant)) return refuse(ErrorCode.BadToken, 'the MQTT connection that joined has closed: join again');
+        if (this.options.grantValid && !this.options.grantValid(grant)) return refuse(ErrorCode.BadToken, 'the MQTT connection that joined has closed: join again');
         clearTimeout(timer);
         admission?.established();
         // the rest of what arrived with the hello is read with the listener's (larger) frame limit
@@ -120,9 +120,9 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
   private open(t: StreamTransport, clientId: string, name: string, codec: CodecName): ListenerSession {
     this.sessions.get(clientId)?.kick(ErrorCode.Kicked, 'replaced by a newer connection of the same client');
     const s = new ListenerSession({
-      clientId, name, codec, transport: t, fifo: this.o.fifo,
-      header: () => this.o.header(codec), clock: this.o.clock, joinLeadUs: this.o.joinLeadUs, encoding: this.o.encoding,
-      onDroppedReply: () => this.o.refusals?.count('stream_control_replies'),
+      clientId, name, codec, transport: t, fifo: this.options.fifo,
+      header: () => this.options.header(codec), clock: this.options.clock, joinLeadUs: this.options.joinLeadUs, encoding: this.options.encoding,
+      onDroppedReply: () => this.options.refusals?.count('stream_control_replies'),
     });
     this.sessions.set(clientId, s);
     s.on('close', (reason) => {

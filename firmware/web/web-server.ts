@@ -23,14 +23,14 @@ export class WebServer {
 
   private readonly covers = new CoverArtCache();
 
-  constructor(private readonly o: {
+  constructor(private readonly options: {
     stream: StreamServer; clock: () => number; log: (msg: string, extra?: object) => void; dir?: string;
     /** the library file of a track id (for its cover art) */
     trackPath?: (id: string) => string | undefined;
   }) {}
 
   private get dir(): string {
-    return this.o.dir ?? WEB_DIR;
+    return this.options.dir ?? WEB_DIR;
   }
 
   attach(server: http.Server): void {
@@ -40,7 +40,7 @@ export class WebServer {
       if (p === '/mqtt') return; // the broker's
       if (p !== '/stream') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.o.stream.accept(wsTransport(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.o.clock));
+        this.options.stream.accept(wsTransport(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.options.clock));
       });
     });
   }
@@ -52,20 +52,20 @@ export class WebServer {
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', await readFile(path.join(this.dir, 'index.html')));
       if (p === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', await this.script());
       if (p.startsWith('/art/')) {
-        const file = this.o.trackPath?.(decodeURIComponent(p.slice(5)));
+        const file = this.options.trackPath?.(decodeURIComponent(p.slice(5)));
         const art = file ? await this.covers.get(file) : null;
         return art ? send(res, 200, art.type, Buffer.from(art.data)) : send(res, 404, 'text/plain', 'no cover art\n');
       }
       return send(res, 404, 'text/plain', 'nearcast: nothing here\n');
     } catch (e) {
-      this.o.log('web request failed', { path: p, error: (e as Error).message });
+      this.options.log('web request failed', { path: p, error: (e as Error).message });
       send(res, 500, 'text/plain', `nearcast: ${(e as Error).message}\n`);
     }
   }
 
   /** the companion's script: prebuilt when the box runs as its bundle (no esbuild on a device); else built once, in memory */
   private script(): Promise<string> {
-    if (PREBUILT && !this.o.dir) return readFile(PREBUILT, 'utf8');
+    if (PREBUILT && !this.options.dir) return readFile(PREBUILT, 'utf8');
     this.bundle ??= import('esbuild').then(async ({ build }) => {
       const r = await build({ entryPoints: [path.join(this.dir, 'app.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', write: false, minify: true, logLevel: 'silent' });
       return r.outputFiles[0].text;

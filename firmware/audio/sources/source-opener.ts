@@ -30,7 +30,7 @@ const OFF_AIR_READ_FRAMES = 960;
 export class SourceOpener extends EventEmitter<{ capture: [CaptureReport] }> {
   private offAir: { source: CaptureSource; timer: NodeJS.Timeout } | null = null;
 
-  constructor(private readonly o: SourceOpenerOptions) {
+  constructor(private readonly options: SourceOpenerOptions) {
     super();
   }
 
@@ -57,8 +57,8 @@ export class SourceOpener extends EventEmitter<{ capture: [CaptureReport] }> {
 
   private capture(pcm: string, offAir: boolean): CaptureSource {
     const where = { source: `capture:${pcm}`, pcm, offAir };
-    const source = new CaptureSource((this.o.device ?? ((p) => new AlsaCapture(p)))(pcm), {
-      silenceMs: this.o.silenceSeconds * 1000, silenceThreshold: this.o.silenceThreshold, clock: this.o.clock, silentAlready: offAir,
+    const source = new CaptureSource((this.options.device ?? ((p) => new AlsaCapture(p)))(pcm), {
+      silenceMs: this.options.silenceSeconds * 1000, silenceThreshold: this.options.silenceThreshold, clock: this.options.clock, silentAlready: offAir,
     });
     source.on('device-error', (e) => this.emit('capture', { ...where, kind: 'device-error', device: e.device, message: e.message, retryInMs: e.retryInMs }));
     source.on('device-ok', (e) => this.emit('capture', { ...where, kind: 'device-ok', device: e.device, rate: e.rate }));
