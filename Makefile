@@ -11,7 +11,7 @@ TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pi
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup test-setup apt-deps node-deps run test typecheck bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
+.PHONY: help setup test-setup apt-deps node-deps run test typecheck config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -62,6 +62,10 @@ typecheck: node-deps
 
 test: test-setup typecheck
 	npx mocha
+
+# config/schema.json from its one source, firmware/config/config-schema.ts (a test checks it is current)
+config-schema: node-deps
+	node --import tsx firmware/config/config-schema.ts
 
 # benchmarks (not part of `make test`): tables on stdout, JSON in test/bench/results/
 bench: test-setup
