@@ -27,7 +27,7 @@ describe('make install (DESTDIR)', function () {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('lays down the app, the unit, the system user, and /etc/nearcast with the P2P and DHCP configs', () => {
-    for (const f of ['opt/nearcast/dist/firmware/nearcast-box.mjs', 'opt/nearcast/dist/firmware/alsa-worker.js', 'opt/nearcast/config/schema.json', 'opt/nearcast/config/boards/pi5.json', 'opt/nearcast/node_modules/aedes/package.json',
+    for (const f of ['opt/nearcast/dist/firmware/nearcast-box.mjs', 'opt/nearcast/dist/firmware/alsa-worker.js', 'opt/nearcast/dist/web/app.js', 'opt/nearcast/dist/companion/nearcast.mjs', 'opt/nearcast/config/schema.json', 'opt/nearcast/config/boards/pi5.json', 'opt/nearcast/node_modules/aedes/package.json',
       'lib/systemd/system/nearcast.service', 'usr/lib/sysusers.d/nearcast.conf',
       'etc/nearcast/config.yaml', 'etc/nearcast/wpa_supplicant-p2p.conf', 'etc/nearcast/dnsmasq-p2p.conf']) {
       expect(existsSync(path.join(root, f)), f).to.equal(true);
