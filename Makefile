@@ -11,17 +11,21 @@ TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pi
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup test-setup apt-deps node-deps run test typecheck bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
+.PHONY: help setup test-setup apt-deps node-deps run test typecheck config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
 SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 SYSUSERSDIR ?= /usr/lib/sysusers.d
-# production dependencies: `npm ci` (default), or `link` to hard-link this tree's node_modules (tests, same machine)
+# production dependencies: `npm ci --omit=dev` (default), or `link` to hard-link this tree's production
+# packages (what `npm ls --omit=dev` lists: tests, same machine, offline)
 NODE_MODULES ?= npm
+# more flags for that npm ci; `--cpu=arm64 --os=linux` lays out a Raspberry Pi's tree from another machine
+NPM_INSTALL_FLAGS ?=
 # the one-file companion: $(COMPANION_PREFIX)/bin/nearcast (/usr/local as root, else ~/.local)
 COMPANION_PREFIX ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+# (the box's tree leaves out dist/nearcast.mjs, the one-file companion for other machines: 6 MB it never runs)
 APP_FILES := package.json package-lock.json README.md firmware companion hardware config dist
 
 help:
@@ -63,6 +67,10 @@ typecheck: node-deps
 test: test-setup typecheck
 	npx mocha
 
+# config/schema.json from its one source, firmware/config/config-schema.ts (a test checks it is current)
+config-schema: node-deps
+	node --import tsx firmware/config/config-schema.ts
+
 # benchmarks (not part of `make test`): tables on stdout, JSON in test/bench/results/
 bench: test-setup
 	node --import tsx test/bench/sync.ts $(ARGS)
@@ -71,6 +79,7 @@ bench: test-setup
 	node --import tsx test/bench/memory.ts $(ARGS)
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
 	node --import tsx test/bench/device-sync.ts $(ARGS)
+	node --import tsx test/bench/install-size.ts
 
 # reliability under attack (README "Reliability"): table on stdout, JSON in test/bench/results/
 soak: test-setup
@@ -99,8 +108,15 @@ install: build
 	mkdir -p "$$dest" "$$etc" "$(DESTDIR)$(UNITDIR)" "$(DESTDIR)$(SYSUSERSDIR)"; \
 	rm -rf "$$dest/firmware" "$$dest/companion" "$$dest/hardware" "$$dest/config" "$$dest/dist"; \
 	cp -r $(APP_FILES) "$$dest/"; \
-	if [ "$(NODE_MODULES)" = link ]; then rm -rf "$$dest/node_modules"; cp -al node_modules "$$dest/node_modules" 2>/dev/null || cp -r node_modules "$$dest/node_modules"; \
-	else (cd "$$dest" && npm ci --omit=dev --no-audit --no-fund --loglevel=error); fi; \
+	rm -f "$$dest/dist/nearcast.mjs"; \
+	rm -rf "$$dest/node_modules"; \
+	if [ "$(NODE_MODULES)" = link ]; then \
+	  packages=$$(npm ls --omit=dev --all --parseable) || { echo "error: npm ls --omit=dev failed: run npm ci first" >&2; exit 1; }; \
+	  for dir in $$(echo "$$packages" | grep "^$(CURDIR)/node_modules/" | sort); do \
+	    to="$$dest/$${dir#$(CURDIR)/}"; [ -e "$$to" ] && continue; mkdir -p "$$(dirname "$$to")"; \
+	    cp -al "$$dir" "$$to" 2>/dev/null || cp -r "$$dir" "$$to"; \
+	  done; \
+	else (cd "$$dest" && npm ci --omit=dev $(NPM_INSTALL_FLAGS) --no-audit --no-fund --loglevel=error); fi; \
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' config/systemd/nearcast.service > "$(DESTDIR)$(UNITDIR)/nearcast.service"; \
 	cp config/systemd/nearcast.sysusers "$(DESTDIR)$(SYSUSERSDIR)/nearcast.conf"; \
 	for f in config.yaml:config/nearcast.yaml wpa_supplicant-p2p.conf:config/wpa_supplicant/p2p.conf dnsmasq-p2p.conf:config/dnsmasq/nearcast-p2p.conf; do \

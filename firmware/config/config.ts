@@ -1,6 +1,7 @@
 // Loads the box configuration: defaults (from the schema) < file (JSON or YAML)
 // < environment (NEARCAST_<PATH>, levels joined by `__`) < command-line flags,
-// validated once against config/schema.json with path-precise messages.
+// validated once against config/schema.json with path-precise messages. The schema
+// and the type are declared once, in config-schema.ts.
 
 import * as AjvModule from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
@@ -10,46 +11,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 
+import type { LoadedConfig } from './config-schema.ts';
+
+// config/schema.json is generated from config-schema.ts (which also gives the type);
+// the box reads the generated file so that the schema builder is not loaded on it.
 const SCHEMA_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../config/schema.json');
 
-type Permission = 'owner' | 'listeners' | 'nobody';
-
-export interface BoxConfig {
-  boxId: string;
-  name: string;
-  network: { host: string };
-  mqtt: { port: number };
-  http: { port: number };
-  stream: {
-    port: number; codec: 'opus' | 'pcm'; codecs: Array<'opus' | 'pcm'>; opusBitrate: number; latencyMs: number;
-    chunkMs: 10 | 20 | 40; fifoSeconds: number; tokenTtlSeconds: number;
-  };
-  audio: { device: string; volume: number };
-  library: { folders: string[]; repeat: 'all' | 'none' };
-  source: string;
-  sources: string[];
-  capture: { silenceSeconds: number; silenceThreshold: number; silenceFallback: 'none' | 'library' };
-  share: { policy: 'button' | 'approve' | 'open'; windowSeconds: number; maxListeners: number };
-  owner: { username: string; passwordHash: string | null };
-  permissions: { request: Permission; control: Permission; volume: Permission; source: Permission };
-  limits: {
-    connectionsPerAddress: number; connections: number; ownerReserve: number; mqttPacketBytes: number; topicLevels: number;
-    subscriptionsPerClient: number; requestsPerMinutePerAddress: number; pendingJoinsPerAddress: number;
-    unconnectedJoinSeconds: number; helloTimeoutMs: number; loginBackoffMaxSeconds: number;
-  };
-  rateLimit: { perMinute: number; burst: number };
-  wifi: { mode: 'auto' | 'p2p' | 'ap' | 'none'; interface: string; ctrlDir: string; deviceName: string | null; passphrase: string | null; freq: number; dhcp: boolean };
-  telemetry: { intervalSeconds: number };
-  homeassistant: { enabled: boolean };
-  mdns: { enabled: boolean };
-  hardware: {
-    sim: boolean; keyboard: boolean; board: 'auto' | 'pi3' | 'pi4' | 'pi5' | 'zero2w';
-    buttons: { backend: 'auto' | 'gpiod' | 'onoff' | 'sim'; map: Record<string, number> };
-    leds: { map: Record<string, number> };
-  };
-  stateDir: string;
-  log: { level: 'debug' | 'info' | 'warn' | 'error' };
-}
+/** The box's configuration as loaded: the schema's type, with the box id filled in. */
+export type BoxConfig = Omit<LoadedConfig, 'boxId'> & { boxId: string };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -64,78 +33,105 @@ export interface LoadOptions {
   overrides?: Record<string, unknown>;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Settings = Record<string, unknown>;
+const isSettings = (value: unknown): value is Settings => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-function merge(into: Obj, from: Obj): Obj {
-  for (const [k, v] of Object.entries(from)) {
-    if (v === undefined) continue;
-    into[k] = isObj(v) && isObj(into[k]) ? merge({ ...(into[k] as Obj) }, v) : v;
+/** What went wrong, from a caught error: its errno code when it has one (ENOENT), else its message. */
+function reason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  return 'code' in error && typeof error.code === 'string' ? error.code : error.message;
+}
+
+/** Copies `from` into `into`, section by section (a later layer changes only the keys it names). */
+function merge(into: Settings, from: Settings): Settings {
+  for (const [key, value] of Object.entries(from)) {
+    if (value === undefined) continue;
+    const current = into[key];
+    into[key] = isSettings(value) && isSettings(current) ? merge({ ...current }, value) : value;
   }
   return into;
 }
 
-function readFile(file: string): Obj {
+function readFile(file: string): Settings {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`${file}: cannot read the config file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  } catch (error) {
+    throw new ConfigError(`${file}: cannot read the config file (${reason(error)})`);
   }
   let data: unknown;
   if (/\.json$/i.test(file)) {
     try {
       data = JSON.parse(text);
-    } catch (e) {
-      throw new ConfigError(`${file}: invalid JSON: ${(e as Error).message}`);
+    } catch (error) {
+      throw new ConfigError(`${file}: invalid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
   } else {
     const doc = YAML.parseDocument(text, { prettyErrors: true });
-    if (doc.errors.length) {
-      const e = doc.errors[0];
-      const line = e.linePos?.[0];
-      throw new ConfigError(`${file}${line ? `:${line.line}:${line.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
+    const [first] = doc.errors;
+    if (first) {
+      const line = first.linePos?.[0];
+      throw new ConfigError(`${file}${line ? `:${line.line}:${line.col}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`);
     }
     data = doc.toJS();
   }
   if (data === null || data === undefined) return {};
-  if (!isObj(data)) throw new ConfigError(`${file}: the top level must be a mapping of settings`);
+  if (!isSettings(data)) throw new ConfigError(`${file}: the top level must be a mapping of settings`);
   return data;
 }
 
+/** Whether a schema's `type` (a name or a list of names) admits `name`. */
+const admits = (schemaType: unknown, name: string) => schemaType === name || (Array.isArray(schemaType) && schemaType.includes(name));
+
 /** NEARCAST_SHARE__POLICY=open → { share: { policy: 'open' } }, keys matched case-insensitively against the schema. */
-function fromEnv(env: NodeJS.ProcessEnv, schema: Obj): Obj {
-  const out: Obj = {};
+function fromEnv(env: NodeJS.ProcessEnv, schema: Settings): Settings {
+  const out: Settings = {};
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('NEARCAST_') || raw === undefined || name === 'NEARCAST_PASSWORD') continue;
-    const parts = name.slice('NEARCAST_'.length).split('__');
-    let node: Obj | undefined = schema;
+    let node: Settings = schema;
     const keys: string[] = [];
-    for (const part of parts) {
-      const props: Obj | undefined = node?.properties as Obj | undefined;
-      const key: string | undefined = props && Object.keys(props).find((k) => k.toLowerCase() === part.toLowerCase());
-      if (!key) throw new ConfigError(`environment ${name}: no setting /${[...keys, part.toLowerCase()].join('/')}`);
+    for (const part of name.slice('NEARCAST_'.length).split('__')) {
+      const properties = isSettings(node.properties) ? node.properties : {};
+      const key = Object.keys(properties).find((candidate) => candidate.toLowerCase() === part.toLowerCase());
+      const property = key === undefined ? undefined : properties[key];
+      if (key === undefined || !isSettings(property)) throw new ConfigError(`environment ${name}: no setting /${[...keys, part.toLowerCase()].join('/')}`);
       keys.push(key);
-      node = props![key] as Obj;
+      node = property;
     }
+    // a JSON value (1884, true, ["/m"], null) or else the text itself; a string setting keeps the text
+    // as written (NEARCAST_WIFI__PASSPHRASE=12345678 is a passphrase, not a number)
     let value: unknown = raw;
     try { value = JSON.parse(raw); } catch { /* a plain string */ }
-    if (node && node.type === 'string' && typeof value !== 'string') value = raw;
-    let o = out;
-    for (const k of keys.slice(0, -1)) o = (o[k] = isObj(o[k]) ? o[k] : {}) as Obj;
-    o[keys[keys.length - 1]] = value;
+    if (admits(node.type, 'string') && typeof value !== 'string' && !(value === null && admits(node.type, 'null'))) value = raw;
+    const leaf = keys.pop();
+    if (leaf === undefined) continue; // the bare prefix NEARCAST_ names no setting and was refused above
+    let section = out;
+    for (const key of keys) {
+      const inner = section[key];
+      section = isSettings(inner) ? inner : (section[key] = {});
+    }
+    section[leaf] = value;
   }
   return out;
 }
 
-function describe(e: ErrorObject, data: unknown): string {
-  const where = e.instancePath || '/';
-  if (e.keyword === 'additionalProperties') return `unknown key ${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}`;
-  let got: unknown = data;
-  for (const seg of e.instancePath.split('/').slice(1)) got = isObj(got) || Array.isArray(got) ? (got as Obj)[seg.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined;
-  const shown = JSON.stringify(got);
-  if (e.keyword === 'enum') return `${where} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')} (got ${shown})`;
-  return `${where} ${e.message} (got ${shown})`;
+/** The value at a JSON pointer (ajv's instancePath), for showing what was given. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let value = data;
+  for (const segment of pointer.split('/').slice(1)) {
+    const key = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+    value = isSettings(value) ? value[key] : Array.isArray(value) ? value[Number(key)] : undefined;
+  }
+  return value;
+}
+
+function describe(error: ErrorObject, data: unknown): string {
+  const where = error.instancePath || '/';
+  const params: Record<string, unknown> = error.params;
+  if (error.keyword === 'additionalProperties') return `unknown key ${error.instancePath}/${String(params.additionalProperty)}`;
+  const shown = JSON.stringify(valueAt(data, error.instancePath));
+  if (error.keyword === 'enum' && Array.isArray(params.allowedValues)) return `${where} must be one of ${params.allowedValues.join(', ')} (got ${shown})`;
+  return `${where} ${error.message} (got ${shown})`;
 }
 
 function defaultBoxId(): string {
@@ -143,34 +139,37 @@ function defaultBoxId(): string {
   return `nearcast-${host}`;
 }
 
-let validator: ValidateFunction | null = null;
-let schemaCache: Obj | null = null;
-
 // ajv is CommonJS: under ESM its class is the default export's `default`
 const Ajv = AjvModule.Ajv;
 
-function schema(): { validate: ValidateFunction; schema: Obj } {
-  if (!validator) {
-    schemaCache = JSON.parse(fs.readFileSync(SCHEMA_PATH, 'utf8')) as Obj;
+interface CompiledSchema { validate: ValidateFunction<LoadedConfig>; schema: Settings }
+let compiled: CompiledSchema | null = null;
+
+function schema(): CompiledSchema {
+  if (!compiled) {
+    const text = fs.readFileSync(SCHEMA_PATH, 'utf8');
+    const parsed: unknown = JSON.parse(text);
+    if (!isSettings(parsed)) throw new ConfigError(`${SCHEMA_PATH}: not a JSON Schema object`);
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-    validator = ajv.compile(schemaCache);
+    // Valid data satisfies LoadedConfig because config-schema.ts declares both and every
+    // required property there has a default, which useDefaults fills in (both checked by
+    // test/unit/firmware/config/config-schema.test.ts).
+    compiled = { validate: ajv.compile<LoadedConfig>(parsed), schema: parsed };
   }
-  return { validate: validator!, schema: schemaCache! };
+  return compiled;
 }
 
-export function loadConfig(o: LoadOptions = {}): BoxConfig {
-  const { validate, schema: s } = schema();
-  const source = o.file ?? 'config';
-  const data: Obj = {};
-  if (o.file) merge(data, readFile(o.file));
-  merge(data, fromEnv(o.env ?? {}, s));
-  if (o.overrides) merge(data, o.overrides);
-  const before = structuredClone(data);
+export function loadConfig(options: LoadOptions = {}): BoxConfig {
+  const { validate, schema: configSchema } = schema();
+  const source = options.file ?? 'config';
+  const data: Settings = {};
+  if (options.file) merge(data, readFile(options.file));
+  merge(data, fromEnv(options.env ?? {}, configSchema));
+  if (options.overrides) merge(data, options.overrides);
+  const given = structuredClone(data); // ajv fills defaults into `data`; messages show what was given
   if (!validate(data)) {
-    const problems = (validate.errors ?? []).map((e: ErrorObject) => `  ${source}: ${describe(e, before)}`);
+    const problems = (validate.errors ?? []).map((error) => `  ${source}: ${describe(error, given)}`);
     throw new ConfigError([...new Set(problems)].join('\n'));
   }
-  const cfg = data as unknown as BoxConfig;
-  cfg.boxId ??= defaultBoxId();
-  return cfg;
+  return { ...data, boxId: data.boxId ?? defaultBoxId() };
 }

@@ -84,4 +84,16 @@ describe('benchmarks (smoke)', function () {
     expect(j.heap.totalMB, 'live heap MB').to.be.within(1, 200);
     expect(Object.keys(j.heap.byKind)).to.include.members(['code', 'object']);
   });
+
+  it('install-size measures an installed tree and its largest packages (offline: linked packages)', async () => {
+    const out = await runBench('install-size.ts', ['--node-modules', 'link', '--top', '5'], dir);
+    expect(out).to.match(/part of \/opt\/nearcast/);
+    const j = JSON.parse(readFileSync(path.join(dir, 'install-size.json'), 'utf8'));
+    const parts = Object.fromEntries(j.parts.map((p: { part: string; kib: number }) => [p.part, p.kib]));
+    expect(parts.node_modules, 'node_modules KiB').to.be.within(5_000, 500_000);
+    expect(parts.dist, 'dist KiB (the bundles)').to.be.within(100, 50_000);
+    expect(j.total.kib, 'the parts add up to the total').to.equal(j.parts.reduce((sum: number, p: { kib: number }) => sum + p.kib, 0));
+    expect(j.largestPackages).to.have.length(5);
+    expect(j.developmentOnlyPackages).to.deep.equal([]);
+  });
 });

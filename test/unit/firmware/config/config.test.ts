@@ -71,6 +71,14 @@ describe('box configuration', () => {
     expect(missing, 'settings missing from config/default.yaml').to.deep.equal([]);
   });
 
+  it('a string setting from the environment keeps its text; null is null where the setting may be null', () => {
+    const c = loadConfig({ env: { NEARCAST_WIFI__PASSPHRASE: '12345678', NEARCAST_WIFI__DEVICENAME: 'null', NEARCAST_NAME: '42', NEARCAST_STREAM__LATENCYMS: '500' } });
+    expect(c.wifi).to.include({ passphrase: '12345678', deviceName: null });
+    expect(c.name).to.equal('42');
+    expect(c.stream.latencyMs).to.equal(500);
+    expect(errorOf(() => loadConfig({ env: { NEARCAST_WIFI__PASSPHRASE: '1234' } }))).to.contain('/wifi/passphrase must NOT have fewer than 8 characters (got "1234")');
+  });
+
   it('an unknown environment setting is an error, not silently ignored', () => {
     expect(errorOf(() => loadConfig({ env: { NEARCAST_MQTT__PROT: '1' } }))).to.contain('NEARCAST_MQTT__PROT: no setting /mqtt/prot');
   });

@@ -1,0 +1,197 @@
+// The box configuration's one truth: its JSON Schema, written with TypeBox so that
+// the TypeScript type of a loaded configuration (`BoxConfig` in config.ts) is derived
+// from the same declarations that validate it.
+//
+// Why TypeBox at build time only: importing TypeBox costs the box about 2 MB of V8
+// heap and 15 MB of RSS (measured in a bare node process), and the box already misses
+// its RSS target (README "Performance"). So this module never runs on the box:
+// `make config-schema` writes it out as config/schema.json, which the box validates
+// with ajv and which editors and YAML language servers read; config.ts imports only
+// its type. test/unit/firmware/config/config-schema.test.ts fails when the file is
+// out of date. (json-schema-to-ts would also keep the runtime clean, but its types
+// come from one large `as const` literal whose arrays turn readonly and whose nested
+// inference strains the compiler; TypeBox composes small named pieces.)
+//
+// Requiredness: a property without `Type.Optional` is required in `BoxConfig`, and it
+// is present after loading because it has a `default` (ajv's useDefaults fills it in);
+// the test checks that every required property has one. The file schema drops
+// `required`: a configuration file only names what it changes.
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type, type SchemaOptions, type Static, type TSchema, type TProperties } from '@sinclair/typebox';
+
+/**
+ * A JSON Schema `enum` whose static type is the union of the values given. TypeBox's
+ * own unions become `anyOf` lists of `const`, which ajv reports as one error per branch;
+ * a plain enum keeps the message "must be one of a, b, c".
+ */
+function OneOf<const Values extends readonly (string | number)[]>(values: Values, options: SchemaOptions = {}) {
+  return Type.Unsafe<Values[number]>({ ...options, enum: values });
+}
+
+/** A string or integer that may also be null: JSON Schema's `type: [T, "null"]`, so string rules (pattern, lengths) apply to strings only. */
+function Nullable<Inner extends TSchema & { type: 'string' | 'integer' }>(inner: Inner, options: SchemaOptions = {}) {
+  return Type.Unsafe<Static<Inner> | null>({ ...inner, ...options, type: [inner.type, 'null'] });
+}
+
+/** A section of the file: only the keys it names, absent means all its defaults. */
+function Section<Properties extends TProperties>(properties: Properties, options: SchemaOptions = {}) {
+  return Type.Object(properties, { ...options, additionalProperties: false, default: {} });
+}
+
+const Port = (port: number) => Type.Integer({ minimum: 0, maximum: 65535, default: port });
+const Permission = (who: 'owner' | 'listeners' | 'nobody') => OneOf(['owner', 'listeners', 'nobody'], { default: who });
+const GpioLine = Type.Optional(Type.Integer({ minimum: 0, maximum: 511 }));
+const CODECS = ['opus', 'pcm'] as const;
+const LIVE_SOURCE = 'silence|tone:[0-9]+(\\.[0-9]+)?|pipe(:.+)?|capture:.+';
+
+export const ConfigSchema = Type.Object({
+  boxId: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$', description: 'topic id of the box; default nearcast-<hostname>' })),
+  name: Type.String({ minLength: 1, maxLength: 64, default: 'nearcast' }),
+  network: Section({ host: Type.String({ minLength: 1, default: '0.0.0.0' }) }),
+  mqtt: Section({ port: Port(1883) }),
+  http: Section({ port: Port(8080) }),
+  stream: Section({
+    port: Port(4953),
+    codec: OneOf(CODECS, { default: 'opus' }),
+    codecs: Type.Array(OneOf(CODECS), { minItems: 1, uniqueItems: true, default: ['opus', 'pcm'] }),
+    opusBitrate: Type.Integer({ minimum: 16000, maximum: 512000, default: 128000 }),
+    latencyMs: Type.Integer({ minimum: 100, maximum: 5000, default: 400 }),
+    chunkMs: OneOf([10, 20, 40], { default: 20 }),
+    fifoSeconds: Type.Number({ minimum: 1, maximum: 60, default: 5 }),
+    tokenTtlSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
+  }),
+  audio: Section({
+    device: Type.String({
+      minLength: 1, default: 'auto',
+      description: "the box's own speaker: auto (the ALSA default device when the machine has a sound card, else the simulated DAC), an ALSA PCM name, sim, sim:<ppm> or none",
+    }),
+    volume: Type.Integer({ minimum: 0, maximum: 100, default: 60 }),
+  }),
+  library: Section({
+    folders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    repeat: OneOf(['all', 'none'], { default: 'all' }),
+  }),
+  source: Type.String({ pattern: `^(library|${LIVE_SOURCE})$`, default: 'library' }),
+  sources: Type.Array(Type.String({ pattern: `^(${LIVE_SOURCE})$` }), {
+    uniqueItems: true, maxItems: 16, default: [],
+    description: "live sources the owner may switch to at run time (MQTT 'source', Home Assistant select) besides 'library' and 'source'",
+  }),
+  capture: Section({
+    silenceSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 30, description: 'a capture silent this long is reported on event/silence (0: never)' }),
+    silenceThreshold: Type.Integer({ minimum: 1, maximum: 32767, default: 64, description: 'peak sample level below which the input counts as silent (64 is about -54 dBFS)' }),
+    silenceFallback: OneOf(['none', 'library'], { default: 'none', description: 'library: while the capture is silent the box plays its library, and returns to the capture when sound comes back' }),
+  }),
+  share: Section({
+    policy: OneOf(['button', 'approve', 'open'], { default: 'button' }),
+    windowSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 120 }),
+    maxListeners: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  }),
+  owner: Section({
+    username: Type.String({ minLength: 1, maxLength: 64, default: 'owner' }),
+    passwordHash: Nullable(Type.String({ pattern: '^scrypt\\$' }), { default: null }),
+  }),
+  permissions: Section({
+    request: Permission('listeners'),
+    control: Permission('owner'),
+    volume: Permission('owner'),
+    source: Permission('owner'),
+  }),
+  limits: Section({
+    connectionsPerAddress: Type.Integer({ minimum: 1, maximum: 100000, default: 16, description: 'open connections one address may hold on each port (MQTT, HTTP/WebSocket, stream)' }),
+    connections: Type.Integer({ minimum: 8, maximum: 100000, default: 256, description: 'open connections on each port in total; the owner always finds an MQTT slot (ownerReserve)' }),
+    ownerReserve: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: "MQTT connections kept free for the owner's login" }),
+    mqttPacketBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 32768, description: 'largest MQTT packet a client may send; a larger one is refused before it is buffered' }),
+    topicLevels: Type.Integer({ minimum: 2, maximum: 64, default: 8, description: 'deepest topic a client may publish or subscribe to' }),
+    subscriptionsPerClient: Type.Integer({ minimum: 1, maximum: 1000, default: 32, description: 'subscriptions one MQTT connection may hold' }),
+    requestsPerMinutePerAddress: Type.Integer({ minimum: 1, maximum: 1000000, default: 600, description: 'requests per minute from one address, all its connections together' }),
+    pendingJoinsPerAddress: Type.Integer({ minimum: 1, maximum: 1000, default: 2, description: 'joins one address may have waiting for approval' }),
+    unconnectedJoinSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'an accepted join whose stream does not connect within this is released' }),
+    helloTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 3000, description: 'a stream connection must send its hello within this' }),
+    loginBackoffMaxSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'the longest an address waits after failed logins (doubling from 1 s)' }),
+  }, { description: 'what one client or address may take from the box; a refusal is a clear error or a clean close, counted in telemetry' }),
+  rateLimit: Section({
+    perMinute: Type.Integer({ minimum: 1, maximum: 100000, default: 60 }),
+    burst: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
+  }),
+  wifi: Section({
+    mode: OneOf(['auto', 'p2p', 'ap', 'none'], {
+      default: 'auto',
+      description: "p2p: the box is a Wi-Fi Direct group owner through wpa_supplicant; ap: a WPA2 access point through hostapd (SSID deviceName, passphrase required); none: it is already on a network; auto: p2p when wpa_supplicant's control socket for the interface exists (never on simulated hardware)",
+    }),
+    interface: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', default: 'wlan0' }),
+    ctrlDir: Type.String({ minLength: 1, default: '/run/wpa_supplicant' }),
+    deviceName: Nullable(Type.String({ maxLength: 32 }), { default: null, description: 'Wi-Fi Direct device name (default: the box name)' }),
+    passphrase: Nullable(Type.String({ minLength: 8, maxLength: 63 }), { default: null, description: 'group passphrase (default: wpa_supplicant picks one)' }),
+    freq: OneOf([2412, 2437, 2462, 5180, 5200, 5220, 5240, 5745, 5765, 5785, 5805], {
+      type: 'integer', default: 2437, description: 'group channel (MHz): 2.4 GHz reaches further, 5 GHz is quieter',
+    }),
+    dhcp: Type.Boolean({ default: true, description: 'serve DHCP on the group interface with dnsmasq' }),
+  }),
+  telemetry: Section({
+    intervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'how often the telemetry topic is published (0: never)' }),
+  }),
+  homeassistant: Section({
+    enabled: Type.Boolean({ default: true, description: 'Home Assistant MQTT discovery (volume, source, buttons, button triggers)' }),
+  }),
+  mdns: Section({ enabled: Type.Boolean({ default: true }) }),
+  hardware: Section({
+    sim: Type.Boolean({ default: false }),
+    keyboard: Type.Boolean({ default: true }),
+    board: OneOf(['auto', 'pi3', 'pi4', 'pi5', 'zero2w'], { default: 'auto', description: 'pin map from config/boards/<board>.json; auto reads /proc/device-tree/model' }),
+    buttons: Section({
+      backend: OneOf(['auto', 'gpiod', 'onoff', 'sim'], {
+        default: 'auto',
+        description: 'auto: sim when simulated, else gpiod when gpiomon and /dev/gpiochip0 exist, else onoff when /sys/class/gpio exists',
+      }),
+      map: Section({ share: GpioLine, playPause: GpioLine, next: GpioLine, volumeUp: GpioLine, volumeDown: GpioLine }),
+    }),
+    leds: Section({
+      map: Section({ share: GpioLine, status: GpioLine }),
+    }),
+  }),
+  stateDir: Type.String({ minLength: 1, default: '.run/state' }),
+  log: Section({ level: OneOf(['debug', 'info', 'warn', 'error'], { default: 'info' }) }),
+}, {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://nearcast.local/config.schema.json',
+  title: 'nearcast box configuration',
+  description: 'Generated from firmware/config/config-schema.ts by `make config-schema`: edit that file, not this one. Every key can also be set by environment (NEARCAST_<PATH>, levels joined by __) and most by command-line flags.',
+  additionalProperties: false,
+});
+
+/** A configuration after loading: every property with a default is present. */
+export type LoadedConfig = Static<typeof ConfigSchema>;
+
+// ---- config/schema.json ----
+
+const KEY_ORDER = ['$schema', '$id', 'title', 'description', 'type', 'enum', 'items', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum',
+  'minItems', 'maxItems', 'uniqueItems', 'additionalProperties', 'default', 'properties'];
+
+/** The schema a configuration file is checked against: no `required` (defaults fill in), keys in a reading order. */
+export function fileSchema(schema: unknown = ConfigSchema): unknown {
+  if (Array.isArray(schema)) return schema.map((item) => fileSchema(item));
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const rank = (key: string) => (KEY_ORDER.includes(key) ? KEY_ORDER.indexOf(key) : KEY_ORDER.length);
+  // Object.entries leaves out TypeBox's symbol-keyed bookkeeping
+  const entries = Object.entries(schema).filter(([key]) => key !== 'required').sort(([a], [b]) => rank(a) - rank(b));
+  // `properties` maps names to schemas: its own keys are names, kept in declaration order
+  return Object.fromEntries(entries.map(([key, value]) => [key, key === 'properties' && typeof value === 'object' && value !== null
+    ? Object.fromEntries(Object.entries(value).map(([name, property]) => [name, fileSchema(property)]))
+    : key === 'default' || key === 'enum' ? value : fileSchema(value)]));
+}
+
+/** The text of config/schema.json. */
+export function fileSchemaText(): string {
+  return JSON.stringify(fileSchema(), null, 2) + '\n';
+}
+
+export const SCHEMA_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../config/schema.json');
+
+// `make config-schema` (node --import tsx firmware/config/config-schema.ts)
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  writeFileSync(SCHEMA_FILE, fileSchemaText());
+  process.stdout.write(`wrote ${path.relative(process.cwd(), SCHEMA_FILE)}\n`);
+}
