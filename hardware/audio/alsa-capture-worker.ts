@@ -2,18 +2,16 @@
 // period has been captured, so it runs here, one request at a time; the main
 // thread asks for each read (and notices a read that never returns).
 
-import { parentPort } from 'node:worker_threads';
 import { monotonicUs } from '../../firmware/util/time.ts';
+import { serveRpc } from '../worker-rpc.ts';
 import {
   EPIPE, ESTRPIPE, snd, SND_PCM_ACCESS_RW_INTERLEAVED, SND_PCM_FORMAT_FLOAT_LE, SND_PCM_FORMAT_S16_LE, SND_PCM_FORMAT_S32_LE, SND_PCM_STREAM_CAPTURE,
 } from './libasound.ts';
 
 export type CaptureSampleFormat = 's16' | 's32' | 'float';
 
-export type CaptureRequest =
-  | { id: number; op: 'open'; name: string; rate: number; channels: number; latencyUs: number }
-  | { id: number; op: 'read'; frames: number }
-  | { id: number; op: 'close' };
+export interface CaptureOpenRequest { name: string; rate: number; channels: number; latencyUs: number }
+export interface CaptureReadRequest { frames: number }
 
 export interface CaptureOpened {
   pcmType: number;
@@ -30,7 +28,12 @@ export interface CaptureData {
   overruns: number;
 }
 
-export type CaptureReply = { id: number; ok: true; result: CaptureOpened | CaptureData | null } | { id: number; ok: false; error: string };
+/** What the capture worker does, for WorkerRpc (alsa-capture.ts) */
+export type CaptureOperations = {
+  open: { request: CaptureOpenRequest; result: CaptureOpened };
+  read: { request: CaptureReadRequest; result: CaptureData };
+  close: { request: object; result: null };
+};
 
 const FORMATS: Array<[CaptureSampleFormat, number, number]> = [
   ['s16', SND_PCM_FORMAT_S16_LE, 2], ['s32', SND_PCM_FORMAT_S32_LE, 4], ['float', SND_PCM_FORMAT_FLOAT_LE, 4],
@@ -52,7 +55,7 @@ function fail(call: string, err: number): never {
  * source converts. Each attempt reopens: a refused snd_pcm_set_params leaves the
  * PCM half-configured.
  */
-function open(req: Extract<CaptureRequest, { op: 'open' }>): CaptureOpened {
+function open(req: CaptureOpenRequest): CaptureOpened {
   if (pcm !== null) throw new Error(`ALSA capture '${pcmName}': already open`);
   pcmName = req.name;
   const attempts: Array<[CaptureSampleFormat, number, number, number, number]> = [];
@@ -83,7 +86,7 @@ function open(req: Extract<CaptureRequest, { op: 'open' }>): CaptureOpened {
   fail(`snd_pcm_set_params (no format, channel count or rate accepted; first tried S16_LE, ${req.channels} ch, ${req.rate} Hz)`, firstError);
 }
 
-function read(req: Extract<CaptureRequest, { op: 'read' }>): CaptureData {
+function read(req: CaptureReadRequest): CaptureData {
   const p = pcm;
   if (p === null) throw new Error(`ALSA capture '${pcmName}': not open`);
   const buf = Buffer.alloc(req.frames * bytesPerFrame);
@@ -116,13 +119,5 @@ function closePcm(): null {
   return null;
 }
 
-parentPort?.on('message', (req: CaptureRequest) => {
-  let reply: CaptureReply;
-  try {
-    const result = req.op === 'open' ? open(req) : req.op === 'read' ? read(req) : closePcm();
-    reply = { id: req.id, ok: true, result };
-  } catch (err) {
-    reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
-  }
-  parentPort?.postMessage(reply, reply.ok && reply.result && 'data' in reply.result ? [reply.result.data] : []);
-});
+// the captured samples move to the main thread instead of being copied
+serveRpc<CaptureOperations>({ open, read, close: closePcm }, (result) => (result && 'data' in result ? [result.data] : []));

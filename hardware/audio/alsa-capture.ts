@@ -2,14 +2,14 @@
 // (alsa-capture-worker.ts); this class posts one read at a time and converts what
 // comes back to interleaved s16 stereo at the device's rate.
 
-import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../worker-thread.ts';
-import type { CaptureData, CaptureOpened, CaptureReply, CaptureRequest, CaptureSampleFormat } from './alsa-capture-worker.ts';
+import { WorkerRpc } from '../worker-rpc.ts';
+import type { CaptureOpened, CaptureOperations, CaptureSampleFormat } from './alsa-capture-worker.ts';
 
 const SND_PCM_TYPE_FILE = 3;
 const SND_PCM_TYPE_NULL = 4;
 
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+/** how long a close may wait for a read that never returns before the worker is terminated */
+const CLOSE_TIMEOUT_MS = 1000;
 
 /** What a capture source needs of a device: the ALSA one, or a test's. */
 export interface CaptureDevice {
@@ -22,9 +22,7 @@ export interface CaptureDevice {
 }
 
 export class AlsaCapture implements CaptureDevice {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private pending = new Map<number, { resolve: (v: CaptureOpened | CaptureData | null) => void; reject: (e: Error) => void }>();
+  private worker: WorkerRpc<CaptureOperations> | null = null;
   private opened: CaptureOpened | null = null;
 
   constructor(readonly name: string, private readonly opts: { rate?: number; latencyMs?: number } = {}) {
@@ -33,63 +31,37 @@ export class AlsaCapture implements CaptureDevice {
 
   async open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }> {
     if (this.worker) throw new Error(`AlsaCapture '${this.name}': already open`);
-    const w = startWorker('audio/alsa-capture-worker');
-    this.worker = w;
-    w.on('message', (r: CaptureReply) => {
-      const p = this.pending.get(r.id);
-      if (!p) return;
-      this.pending.delete(r.id);
-      if (r.ok) p.resolve(r.result);
-      else p.reject(new Error(r.error));
-    });
-    w.on('error', (e) => this.failAll(`ALSA capture '${this.name}': worker failed: ${e.message}`));
-    w.on('exit', (code) => this.failAll(`ALSA capture '${this.name}': worker exited (${code})`));
+    const worker = WorkerRpc.start<CaptureOperations>('audio/alsa-capture-worker', `ALSA capture '${this.name}'`);
+    this.worker = worker;
     try {
-      this.opened = (await this.call({ op: 'open', name: this.name, rate: this.opts.rate ?? 48000, channels: 2, latencyUs: (this.opts.latencyMs ?? 100) * 1000 })) as CaptureOpened;
+      this.opened = await worker.call('open', { name: this.name, rate: this.opts.rate ?? 48000, channels: 2, latencyUs: (this.opts.latencyMs ?? 100) * 1000 });
     } catch (e) {
       await this.terminate();
       throw e;
     }
-    const o = this.opened;
-    return { rate: o.rate, clocked: o.pcmType !== SND_PCM_TYPE_FILE && o.pcmType !== SND_PCM_TYPE_NULL, periodFrames: o.periodFrames };
+    const { rate, pcmType, periodFrames } = this.opened;
+    return { rate, clocked: pcmType !== SND_PCM_TYPE_FILE && pcmType !== SND_PCM_TYPE_NULL, periodFrames };
   }
 
   async read(frames: number): Promise<Int16Array> {
-    const o = this.opened;
-    if (!o) throw new Error(`ALSA capture '${this.name}': not open`);
-    const d = (await this.call({ op: 'read', frames })) as CaptureData;
-    return toStereoS16(d.data, o.format, o.channels);
+    const opened = this.opened;
+    if (!opened || !this.worker) throw new Error(`ALSA capture '${this.name}': not open`);
+    const captured = await this.worker.call('read', { frames });
+    return toStereoS16(captured.data, opened.format, opened.channels);
   }
 
   /** Closes the PCM; a worker stuck in a read that never returns is terminated instead. */
   async close(): Promise<void> {
     if (!this.worker) return;
-    const closed = this.call({ op: 'close' }).catch(() => undefined);
-    const timeout = new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 1000).unref());
-    await Promise.race([closed, timeout]);
+    await this.worker.call('close', {}, { timeoutMs: CLOSE_TIMEOUT_MS }).catch(() => undefined);
     await this.terminate();
   }
 
   private async terminate(): Promise<void> {
-    const w = this.worker;
+    const worker = this.worker;
     this.worker = null;
     this.opened = null;
-    if (w) await w.terminate().catch(() => undefined);
-  }
-
-  private call(req: WithoutId<CaptureRequest>): Promise<CaptureOpened | CaptureData | null> {
-    const w = this.worker;
-    if (!w) return Promise.reject(new Error(`ALSA capture '${this.name}': not open`));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...req, id } as CaptureRequest);
-    });
-  }
-
-  private failAll(message: string): void {
-    for (const p of this.pending.values()) p.reject(new Error(message));
-    this.pending.clear();
+    await worker?.terminate();
   }
 }
 

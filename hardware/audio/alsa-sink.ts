@@ -3,11 +3,10 @@
 // (null, file: they swallow audio instantly and report delay 0), paces writes
 // against the monotonic clock so players still run in real time with real delays.
 
-import type { Worker } from 'node:worker_threads';
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import type { PcmSink, SinkStatus } from './pcm-sink.ts';
-import type { AlsaOpened, AlsaReply, AlsaRequest, AlsaStatus } from './alsa-worker.ts';
-import { startWorker } from '../worker-thread.ts';
+import type { AlsaOpened, AlsaOperations } from './alsa-worker.ts';
+import { WorkerRpc, type CallOptions } from '../worker-rpc.ts';
 import { PacedClock, realSinkClock, waitForRoom, type SinkClock } from './paced-clock.ts';
 
 const SND_PCM_TYPE_FILE = 3;
@@ -28,9 +27,6 @@ export interface AlsaSinkOptions {
   clock?: SinkClock;
 }
 
-type Pending = { resolve: (v: AlsaOpened | AlsaStatus | null) => void; reject: (e: Error) => void };
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
-
 export class AlsaSink implements PcmSink {
   readonly name: string;
   private isClocked = true;
@@ -38,9 +34,7 @@ export class AlsaSink implements PcmSink {
   private readonly latencyMs: number;
   private readonly softResample: boolean;
   private readonly clock: SinkClock;
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private worker: WorkerRpc<AlsaOperations> | null = null;
   private tail: Promise<unknown> = Promise.resolve();
   private opened: AlsaOpened | null = null;
   private paced: PacedClock | null = null;
@@ -77,19 +71,15 @@ export class AlsaSink implements PcmSink {
 
   async open(): Promise<void> {
     if (this.worker) throw new Error(`AlsaSink '${this.name}': already open`);
-    this.worker = startWorker('audio/alsa-worker');
-    this.worker.on('message', (r: AlsaReply) => this.onReply(r));
-    this.worker.on('error', (e) => this.failAll(`AlsaSink '${this.name}': worker failed: ${e.message}`));
-    this.worker.on('exit', (code) => this.failAll(`AlsaSink '${this.name}': worker exited (${code})`));
+    this.worker = WorkerRpc.start<AlsaOperations>('audio/alsa-worker', `AlsaSink '${this.name}'`);
     try {
-      this.opened = (await this.call({
-        op: 'open',
+      this.opened = await this.call('open', {
         name: this.name,
         rate: this.format.sampleRate,
         channels: this.format.channels,
         latencyUs: Math.round(this.latencyMs * 1000),
         softResample: this.softResample,
-      })) as AlsaOpened;
+      });
     } catch (err) {
       await this.stopWorker();
       throw err;
@@ -116,7 +106,7 @@ export class AlsaSink implements PcmSink {
   }
 
   async status(): Promise<SinkStatus> {
-    const s = (await this.call({ op: 'status' })) as AlsaStatus;
+    const s = await this.call('status', {});
     this.deviceUnderruns = s.underruns;
     return this.paced ? this.pacedStatus() : s;
   }
@@ -124,16 +114,21 @@ export class AlsaSink implements PcmSink {
   /** Blocks (off-thread) until everything queued has played; the sink stays open. */
   async drain(): Promise<void> {
     await this.tail;
-    await this.call({ op: 'drain' });
+    await this.call('drain', {});
     if (this.paced) await this.clock.sleepUs(this.paced.delayFrames(this.clock.nowUs()) * (1e6 / this.format.sampleRate));
   }
 
   /** Stops playback at once and releases the device. */
   async close(): Promise<void> {
     if (!this.worker) return;
+    if (!this.worker.running) {
+      // the worker died (every call since has failed with the reason): nothing left to release
+      this.worker = null;
+      return;
+    }
     await this.tail.catch(() => undefined);
     try {
-      await this.call({ op: 'close' });
+      await this.call('close', {});
     } finally {
       await this.stopWorker();
     }
@@ -148,7 +143,7 @@ export class AlsaSink implements PcmSink {
     if (this.paced) await waitForRoom(this.paced, frames, this.clock);
     // Copy so the caller may reuse its buffer; the copy's memory moves to the worker.
     const copy = new Int16Array(pcm);
-    const s = (await this.call({ op: 'write', data: copy.buffer, frames }, [copy.buffer])) as AlsaStatus;
+    const s = await this.call('write', { data: copy.buffer, frames }, { transfer: [copy.buffer] });
     this.deviceUnderruns = s.underruns;
     // Heuristic for unclocked plugins that snd_pcm_type hides (e.g. behind plug):
     // a real device cannot have played a whole period the instant it was written.
@@ -173,37 +168,14 @@ export class AlsaSink implements PcmSink {
     return { delayFrames: Math.round(paced.delayFrames(atUs)), atUs, underruns: this.deviceUnderruns + paced.underruns };
   }
 
-  private call(req: WithoutId<AlsaRequest>, transfer: ArrayBuffer[] = []): Promise<AlsaOpened | AlsaStatus | null> {
-    const worker = this.worker;
-    if (!worker) return Promise.reject(new Error(`AlsaSink '${this.name}': not open`));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...req, id } as AlsaRequest, transfer);
-    });
-  }
-
-  private onReply(r: AlsaReply): void {
-    const p = this.pending.get(r.id);
-    if (!p) return;
-    this.pending.delete(r.id);
-    if (r.ok) p.resolve(r.result);
-    else p.reject(new Error(r.error));
-  }
-
-  private failAll(message: string): void {
-    this.worker = null;
-    for (const p of this.pending.values()) p.reject(new Error(message));
-    this.pending.clear();
+  private call<Op extends keyof AlsaOperations>(op: Op, request: AlsaOperations[Op]['request'], options?: CallOptions): Promise<AlsaOperations[Op]['result']> {
+    if (!this.worker) return Promise.reject(new Error(`AlsaSink '${this.name}': not open`));
+    return this.worker.call(op, request, options);
   }
 
   private async stopWorker(): Promise<void> {
-    const w = this.worker;
+    const worker = this.worker;
     this.worker = null;
-    if (w) {
-      w.removeAllListeners('exit');
-      await w.terminate();
-    }
-    this.failAll(`AlsaSink '${this.name}': closed`);
+    await worker?.terminate();
   }
 }

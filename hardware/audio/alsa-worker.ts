@@ -2,16 +2,12 @@
 // (snd_pcm_writei waits for room, drain waits for the queue to play), so none of them
 // run on the main thread. Messages are handled one at a time in arrival order.
 
-import { parentPort } from 'node:worker_threads';
 import { monotonicUs } from '../../firmware/util/time.ts';
+import { serveRpc } from '../worker-rpc.ts';
 import { EPIPE, ESTRPIPE, snd, SND_PCM_ACCESS_RW_INTERLEAVED, SND_PCM_FORMAT_S16_LE, SND_PCM_STREAM_PLAYBACK } from './libasound.ts';
 
-export type AlsaRequest =
-  | { id: number; op: 'open'; name: string; rate: number; channels: number; latencyUs: number; softResample: boolean }
-  | { id: number; op: 'write'; data: ArrayBuffer; frames: number }
-  | { id: number; op: 'status' }
-  | { id: number; op: 'drain' }
-  | { id: number; op: 'close' };
+export interface AlsaOpenRequest { name: string; rate: number; channels: number; latencyUs: number; softResample: boolean }
+export interface AlsaWriteRequest { data: ArrayBuffer; frames: number }
 
 export interface AlsaOpened {
   pcmType: number;
@@ -25,7 +21,14 @@ export interface AlsaStatus {
   underruns: number;
 }
 
-export type AlsaReply = { id: number; ok: true; result: AlsaOpened | AlsaStatus | null } | { id: number; ok: false; error: string };
+/** What the playback worker does, for WorkerRpc (alsa-sink.ts) */
+export type AlsaOperations = {
+  open: { request: AlsaOpenRequest; result: AlsaOpened };
+  write: { request: AlsaWriteRequest; result: AlsaStatus };
+  status: { request: object; result: AlsaStatus };
+  drain: { request: object; result: null };
+  close: { request: object; result: null };
+};
 
 /**
  * snd_pcm_set_params leaves the start threshold at the full buffer: a player that
@@ -68,7 +71,7 @@ function recoverOrFail(call: string, err: number): void {
   if (rc < 0) fail(`snd_pcm_recover after ${call}`, rc);
 }
 
-function open(req: Extract<AlsaRequest, { op: 'open' }>): AlsaOpened {
+function open(req: AlsaOpenRequest): AlsaOpened {
   if (pcm !== null) throw new Error(`ALSA PCM '${pcmName}': already open`);
   pcmName = req.name;
   bytesPerFrame = req.channels * 2;
@@ -98,7 +101,7 @@ function open(req: Extract<AlsaRequest, { op: 'open' }>): AlsaOpened {
   return { pcmType: snd.type(pcm) as number, bufferFrames: Number(buf[0]), periodFrames: Number(per[0]) };
 }
 
-function write(req: Extract<AlsaRequest, { op: 'write' }>): AlsaStatus {
+function write(req: AlsaWriteRequest): AlsaStatus {
   const p = requirePcm();
   const bytes = Buffer.from(req.data);
   let done = 0;
@@ -147,27 +150,4 @@ function closePcm(): null {
   return null;
 }
 
-function handle(req: AlsaRequest): AlsaOpened | AlsaStatus | null {
-  switch (req.op) {
-    case 'open':
-      return open(req);
-    case 'write':
-      return write(req);
-    case 'status':
-      return status();
-    case 'drain':
-      return drain();
-    case 'close':
-      return closePcm();
-  }
-}
-
-parentPort?.on('message', (req: AlsaRequest) => {
-  let reply: AlsaReply;
-  try {
-    reply = { id: req.id, ok: true, result: handle(req) };
-  } catch (err) {
-    reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
-  }
-  parentPort?.postMessage(reply);
-});
+serveRpc<AlsaOperations>({ open, write, status, drain, close: closePcm });

@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { AccessPointControl } from './access-point-control.ts';
 import type { P2pRadioEvents, RadioState } from './p2p-radio.ts';
-import { WpaCtrl } from './wpa-ctrl.ts';
 
 export interface ApOptions { iface: string; ssid: string; passphrase: string; freq: number; runDir: string }
 
@@ -41,7 +41,7 @@ export function hostapdConfig(o: ApOptions): string {
 
 export class ApRadio extends EventEmitter<P2pRadioEvents> {
   private proc: ChildProcess | null = null;
-  private ctrl: WpaCtrl | null = null;
+  private readonly accessPoint = new AccessPointControl(this, { notUp: 'access point: not up, cannot arm WPS', p2pGroup: false });
   private stopped = false;
   private current: RadioState = { state: 'down' };
   private retry: NodeJS.Timeout | null = null;
@@ -74,42 +74,25 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
   /** hostapd creates its control socket once the interface is up: try for a few seconds */
   private async attach(tries: number): Promise<void> {
     if (this.stopped || !this.proc) return;
-    const ctrl = new WpaCtrl(path.join(this.o.runDir, 'hostapd', this.o.iface));
     try {
-      ctrl.open();
-      ctrl.on('event', (ev) => this.onEvent(ev));
-      await ctrl.command('ATTACH');
+      await this.accessPoint.attach(path.join(this.o.runDir, 'hostapd', this.o.iface));
     } catch (e) {
-      ctrl.close();
       if (tries < 50) { setTimeout(() => void this.attach(tries + 1), 100); return; }
       this.down(`hostapd control socket: ${(e as Error).message}`);
       return;
     }
-    this.ctrl = ctrl;
     this.o.dhcp?.start(this.o.iface);
     this.backoff = this.o.backoffMs?.[0] ?? 1000;
     this.current = { state: 'up', group: { iface: this.o.iface, ssid: this.o.ssid, freq: this.o.freq, passphrase: this.o.passphrase } };
     this.emit('state', this.current);
   }
 
-  private onEvent(ev: string): void {
-    const sta = /^AP-STA-(CONNECTED|DISCONNECTED) ([0-9a-f:]{17})/.exec(ev);
-    if (sta) this.emit('station', { mac: sta[2], connected: sta[1] === 'CONNECTED', p2pDevAddr: null });
-    else if (ev.startsWith('WPS-SUCCESS')) this.emit('wps', { state: 'success' });
-    else if (ev.startsWith('WPS-TIMEOUT')) this.emit('wps', { state: 'timeout' });
-    else if (ev.startsWith('WPS-FAIL')) this.emit('wps', { state: 'failed' });
+  armWps(): Promise<void> {
+    return this.accessPoint.armWps();
   }
 
-  async armWps(): Promise<void> {
-    if (!this.ctrl) throw new Error('access point: not up, cannot arm WPS');
-    await this.ctrl.command('WPS_PBC');
-    this.emit('wps', { state: 'armed' });
-  }
-
-  async cancelWps(): Promise<void> {
-    if (!this.ctrl) return;
-    await this.ctrl.command('WPS_CANCEL');
-    this.emit('wps', { state: 'cancelled' });
+  cancelWps(): Promise<void> {
+    return this.accessPoint.cancelWps();
   }
 
   private down(message: string): void {
@@ -124,8 +107,7 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
 
   private teardown(): void {
     this.o.dhcp?.stop();
-    this.ctrl?.close();
-    this.ctrl = null;
+    this.accessPoint.detach();
     const p = this.proc;
     this.proc = null;
     p?.kill('SIGTERM');

@@ -6,15 +6,15 @@
 
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { AccessPointControl, type AccessPointEvents } from './access-point-control.ts';
 import { WpaCtrl } from './wpa-ctrl.ts';
 
 export interface P2pGroup { iface: string; ssid: string; freq: number; passphrase: string | null }
 export type RadioState = { state: 'down'; error?: string } | { state: 'forming' } | { state: 'up'; group: P2pGroup };
 
-export interface P2pRadioEvents {
+/** what both radios (this one and ApRadio) report */
+export interface P2pRadioEvents extends AccessPointEvents {
   state: [RadioState];
-  station: [{ mac: string; connected: boolean; p2pDevAddr: string | null }];
-  wps: [{ state: 'armed' | 'success' | 'failed' | 'timeout' | 'cancelled' }];
   problem: [string];
 }
 
@@ -38,7 +38,8 @@ export function parseGroupStarted(ev: string): P2pGroup | null {
 
 export class P2pRadio extends EventEmitter<P2pRadioEvents> {
   private main: WpaCtrl | null = null;
-  private groupCtrl: WpaCtrl | null = null;
+  /** the group interface's control socket, where WPS is armed and stations come and go */
+  private readonly group = new AccessPointControl(this, { notUp: 'Wi-Fi Direct: no group yet, cannot arm WPS', p2pGroup: true });
   private stopped = false;
   private wake: (() => void) | null = null;
   private current: RadioState = { state: 'down' };
@@ -56,16 +57,12 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
   }
 
   /** Share window opened: WPS push-button on the group interface. */
-  async armWps(): Promise<void> {
-    if (!this.groupCtrl) throw new Error('Wi-Fi Direct: no group yet, cannot arm WPS');
-    await this.groupCtrl.command('WPS_PBC');
-    this.emit('wps', { state: 'armed' });
+  armWps(): Promise<void> {
+    return this.group.armWps();
   }
 
-  async cancelWps(): Promise<void> {
-    if (!this.groupCtrl) return;
-    await this.groupCtrl.command('WPS_CANCEL');
-    this.emit('wps', { state: 'cancelled' });
+  cancelWps(): Promise<void> {
+    return this.group.cancelWps();
   }
 
   stop(): void {
@@ -120,11 +117,7 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
     await main.command(`P2P_GROUP_ADD persistent freq=${this.o.freq}${pw}`);
     const group = await started;
 
-    const gc = new WpaCtrl(path.join(this.o.ctrlDir, group.iface));
-    gc.open();
-    this.groupCtrl = gc;
-    gc.on('event', (ev) => this.onGroupEvent(ev));
-    await gc.command('ATTACH');
+    await this.group.attach(path.join(this.o.ctrlDir, group.iface));
     this.o.dhcp?.start(group.iface);
     this.setState({ state: 'up', group });
 
@@ -139,18 +132,9 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
     });
   }
 
-  private onGroupEvent(ev: string): void {
-    const sta = /^AP-STA-(CONNECTED|DISCONNECTED) ([0-9a-f:]{17})(?: .*p2p_dev_addr=([0-9a-f:]{17}))?/.exec(ev);
-    if (sta) return void this.emit('station', { mac: sta[2], connected: sta[1] === 'CONNECTED', p2pDevAddr: sta[3] ?? null });
-    if (ev.startsWith('WPS-SUCCESS')) this.emit('wps', { state: 'success' });
-    else if (ev.startsWith('WPS-FAIL')) this.emit('wps', { state: 'failed' });
-    else if (ev.startsWith('WPS-TIMEOUT')) this.emit('wps', { state: 'timeout' });
-  }
-
   private teardown(): void {
     this.o.dhcp?.stop();
-    this.groupCtrl?.close();
-    this.groupCtrl = null;
+    this.group.detach();
     this.main?.close();
     this.main = null;
   }

@@ -1,6 +1,7 @@
-// Buttons and LEDs on a real box process: the libgpiod backend driving fake
-// gpiomon/gpioset tools (the real backend code parses their output), and the
-// simulated twin's MQTT topic.
+// Buttons and LEDs on a real box process: the gpiod backend driving a fake
+// gpiomon (the real backend code parses its output) and a stand-in libgpiod found
+// through LD_LIBRARY_PATH (the real koffi binding writes the LED levels into it),
+// and the simulated twin's MQTT topic.
 
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,11 +49,15 @@ describe('buttons and LEDs (real box process)', function () {
     await waitFor('event/button', () => seen.some((s) => s.topic.endsWith('/event/button')), 5000);
     expect(seen.find((s) => s.topic.endsWith('/event/button'))!.msg).to.deep.equal({ button: 'share', gesture: 'click' });
     await waitFor('share window open in state', () => lastState()?.sharing?.open === true, 5000);
-    // the share LED (line 25) blinks: gpioset runs that set it on and off
+    // the share LED (line 25) blinks: one line request held through libgpiod, then writes; no process per change
     await waitFor('share LED blinking', () => {
-      const sets = fake.calls().filter((c) => c.startsWith('gpioset') && c.includes(' 25='));
-      return sets.some((c) => c.endsWith('25=1')) && sets.some((c) => c.endsWith('25=0'));
+      const log = fake.library.log();
+      return log.includes('set 25 1') && log.includes('set 25 0');
     }, 5000);
+    const log = fake.library.log();
+    expect(log[0]).to.equal('open /dev/gpiochip0');
+    expect(log.filter((l) => l.startsWith('request 25 '))).to.have.length(1);
+    expect(fake.calls().filter((c) => !c.startsWith('gpiomon')), 'processes besides gpiomon').to.deep.equal([]);
   });
 
   it('simulated: the owner presses buttons over sim/button; malformed presses are reported; guests may not press', async () => {
