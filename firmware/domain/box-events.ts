@@ -33,12 +33,12 @@ export interface BoxEventMap {
   error: [BoxError];
   /** a button on the box (or its simulated twin) and what it did */
   button: [ButtonEvent & { effect: string }];
-  capture: [Record<string, unknown>];
-  silence: [Record<string, unknown>];
-  wifi: [Record<string, unknown>];
-  wifi_station_connected: [Record<string, unknown>];
-  wifi_station_disconnected: [Record<string, unknown>];
-  wps: [Record<string, unknown>];
+  capture: [object];
+  silence: [object];
+  wifi: [object];
+  wifi_station_connected: [object];
+  wifi_station_disconnected: [object];
+  wps: [object];
 }
 export type BoxEventName = keyof BoxEventMap;
 
