@@ -36,6 +36,7 @@ import { HomeAssistant } from './extensions/home-assistant.ts';
 import { Leds } from './extensions/leds.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { MqttRequests } from './extensions/mqtt-requests.ts';
+import { PlayLog } from './extensions/play-log.ts';
 import { Speaker } from './extensions/speaker.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { Telemetry } from './extensions/telemetry.ts';
@@ -52,6 +53,7 @@ import { Refusals } from './security/refusals.ts';
 import { StreamServer } from './stream/stream-server.ts';
 import { StreamTokens } from './stream/stream-tokens.ts';
 import type { Logger } from './util/log.ts';
+import { DailyLog } from './util/daily-log.ts';
 import { fixMmapThreshold } from './util/malloc-tuning.ts';
 import { packageVersion } from './util/package-version.ts';
 import { StateStore } from './util/state-store.ts';
@@ -165,6 +167,13 @@ export class Controller {
         publish: (payload) => void this.broker.publish(this.topics.telemetry, payload, { retain: false }),
         log: (l, m, e) => this.log.log(l, m, e),
       }),
+      config.playLog.enabled
+        ? new PlayLog({
+          events: this.events, log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
+          track: (id) => this.library.get(id), playing: () => this.engine.state === 'playing', listenerCount: () => this.listeners.count(),
+          onError: (message) => { this.log.warn(message); this.events.emit('error', { message }); },
+        })
+        : null,
       this.speaker(saved.volume),
       ...(await this.frontPanel(router)),
       wifi,

@@ -4,7 +4,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from './config/config.ts';
 import { hashPassword } from './config/password.ts';
+import path from 'node:path';
 import { Controller } from './controller.ts';
+import { exportPlayLog, parseDay } from './extensions/play-log-export.ts';
 import { createLogger } from './util/log.ts';
 
 function port(v: string): number {
@@ -20,6 +22,13 @@ function intIn(lo: number, hi: number) {
   };
 }
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+function dayArgument(v: string): string {
+  try {
+    return parseDay(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
 
 /** Each flag is a config key (and so also an environment variable). */
 const FLAG_TO_CONFIG: Array<[string, string]> = [
@@ -59,6 +68,29 @@ program
     if (!pw) { console.error('error: empty password on stdin'); process.exit(2); }
     console.log(hashPassword(pw));
     process.exit(0);
+  });
+
+program
+  .command('playlog')
+  .description('print the play log of a range of days (README "Play log")')
+  .requiredOption('--from <day>', 'first day, YYYY-MM-DD (local)', dayArgument)
+  .option('--to <day>', 'last day, YYYY-MM-DD (default: --from)', dayArgument)
+  .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl']).default('csv'))
+  .action((opts: { from: string; to?: string; format: 'csv' | 'jsonl' }) => {
+    const parent = program.opts() as { config?: string; stateDir?: string };
+    let config;
+    try {
+      config = loadConfig({ file: parent.config, env: process.env, overrides: parent.stateDir ? { stateDir: parent.stateDir } : {} });
+    } catch (e) {
+      console.error(e instanceof ConfigError ? `nearcast-box: invalid configuration\n${e.message}` : `nearcast-box: ${(e as Error).message}`);
+      process.exit(2);
+    }
+    try {
+      process.stdout.write(exportPlayLog(path.join(config.stateDir, 'playlog'), opts.from, opts.to ?? opts.from, opts.format));
+    } catch (e) {
+      console.error(`nearcast-box playlog: ${(e as Error).message}`);
+      process.exit(2);
+    }
   });
 
 program.action(async (opts) => {

@@ -130,6 +130,10 @@ export const ConfigSchema = Type.Object({
     }),
     dhcp: Type.Boolean({ default: true, description: 'serve DHCP on the group interface with dnsmasq' }),
   }),
+  playLog: Section({
+    enabled: Type.Boolean({ default: true, description: 'write every item that played to <stateDir>/playlog/<day>.jsonl (README "Play log")' }),
+    keepDays: Type.Integer({ minimum: 1, maximum: 3660, default: 400, description: 'days of play log kept' }),
+  }),
   telemetry: Section({
     intervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'how often the telemetry topic is published (0: never)' }),
   }),

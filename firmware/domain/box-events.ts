@@ -33,6 +33,8 @@ export interface BoxEventMap {
   error: [BoxError];
   /** a button on the box (or its simulated twin) and what it did */
   button: [ButtonEvent & { effect: string }];
+  /** an item that played to its end (or was cut): the play log's line */
+  played: [object];
   capture: [object];
   silence: [object];
   wifi: [object];
@@ -44,7 +46,7 @@ export type BoxEventName = keyof BoxEventMap;
 
 /** the events published on MQTT (all but the internal `changed` and `volume`) */
 export const PUBLISHED_EVENTS = [
-  'track', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence',
+  'track', 'played', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence',
   'wifi', 'wifi_station_connected', 'wifi_station_disconnected', 'wps',
 ] as const satisfies readonly BoxEventName[];
 

@@ -179,6 +179,7 @@ async function readTrack(f: FoundFile): Promise<Track> {
     durationMs: Math.round(seconds * 1000),
     fileName,
     hasArtwork: (c.picture?.length ?? 0) > 0,
+    ...isrcOf(c.isrc),
   };
 }
 
@@ -276,6 +277,15 @@ export async function loadArtwork(track: Pick<Track, 'path'>): Promise<{ mime: s
   } catch {
     return null; // a file that went bad since the scan simply has no artwork
   }
+}
+
+/** the first well-formed ISRC of the tags (CC-XXX-YY-NNNNN, dashes optional) */
+function isrcOf(tags: string[] | undefined): { isrc?: string } {
+  for (const tag of tags ?? []) {
+    const code = clean(tag).replace(/-/g, '').toUpperCase();
+    if (/^[A-Z]{2}[A-Z0-9]{3}\d{7}$/.test(code)) return { isrc: code };
+  }
+  return {};
 }
 
 function extensionOf(name: string): string {

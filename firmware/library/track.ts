@@ -15,6 +15,8 @@ export interface Track {
   /** Base name with extension, e.g. "Moon River.mp3". */
   fileName: string;
   hasArtwork: boolean;
+  /** International Standard Recording Code from the tags, when they carry one (play log, royalty reports) */
+  isrc?: string;
 }
 
 /** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */

@@ -1,0 +1,122 @@
+// The play log: every item that played, one JSON line each, for the shop's records
+// and royalty reports (README "Play log"). An item starts when listeners start
+// hearing it (the bus's `track` event) and ends when the next one starts or the box
+// stops playing; pauses do not count as played. Each finished item is written to
+// the day's file (util/daily-log.ts: crash-safe, rotated daily, kept N days) and told
+// on the bus as `played` (event/played).
+
+import type { BoxEvents, TrackSummary } from '../domain/box-events.ts';
+import type { Track } from '../library/track.ts';
+import { isoWithOffset, type DailyLog } from '../util/daily-log.ts';
+import type { Extension } from './extension.ts';
+
+export type PlayedKind = 'song' | 'jingle' | 'ad' | 'news' | 'announcement';
+
+export interface PlayedItem {
+  /** unique per item: the start instant and the track */
+  id: string;
+  start: string;
+  end: string;
+  playedMs: number;
+  kind: PlayedKind;
+  title: string;
+  artist: string;
+  album: string;
+  isrc: string | null;
+  /** the file (or URL) it came from */
+  file: string | null;
+  playlist: string | null;
+  listenersAtStart: number;
+}
+
+export interface PlayLogOptions {
+  events: BoxEvents;
+  log: Pick<DailyLog, 'append' | 'close'>;
+  /** the library's track (path, ISRC) for a track id */
+  track(id: string): Track | undefined;
+  playing(): boolean;
+  listenerCount(): number;
+  /** the wall clock (ms since the epoch) */
+  now?: () => number;
+  onError?: (message: string) => void;
+}
+
+interface Current {
+  summary: TrackSummary;
+  startedAt: number;
+  listenersAtStart: number;
+  playedMs: number;
+  /** when the current stretch of playing began (null while paused) */
+  playingSince: number | null;
+}
+
+export class PlayLog implements Extension {
+  readonly name = 'play-log';
+  private current: Current | null = null;
+  private readonly onTrack = ({ track }: { track: TrackSummary | null }) => this.startItem(track);
+  private readonly onChanged = () => this.followPlayingState();
+
+  constructor(private readonly options: PlayLogOptions) {}
+
+  private get now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  start(): void {
+    this.options.events.on('track', this.onTrack);
+    this.options.events.on('changed', this.onChanged);
+  }
+
+  private startItem(track: TrackSummary | null): void {
+    this.finishItem();
+    if (!track) return;
+    const now = this.now;
+    this.current = {
+      summary: track, startedAt: now, listenersAtStart: this.options.listenerCount(), playedMs: 0,
+      playingSince: this.options.playing() ? now : null,
+    };
+  }
+
+  /** pauses stop the item's clock; stopping ends the item */
+  private followPlayingState(): void {
+    const item = this.current;
+    if (!item) return;
+    const playing = this.options.playing();
+    const now = this.now;
+    if (!playing && item.playingSince !== null) {
+      item.playedMs += now - item.playingSince;
+      item.playingSince = null;
+    } else if (playing && item.playingSince === null) {
+      item.playingSince = now;
+    }
+  }
+
+  private finishItem(): void {
+    const item = this.current;
+    this.current = null;
+    if (!item) return;
+    const now = this.now;
+    const playedMs = Math.round(item.playedMs + (item.playingSince !== null ? now - item.playingSince : 0));
+    if (playedMs <= 0) return; // never heard: nothing played
+    const track = this.options.track(item.summary.id);
+    const played: PlayedItem = {
+      id: `${item.startedAt.toString(36)}-${item.summary.id}`,
+      start: isoWithOffset(new Date(item.startedAt)), end: isoWithOffset(new Date(now)), playedMs,
+      kind: 'song', title: item.summary.title, artist: item.summary.artist, album: item.summary.album,
+      isrc: track?.isrc ?? null, file: track?.path ?? null, playlist: null, listenersAtStart: item.listenersAtStart,
+    };
+    try {
+      this.options.log.append(played, new Date(item.startedAt));
+    } catch (e) {
+      this.options.onError?.(`play log: cannot write: ${(e as Error).message}`);
+    }
+    this.options.events.emit('played', played);
+  }
+
+  stop(): void {
+    this.options.events.off('track', this.onTrack);
+    this.options.events.off('changed', this.onChanged);
+    this.finishItem(); // the item playing now, up to now
+    this.options.log.close();
+  }
+}
