@@ -16,11 +16,15 @@ import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
 import { opusImplementation } from './audio/codecs/opus-backend.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
 import type { PlayQueueJSON } from './audio/play-queue.ts';
+import { chime } from './audio/sources/chime.ts';
+import { FileSource } from './audio/sources/file-source.ts';
 import { SourceOpener } from './audio/sources/source-opener.ts';
+import { synthesize } from './audio/sources/speech.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
 import type { BoxConfig } from './config/config.ts';
 import { hashPassword } from './config/password.ts';
 import { simOwnerPassword } from './config/sim-owner.ts';
+import { Announcements } from './domain/announcements.ts';
 import { announceDomainEvents, BoxEvents } from './domain/box-events.ts';
 import { NOBODY } from './domain/caller.ts';
 import { JoinManager } from './domain/join-manager.ts';
@@ -84,6 +88,8 @@ export class Controller {
   playback!: Playback;
   ports = { mqtt: 0, http: 0, stream: 0 };
   private readonly stops: Array<{ name: string; stop: () => Promise<void> | void }> = [];
+  /** the folders the library was scanned from */
+  private libraryFolders: string[] = [];
   /** why the library is empty, when it is */
   private noMusic: string | null = null;
   private readonly clock = monotonicUs;
@@ -106,7 +112,7 @@ export class Controller {
     const opener = new SourceOpener({ silenceSeconds: config.capture.silenceSeconds, silenceThreshold: config.capture.silenceThreshold });
     this.engine = new AudioEngine({
       openSource: opener.open, format: DEFAULT_FORMAT, chunkMs: config.stream.chunkMs, latencyMs: config.stream.latencyMs, codecs,
-      fifoSeconds: config.stream.fifoSeconds, clock: this.clock, bitrate: config.stream.opusBitrate,
+      fifoSeconds: config.stream.fifoSeconds, clock: this.clock, bitrate: config.stream.opusBitrate, duckRampMs: config.announce.rampMs,
       nextTrack: () => this.playback.nextTrack(),
     });
     this.playback = new Playback({
@@ -127,9 +133,17 @@ export class Controller {
     await this.startBroker();
 
     // the control path: every transport → one router → the domain
+    const announce = config.announce;
+    const announcements = new Announcements({
+      mixer: this.engine.overlay, events: this.events, chime: () => chime(DEFAULT_FORMAT),
+      openFile: (file) => new FileSource(file, { format: DEFAULT_FORMAT }),
+      speak: (text) => synthesize(text, { voice: announce.voice, dir: path.join(config.stateDir, 'speech') }),
+      folders: [...this.libraryFolders, ...announce.folders], defaults: { duckDb: announce.duckDb, chime: announce.chime },
+      maxQueue: announce.maxQueue, latencyMs: config.stream.latencyMs,
+    });
     const services: BoxServices = {
       boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.library, playback: this.playback,
-      joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners, persisted: () => store.settled(),
+      joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners, announcements, persisted: () => store.settled(),
     };
     const limits = config.limits;
     const router = new RequestRouter({
@@ -199,6 +213,7 @@ export class Controller {
       if (created) this.log.info('generated a demo library', { folder: demo });
       folders = [demo];
     }
+    this.libraryFolders = folders;
     const scan = await scanLibrary(folders, { onProblem: (p) => this.log.warn('skipped a file', { ...p }) });
     this.log.info('library scanned', { tracks: scan.tracks.length, problems: scan.problems.length });
     if (scan.tracks.length === 0) {

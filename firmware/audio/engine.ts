@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { PcmSource, ChunkEncoder } from './types.ts';
 import { FifoRing, type Chunk } from './fifo.ts';
+import { OverlayMixer } from './overlay-mixer.ts';
 import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
 import { OnDemandEncoders, type CodecDemand } from './codecs/on-demand-encoders.ts';
 import { FileSource } from './sources/file-source.ts';
@@ -60,6 +61,8 @@ export interface AudioEngineOptions {
   createEncoder?: (codec: CodecName, format: PcmFormat, opts: { chunkMs: number; bitrate?: number }) => ChunkEncoder;
   /** a stall longer than this resets the timeline instead of catching up (default 1000) */
   maxStallMs?: number;
+  /** how long the music takes to duck under an overlay and to come back (default 300) */
+  duckRampMs?: number;
 }
 
 export interface EngineStats { chunks: number; sourceUnderruns: number; stalls: number; errors: number }
@@ -111,6 +114,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   readonly latencyMs: number;
   readonly framesPerChunk: number;
   readonly fifo: FifoRing;
+  /** announcements (and their chimes) mixed over the music, which ducks under them */
+  readonly overlay: OverlayMixer;
   readonly stats: EngineStats = { chunks: 0, sourceUnderruns: 0, stalls: 0, errors: 0 };
   lastError: Error | null = null;
   private readonly options: AudioEngineOptions;
@@ -144,6 +149,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.clock = opts.clock ?? monotonicUs;
     this.codecs = [...new Set<CodecName>(opts.codecs ?? ['opus', 'pcm'])];
     this.fifo = new FifoRing(Math.max(1, Math.round(((opts.fifoSeconds ?? 5) * 1000) / this.chunkMs)));
+    this.overlay = new OverlayMixer(this.format, opts.duckRampMs ?? 300);
   }
 
   get running(): boolean { return this.started; }
@@ -197,6 +203,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.closeSource(this.cur);
     this.closeSource(this.prefetched);
     this.cur = this.prefetched = null;
+    this.overlay.clear();
     this.encoders?.close();
     this.encoders = null;
   }
@@ -263,6 +270,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private produce(captureUs: number): void {
     const { pcm, trackId, announce } = this.fill();
+    this.overlay.mix(pcm);
     const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
     if (trackId) chunk.trackId = trackId;
     if (this.stallGap) { chunk.gap = true; this.stallGap = false; }

@@ -130,6 +130,14 @@ export const ConfigSchema = Type.Object({
     }),
     dhcp: Type.Boolean({ default: true, description: 'serve DHCP on the group interface with dnsmasq' }),
   }),
+  announce: Section({
+    duckDb: Type.Integer({ minimum: 0, maximum: 40, default: 12, description: 'how far the music ducks under an announcement, dB' }),
+    rampMs: Type.Integer({ minimum: 20, maximum: 5000, default: 300, description: 'how long the music takes to duck and to come back' }),
+    chime: Type.Boolean({ default: true, description: 'a two-tone chime before each announcement' }),
+    voice: Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$', default: 'en', description: 'espeak-ng voice for spoken text' }),
+    folders: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'folders announcement files may come from, besides the library' }),
+    maxQueue: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'announcements that may wait at once' }),
+  }),
   playLog: Section({
     enabled: Type.Boolean({ default: true, description: 'write every item that played to <stateDir>/playlog/<day>.jsonl (README "Play log")' }),
     keepDays: Type.Integer({ minimum: 1, maximum: 3660, default: 400, description: 'days of play log kept' }),

@@ -35,6 +35,8 @@ export interface BoxEventMap {
   button: [ButtonEvent & { effect: string }];
   /** an item that played to its end (or was cut): the play log's line */
   played: [object];
+  /** an announcement queued, started, done or failed (domain/announcements.ts) */
+  announcement: [{ id: string; state: 'queued' | 'started' | 'done' | 'failed'; title: string; [detail: string]: unknown }];
   capture: [object];
   silence: [object];
   wifi: [object];
@@ -46,7 +48,7 @@ export type BoxEventName = keyof BoxEventMap;
 
 /** the events published on MQTT (all but the internal `changed` and `volume`) */
 export const PUBLISHED_EVENTS = [
-  'track', 'played', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence',
+  'track', 'played', 'announcement', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence',
   'wifi', 'wifi_station_connected', 'wifi_station_disconnected', 'wps',
 ] as const satisfies readonly BoxEventName[];
 

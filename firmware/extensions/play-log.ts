@@ -1,11 +1,12 @@
 // The play log: every item that played, one JSON line each, for the shop's records
 // and royalty reports (README "Play log"). An item starts when listeners start
 // hearing it (the bus's `track` event) and ends when the next one starts or the box
-// stops playing; pauses do not count as played. Each finished item is written to
+// stops playing; pauses do not count as played. An announcement, which plays over
+// the music, is an item of its own, logged when it ends. Each finished item is written to
 // the day's file (util/daily-log.ts: crash-safe, rotated daily, kept N days) and told
 // on the bus as `played` (event/played).
 
-import type { BoxEvents, TrackSummary } from '../domain/box-events.ts';
+import type { BoxEventMap, BoxEvents, TrackSummary } from '../domain/box-events.ts';
 import type { Track } from '../library/track.ts';
 import { isoWithOffset, type DailyLog } from '../util/daily-log.ts';
 import type { Extension } from './extension.ts';
@@ -55,6 +56,15 @@ export class PlayLog implements Extension {
   private current: Current | null = null;
   private readonly onTrack = ({ track }: { track: TrackSummary | null }) => this.startItem(track);
   private readonly onChanged = () => this.followPlayingState();
+  private readonly onAnnouncement = (a: BoxEventMap['announcement'][0]) => {
+    if ((a.state === 'done' || a.state === 'failed') && typeof a.startedAt === 'number' && typeof a.endedAt === 'number' && a.startedAt > 0) {
+      this.write({
+        id: a.id, start: isoWithOffset(new Date(a.startedAt)), end: isoWithOffset(new Date(a.endedAt)), playedMs: Math.round(a.endedAt - a.startedAt),
+        kind: 'announcement', title: a.title, artist: '', album: '', isrc: null, file: typeof a.file === 'string' ? a.file : null, playlist: null,
+        listenersAtStart: this.options.listenerCount(),
+      }, a.startedAt);
+    }
+  };
 
   constructor(private readonly options: PlayLogOptions) {}
 
@@ -65,6 +75,7 @@ export class PlayLog implements Extension {
   start(): void {
     this.options.events.on('track', this.onTrack);
     this.options.events.on('changed', this.onChanged);
+    this.options.events.on('announcement', this.onAnnouncement);
   }
 
   private startItem(track: TrackSummary | null): void {
@@ -105,8 +116,12 @@ export class PlayLog implements Extension {
       kind: 'song', title: item.summary.title, artist: item.summary.artist, album: item.summary.album,
       isrc: track?.isrc ?? null, file: track?.path ?? null, playlist: null, listenersAtStart: item.listenersAtStart,
     };
+    this.write(played, item.startedAt);
+  }
+
+  private write(played: PlayedItem, startedAt: number): void {
     try {
-      this.options.log.append(played, new Date(item.startedAt));
+      this.options.log.append(played, new Date(startedAt));
     } catch (e) {
       this.options.onError?.(`play log: cannot write: ${(e as Error).message}`);
     }
@@ -116,6 +131,7 @@ export class PlayLog implements Extension {
   stop(): void {
     this.options.events.off('track', this.onTrack);
     this.options.events.off('changed', this.onChanged);
+    this.options.events.off('announcement', this.onAnnouncement);
     this.finishItem(); // the item playing now, up to now
     this.options.log.close();
   }

@@ -1,6 +1,7 @@
 // What a request handler sees: who asks, and the box services it may use.
 
 import type { Caller, PermissionLevel, Role } from '../domain/caller.ts';
+import type { Announcements } from '../domain/announcements.ts';
 import type { JoinManager } from '../domain/join-manager.ts';
 import type { ListenerDirectory } from '../domain/listener-directory.ts';
 import type { PlaybackControl } from '../domain/playback.ts';
@@ -20,6 +21,8 @@ export interface BoxServices {
   joins: JoinManager;
   shareWindow: ShareWindow;
   listeners: ListenerDirectory;
+  /** announcements over the music (absent on a box built without them, e.g. in tests) */
+  announcements?: Pick<Announcements, 'announce'>;
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */
   radio?: () => unknown;
   /** resolves once every change made so far is on disk (replies wait for it) */

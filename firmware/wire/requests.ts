@@ -41,6 +41,7 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   source: op({ source: text(200) }, { required: ['source'] }),
   approve: op({ clientId: text(64) }),
   deny: op({ clientId: text(64), reason: text(200) }),
+  announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
 };
 
@@ -52,6 +53,7 @@ export interface VolumeRequest { volume?: number; delta?: number }
 export interface SourceRequest { source: string }
 export interface ApproveRequest { clientId?: string }
 export interface DenyRequest { clientId?: string; reason?: string }
+export interface AnnounceRequest { text?: string; file?: string; chime?: boolean; duckDb?: number }
 export interface ShareRequest { action: ShareAction; seconds?: number }
 
 export type ParsedRequest =

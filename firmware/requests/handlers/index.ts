@@ -9,9 +9,10 @@ import { leave } from './leave.ts';
 import { play } from './play.ts';
 import { queue } from './queue.ts';
 import { search } from './search.ts';
+import { announce } from './announce.ts';
 import { share } from './share.ts';
 import { source } from './source.ts';
 import { status } from './status.ts';
 import { volume } from './volume.ts';
 
-export const HANDLERS: Record<Op, Handler> = { join, leave, status, search, play, enqueue, queue, control, volume, source, approve, deny, share };
+export const HANDLERS: Record<Op, Handler> = { join, leave, status, search, play, enqueue, queue, control, volume, source, approve, deny, share, announce };
