@@ -47,6 +47,7 @@ import { Telemetry } from './extensions/telemetry.ts';
 import { Wifi } from './extensions/wifi.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
+import { gainDbFor, LoudnessIndex } from './library/loudness.ts';
 import { LibraryIndex } from './library/search.ts';
 import type { BoxServices } from './requests/context.ts';
 import { statusData } from './requests/handlers/status.ts';
@@ -115,10 +116,18 @@ export class Controller {
       fifoSeconds: config.stream.fifoSeconds, clock: this.clock, bitrate: config.stream.opusBitrate, duckRampMs: config.announce.rampMs,
       nextTrack: () => this.playback.nextTrack(),
     });
+    const loudness = config.loudness.enabled
+      ? new LoudnessIndex({ file: path.join(config.stateDir, 'loudness.json'), log: (l, m, e) => this.log.log(l, m, e) })
+      : null;
     this.playback = new Playback({
       engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources,
       initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat,
+      gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
     });
+    if (loudness) {
+      void loudness.measureAll(this.library.all());
+      this.onStop('loudness', () => loudness.stop());
+    }
     const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });
     this.reportAudioErrors(codecs);
     this.playback.on('change', () => store.save(this.playback.toJSON()));

@@ -19,13 +19,13 @@ import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFor
 import { monotonicUs } from '../util/time.ts';
 
 export type SourceSpec =
-  | { kind: 'file'; path: string; trackId?: string; startMs?: number }
+  | { kind: 'file'; path: string; trackId?: string; startMs?: number; /** loudness normalisation (library/loudness.ts) */ gainDb?: number }
   | { kind: 'pipe'; path: string }
   | { kind: 'capture'; pcm: string }
   | { kind: 'tone'; hz: number }
   | { kind: 'silence' };
 
-export interface NextTrack { path: string; trackId: string }
+export interface NextTrack { path: string; trackId: string; gainDb?: number }
 /** What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a library track. */
 export interface TrackEvent { trackId: string | null; spec: SourceSpec | null; playAt: number }
 export interface SourceErrorEvent { path: string; error: Error }
@@ -67,7 +67,8 @@ export interface AudioEngineOptions {
 
 export interface EngineStats { chunks: number; sourceUnderruns: number; stalls: number; errors: number }
 
-interface Current { spec: SourceSpec; source: PcmSource; framesRead: number; heard: boolean }
+/** `gain`: the linear gain applied to the source's samples (1: none) */
+interface Current { spec: SourceSpec; source: PcmSource; framesRead: number; heard: boolean; gain: number }
 interface Announce { trackId: string | null; spec: SourceSpec | null; offset: number }
 
 const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
@@ -303,7 +304,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
           announce.push({ trackId: id, spec: cur.spec, offset: filled });
         }
         if (filled === 0 && cur.spec.kind === 'file') trackId = cur.spec.trackId;
-        pcm.set(got, filled * ch);
+        if (cur.gain === 1) pcm.set(got, filled * ch);
+        else applyGain(got, cur.gain, pcm, filled * ch);
         filled += frames;
         cur.framesRead += frames;
       }
@@ -359,7 +361,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.failed(err as Error, this.clock());
       return null;
     }
-    return t ? this.open({ kind: 'file', path: t.path, trackId: t.trackId }) : null;
+    return t ? this.open({ kind: 'file', path: t.path, trackId: t.trackId, ...(t.gainDb ? { gainDb: t.gainDb } : {}) }) : null;
   }
 
   /** Opens a source; a source that cannot even be constructed becomes an already-failed one. */
@@ -370,7 +372,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     } catch (err) {
       source = failedSource(spec, err as Error);
     }
-    return { spec, source, framesRead: 0, heard: false };
+    const gainDb = spec.kind === 'file' ? spec.gainDb ?? 0 : 0;
+    return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1 };
   }
 
   private closeSource(c: Current | null): void {
@@ -385,6 +388,14 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.errorReportedAt = nowUs;
     this.emit('produce-error', { error, count: this.unreportedErrors });
     this.unreportedErrors = 0;
+  }
+}
+
+/** copies `from` into `to` at `offset` with a gain; the loudness gain already keeps the true peak under the ceiling, the clamp is the last guard */
+function applyGain(from: Int16Array, gain: number, to: Int16Array, offset: number): void {
+  for (let i = 0; i < from.length; i++) {
+    const v = Math.round(from[i]! * gain);
+    to[offset + i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
   }
 }
 

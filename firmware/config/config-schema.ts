@@ -130,6 +130,11 @@ export const ConfigSchema = Type.Object({
     }),
     dhcp: Type.Boolean({ default: true, description: 'serve DHCP on the group interface with dnsmasq' }),
   }),
+  loudness: Section({
+    enabled: Type.Boolean({ default: true, description: 'even loudness: each track measured once (EBU R128, ffmpeg ebur128) and played at the gain to the target' }),
+    targetLufs: Type.Number({ minimum: -40, maximum: -5, default: -17, description: 'integrated loudness every track is brought to, LUFS' }),
+    truePeakDbtp: Type.Number({ minimum: -12, maximum: 0, default: -1, description: 'the gain never lifts a track\'s true peak above this, dBTP' }),
+  }),
   announce: Section({
     duckDb: Type.Integer({ minimum: 0, maximum: 40, default: 12, description: 'how far the music ducks under an announcement, dB' }),
     rampMs: Type.Integer({ minimum: 20, maximum: 5000, default: 300, description: 'how long the music takes to duck and to come back' }),

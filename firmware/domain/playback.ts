@@ -2,7 +2,7 @@
 // audio engine; what handlers, buttons and the state topic see as "now playing".
 
 import { EventEmitter } from 'node:events';
-import { parseSourceSpec, type AudioEngine, type TrackEvent } from '../audio/engine.ts';
+import { parseSourceSpec, type AudioEngine, type NextTrack, type TrackEvent } from '../audio/engine.ts';
 import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
 import type { Track } from '../library/track.ts';
@@ -49,6 +49,8 @@ export interface PlaybackOptions {
   initialVolume: number;
   queue?: PlayQueueJSON;
   repeat: 'all' | 'none';
+  /** the loudness-normalising gain of a track (library/loudness.ts); none when absent */
+  gainDbOf?: (track: Track) => number;
 }
 
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
@@ -75,12 +77,12 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   /** The engine asks for the following track (a few seconds early, to pre-open it). */
-  nextTrack = (): { path: string; trackId: string } | null => {
+  nextTrack = (): NextTrack | null => {
     for (let tries = 0; tries < 8; tries++) {
       const id = this.queueModel.next();
       if (!id) return null;
       const t = this.options.library.get(id);
-      if (t) return { path: t.path, trackId: t.id };
+      if (t) return this.specFor(t);
     }
     return null;
   };
@@ -90,7 +92,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.mode = 'library';
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.options.library.get(id) : undefined;
-    if (t) this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
+    if (t) this.options.engine.setSource(this.specFor(t));
   }
 
   private onTrack(e: TrackEvent): void {
@@ -105,6 +107,12 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       this.emit('change');
     }, delayMs);
     this.heardTimer.unref();
+  }
+
+  /** how the engine plays a library track: its file, at the gain that evens out loudness */
+  private specFor(track: Track): { kind: 'file'; path: string; trackId: string; gainDb?: number } & NextTrack {
+    const gainDb = this.options.gainDbOf?.(track) ?? 0;
+    return { kind: 'file', path: track.path, trackId: track.id, ...(gainDb !== 0 ? { gainDb } : {}) };
   }
 
   nowPlaying(): NowPlaying {
@@ -139,7 +147,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   playNow(track: Track): void {
     this.mode = 'library';
     this.queueModel.playNow(track.id);
-    this.options.engine.setSource({ kind: 'file', path: track.path, trackId: track.id });
+    this.options.engine.setSource(this.specFor(track));
     this.emit('change');
   }
 
@@ -165,7 +173,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       case 'previous': {
         const id = this.queueModel.previous();
         const t = id ? this.options.library.get(id) : undefined;
-        if (t) { e.setSource({ kind: 'file', path: t.path, trackId: t.id }); this.mode = 'library'; }
+        if (t) { e.setSource(this.specFor(t)); this.mode = 'library'; }
         break;
       }
       case 'stop': e.setSource(null); break;

@@ -180,6 +180,7 @@ async function readTrack(f: FoundFile): Promise<Track> {
     fileName,
     hasArtwork: (c.picture?.length ?? 0) > 0,
     ...isrcOf(c.isrc),
+    ...replayGainOf(c.replaygain_track_gain?.dB, c.replaygain_track_peak?.ratio),
   };
 }
 
@@ -277,6 +278,12 @@ export async function loadArtwork(track: Pick<Track, 'path'>): Promise<{ mime: s
   } catch {
     return null; // a file that went bad since the scan simply has no artwork
   }
+}
+
+/** ReplayGain tags, when they hold plausible numbers */
+function replayGainOf(gainDb: number | undefined, peak: number | undefined): { replayGainDb?: number; replayGainPeak?: number } {
+  if (typeof gainDb !== 'number' || !Number.isFinite(gainDb) || Math.abs(gainDb) > 60) return {};
+  return { replayGainDb: gainDb, ...(typeof peak === 'number' && peak > 0 && peak < 10 ? { replayGainPeak: peak } : {}) };
 }
 
 /** the first well-formed ISRC of the tags (CC-XXX-YY-NNNNN, dashes optional) */

@@ -17,6 +17,9 @@ export interface Track {
   hasArtwork: boolean;
   /** International Standard Recording Code from the tags, when they carry one (play log, royalty reports) */
   isrc?: string;
+  /** ReplayGain track gain (dB) and peak (linear, 1 = full scale) from the tags, when present */
+  replayGainDb?: number;
+  replayGainPeak?: number;
 }
 
 /** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */

@@ -87,7 +87,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
     const cfg = path.join(dir, 'switch', 'box.yaml');
     writeFileSync(cfg, 'sources: [capture:nc_in2]\n');
     box = await startBox(['--config', cfg, '--music', path.join(dir, 'music'), '--policy', 'open', '--codec', 'pcm', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'switch', 'state')], { ALSA_CONFIG_PATH: alsa.configPath, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
+      '--state-dir', path.join(dir, 'switch', 'state')], { ALSA_CONFIG_PATH: alsa.configPath, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NEARCAST_LOUDNESS__ENABLED: 'false' });
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', 'nc_out3', '--codec', 'pcm', '--json'], alsa.env);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
     const replies: Array<Record<string, unknown>> = [];
