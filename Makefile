@@ -57,8 +57,9 @@ node-deps:
 run: setup
 	node --import tsx firmware/main.ts --sim --host 127.0.0.1 $(ARGS)
 
+# three projects: Node code (tsconfig.json), the page script (companion/web), the Playwright tests (test/browser)
 typecheck: node-deps
-	npx tsc --noEmit -p .
+	npm run --silent typecheck
 
 test: test-setup typecheck
 	npx mocha
