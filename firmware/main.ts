@@ -68,7 +68,7 @@ program.action(async (opts) => {
     const keys = path.split('.');
     let o = overrides as Record<string, unknown>;
     for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
-    o[keys[keys.length - 1]] = v;
+    o[keys[keys.length - 1]!] = v; // split() returns at least one key
   };
   for (const [flag, path] of FLAG_TO_CONFIG) set(path, opts[flag]);
   if (opts.sim) set('hardware.sim', true);

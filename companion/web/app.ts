@@ -53,8 +53,9 @@ client.on('message', (topic, payload) => {
     return;
   }
   const parts = topic.split('/');
-  if (!topics && parts[0] === 'nearcast' && parts[2] !== 'client') {
-    topics = boxTopics(parts[1]);
+  const boxId = parts[1];
+  if (!topics && parts[0] === 'nearcast' && boxId && parts[2] !== 'client') {
+    topics = boxTopics(boxId);
     client.subscribe(topics.myResponses(clientId));
     boxFound();
   }

@@ -173,8 +173,9 @@ export class WebPlayer {
     const open = () => {
       dec = new AD({
         output: (data: any) => {
-          while (inFlight.length && inFlight[0].stamp < data.timestamp - 1000) inFlight.shift(); // the decoder skipped it
-          const f = inFlight.length && Math.abs(inFlight[0].stamp - data.timestamp) <= 1000 ? inFlight.shift()!.f : null;
+          while (inFlight[0] && inFlight[0].stamp < data.timestamp - 1000) inFlight.shift(); // the decoder skipped it
+          const next = inFlight[0];
+          const f = next && Math.abs(next.stamp - data.timestamp) <= 1000 ? inFlight.shift()!.f : null;
           try {
             if (!f || !data.numberOfFrames) return;
             const b = this.ctx.createBuffer(h.channels, data.numberOfFrames, h.sampleRate);
@@ -224,7 +225,7 @@ export class WebPlayer {
         const b = this.ctx.createBuffer(ch, frames, h.sampleRate);
         for (let c = 0; c < ch; c++) {
           const out = b.getChannelData(c);
-          for (let i = 0; i < frames; i++) out[i] = s[i * ch + c] / 32768;
+          for (let i = 0; i < frames; i++) out[i] = s[i * ch + c]! / 32768;
         }
         this.schedule(f, b);
       },

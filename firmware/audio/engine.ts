@@ -387,7 +387,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     const frames = pcm.length / ch;
     for (let i = 0; i < frames; i++) {
       const g = from + ((target - from) * (i + 1)) / frames;
-      for (let c = 0; c < ch; c++) pcm[i * ch + c] = Math.round(pcm[i * ch + c] * g);
+      for (let c = 0; c < ch; c++) pcm[i * ch + c] = Math.round(pcm[i * ch + c]! * g);
     }
   }
 }

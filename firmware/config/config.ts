@@ -91,8 +91,8 @@ function readFile(file: string): Obj {
     }
   } else {
     const doc = YAML.parseDocument(text, { prettyErrors: true });
-    if (doc.errors.length) {
-      const e = doc.errors[0];
+    const e = doc.errors[0];
+    if (e) {
       const line = e.linePos?.[0];
       throw new ConfigError(`${file}${line ? `:${line.line}:${line.col}` : ''}: invalid YAML: ${e.message.split('\n')[0]}`);
     }
@@ -123,7 +123,7 @@ function fromEnv(env: NodeJS.ProcessEnv, schema: Obj): Obj {
     if (node && node.type === 'string' && typeof value !== 'string') value = raw;
     let o = out;
     for (const k of keys.slice(0, -1)) o = (o[k] = isObj(o[k]) ? o[k] : {}) as Obj;
-    o[keys[keys.length - 1]] = value;
+    o[keys[keys.length - 1]!] = value; // one key per part, and split() gives at least one part
   }
   return out;
 }

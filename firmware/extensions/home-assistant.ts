@@ -69,7 +69,7 @@ export class HomeAssistant {
     await this.o.subscribe('homeassistant/status', (_t, p) => {
       if (p.toString().trim() === 'online') this.announce();
     });
-    await this.o.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3], p.toString().trim()));
+    await this.o.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3]!, p.toString().trim())); // the filter has four levels before 'set'
     this.announce();
   }
 

@@ -21,7 +21,7 @@ const KEYS: Record<string, ButtonEvent> = {
 export function parseButtonCommand(line: string): ButtonEvent | 'quit' | null {
   const [button, gesture = 'click'] = line.trim().split(/\s+/);
   if (button === 'quit') return 'quit';
-  if (!['share', 'playPause', 'next', 'volumeUp', 'volumeDown'].includes(button)) return null;
+  if (!button || !['share', 'playPause', 'next', 'volumeUp', 'volumeDown'].includes(button)) return null;
   if (!['click', 'double', 'long'].includes(gesture)) return null;
   return { button, gesture } as ButtonEvent;
 }

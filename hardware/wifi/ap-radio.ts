@@ -94,7 +94,7 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
 
   private onEvent(ev: string): void {
     const sta = /^AP-STA-(CONNECTED|DISCONNECTED) ([0-9a-f:]{17})/.exec(ev);
-    if (sta) this.emit('station', { mac: sta[2], connected: sta[1] === 'CONNECTED', p2pDevAddr: null });
+    if (sta) this.emit('station', { mac: sta[2]!, connected: sta[1] === 'CONNECTED', p2pDevAddr: null });
     else if (ev.startsWith('WPS-SUCCESS')) this.emit('wps', { state: 'success' });
     else if (ev.startsWith('WPS-TIMEOUT')) this.emit('wps', { state: 'timeout' });
     else if (ev.startsWith('WPS-FAIL')) this.emit('wps', { state: 'failed' });

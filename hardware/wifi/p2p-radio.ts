@@ -33,7 +33,7 @@ export interface P2pRadioOptions {
 /** P2P-GROUP-STARTED p2p-wlan0-0 GO ssid="DIRECT-ab" freq=2437 passphrase="..." go_dev_addr=... [PERSISTENT] */
 export function parseGroupStarted(ev: string): P2pGroup | null {
   const m = /^P2P-GROUP-STARTED (\S+) GO ssid="((?:[^"\\]|\\.)*)" freq=(\d+)(?: psk=\S+| passphrase="((?:[^"\\]|\\.)*)")?/.exec(ev);
-  return m ? { iface: m[1], ssid: m[2], freq: Number(m[3]), passphrase: m[4] ?? null } : null;
+  return m ? { iface: m[1]!, ssid: m[2]!, freq: Number(m[3]), passphrase: m[4] ?? null } : null;
 }
 
 export class P2pRadio extends EventEmitter<P2pRadioEvents> {
@@ -141,7 +141,7 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
 
   private onGroupEvent(ev: string): void {
     const sta = /^AP-STA-(CONNECTED|DISCONNECTED) ([0-9a-f:]{17})(?: .*p2p_dev_addr=([0-9a-f:]{17}))?/.exec(ev);
-    if (sta) return void this.emit('station', { mac: sta[2], connected: sta[1] === 'CONNECTED', p2pDevAddr: sta[3] ?? null });
+    if (sta) return void this.emit('station', { mac: sta[2]!, connected: sta[1] === 'CONNECTED', p2pDevAddr: sta[3] ?? null });
     if (ev.startsWith('WPS-SUCCESS')) this.emit('wps', { state: 'success' });
     else if (ev.startsWith('WPS-FAIL')) this.emit('wps', { state: 'failed' });
     else if (ev.startsWith('WPS-TIMEOUT')) this.emit('wps', { state: 'timeout' });

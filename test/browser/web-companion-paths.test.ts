@@ -10,8 +10,9 @@ import type { Browser } from 'playwright-core';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { launchChromium, listen, PAGE_HOST, recordSchedule, scheduleErrors, waitMessage } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => itemAt([...xs].sort((a, b) => a - b), Math.floor(xs.length / 2), 'median of no values');
 
 describe('web companion: decoding paths, background tab, approval (headless Chromium)', function () {
   this.timeout(120_000);

@@ -48,7 +48,7 @@ export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: num
     player.gain.disconnect(an);
     let crossings = 0;
     let peak = 0;
-    for (let i = 1; i < d.length; i++) { if (d[i - 1] < 0 && d[i] >= 0) crossings++; peak = Math.max(peak, Math.abs(d[i])); }
+    for (let i = 1; i < d.length; i++) { const v = d[i]!; if (d[i - 1]! < 0 && v >= 0) crossings++; peak = Math.max(peak, Math.abs(v)); } // 1 <= i < d.length
     return { hz: (crossings * ctx.sampleRate) / d.length, peak };
   }, [ms, fftSize] as const);
 }

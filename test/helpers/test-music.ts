@@ -15,7 +15,7 @@ export function makeTestMusic(dir: string, seconds = 20): TestTrack[] {
     { name: 'moon.flac', title: 'Moon River', artist: 'Demo Quartet', f: [330, 415] },
     { name: 'cafe.flac', title: 'Café Olé', artist: 'Beyoncé Tribute', f: [262, 392] },
     { name: 'tsuki.flac', title: '月の光', artist: '夜の楽団', f: [220, 277] },
-  ];
+  ] as const;
   return specs.map((s, i) => {
     const file = path.join(dir, s.name);
     const voice = (f: number, k: number) =>

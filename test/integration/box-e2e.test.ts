@@ -12,6 +12,7 @@ import { alignNear, windowedCorrelation, ffmpegDecode, firstSound, matchWithCorr
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
 const PLAY_MS = 4000;
 
@@ -39,7 +40,7 @@ describe('box end to end (real processes on loopback)', function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-e2e-'));
     tracks = makeTestMusic(path.join(dir, 'music'), 30);
-    reference = ffmpegDecode(tracks[0].file);
+    reference = ffmpegDecode(itemAt(tracks, 0, 'test music').file);
     box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'e2e', '--policy', 'open', '--audio-device', 'none',
       '--state-dir', path.join(dir, 'state'), '--no-keyboard'], { NEARCAST_OWNER__PASSWORDHASH: hashPassword('s3cret') });
     // the owner makes sure the first track plays (the library order is not the test's business)

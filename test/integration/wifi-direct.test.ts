@@ -54,7 +54,7 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     await client.publishAsync('nearcast/wd/client/phone/request/status', '{}');
     await waitFor('status reply', () => seen.some((s) => s.topic.endsWith('/response/status')), 5000);
     expect(JSON.stringify(seen.find((s) => s.topic.endsWith('/response/status'))!.msg)).to.not.contain('Xy12Ab34');
-    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then((g) => g[0].qos, (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
+    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then((g) => g[0]?.qos, (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
     expect(refused, 'a guest may not read the owner topic').to.equal(128);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'own', username: 'owner', password: 'pw', protocolVersion: 4 });
     const secret = new Promise<string>((r) => owner.once('message', (_t, p) => r(p.toString())));

@@ -9,6 +9,7 @@ import { FifoCursor, type Chunk } from '../../../../firmware/audio/fifo.ts';
 import { ToneSource } from '../../../../firmware/audio/sources/tone-source.ts';
 import { PcmEncoder } from '../../../../firmware/audio/codecs/pcm-codec.ts';
 import type { PcmSource } from '../../../../firmware/audio/types.ts';
+import { itemAt } from '../../../../firmware/util/checked-index.ts';
 
 const FPC = 960;
 const T0_MS = 5_000;
@@ -20,6 +21,7 @@ function openTestSource(spec: SourceSpec): PcmSource {
   }
   if (spec.kind === 'file') {
     const [hz, ms] = spec.path.split(':').map(Number);
+    if (hz === undefined) throw new Error(`test source '${spec.path}' is not HZ:MS`);
     return new ToneSource({ hz, durationMs: ms });
   }
   if (spec.kind === 'tone') return new ToneSource({ hz: spec.hz });
@@ -64,13 +66,14 @@ describe('AudioEngine', () => {
     timers.tick(20);
     extraUs = 100_000; // the event loop was blocked for 100 ms
     timers.tick(20);
-    expect(chunks.map((c) => c.playAt - chunks[0].playAt)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7].map((n) => n * 20_000));
+    const p0 = itemAt(chunks, 0, 'chunks').playAt;
+    expect(chunks.map((c) => c.playAt - p0)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7].map((n) => n * 20_000));
     expect(chunks.some((c) => c.gap)).to.equal(false);
     extraUs += 5_000_000; // blocked for 5 s
     timers.tick(20);
     const after = chunks.filter((c) => c.gap);
     expect(after).to.have.length(1);
-    expect(after[0].playAt).to.equal(timers.now * 1000 + extraUs + 400_000);
+    expect(after[0]?.playAt).to.equal(timers.now * 1000 + extraUs + 400_000);
     expect(engine.stats.stalls).to.equal(1);
   });
 
@@ -88,15 +91,15 @@ describe('AudioEngine', () => {
     const expected = [...Array.from({ length: 1440 }, (_, i) => a.sampleAt(i)), ...Array.from({ length: 1440 }, (_, i) => b.sampleAt(i))];
     expect(heard.slice(0, 2880)).to.deep.equal(Array.from(Int16Array.from(expected)));
     expect(heard.slice(2880).every((v) => v === 0)).to.equal(true);
-    const p0 = chunks[0].playAt;
+    const p0 = itemAt(chunks, 0, 'chunks').playAt;
     expect(tracks).to.deep.equal([
       { trackId: 't300:30', spec: { kind: 'file', path: '300:30', trackId: 't300:30' }, playAt: p0 },
       { trackId: 't500:30', spec: { kind: 'file', path: '500:30', trackId: 't500:30' }, playAt: p0 + 30_000 },
       { trackId: null, spec: null, playAt: p0 + 60_000 },
     ]);
     expect(engine.state).to.equal('idle');
-    expect(chunks[0].trackId).to.equal('t300:30');
-    expect(chunks[2].trackId).to.equal('t500:30');
+    expect(chunks[0]?.trackId).to.equal('t300:30');
+    expect(chunks[2]?.trackId).to.equal('t500:30');
   });
 
   it('pre-opens the next track a few seconds before the current one ends, not earlier', () => {
@@ -123,7 +126,7 @@ describe('AudioEngine', () => {
     expect(chunks).to.have.length(6);
     expect(chunks.slice(2, 5).every((c) => c.pcm.every((v) => v === 0))).to.equal(true);
     const t = new ToneSource({ hz: 440 });
-    expect(chunks[5].pcm[0]).to.equal(t.sampleAt(2 * FPC)); // no audio lost while paused
+    expect(chunks[5]?.pcm[0]).to.equal(t.sampleAt(2 * FPC)); // no audio lost while paused
     expect(engine.positionMs).to.equal(60);
   });
 
@@ -162,10 +165,10 @@ describe('AudioEngine', () => {
     engine.skip();
     engine.start();
     expect(errors).to.have.length(1);
-    expect(errors[0].path).to.equal('bad');
-    expect(errors[0].error.message).to.match(/could not decode/);
+    expect(errors[0]?.path).to.equal('bad');
+    expect(errors[0]?.error.message).to.match(/could not decode/);
     expect(engine.currentTrackId).to.equal('440:1000');
-    expect(chunks[0].pcm[2]).to.equal(new ToneSource({ hz: 440 }).sampleAt(1)); // the first chunk already plays the next track
+    expect(chunks[0]?.pcm[2]).to.equal(new ToneSource({ hz: 440 }).sampleAt(1)); // the first chunk already plays the next track
   });
 
   it('a source that cannot be opened is reported like a bad file', () => {
@@ -184,8 +187,8 @@ describe('AudioEngine', () => {
     make({ openSource: () => src }).setSource({ kind: 'pipe', path: 'p' });
     engine.start();
     timers.tick(40);
-    expect(chunks[0].pcm.every((v) => v === 7)).to.equal(true);
-    expect(chunks[1].pcm.every((v) => v === 0)).to.equal(true);
+    expect(chunks[0]?.pcm.every((v) => v === 7)).to.equal(true);
+    expect(chunks[1]?.pcm.every((v) => v === 0)).to.equal(true);
     expect(engine.stats.sourceUnderruns).to.equal(2);
   });
 
@@ -195,13 +198,14 @@ describe('AudioEngine', () => {
     engine.setVolume(50);
     engine.start();
     timers.tick(20);
-    const [first, second] = chunks;
+    const first = itemAt(chunks, 0, 'chunks');
+    const second = itemAt(chunks, 1, 'chunks');
     expect(first.pcm[0]).to.be.greaterThan(9000); // starts near the old gain: no click
     expect(first.pcm[first.pcm.length - 1]).to.equal(Math.round(10000 * volumeToGain(50)));
     expect(second.pcm.every((v) => v === 1250)).to.equal(true);
     engine.setMuted(true);
     timers.tick(40);
-    expect(chunks[3].pcm.every((v) => v === 0)).to.equal(true);
+    expect(chunks[3]?.pcm.every((v) => v === 0)).to.equal(true);
   });
 
   it('stopping from a chunk listener stops production', () => {

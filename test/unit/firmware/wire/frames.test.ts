@@ -60,7 +60,7 @@ describe('wire frames', () => {
       if (i % 2) {
         bytes = new Uint8Array(Math.floor(rand() * 64)).map(() => Math.floor(rand() * 256));
       } else {
-        bytes = valid[i % valid.length].slice();
+        bytes = valid[i % valid.length]!.slice(); // i % length indexes the array
         for (let k = 0; k < 3; k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
       }
       try {
