@@ -102,10 +102,10 @@ export class Controller {
     const c = this.config;
     fixMmapThreshold(); // owner logins must not leave the box larger (util/malloc-tuning.ts)
     const clock = monotonicUs;
-    const refusals = (this.refusals = new Refusals());
+    const refusals = new Refusals();
+    this.refusals = refusals;
     const store = new StateStore<Persisted>(c.stateDir, 'playback', validatePersisted, (m) => { refusals.count('bad_state'); this.log.warn(m); });
     const saved = store.load({ volume: c.audio.volume });
-    this.store = store;
 
     // library
     let folders = c.library.folders;
@@ -358,7 +358,6 @@ export class Controller {
   private noMusic: string | null = null;
   private simPassword: { password: string; file: string } | null = null;
   refusals!: Refusals;
-  private store: StateStore<Persisted> | null = null;
   private leds: LedDriver | null = null;
   private lastErrorAt = -Infinity;
 
@@ -413,7 +412,10 @@ export class Controller {
     const runDir = path.join(this.config.stateDir, 'wifi');
     const dhcp = w.dhcp ? new DnsmasqDhcp(runDir, problem) : null;
     const name = w.deviceName ?? this.config.name;
-    if (mode === 'ap' && !w.passphrase) return problem('wifi.mode ap needs wifi.passphrase (8-63 characters); the access point stays off');
+    if (mode === 'ap' && !w.passphrase) {
+      problem('wifi.mode ap needs wifi.passphrase (8-63 characters); the access point stays off');
+      return;
+    }
     const radio = mode === 'ap'
       ? new ApRadio({ iface: w.interface, ssid: name, passphrase: w.passphrase!, freq: w.freq, runDir, dhcp })
       : new P2pRadio({ ctrlDir: w.ctrlDir, iface: w.interface, deviceName: name, freq: w.freq, passphrase: w.passphrase, dhcp });

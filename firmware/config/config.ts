@@ -122,7 +122,11 @@ function fromEnv(env: NodeJS.ProcessEnv, schema: Obj): Obj {
     try { value = JSON.parse(raw); } catch { /* a plain string */ }
     if (node && node.type === 'string' && typeof value !== 'string') value = raw;
     let o = out;
-    for (const k of keys.slice(0, -1)) o = (o[k] = isObj(o[k]) ? o[k] : {}) as Obj;
+    for (const k of keys.slice(0, -1)) {
+      const child = isObj(o[k]) ? o[k] : {};
+      o[k] = child;
+      o = child as Obj;
+    }
     o[keys[keys.length - 1]!] = value; // one key per part, and split() gives at least one part
   }
   return out;

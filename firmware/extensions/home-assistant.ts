@@ -82,12 +82,13 @@ export class HomeAssistant {
     switch (entity) {
       case 'volume': {
         const v = Number(value);
-        if (value === '' || !Number.isFinite(v)) return this.o.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
-        return this.o.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
+        if (value === '' || !Number.isFinite(v)) this.o.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
+        else this.o.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
+        return;
       }
-      case 'source': return this.o.command('source', { source: value });
-      case 'play_pause': return this.o.command('control', { action: 'toggle' });
-      case 'next': return this.o.command('control', { action: 'next' });
+      case 'source': this.o.command('source', { source: value }); return;
+      case 'play_pause': this.o.command('control', { action: 'toggle' }); return;
+      case 'next': this.o.command('control', { action: 'next' }); return;
       default: this.o.log('warn', 'unknown Home Assistant command topic', { entity: entity.slice(0, 40) });
     }
   }

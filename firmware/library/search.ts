@@ -72,7 +72,10 @@ export class LibraryIndex {
         for (const t of terms) if (!t.cjk) addPosting(this.words, t.text, e * 4 + f);
         for (const g of cjkGrams) {
           let s = this.grams.get(g);
-          if (!s) this.grams.set(g, (s = new Set()));
+          if (!s) {
+            s = new Set();
+            this.grams.set(g, s);
+          }
           s.add(e);
         }
         return { weight: FIELD_WEIGHT[name], text: terms.map((t) => t.text).join(' '), cjkRuns, cjkGrams };
@@ -110,10 +113,16 @@ export class LibraryIndex {
     const perTerm = new Map<number, Float64Array>();
     const credit = (e: number, t: number, score: number): void => {
       let row = perTerm.get(e);
-      if (!row) perTerm.set(e, (row = new Float64Array(terms.length)));
+      if (!row) {
+        row = new Float64Array(terms.length);
+        perTerm.set(e, row);
+      }
       if (score > row[t]!) row[t] = score; // row has one slot per term, t is a term's index
     };
-    terms.forEach((term, t) => (term.cjk ? this.matchCjk(term.text, t, credit) : this.matchWord(term.text, t, credit)));
+    terms.forEach((term, t) => {
+      if (term.cjk) this.matchCjk(term.text, t, credit);
+      else this.matchWord(term.text, t, credit);
+    });
 
     const phrase = terms.map((t) => t.text).join(' ');
     const hits: SearchHit[] = [];

@@ -152,10 +152,6 @@ export class ClockSync {
   }
 }
 
-function at(l: Line, x: number): number {
-  return l.y0 + l.slope * (x - l.x0);
-}
-
 /**
  * The line under every point that is closest to them on average: the lower
  * convex hull edge spanning the points' mean time. Flat (the minimum) when a

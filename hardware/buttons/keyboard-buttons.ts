@@ -50,8 +50,7 @@ export class KeyboardButtons extends EventEmitter<{ press: [ButtonEvent]; quit: 
     }
     this.lineBuf += text;
     if (this.lineBuf.length > 4096) this.lineBuf = ''; // bounded: nobody types that much
-    let nl;
-    while ((nl = this.lineBuf.indexOf('\n')) >= 0) {
+    for (let nl = this.lineBuf.indexOf('\n'); nl >= 0; nl = this.lineBuf.indexOf('\n')) {
       const line = this.lineBuf.slice(0, nl);
       this.lineBuf = this.lineBuf.slice(nl + 1);
       if (!line.trim()) continue;

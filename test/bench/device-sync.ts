@@ -206,7 +206,7 @@ const pooled = (sys: string, kind: string, phase: string): PhaseStats | undefine
   const good = ws.filter(([, o]) => Number.isFinite(o)).map(([, o]) => o);
   return { ...summarize(good.map(Math.abs)), meanMs: good.length ? good.reduce((a, b) => a + b, 0) / good.length : NaN, silent: ws.filter(([, , rho]) => rho === 0).length, lowCorrelation: ws.filter(([, o, rho]) => !Number.isFinite(o) && rho > 0).length };
 };
-const cell = (s: PhaseStats | undefined) => (s && s.n ? `${s.p50.toFixed(3)} / ${s.p95.toFixed(3)} / ${s.max.toFixed(3)} (${s.n})` : '—');
+const cell = (s: PhaseStats | undefined) => (s?.n ? `${s.p50.toFixed(3)} / ${s.p95.toFixed(3)} / ${s.max.toFixed(3)} (${s.n})` : '—');
 const rejects = (s: PhaseStats | undefined) => (s ? `${s.lowCorrelation} / ${s.silent}` : '—');
 const sideBySide = phases.flatMap((ph) => kinds.map((k) => {
   const [n, s] = [pooled('nearcast', k, ph.name), pooled('snapclient', k, ph.name)];
@@ -226,7 +226,7 @@ if (vsSchedule) {
 }
 
 interface PlayerRow { system: string; player: string; via: string; firstAudibleS: number | null; dropouts: number; dropoutMs: number; resyncs: number | null; dropped: number | null; inserted: number | null; underruns: number | null; lateChunkLines: number | null }
-const delta = (p: string, k: string) => { const a = endCounters.get(p)?.[k]; const b = startCounters.get(p)?.[k] ?? 0; return typeof a === 'number' ? a - b : null; };
+const delta = (p: string, k: string) => { const a = endCounters.get(p)?.[k]; const b = startCounters.get(p)?.[k]; return typeof a === 'number' ? a - (typeof b === 'number' ? b : 0) : null; };
 const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) => Object.entries(r.dropouts).map(([p, dropout]) => ({
   system: sys, player: p, via: proxied.has(p) ? 'proxy' : p === 'box' ? 'box' : 'direct', firstAudibleS: r.firstAudible[p] === null ? null : r.firstAudible[p]! / 48000,
   dropouts: dropout.count, dropoutMs: dropout.ms,

@@ -71,7 +71,10 @@ function stats(fromS: number): { inter: Summary; perListener: Summary[]; clock: 
   const clk: number[][] = listeners.map(() => []);
   let missing = 0;
   for (const r of use) {
-    r.errs.forEach((e, i) => (Number.isNaN(e) ? missing++ : itemAt(per, i, 'listeners').push(Math.abs(e))));
+    r.errs.forEach((e, i) => {
+      if (Number.isNaN(e)) missing++;
+      else itemAt(per, i, 'listeners').push(Math.abs(e));
+    });
     r.clockErrs.forEach((e, i) => { if (!Number.isNaN(e)) itemAt(clk, i, 'listeners').push(Math.abs(e)); });
     for (let i = 0; i < r.errs.length; i++) for (let j = i + 1; j < r.errs.length; j++) {
       const d = Math.abs(r.errs[i]! - r.errs[j]!); // i < j < errs.length

@@ -13,6 +13,7 @@ import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess
 import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
 import { itemAt } from '../../firmware/util/checked-index.ts';
+import type { Reply } from '../../firmware/wire/requests.ts';
 
 const PLAY_MS = 4000;
 
@@ -114,8 +115,8 @@ describe('box end to end (real processes on loopback)', function () {
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--device', 'nc_f', '--json'], alsa.env);
     await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'fuzzer', protocolVersion: 4 });
-    const replies: Array<{ topic: string; body: any }> = [];
-    client.on('message', (topic, p) => replies.push({ topic, body: JSON.parse(p.toString()) }));
+    const replies: Array<{ topic: string; body: Reply }> = [];
+    client.on('message', (topic, p) => replies.push({ topic, body: JSON.parse(p.toString()) as Reply }));
     await client.subscribeAsync('nearcast/e2e/client/fuzzer/response/#');
     const ops = ['join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'approve', 'deny'];
     const bad = ['{not json', '[]', '"text"', '{"unknownField":1}', '{"query":42,"volume":"loud","action":7,"clientId":[]}'];

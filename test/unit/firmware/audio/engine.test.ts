@@ -183,7 +183,11 @@ describe('AudioEngine', () => {
 
   it('a source that falls behind is padded with silence and counted', () => {
     let give = true;
-    const src: PcmSource = { kind: 'pipe', description: 'p', ended: false, error: null, close() {}, read: (n) => (give ? ((give = false), new Int16Array(n * 2).fill(7)) : new Int16Array(0)) };
+    const src: PcmSource = { kind: 'pipe', description: 'p', ended: false, error: null, close() {}, read: (n) => {
+      if (!give) return new Int16Array(0);
+      give = false;
+      return new Int16Array(n * 2).fill(7);
+    } };
     make({ openSource: () => src }).setSource({ kind: 'pipe', path: 'p' });
     engine.start();
     timers.tick(40);
@@ -249,7 +253,11 @@ describe('AudioEngine with real files (real time)', () => {
     await Promise.race([idle, new Promise((r) => setTimeout(r, 5000))]);
     engine.stop();
     const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((off, p) => (all.set(p, off), off + p.length), 0);
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
     // the first file starts after a few silent chunks while ffmpeg spins up
     const start = all.findIndex((v) => v !== 0) - expected.findIndex((v) => v !== 0);
     expect(start % 2).to.equal(0);

@@ -17,7 +17,10 @@ const samples: Frame[] = [
 
 /** deterministic PRNG so a failing fuzz case can be replayed */
 function rng(seed: number) {
-  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
 }
 
 describe('wire frames', () => {

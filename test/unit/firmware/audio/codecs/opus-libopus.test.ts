@@ -25,7 +25,10 @@ function musicLike(): Int16Array {
   const frames = FPC * CHUNKS;
   const pcm = new Int16Array(frames * 2);
   let seed = 1;
-  const noise = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const noise = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
   for (let i = 0; i < frames; i++) {
     const t = i / 48000;
     const v = 6000 * Math.sin(2 * Math.PI * 220 * t) + 3000 * Math.sin(2 * Math.PI * 1375 * t) * Math.sin(3 * t) + 1500 * noise();

@@ -36,10 +36,12 @@ describe('Opus WebAssembly binding', () => {
       src.push(pcm);
       const packet = encoders[0].encode(pcm, 960);
       encoders[1].encode(music(960, 7 + n * 960), 960); // a neighbour working at the same time
-      decoders.forEach((d, k) => outs[k]!.push(d.decode(packet))); // one list per decoder
+      decoders.forEach((d, k) => {
+        outs[k]!.push(d.decode(packet)); // one list per decoder
+      });
     }
     const delay = 312 * 2;
-    const flat = (xs: Int16Array[]) => { const o = new Int16Array(xs.length * 1920); xs.forEach((x, i) => o.set(x, i * 1920)); return o; };
+    const flat = (xs: Int16Array[]) => { const o = new Int16Array(xs.length * 1920); xs.forEach((x, i) => { o.set(x, i * 1920); }); return o; };
     const s = flat(src);
     for (const out of outs.map(flat)) {
       expect(corr(s.subarray(48000, 48000 * 3), out.subarray(48000 + delay, 48000 * 3 + delay))).to.be.above(0.99);
