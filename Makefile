@@ -13,7 +13,7 @@ TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pi
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup test-setup apt-deps node-deps run test typecheck config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
+.PHONY: help setup test-setup apt-deps node-deps run test typecheck lint config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -32,7 +32,7 @@ APP_FILES := package.json package-lock.json README.md firmware companion hardwar
 
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
-	@echo "make test  - type-check and run every test"
+	@echo "make test  - type-check, lint and run every test"
 	@echo "make bench - sync, join, load, memory, browser-sync and device-sync benchmarks (ARGS=--quick for a short run)"
 	@echo "make soak  - reliability under attack, minutes (ARGS=--quick for a short run; make test runs that)"
 	@echo "make install-companion - install the \`nearcast\` command (one file) in $(COMPANION_PREFIX)/bin"
@@ -63,10 +63,15 @@ node-deps:
 run: setup
 	node --import tsx firmware/main.ts --sim --host 127.0.0.1 $(ARGS)
 
+# three projects: Node code (tsconfig.json), the page script (companion/web), the Playwright tests (test/browser)
 typecheck: node-deps
-	npx tsc --noEmit -p .
+	npm run --silent typecheck
 
-test: test-setup typecheck
+# Biome: lint rules and the formatter's layout (biome.jsonc), zero findings; `npm run format` rewrites the layout
+lint: node-deps
+	npx biome check --error-on-warnings .
+
+test: test-setup typecheck lint
 	npx mocha
 
 # config/schema.json from its one source, firmware/config/config-schema.ts (a test checks it is current)

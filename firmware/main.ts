@@ -78,7 +78,7 @@ program
   .addOption(new Option('--format <format>', 'output format').choices(['csv', 'jsonl']).default('csv'))
   .action((opts: { from: string; to?: string; format: 'csv' | 'jsonl' }) => {
     const parent = program.opts() as { config?: string; stateDir?: string };
-    let config;
+    let config: ReturnType<typeof loadConfig>;
     try {
       config = loadConfig({ file: parent.config, env: process.env, overrides: parent.stateDir ? { stateDir: parent.stateDir } : {} });
     } catch (e) {
@@ -99,14 +99,17 @@ program.action(async (opts) => {
     if (v === undefined) return;
     const keys = path.split('.');
     let o = overrides as Record<string, unknown>;
-    for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
-    o[keys[keys.length - 1]] = v;
+    for (const k of keys.slice(0, -1)) {
+      o[k] ??= {};
+      o = o[k] as Record<string, unknown>;
+    }
+    o[keys[keys.length - 1]!] = v; // split() returns at least one key
   };
   for (const [flag, path] of FLAG_TO_CONFIG) set(path, opts[flag]);
   if (opts.sim) set('hardware.sim', true);
   if (opts.keyboard === false) set('hardware.keyboard', false);
 
-  let config;
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ file: opts.config, env: process.env, overrides });
   } catch (e) {

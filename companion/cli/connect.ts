@@ -20,9 +20,10 @@ export async function resolveBox(spec: string | undefined): Promise<BoxAddress> 
   if (spec) return parseBoxAddress(spec);
   if ((await probePort(LOCAL_HOST, DEFAULT_MQTT_PORT, 1000)).kind === 'mqtt') return { host: LOCAL_HOST, mqttPort: DEFAULT_MQTT_PORT };
   const boxes = await discoverBoxes(3000);
-  if (boxes.length === 0) throw new Error(`no nearcast box on this machine (${LOCAL_HOST}:${DEFAULT_MQTT_PORT}) or found by mDNS on this network; pass --box HOST[:PORT]`);
-  if (boxes.length > 1) console.error(`found ${boxes.length} boxes; using ${boxes[0].name ?? boxes[0].host} (pick one with --box)`);
-  return boxes[0];
+  const first = boxes[0];
+  if (!first) throw new Error(`no nearcast box on this machine (${LOCAL_HOST}:${DEFAULT_MQTT_PORT}) or found by mDNS on this network; pass --box HOST[:PORT]`);
+  if (boxes.length > 1) console.error(`found ${boxes.length} boxes; using ${first.name ?? first.host} (pick one with --box)`);
+  return first;
 }
 
 export const mqttUrl = (box: BoxAddress) => `mqtt://${box.host.includes(':') ? `[${box.host}]` : box.host}:${box.mqttPort}`;

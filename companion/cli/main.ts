@@ -22,7 +22,21 @@ function intIn(lo: number, hi: number, what: string) {
 /** Rights-needing requests act as the owner (`--user`), else as a running `nearcast join` on this machine. */
 const NEEDS_RIGHTS = new Set(['play', 'enqueue', 'control', 'volume']);
 
-async function oneShot(o: CommonOptions, op: string, body: object, print: (data: any) => void): Promise<void> {
+/** The parts of the box's replies (README "MQTT topics") that these commands print. */
+interface TrackLine { title: string; artist: string; album: string; durationMs: number }
+interface SearchData { results: Array<TrackLine & { id: string }> }
+interface PlayData { playing: TrackLine }
+interface EnqueueData { queued: TrackLine; position: number }
+interface QueueData { nowPlaying: TrackLine | null; queue: TrackLine[] }
+interface ControlData { state: string; track: TrackLine | null }
+interface VolumeData { volume: number }
+interface StatusData {
+  box: { name: string; id: string }; state: string; track: TrackLine | null; positionMs: number; volume: number; source: string; policy: string;
+  sharing: { open: boolean; remainingMs: number }; listeners: number; pending: number;
+}
+
+/** `Data`: what the box's reply to `op` carries; the box's reply schema is not checked here, only printed. */
+async function oneShot<Data>(o: CommonOptions, op: string, body: object, print: (data: Data) => void): Promise<void> {
   const listener = NEEDS_RIGHTS.has(op) ? await runningListener(o) : null;
   let r: Reply;
   if (listener) r = await relayRequest(listener, op, body);
@@ -41,10 +55,10 @@ async function oneShot(o: CommonOptions, op: string, body: object, print: (data:
     }
     throw new Error(why);
   }
-  print(r.data);
+  print(r.data as Data);
 }
 
-const trackLine = (t: { title: string; artist: string; album: string; durationMs: number }) =>
+const trackLine = (t: TrackLine) =>
   `${t.title}${t.artist ? ' — ' + t.artist : ''}${t.album ? ` (${t.album})` : ''} [${Math.round(t.durationMs / 1000)} s]`;
 
 const program = new Command('nearcast')
@@ -77,31 +91,31 @@ program.command('join')
 program.command('search <query...>')
   .description("search the box's library")
   .option('--limit <n>', 'results', intIn(1, 50, '--limit'), 10)
-  .action((words: string[], o) => oneShot(program.opts(), 'search', { query: words.join(' '), limit: o.limit }, (d) => {
+  .action((words: string[], o) => oneShot<SearchData>(program.opts(), 'search', { query: words.join(' '), limit: o.limit }, (d) => {
     if (!d.results.length) console.log('no match');
     for (const r of d.results) console.log(`${r.id}  ${trackLine(r)}`);
   }));
 
 program.command('play <query...>')
   .description('play the best match now (owner, or a listener: a `nearcast join` running on this machine)')
-  .action((words: string[]) => oneShot(program.opts(), 'play', { query: words.join(' ') }, (d) => console.log(`playing ${trackLine(d.playing)}`)));
+  .action((words: string[]) => oneShot<PlayData>(program.opts(), 'play', { query: words.join(' ') }, (d) => console.log(`playing ${trackLine(d.playing)}`)));
 
 program.command('enqueue <query...>')
   .description('add the best match to the queue (owner or listener, like play)')
-  .action((words: string[]) => oneShot(program.opts(), 'enqueue', { query: words.join(' ') }, (d) => console.log(`queued ${trackLine(d.queued)} at position ${d.position}`)));
+  .action((words: string[]) => oneShot<EnqueueData>(program.opts(), 'enqueue', { query: words.join(' ') }, (d) => console.log(`queued ${trackLine(d.queued)} at position ${d.position}`)));
 
 program.command('queue')
   .description("the box's queue")
-  .action(() => oneShot(program.opts(), 'queue', {}, (d) => {
+  .action(() => oneShot<QueueData>(program.opts(), 'queue', {}, (d) => {
     console.log(d.nowPlaying ? `now: ${trackLine(d.nowPlaying)}` : 'now: nothing');
-    d.queue.forEach((t: any, i: number) => console.log(`${i + 1}. ${trackLine(t)}`));
+    for (const [i, t] of d.queue.entries()) console.log(`${i + 1}. ${trackLine(t)}`);
   }));
 
 program.command('control <action>')
   .description(`${CONTROL_ACTIONS.join(' | ')} (owner by default)`)
   .action((action: string) => {
     if (!(CONTROL_ACTIONS as readonly string[]).includes(action)) throw new InvalidArgumentError(`'${action}' is not one of ${CONTROL_ACTIONS.join(', ')}`);
-    return oneShot(program.opts(), 'control', { action }, (d) => console.log(`${d.state}${d.track ? ` — ${trackLine(d.track)}` : ''}`));
+    return oneShot<ControlData>(program.opts(), 'control', { action }, (d) => console.log(`${d.state}${d.track ? ` — ${trackLine(d.track)}` : ''}`));
   });
 
 program.command('volume <level>')
@@ -110,14 +124,17 @@ program.command('volume <level>')
     const m = /^([+-]?)(\d{1,3})$/.exec(level);
     if (!m || (!m[1] && Number(m[2]) > 100)) throw new InvalidArgumentError(`volume '${level}' must be 0-100, +N or -N`);
     const body = m[1] ? { delta: Number(m[1] + m[2]) } : { volume: Number(m[2]) };
-    return oneShot(program.opts(), 'volume', body, (d) => console.log(`volume ${d.volume}`));
+    return oneShot<VolumeData>(program.opts(), 'volume', body, (d) => console.log(`volume ${d.volume}`));
   });
 
 program.command('status')
   .description('what the box is doing')
   .option('--json', 'raw JSON')
-  .action((o) => oneShot(program.opts(), 'status', {}, (d) => {
-    if (o.json) return console.log(JSON.stringify(d));
+  .action((o) => oneShot<StatusData>(program.opts(), 'status', {}, (d) => {
+    if (o.json) {
+      console.log(JSON.stringify(d));
+      return;
+    }
     console.log(`${d.box.name} (${d.box.id}): ${d.state}${d.track ? ` — ${trackLine(d.track)} at ${Math.round(d.positionMs / 1000)} s` : ''}`);
     console.log(`volume ${d.volume} · source ${d.source} · policy ${d.policy} · share window ${d.sharing.open ? `open (${Math.round(d.sharing.remainingMs / 1000)} s)` : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`);
   }));

@@ -33,7 +33,7 @@ export function alternatives(pcms: string[], failed: string): string {
 
 /** Opens and closes the device; null when it works, else the message to print. */
 export async function checkOutput(device: string): Promise<string | null> {
-  let spec;
+  let spec: ReturnType<typeof parseSinkSpec>;
   try {
     spec = parseSinkSpec(device);
   } catch (e) {

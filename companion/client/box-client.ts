@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import type { Reply } from '../../firmware/wire/requests.ts';
 import { boxTopics, TOPIC_ROOT, type BoxTopics, type Op } from '../../firmware/wire/topics.ts';
+import { groupOf } from '../../firmware/util/checked-index.ts';
 
 export interface BoxClientOptions {
   url: string; // mqtt://host:port or ws://host:port/mqtt
@@ -34,7 +35,8 @@ export class BoxClient {
   readonly identity: string;
 
   private constructor(readonly mqtt: MqttClient, readonly clientId: string, readonly boxId: string, readonly topics: BoxTopics) {
-    this.identity = clientId.split('~')[0];
+    const tilde = clientId.indexOf('~');
+    this.identity = tilde < 0 ? clientId : clientId.slice(0, tilde);
     mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
@@ -118,7 +120,7 @@ async function findBoxId(client: MqttClient, timeoutMs: number): Promise<string>
       if (!m) return;
       try { if (JSON.parse(payload.toString()).state !== 'online') return; } catch { return; }
       cleanup();
-      resolve(m[1]);
+      resolve(groupOf(m, 1));
     };
     const cleanup = () => { clearTimeout(timer); client.off('message', onMsg); client.unsubscribe(filter); };
     client.on('message', onMsg);

@@ -2,6 +2,7 @@
 // `--box HOST[:PORT]`.
 
 import { Bonjour, type Service } from 'bonjour-service';
+import { groupOf } from '../../firmware/util/checked-index.ts';
 
 export interface BoxAddress {
   host: string;
@@ -18,7 +19,7 @@ export function parseBoxAddress(spec: string): BoxAddress {
   if (!m) throw new Error(`--box '${spec}' is not HOST or HOST:PORT`);
   const port = m[2] === undefined ? DEFAULT_MQTT_PORT : Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--box '${spec}': port must be 1-65535`);
-  return { host: m[1], mqttPort: port };
+  return { host: groupOf(m, 1), mqttPort: port };
 }
 
 /** Parses `--stream HOST:PORT` (port required; [v6]:PORT for IPv6): where to reach the stream instead of the address the join reply names. */
@@ -27,7 +28,7 @@ export function parseStreamAddress(spec: string): { host: string; port: number }
   if (!m) throw new Error(`--stream '${spec}' is not HOST:PORT`);
   const port = Number(m[2]);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--stream '${spec}': port must be 1-65535`);
-  return { host: m[1], port };
+  return { host: groupOf(m, 1), port };
 }
 
 export function serviceToBox(s: Pick<Service, 'addresses' | 'host' | 'port' | 'txt' | 'name'>): BoxAddress | null {

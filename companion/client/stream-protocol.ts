@@ -62,7 +62,7 @@ export class StreamProtocol {
 
   /** Feeds received bytes; `rxUs` is the receive time (t4 of a sync exchange). */
   receive(bytes: Uint8Array, rxUs: number = this.clock()): void {
-    let frames;
+    let frames: ReturnType<FrameDecoder['push']>;
     try {
       frames = this.decoder.push(bytes);
     } catch (e) {

@@ -39,7 +39,8 @@ export class GainRamp {
       if (this.cur !== this.target) {
         this.cur = this.cur < this.target ? Math.min(this.target, this.cur + this.step) : Math.max(this.target, this.cur - this.step);
       }
-      for (let c = 0; c < ch; c++) pcm[i + c] = Math.round(pcm[i + c] * this.cur);
+      const frameEnd = Math.min(i + ch, pcm.length);
+      for (let j = i; j < frameEnd; j++) pcm[j] = Math.round(pcm[j]! * this.cur);
     }
     return pcm;
   }

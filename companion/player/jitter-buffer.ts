@@ -89,7 +89,7 @@ export class JitterBuffer {
       return 'late';
     }
     let i = this.blocks.length;
-    while (i > 0 && this.blocks[i - 1].start > start) i--;
+    while (i > 0 && this.blocks[i - 1]!.start > start) i--;
     const prev = this.blocks[i - 1];
     if ((prev && prev.start === start) || this.blocks.some((b) => b.seq === block.seq && Math.abs(b.start - start) <= frames)) {
       this.dropped.duplicate++;
@@ -123,9 +123,7 @@ export class JitterBuffer {
 
   /** Bounds memory: drops the oldest blocks when more than maxBufferMs is held. */
   private trim(): void {
-    while (this.blocks.length > 1) {
-      const from = this.reading ? Math.max(this.cursor, this.blocks[0].start) : this.blocks[0].start;
-      if (this.blocks[this.blocks.length - 1].end - from <= this.maxFrames) break;
+    while (this.blocks.length > 1 && this.bufferedFrames() > this.maxFrames) {
       this.lastRemoved = this.blocks.shift()!;
       this.dropped.overflow++;
       if (this.reading && this.cursor < this.lastRemoved.end) this.cursor = this.lastRemoved.end;
@@ -138,7 +136,7 @@ export class JitterBuffer {
 
   /** playAt of the earliest block held, or null. */
   firstPlayAt(): number | null {
-    return this.blocks.length ? this.blocks[0].playAt : null;
+    return this.blocks[0]?.playAt ?? null;
   }
 
   /** The block used to map time ↔ index around `index`. */
@@ -198,9 +196,11 @@ export class JitterBuffer {
 
   /** Frames held from the read position (or from the first block before reading starts). */
   bufferedFrames(): number {
-    if (!this.blocks.length) return 0;
-    const from = this.reading ? Math.max(this.cursor, this.blocks[0].start) : this.blocks[0].start;
-    return Math.max(0, this.blocks[this.blocks.length - 1].end - from);
+    const first = this.blocks[0];
+    const last = this.blocks[this.blocks.length - 1];
+    if (!first || !last) return 0;
+    const from = this.reading ? Math.max(this.cursor, first.start) : first.start;
+    return Math.max(0, last.end - from);
   }
 
   /**
@@ -225,7 +225,7 @@ export class JitterBuffer {
     let bi = 0;
     const pieces: SourcePiece[] = [];
     while (pos < frames) {
-      while (bi < this.blocks.length && this.blocks[bi].end <= this.cursor) bi++;
+      while (bi < this.blocks.length && this.blocks[bi]!.end <= this.cursor) bi++;
       const b = this.blocks[bi];
       let n: number;
       if (b && b.start <= this.cursor) {
@@ -248,7 +248,7 @@ export class JitterBuffer {
 
   /** Forgets blocks entirely behind the read position, keeping the last as time reference. */
   private release(): void {
-    while (this.blocks.length && this.blocks[0].end <= this.cursor) this.lastRemoved = this.blocks.shift()!;
+    while (this.blocks[0] && this.blocks[0].end <= this.cursor) this.lastRemoved = this.blocks.shift()!;
   }
 
   /** Drops everything, including the timeline anchor (gap, format change, new stream). */

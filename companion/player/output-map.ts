@@ -77,20 +77,21 @@ export class OutputMap {
   sourceOf(dev: number): number {
     let lo = this.head;
     let hi = this.runs.length - 1;
-    if (hi < lo || dev < this.runs[lo].dev || dev >= this.written) return NaN;
+    // head <= lo <= hi < runs.length throughout, so every read below is in range
+    if (hi < lo || dev < this.runs[lo]!.dev || dev >= this.written) return NaN;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.runs[mid].dev <= dev) lo = mid;
+      if (this.runs[mid]!.dev <= dev) lo = mid;
       else hi = mid - 1;
     }
-    const r = this.runs[lo];
+    const r = this.runs[lo]!;
     return r.src + (dev - r.dev);
   }
 
   /** The latest device frame that carried source frame `src`; NaN if none is remembered. */
   deviceFrameOf(src: number): number {
     for (let i = this.runs.length - 1; i >= this.head; i--) {
-      const r = this.runs[i];
+      const r = this.runs[i]!;
       if (src >= r.src && src < r.src + r.n) return r.dev + (src - r.src);
     }
     return NaN;

@@ -45,43 +45,46 @@ client.on('connect', () => {
 });
 client.on('close', () => { $('availability').className = 'offline'; });
 client.on('message', (topic, payload) => {
-  let json: any;
+  let json: unknown;
   try {
     json = JSON.parse(payload.toString());
   } catch {
     message(`the box sent something unreadable on ${topic}`, 'error');
     return;
   }
+  const msg = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : null;
   const parts = topic.split('/');
-  if (!topics && parts[0] === 'nearcast' && parts[2] !== 'client') {
-    topics = boxTopics(parts[1]);
+  const boxId = parts[1];
+  if (!topics && parts[0] === 'nearcast' && boxId && parts[2] !== 'client') {
+    topics = boxTopics(boxId);
     client.subscribe(topics.myResponses(clientId));
     boxFound();
   }
   if (!topics || !topic.startsWith(topics.prefix)) return;
   if (topic === topics.availability) {
-    const online = json?.state === 'online';
+    const online = msg?.state === 'online';
     $('availability').className = online ? 'online' : 'offline';
     if (!online) { message('the box went away; waiting for it to come back', 'error'); dropStream(); }
-  } else if (topic === topics.state && json && typeof json === 'object') {
-    state = json;
+  } else if (topic === topics.state && msg) {
+    state = msg as BoxState;
     stateAt = performance.now();
     render();
   } else if (topic.includes('/response/')) {
-    const w = json && waiting.get(String(json.transaction));
-    if (!w) return;
-    if (json.status === 'pending') { message('waiting for the owner to approve (share button on the box)…'); return; }
-    waiting.delete(String(json.transaction));
-    w(json as Reply);
+    const w = msg && waiting.get(String(msg.transaction));
+    if (!msg || !w) return;
+    if (msg.status === 'pending') { message('waiting for the owner to approve (share button on the box)…'); return; }
+    waiting.delete(String(msg.transaction));
+    w(msg as unknown as Reply);
   }
 });
 
-function request(op: string, body: object = {}, timeoutMs = 10 * 60_000): Promise<Reply<any>> {
+/** `Data`: what the reply to `op` carries (README "MQTT topics"); taken as the box sends it, not checked. */
+function request<Data = unknown>(op: string, body: object = {}, timeoutMs = 10 * 60_000): Promise<Reply<Data>> {
   if (!topics) return Promise.reject(new Error('no box found yet'));
   const transaction = `${clientId}-${++seq}`;
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => { waiting.delete(transaction); reject(new Error(`no answer to ${op}`)); }, timeoutMs);
-    waiting.set(transaction, (r) => { clearTimeout(t); resolve(r); });
+    waiting.set(transaction, (r) => { clearTimeout(t); resolve(r as Reply<Data>); });
     client.publish(topics!.request(clientId, op), JSON.stringify({ ...body, transaction }));
   });
 }
@@ -100,9 +103,10 @@ async function join(): Promise<void> {
     await Promise.race([found, new Promise((r) => setTimeout(r, 10_000))]);
   }
   message('joining…');
-  const r = await request('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
+  const r = await request<Grant>('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply<Grant>);
   if (r.status !== 'ok') { message(`join refused: ${r.error ?? 'no reason given'}`, 'error'); wantJoined = false; render(); return; }
-  openStream(r.data as Grant);
+  if (!r.data) { message('join refused: the box sent no stream grant', 'error'); wantJoined = false; render(); return; }
+  openStream(r.data);
   joined = true;
   message('listening');
   render();
@@ -144,7 +148,7 @@ function openStream(g: Grant): void {
     if (wantJoined) { message('stream lost; rejoining…', 'error'); setTimeout(() => void join(), 2000); }
   };
   stream = { ws, protocol };
-  (window as any).__nearcast = { player, sync, ctx, protocol }; // for tests and curious users
+  window.__nearcast = { player, sync, ctx: ctx!, protocol }; // for tests and curious users (page-globals.ts)
 }
 
 function dropStream(): void {
@@ -184,9 +188,9 @@ let searchTimer: ReturnType<typeof setTimeout> | null = null;
 async function search(q: string): Promise<void> {
   const list = $('results');
   if (!q.trim()) { list.replaceChildren(); return; }
-  const r = await request('search', { query: q, limit: 8 }, 5000).catch(() => null);
-  if (!r || r.status !== 'ok') return;
-  list.replaceChildren(...(r.data.results as Array<{ id: string; title: string; artist: string }>).map((t) => {
+  const r = await request<{ results: Array<{ id: string; title: string; artist: string }> }>('search', { query: q, limit: 8 }, 5000).catch(() => null);
+  if (r?.status !== 'ok') return;
+  list.replaceChildren(...(r.data?.results ?? []).map((t) => {
     const li = document.createElement('li');
     li.textContent = `${t.title} — ${t.artist}`;
     li.onclick = async () => {
@@ -199,9 +203,9 @@ async function search(q: string): Promise<void> {
 }
 
 async function showQueue(): Promise<void> {
-  const r = await request('queue', {}, 5000).catch(() => null);
+  const r = await request<{ queue: Array<{ title: string }> }>('queue', {}, 5000).catch(() => null);
   if (r?.status !== 'ok') return;
-  $('queue').replaceChildren(...(r.data.queue as Array<{ title: string }>).slice(0, 10).map((t) => Object.assign(document.createElement('li'), { textContent: t.title })));
+  $('queue').replaceChildren(...(r.data?.queue ?? []).slice(0, 10).map((t) => Object.assign(document.createElement('li'), { textContent: t.title })));
 }
 
 ($('art') as HTMLImageElement).onload = () => { $('art').hidden = false; };
@@ -227,4 +231,4 @@ setInterval(() => {
   const s = player?.stats();
   if (s && stream) stream.protocol.report({ syncErrorUs: Math.round(s.syncErrorMs * 1000), bufferMs: Math.round(s.bufferMs), underruns: s.underruns });
 }, 1000);
-(window as any).__nearcastApp = { join, leave, request, joined: () => joined, visibleAgain: () => visibleAgain };
+window.__nearcastApp = { join, leave, request, joined: () => joined, visibleAgain: () => visibleAgain };

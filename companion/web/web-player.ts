@@ -29,7 +29,8 @@ interface Decoder { decode(f: AudioFrame): void; close(): void }
 
 /** whether this page can decode Opus through WebCodecs (secure contexts only) */
 export async function webCodecsOpus(sampleRate: number, channels: number): Promise<boolean> {
-  const AD = (globalThis as any).AudioDecoder;
+  // WebCodecs exists only in secure contexts of recent browsers, whatever the DOM typings say
+  const AD = (globalThis as { AudioDecoder?: typeof AudioDecoder }).AudioDecoder;
   if (typeof AD !== 'function') return false;
   try {
     return (await AD.isConfigSupported({ codec: 'opus', sampleRate, numberOfChannels: channels })).supported === true;
@@ -167,14 +168,14 @@ export class WebPlayer {
     // outputs come in decode order; their timestamps may come back rounded (1800000 → 1799999 µs)
     const inFlight: Array<{ stamp: number; f: AudioFrame }> = [];
     const stampOf = (f: AudioFrame) => f.seq * h.chunkMs * 1000; // µs of stream time
-    const AD = (globalThis as any).AudioDecoder;
-    const EAC = (globalThis as any).EncodedAudioChunk;
-    let dec: any = null;
-    const open = () => {
-      dec = new AD({
-        output: (data: any) => {
-          while (inFlight.length && inFlight[0].stamp < data.timestamp - 1000) inFlight.shift(); // the decoder skipped it
-          const f = inFlight.length && Math.abs(inFlight[0].stamp - data.timestamp) <= 1000 ? inFlight.shift()!.f : null;
+    // called only where webCodecsOpus() found AudioDecoder
+    let dec: AudioDecoder | null = null;
+    const open = (): AudioDecoder => {
+      const opened = new AudioDecoder({
+        output: (data) => {
+          while (inFlight[0] && inFlight[0].stamp < data.timestamp - 1000) inFlight.shift(); // the decoder skipped it
+          const next = inFlight[0];
+          const f = next && Math.abs(next.stamp - data.timestamp) <= 1000 ? inFlight.shift()!.f : null;
           try {
             if (!f || !data.numberOfFrames) return;
             const b = this.ctx.createBuffer(h.channels, data.numberOfFrames, h.sampleRate);
@@ -191,18 +192,20 @@ export class WebPlayer {
         // a corrupt packet closes a WebCodecs decoder: count it and open a fresh one
         error: () => { this.stat.decodeErrors++; inFlight.length = 0; dec = null; },
       });
-      dec.configure({ codec: 'opus', sampleRate: h.sampleRate, numberOfChannels: h.channels });
+      opened.configure({ codec: 'opus', sampleRate: h.sampleRate, numberOfChannels: h.channels });
+      dec = opened;
+      return opened;
     };
     open();
     this.stat.path = 'webcodecs';
     return {
       decode: (f) => {
-        if (!dec || dec.state === 'closed') open();
+        const decoder = !dec || dec.state === 'closed' ? open() : dec;
         const stamp = stampOf(f);
         inFlight.push({ stamp, f });
         if (inFlight.length > 100) inFlight.shift(); // a decoder that stopped answering
         try {
-          dec.decode(new EAC({ type: 'key', timestamp: stamp, data: f.payload }));
+          decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: stamp, data: f.payload }));
         } catch {
           this.stat.decodeErrors++;
           inFlight.pop();
@@ -224,7 +227,7 @@ export class WebPlayer {
         const b = this.ctx.createBuffer(ch, frames, h.sampleRate);
         for (let c = 0; c < ch; c++) {
           const out = b.getChannelData(c);
-          for (let i = 0; i < frames; i++) out[i] = s[i * ch + c] / 32768;
+          for (let i = 0; i < frames; i++) out[i] = s[i * ch + c]! / 32768;
         }
         this.schedule(f, b);
       },

@@ -395,7 +395,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 function applyGain(from: Int16Array, gain: number, to: Int16Array, offset: number): void {
   for (let i = 0; i < from.length; i++) {
     const v = Math.round(from[i]! * gain);
-    to[offset + i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    to[offset + i] = v > 32767 ? 32767 : Math.max(v , -32768);
   }
 }
 

@@ -75,7 +75,7 @@ export class OverlayMixer {
         const at = frame * ch + c;
         const voice = overlay && frame < overlayFrames ? overlay[at]! : 0;
         const mixed = Math.round(pcm[at]! * this.gain) + voice;
-        pcm[at] = mixed > 32767 ? 32767 : mixed < -32768 ? -32768 : mixed;
+        pcm[at] = mixed > 32767 ? 32767 : Math.max(mixed , -32768);
       }
       if (this.phase === 'ducking' && this.gain === this.current!.duckGain) {
         // ducked: the overlay starts with the next chunk (a chunk is 20 ms)

@@ -75,10 +75,11 @@ export class PlayQueue {
   /** Advances and returns the new current track, or null when playback should stop. */
   next(): string | null {
     const i = this.exhausted ? this.index : this.index + 1; // something enqueued after the end plays next
-    if (i < this.items.length) {
+    const following = this.items[i];
+    if (following !== undefined) {
       this.index = i;
       this.exhausted = false;
-      return this.items[i];
+      return following;
     }
     if (this.repeat === 'none') {
       this.index = this.items.length;
@@ -91,9 +92,10 @@ export class PlayQueue {
       if (lib.length === 0) return null;
       this.items = lib;
     }
-    if (this.items.length === 0) return null;
+    const first = this.items[0];
+    if (first === undefined) return null;
     this.index = 0;
-    return this.items[0];
+    return first;
   }
 
   /** Goes back one track (stays on the first). */
@@ -101,13 +103,14 @@ export class PlayQueue {
     if (this.items.length === 0) return null;
     this.index = Math.max(0, Math.min(this.index, this.items.length) - 1);
     this.exhausted = false;
-    return this.items[this.index];
+    return this.items[this.index]!; // 0 <= index < length, the queue being non-empty
   }
 
   /** Removes the item at `pos`; the current track stays current when it is not the one removed. */
   remove(pos: number): string {
-    if (!Number.isInteger(pos) || pos < 0 || pos >= this.items.length) throw new PlayQueueError(`no queue item at position ${pos} (queue has ${this.items.length})`);
-    const [id] = this.items.splice(pos, 1);
+    const id = this.items[pos];
+    if (!Number.isInteger(pos) || id === undefined) throw new PlayQueueError(`no queue item at position ${pos} (queue has ${this.items.length})`);
+    this.items.splice(pos, 1);
     if (pos < this.index) this.index--;
     else if (pos === this.index) this.index--; // next() then plays what followed
     return id;

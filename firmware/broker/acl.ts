@@ -83,7 +83,7 @@ export function mayPublish(clientId: string | null, topic: string, boxId: string
     return retain ? 'commands may not be retained' : null;
   }
   const mine = parts.length === 6 && parts[0] === 'nearcast' && parts[1] === boxId && parts[2] === 'client'
-    && parts[3] === identityOf(clientId) && parts[4] === 'request' && parts[5].length > 0;
+    && parts[3] === identityOf(clientId) && parts[4] === 'request' && parts[5]!.length > 0;
   if (!mine) return `client '${clientId}' may publish only to nearcast/${boxId}/client/${identityOf(clientId)}/request/<op>, not to '${topic.slice(0, 120)}'`;
   if (retain) return 'requests may not be retained';
   return null;

@@ -86,7 +86,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
   mqttPort = 0;
 
   async start(o: BrokerStartOptions): Promise<void> {
-    const limits = (this.limits = { ...DEFAULT_BROKER_LIMITS, ...o.limits });
+    this.limits = { ...DEFAULT_BROKER_LIMITS, ...o.limits };
+    const limits = this.limits;
     if (o.refusals) this.refusals = o.refusals;
     const refusals = this.refusals;
     this.slots = new ConnectionLimits({ perAddress: limits.connectionsPerAddress, total: limits.connections });
@@ -197,7 +198,7 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
     conn.once('close', () => admission.release());
     const guarded = guardMqttStream(conn, {
       maxPacketBytes: this.limits.mqttPacketBytes, packetTimeoutMs: PACKET_TIMEOUT_MS,
-      onRefuse: (reason, why) => this.refusals.count(why === 'size' ? 'mqtt_packet_size' : 'mqtt_packet_timeout'),
+      onRefuse: (_reason, why) => this.refusals.count(why === 'size' ? 'mqtt_packet_size' : 'mqtt_packet_timeout'),
     });
     guarded.once('close', () => admission.release());
     this.transports.set(guarded, { address: normalizeAddress(remoteAddress), admission });

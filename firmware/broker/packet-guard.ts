@@ -29,7 +29,7 @@ export class MqttPacketGuard {
         this.lengthBytes = 0;
         i++;
       } else if (this.state === 'length') {
-        const b = chunk[i++];
+        const b = chunk[i++]!; // i < chunk.length (the loop's bound)
         this.length += (b & 0x7f) * 128 ** this.lengthBytes;
         this.lengthBytes++;
         if (this.length > this.maxPacketBytes) return `MQTT packet of ${this.length}+ bytes refused (limit ${this.maxPacketBytes})`;

@@ -108,7 +108,12 @@ function fromEnv(env: NodeJS.ProcessEnv, schema: Settings): Settings {
     let section = out;
     for (const key of keys) {
       const inner = section[key];
-      section = isSettings(inner) ? inner : (section[key] = {});
+      if (isSettings(inner)) section = inner;
+      else {
+        const created: Settings = {};
+        section[key] = created;
+        section = created;
+      }
     }
     section[leaf] = value;
   }

@@ -19,8 +19,8 @@ function parseHash(stored: string | null | undefined): Parsed | null {
   if (!m) return null;
   const [n, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (n < 2 || n > 1 << 20 || (n & (n - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return null;
-  const salt = Buffer.from(m[4], 'base64');
-  const expected = Buffer.from(m[5], 'base64');
+  const salt = Buffer.from(m[4]!, 'base64'); // every group of the pattern is mandatory
+  const expected = Buffer.from(m[5]!, 'base64');
   if (expected.length < 16 || expected.length > 64) return null;
   return { n, r, p, salt, expected };
 }

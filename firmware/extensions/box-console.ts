@@ -61,7 +61,10 @@ export class BoxConsole implements Extension {
   share(s: { open: boolean; remainingMs: number }, remaining: () => number): void {
     if (this.countdown) clearInterval(this.countdown);
     this.countdown = null;
-    if (!s.open) return this.say('share window closed: new joins wait for approval (press s)');
+    if (!s.open) {
+      this.say('share window closed: new joins wait for approval (press s)');
+      return;
+    }
     this.say(`share window open: joins are accepted for ${seconds(s.remainingMs)}`);
     this.countdown = setInterval(() => {
       const left = remaining();

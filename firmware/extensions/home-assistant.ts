@@ -89,12 +89,13 @@ export class HomeAssistant implements Extension {
     switch (entity) {
       case 'volume': {
         const v = Number(value);
-        if (value === '' || !Number.isFinite(v)) return this.options.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
-        return this.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
+        if (value === '' || !Number.isFinite(v)) this.options.log('warn', 'Home Assistant volume command is not a number', { value: value.slice(0, 40) });
+        else this.command('volume', { volume: Math.round(Math.max(0, Math.min(100, v))) });
+        break;
       }
-      case 'source': return this.command('source', { source: value });
-      case 'play_pause': return this.command('control', { action: 'toggle' });
-      case 'next': return this.command('control', { action: 'next' });
+      case 'source': this.command('source', { source: value }); break;
+      case 'play_pause': this.command('control', { action: 'toggle' }); break;
+      case 'next': this.command('control', { action: 'next' }); break;
       default: this.options.log('warn', 'unknown Home Assistant command topic', { entity: entity.slice(0, 40) });
     }
   }

@@ -45,7 +45,10 @@ export class MqttRequests implements Extension {
   /** The second answer to a join that was pending: admitted, or why not. */
   private answerDecidedJoin({ pending, approved, reason }: { pending: PendingJoin; approved: boolean; reason?: string }): void {
     const transaction = pending.transaction !== undefined ? { transaction: pending.transaction } : {};
-    if (!approved) return this.send(pending.caller, 'join', { status: 'error', error: reason ?? 'denied', ...transaction });
+    if (!approved) {
+      this.send(pending.caller, 'join', { status: 'error', error: reason ?? 'denied', ...transaction });
+      return;
+    }
     if (!this.options.broker.isOpen(pending.caller)) return; // withdrawn when it closed; nothing to admit
     try {
       const context = { clientId: pending.clientId, role: pending.caller.role, caller: pending.caller, box: this.options.services };

@@ -49,7 +49,10 @@ export class Wifi implements Extension {
     const runDir = path.join(stateDir, 'wifi');
     const dhcp = wifi.dhcp ? new DnsmasqDhcp(runDir, (m) => this.problem(m)) : null;
     const deviceName = wifi.deviceName ?? name;
-    if (this.mode === 'ap' && !wifi.passphrase) return this.problem('wifi.mode ap needs wifi.passphrase (8-63 characters); the access point stays off');
+    if (this.mode === 'ap' && !wifi.passphrase) {
+      this.problem('wifi.mode ap needs wifi.passphrase (8-63 characters); the access point stays off');
+      return;
+    }
     const radio: Radio = this.mode === 'ap'
       ? new ApRadio({ iface: wifi.interface, ssid: deviceName, passphrase: wifi.passphrase!, freq: wifi.freq, runDir, dhcp })
       : new P2pRadio({ ctrlDir: wifi.ctrlDir, iface: wifi.interface, deviceName, freq: wifi.freq, passphrase: wifi.passphrase, dhcp });
@@ -70,7 +73,7 @@ export class Wifi implements Extension {
   /** WPS push-button is armed exactly while the share window is open */
   private readonly onShare = (share: { open: boolean }): void => {
     const radio = this.radio;
-    if (!radio || radio.state.state !== 'up') return;
+    if (radio?.state.state !== 'up') return;
     (share.open ? radio.armWps() : radio.cancelWps()).catch((e: Error) => this.problem(e.message));
   };
 

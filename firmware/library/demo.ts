@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { groupOf } from '../util/checked-index.ts';
 import { findAudioFiles } from './scanner.ts';
 
 export interface DemoOptions {
@@ -82,7 +83,7 @@ export async function ensureDemoLibrary(dir: string, opts: DemoOptions = {}): Pr
   const files: string[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < jobs.length) files.push(await jobs[next++]());
+    while (next < jobs.length) files.push(await jobs[next++]!());
   };
   await Promise.all(Array.from({ length: PARALLEL_ENCODES }, worker));
   files.sort();
@@ -94,7 +95,7 @@ async function listEncoders(ffmpeg: string): Promise<Set<string>> {
   const names = new Set<string>();
   for (const line of out.split('\n')) {
     const m = /^\s*[AVS][.A-Z]{5}\s+(\S+)/.exec(line);
-    if (m) names.add(m[1]);
+    if (m) names.add(groupOf(m, 1));
   }
   return names;
 }
@@ -134,14 +135,14 @@ async function renderSong(ffmpeg: string, encoders: Set<string>, song: DemoSong,
 function voice(song: DemoSong, detune: number): string {
   const cycle = song.beat * song.chords.length;
   const pos = `mod(t,${cycle})`;
-  const pick = (note: number): string =>
+  const pick = (note: 0 | 1 | 2): string =>
     song.chords.reduceRight<string>(
       (rest, chord, i) => (i === song.chords.length - 1 ? fmt(chord[note] * detune) : `if(lt(${pos},${fmt(song.beat * (i + 1))}),${fmt(chord[note] * detune)},${rest})`),
       '',
     );
   const m = `mod(t,${song.beat})`;
   const env = `sin(PI*${m}/${song.beat})*(0.6+0.4*exp(-3*${m}))`;
-  const tones = [0, 1, 2].map((k) => `0.15*(sin(2*PI*${pick(k)}*t)+${song.brightness}*sin(4*PI*${pick(k)}*t))`);
+  const tones = ([0, 1, 2] as const).map((k) => `0.15*(sin(2*PI*${pick(k)}*t)+${song.brightness}*sin(4*PI*${pick(k)}*t))`);
   const bass = `0.16*sin(PI*${pick(0)}*t)`;
   return `(${tones.join('+')}+${bass})*${env}`;
 }

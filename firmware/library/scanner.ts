@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseFile, selectCover } from 'music-metadata';
+import { groupOf, itemAt } from '../util/checked-index.ts';
 import { trackIdFor, type Track } from './track.ts';
 
 export interface ScanProblem {
@@ -127,7 +128,7 @@ export async function scanLibrary(roots: string[], opts: ScanOptions = {}): Prom
   const worker = async (): Promise<void> => {
     while (next < files.length) {
       const i = next++;
-      const f = files[i];
+      const f = files[i]!; // i < files.length (the loop's bound)
       try {
         results[i] = await readTrack(f);
       } catch (err) {
@@ -199,11 +200,12 @@ const SYNC_WINDOW = 64 * 1024;
 /** Byte length of the MPEG audio (mp3/mp2) or ADTS (aac) frame starting at `i`, 0 if none. */
 function frameLength(buf: Uint8Array, i: number, adts: boolean): number {
   if (i + 7 > buf.length || buf[i] !== 0xff) return 0;
-  const b1 = buf[i + 1];
-  const b2 = buf[i + 2];
+  // the seven header bytes from i are in the buffer (checked above)
+  const b1 = buf[i + 1]!;
+  const b2 = buf[i + 2]!;
   if (adts) {
     if ((b1 & 0xf6) !== 0xf0 || ((b2 >> 2) & 0xf) > 12) return 0;
-    const len = ((buf[i + 3] & 3) << 11) | (buf[i + 4] << 3) | (buf[i + 5] >> 5);
+    const len = ((buf[i + 3]! & 3) << 11) | (buf[i + 4]! << 3) | (buf[i + 5]! >> 5);
     return len >= 7 ? len : 0;
   }
   if ((b1 & 0xe0) !== 0xe0) return 0;
@@ -213,8 +215,8 @@ function frameLength(buf: Uint8Array, i: number, adts: boolean): number {
   const brIdx = b2 >> 4;
   if (version === 1 || layer === 0 || rateIdx === 3 || brIdx === 0 || brIdx === 15) return 0;
   const table = version === 3 ? `v1l${4 - layer}` : layer === 3 ? 'v2l1' : 'v2l23';
-  const bitrate = MPEG_BITRATES[table][brIdx] * 1000;
-  const rate = MPEG_RATES[version][rateIdx];
+  const bitrate = itemAt(MPEG_BITRATES[table] ?? [], brIdx, `MPEG bitrates ${table}`) * 1000;
+  const rate = itemAt(MPEG_RATES[version] ?? [], rateIdx, `MPEG version ${version} sample rates`);
   const pad = (b2 >> 1) & 1;
   if (layer === 3) return (Math.floor((12 * bitrate) / rate) + pad) * 4;
   const perFrame = layer === 1 && version !== 3 ? 72 : 144;
@@ -231,10 +233,11 @@ async function hasFrameChain(file: string, adts: boolean): Promise<boolean> {
   try {
     const head = new Uint8Array(10);
     await fh.read(head, 0, 10, 0);
+    const byte = new DataView(head.buffer);
     let start = 0;
     if (head[0] === 0x49 && head[1] === 0x44 && head[2] === 0x33) {
       // ID3v2: syncsafe size, plus an optional footer
-      start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]) + (head[5] & 0x10 ? 10 : 0);
+      start = 10 + ((byte.getUint8(6) << 21) | (byte.getUint8(7) << 14) | (byte.getUint8(8) << 7) | byte.getUint8(9)) + (byte.getUint8(5) & 0x10 ? 10 : 0);
     }
     const buf = new Uint8Array(SYNC_WINDOW + 16 * 1024);
     const { bytesRead } = await fh.read(buf, 0, buf.length, start);
@@ -265,7 +268,7 @@ export function guessFromFileName(fileName: string): { artist: string; title: st
   const noNumber = stem.replace(/^(?:\d{1,3}\s*[-.)]\s*|0\d\s+)(?=\S)/, '');
   if (noNumber) stem = noNumber;
   const m = /^(.+?)\s+[-–—]\s+(.+)$/.exec(stem);
-  if (m) return { artist: m[1].trim(), title: m[2].trim() };
+  if (m) return { artist: groupOf(m, 1).trim(), title: groupOf(m, 2).trim() };
   return { artist: '', title: stem || fileName };
 }
 

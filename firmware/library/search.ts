@@ -1,6 +1,7 @@
 // "moon rivr", "cafe", "月の" → the right song. Everything that can be is done
 // once at construction (normalized fields, a word index and a CJK n-gram
 // index), so a query only touches the vocabulary and the candidates it hits.
+import { itemAt } from '../util/checked-index.ts';
 import type { Track } from './track.ts';
 
 export interface SearchHit {
@@ -71,7 +72,10 @@ export class LibraryIndex {
         for (const t of terms) if (!t.cjk) addPosting(this.words, t.text, e * 4 + f);
         for (const g of cjkGrams) {
           let s = this.grams.get(g);
-          if (!s) this.grams.set(g, (s = new Set()));
+          if (!s) {
+            s = new Set();
+            this.grams.set(g, s);
+          }
           s.add(e);
         }
         return { weight: FIELD_WEIGHT[name], text: terms.map((t) => t.text).join(' '), cjkRuns, cjkGrams };
@@ -94,6 +98,11 @@ export class LibraryIndex {
     return this.entries.length;
   }
 
+  /** The entry an index posting or CJK gram points at; they are made with the entries, so always in range. */
+  private entryAt(e: number): Entry {
+    return itemAt(this.entries, e, 'library index entry');
+  }
+
   search(query: string, limit = 10): SearchHit[] {
     if (typeof query !== 'string') throw new TypeError('search query must be a string');
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`search limit must be a positive integer, got ${String(limit)}`);
@@ -104,10 +113,16 @@ export class LibraryIndex {
     const perTerm = new Map<number, Float64Array>();
     const credit = (e: number, t: number, score: number): void => {
       let row = perTerm.get(e);
-      if (!row) perTerm.set(e, (row = new Float64Array(terms.length)));
-      if (score > row[t]) row[t] = score;
+      if (!row) {
+        row = new Float64Array(terms.length);
+        perTerm.set(e, row);
+      }
+      if (score > row[t]!) row[t] = score; // row has one slot per term, t is a term's index
     };
-    terms.forEach((term, t) => (term.cjk ? this.matchCjk(term.text, t, credit) : this.matchWord(term.text, t, credit)));
+    terms.forEach((term, t) => {
+      if (term.cjk) this.matchCjk(term.text, t, credit);
+      else this.matchWord(term.text, t, credit);
+    });
 
     const phrase = terms.map((t) => t.text).join(' ');
     const hits: SearchHit[] = [];
@@ -119,8 +134,9 @@ export class LibraryIndex {
         if (s > 0) matched++;
       }
       let score = sum / terms.length + (matched === terms.length ? 0.1 : 0);
-      score += this.phraseBonus(this.entries[e], phrase);
-      hits.push({ track: this.entries[e].track, score });
+      const entry = this.entryAt(e);
+      score += this.phraseBonus(entry, phrase);
+      hits.push({ track: entry.track, score });
     }
     // Ties break on title then id so results are deterministic; plain comparison keeps it cheap.
     hits.sort((a, b) => b.score - a.score || cmp(a.track.title, b.track.title) || cmp(a.track.id, b.track.id));
@@ -131,13 +147,13 @@ export class LibraryIndex {
     const apply = (word: string, quality: number): void => {
       for (const p of this.words.get(word) ?? []) {
         const e = Math.floor(p / 4);
-        credit(e, t, quality * fieldFactor(this.entries[e].fields[p % 4].weight));
+        credit(e, t, quality * fieldFactor(itemAt(this.entryAt(e).fields, p % 4, 'library index field').weight));
       }
     };
     if (this.words.has(q)) apply(q, EXACT);
     // Word prefixes, for results while the user is still typing.
     for (let i = lowerBound(this.sortedWords, q); i < this.sortedWords.length; i++) {
-      const w = this.sortedWords[i];
+      const w = this.sortedWords[i]!; // i < sortedWords.length (the loop's bound)
       if (!w.startsWith(q)) break;
       if (w !== q) apply(w, PREFIX);
     }
@@ -155,7 +171,7 @@ export class LibraryIndex {
     const candidates = new Set<number>();
     for (const g of qGrams) for (const e of this.grams.get(g) ?? []) candidates.add(e);
     for (const e of candidates) {
-      for (const f of this.entries[e].fields) {
+      for (const f of this.entryAt(e).fields) {
         let quality = 0;
         if (f.cjkRuns.includes(q)) quality = EXACT;
         else if (f.cjkRuns.some((r) => r.includes(q))) quality = CJK_INSIDE;
@@ -236,7 +252,7 @@ function ngrams(run: string): string[] {
 function bigrams(run: string): string[] {
   const chars = Array.from(run);
   const out: string[] = [];
-  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i] + chars[i + 1]);
+  for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
   return out;
 }
 
@@ -248,20 +264,21 @@ export function damerauLevenshtein(a: string, b: string, max: number): number {
   let prev2 = new Array<number>(m + 1).fill(0);
   let prev = Array.from({ length: m + 1 }, (_, j) => j);
   let cur = new Array<number>(m + 1).fill(0);
+  // the three rows hold m + 1 cells and 1 <= j <= m below, so every cell read is in range
   for (let i = 1; i <= n; i++) {
     cur[0] = i;
-    let rowMin = cur[0];
+    let rowMin = i;
     for (let j = 1; j <= m; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
       cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
     if (rowMin > max) return max + 1;
     [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return prev[m];
+  return prev[m]!;
 }
 
 function addPosting(index: Map<string, number[]>, word: string, posting: number): void {
@@ -280,7 +297,7 @@ function lowerBound(sorted: string[], key: string): number {
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid] < key) lo = mid + 1;
+    if (sorted[mid]! < key) lo = mid + 1; // lo <= mid < hi <= sorted.length
     else hi = mid;
   }
   return lo;

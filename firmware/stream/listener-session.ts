@@ -52,7 +52,10 @@ const framedCache = new WeakMap<Chunk, Map<string, Uint8Array>>();
 
 function framed(chunk: Chunk, codec: CodecName, gap: boolean): Uint8Array {
   let m = framedCache.get(chunk);
-  if (!m) framedCache.set(chunk, (m = new Map()));
+  if (!m) {
+    m = new Map();
+    framedCache.set(chunk, m);
+  }
   const key = gap ? codec + '!' : codec;
   let bytes = m.get(key);
   if (!bytes) {

@@ -92,7 +92,7 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
     };
     t.onClose(() => clearTimeout(timer));
     t.onData((bytes, rxUs) => {
-      let frames;
+      let frames: ReturnType<FrameDecoder['push']>;
       try {
         frames = (listenerDecoder ?? decoder).push(bytes);
       } catch (e) {

@@ -46,7 +46,7 @@ export class WebServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const p = (req.url ?? '/').split('?')[0];
+    const p = (req.url ?? '/').split('?')[0]!; // split() returns at least one piece
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', await readFile(path.join(this.dir, 'index.html')));
@@ -68,7 +68,9 @@ export class WebServer {
     if (PREBUILT && !this.options.dir) return readFile(PREBUILT, 'utf8');
     this.bundle ??= import('esbuild').then(async ({ build }) => {
       const r = await build({ entryPoints: [path.join(this.dir, 'app.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', write: false, minify: true, logLevel: 'silent' });
-      return r.outputFiles[0].text;
+      const script = r.outputFiles[0];
+      if (!script) throw new Error('esbuild produced no page script');
+      return script.text;
     });
     this.bundle.catch(() => { this.bundle = null; });
     return this.bundle;

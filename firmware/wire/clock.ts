@@ -16,6 +16,8 @@
 // fastest "down" of another both count, so the estimate tightens steadily as the
 // window fills, spikes are ignored, and drift is estimated from the same fit.
 
+import { firstOf } from '../util/checked-index.ts';
+
 export interface SyncSample {
   t1: number;
   t2: number;
@@ -67,9 +69,10 @@ export class ClockSync {
   add(s: SyncSample): boolean {
     const rtt = s.t4 - s.t1 - (s.t3 - s.t2);
     if (![s.t1, s.t2, s.t3, s.t4].every(Number.isFinite) || rtt < 0 || s.t3 < s.t2 || s.t4 < s.t1) return false;
-    this.samples.push({ at: (s.t1 + s.t4) / 2, up: s.t2 - s.t1, down: s.t4 - s.t3, rtt });
-    const oldest = this.samples[this.samples.length - 1].at - this.windowUs;
-    while (this.samples.length > this.window || this.samples[0].at < oldest) this.samples.shift();
+    const sample = { at: (s.t1 + s.t4) / 2, up: s.t2 - s.t1, down: s.t4 - s.t3, rtt };
+    this.samples.push(sample);
+    const oldest = sample.at - this.windowUs;
+    while (this.samples[0] && (this.samples.length > this.window || this.samples[0].at < oldest)) this.samples.shift();
     this.count++;
     this.refit();
     return true;
@@ -77,8 +80,11 @@ export class ClockSync {
 
   private refit(): void {
     const pts = [...this.samples].sort((a, b) => a.at - b.at);
-    const now = pts[pts.length - 1].at;
-    const span = now - pts[0].at;
+    const first = pts[0];
+    const last = pts[pts.length - 1];
+    if (!first || !last) return; // nothing to fit yet
+    const now = last.at;
+    const span = now - first.at;
     // Drift comes from the lower envelope over the whole window: a long span pins
     // the slope down. The offset now comes from recent exchanges only, with that
     // drift taken out, so a slope error is not multiplied by the window's age.
@@ -95,8 +101,8 @@ export class ClockSync {
     // latest part of the window; before any drift is known, from the last few seconds
     // (an unknown drift of 50 ppm moves the offset by 0.25 ms in 5 s).
     const recent = span >= this.driftSpanUs ? Math.max(this.flatUs, span * this.recentFraction) : this.flatUs;
-    for (let i = pts.length - 1; i >= 0 && pts[i].at >= now - recent; i--) {
-      const p = pts[i];
+    for (let i = pts.length - 1; i >= 0 && pts[i]!.at >= now - recent; i--) {
+      const p = pts[i]!;
       up = Math.min(up, p.up - slopeUp * (p.at - now));
       down = Math.min(down, p.down - slopeDown * (p.at - now));
     }
@@ -146,10 +152,6 @@ export class ClockSync {
   }
 }
 
-function at(l: Line, x: number): number {
-  return l.y0 + l.slope * (x - l.x0);
-}
-
 /**
  * The line under every point that is closest to them on average: the lower
  * convex hull edge spanning the points' mean time. Flat (the minimum) when a
@@ -157,7 +159,7 @@ function at(l: Line, x: number): number {
  * `pts` must be sorted by time.
  */
 function envelope(pts: Point[], y: (p: Point) => number, sloped: boolean): Line {
-  const x0 = pts[0].at;
+  const x0 = firstOf(pts, 'clock envelope of no exchanges').at;
   if (!sloped || pts.length < 3) {
     let min = Infinity;
     for (const p of pts) min = Math.min(min, y(p));
@@ -170,8 +172,8 @@ function envelope(pts: Point[], y: (p: Point) => number, sloped: boolean): Line 
     const q: [number, number] = [p.at - x0, y(p)];
     sumX += q[0];
     while (hull.length >= 2) {
-      const [ax, ay] = hull[hull.length - 2];
-      const [bx, by] = hull[hull.length - 1];
+      const [ax, ay] = hull[hull.length - 2]!;
+      const [bx, by] = hull[hull.length - 1]!;
       if ((bx - ax) * (q[1] - ay) - (by - ay) * (q[0] - ax) <= 0) hull.pop();
       else break;
     }
@@ -179,9 +181,10 @@ function envelope(pts: Point[], y: (p: Point) => number, sloped: boolean): Line 
   }
   const mean = sumX / pts.length;
   let i = 0;
-  while (i < hull.length - 2 && hull[i + 1][0] < mean) i++;
-  const [ax, ay] = hull[i];
-  const [bx, by] = hull[i + 1] ?? hull[i];
+  while (i < hull.length - 2 && hull[i + 1]![0] < mean) i++;
+  const left = hull[i]!; // the hull holds at least the first point, and i stops at hull.length - 2
+  const [ax, ay] = left;
+  const [bx, by] = hull[i + 1] ?? left;
   const slope = bx > ax ? (by - ay) / (bx - ax) : 0;
   return { x0: x0 + ax, y0: ay, slope };
 }

@@ -192,7 +192,7 @@ export function decodeBody(type: number, body: Uint8Array): Frame {
     }
     case FrameType.Audio: {
       const v = need(body, 13, 'audio');
-      return { type, seq: v.getUint32(0), playAt: i64(v, 4), gap: (body[12] & 1) === 1, payload: body.subarray(13) };
+      return { type, seq: v.getUint32(0), playAt: i64(v, 4), gap: (v.getUint8(12) & 1) === 1, payload: body.subarray(13) };
     }
     case FrameType.TimeRequest: {
       const v = need(body, 8, 'time request');
@@ -252,7 +252,7 @@ export class FrameDecoder {
         const len = new DataView(this.buf.buffer, this.buf.byteOffset + off, 4).getUint32(0);
         if (len < 1 || len > this.maxFrameBytes) throw new FrameError(`frame length ${len} outside 1..${this.maxFrameBytes}`);
         if (this.buf.length - off < 4 + len) break;
-        const type = this.buf[off + 4];
+        const type = this.buf[off + 4]!; // the whole frame is there (checked above)
         // copy so the payload does not pin the whole receive buffer
         frames.push(decodeBody(type, this.buf.slice(off + HEADER, off + 4 + len)));
         off += 4 + len;

@@ -87,7 +87,7 @@ function walk(s: Schema, v: unknown, path: string, depth: number, out: { value?:
           return `unknown field '${at}'${what && !path ? ` for ${what}` : ''}${known.length ? `; allowed: ${known.join(', ')}` : ' (it takes no fields)'}`;
         }
         const item: { value?: unknown } = {};
-        const e = walk(s.fields[key], (v as Record<string, unknown>)[key], at, depth + 1, item);
+        const e = walk(s.fields[key]!, (v as Record<string, unknown>)[key], at, depth + 1, item);
         if (e) return e;
         copy[key] = item.value;
       }

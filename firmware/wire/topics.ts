@@ -47,7 +47,7 @@ export function boxTopics(boxId: string): BoxTopics {
       if (!topic.startsWith(prefix)) return null;
       const parts = topic.slice(prefix.length).split('/');
       if (parts.length !== 4 || parts[0] !== 'client' || parts[2] !== 'request') return null;
-      return { clientId: parts[1], op: parts[3] };
+      return { clientId: parts[1]!, op: parts[3]! }; // four parts, checked above
     },
   };
 }

@@ -72,8 +72,8 @@ export function toStereoS16(data: ArrayBuffer, format: CaptureSampleFormat, chan
   const out = new Int16Array(frames * 2);
   const conv = format === 's16' ? (x: number) => x : format === 's32' ? (x: number) => x >> 16 : (x: number) => Math.max(-32768, Math.min(32767, Math.round(x * 32767)));
   for (let i = 0; i < frames; i++) {
-    const l = conv(src[i * channels]);
-    const r = channels > 1 ? conv(src[i * channels + 1]) : l;
+    const l = conv(src[i * channels]!); // i < frames = floor(src.length / channels)
+    const r = channels > 1 ? conv(src[i * channels + 1]!) : l;
     out[2 * i] = l;
     out[2 * i + 1] = r;
   }

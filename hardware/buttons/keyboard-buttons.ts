@@ -21,7 +21,7 @@ const KEYS: Record<string, ButtonEvent> = {
 export function parseButtonCommand(line: string): ButtonEvent | 'quit' | null {
   const [button, gesture = 'click'] = line.trim().split(/\s+/);
   if (button === 'quit') return 'quit';
-  if (!['share', 'playPause', 'next', 'volumeUp', 'volumeDown'].includes(button)) return null;
+  if (!button || !['share', 'playPause', 'next', 'volumeUp', 'volumeDown'].includes(button)) return null;
   if (!['click', 'double', 'long'].includes(gesture)) return null;
   return { button, gesture } as ButtonEvent;
 }
@@ -50,8 +50,7 @@ export class KeyboardButtons extends EventEmitter<{ press: [ButtonEvent]; quit: 
     }
     this.lineBuf += text;
     if (this.lineBuf.length > 4096) this.lineBuf = ''; // bounded: nobody types that much
-    let nl;
-    while ((nl = this.lineBuf.indexOf('\n')) >= 0) {
+    for (let nl = this.lineBuf.indexOf('\n'); nl >= 0; nl = this.lineBuf.indexOf('\n')) {
       const line = this.lineBuf.slice(0, nl);
       this.lineBuf = this.lineBuf.slice(nl + 1);
       if (!line.trim()) continue;

@@ -45,13 +45,15 @@ export function loadBoard(id: BoardId | 'auto', overrides: { buttons?: Partial<R
   const board = id === 'auto' ? detectBoard(readModel()) : id;
   if (!BOARDS.includes(board)) throw new Error(`unknown board '${board}' (known: ${BOARDS.join(', ')}, auto)`);
   const file = path.join(dir, `${board}.json`);
-  let raw: Record<string, any>;
+  let raw: { name?: unknown; gpiochip?: { label?: unknown; chardev?: unknown }; buttons?: Record<string, unknown>; leds?: Record<string, unknown> };
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new Error(`board file ${file}: ${(e as Error).message}`);
   }
-  if (typeof raw.gpiochip?.label !== 'string' || typeof raw.gpiochip?.chardev !== 'string') throw new Error(`board file ${file}: gpiochip.label and gpiochip.chardev must be strings`);
+  const label = raw.gpiochip?.label;
+  const chardev = raw.gpiochip?.chardev;
+  if (typeof label !== 'string' || typeof chardev !== 'string') throw new Error(`board file ${file}: gpiochip.label and gpiochip.chardev must be strings`);
   const pick = <K extends string>(kind: 'buttons' | 'leds', names: K[]): Record<K, number> => {
     const out = {} as Record<K, number>;
     for (const k of Object.keys(overrides[kind] ?? {})) if (!names.includes(k as K)) throw new Error(`hardware.${kind}.map: unknown ${kind === 'buttons' ? 'button' : 'LED'} '${k}' (known: ${names.join(', ')})`);
@@ -60,5 +62,5 @@ export function loadBoard(id: BoardId | 'auto', overrides: { buttons?: Partial<R
     if (new Set(used).size !== used.length) throw new Error(`${kind}: two ${kind} on one GPIO line (${JSON.stringify(out)})`);
     return out;
   };
-  return { id: board, name: String(raw.name), gpiochip: raw.gpiochip, buttons: pick('buttons', BUTTON_NAMES), leds: pick('leds', LED_NAMES) };
+  return { id: board, name: String(raw.name), gpiochip: { label, chardev }, buttons: pick('buttons', BUTTON_NAMES), leds: pick('leds', LED_NAMES) };
 }

@@ -42,7 +42,7 @@ export function parseGpiodVersion(text: string): GpiodVersion {
 export function chipByLabel(gpiodetect: string, label: string): string | null {
   for (const line of gpiodetect.split('\n')) {
     const m = /^(gpiochip\d+)\s+\[([^\]]*)\]/.exec(line.trim());
-    if (m && m[2] === label) return m[1];
+    if (m && m[2] === label) return m[1]!; // a mandatory group
   }
   return null;
 }

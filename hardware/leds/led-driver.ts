@@ -19,7 +19,9 @@ export class LedDriver {
       const slot = { pattern, timer: null as NodeJS.Timeout | null };
       this.running.set(led, slot);
       const step = (i: number) => {
-        const [on, ms] = pattern[i];
+        const stepAt = pattern[i];
+        if (!stepAt) return; // an empty pattern: nothing to show
+        const [on, ms] = stepAt;
         this.out(led, on);
         if (pattern.length > 1) slot.timer = setTimeout(() => step((i + 1) % pattern.length), ms);
       };

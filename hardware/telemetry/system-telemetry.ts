@@ -27,7 +27,7 @@ export class SystemTelemetry {
   async sample(): Promise<SystemSample> {
     const [mem, temp, wifi] = await Promise.all([siMemory.mem(), this.temperature(), this.wifiLink()]);
     return {
-      loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
+      loadAverage: Math.round(os.loadavg()[0]! * 100) / 100, // loadavg() always returns three averages
       cpuTemperatureC: temp,
       memory: { totalMB: Math.round(mem.total / 2 ** 20), availableMB: Math.round(mem.available / 2 ** 20) },
       uptimeS: Math.round(os.uptime()),
@@ -71,10 +71,11 @@ export class SystemTelemetry {
     //  wlan0: 0000   70.  -40.  -256 ...
     const line = text.split('\n').slice(2).find((l) => l.includes(':'));
     if (!line) return null;
-    const [iface, rest] = line.split(':');
-    const f = rest.trim().split(/\s+/);
-    const quality = Number.parseFloat(f[1]);
-    const signal = Number.parseFloat(f[2]);
+    const colon = line.indexOf(':');
+    const iface = line.slice(0, colon);
+    const f = line.slice(colon + 1).trim().split(/\s+/);
+    const quality = Number.parseFloat(f[1] ?? ''); // a missing column reads as NaN, reported as null
+    const signal = Number.parseFloat(f[2] ?? '');
     return { interface: iface.trim(), quality: Number.isFinite(quality) ? quality : null, signalDbm: Number.isFinite(signal) ? signal : null };
   }
 }

@@ -33,7 +33,7 @@ export interface P2pRadioOptions {
 /** P2P-GROUP-STARTED p2p-wlan0-0 GO ssid="DIRECT-ab" freq=2437 passphrase="..." go_dev_addr=... [PERSISTENT] */
 export function parseGroupStarted(ev: string): P2pGroup | null {
   const m = /^P2P-GROUP-STARTED (\S+) GO ssid="((?:[^"\\]|\\.)*)" freq=(\d+)(?: psk=\S+| passphrase="((?:[^"\\]|\\.)*)")?/.exec(ev);
-  return m ? { iface: m[1], ssid: m[2], freq: Number(m[3]), passphrase: m[4] ?? null } : null;
+  return m ? { iface: m[1]!, ssid: m[2]!, freq: Number(m[3]), passphrase: m[4] ?? null } : null;
 }
 
 export class P2pRadio extends EventEmitter<P2pRadioEvents> {

@@ -77,7 +77,7 @@ export class WpaCtrl extends EventEmitter<{ event: [string] }> {
       if (!d) return;
       const text = d.toString('utf8').replace(/\n$/, '');
       const ev = /^<(\d)>(.*)$/s.exec(text);
-      if (ev) this.emit('event', ev[2]);
+      if (ev) this.emit('event', ev[2]!);
       else if (this.waiting) {
         const w = this.waiting;
         this.waiting = null;

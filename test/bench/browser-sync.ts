@@ -67,7 +67,7 @@ try {
     // the decoding path is known once the first chunk is decoded, which on a loaded machine can follow 'listening' by a while
     let used: string | null = null;
     for (let i = 0; i < 100 && used === null; i++) {
-      used = await page.evaluate(() => (window as any).__nearcast.player.stats().path);
+      used = await page.evaluate(() => window.__nearcast?.player.stats().path ?? null); // null until the stream plays
       if (used === null) await sleep(100);
     }
     if (native.failure()) throw new Error(`native reference listener failed: ${native.failure()}`);
@@ -75,7 +75,7 @@ try {
     await sleep(3000); // past the page's first re-anchoring
     await recordSchedule(page);
     await sleep(windowS * 1000);
-    const sched = (await page.evaluate(() => (window as any).__sched)) as Array<[number, number, number]>;
+    const sched = (await page.evaluate(() => window.__sched)) ?? [];
     if (native.failure()) throw new Error(`native reference listener failed during ${p.name}: ${native.failure()}`);
     const diffs: number[] = [];
     const delay = native.player.codecHeader?.codecDelayFrames ?? 0; // the decoder's look-ahead (known once the native listener has its header)

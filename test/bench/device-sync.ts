@@ -20,6 +20,7 @@ import { parseArgs, RESULTS_DIR, summarize, table, writeResult } from './lib/rep
 import { probeSchedule, type ScheduleProbe } from './lib/schedule-probe.ts';
 import { startSnapclient, startSnapserver, type SnapClient } from './lib/snapcast.ts';
 import { deviceSyncTargets, METHOD, LIMITS } from './lib/device-sync-text.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
 const args = parseArgs(process.argv.slice(2), {
   duration: 300, quick: false, companions: 3, snapclients: 3, jitter: 20, hogFrom: 0.5, codec: 'opus', windowMs: 500, maxLagMs: 200, systems: 'nearcast,snapcast',
@@ -135,7 +136,7 @@ const audibleBy = Date.now() + 60_000;
 let silentPlayers: string[] = players;
 while (Date.now() < audibleBy) {
   const lv = rec.levels(300);
-  silentPlayers = players.filter((_, i) => lv[i] < 0.003);
+  silentPlayers = players.filter((_, i) => itemAt(lv, i, 'channel levels') < 0.003);
   if (silentPlayers.length === 0) break;
   await sleep(250);
 }
@@ -205,7 +206,7 @@ const pooled = (sys: string, kind: string, phase: string): PhaseStats | undefine
   const good = ws.filter(([, o]) => Number.isFinite(o)).map(([, o]) => o);
   return { ...summarize(good.map(Math.abs)), meanMs: good.length ? good.reduce((a, b) => a + b, 0) / good.length : NaN, silent: ws.filter(([, , rho]) => rho === 0).length, lowCorrelation: ws.filter(([, o, rho]) => !Number.isFinite(o) && rho > 0).length };
 };
-const cell = (s: PhaseStats | undefined) => (s && s.n ? `${s.p50.toFixed(3)} / ${s.p95.toFixed(3)} / ${s.max.toFixed(3)} (${s.n})` : '—');
+const cell = (s: PhaseStats | undefined) => (s?.n ? `${s.p50.toFixed(3)} / ${s.p95.toFixed(3)} / ${s.max.toFixed(3)} (${s.n})` : '—');
 const rejects = (s: PhaseStats | undefined) => (s ? `${s.lowCorrelation} / ${s.silent}` : '—');
 const sideBySide = phases.flatMap((ph) => kinds.map((k) => {
   const [n, s] = [pooled('nearcast', k, ph.name), pooled('snapclient', k, ph.name)];
@@ -225,10 +226,10 @@ if (vsSchedule) {
 }
 
 interface PlayerRow { system: string; player: string; via: string; firstAudibleS: number | null; dropouts: number; dropoutMs: number; resyncs: number | null; dropped: number | null; inserted: number | null; underruns: number | null; lateChunkLines: number | null }
-const delta = (p: string, k: string) => { const a = endCounters.get(p)?.[k]; const b = startCounters.get(p)?.[k] ?? 0; return typeof a === 'number' ? a - b : null; };
-const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) => Object.keys(r.dropouts).map((p) => ({
+const delta = (p: string, k: string) => { const a = endCounters.get(p)?.[k]; const b = startCounters.get(p)?.[k]; return typeof a === 'number' ? a - (typeof b === 'number' ? b : 0) : null; };
+const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) => Object.entries(r.dropouts).map(([p, dropout]) => ({
   system: sys, player: p, via: proxied.has(p) ? 'proxy' : p === 'box' ? 'box' : 'direct', firstAudibleS: r.firstAudible[p] === null ? null : r.firstAudible[p]! / 48000,
-  dropouts: r.dropouts[p].count, dropoutMs: r.dropouts[p].ms,
+  dropouts: dropout.count, dropoutMs: dropout.ms,
   resyncs: delta(p, 'resyncs'), dropped: delta(p, 'droppedFrames'), inserted: delta(p, 'insertedFrames'), underruns: delta(p, 'underruns'),
   lateChunkLines: snapLate.has(p) ? snapLate.get(p)! : null,
 })));

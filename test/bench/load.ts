@@ -40,6 +40,7 @@ import { BOX_ENV, BOX_NODE_FLAGS, buildBox, CLI_BUNDLE, ROOT } from '../../firmw
 import { sleep } from '../../firmware/util/time.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { machine, parseArgs, table, writeResult } from './lib/report.ts';
+import { groupOf, itemAt } from '../../firmware/util/checked-index.ts';
 
 const args = parseArgs(process.argv.slice(2), { counts: '1,10,20,50,100', codecs: 'opus,pcm', duration: 20, warmup: 45, quick: false, systems: 'nearcast,snapcast', 'pin-cpu': '0' });
 const counts = (args.quick ? '1,10' : String(args.counts)).split(',').map(Number);
@@ -68,7 +69,7 @@ interface Row {
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-load-'));
 const children = new Set<ChildProcess>();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
-const track = makeTestMusic(path.join(dir, 'music'), 30)[0].file;
+const track = itemAt(makeTestMusic(path.join(dir, 'music'), 30), 0, 'test music').file;
 
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -88,7 +89,7 @@ function connectionBytes(port: number): Map<string, number> {
   let peer = '';
   for (const line of out.split('\n')) {
     const addr = /^\S+\s+\S+\s+\S+\s+(\S+)/.exec(line);
-    if (addr && !line.startsWith('\t')) { peer = addr[1]; continue; }
+    if (addr && !line.startsWith('\t')) { peer = groupOf(addr, 1); continue; }
     const sent = /bytes_acked:(\d+)/.exec(line);
     const recv = /bytes_received:(\d+)/.exec(line);
     if (peer && (sent || recv)) bytes.set(peer, Number(sent?.[1] ?? 0) + Number(recv?.[1] ?? 0));
@@ -244,7 +245,7 @@ async function runSnapcast(codec: string, n: number): Promise<Row> {
   const t0 = Date.now();
   await sleep(windowS * 1000);
   const cpu1 = cpuSeconds(server.pid!);
-  const clientsCpu = clients.map((c, i) => cpuSeconds(c.pid!) - clientsCpu0[i]);
+  const clientsCpu = clients.map((c, i) => cpuSeconds(c.pid!) - clientsCpu0[i]!); // one start figure per client
   const b1 = connectionBytes(port);
   const elapsed = (Date.now() - t0) / 1000;
   const mem = memMB(server.pid!);

@@ -27,6 +27,7 @@ import readline from 'node:readline';
 import { BOX_ENV, BOX_NODE_FLAGS, buildBox, ROOT } from '../../firmware/build.ts';
 import { sleep } from '../../firmware/util/time.ts';
 import { parseArgs, table, writeResult } from './lib/report.ts';
+import { groupOf, itemAt } from '../../firmware/util/checked-index.ts';
 
 const args = parseArgs(process.argv.slice(2), { listeners: 20, codec: 'opus', warmup: 30, quick: false });
 const listeners = args.quick ? 5 : (args.listeners as number);
@@ -40,7 +41,7 @@ const children: ChildProcess[] = [];
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
 
 const MB = 2 ** 20;
-function status(pid: number): Record<string, number> {
+function status(pid: number): { rss: number; anon: number; file: number; threads: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN) / 1024;
   return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), threads: Number(/Threads:\s+(\d+)/.exec(s)?.[1]) };
@@ -52,7 +53,7 @@ function smaps(pid: number): { anon: Map<string, number>; files: Map<string, num
   let name = '';
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (head) { name = head[1]; continue; }
+    if (head) { name = groupOf(head, 1); continue; }
     const a = /^Anonymous:\s+(\d+)/.exec(line);
     if (a && Number(a[1]) > 0) { const k = name === '' ? 'unnamed (V8 heap pages, malloc arenas)' : name; anon.set(k, (anon.get(k) ?? 0) + Number(a[1]) / 1024); }
     const r = /^Rss:\s+(\d+)/.exec(line);
@@ -66,12 +67,17 @@ function summarize(file: string): HeapSummary {
   const snap = JSON.parse(readFileSync(file, 'utf8'));
   const fields: string[] = snap.snapshot.meta.node_fields;
   const types: string[] = snap.snapshot.meta.node_types[0];
-  const [iType, iName, iSize] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
+  const fieldIndex = (f: string) => {
+    const k = fields.indexOf(f);
+    if (k < 0) throw new Error(`the heap snapshot's nodes have no field '${f}'`);
+    return k;
+  };
+  const [iType, iName, iSize] = [fieldIndex('type'), fieldIndex('name'), fieldIndex('self_size')];
   const byKind: Record<string, number> = {};
   const byName = new Map<string, number>();
   let total = 0;
   for (let i = 0; i < snap.nodes.length; i += fields.length) {
-    const type = types[snap.nodes[i + iType]];
+    const type = itemAt(types, snap.nodes[i + iType], 'heap snapshot node types');
     const size = snap.nodes[i + iSize] / MB;
     total += size;
     const kind = type === 'native' && snap.strings[snap.nodes[i + iName]].includes('ArrayBuffer') ? 'ArrayBuffer backing stores' : type.includes('string') ? 'strings (module sources, names)' : type;

@@ -19,6 +19,7 @@ import { startJitterProxy } from './lib/jitter-proxy.ts';
 import { parseArgs, summarize, table, writeResult, type Summary } from './lib/report.ts';
 import { startBoxRig, startListener, type Listener } from './lib/rig.ts';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
+import { firstOf, itemAt, lastOf } from '../../firmware/util/checked-index.ts';
 
 const args = parseArgs(process.argv.slice(2), { duration: 300, listeners: 10, jitter: 20, extraSyncHz: 0, quick: false });
 const durationS = args.quick ? 20 : (args.duration as number);
@@ -62,7 +63,7 @@ while (monotonicUs() < endAt) {
 }
 
 const firstFull = rows.findIndex((r) => r.errs.every((e) => !Number.isNaN(e)));
-const t0 = firstFull >= 0 ? rows[firstFull].t : Infinity;
+const t0 = rows[firstFull]?.t ?? Infinity; // no row with every listener playing: nothing to measure
 function stats(fromS: number): { inter: Summary; perListener: Summary[]; clock: Summary[]; missing: number } {
   const use = rows.filter((r) => r.t >= fromS);
   const inter: number[] = [];
@@ -70,10 +71,13 @@ function stats(fromS: number): { inter: Summary; perListener: Summary[]; clock: 
   const clk: number[][] = listeners.map(() => []);
   let missing = 0;
   for (const r of use) {
-    r.errs.forEach((e, i) => (Number.isNaN(e) ? missing++ : per[i].push(Math.abs(e))));
-    r.clockErrs.forEach((e, i) => { if (!Number.isNaN(e)) clk[i].push(Math.abs(e)); });
+    r.errs.forEach((e, i) => {
+      if (Number.isNaN(e)) missing++;
+      else itemAt(per, i, 'listeners').push(Math.abs(e));
+    });
+    r.clockErrs.forEach((e, i) => { if (!Number.isNaN(e)) itemAt(clk, i, 'listeners').push(Math.abs(e)); });
     for (let i = 0; i < r.errs.length; i++) for (let j = i + 1; j < r.errs.length; j++) {
-      const d = Math.abs(r.errs[i] - r.errs[j]);
+      const d = Math.abs(r.errs[i]! - r.errs[j]!); // i < j < errs.length
       if (!Number.isNaN(d)) inter.push(d);
     }
   }
@@ -84,7 +88,7 @@ const all = stats(t0 + WARMUP_S);
 const settled = durationS >= SETTLED_S * 2 ? stats(t0 + SETTLED_S) : null;
 const playerStats = listeners.map((l) => l.player.stats());
 
-console.log(`\nsync: ${n} listeners, DACs ${listeners[0].dac.ppm}…${listeners[n - 1].dac.ppm} ppm, jitter 0–${jitterMs} ms each way, ${durationS} s (errors in ms, measured from ${WARMUP_S} s after the last listener's first sample)\n`);
+console.log(`\nsync: ${n} listeners, DACs ${firstOf(listeners, 'listeners').dac.ppm}…${lastOf(listeners, 'listeners').dac.ppm} ppm, jitter 0–${jitterMs} ms each way, ${durationS} s (errors in ms, measured from ${WARMUP_S} s after the last listener's first sample)\n`);
 const hdr = ['', 'n', 'p50', 'p95', 'p99', 'max'];
 const sumRow = (label: string, s: Summary) => [label, s.n, s.p50, s.p95, s.p99, s.max];
 console.log(table(hdr, [
@@ -93,9 +97,9 @@ console.log(table(hdr, [
 ]));
 console.log('\nper listener, |error| against the box speaker (ms):\n');
 console.log(table(['listener', 'ppm', 'p50', 'p95', 'p99', 'max', 'resyncs', 'underruns', 'ins', 'drop', 'clock p50', 'clock p99'], listeners.map((l, i) => {
-  const s = all.perListener[i];
-  const c = all.clock[i];
-  const p = playerStats[i];
+  const s = itemAt(all.perListener, i, 'listener figures');
+  const c = itemAt(all.clock, i, 'listener clock figures');
+  const p = itemAt(playerStats, i, 'player stats');
   return [l.name, l.dac.ppm, s.p50, s.p95, s.p99, s.max, p.resyncs, p.underruns, p.insertedFrames, p.droppedFrames, c.p50, c.p99];
 })));
 const targets = { interP50Ms: 0.1, interP99Ms: 0.5 };

@@ -8,10 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
-import { launchChromium, listen, PAGE_HOST, recordSchedule, scheduleErrors, waitMessage } from '../helpers/browser.ts';
+import { launchChromium, listen, PAGE_HOST, playerStats, recordSchedule, scheduleErrors, waitMessage } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => itemAt([...xs].sort((a, b) => a - b), Math.floor(xs.length / 2), 'median of no values');
 
 describe('web companion: decoding paths, background tab, approval (headless Chromium)', function () {
   this.timeout(120_000);
@@ -37,7 +38,7 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     await page.click('#join');
     await waitMessage(page, /^listening$/);
     await sleep(1500);
-    expect(await page.evaluate(() => (window as any).__nearcast.player.stats().path)).to.equal('webcodecs');
+    expect((await playerStats(page)).path).to.equal('webcodecs');
     const heard = await listen(page);
     expect(heard.peak, 'audible').to.be.greaterThan(0.05);
     expect(heard.hz).to.be.within(430, 450);
@@ -47,7 +48,7 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     expect(errs.length, 'chunks scheduled in 3 s').to.be.greaterThan(100);
     expect(Math.abs(median(errs)), 'median error against the box clock, ms').to.be.lessThan(3);
     expect(await page.textContent('#sync')).to.include('WebCodecs');
-    const s = await page.evaluate(() => (window as any).__nearcast.player.stats());
+    const s = await playerStats(page);
     expect(s.decodeErrors).to.equal(0);
     await page.close();
   });
@@ -57,13 +58,13 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     await page.goto(`http://${PAGE_HOST}:${box.ports.http}/`);
     await page.click('#join');
     await waitMessage(page, /^listening$/);
-    expect(await page.evaluate(() => (window as any).__nearcast.player.stats().path)).to.equal('wasm');
+    expect((await playerStats(page)).path).to.equal('wasm');
     await sleep(2000);
     await recordSchedule(page);
     await sleep(2000);
     const wallOfMono = Date.now() - monotonicUs() / 1000;
     const before = await scheduleErrors(page, wallOfMono);
-    const underrunsBefore = await page.evaluate(() => (window as any).__nearcast.player.stats().underruns);
+    const underrunsBefore = (await playerStats(page)).underruns;
     // what a phone does to a background tab: hidden, then its main thread does not run at all
     await page.evaluate(() => {
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
@@ -79,7 +80,7 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     await scheduleErrors(page, wallOfMono); // drop the recovery itself
     await sleep(2000);
     const after = await scheduleErrors(page, wallOfMono);
-    const st = await page.evaluate(() => ({ ...(window as any).__nearcast.player.stats(), visibleAgain: (window as any).__nearcastApp.visibleAgain(), joined: (window as any).__nearcastApp.joined() }));
+    const st = { ...(await playerStats(page)), ...(await page.evaluate(() => ({ visibleAgain: window.__nearcastApp?.visibleAgain(), joined: window.__nearcastApp?.joined() }))) };
     expect(st.joined, 'still joined: the stall is not a lost network').to.equal(true);
     expect(st.visibleAgain).to.equal(1);
     expect(st.underruns + st.late, 'the stall starved the schedule').to.be.greaterThan(underrunsBefore);

@@ -45,9 +45,11 @@ describe('web companion across a box restart (headless Chromium)', function () {
     box = await startBox(args);
     await waitMessage(page, /^listening$/, 30_000);
     const chunks = await page.evaluate(async () => {
-      const before = (window as any).__nearcast.player.stats().chunks;
+      const stream = window.__nearcast;
+      if (!stream) throw new Error('the page plays no stream');
+      const before = stream.player.stats().chunks;
       await new Promise((r) => setTimeout(r, 1000));
-      return (window as any).__nearcast.player.stats().chunks - before;
+      return stream.player.stats().chunks - before;
     });
     expect(chunks, 'chunks played in a second after the restart').to.be.within(40, 60);
 

@@ -34,7 +34,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
   });
 
   it('is served by the box and is not a secure context (no AudioWorklet, no WebCodecs)', async () => {
-    const env = await page.evaluate(() => ({ secure: window.isSecureContext, worklet: 'audioWorklet' in BaseAudioContext.prototype, webcodecs: typeof (window as any).AudioDecoder !== 'undefined' }));
+    const env = await page.evaluate(() => ({ secure: window.isSecureContext, worklet: 'audioWorklet' in BaseAudioContext.prototype, webcodecs: 'AudioDecoder' in window }));
     expect(env).to.deep.equal({ secure: false, worklet: false, webcodecs: false });
     await page.waitForFunction(() => document.getElementById('availability')?.className === 'online', null, { timeout: 10_000 });
   });
@@ -56,7 +56,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
   });
 
   it('a malformed message from the box shows an error, and the page recovers (rejoins) instead of freezing', async () => {
-    await page.evaluate(() => (window as any).__nearcast.protocol.receive(new Uint8Array([0, 0, 0, 3, 0xee, 1, 2])));
+    await page.evaluate(() => window.__nearcast?.protocol.receive(new Uint8Array([0, 0, 0, 3, 0xee, 1, 2])));
     await waitMessage(page, /stream (error|lost)/, 5000);
     await waitMessage(page, /^listening$/, 15_000);
     await page.fill('#search', 'cafe');

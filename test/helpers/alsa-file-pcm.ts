@@ -12,11 +12,11 @@ import { join, resolve } from 'node:path';
 
 export const SYSTEM_ALSA_CONF = '/usr/share/alsa/alsa.conf';
 
-export interface FilePcmConfig {
+export interface FilePcmConfig<Name extends string = string> {
   /** the generated config file (the value for ALSA_CONFIG_PATH) */
   configPath: string;
   /** PCM name → raw S16 output file it writes */
-  outputs: Record<string, string>;
+  outputs: Record<Name, string>;
   /** environment for a child process: process.env plus ALSA_CONFIG_PATH */
   env: NodeJS.ProcessEnv;
 }
@@ -26,10 +26,10 @@ export interface FilePcmConfig {
  * name → a raw s16 file that capturing reads (the file plugin's `infile`; zeros once
  * it is exhausted). Like playback through `file`, such a capture is unclocked.
  */
-export function makeFilePcmConfig(dir: string, names: string[], captures: Record<string, string> = {}): FilePcmConfig {
+export function makeFilePcmConfig<const Name extends string>(dir: string, names: readonly Name[], captures: Record<string, string> = {}): FilePcmConfig<Name> {
   const root = resolve(dir);
   mkdirSync(root, { recursive: true });
-  const outputs: Record<string, string> = {};
+  const outputs = {} as Record<Name, string>; // filled below, one file per name
   const lines = [`<${SYSTEM_ALSA_CONF}>`, ''];
   for (const name of names) {
     if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`makeFilePcmConfig: PCM name '${name}' must be [A-Za-z0-9_]+`);

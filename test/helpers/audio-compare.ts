@@ -3,6 +3,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
 /** ffmpeg's own decode of a file, as the box's stream format (s16le, 48 kHz, stereo). */
 export function ffmpegDecode(file: string): Int16Array {
@@ -19,7 +20,7 @@ export function readRaw(file: string): Int16Array {
 
 /** Index of the first sample whose magnitude exceeds `threshold`. */
 export function firstSound(x: Int16Array, threshold = 64): number {
-  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]) > threshold) return i;
+  for (let i = 0; i < x.length; i++) if (Math.abs(x[i]!) > threshold) return i;
   return -1;
 }
 
@@ -90,13 +91,18 @@ export function matchWithCorrections(ref: Int16Array, rStart: number, out: Int16
 
 function mono(x: Int16Array, from: number, frames: number): Float64Array {
   const m = new Float64Array(frames);
-  for (let i = 0; i < frames; i++) m[i] = (x[(from + i) * 2] + x[(from + i) * 2 + 1]) / 2;
+  for (let i = 0; i < frames; i++) m[i] = (itemAt(x, (from + i) * 2, 'recording') + itemAt(x, (from + i) * 2 + 1, 'recording')) / 2;
   return m;
 }
 
 export function correlation(a: Float64Array, b: Float64Array): number {
+  if (b.length < a.length) throw new RangeError(`correlation: the second signal has ${b.length} samples, the first ${a.length}`);
   let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!; // i < a.length <= b.length
+    const y = b[i]!;
+    ab += x * y; aa += x * x; bb += y * y;
+  }
   return aa && bb ? ab / Math.sqrt(aa * bb) : 0;
 }
 
@@ -110,7 +116,7 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
   const B = 48;
   const refM = mono(ref, 0, ref.length / 2);
   const outM = mono(out, outFrame, frames);
-  const dec = (m: Float64Array) => { const d = new Float64Array(Math.floor(m.length / B)); for (let i = 0; i < d.length; i++) { let s = 0; for (let k = 0; k < B; k++) s += Math.abs(m[i * B + k]); d[i] = s; } return d; };
+  const dec = (m: Float64Array) => { const d = new Float64Array(Math.floor(m.length / B)); for (let i = 0; i < d.length; i++) { let s = 0; for (let k = 0; k < B; k++) s += Math.abs(m[i * B + k]!); d[i] = s; } return d; }; // i * B + k < d.length * B <= m.length
   const refD = dec(refM), outD = dec(outM);
   const coarse: Array<{ lag: number; r: number }> = [];
   for (let lag = 0; lag + outD.length <= refD.length; lag++) coarse.push({ lag, r: correlation(outD, refD.subarray(lag, lag + outD.length)) });

@@ -30,8 +30,7 @@ export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, time
     let buf = '';
     proc.stderr!.on('data', (d: Buffer) => {
       buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         logs.push(line);
@@ -57,12 +56,22 @@ export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, time
   };
 }
 
+/** One line of `nearcast join --json`: the figures the tests read (a line may carry more, or lack some). */
+export interface JoinStatusLine {
+  state?: string;
+  underruns?: number;
+  resyncs?: number;
+  droppedFrames?: number;
+  insertedFrames?: number;
+  [figure: string]: unknown;
+}
+
 export interface CompanionProcess {
   proc: ChildProcess;
   stdout: string[];
   stderr: string[];
   /** JSON status lines printed with --json */
-  status(): Array<Record<string, any>>;
+  status(): JoinStatusLine[];
   exited: Promise<number | null>;
   interrupt(): Promise<number | null>;
 }
@@ -82,7 +91,7 @@ export function runCompanion(args: string[], env: NodeJS.ProcessEnv = process.en
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return {
     proc, stdout, stderr, exited,
-    status: () => stdout.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
+    status: () => stdout.flatMap((l): JoinStatusLine[] => { try { return [JSON.parse(l) as JoinStatusLine]; } catch { return []; } }),
     interrupt: () => {
       if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
       proc.kill('SIGINT');

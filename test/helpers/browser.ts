@@ -3,8 +3,16 @@
 // rules), so it is NOT a secure context, like a phone on http://192.168.49.1.
 
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { WebPlayerStats } from '../../companion/web/web-player.ts';
 
 export const PAGE_HOST = 'nearcast-box.test';
+
+declare global {
+  interface Window {
+    /** what recordSchedule() records in the page: [seq, wall-clock ms out, box µs due] per chunk */
+    __sched?: Array<[number, number, number]>;
+  }
+}
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
@@ -14,15 +22,26 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** The page player's figures; an error when the page plays no stream. */
+export function playerStats(page: Page): Promise<WebPlayerStats> {
+  return page.evaluate(() => {
+    const stream = window.__nearcast;
+    if (!stream) throw new Error('the page plays no stream');
+    return stream.player.stats();
+  });
+}
+
 /** Starts recording, in the page, when each scheduled chunk leaves the speaker (wall clock,
  *  through getOutputTimestamp) and when the box wanted it out (box clock, µs). */
 export async function recordSchedule(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as any;
-    w.__sched = [];
-    w.__nearcast.player.onScheduled = (seq: number, t: number, dueUs: number) => {
-      const ts = w.__nearcast.ctx.getOutputTimestamp();
-      if (w.__sched.length < 20_000) w.__sched.push([seq, performance.timeOrigin + ts.performanceTime + (t - ts.contextTime) * 1000, dueUs]);
+    const stream = window.__nearcast;
+    if (!stream) throw new Error('the page plays no stream');
+    window.__sched = [];
+    stream.player.onScheduled = (seq: number, t: number, dueUs: number) => {
+      const ts = stream.ctx.getOutputTimestamp();
+      const sched = window.__sched; // scheduleErrors() replaces it: read it at every chunk
+      if (sched && sched.length < 20_000) sched.push([seq, performance.timeOrigin + (ts.performanceTime ?? NaN) + (t - (ts.contextTime ?? NaN)) * 1000, dueUs]);
     };
   });
 }
@@ -30,7 +49,7 @@ export async function recordSchedule(page: Page): Promise<void> {
 /** The recorded chunks' errors in ms (out − due, + late), on the wall clock; the box's clock is
  *  CLOCK_MONOTONIC like this process's, `wallOfMonoMs` is Date.now() − that clock in ms. Clears the record. */
 export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<number[]> {
-  const rows = (await page.evaluate(() => { const w = window as any; const r = w.__sched; w.__sched = []; return r; })) as Array<[number, number, number]>;
+  const rows = await page.evaluate(() => { const r = window.__sched ?? []; window.__sched = []; return r; });
   return rows.map(([, outWall, dueUs]) => outWall - (dueUs / 1000 + wallOfMonoMs));
 }
 
@@ -38,7 +57,9 @@ export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<
  *  (zero crossings) and the peak, over `fftSize` frames after `ms` of listening. */
 export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: number; peak: number }> {
   return page.evaluate(async ([ms, fftSize]) => {
-    const { player, ctx } = (window as any).__nearcast;
+    const stream = window.__nearcast;
+    if (!stream) throw new Error('the page plays no stream');
+    const { player, ctx } = stream;
     const an: AnalyserNode = ctx.createAnalyser();
     an.fftSize = fftSize;
     player.gain.connect(an);
@@ -48,7 +69,7 @@ export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: num
     player.gain.disconnect(an);
     let crossings = 0;
     let peak = 0;
-    for (let i = 1; i < d.length; i++) { if (d[i - 1] < 0 && d[i] >= 0) crossings++; peak = Math.max(peak, Math.abs(d[i])); }
+    for (let i = 1; i < d.length; i++) { const v = d[i]!; if (d[i - 1]! < 0 && v >= 0) crossings++; peak = Math.max(peak, Math.abs(v)); } // 1 <= i < d.length
     return { hz: (crossings * ctx.sampleRate) / d.length, peak };
   }, [ms, fftSize] as const);
 }

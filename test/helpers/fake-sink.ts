@@ -6,6 +6,7 @@
 
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import type { PcmSink, SinkStatus } from '../../hardware/audio/pcm-sink.ts';
+import { firstOf, lastOf } from '../../firmware/util/checked-index.ts';
 
 export interface FakeSinkOptions {
   format: PcmFormat;
@@ -64,7 +65,7 @@ export class FakeSink implements PcmSink {
 
   private advance(): void {
     if (!this.running) return;
-    const seg = this.segments[this.segments.length - 1];
+    const seg = lastOf(this.segments, 'fake sink segments (one is added when it starts running)');
     const played = Math.max(0, Math.floor((this.now() - seg.timeUs) * this.fps));
     this.consumed = Math.max(this.consumed, seg.frame + played);
     if (this.consumed >= this.written) {
@@ -124,7 +125,7 @@ export class FakeSink implements PcmSink {
 
   /** Local time (µs) at which written frame `i` left (or will leave) the DAC. */
   outTimeUs(i: number): number {
-    let seg = this.segments[0];
+    let seg = firstOf(this.segments, 'fake sink segments (none before the first write)');
     for (const s of this.segments) if (s.frame <= i) seg = s;
     return seg.timeUs + (i - seg.frame) / this.fps;
   }

@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { groupOf } from '../../firmware/util/checked-index.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const [prefix] = process.argv.slice(2);
@@ -21,7 +22,7 @@ export function shellBlocks(readme: string, heading: string): string[] {
   if (start < 0) throw new Error(`README.md has no section '${heading}'`);
   const end = readme.indexOf('\n## ', start + heading.length);
   const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => groupOf(m, 1));
 }
 
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
@@ -43,7 +44,7 @@ function waitFor(proc: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const [boxBlock, ...cliBlocks] = shellBlocks(readme, '## Try it');
 const mqttBlocks = shellBlocks(readme, '## MQTT topics');
-if (boxBlock.trim() !== 'make run') throw new Error(`the first block of 'Try it' should start the box, found: ${boxBlock}`);
+if (boxBlock?.trim() !== 'make run') throw new Error(`the first block of 'Try it' should start the box, found: ${boxBlock}`);
 
 // the box, exactly as the README starts it; stdin is its keyboard (one key command per line)
 const box = spawn('bash', ['-c', boxBlock], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
@@ -91,7 +92,7 @@ for (const block of [...cliBlocks, ...mqttBlocks]) {
     const assign = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     const script = assign ? `${line}; printf '%s' "$${assign[1]}"` : line;
     const r = spawnSync('bash', ['-c', script], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
-    if (assign && r.status === 0) env[assign[1]] = r.stdout;
+    if (assign && r.status === 0) env[groupOf(assign, 1)] = r.stdout;
     say({ cmd: line, ok: r.status === 0, code: r.status, out: assign ? '(set)' : (r.stdout + r.stderr).slice(-1500) });
   }
 }

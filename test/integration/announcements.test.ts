@@ -75,8 +75,8 @@ describe('announcements (real box, real espeak-ng)', function () {
     await waitFor('the stream flowing', () => chunks.size > 25, 20_000);
 
     owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'me', username: 'owner', password: 'pw' });
-    const replies: Array<Record<string, any>> = [];
-    const told: Array<Record<string, any>> = [];
+    const replies: Array<{ status: string; transaction?: number; error?: string; data?: { ahead?: number } }> = [];
+    const told: Array<{ state: string; title: string }> = [];
     owner.on('message', (topic, payload) => (topic.includes('/response/') ? replies : told).push(JSON.parse(payload.toString())));
     await owner.subscribeAsync(['nearcast/an/client/me/response/#', 'nearcast/an/event/announcement']);
     await new Promise((r) => setTimeout(r, 1500)); // music before the announcement, to measure its level
@@ -98,7 +98,9 @@ describe('announcements (real box, real espeak-ng)', function () {
     const missing = seqs.at(-1)! - seqs[0]! + 1 - seqs.length;
     expect(missing, 'chunks missing from the stream').to.equal(0);
     const pcm = new Int16Array(seqs.length * 960 * 2);
-    seqs.forEach((seq, i) => pcm.set(chunks.get(seq)!.subarray(0, 960 * 2), i * 960 * 2));
+    seqs.forEach((seq, i) => {
+      pcm.set(chunks.get(seq)!.subarray(0, 960 * 2), i * 960 * 2);
+    });
     const music = toneLevels(pcm, 440);
     const chime = toneLevels(pcm, 660);
     const first = music.findIndex((v) => v > 0.2);
@@ -123,7 +125,7 @@ describe('announcements (real box, real espeak-ng)', function () {
     expect(db(deepest / full), `deepest duck ${db(deepest / full).toFixed(1)} dB (second announcement: 20 dB)`).to.be.below(-17);
     expect(median(music.slice(back + 5, back + 40)) / full, 'the music returned to its level').to.be.within(0.95, 1.05);
 
-    const log = readDays(path.join(stateDir, 'playlog'), localDay(new Date(Date.now() - 86_400_000)), localDay(new Date())) as Array<Record<string, any>>;
+    const log = readDays(path.join(stateDir, 'playlog'), localDay(new Date(Date.now() - 86_400_000)), localDay(new Date())) as Array<{ kind: string; title: string }>;
     expect(log.filter((l) => l.kind === 'announcement').map((l) => l.title)).to.deep.equal(['Attention please. The shop closes in ten minutes.', 'Thank you.']);
   });
 });

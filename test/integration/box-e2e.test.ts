@@ -12,6 +12,8 @@ import { alignNear, windowedCorrelation, ffmpegDecode, firstSound, matchWithCorr
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 import { makeTestMusic, type TestTrack } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
+import type { Reply } from '../../firmware/wire/requests.ts';
 
 const PLAY_MS = 4000;
 
@@ -39,7 +41,7 @@ describe('box end to end (real processes on loopback)', function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-e2e-'));
     tracks = makeTestMusic(path.join(dir, 'music'), 30);
-    reference = ffmpegDecode(tracks[0].file);
+    reference = ffmpegDecode(itemAt(tracks, 0, 'test music').file);
     box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'e2e', '--policy', 'open', '--audio-device', 'none',
       '--state-dir', path.join(dir, 'state'), '--no-keyboard'], {
       NEARCAST_OWNER__PASSWORDHASH: hashPassword('s3cret'),
@@ -116,8 +118,8 @@ describe('box end to end (real processes on loopback)', function () {
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--device', 'nc_f', '--json'], alsa.env);
     await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'fuzzer', protocolVersion: 4 });
-    const replies: Array<{ topic: string; body: any }> = [];
-    client.on('message', (topic, p) => replies.push({ topic, body: JSON.parse(p.toString()) }));
+    const replies: Array<{ topic: string; body: Reply }> = [];
+    client.on('message', (topic, p) => replies.push({ topic, body: JSON.parse(p.toString()) as Reply }));
     await client.subscribeAsync('nearcast/e2e/client/fuzzer/response/#');
     const ops = ['join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'approve', 'deny'];
     const bad = ['{not json', '[]', '"text"', '{"unknownField":1}', '{"query":42,"volume":"loud","action":7,"clientId":[]}'];

@@ -128,7 +128,7 @@ describe('embedded broker: identity cannot be claimed, limits hold before work',
   it('topic depth and subscriptions per client are bounded (SUBACK 0x80); the client stays', async () => {
     const c = await connect('subber');
     const granted = async (filter: string) => {
-      try { return (await c.subscribeAsync(filter))[0].qos; } catch (e) { return ((e as { packet?: { granted?: number[] } }).packet?.granted ?? [-1])[0]; }
+      try { return (await c.subscribeAsync(filter))[0]?.qos; } catch (e) { return ((e as { packet?: { granted?: number[] } }).packet?.granted ?? [-1])[0]; }
     };
     expect(await granted('nearcast/box/client/subber/a/b/c/d/e/f')).to.equal(128);
     const results = [];

@@ -12,6 +12,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import mqtt from 'mqtt';
 import { buildBox, ROOT } from '../../firmware/build.ts';
+import type { TelemetryMessage } from '../../firmware/extensions/telemetry.ts';
 
 describe('the built box and CLI run with production dependencies only', function () {
   this.timeout(120_000);
@@ -87,7 +88,7 @@ describe('the built box and CLI run with production dependencies only', function
       // telemetry says which Opus runs and that Opus (only) is being encoded for this listener
       const watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${ready.mqtt}`, { clientId: 'ship-watch', protocolVersion: 4 });
       try {
-        const tel = new Promise<Record<string, any>>((resolve) => watcher.on('message', (_t, p) => resolve(JSON.parse(p.toString()))));
+        const tel = new Promise<TelemetryMessage>((resolve) => watcher.on('message', (_t, p) => resolve(JSON.parse(p.toString()) as TelemetryMessage)));
         await watcher.subscribeAsync(`nearcast/${ready.boxId}/telemetry`);
         const m = await Promise.race([tel, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no telemetry within 10 s')), 10_000))]);
         expect(m.stream).to.deep.include({ opus: 'libopus', encoding: ['opus'] });

@@ -17,7 +17,8 @@ describe('buttons and LEDs (real box process)', function () {
   let dir: string;
   let box: BoxProcess | null = null;
   let client: mqtt.MqttClient | null = null;
-  const seen: Array<{ topic: string; msg: any }> = [];
+  /** events and the retained state: the fields read here */
+  const seen: Array<{ topic: string; msg: { sharing?: { open?: boolean }; message?: string; [field: string]: unknown } }> = [];
 
   beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-buttons-')); seen.length = 0; });
   afterEach(async () => {
@@ -67,7 +68,7 @@ describe('buttons and LEDs (real box process)', function () {
     await owner.publishAsync('nearcast/sb/sim/button', JSON.stringify({ button: 'share', gesture: 'click' }));
     await waitFor('share window open', () => lastState()?.sharing?.open === true, 5000);
     await owner.publishAsync('nearcast/sb/sim/button', '{"button":"power"}');
-    await waitFor('error event', () => seen.some((s) => s.topic.endsWith('/event/error') && /sim\/button/.test(s.msg.message)), 5000);
+    await waitFor('error event', () => seen.some((s) => s.topic.endsWith('/event/error') && /sim\/button/.test(s.msg.message ?? '')), 5000);
     const guest = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'g1', protocolVersion: 4, reconnectPeriod: 0 });
     const closed = new Promise<void>((r) => guest.once('close', () => r()));
     guest.publish('nearcast/sb/sim/button', JSON.stringify({ button: 'share', gesture: 'long' }));

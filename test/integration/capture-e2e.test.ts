@@ -12,6 +12,7 @@ import { alignNear, ffmpegDecode, firstSound, matchWithCorrections, readRaw } fr
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,7 +25,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-capture-'));
     const tracks = makeTestMusic(path.join(dir, 'music'), 20);
-    lineIn = ffmpegDecode(tracks[1].file);
+    lineIn = ffmpegDecode(itemAt(tracks, 1, 'test music').file);
     writeFileSync(path.join(dir, 'line-in.raw'), new Uint8Array(lineIn.buffer, lineIn.byteOffset, lineIn.byteLength));
   });
   afterEach(async () => { if (box) expect(await box.stop()).to.equal(0); box = null; });
@@ -70,8 +71,8 @@ describe('live input through ALSA capture (real box and companion processes)', f
       await waitFor('two retries reported', () => watch.events.filter((e) => e.topic.endsWith('/event/error')).length >= 2, 10_000);
       const errs = watch.events.filter((e) => e.topic.endsWith('/event/error')).map((e) => e.payload);
       expect(errs[0]).to.include({ source: 'capture:nc_no_such_pcm', device: 'nc_no_such_pcm' });
-      expect(errs[0].message).to.match(/snd_pcm_open failed/);
-      expect(errs[1].retryInMs as number).to.be.greaterThan(errs[0].retryInMs as number);
+      expect(errs[0]?.message).to.match(/snd_pcm_open failed/);
+      expect(errs[1]?.retryInMs as number).to.be.greaterThan(errs[0]?.retryInMs as number);
       await sleep(1000);
       const last = comp.status().at(-1)!;
       expect(last.state).to.equal('playing');

@@ -65,9 +65,10 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     let prev = 0;
     for (const c of last) {
       for (let i = 0; i < c.length; i += 2) {
-        if (prev < 0 && c[i] >= 0) crossings++;
-        prev = c[i];
-        peak = Math.max(peak, Math.abs(c[i]));
+        const v = c[i]!; // i < c.length
+        if (prev < 0 && v >= 0) crossings++;
+        prev = v;
+        peak = Math.max(peak, Math.abs(v));
       }
     }
     expect(peak, 'captured level').to.be.within(12000, 20000);

@@ -6,6 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { startBox, waitFor } from '../helpers/box-process.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
+import type { TelemetryMessage } from '../../firmware/extensions/telemetry.ts';
 
 describe('telemetry topic (real box process)', function () {
   this.timeout(60_000);
@@ -15,13 +17,14 @@ describe('telemetry topic (real box process)', function () {
     const box = await startBox(['--box-id', 'tel', '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')],
       { NEARCAST_TELEMETRY__INTERVALSECONDS: '1' });
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'tel-watch', protocolVersion: 4 });
-    const got: Array<{ retain: boolean; msg: Record<string, any> }> = [];
-    c.on('message', (_t, p, packet) => got.push({ retain: packet.retain, msg: JSON.parse(p.toString()) }));
+    const got: Array<{ retain: boolean; msg: TelemetryMessage }> = [];
+    c.on('message', (_t, p, packet) => got.push({ retain: packet.retain, msg: JSON.parse(p.toString()) as TelemetryMessage }));
     try {
       await c.subscribeAsync('nearcast/tel/telemetry');
       await waitFor('two telemetry messages', () => got.length >= 2, 10_000);
-      const m = got[1].msg;
-      expect(got[1].retain).to.equal(false);
+      const second = itemAt(got, 1, 'telemetry messages');
+      const m = second.msg;
+      expect(second.retain).to.equal(false);
       expect(m.loadAverage).to.be.within(0, 100);
       expect(m.box.cpuPercent).to.be.within(0, 200);
       expect(m.memory.totalMB).to.be.greaterThan(0);

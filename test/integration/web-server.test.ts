@@ -9,6 +9,8 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
+import type { Reply } from '../../firmware/wire/requests.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
 describe('web server (real box process)', function () {
   this.timeout(60_000);
@@ -37,9 +39,9 @@ describe('web server (real box process)', function () {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'art-search', protocolVersion: 4 });
     try {
       await c.subscribeAsync(`nearcast/${box.boxId}/client/art-search/response/#`);
-      const got = new Promise<any>((r) => c.once('message', (_t, p) => r(JSON.parse(p.toString()))));
+      const got = new Promise<Reply<{ results: Array<{ id: string }> }>>((r) => c.once('message', (_t, p) => r(JSON.parse(p.toString()) as Reply<{ results: Array<{ id: string }> }>)));
       await c.publishAsync(`nearcast/${box.boxId}/client/art-search/request/search`, JSON.stringify({ query: q }));
-      return (await got).data.results[0].id;
+      return itemAt((await got).data?.results ?? [], 0, `search results for '${q}'`).id;
     } finally {
       await c.endAsync();
     }

@@ -17,7 +17,14 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
   let fake: FakeWpaSupplicant;
   let box: BoxProcess;
   let client: mqtt.MqttClient;
-  const seen: Array<{ topic: string; msg: any }> = [];
+  /** state, events and replies: the fields read here */
+  interface Seen {
+    status?: string; state?: string;
+    wifi?: { state?: string; group?: object };
+    sharing?: { open?: boolean; remainingMs?: number };
+    [field: string]: unknown;
+  }
+  const seen: Array<{ topic: string; msg: Seen }> = [];
   const lastState = () => [...seen].reverse().find((s) => s.topic.endsWith('/state'))?.msg;
   const events = (name: string) => seen.filter((s) => s.topic.endsWith(`/event/${name}`)).map((s) => s.msg);
 
@@ -45,7 +52,7 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
 
   it('forms the group at start and serves DHCP on it', () => {
     expect(fake.commands.filter((c) => c.iface === 'wlan0').map((c) => c.cmd)).to.include('P2P_GROUP_ADD persistent freq=2437');
-    expect(lastState().wifi.group).to.include({ iface: 'p2p-wlan0-0', ssid: 'DIRECT-nc-nearcast' });
+    expect(lastState()?.wifi?.group).to.include({ iface: 'p2p-wlan0-0', ssid: 'DIRECT-nc-nearcast' });
     expect(readFileSync(path.join(dir, 'dnsmasq.log'), 'utf8')).to.match(/--keep-in-foreground --conf-file=.*dnsmasq-p2p-wlan0-0\.conf/);
   });
 
@@ -54,7 +61,7 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     await client.publishAsync('nearcast/wd/client/phone/request/status', '{}');
     await waitFor('status reply', () => seen.some((s) => s.topic.endsWith('/response/status')), 5000);
     expect(JSON.stringify(seen.find((s) => s.topic.endsWith('/response/status'))!.msg)).to.not.contain('Xy12Ab34');
-    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then((g) => g[0].qos, (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
+    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then((g) => g[0]?.qos, (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
     expect(refused, 'a guest may not read the owner topic').to.equal(128);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'own', username: 'owner', password: 'pw', protocolVersion: 4 });
     const secret = new Promise<string>((r) => owner.once('message', (_t, p) => r(p.toString())));
@@ -67,7 +74,7 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     box.press('share');
     await waitFor('WPS armed', () => fake.commands.some((c) => c.iface === 'p2p-wlan0-0' && c.cmd === 'WPS_PBC'), 5000);
     await waitFor('state shows the window', () => lastState()?.sharing?.open === true, 5000);
-    expect(lastState().sharing.remainingMs).to.be.within(5000, 10_000);
+    expect(lastState()?.sharing?.remainingMs).to.be.within(5000, 10_000);
     fake.stationConnects('02:00:00:00:02:00');
     await waitFor('station event', () => events('wifi_station_connected').length === 1, 5000);
     expect(events('wifi_station_connected')[0]).to.include({ mac: '02:00:00:00:02:00', connected: true });

@@ -4,6 +4,7 @@
 import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { OPS } from '../../firmware/wire/topics.ts';
+import { itemAt } from '../../firmware/util/checked-index.ts';
 
 let next = 0;
 /** a fresh attacker address in 127.<block>.x.y */
@@ -66,5 +67,5 @@ export function fuzzPayload(): Buffer | string {
 
 export function fuzzOp(): string {
   const r = rand(10);
-  return r === 0 ? `op${rand(1000)}` : OPS[rand(OPS.length)];
+  return r === 0 ? `op${rand(1000)}` : itemAt(OPS, rand(OPS.length), 'operations');
 }

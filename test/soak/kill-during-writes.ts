@@ -9,7 +9,7 @@ import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 import { connected, mqttFrom } from './attackers.ts';
 
 let seq = 0;
-async function request(c: MqttClient, boxId: string, op: string, body: object, timeoutMs = 10_000): Promise<{ status: string; data?: any; error?: string } | null> {
+async function request(c: MqttClient, boxId: string, op: string, body: object, timeoutMs = 10_000): Promise<{ status: string; data?: { volume?: number }; error?: string } | null> {
   const transaction = `t${++seq}`;
   return new Promise((resolve) => {
     const t = setTimeout(() => { c.off('message', on); resolve(null); }, timeoutMs);
@@ -42,7 +42,7 @@ export async function killDuringWrites(dir: string, kills: number, entry?: strin
     const box = await startBox(args, env, 60_000, entry);
     const c = await owner(box);
     const status = await request(c, box.boxId, 'status', {});
-    const volume = status?.data?.volume as number | undefined;
+    const volume = status?.data?.volume;
     if (acked !== null && volume !== acked && !inFlight.includes(volume as number)) {
       lost++;
       process.stderr.write(`soak: kill -9 lost a change: acknowledged ${acked}, in flight ${inFlight.join(',')}, found ${volume}\n`);

@@ -117,7 +117,7 @@ async function fuzzRequests(box: BoxProcess, n: number): Promise<number> {
   let sent = 0;
   const live = clients.filter((c): c is NonNullable<typeof c> => c !== null);
   for (let i = 0; i < n && live.length; i++) {
-    const c = live[i % live.length];
+    const c = live[i % live.length]!; // live is not empty (the loop's condition)
     c.publish(`nearcast/${box.boxId}/client/${c.options.clientId}/request/${fuzzOp()}`, fuzzPayload());
     sent++;
     if (i % 200 === 199) await sleep(20); // let replies flow

@@ -82,7 +82,7 @@ export class LibopusCodec implements OpusCodecApi {
   private encoder(): unknown {
     if (this.closed) throw new Error('opus codec is closed');
     if (!this.st.enc) {
-      const err = [0];
+      const err: [number] = [0];
       const st = this.lib.encoderCreate(this.rate, this.channels, this.application, err);
       if (!st || err[0] !== 0) throw new Error(`opus: cannot create an encoder (${this.rate} Hz, ${this.channels} ch): ${this.lib.strerror(err[0])}`);
       this.st.enc = st;
@@ -93,7 +93,7 @@ export class LibopusCodec implements OpusCodecApi {
   private decoder(): unknown {
     if (this.closed) throw new Error('opus codec is closed');
     if (!this.st.dec) {
-      const err = [0];
+      const err: [number] = [0];
       const st = this.lib.decoderCreate(this.rate, this.channels, err);
       if (!st || err[0] !== 0) throw new Error(`opus: cannot create a decoder (${this.rate} Hz, ${this.channels} ch): ${this.lib.strerror(err[0])}`);
       this.st.dec = st;
@@ -114,7 +114,7 @@ export class LibopusCodec implements OpusCodecApi {
     const out = new Int32Array(1);
     const rc = this.lib.encoderCtl(this.encoder(), OPUS_GET_LOOKAHEAD, 'int *', out) as number;
     if (rc < 0) throw new Error(`opus: cannot read the look-ahead: ${this.lib.strerror(rc)}`);
-    return out[0];
+    return out[0]!;
   }
 
   encode(pcm: Int16Array, frameSize: number): Uint8Array {

@@ -11,7 +11,7 @@ export function int16ToLeBytes(pcm: Int16Array): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength));
   const out = new Uint8Array(pcm.length * 2);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < pcm.length; i++) view.setInt16(i * 2, pcm[i], true);
+  for (let i = 0; i < pcm.length; i++) view.setInt16(i * 2, pcm[i]!, true);
   return out;
 }
 

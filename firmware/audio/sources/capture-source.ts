@@ -204,8 +204,9 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
 
   private take(out: Int16Array, frames: number): number {
     let n = 0;
-    while (n < frames && this.chunks.length) {
+    while (n < frames) {
       const c = this.chunks[0];
+      if (!c) break;
       const avail = c.length / 2 - this.head;
       const k = Math.min(avail, frames - n);
       out.set(c.subarray(this.head * 2, (this.head + k) * 2), n * 2);
@@ -231,7 +232,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     let idx = this.head + i;
     for (const c of this.chunks) {
       const f = c.length / 2;
-      if (idx < f) return c[idx * 2 + ch];
+      if (idx < f) return c[idx * 2 + ch]!; // idx < f frames in this chunk, ch is 0 or 1
       idx -= f;
     }
     return 0;
@@ -261,7 +262,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
 
   private trackSilence(out: Int16Array, n: number): void {
     let peak = 0;
-    for (let i = 0; i < n * 2; i++) { const a = Math.abs(out[i]); if (a > peak) peak = a; }
+    for (const sample of out.subarray(0, n * 2)) { const a = Math.abs(sample); if (a > peak) peak = a; }
     const silent = peak < this.silenceThreshold || !this.up;
     const now = this.clock();
     if (!silent) {

@@ -25,6 +25,7 @@ export class ByteQueue {
     this.length -= left;
     while (left > 0) {
       const head = this.parts[0];
+      if (!head) throw new Error(`file source: ${left} bytes counted but not held (byte queue out of step)`);
       const n = Math.min(left, head.length - this.offset);
       if (dst) dst.set(head.subarray(this.offset, this.offset + n), dstOffset);
       dstOffset += n;

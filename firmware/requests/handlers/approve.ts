@@ -1,5 +1,5 @@
 import { ClientError } from '../../domain/client-error.ts';
-import { type Handler } from '../context.ts';
+import type { Handler } from '../context.ts';
 
 export const approve: Handler = (ctx, body) => {
   const p = ctx.box.joins.approve(body.clientId as string | undefined);

@@ -1,7 +1,7 @@
 // join: share what the box plays now, or (with `song`) play the named song.
 import type { JoinRequest } from '../../wire/requests.ts';
 import { ClientError } from '../../domain/client-error.ts';
-import { type Handler, type RequestContext } from '../context.ts';
+import type { Handler, RequestContext } from '../context.ts';
 import { mayRequestSongs } from '../permissions.ts';
 import { resolveTrack, summarize } from './track-ref.ts';
 

@@ -1,5 +1,5 @@
 import { ClientError } from '../../domain/client-error.ts';
-import { type Handler } from '../context.ts';
+import type { Handler } from '../context.ts';
 
 /** Switches what the box plays (library, pipe, capture); listeners stay connected. */
 export const source: Handler = (ctx, body) => {

@@ -1,6 +1,6 @@
 import type { Track } from '../../library/track.ts';
 import { ClientError } from '../../domain/client-error.ts';
-import { type RequestContext } from '../context.ts';
+import type { RequestContext } from '../context.ts';
 
 export function summarize(t: Track) {
   return { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs };

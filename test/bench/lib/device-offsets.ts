@@ -6,6 +6,7 @@
 import { summarize, type Summary } from './report.ts';
 import type { MonitorRecorder } from './pulse-rig.ts';
 import { correlate, RIG_RATE, SilenceRuns, spectra, type WindowSpectra } from './xcorr.ts';
+import { itemAt } from '../../../firmware/util/checked-index.ts';
 
 export interface Phase { name: string; fromUs: number; toUs: number }
 
@@ -68,7 +69,7 @@ export function firstAudible(rec: MonitorRecorder, level = 0.01): Array<number |
     const s = rec.read(f, step);
     for (let c = 0; c < rec.channels; c++) {
       if (found[c] !== null) continue;
-      for (let i = c; i < s.length; i += rec.channels) if (Math.abs(s[i]) > threshold) { found[c] = f + (i - c) / rec.channels; break; }
+      for (let i = c; i < s.length; i += rec.channels) if (Math.abs(s[i]!) > threshold) { found[c] = f + (i - c) / rec.channels; break; }
     }
   }
   return found;
@@ -81,7 +82,7 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
   const minRho = o.minRho ?? 0.5;
   const silence = o.silenceRms ?? 1e-3;
   const firsts = firstAudible(rec);
-  const firstOf = Object.fromEntries(players.map((p) => [p, firsts[channelOf(p)]]));
+  const firstOf = Object.fromEntries(players.map((p) => [p, itemAt(firsts, channelOf(p), 'first audible frames')]));
   const heard = players.map((p) => firstOf[p]).filter((f): f is number => f !== null);
   const fromFrame = Math.max(L, Math.ceil((heard.length ? Math.max(...heard) : 0) + ((o.settleMs ?? 2000) * RIG_RATE) / 1000));
   const toFrame = Math.min(o.toFrame ?? Infinity, rec.frames() - L);
@@ -100,7 +101,7 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
         if (ref) block.set(ref(w - L, W + 2 * L));
         else {
           const c = channelOf(p);
-          for (let i = 0; i < W + 2 * L; i++) block[i] = s[i * rec.channels + c] / 32768;
+          for (let i = 0; i < W + 2 * L; i++) block[i] = s[i * rec.channels + c]! / 32768; // s holds W + 2L frames (checked above)
         }
         sp = spectra(block, W, L);
         cache.set(p, sp);
@@ -110,7 +111,7 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
     for (const p of players) {
       const c = channelOf(p);
       const centre = new Int16Array(W);
-      for (let i = 0; i < W; i++) centre[i] = s[(L + i) * rec.channels + c];
+      for (let i = 0; i < W; i++) centre[i] = s[(L + i) * rec.channels + c]!; // L + i < W + 2L frames, all in s
       runs.get(p)!.feed(centre);
     }
     const phase = phaseOf(w + W / 2);
@@ -127,7 +128,7 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
     }
   }
   const stats = (idx: number[], r: { windows: Array<[number, number, number]>; status: string[] }): PhaseStats => {
-    const good = idx.filter((i) => r.status[i] === 'ok').map((i) => r.windows[i][1]);
+    const good = idx.filter((i) => r.status[i] === 'ok').map((i) => itemAt(r.windows, i, 'correlation windows')[1]);
     return {
       ...summarize(good.map(Math.abs)),
       meanMs: good.length ? good.reduce((x, y) => x + y, 0) / good.length : NaN,

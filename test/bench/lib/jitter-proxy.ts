@@ -31,15 +31,16 @@ export async function startJitterProxy(o: JitterProxyOptions): Promise<JitterPro
     const drain = () => {
       timer = null;
       const now = performance.now();
-      while (queue.length && queue[0].at <= now + 0.05) {
+      while (queue[0] && queue[0].at <= now + 0.05) {
         const { chunk } = queue.shift()!;
         if (!b.destroyed) b.write(chunk);
       }
       arm();
     };
     const arm = () => {
-      if (timer || !queue.length) return;
-      const waitMs = queue[0].at - performance.now();
+      const next = queue[0];
+      if (timer || !next) return;
+      const waitMs = next.at - performance.now();
       // setTimeout cannot wait less than 1 ms: shorter delays go out on the next turn
       timer = waitMs < 1 ? setImmediate(drain) : setTimeout(drain, waitMs);
     };

@@ -177,7 +177,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     bucketMin.set(bucket, Math.min(bucketMin.get(bucket) ?? Infinity, origin));
     tail.push(b);
     tailBytes += b.length;
-    while (tailBytes - tail[0].length > RIG_RATE * frameBytes) tailBytes -= tail.shift()!.length;
+    while (tail[0] && tailBytes - tail[0].length > RIG_RATE * frameBytes) tailBytes -= tail.shift()!.length;
   });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   // the null sink renders `configured latency` ahead of what it counts as played
@@ -193,16 +193,16 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   const originAt = (i: number) => {
     let lo = 0;
     let hi = readEnds.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (readEnds[mid] < i) lo = mid + 1; else hi = mid; }
+    // readEnds and readOrigins grow together, one entry per read: every k below is inside both
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (readEnds[mid]! < i) lo = mid + 1; else hi = mid; }
     let best = Infinity;
-    for (let k = lo; k < readEnds.length && readEnds[k] <= i + ENVELOPE_FRAMES; k++) best = Math.min(best, readOrigins[k]);
-    if (best === Infinity) for (let k = readEnds.length - 1; k >= 0 && best === Infinity; k--) best = readOrigins[k];
+    for (let k = lo; k < readEnds.length && readEnds[k]! <= i + ENVELOPE_FRAMES; k++) best = Math.min(best, readOrigins[k]!);
+    if (best === Infinity) for (let k = readEnds.length - 1; k >= 0 && best === Infinity; k--) best = readOrigins[k]!;
     return Number.isFinite(best) ? best : t0;
   };
   const renderAhead = () => {
-    if (!configured.length) return 0;
     const s = [...configured].sort((a, b) => a - b);
-    return s[Math.floor(s.length / 2)];
+    return s[Math.floor(s.length / 2)] ?? 0; // 0 until a latency has been read
   };
   let fd: number | undefined;
   return {
@@ -237,7 +237,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       const s = new Int16Array(b.buffer, b.byteOffset + b.length - frames * frameBytes, frames * channels);
       return Array.from({ length: channels }, (_, c) => {
         let e = 0;
-        for (let i = c; i < s.length; i += channels) e += s[i] * s[i];
+        for (let i = c; i < s.length; i += channels) e += s[i]! * s[i]!;
         return frames ? Math.sqrt(e / frames) / 32768 : 0;
       });
     },

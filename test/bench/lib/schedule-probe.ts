@@ -38,10 +38,11 @@ export async function probeSchedule(host: string, mqttPort: number, name = 'sche
       const mono = new Int16Array(frames);
       for (let i = 0; i < frames; i++) {
         let sum = 0;
-        for (let c = 0; c < channels; c++) sum += pcm[i * channels + c];
+        for (let c = 0; c < channels; c++) sum += pcm[i * channels + c]!; // i < frames = floor(pcm.length / channels)
         mono[i] = Math.round(sum / channels); // the rig's remap sinks downmix the same way
       }
-      if (!chunks.length || f.playAt > chunks[chunks.length - 1].playAt) chunks.push({ playAt: f.playAt, mono });
+      const last = chunks[chunks.length - 1];
+      if (!last || f.playAt > last.playAt) chunks.push({ playAt: f.playAt, mono });
     },
   });
   return {
@@ -53,10 +54,12 @@ export async function probeSchedule(host: string, mqttPort: number, name = 'sche
         // first chunk that may overlap: binary search on start frames
         let lo = 0;
         let hi = starts.length;
-        while (lo < hi) { const mid = (lo + hi) >> 1; if (starts[mid] + chunks[mid].mono.length <= from) lo = mid + 1; else hi = mid; }
-        for (let k = lo; k < chunks.length && starts[k] < from + count; k++) {
-          const m = chunks[k].mono;
-          for (let i = Math.max(0, from - starts[k]); i < m.length && starts[k] + i < from + count; i++) out[starts[k] + i - from] = m[i] / 32768;
+        // starts has one entry per chunk, so every index below (< chunks.length) is inside both
+        while (lo < hi) { const mid = (lo + hi) >> 1; if (starts[mid]! + chunks[mid]!.mono.length <= from) lo = mid + 1; else hi = mid; }
+        for (let k = lo; k < chunks.length && starts[k]! < from + count; k++) {
+          const m = chunks[k]!.mono;
+          const start = starts[k]!;
+          for (let i = Math.max(0, from - start); i < m.length && start + i < from + count; i++) out[start + i - from] = m[i]! / 32768;
         }
         return out;
       };

@@ -12,7 +12,7 @@ import { startListener, type Listener } from './rig.ts';
 
 const [mqttPort, countArg, codec, prefix] = process.argv.slice(2);
 const count = Number(countArg);
-if (!Number(mqttPort) || !Number.isInteger(count) || count < 1 || !['opus', 'pcm'].includes(codec)) {
+if (!Number(mqttPort) || !Number.isInteger(count) || count < 1 || !codec || !['opus', 'pcm'].includes(codec)) {
   process.stderr.write('usage: swarm.ts <mqttPort> <count> <opus|pcm> <namePrefix>\n');
   process.exit(2);
 }

@@ -12,13 +12,15 @@ export const RIG_RATE = 48000;
 /** In-place iterative radix-2 FFT (re, im of length a power of two); inverse when `inverse`, unscaled. */
 export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
   const n = re.length;
+  if (im.length !== n || (n & (n - 1)) !== 0) throw new RangeError(`fft: re and im must have one power-of-two length (got ${n} and ${im.length})`);
+  // every index below is < n, the length of both arrays
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
     if (i < j) {
-      [re[i], re[j]] = [re[j], re[i]];
-      [im[i], im[j]] = [im[j], im[i]];
+      [re[i], re[j]] = [re[j]!, re[i]!];
+      [im[i], im[j]] = [im[j]!, im[i]!];
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
@@ -32,12 +34,12 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
       for (let k = 0; k < half; k++) {
         const p = start + k;
         const q = p + half;
-        const tr = re[q] * cr - im[q] * ci;
-        const ti = re[q] * ci + im[q] * cr;
-        re[q] = re[p] - tr;
-        im[q] = im[p] - ti;
-        re[p] += tr;
-        im[p] += ti;
+        const tr = re[q]! * cr - im[q]! * ci;
+        const ti = re[q]! * ci + im[q]! * cr;
+        re[q] = re[p]! - tr;
+        im[q] = im[p]! - ti;
+        re[p] = re[p]! + tr;
+        im[p] = im[p]! + ti;
         const ncr = cr * wr - ci * wi;
         ci = cr * wi + ci * wr;
         cr = ncr;
@@ -65,18 +67,19 @@ export interface WindowSpectra {
 
 /** `block` holds W + 2L frames of one channel; the window proper is block[L, L + W). */
 export function spectra(block: Float64Array, windowFrames: number, maxLag: number): WindowSpectra {
+  if (block.length < windowFrames + 2 * maxLag) throw new RangeError(`spectra: the block holds ${block.length} frames, W + 2L is ${windowFrames + 2 * maxLag}`);
   const n = nextPow2(windowFrames + 2 * maxLag);
   const centreRe = new Float64Array(n);
   const fullRe = new Float64Array(n);
   let centreEnergy = 0;
   for (let i = 0; i < windowFrames; i++) {
-    const v = block[maxLag + i];
+    const v = block[maxLag + i]!; // maxLag + i < W + 2L <= block.length (checked above)
     centreRe[i] = v;
     centreEnergy += v * v;
   }
   fullRe.set(block.subarray(0, windowFrames + 2 * maxLag));
   const prefix = new Float64Array(block.length + 1);
-  for (let i = 0; i < block.length; i++) prefix[i + 1] = prefix[i] + block[i] * block[i];
+  for (let i = 0; i < block.length; i++) prefix[i + 1] = prefix[i]! + block[i]! * block[i]!;
   const centreIm = new Float64Array(n);
   const fullIm = new Float64Array(n);
   fft(centreRe, centreIm);
@@ -94,29 +97,34 @@ export interface LagEstimate {
 /** Peak of the normalized cross-correlation of A's centre against B's full block. */
 export function correlate(a: WindowSpectra, b: WindowSpectra, windowFrames: number, maxLag: number): LagEstimate {
   const n = a.centreRe.length;
+  if (b.fullRe.length !== n || b.prefix.length < windowFrames + 2 * maxLag + 1) {
+    throw new RangeError(`correlate: spectra of different sizes (${n} and ${b.fullRe.length}) or too short for W + 2L`);
+  }
+  // below, i < n and k + windowFrames <= W + 2L: every index is inside the arrays it reads
   const re = new Float64Array(n);
   const im = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     // conj(A) · B: r[k] = Σ a[i] b[i + k]
-    re[i] = a.centreRe[i] * b.fullRe[i] + a.centreIm[i] * b.fullIm[i];
-    im[i] = a.centreRe[i] * b.fullIm[i] - a.centreIm[i] * b.fullRe[i];
+    re[i] = a.centreRe[i]! * b.fullRe[i]! + a.centreIm[i]! * b.fullIm[i]!;
+    im[i] = a.centreRe[i]! * b.fullIm[i]! - a.centreIm[i]! * b.fullRe[i]!;
   }
   fft(re, im, true);
   const rho = new Float64Array(2 * maxLag + 1);
   let best = 0;
   for (let k = 0; k <= 2 * maxLag; k++) {
-    const eb = b.prefix[k + windowFrames] - b.prefix[k];
+    const eb = b.prefix[k + windowFrames]! - b.prefix[k]!;
     const denom = Math.sqrt(a.centreEnergy * eb);
-    rho[k] = denom > 0 ? re[k] / n / denom : 0;
-    if (rho[k] > rho[best]) best = k;
+    const rhoK = denom > 0 ? re[k]! / n / denom : 0;
+    rho[k] = rhoK;
+    if (rhoK > rho[best]!) best = k;
   }
   let frac = 0;
   if (best > 0 && best < 2 * maxLag) {
-    const [l, c, r] = [rho[best - 1], rho[best], rho[best + 1]];
+    const [l, c, r] = [rho[best - 1]!, rho[best]!, rho[best + 1]!];
     const curve = l - 2 * c + r;
     if (curve < 0) frac = Math.max(-0.5, Math.min(0.5, (0.5 * (l - r)) / curve));
   }
-  return { lag: best + frac - maxLag, rho: rho[best] };
+  return { lag: best + frac - maxLag, rho: rho[best]! };
 }
 
 /** Runs of exact digital silence at least `minFrames` long, tracked across consecutive windows of one channel. */

@@ -23,7 +23,7 @@ function delayed(src: Float64Array, delay: number): Float64Array {
     const t = i - delay;
     const k = Math.floor(t);
     const f = t - k;
-    out[i] = k >= 0 && k + 1 < src.length ? (1 - f) * src[k] + f * src[k + 1] : 0;
+    out[i] = k >= 0 && k + 1 < src.length ? (1 - f) * src[k]! + f * src[k + 1]! : 0;
   }
   return out;
 }
@@ -35,7 +35,7 @@ describe('device-sync offset estimator (windowed cross-correlation)', () => {
     const copy = Float64Array.from(re);
     fft(re, im);
     fft(re, im, true);
-    for (let i = 0; i < 64; i++) expect(re[i] / 64).to.be.closeTo(copy[i], 1e-12);
+    for (let i = 0; i < 64; i++) expect(re[i]! / 64).to.be.closeTo(copy[i]!, 1e-12);
   });
 
   it('finds whole-frame offsets of either sign with ρ ≈ 1', () => {
@@ -56,7 +56,7 @@ describe('device-sync offset estimator (windowed cross-correlation)', () => {
     const L = 480;
     const src = noise(W + 2 * L + 2000, 11);
     // smooth further so the linear-interpolated delay is close to a true fractional delay
-    for (let i = 1; i < src.length; i++) src[i] = 0.5 * src[i] + 0.5 * src[i - 1];
+    for (let i = 1; i < src.length; i++) src[i] = 0.5 * src[i]! + 0.5 * src[i - 1]!;
     for (const d of [0.25, 10.5, -3.7]) {
       const a = Float64Array.from(src.subarray(1000, 1000 + W + 2 * L));
       const b = Float64Array.from(delayed(src, d).subarray(1000, 1000 + W + 2 * L));

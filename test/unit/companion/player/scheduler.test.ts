@@ -3,6 +3,7 @@ import sinon from 'sinon';
 import { PlayoutScheduler, PRIME_US, type SchedulerOptions } from '../../../../companion/player/scheduler.ts';
 import { FakeSink, type FakeSinkOptions } from '../../../helpers/fake-sink.ts';
 import type { PcmSink, SinkStatus } from '../../../../hardware/audio/pcm-sink.ts';
+import { itemAt } from '../../../../firmware/util/checked-index.ts';
 
 const RATE = 48000;
 const FORMAT = { sampleRate: RATE, channels: 2, bitsPerSample: 16 as const };
@@ -20,8 +21,10 @@ function chunk(b: number): Int16Array {
   return pcm;
 }
 function streamIndex(out: Int16Array, i: number): number {
-  if (out[2 * i] === 0 && out[2 * i + 1] === 0) return -1;
-  return out[2 * i] - 1 + (out[2 * i + 1] - 1) * 16384;
+  const lo = itemAt(out, 2 * i, 'recorded output');
+  const hi = itemAt(out, 2 * i + 1, 'recorded output');
+  if (lo === 0 && hi === 0) return -1;
+  return lo - 1 + (hi - 1) * 16384;
 }
 
 interface Rig {
@@ -95,7 +98,7 @@ describe('PlayoutScheduler', () => {
     expect(streamIndex(out, i0)).to.equal(0);
     expect(Math.abs(r.sink.outTimeUs(i0) - r.base)).to.be.at.most(FRAME_US);
     expect(started).to.have.length(1);
-    expect(Math.abs(started[0] - r.base)).to.be.at.most(FRAME_US);
+    expect(Math.abs(itemAt(started, 0, 'start times') - r.base)).to.be.at.most(FRAME_US);
     expect(r.sched.stats()).to.include({ state: 'playing', resyncs: 0, underruns: 0 });
   });
 
@@ -103,7 +106,7 @@ describe('PlayoutScheduler', () => {
     r = rig({ baseInMs: -100 }); // the stream began 100 ms ago; its recent past is still buffered
     await r.sched.start();
     await r.clock.tickAsync(200);
-    expect(r.sink.segments[0].timeUs).to.equal(1_000_000_000); // first write at once
+    expect(r.sink.segments[0]?.timeUs).to.equal(1_000_000_000); // first write at once
     const out = r.sink.output();
     let i0 = 0; // after the lead-in silence that starts the device
     while (streamIndex(out, i0) < 0) i0++;

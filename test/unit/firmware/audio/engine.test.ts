@@ -9,6 +9,7 @@ import { FifoCursor, type Chunk } from '../../../../firmware/audio/fifo.ts';
 import { ToneSource } from '../../../../firmware/audio/sources/tone-source.ts';
 import { PcmEncoder } from '../../../../firmware/audio/codecs/pcm-codec.ts';
 import type { PcmSource } from '../../../../firmware/audio/types.ts';
+import { itemAt } from '../../../../firmware/util/checked-index.ts';
 
 const FPC = 960;
 const T0_MS = 5_000;
@@ -20,6 +21,7 @@ function openTestSource(spec: SourceSpec): PcmSource {
   }
   if (spec.kind === 'file') {
     const [hz, ms] = spec.path.split(':').map(Number);
+    if (hz === undefined) throw new Error(`test source '${spec.path}' is not HZ:MS`);
     return new ToneSource({ hz, durationMs: ms });
   }
   if (spec.kind === 'tone') return new ToneSource({ hz: spec.hz });
@@ -64,13 +66,14 @@ describe('AudioEngine', () => {
     timers.tick(20);
     extraUs = 100_000; // the event loop was blocked for 100 ms
     timers.tick(20);
-    expect(chunks.map((c) => c.playAt - chunks[0].playAt)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7].map((n) => n * 20_000));
+    const p0 = itemAt(chunks, 0, 'chunks').playAt;
+    expect(chunks.map((c) => c.playAt - p0)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7].map((n) => n * 20_000));
     expect(chunks.some((c) => c.gap)).to.equal(false);
     extraUs += 5_000_000; // blocked for 5 s
     timers.tick(20);
     const after = chunks.filter((c) => c.gap);
     expect(after).to.have.length(1);
-    expect(after[0].playAt).to.equal(timers.now * 1000 + extraUs + 400_000);
+    expect(after[0]?.playAt).to.equal(timers.now * 1000 + extraUs + 400_000);
     expect(engine.stats.stalls).to.equal(1);
   });
 
@@ -88,15 +91,15 @@ describe('AudioEngine', () => {
     const expected = [...Array.from({ length: 1440 }, (_, i) => a.sampleAt(i)), ...Array.from({ length: 1440 }, (_, i) => b.sampleAt(i))];
     expect(heard.slice(0, 2880)).to.deep.equal(Array.from(Int16Array.from(expected)));
     expect(heard.slice(2880).every((v) => v === 0)).to.equal(true);
-    const p0 = chunks[0].playAt;
+    const p0 = itemAt(chunks, 0, 'chunks').playAt;
     expect(tracks).to.deep.equal([
       { trackId: 't300:30', spec: { kind: 'file', path: '300:30', trackId: 't300:30' }, playAt: p0 },
       { trackId: 't500:30', spec: { kind: 'file', path: '500:30', trackId: 't500:30' }, playAt: p0 + 30_000 },
       { trackId: null, spec: null, playAt: p0 + 60_000 },
     ]);
     expect(engine.state).to.equal('idle');
-    expect(chunks[0].trackId).to.equal('t300:30');
-    expect(chunks[2].trackId).to.equal('t500:30');
+    expect(chunks[0]?.trackId).to.equal('t300:30');
+    expect(chunks[2]?.trackId).to.equal('t500:30');
   });
 
   it('pre-opens the next track a few seconds before the current one ends, not earlier', () => {
@@ -123,7 +126,7 @@ describe('AudioEngine', () => {
     expect(chunks).to.have.length(6);
     expect(chunks.slice(2, 5).every((c) => c.pcm.every((v) => v === 0))).to.equal(true);
     const t = new ToneSource({ hz: 440 });
-    expect(chunks[5].pcm[0]).to.equal(t.sampleAt(2 * FPC)); // no audio lost while paused
+    expect(chunks[5]?.pcm[0]).to.equal(t.sampleAt(2 * FPC)); // no audio lost while paused
     expect(engine.positionMs).to.equal(60);
   });
 
@@ -162,10 +165,10 @@ describe('AudioEngine', () => {
     engine.skip();
     engine.start();
     expect(errors).to.have.length(1);
-    expect(errors[0].path).to.equal('bad');
-    expect(errors[0].error.message).to.match(/could not decode/);
+    expect(errors[0]?.path).to.equal('bad');
+    expect(errors[0]?.error.message).to.match(/could not decode/);
     expect(engine.currentTrackId).to.equal('440:1000');
-    expect(chunks[0].pcm[2]).to.equal(new ToneSource({ hz: 440 }).sampleAt(1)); // the first chunk already plays the next track
+    expect(chunks[0]?.pcm[2]).to.equal(new ToneSource({ hz: 440 }).sampleAt(1)); // the first chunk already plays the next track
   });
 
   it('a source that cannot be opened is reported like a bad file', () => {
@@ -180,12 +183,16 @@ describe('AudioEngine', () => {
 
   it('a source that falls behind is padded with silence and counted', () => {
     let give = true;
-    const src: PcmSource = { kind: 'pipe', description: 'p', ended: false, error: null, close() {}, read: (n) => (give ? ((give = false), new Int16Array(n * 2).fill(7)) : new Int16Array(0)) };
+    const src: PcmSource = { kind: 'pipe', description: 'p', ended: false, error: null, close() {}, read: (n) => {
+      if (!give) return new Int16Array(0);
+      give = false;
+      return new Int16Array(n * 2).fill(7);
+    } };
     make({ openSource: () => src }).setSource({ kind: 'pipe', path: 'p' });
     engine.start();
     timers.tick(40);
-    expect(chunks[0].pcm.every((v) => v === 7)).to.equal(true);
-    expect(chunks[1].pcm.every((v) => v === 0)).to.equal(true);
+    expect(chunks[0]?.pcm.every((v) => v === 7)).to.equal(true);
+    expect(chunks[1]?.pcm.every((v) => v === 0)).to.equal(true);
     expect(engine.stats.sourceUnderruns).to.equal(2);
   });
 
@@ -196,6 +203,17 @@ describe('AudioEngine', () => {
     timers.tick(20);
     expect(chunks.length, `chunks produced: ${chunks.length}`).to.be.greaterThan(0);
     expect(chunks.every((c) => c.pcm.every((v) => v === 10000)), 'every sample as the source gave it').to.equal(true);
+  });
+
+  it('applies a file\'s loudness gain to its samples, clamped at full scale', () => {
+    const src: PcmSource = { kind: 'file', description: 'loud', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(20000) };
+    make({ openSource: () => src }).setSource({ kind: 'file', path: '/m/a.flac', gainDb: -6 });
+    engine.start();
+    timers.tick(20);
+    expect(itemAt(chunks, 0, 'chunks').pcm[0], '−6 dB').to.equal(Math.round(20000 * 10 ** (-6 / 20)));
+    engine.setSource({ kind: 'file', path: '/m/b.flac', gainDb: 6 });
+    timers.tick(40);
+    expect(itemAt(chunks, chunks.length - 1, 'chunks').pcm.every((v) => v === 32767), '+6 dB of 20000 clamps').to.equal(true);
   });
 
   it('reports a failing chunk at once, then at most every 10 s with the count, and keeps producing', () => {
@@ -209,7 +227,7 @@ describe('AudioEngine', () => {
     expect(reports, JSON.stringify(reports)).to.deep.equal([{ message: 'bad read', count: 1 }]);
     timers.tick(5020);
     expect(reports.length, JSON.stringify(reports)).to.equal(2);
-    expect(reports[1]!.count, 'failures counted since the first report').to.be.within(490, 502);
+    expect(itemAt(reports, 1, 'reports').count, 'failures counted since the first report').to.be.within(490, 502);
     expect(engine.stats.errors).to.equal(reads);
   });
 
@@ -254,7 +272,11 @@ describe('AudioEngine with real files (real time)', () => {
     await Promise.race([idle, new Promise((r) => setTimeout(r, 5000))]);
     engine.stop();
     const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.reduce((off, p) => (all.set(p, off), off + p.length), 0);
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
     // the first file starts after a few silent chunks while ffmpeg spins up
     const start = all.findIndex((v) => v !== 0) - expected.findIndex((v) => v !== 0);
     expect(start % 2).to.equal(0);

@@ -45,7 +45,7 @@ describe('OverlayMixer (announcements over ducked music)', () => {
     // a straight ramp down: 0.75 of the swing takes 75 ms
     expect(out[0]!, 'first frame barely ducked').to.be.within(9_990, 10_000);
     expect(out[1800]!, '37.5 ms in: half way').to.be.within(6_200, 6_300);
-    const ducked = out.findIndex((v) => v === 2_500);
+    const ducked = out.indexOf(2_500);
     expect(ducked, `ducked after ${ducked} frames`).to.be.within(3_590, 3_610);
     // the overlay starts with the chunk after the ramp ends and lies over the ducked music
     const voiced = out.findIndex((v, i) => i > ducked && v === 3_500);

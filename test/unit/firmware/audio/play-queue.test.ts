@@ -54,7 +54,7 @@ describe('PlayQueue', () => {
 
   it('remove keeps the current track and clear empties it', () => {
     const q = new PlayQueue({ repeat: 'none' });
-    ['a', 'b', 'c'].forEach((id) => q.enqueue(id));
+    for (const id of ['a', 'b', 'c']) q.enqueue(id);
     q.next(); q.next(); // b
     expect(q.remove(0)).to.equal('a');
     expect(q.current()).to.equal('b');

@@ -67,7 +67,7 @@ describe('Playback', () => {
   });
 
   it('the box volume is the speaker\'s: clamped, announced, and not applied to the stream', () => {
-    const { pb, engine } = setup();
+    const { pb } = setup();
     const vol = sinon.spy();
     pb.on('volume', vol);
     expect(pb.setVolume(140)).to.equal(100);

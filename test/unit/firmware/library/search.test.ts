@@ -118,13 +118,13 @@ describe('LibraryIndex', () => {
         track('partial', 'River Deep', 'The Moon Band'),
         track('phrase', 'Moon River'),
       ]);
-      expect(idx.search('moon river')[0].track.id).to.equal('phrase');
+      expect(idx.search('moon river')[0]?.track.id).to.equal('phrase');
     });
 
     it('returns scores in descending order and respects the limit', () => {
       const hits = index.search('nearcast demo', 3);
       expect(hits).to.have.length(3);
-      for (let i = 1; i < hits.length; i++) expect(hits[i - 1].score).to.be.at.least(hits[i].score);
+      for (let i = 1; i < hits.length; i++) expect(hits[i - 1]!.score).to.be.at.least(hits[i]!.score); // 1 <= i < hits.length
     });
 
     it('finds the right song among ten thousand', () => {
@@ -132,8 +132,8 @@ describe('LibraryIndex', () => {
       for (let i = 0; i < 10_000; i++) many.push(track(`t${i}`, `Song ${i} of the Night`, `Band ${i % 97}`, `Album ${i % 301}`));
       many.push(track('target', 'Moon River', 'Demo Quartet'));
       const idx = new LibraryIndex(many);
-      expect(idx.search('moon rivr', 5)[0].track.id).to.equal('target');
-      expect(idx.search('song 4242', 1)[0].track.id).to.equal('t4242');
+      expect(idx.search('moon rivr', 5)[0]?.track.id).to.equal('target');
+      expect(idx.search('song 4242', 1)[0]?.track.id).to.equal('t4242');
     });
   });
 

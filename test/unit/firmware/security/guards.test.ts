@@ -7,7 +7,7 @@ import { check } from '../../../../firmware/wire/schema.ts';
 import { persistedSchema, publicWifi } from '../../../../firmware/security/public-state.ts';
 
 /** an MQTT packet: type byte, remaining length (variable-length encoding), body */
-export function mqttHeader(type: number, bodyLength: number): Buffer {
+function mqttHeader(type: number, bodyLength: number): Buffer {
   const len: number[] = [];
   let n = bodyLength;
   do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; len.push(b); } while (n > 0);

@@ -17,7 +17,10 @@ const samples: Frame[] = [
 
 /** deterministic PRNG so a failing fuzz case can be replayed */
 function rng(seed: number) {
-  return () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
 }
 
 describe('wire frames', () => {
@@ -60,7 +63,7 @@ describe('wire frames', () => {
       if (i % 2) {
         bytes = new Uint8Array(Math.floor(rand() * 64)).map(() => Math.floor(rand() * 256));
       } else {
-        bytes = valid[i % valid.length].slice();
+        bytes = valid[i % valid.length]!.slice(); // i % length indexes the array
         for (let k = 0; k < 3; k++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
       }
       try {

@@ -42,7 +42,7 @@ async function playAll(sink: AlsaSink, pcm: Int16Array): Promise<number[]> {
 describe('AlsaSink (real libasound, file PCM)', function () {
   this.timeout(20_000);
   let dir: string;
-  let cfg: FilePcmConfig;
+  let cfg: FilePcmConfig<'nc_file' | 'nc_other'>;
   let savedConfigPath: string | undefined;
 
   before(() => {
@@ -64,7 +64,7 @@ describe('AlsaSink (real libasound, file PCM)', function () {
     const pcm = pattern(48_000);
     await playAll(sink, pcm);
     await sink.close();
-    const out = readFileSync(cfg.outputs.nc_file!);
+    const out = readFileSync(cfg.outputs.nc_file);
     expect(out.length).to.equal(pcm.byteLength);
     expect(Buffer.compare(out, Buffer.from(pcm.buffer))).to.equal(0);
   });

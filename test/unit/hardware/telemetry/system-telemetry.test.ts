@@ -20,7 +20,7 @@ describe('SystemTelemetry', function () {
   it('reads a Pi\'s CPU thermal zone and Wi-Fi link (fake /sys and /proc)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-tel-'));
     try {
-      for (const [z, type, t] of [['thermal_zone0', 'cpu-thermal', '48312'], ['thermal_zone1', 'gpu', '71000']]) {
+      for (const [z, type, t] of [['thermal_zone0', 'cpu-thermal', '48312'], ['thermal_zone1', 'gpu', '71000']] as const) {
         mkdirSync(path.join(dir, 'thermal', z), { recursive: true });
         writeFileSync(path.join(dir, 'thermal', z, 'type'), type + '\n');
         writeFileSync(path.join(dir, 'thermal', z, 'temp'), t + '\n');

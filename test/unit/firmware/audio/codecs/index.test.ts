@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createDecoder, createEncoder } from '../../../../../firmware/audio/codecs/index.ts';
 import { DEFAULT_FORMAT, framesPerChunk } from '../../../../../firmware/wire/format.ts';
+import { itemAt } from '../../../../../firmware/util/checked-index.ts';
 
 const FPC = framesPerChunk(DEFAULT_FORMAT, 20);
 
@@ -73,8 +74,8 @@ describe('codecs', () => {
       let xy = 0, xx = 0, yy = 0;
       for (let i = 2400; i < 2400 + 48000; i++) { // skip the encoder's warm-up
         for (let ch = 0; ch < 2; ch++) {
-          const x = input[2 * i + ch];
-          const y = output[2 * (i + d) + ch];
+          const x = itemAt(input, 2 * i + ch, 'input');
+          const y = itemAt(output, 2 * (i + d) + ch, 'decoded output');
           xy += x * y; xx += x * x; yy += y * y;
         }
       }

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { createDecoder, createEncoder, describeOpus, opusImplementation, setOpusPreference } from '../../../../../firmware/audio/codecs/index.ts';
 import { loadLibopus } from '../../../../../firmware/audio/codecs/opus-libopus.ts';
 import { DEFAULT_FORMAT, framesPerChunk } from '../../../../../firmware/wire/format.ts';
+import { itemAt } from '../../../../../firmware/util/checked-index.ts';
 
 const FPC = framesPerChunk(DEFAULT_FORMAT, 20);
 const CHUNKS = 100; // 2 s
@@ -24,7 +25,10 @@ function musicLike(): Int16Array {
   const frames = FPC * CHUNKS;
   const pcm = new Int16Array(frames * 2);
   let seed = 1;
-  const noise = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const noise = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
   for (let i = 0; i < frames; i++) {
     const t = i / 48000;
     const v = 6000 * Math.sin(2 * Math.PI * 220 * t) + 3000 * Math.sin(2 * Math.PI * 1375 * t) * Math.sin(3 * t) + 1500 * noise();
@@ -75,7 +79,8 @@ describe('Opus through the system libopus', () => {
     for (let k = 0; k < CHUNKS; k++) {
       const packet = enc.encode(input.subarray(k * FPC * 2, (k + 1) * FPC * 2));
       const md5 = createHash('md5').update(packet).digest('hex');
-      if (Number(lines[k][4]) !== packet.length || lines[k][5] !== md5) mismatches.push(`#${k}: ours ${packet.length} B ${md5}, ffmpeg ${lines[k][4]} B ${lines[k][5]}`);
+      const [, , , , size, ffmpegMd5] = itemAt(lines, k, 'ffmpeg packets');
+      if (Number(size) !== packet.length || ffmpegMd5 !== md5) mismatches.push(`#${k}: ours ${packet.length} B ${md5}, ffmpeg ${size} B ${ffmpegMd5}`);
     }
     enc.close();
     expect(mismatches, `${mismatches.length} of ${CHUNKS} packets differ:\n${mismatches.slice(0, 5).join('\n')}`).to.deep.equal([]);
@@ -136,8 +141,8 @@ describe('Opus through the system libopus', () => {
     for (let k = 0; k < CHUNKS; k++) out.set(dec.decode(enc.encode(input.subarray(k * FPC * 2, (k + 1) * FPC * 2))), k * FPC * 2);
     let xy = 0, xx = 0, yy = 0;
     for (let i = 4800; i < input.length / 2 - 400; i++) {
-      const x = input[2 * i];
-      const y = out[2 * (i + 312)];
+      const x = itemAt(input, 2 * i, 'input');
+      const y = itemAt(out, 2 * (i + 312), 'decoded output');
       xy += x * y; xx += x * x; yy += y * y;
     }
     enc.close();

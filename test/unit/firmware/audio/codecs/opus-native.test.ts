@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { OpusCodec } from '../../../../../firmware/audio/codecs/opus-native.ts';
+import { itemAt } from '../../../../../firmware/util/checked-index.ts';
 
 /** a chord whose loudness wanders: aperiodic enough that a wrong decode cannot correlate */
 function music(frames: number, from: number): Int16Array {
@@ -15,13 +16,17 @@ function music(frames: number, from: number): Int16Array {
 
 function corr(a: Int16Array, b: Int16Array): number {
   let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] * a[i]; bb += b[i] * b[i]; }
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!; // i < a.length
+    const y = itemAt(b, i, 'second signal');
+    ab += x * y; aa += x * x; bb += y * y;
+  }
   return ab / Math.sqrt(aa * bb);
 }
 
 describe('Opus WebAssembly binding', () => {
   it('several encoders and decoders in one process do not disturb each other (opusscript\'s own wrapper does)', () => {
-    const encoders = [new OpusCodec(48000, 2), new OpusCodec(48000, 2)];
+    const encoders = [new OpusCodec(48000, 2), new OpusCodec(48000, 2)] as const;
     const decoders = [new OpusCodec(48000, 2), new OpusCodec(48000, 2), new OpusCodec(48000, 2)];
     encoders[0].setBitrate(128000);
     const src: Int16Array[] = [];
@@ -31,10 +36,12 @@ describe('Opus WebAssembly binding', () => {
       src.push(pcm);
       const packet = encoders[0].encode(pcm, 960);
       encoders[1].encode(music(960, 7 + n * 960), 960); // a neighbour working at the same time
-      decoders.forEach((d, k) => outs[k].push(d.decode(packet)));
+      decoders.forEach((d, k) => {
+        outs[k]!.push(d.decode(packet)); // one list per decoder
+      });
     }
     const delay = 312 * 2;
-    const flat = (xs: Int16Array[]) => { const o = new Int16Array(xs.length * 1920); xs.forEach((x, i) => o.set(x, i * 1920)); return o; };
+    const flat = (xs: Int16Array[]) => { const o = new Int16Array(xs.length * 1920); xs.forEach((x, i) => { o.set(x, i * 1920); }); return o; };
     const s = flat(src);
     for (const out of outs.map(flat)) {
       expect(corr(s.subarray(48000, 48000 * 3), out.subarray(48000 + delay, 48000 * 3 + delay))).to.be.above(0.99);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { toStereoS16, type CaptureDevice } from '../../../../../hardware/audio/alsa-capture.ts';
 import { CaptureSource } from '../../../../../firmware/audio/sources/capture-source.ts';
+import { itemAt } from '../../../../../firmware/util/checked-index.ts';
 
 /**
  * A capture device on its own crystal: `ppm` off the box clock. Each read resolves
@@ -80,12 +81,12 @@ describe('CaptureSource', () => {
       for (let i = 0; i < pcm.length; i += 2) {
         if (!started && pcm[i] === 0) continue;
         started = true;
-        seen.push(pcm[i]);
+        seen.push(pcm[i]!); // i < pcm.length
       }
     });
     expect(src.stats.corrections).to.equal(0);
     expect(seen.length).to.be.greaterThan(48000 * 25);
-    const first = seen[0];
+    const first = itemAt(seen, 0, 'captured samples');
     const bad = seen.findIndex((v, k) => v !== (first + k) % 30000);
     expect(bad, 'first frame out of sequence').to.equal(-1);
   });
@@ -100,7 +101,7 @@ describe('CaptureSource', () => {
     await pull(src, 10, (pcm) => chunks.push(pcm));
     expect(chunks.length).to.be.closeTo(500, 2); // the stream keeps flowing
     expect(chunks.every((c) => c.every((x) => x === 0))).to.equal(true);
-    expect(errors[0].message).to.include('No such file or directory');
+    expect(errors[0]?.message).to.include('No such file or directory');
     expect(errors.map((e) => e.retryInMs).slice(0, 5)).to.deep.equal([500, 1000, 2000, 4000, 4000]);
     dev.failOpen = null; // plugged back in
     const after: Int16Array[] = [];
@@ -132,7 +133,7 @@ describe('CaptureSource', () => {
     src.on('silence', (e) => events.push(e));
     await pull(src, 3);
     expect(events.map((e) => e.state)).to.deep.equal(['start']);
-    expect(events[0].silentForMs).to.be.within(2000, 2100);
+    expect(events[0]?.silentForMs).to.be.within(2000, 2100);
     quiet.on = false;
     await pull(src, 1);
     expect(events.map((e) => e.state)).to.deep.equal(['start', 'end']);
@@ -162,7 +163,7 @@ describe('CaptureSource format conversion', () => {
     clock.restore();
     let crossings = 0;
     let prev = 0;
-    for (const c of chunks.slice(-50)) for (let i = 0; i < c.length; i += 2) { if (prev < 0 && c[i] >= 0) crossings++; prev = c[i]; }
+    for (const c of chunks.slice(-50)) for (let i = 0; i < c.length; i += 2) { const v = c[i]!; if (prev < 0 && v >= 0) crossings++; prev = v; }
     expect(crossings).to.be.within(995, 1005);
     expect(src.stats.underruns).to.equal(0);
   });
