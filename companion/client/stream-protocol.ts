@@ -42,7 +42,7 @@ export class StreamProtocol {
   constructor(
     private send: (bytes: Uint8Array) => void,
     private clock: () => number,
-    private h: StreamProtocolHandlers,
+    private readonly handlers: StreamProtocolHandlers,
     readonly sync: ClockSync = new ClockSync(),
   ) {}
 
@@ -67,7 +67,7 @@ export class StreamProtocol {
       frames = this.decoder.push(bytes);
     } catch (e) {
       this.stop();
-      this.h.onProtocolError?.(e instanceof FrameError ? e.message : String(e));
+      this.handlers.onProtocolError?.(e instanceof FrameError ? e.message : String(e));
       return;
     }
     for (const f of frames) {
@@ -75,12 +75,12 @@ export class StreamProtocol {
         case FrameType.TimeReply:
           this.sync.add({ t1: f.t1, t2: f.t2, t3: f.t3, t4: rxUs });
           break;
-        case FrameType.CodecHeader: this.h.onCodecHeader(f); break;
-        case FrameType.Audio: this.h.onAudio(f); break;
-        case FrameType.Settings: this.h.onSettings?.(f); break;
-        case FrameType.Error: this.h.onServerError?.(f); break;
+        case FrameType.CodecHeader: this.handlers.onCodecHeader(f); break;
+        case FrameType.Audio: this.handlers.onAudio(f); break;
+        case FrameType.Settings: this.handlers.onSettings?.(f); break;
+        case FrameType.Error: this.handlers.onServerError?.(f); break;
         case FrameType.Keepalive: break;
-        default: this.h.onProtocolError?.(`unexpected frame type ${f.type} from the box`);
+        default: this.handlers.onProtocolError?.(`unexpected frame type ${f.type} from the box`);
       }
     }
   }

@@ -47,9 +47,9 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
   private retry: NodeJS.Timeout | null = null;
   private backoff: number;
 
-  constructor(private readonly o: ApOptions & { dhcp?: { start(iface: string): void; stop(): void } | null; backoffMs?: [number, number] }) {
+  constructor(private readonly options: ApOptions & { dhcp?: { start(iface: string): void; stop(): void } | null; backoffMs?: [number, number] }) {
     super();
-    this.backoff = o.backoffMs?.[0] ?? 1000;
+    this.backoff = options.backoffMs?.[0] ?? 1000;
   }
 
   get state(): RadioState {
@@ -57,9 +57,9 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
   }
 
   start(): void {
-    mkdirSync(this.o.runDir, { recursive: true });
-    const conf = path.join(this.o.runDir, `hostapd-${this.o.iface}.conf`);
-    writeFileSync(conf, hostapdConfig(this.o), { mode: 0o600 }); // holds the passphrase
+    mkdirSync(this.options.runDir, { recursive: true });
+    const conf = path.join(this.options.runDir, `hostapd-${this.options.iface}.conf`);
+    writeFileSync(conf, hostapdConfig(this.options), { mode: 0o600 }); // holds the passphrase
     this.current = { state: 'forming' };
     this.emit('state', this.current);
     const p = spawn('hostapd', [conf], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -75,15 +75,15 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
   private async attach(tries: number): Promise<void> {
     if (this.stopped || !this.proc) return;
     try {
-      await this.accessPoint.attach(path.join(this.o.runDir, 'hostapd', this.o.iface));
+      await this.accessPoint.attach(path.join(this.options.runDir, 'hostapd', this.options.iface));
     } catch (e) {
       if (tries < 50) { setTimeout(() => void this.attach(tries + 1), 100); return; }
       this.down(`hostapd control socket: ${(e as Error).message}`);
       return;
     }
-    this.o.dhcp?.start(this.o.iface);
-    this.backoff = this.o.backoffMs?.[0] ?? 1000;
-    this.current = { state: 'up', group: { iface: this.o.iface, ssid: this.o.ssid, freq: this.o.freq, passphrase: this.o.passphrase } };
+    this.options.dhcp?.start(this.options.iface);
+    this.backoff = this.options.backoffMs?.[0] ?? 1000;
+    this.current = { state: 'up', group: { iface: this.options.iface, ssid: this.options.ssid, freq: this.options.freq, passphrase: this.options.passphrase } };
     this.emit('state', this.current);
   }
 
@@ -102,11 +102,11 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
     this.emit('state', this.current);
     this.emit('problem', `${message}; restarting in ${Math.round(this.backoff / 1000)} s`);
     this.retry = setTimeout(() => this.start(), this.backoff);
-    this.backoff = Math.min(this.o.backoffMs?.[1] ?? 60_000, this.backoff * 2);
+    this.backoff = Math.min(this.options.backoffMs?.[1] ?? 60_000, this.backoff * 2);
   }
 
   private teardown(): void {
-    this.o.dhcp?.stop();
+    this.options.dhcp?.stop();
     this.accessPoint.detach();
     const p = this.proc;
     this.proc = null;

@@ -44,7 +44,7 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
   private wake: (() => void) | null = null;
   private current: RadioState = { state: 'down' };
 
-  constructor(private readonly o: P2pRadioOptions) {
+  constructor(private readonly options: P2pRadioOptions) {
     super();
   }
 
@@ -77,7 +77,7 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
   }
 
   private async run(): Promise<void> {
-    const [first, max] = this.o.backoffMs ?? [1000, 60_000];
+    const [first, max] = this.options.backoffMs ?? [1000, 60_000];
     let backoff = first;
     while (!this.stopped) {
       try {
@@ -99,26 +99,26 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
   /** Forms the group and returns when it is gone (removed, or the supplicant died). */
   private async formAndServe(): Promise<void> {
     this.setState({ state: 'forming' });
-    const main = new WpaCtrl(path.join(this.o.ctrlDir, this.o.iface));
+    const main = new WpaCtrl(path.join(this.options.ctrlDir, this.options.iface));
     main.open();
     this.main = main;
     let onEvent: (ev: string) => void = () => undefined;
     main.on('event', (ev) => onEvent(ev));
     await main.command('ATTACH');
-    await main.command(`SET device_name ${this.o.deviceName}`);
+    await main.command(`SET device_name ${this.options.deviceName}`);
     const started = new Promise<P2pGroup>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('Wi-Fi Direct: the group did not start')), this.o.formTimeoutMs ?? 15_000);
+      const t = setTimeout(() => reject(new Error('Wi-Fi Direct: the group did not start')), this.options.formTimeoutMs ?? 15_000);
       onEvent = (ev) => {
         const g = parseGroupStarted(ev);
         if (g) { clearTimeout(t); resolve(g); } else if (ev.startsWith('P2P-GROUP-FORMATION-FAILURE')) { clearTimeout(t); reject(new Error('Wi-Fi Direct: group formation failed')); }
       };
     });
-    const pw = this.o.passphrase ? ` passphrase=${this.o.passphrase}` : '';
-    await main.command(`P2P_GROUP_ADD persistent freq=${this.o.freq}${pw}`);
+    const pw = this.options.passphrase ? ` passphrase=${this.options.passphrase}` : '';
+    await main.command(`P2P_GROUP_ADD persistent freq=${this.options.freq}${pw}`);
     const group = await started;
 
-    await this.group.attach(path.join(this.o.ctrlDir, group.iface));
-    this.o.dhcp?.start(group.iface);
+    await this.group.attach(path.join(this.options.ctrlDir, group.iface));
+    this.options.dhcp?.start(group.iface);
     this.setState({ state: 'up', group });
 
     // until the group is removed or the supplicant stops answering
@@ -127,13 +127,13 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
       const ping = setInterval(() => {
         if (this.stopped) { clearInterval(ping); resolve(); return; }
         main.request('PING', 2000).then((r) => { if (r !== 'PONG') throw new Error(`answered ${r}`); }).catch((e: Error) => { clearInterval(ping); reject(new Error(`wpa_supplicant stopped answering: ${e.message}`)); });
-      }, this.o.pingMs ?? 2000);
+      }, this.options.pingMs ?? 2000);
       this.wake = () => { clearInterval(ping); resolve(); };
     });
   }
 
   private teardown(): void {
-    this.o.dhcp?.stop();
+    this.options.dhcp?.stop();
     this.group.detach();
     this.main?.close();
     this.main = null;

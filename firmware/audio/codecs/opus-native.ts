@@ -70,40 +70,41 @@ const LOOKAHEAD_48K = 312;
 
 export class OpusCodec implements OpusCodecApi {
   readonly library = 'libopus (WebAssembly, opusscript)';
-  private readonly m: NativeModule;
+  private readonly native: NativeModule;
   private handler: NativeHandler | null;
   private readonly pcmPtr: number;
   private readonly pktPtr: number;
 
   constructor(readonly rate: number, readonly channels: number, application = OPUS_APPLICATION_AUDIO) {
-    this.m = load();
-    this.handler = new this.m.OpusScriptHandler(rate, channels, application);
+    this.native = load();
+    this.handler = new this.native.OpusScriptHandler(rate, channels, application);
     // a u16 slot per PCM byte; loss concealment writes beyond one 60 ms frame of slots, so twice that
-    this.pcmPtr = this.m._malloc(MAX_FRAME_SIZE * channels * 2 * 2 * 2);
-    this.pktPtr = this.m._malloc(MAX_PACKET_SIZE);
+    this.pcmPtr = this.native._malloc(MAX_FRAME_SIZE * channels * 2 * 2 * 2);
+    this.pktPtr = this.native._malloc(MAX_PACKET_SIZE);
     if (!this.pcmPtr || !this.pktPtr) {
-      this.m.OpusScriptHandler.destroy_handler(this.handler);
-      if (this.pcmPtr) this.m._free(this.pcmPtr);
-      if (this.pktPtr) this.m._free(this.pktPtr);
+      this.native.OpusScriptHandler.destroy_handler(this.handler);
+      if (this.pcmPtr) this.native._free(this.pcmPtr);
+      if (this.pktPtr) this.native._free(this.pktPtr);
       this.handler = null;
       throw new Error('opus: out of WebAssembly memory (too many codecs open at once)');
     }
-    finalizer.register(this, { m: this.m, handler: this.handler, ptrs: [this.pcmPtr, this.pktPtr] }, this);
+    finalizer.register(this, { m: this.native, handler: this.handler, ptrs: [this.pcmPtr, this.pktPtr] }, this);
   }
 
-  private h(): NativeHandler {
+  /** the open handler; throws once closed */
+  private open(): NativeHandler {
     if (!this.handler) throw new Error('opus codec is closed');
     return this.handler;
   }
 
   setBitrate(bps: number): void {
-    const rc = this.h()._encoder_ctl(OPUS_SET_BITRATE, bps);
+    const rc = this.open()._encoder_ctl(OPUS_SET_BITRATE, bps);
     if (rc < 0) throw new Error(`opus: cannot set bitrate ${bps}: ${ERRORS[rc] ?? rc}`);
   }
 
   /** Constrained VBR: every packet stays near the set bitrate (a stream's bandwidth is its bitrate, not 10 % more on busy music) */
   constrainVbr(): void {
-    const rc = this.h()._encoder_ctl(OPUS_SET_VBR_CONSTRAINT, 1);
+    const rc = this.open()._encoder_ctl(OPUS_SET_VBR_CONSTRAINT, 1);
     if (rc < 0) throw new Error(`opus: cannot constrain VBR: ${ERRORS[rc] ?? rc}`);
   }
 
@@ -113,23 +114,23 @@ export class OpusCodec implements OpusCodecApi {
 
   /** Encodes `frameSize` frames of interleaved samples into one packet (a copy). */
   encode(pcm: Int16Array, frameSize: number): Uint8Array {
-    const h = this.h();
+    const h = this.open();
     if (frameSize > MAX_FRAME_SIZE || pcm.length !== frameSize * this.channels) throw new RangeError(`opus: ${pcm.length} samples is not ${frameSize} frames of ${this.channels} channels`);
     const bytes = new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength); // little-endian host (x64, arm64)
-    new Uint16Array(this.m.HEAPU8.buffer, this.pcmPtr, bytes.length).set(bytes);
+    new Uint16Array(this.native.HEAPU8.buffer, this.pcmPtr, bytes.length).set(bytes);
     const len = h._encode(this.pcmPtr, bytes.length, this.pktPtr, frameSize);
     if (len < 0) throw new Error(`opus encode: ${ERRORS[len] ?? len}`);
-    return this.m.HEAPU8.slice(this.pktPtr, this.pktPtr + len);
+    return this.native.HEAPU8.slice(this.pktPtr, this.pktPtr + len);
   }
 
   /** Decodes one packet (an empty one asks for loss concealment) into interleaved samples (a copy). */
   decode(packet: Uint8Array): Int16Array {
-    const h = this.h();
+    const h = this.open();
     if (packet.length > MAX_PACKET_SIZE) throw new RangeError(`opus: packet of ${packet.length} bytes exceeds ${MAX_PACKET_SIZE}`);
-    this.m.HEAPU8.set(packet, this.pktPtr);
+    this.native.HEAPU8.set(packet, this.pktPtr);
     const frames = h._decode(this.pktPtr, packet.length, this.pcmPtr);
     if (frames < 0) throw new Error(`opus decode: ${ERRORS[frames] ?? frames}`);
-    const slots = new Uint16Array(this.m.HEAPU8.buffer, this.pcmPtr, frames * this.channels * 2);
+    const slots = new Uint16Array(this.native.HEAPU8.buffer, this.pcmPtr, frames * this.channels * 2);
     const out = new Int16Array(frames * this.channels);
     new Uint8Array(out.buffer).set(slots); // narrows each slot back to its byte
     return out;
@@ -138,9 +139,9 @@ export class OpusCodec implements OpusCodecApi {
   close(): void {
     if (!this.handler) return;
     finalizer.unregister(this);
-    this.m.OpusScriptHandler.destroy_handler(this.handler);
-    this.m._free(this.pcmPtr);
-    this.m._free(this.pktPtr);
+    this.native.OpusScriptHandler.destroy_handler(this.handler);
+    this.native._free(this.pcmPtr);
+    this.native._free(this.pktPtr);
     this.handler = null;
   }
 }
