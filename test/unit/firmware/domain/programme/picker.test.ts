@@ -33,7 +33,7 @@ describe('programme sources: which tracks a query means', () => {
     expect(ids({ glob: '/music/*/*.mp3' }), 'in path order').to.deep.equal(['a1', 'j1', 'b1', 'b2']);
     expect(ids({ glob: '/music/**/*.mp3' })).to.have.length(6);
     expect(ids({ glob: 'jazz/**/a?.mp3' })).to.deep.equal(['a1', 'a2']);
-    expect(ids({ glob: '{pop,jingles}/[bj]1.mp3' })).to.deep.equal(['b1', 'j1']);
+    expect(ids({ glob: '{pop,jingles}/[bj]1.mp3' })).to.deep.equal(['j1', 'b1']);
     expect(ids({ glob: '*.flac' })).to.deep.equal([]);
   });
 
