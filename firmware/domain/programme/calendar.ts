@@ -75,6 +75,15 @@ export function systemZone(): string {
   return new Intl.DateTimeFormat().resolvedOptions().timeZone;
 }
 
+const clocks = new Map<string, ZoneClock>();
+
+/** The clock of a zone, shared: a formatter costs time to build and its offsets, once learnt, hold for every scheduler. */
+export function zoneClock(zone: string): ZoneClock {
+  let clock = clocks.get(zone);
+  if (!clock) clocks.set(zone, (clock = new ZoneClock(zone)));
+  return clock;
+}
+
 export class ZoneClock {
   private readonly format: Intl.DateTimeFormat;
   /** offset by UTC hour (instant / HOUR_MS), for hours without an offset change */

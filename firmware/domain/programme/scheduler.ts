@@ -8,7 +8,7 @@
 // with no tracks gives silence or the whole library, with a warning saying so.
 
 import type { Track } from '../../library/track.ts';
-import { formatClockTime, formatDate, isInstant, ZoneClock, type WallTime } from './calendar.ts';
+import { formatClockTime, formatDate, isInstant, zoneClock, type WallTime, type ZoneClock } from './calendar.ts';
 import { describeTrigger, dueRules, firstInterrupt, formatDuration, markFired, stateOf, Slots } from './interstitials.ts';
 import type { InterstitialKind, Playlist, Programme } from './model.ts';
 import { chooseWeighted, newCursor, pickTrack, type Cursor } from './picker.ts';
@@ -74,7 +74,7 @@ export class ProgrammeScheduler {
   private readonly maxNoRepeat: { songs: number; ms: number };
 
   constructor(readonly programme: Programme, options: SchedulerOptions = {}) {
-    this.clock = new ZoneClock(programme.zone);
+    this.clock = zoneClock(programme.zone);
     this.timetable = new Timetable(programme, this.clock);
     this.slots = new Slots(this.clock);
     this.state = freshState(0);

@@ -3,7 +3,7 @@
 // and a simulation loop that plays whatever the scheduler says, back to back.
 
 import { loadConfig } from '../../../../../firmware/config/config.ts';
-import { DAY_MS, MINUTE_MS, parseDate, parseClockTime, formatDate, formatClockTime, ZoneClock } from '../../../../../firmware/domain/programme/calendar.ts';
+import { DAY_MS, MINUTE_MS, parseDate, parseClockTime, formatDate, formatClockTime, zoneClock } from '../../../../../firmware/domain/programme/calendar.ts';
 import type { Programme } from '../../../../../firmware/domain/programme/model.ts';
 import { SeededRandom } from '../../../../../firmware/domain/programme/random.ts';
 import type { Planned, PlannedItem, ProgrammeScheduler } from '../../../../../firmware/domain/programme/scheduler.ts';
@@ -35,12 +35,12 @@ export function localTime(zone: string, text: string): number {
   const day = parseDate(date);
   const minute = parseClockTime(time);
   if (day === null || minute === null) throw new Error(`not a local time: ${text}`);
-  return new ZoneClock(zone).firstInstantAt(day * DAY_MS + minute * MINUTE_MS);
+  return zoneClock(zone).firstInstantAt(day * DAY_MS + minute * MINUTE_MS);
 }
 
 /** "2026-03-29 03:00 +02:00": the wall clock at an instant, with its offset, for messages. */
 export function wallText(zone: string, instant: number): string {
-  const clock = new ZoneClock(zone);
+  const clock = zoneClock(zone);
   const wall = clock.wall(instant);
   const offset = clock.offsetMs(instant) / MINUTE_MS;
   const sign = offset < 0 ? '-' : '+';
