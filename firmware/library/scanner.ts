@@ -182,7 +182,7 @@ async function readTrack(f: FoundFile): Promise<Track> {
     hasArtwork: (c.picture?.length ?? 0) > 0,
     ...isrcOf(c.isrc),
     ...replayGainOf(c.replaygain_track_gain?.dB, c.replaygain_track_peak?.ratio),
-    // for the programme's tag queries (README "Kiosk")
+    // for the programme's tag queries (firmware/domain/programme/sources.ts)
     ...tagsForQueries(c.genre, c.year),
   };
 }

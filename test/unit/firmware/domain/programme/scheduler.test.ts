@@ -3,8 +3,11 @@
 // what was measured (the wall-clock time, the counts, the gaps).
 
 import { expect } from 'chai';
+import path from 'node:path';
+import { loadConfig } from '../../../../../firmware/config/config.ts';
 import { formatDate, HOUR_MS, MINUTE_MS, ZoneClock } from '../../../../../firmware/domain/programme/calendar.ts';
 import { SeededRandom } from '../../../../../firmware/domain/programme/random.ts';
+import { compileProgramme } from '../../../../../firmware/domain/programme/validate.ts';
 import { ProgrammeScheduler, type Planned, type PlannedItem } from '../../../../../firmware/domain/programme/scheduler.ts';
 import type { Track } from '../../../../../firmware/library/track.ts';
 import { library, localTime, programmeOf, simulate, track, wallText } from './fixtures.ts';
@@ -345,5 +348,29 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
     expect(empty).to.deep.equal({ item: { kind: 'silence', reason: 'the library is empty', startsAt: at('2026-06-01 12:00'), until: null }, warnings: ['nothing to play: the library is empty'] });
     const gap = scheduler({ playlists: [{ id: 'songs', items: [{ folder: 'songs' }], windows: [{ start: '12:00', end: '13:00' }] }] }, tracks).next(at('2026-06-01 14:00'));
     expect(gap.warnings[0]).to.equal('no playlist is on at 2026-06-01 14:00: playing the whole library');
+  });
+
+  it('plays a December Monday of the worked shop example (config/kiosk-example.yaml) as its comments say', () => {
+    const compiled = compileProgramme(loadConfig({ file: path.resolve('config/kiosk-example.yaml') }).programme);
+    if (!compiled.ok) throw new Error(compiled.errors.join('\n'));
+    const tracks = [
+      ...library({ morning: 30, day: 40, evening: 30, advent: 15, news: 3, ads: 6 }, 30_000, 270_000),
+      track('hello', 'jingles', 8_000), track('welcome', 'jingles', 9_000), track('other', 'jingles', 7_000),
+    ];
+    const s = new ProgrammeScheduler(compiled.programme, { library: tracks, random: new SeededRandom(5) });
+    const run = simulate(s, at('2026-12-07 07:00'), at('2026-12-08 07:00'));
+    expect(run.warnings, 'warnings').to.deep.equal([]);
+    const [first] = run.items;
+    expect(first?.kind === 'silence' && first.until !== null && when(first.until), 'the first silence lasts until').to.equal('2026-12-07 08:00:00 +01:00');
+    const news = run.played.filter((item) => item.kind === 'news').map((item) => when(item.startsAt).slice(11, 19));
+    expect(news, 'news').to.deep.equal(['08:00:00', '09:00:00', '10:00:00', '11:00:00', '12:00:00', '13:00:00', '14:00:00', '15:00:00', '16:00:00', '17:00:00', '18:00:00', '19:00:00']);
+    const songsBetweenAds = run.played.map((item) => (item.kind === 'song' ? 'S' : item.kind === 'ad' ? 'A' : '')).join('').split('A').slice(1, -1).map((songs) => songs.length);
+    expect(Math.min(...songsBetweenAds), `songs between ads: ${songsBetweenAds.join(' ')}`).to.equal(4);
+    expect(run.played.filter((item) => item.kind === 'jingle').every((item) => ['hello', 'welcome'].includes(item.track.id)), 'jingles from the listed files only').to.equal(true);
+    const byHour = (playlist: string) => [...new Set(run.played.filter((item) => item.playlist === playlist).map((item) => clock.wall(item.startsAt).minute / 60 | 0))];
+    expect(byHour('morning'), 'hours of morning songs').to.deep.equal([8, 9, 10, 11]);
+    expect(byHour('evening'), 'hours of evening songs').to.deep.equal([17, 18, 19]);
+    expect(byHour('advent'), 'hours of advent songs').to.deep.equal([10, 11, 12, 13, 14, 15, 16, 17]);
+    expect([s.volumeAt(at('2026-12-07 09:00')).volume, s.volumeAt(at('2026-12-07 12:00')).volume, s.volumeAt(at('2026-12-07 18:00')).volume]).to.deep.equal([45, null, 65]);
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import path from 'node:path';
 import { loadConfig } from '../../../../../firmware/config/config.ts';
 import { systemZone } from '../../../../../firmware/domain/programme/calendar.ts';
 import { compileProgramme } from '../../../../../firmware/domain/programme/validate.ts';
@@ -99,5 +100,13 @@ describe('programme validation: refused with the path of every problem', () => {
     expect(programme.rules[0]).to.deep.include({ id: 'news', kind: 'news', trigger: { type: 'daily', minutes: [420, 720] }, interrupt: true, priority: 5, lateMs: 600_000 });
     expect(programme.closures).to.deep.equal([{ from: 20812, to: 20813, note: 'Christmas' }]);
     expect(programme.volume.windows[0]?.volume).to.equal(40);
+  });
+
+  it('config/kiosk-example.yaml, the README\'s worked shop, loads and compiles', () => {
+    const config = loadConfig({ file: path.resolve('config/kiosk-example.yaml') });
+    const compiled = compileProgramme(config.programme);
+    expect(compiled.ok ? [] : compiled.errors).to.deep.equal([]);
+    expect(compiled.ok && compiled.programme.playlists.map((playlist) => playlist.id)).to.deep.equal(['morning', 'day', 'evening', 'advent']);
+    expect(compiled.ok && compiled.programme.rules.map((rule) => `${rule.id}:${rule.trigger.type}`)).to.deep.equal(['news:hourly', 'ads:songs', 'jingle:minutes']);
   });
 });
