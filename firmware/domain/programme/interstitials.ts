@@ -43,7 +43,7 @@ export function formatDuration(ms: number): string {
 export function describeTrigger(rule: InterstitialRule): string {
   const trigger = rule.trigger;
   switch (trigger.type) {
-    case 'songs': return `every ${trigger.count} songs`;
+    case 'songs': return `every ${trigger.count} song${trigger.count === 1 ? '' : 's'}`;
     case 'minutes': return `every ${formatDuration(trigger.ms)}`;
     case 'daily': return `daily at ${trigger.minutes.map(formatClockTime).join(', ')}`;
     case 'hourly': return `at minute ${trigger.minute} of every hour`;

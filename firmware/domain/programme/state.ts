@@ -1,9 +1,10 @@
-// What the scheduler remembers between songs, and its saved form. The box writes it
-// with the other state files (README.md "Reliability") after every pick, so after a
-// power cut it resumes where it was: the same place in sequential and shuffled
-// playlists, the same no-repeat history, the same counts towards the next jingle.
-// A saved state is checked with the one validator for outside data (wire/schema.ts);
-// entries for playlists and rules the programme no longer has are dropped.
+// What the scheduler remembers between songs, and its saved form. Saved with the box's
+// other state (util/state-store.ts, README.md "Reliability") after each pick, it lets
+// the box resume after a power cut where it was: the same place in sequential and
+// shuffled playlists, the same no-repeat history, the same counts towards the next
+// jingle, the same random sequence. A saved state is checked with the one validator for
+// outside data (wire/schema.ts); entries for playlists and rules the programme no
+// longer has are dropped.
 
 import { check, type Schema } from '../../wire/schema.ts';
 import { LAST_INSTANT } from './calendar.ts';

@@ -109,6 +109,26 @@ describe('programme scheduler: playlists over simulated weeks', function () {
     expect(longest, 'most songs in a row without the weight-1 playlist').to.be.at.most(20);
   });
 
+  it('a random playlist keeps its no-repeat window of songs and minutes over two days', () => {
+    const run = simulate(scheduler({
+      playlists: [{ id: 'shop', items: [{ folder: 'shop' }], order: 'random', noRepeat: { songs: 10, minutes: 45 } }],
+      interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 3 }],
+    }, library({ shop: 40, jingles: 2 }, 20_000, 240_000)), at('2026-06-01 00:00'), at('2026-06-03 00:00'));
+    const songs = run.played.filter((item) => item.kind === 'song');
+    const last = new Map<string, { index: number; at: number }>();
+    let fewestSongs = Infinity;
+    let shortestMs = Infinity;
+    songs.forEach((item, index) => {
+      const before = last.get(item.track.id);
+      if (before) [fewestSongs, shortestMs] = [Math.min(fewestSongs, index - before.index), Math.min(shortestMs, item.startsAt - before.at)];
+      last.set(item.track.id, { index, at: item.startsAt });
+    });
+    expect(songs.length, 'songs in two days').to.be.above(1000);
+    expect(fewestSongs, 'fewest songs from one play of a track to its next').to.be.above(10);
+    expect(shortestMs / MINUTE_MS, 'fewest minutes from one play of a track to its next').to.be.at.least(45);
+    expect(run.warnings, 'warnings').to.deep.equal([]);
+  });
+
   it('resumes after toJSON/fromJSON exactly where it was: sequential place, shuffle, random history, rule counts', () => {
     const tracks = library({ seq: 12, shuf: 15, rand: 25, ads: 4, jingles: 3 }, 15_000, 200_000);
     const section = {
@@ -232,6 +252,17 @@ describe('programme scheduler: interstitials at song boundaries', function () {
     });
   }
 
+  it('a daily time falls due once a day: at the jump when the clock skips it, at the first pass when it shows it twice', () => {
+    const section = {
+      playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
+      interstitials: [{ id: 'night', kind: 'announcement', source: { folder: 'notes' }, at: ['02:30'], interrupt: 'fade' }],
+    };
+    const tracks = library({ songs: 20, notes: 1 }, 20_000, 240_000);
+    const times = (from: string, until: string) => simulate(scheduler(section, tracks), at(from), at(until)).played.filter((item) => item.kind === 'announcement').map((item) => when(item.startsAt));
+    expect(times('2026-03-28 00:00', '2026-03-31 00:00')).to.deep.equal(['2026-03-28 02:30:00 +01:00', '2026-03-29 03:00:00 +02:00', '2026-03-30 02:30:00 +02:00']);
+    expect(times('2026-10-24 00:00', '2026-10-27 00:00')).to.deep.equal(['2026-10-24 02:30:00 +02:00', '2026-10-25 02:30:00 +02:00', '2026-10-26 02:30:00 +01:00']);
+  });
+
   it('the higher priority plays first when two are due; the minimum gap holds for the every-N rules, not for fixed times', () => {
     const tracks = library({ songs: 10, ads: 2, jingles: 2, news: 1 }, 180_000, 180_000);
     const run = simulate(scheduler({
@@ -338,7 +369,7 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
     expect(ghost.item.kind === 'song' && ghost.item.track.id, 'the whole library, less the jingles').to.be.oneOf(['s1', 's2']);
     expect(ghost.warnings).to.include('playlist "ghost" has no tracks in the library: playing the whole library instead');
     const noAds = s.next(at('2026-06-01 09:10'));
-    expect(noAds.warnings).to.include('rule "ads" (every 1 songs) has no tracks in the library: nothing played for it');
+    expect(noAds.warnings).to.include('rule "ads" (every 1 song) has no tracks in the library: nothing played for it');
     expect(noAds.item.kind).to.equal('song');
     const noon = s.next(at('2026-06-01 12:00'));
     expect(noon.item.kind === 'song' && noon.item.track.id).to.equal('s1');
