@@ -166,6 +166,14 @@ describe('programme scheduler: playlists over simulated weeks', function () {
     const bad = ProgrammeScheduler.fromJSON(programme, { version: 2 }, { library: tracks });
     expect(bad.problem).to.equal("field 'version' must be 1, got number 2");
     expect(bad.scheduler.next(now).item.kind, 'a scheduler with a fresh state still plays').to.not.equal('silence');
+    const good = restarted.toJSON();
+    const broken: unknown[] = [null, 'state', [], { ...good, random: [1, 2] }, { ...good, history: [{ id: 'x', at: -5 }] }, { ...good, cursors: [{ list: 'library', position: 1.5, seed: 0 }] }, { ...good, __proto__: { silent: true } }];
+    for (const saved of broken) {
+      const resumed = ProgrammeScheduler.fromJSON(programme, saved, { library: tracks });
+      expect(resumed.problem, `restoring ${JSON.stringify(saved)?.slice(0, 80)}`).to.be.a('string');
+    }
+    const renamed = programmeOf({ ...section, playlists: section.playlists.filter((playlist) => playlist.id !== 'seq') });
+    expect(ProgrammeScheduler.fromJSON(renamed, good, { library: tracks }).problem, 'a state with a playlist the programme no longer has').to.equal(null);
   });
 
   it('upcoming() lists exactly what next() then plays, with planned start times, and changes nothing', () => {
