@@ -13,8 +13,7 @@ export const DAY_MS = 86_400_000;
 /** Instants the scheduler accepts: 1970-01-01 to 9999-12-31 (Intl formats years of four digits). */
 export const LAST_INSTANT = 253_402_300_799_999;
 
-export const isInstant = (value: unknown): value is number =>
-  typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= LAST_INSTANT;
+export const isInstant = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= LAST_INSTANT;
 
 /** What the wall clock shows at an instant. */
 export interface WallTime {
@@ -79,8 +78,10 @@ const clocks = new Map<string, ZoneClock>();
 
 /** The clock of a zone, shared: a formatter costs time to build and its offsets, once learnt, hold for every scheduler. */
 export function zoneClock(zone: string): ZoneClock {
-  let clock = clocks.get(zone);
-  if (!clock) clocks.set(zone, (clock = new ZoneClock(zone)));
+  const known = clocks.get(zone);
+  if (known) return known;
+  const clock = new ZoneClock(zone);
+  clocks.set(zone, clock);
   return clock;
 }
 
@@ -92,7 +93,14 @@ export class ZoneClock {
   /** `zone` must be one canonicalZone() accepts. */
   constructor(readonly zone: string) {
     this.format = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
   }
 

@@ -25,8 +25,10 @@ export interface Skipped {
 }
 
 export function stateOf(states: Map<string, RuleState>, rule: InterstitialRule): RuleState {
-  let state = states.get(rule.id);
-  if (!state) states.set(rule.id, (state = { songs: 0, lastFiredAt: null, armedAt: null, lastSlot: null }));
+  const known = states.get(rule.id);
+  if (known) return known;
+  const state: RuleState = { songs: 0, lastFiredAt: null, armedAt: null, lastSlot: null };
+  states.set(rule.id, state);
   return state;
 }
 
@@ -43,10 +45,14 @@ export function formatDuration(ms: number): string {
 export function describeTrigger(rule: InterstitialRule): string {
   const trigger = rule.trigger;
   switch (trigger.type) {
-    case 'songs': return `every ${trigger.count} song${trigger.count === 1 ? '' : 's'}`;
-    case 'minutes': return `every ${formatDuration(trigger.ms)}`;
-    case 'daily': return `daily at ${trigger.minutes.map(formatClockTime).join(', ')}`;
-    case 'hourly': return `at minute ${trigger.minute} of every hour`;
+    case 'songs':
+      return `every ${trigger.count} song${trigger.count === 1 ? '' : 's'}`;
+    case 'minutes':
+      return `every ${formatDuration(trigger.ms)}`;
+    case 'daily':
+      return `daily at ${trigger.minutes.map(formatClockTime).join(', ')}`;
+    case 'hourly':
+      return `at minute ${trigger.minute} of every hour`;
   }
 }
 
@@ -121,7 +127,8 @@ export function dueRules(rules: readonly InterstitialRule[], states: Map<string,
       // one occurrence or more has come since the last: the latest one decides
       const slot = occurrences(context.slots.clock, rule, Math.max(state.lastSlot, at - DAY_MS), at).at(-1) ?? next;
       const delay = at - slot;
-      if (!inWindows) state.lastSlot = slot; // out of its windows: passes unplayed and unreported
+      if (!inWindows)
+        state.lastSlot = slot; // out of its windows: passes unplayed and unreported
       else if (delay <= rule.lateMs) due.push({ rule, slot, why: `${describeTrigger(rule)} (due ${delay < 1000 ? 'now' : `${formatDuration(delay)} ago`})` });
       else skipped.push({ rule, slot, lateMs: delay });
     }
@@ -135,7 +142,13 @@ export function dueRules(rules: readonly InterstitialRule[], states: Map<string,
  * item planned over that stretch: the item fades out to end there. Rules whose windows
  * are shut at that instant do not interrupt.
  */
-export function firstInterrupt(rules: readonly InterstitialRule[], states: Map<string, RuleState>, slots: Slots, from: number, to: number): { at: number; rule: InterstitialRule } | null {
+export function firstInterrupt(
+  rules: readonly InterstitialRule[],
+  states: Map<string, RuleState>,
+  slots: Slots,
+  from: number,
+  to: number,
+): { at: number; rule: InterstitialRule } | null {
   let first: { at: number; rule: InterstitialRule } | null = null;
   for (const rule of rules) {
     if (!rule.interrupt || !isFixedTime(rule)) continue;

@@ -54,8 +54,8 @@ export function chooseWeighted<Entry extends { id: string; weight: number }>(ope
 const permutations = new WeakMap<TrackList, Map<number, Uint32Array>>();
 
 function permutation(list: TrackList, seed: number): Uint32Array {
-  let bySeed = permutations.get(list);
-  if (!bySeed) permutations.set(list, (bySeed = new Map()));
+  const bySeed = permutations.get(list) ?? new Map<number, Uint32Array>();
+  permutations.set(list, bySeed);
   const known = bySeed.get(seed);
   if (known) return known;
   const order = Uint32Array.from(list.tracks.keys());
@@ -107,12 +107,20 @@ export function recentlyPlayed(history: readonly PlayedSong[], noRepeat: { songs
 }
 
 /** Order random: any track outside the no-repeat window; when every track is in it, the one played longest ago. */
-function pickRandom(list: TrackList, random: SeededRandom, noRepeat: { songs: number; ms: number }, history: readonly PlayedSong[], now: number): { track?: Track; repeated: boolean } {
+function pickRandom(
+  list: TrackList,
+  random: SeededRandom,
+  noRepeat: { songs: number; ms: number },
+  history: readonly PlayedSong[],
+  now: number,
+): { track?: Track; repeated: boolean } {
   const recent = recentlyPlayed(history, noRepeat, now);
   const fresh = recent.size === 0 ? list.tracks : list.tracks.filter((track) => !recent.has(track.id));
   if (fresh.length > 0) return { track: fresh[random.below(fresh.length)], repeated: false };
   const lastPlayed = new Map<string, number>();
-  history.forEach((played, index) => lastPlayed.set(played.id, index));
+  history.forEach((played, index) => {
+    lastPlayed.set(played.id, index);
+  });
   let oldest: Track | undefined;
   for (const track of list.tracks) if (!oldest || (lastPlayed.get(track.id) ?? -1) < (lastPlayed.get(oldest.id) ?? -1)) oldest = track;
   return { track: oldest, repeated: true };
@@ -126,8 +134,13 @@ export interface Picked {
 
 /** The next track of `list` in `order`, moving `cursor` on; null for an empty list. */
 export function pickTrack(
-  list: TrackList, order: Order, cursor: Cursor, random: SeededRandom,
-  noRepeat: { songs: number; ms: number }, history: readonly PlayedSong[], now: number,
+  list: TrackList,
+  order: Order,
+  cursor: Cursor,
+  random: SeededRandom,
+  noRepeat: { songs: number; ms: number },
+  history: readonly PlayedSong[],
+  now: number,
 ): Picked | null {
   if (list.tracks.length === 0) return null;
   let picked: { track?: Track; repeated: boolean };

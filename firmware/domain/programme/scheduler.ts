@@ -14,7 +14,7 @@ import type { InterstitialKind, Playlist, Programme } from './model.ts';
 import { chooseWeighted, newCursor, pickTrack, type Cursor } from './picker.ts';
 import { SeededRandom } from './random.ts';
 import { resolveQuery, trackList, type TrackList } from './sources.ts';
-import { copyState, freshState, restoreState, saveState, HISTORY_LIMIT, type LiveState, type SavedState } from './state.ts';
+import { copyState, freshState, rememberSong, restoreState, saveState, type LiveState, type SavedState } from './state.ts';
 import { HORIZON_MS, Timetable, type Change } from './timetable.ts';
 
 export type { Change };
@@ -73,7 +73,10 @@ export class ProgrammeScheduler {
   private lists = new Map<string, TrackList>();
   private readonly maxNoRepeat: { songs: number; ms: number };
 
-  constructor(readonly programme: Programme, options: SchedulerOptions = {}) {
+  constructor(
+    readonly programme: Programme,
+    options: SchedulerOptions = {},
+  ) {
     this.clock = zoneClock(programme.zone);
     this.timetable = new Timetable(programme, this.clock);
     this.slots = new Slots(this.clock);
@@ -120,7 +123,7 @@ export class ProgrammeScheduler {
       const { item } = this.plan(copy, at);
       items.push(item);
       if (item.kind === 'silence' && item.until === null) break;
-      at = item.kind === 'silence' ? item.until ?? at : item.endsAt;
+      at = item.kind === 'silence' ? (item.until ?? at) : item.endsAt;
     }
     return items;
   }
@@ -145,8 +148,10 @@ export class ProgrammeScheduler {
   }
 
   private list(key: string, tracks: () => Track[]): TrackList {
-    let list = this.lists.get(key);
-    if (!list) this.lists.set(key, (list = trackList(tracks())));
+    const known = this.lists.get(key);
+    if (known) return known;
+    const list = trackList(tracks());
+    this.lists.set(key, list);
     return list;
   }
 
@@ -166,8 +171,10 @@ export class ProgrammeScheduler {
   }
 
   private cursor(state: LiveState, key: string): Cursor {
-    let cursor = state.cursors.get(key);
-    if (!cursor) state.cursors.set(key, (cursor = newCursor()));
+    const known = state.cursors.get(key);
+    if (known) return known;
+    const cursor = newCursor();
+    state.cursors.set(key, cursor);
     return cursor;
   }
 
@@ -210,18 +217,24 @@ export class ProgrammeScheduler {
 
   private interstitial(state: LiveState, now: number, wall: WallTime, warnings: string[]): NextResult | null {
     const { due, skipped } = dueRules(this.programme.rules, state.rules, now, {
-      slots: this.slots, wall, minGapMs: this.programme.minGapMs, lastInterstitialEnd: state.lastInterstitialEnd,
+      slots: this.slots,
+      wall,
+      minGapMs: this.programme.minGapMs,
+      lastInterstitialEnd: state.lastInterstitialEnd,
     });
     for (const { rule, slot, lateMs } of skipped) {
       stateOf(state.rules, rule).lastSlot = slot;
-      warnings.push(`rule "${rule.id}" skipped its ${formatClockTime(this.clock.wall(slot).minute)} slot: the song boundary came ${formatDuration(lateMs)} after it, more than lateMinutes`);
+      warnings.push(
+        `rule "${rule.id}" skipped its ${formatClockTime(this.clock.wall(slot).minute)} slot: the song boundary came ${formatDuration(lateMs)} after it, more than lateMinutes`,
+      );
     }
     for (const { rule, slot, why } of due) {
       markFired(stateOf(state.rules, rule), now, slot);
       const source = rule.source;
-      const list = 'playlist' in source
-        ? this.list(`playlist:${source.playlist}`, () => resolveQuery(this.programme.playlists.find((p) => p.id === source.playlist)?.query ?? { entries: [] }, this.byPath))
-        : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
+      const list =
+        'playlist' in source
+          ? this.list(`playlist:${source.playlist}`, () => resolveQuery(this.programme.playlists.find((p) => p.id === source.playlist)?.query ?? { entries: [] }, this.byPath))
+          : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
       const picked = pickTrack(list, rule.order, this.cursor(state, `rule:${rule.id}`), state.random, NO_REPEAT_NONE, [], now);
       if (!picked) {
         warnings.push(`rule "${rule.id}" (${describeTrigger(rule)}) has no tracks in the library: nothing played for it`);
@@ -232,8 +245,14 @@ export class ProgrammeScheduler {
       const cut = this.cutFor(state, now, endsAt);
       return {
         item: {
-          kind: rule.kind, track: picked.track, playlist: 'playlist' in source ? source.playlist : null, rule: rule.id,
-          reason: `rule "${rule.id}": ${why}`, startsAt: now, endsAt: cut?.at ?? endsAt, cut,
+          kind: rule.kind,
+          track: picked.track,
+          playlist: 'playlist' in source ? source.playlist : null,
+          rule: rule.id,
+          reason: `rule "${rule.id}": ${why}`,
+          startsAt: now,
+          endsAt: cut?.at ?? endsAt,
+          cut,
         },
         warnings,
       };
@@ -262,21 +281,13 @@ export class ProgrammeScheduler {
     const list = playlist ? this.playlistList(playlist) : this.libraryList();
     const cursor = this.cursor(state, playlist ? `playlist:${playlist.id}` : 'library');
     const picked = pickTrack(list, playlist?.order ?? 'shuffle', cursor, state.random, playlist?.noRepeat ?? NO_REPEAT_NONE, state.history, now);
-    if (!picked) return this.silence('no songs: every track is an interstitial', now, null, [...warnings, 'nothing to play: every track in the library belongs to an interstitial rule']);
+    if (!picked)
+      return this.silence('no songs: every track is an interstitial', now, null, [...warnings, 'nothing to play: every track in the library belongs to an interstitial rule']);
     if (picked.repeated) warnings.push(`playlist "${playlist?.id}" has fewer tracks than its no-repeat window: repeating the one played longest ago`);
-    this.remember(state, picked.track.id, now);
+    rememberSong(state, picked.track.id, now, this.maxNoRepeat);
     for (const rule of rules) stateOf(state.rules, rule).songs++;
     const endsAt = now + this.durationOf(picked.track, warnings);
     const cut = this.cutFor(state, now, endsAt);
     return { item: { kind: 'song', track: picked.track, playlist: playlist?.id ?? null, rule: null, reason, startsAt: now, endsAt: cut?.at ?? endsAt, cut }, warnings };
-  }
-
-  /** Adds a song to the history, keeping what the largest no-repeat window needs (and at most HISTORY_LIMIT). */
-  private remember(state: LiveState, id: string, now: number): void {
-    state.history.push({ id, at: now });
-    const { songs, ms } = this.maxNoRepeat;
-    let keepFrom = Math.max(0, state.history.length - HISTORY_LIMIT);
-    while (keepFrom < state.history.length - songs && now - (state.history[keepFrom]?.at ?? now) >= ms) keepFrom++;
-    if (keepFrom > 0) state.history.splice(0, keepFrom);
   }
 }

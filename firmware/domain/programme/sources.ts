@@ -107,7 +107,7 @@ export function compileEntry(config: TrackQueryConfig): Entry | { key: string; p
   let files: string[] | null = null;
   if (config.files !== undefined) {
     files = config.files.map((file) => portable(file.trim()));
-    const blank = files.findIndex((file) => file === '');
+    const blank = files.indexOf('');
     if (blank !== -1) return { key: `files/${blank}`, problem: 'names no file' };
   }
   if (tests.length === 0 && files === null) return { key: '', problem: 'names no filter (folder, glob, files, genre, artist, album or years)' };

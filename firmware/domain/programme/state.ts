@@ -60,16 +60,23 @@ export const SAVED_STATE_SCHEMA: Schema = {
   fields: {
     version: { type: 'literal', value: 1 },
     random: { type: 'array', items: WORD, maxItems: 4 },
-    credits: { type: 'array', maxItems: 64, items: { type: 'object', required: ['playlist', 'credit'], fields: { playlist: NAME, credit: { type: 'integer', min: -1e7, max: 1e7 } } } },
+    credits: {
+      type: 'array',
+      maxItems: 64,
+      items: { type: 'object', required: ['playlist', 'credit'], fields: { playlist: NAME, credit: { type: 'integer', min: -1e7, max: 1e7 } } },
+    },
     cursors: {
-      type: 'array', maxItems: 256,
+      type: 'array',
+      maxItems: 256,
       items: { type: 'object', required: ['list', 'position', 'seed'], fields: { list: NAME, position: { type: 'integer', min: 0, max: 1e7 }, lastId: NAME, seed: WORD } },
     },
     history: { type: 'array', maxItems: HISTORY_LIMIT, items: { type: 'object', required: ['id', 'at'], fields: { id: NAME, at: INSTANT } } },
     rules: {
-      type: 'array', maxItems: 64,
+      type: 'array',
+      maxItems: 64,
       items: {
-        type: 'object', required: ['rule', 'songs'],
+        type: 'object',
+        required: ['rule', 'songs'],
         fields: { rule: NAME, songs: { type: 'integer', min: 0, max: 1e9 }, lastFiredAt: INSTANT, armedAt: INSTANT, lastSlot: INSTANT },
       },
     },
@@ -80,6 +87,14 @@ export const SAVED_STATE_SCHEMA: Schema = {
 
 export function freshState(seed: number): LiveState {
   return { random: new SeededRandom(seed), credits: new Map(), cursors: new Map(), history: [], rules: new Map(), lastInterstitialEnd: null, silent: false };
+}
+
+/** Adds a song to the history, keeping what the largest no-repeat window needs (and at most HISTORY_LIMIT). */
+export function rememberSong(state: LiveState, id: string, now: number, keep: { songs: number; ms: number }): void {
+  state.history.push({ id, at: now });
+  let keepFrom = Math.max(0, state.history.length - HISTORY_LIMIT);
+  while (keepFrom < state.history.length - keep.songs && now - (state.history[keepFrom]?.at ?? now) >= keep.ms) keepFrom++;
+  if (keepFrom > 0) state.history.splice(0, keepFrom);
 }
 
 export function copyState(state: LiveState): LiveState {
@@ -129,12 +144,23 @@ export function restoreState(saved: unknown, known: { playlists: ReadonlySet<str
   return {
     random: SeededRandom.restore(value.random as RandomState),
     credits: new Map(value.credits.filter((entry) => known.playlists.has(entry.playlist)).map((entry) => [entry.playlist, entry.credit])),
-    cursors: new Map(value.cursors.filter((entry) => listKnown(entry.list))
-      .map((entry) => [entry.list, { position: entry.position, lastId: entry.lastId ?? null, seed: entry.seed }])),
+    cursors: new Map(
+      value.cursors.filter((entry) => listKnown(entry.list)).map((entry) => [entry.list, { position: entry.position, lastId: entry.lastId ?? null, seed: entry.seed }]),
+    ),
     history: [...value.history].sort((a, b) => a.at - b.at),
-    rules: new Map(value.rules.filter((entry) => known.rules.has(entry.rule)).map((entry) => [entry.rule, {
-      songs: entry.songs, lastFiredAt: entry.lastFiredAt ?? null, armedAt: entry.armedAt ?? null, lastSlot: entry.lastSlot ?? null,
-    }])),
+    rules: new Map(
+      value.rules
+        .filter((entry) => known.rules.has(entry.rule))
+        .map((entry) => [
+          entry.rule,
+          {
+            songs: entry.songs,
+            lastFiredAt: entry.lastFiredAt ?? null,
+            armedAt: entry.armedAt ?? null,
+            lastSlot: entry.lastSlot ?? null,
+          },
+        ]),
+    ),
     lastInterstitialEnd: value.lastInterstitialEnd ?? null,
     silent: value.silent,
   };

@@ -18,7 +18,10 @@ export class Timetable {
   /** a stretch [from, until) over which the box is open throughout or closed throughout; `exact`: it changes at `until` */
   private openSpan: { from: number; until: number; exact: boolean } | null = null;
 
-  constructor(private readonly programme: Programme, readonly clock: ZoneClock) {}
+  constructor(
+    private readonly programme: Programme,
+    readonly clock: ZoneClock,
+  ) {}
 
   /** Why the box is silent at `wall` (a closure, outside the opening hours), or null when it is open. */
   closedReason(wall: WallTime): string | null {
@@ -38,7 +41,12 @@ export class Timetable {
   /** The scheduled speaker volume (null: no volume window now, the box keeps its own), and the maximum. */
   volumeAt(now: number): { volume: number | null; max: number } {
     const { max, windows } = this.programme.volume;
-    const index = isInstant(now) ? firstWindowAt(windows.map((entry) => entry.window), this.clock.wall(now)) : -1;
+    const index = isInstant(now)
+      ? firstWindowAt(
+          windows.map((entry) => entry.window),
+          this.clock.wall(now),
+        )
+      : -1;
     return { volume: index === -1 ? null : Math.min(max, windows[index]?.volume ?? max), max };
   }
 
@@ -72,11 +80,25 @@ export class Timetable {
     // every song asks whether the box closes before it ends: answer from the stretch already known
     let span = this.openSpan;
     if (!span || from < span.from || from >= span.until) {
-      const change = firstChange(this.clock, boundaryMinutes(openingHours), from, from + SPAN_MS, (at) => this.isOpen(at), (a, b) => a === b);
+      const change = firstChange(
+        this.clock,
+        boundaryMinutes(openingHours),
+        from,
+        from + SPAN_MS,
+        (at) => this.isOpen(at),
+        (a, b) => a === b,
+      );
       this.openSpan = span = { from, until: change ?? from + SPAN_MS, exact: change !== null };
     }
     if (until < span.until) return null;
     if (span.exact) return span.until;
-    return firstChange(this.clock, boundaryMinutes(openingHours), from, until, (at) => this.isOpen(at), (a, b) => a === b);
+    return firstChange(
+      this.clock,
+      boundaryMinutes(openingHours),
+      from,
+      until,
+      (at) => this.isOpen(at),
+      (a, b) => a === b,
+    );
   }
 }

@@ -14,7 +14,13 @@ import { EVERY_DAY, everOpens, type Window } from './windows.ts';
 
 export type Compiled = { ok: true; programme: Programme } | { ok: false; errors: string[] };
 
-interface WindowConfig { days?: number[]; start?: string; end?: string; from?: string; to?: string }
+interface WindowConfig {
+  days?: number[];
+  start?: string;
+  end?: string;
+  from?: string;
+  to?: string;
+}
 
 class Problems {
   readonly list: string[] = [];
@@ -88,8 +94,13 @@ function compilePlaylist(config: ProgrammeConfig['playlists'][number], at: strin
   if (config.noRepeat !== undefined && order !== 'random') problems.add(`${at}/noRepeat`, `applies to order random only (this playlist is ${order})`);
   if (config.noRepeat !== undefined && noRepeat.songs === 0 && noRepeat.ms === 0) problems.add(`${at}/noRepeat`, 'names neither songs nor minutes', config.noRepeat);
   return {
-    id: config.id ?? '', name: config.name ?? config.id ?? '', query: compileQuery(config.items ?? [], `${at}/items`, problems),
-    windows: compileWindows(config.windows, `${at}/windows`, problems), weight: config.weight ?? 1, order, noRepeat,
+    id: config.id ?? '',
+    name: config.name ?? config.id ?? '',
+    query: compileQuery(config.items ?? [], `${at}/items`, problems),
+    windows: compileWindows(config.windows, `${at}/windows`, problems),
+    weight: config.weight ?? 1,
+    order,
+    noRepeat,
   };
 }
 
@@ -134,8 +145,15 @@ function compileRule(config: ProgrammeConfig['interstitials'][number], at: strin
   const windows = compileWindows(config.windows, `${at}/windows`, problems);
   if (!trigger || !source) return null;
   return {
-    id: config.id ?? '', kind: config.kind ?? 'jingle', source, trigger, interrupt, priority: config.priority ?? 0, order: config.order ?? 'sequential',
-    windows, lateMs: (config.lateMinutes ?? 10) * MINUTE_MS,
+    id: config.id ?? '',
+    kind: config.kind ?? 'jingle',
+    source,
+    trigger,
+    interrupt,
+    priority: config.priority ?? 0,
+    order: config.order ?? 'sequential',
+    windows,
+    lateMs: (config.lateMinutes ?? 10) * MINUTE_MS,
   };
 }
 
@@ -186,8 +204,14 @@ export function compileProgramme(config: ProgrammeConfig, at = '/programme'): Co
     return {
       ok: true,
       programme: {
-        zone, playlists, rules, minGapMs: (config.minGapMinutes ?? 0) * MINUTE_MS, fadeMs: config.fadeMs ?? 2000,
-        openingHours, closures, volume: { max, windows: volumeWindows },
+        zone,
+        playlists,
+        rules,
+        minGapMs: (config.minGapMinutes ?? 0) * MINUTE_MS,
+        fadeMs: config.fadeMs ?? 2000,
+        openingHours,
+        closures,
+        volume: { max, windows: volumeWindows },
       },
     };
   } catch (error) {

@@ -112,8 +112,12 @@ const WEEK_MS = 7 * DAY_MS;
  * one of those readings or when the zone's offset changes, and only those are tried.
  */
 export function firstChange<Snapshot>(
-  clock: ZoneClock, minutes: readonly number[], after: number, until: number,
-  snapshot: (instant: number) => Snapshot, same: (a: Snapshot, b: Snapshot) => boolean,
+  clock: ZoneClock,
+  minutes: readonly number[],
+  after: number,
+  until: number,
+  snapshot: (instant: number) => Snapshot,
+  same: (a: Snapshot, b: Snapshot) => boolean,
 ): number | null {
   const initial = snapshot(after);
   for (let from = after; from < until; from += WEEK_MS) {

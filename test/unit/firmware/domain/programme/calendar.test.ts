@@ -1,15 +1,19 @@
 import { expect } from 'chai';
-import {
-  canonicalZone, DAY_MS, formatClockTime, HOUR_MS, MINUTE_MS, parseClockTime, parseDate, weekdayOf, ZoneClock,
-} from '../../../../../firmware/domain/programme/calendar.ts';
+import { canonicalZone, DAY_MS, formatClockTime, HOUR_MS, MINUTE_MS, parseClockTime, parseDate, weekdayOf, ZoneClock } from '../../../../../firmware/domain/programme/calendar.ts';
 import { boundaryMinutes, everOpens, EVERY_DAY, firstChange, inWindow, readings, type Window } from '../../../../../firmware/domain/programme/windows.ts';
 import { localTime, wallText } from './fixtures.ts';
 
 const BERLIN = 'Europe/Berlin';
 const iso = (instant: number) => new Date(instant).toISOString();
 const day = (text: string) => parseDate(text) ?? NaN;
-const window = (start: string, end: string, more: Partial<Window> = {}): Window =>
-  ({ weekdays: EVERY_DAY, start: parseClockTime(start) ?? NaN, end: parseClockTime(end, true) ?? NaN, from: null, to: null, ...more });
+const window = (start: string, end: string, more: Partial<Window> = {}): Window => ({
+  weekdays: EVERY_DAY,
+  start: parseClockTime(start) ?? NaN,
+  end: parseClockTime(end, true) ?? NaN,
+  from: null,
+  to: null,
+  ...more,
+});
 
 describe('programme calendar: wall-clock time in the programme zone', () => {
   const clock = new ZoneClock(BERLIN);
@@ -66,8 +70,12 @@ describe('programme windows: weekly, crossing midnight, with dates', () => {
   it('a window crossing midnight belongs to the day it starts on', () => {
     const friday = window('22:00', '02:00', { weekdays: 1 << 4 }); // Friday
     const cases: Array<[string, boolean]> = [
-      ['2026-05-15 21:59', false], ['2026-05-15 22:00', true], ['2026-05-16 01:59', true], ['2026-05-16 02:00', false],
-      ['2026-05-16 23:00', false], ['2026-05-15 01:00', false],
+      ['2026-05-15 21:59', false],
+      ['2026-05-15 22:00', true],
+      ['2026-05-16 01:59', true],
+      ['2026-05-16 02:00', false],
+      ['2026-05-16 23:00', false],
+      ['2026-05-15 01:00', false],
     ];
     for (const [text, open] of cases) expect(inWindow(friday, wallAt(text)), `${text} (Friday 2026-05-15 22:00 to Saturday 02:00)`).to.equal(open);
   });
@@ -100,7 +108,8 @@ describe('programme windows: weekly, crossing midnight, with dates', () => {
     const late = [window('22:00', '06:00', { weekdays: 1 << 5 })]; // Saturday nights
     const isOn = (at: number) => inWindow(late[0] as Window, clock.wall(at));
     const hoursOn = (saturday: string) => {
-      const opens = firstChange(clock, boundaryMinutes(late), localTime(BERLIN, `${saturday} 12:00`), localTime(BERLIN, `${saturday} 12:00`) + 2 * DAY_MS, isOn, (a, b) => a === b) ?? NaN;
+      const opens =
+        firstChange(clock, boundaryMinutes(late), localTime(BERLIN, `${saturday} 12:00`), localTime(BERLIN, `${saturday} 12:00`) + 2 * DAY_MS, isOn, (a, b) => a === b) ?? NaN;
       const closes = firstChange(clock, boundaryMinutes(late), opens, opens + DAY_MS, isOn, (a, b) => a === b) ?? NaN;
       return (closes - opens) / HOUR_MS;
     };

@@ -4,7 +4,7 @@
 
 import { loadConfig } from '../../../../../firmware/config/config.ts';
 import { DAY_MS, MINUTE_MS, parseDate, parseClockTime, formatDate, formatClockTime, zoneClock } from '../../../../../firmware/domain/programme/calendar.ts';
-import type { Programme } from '../../../../../firmware/domain/programme/model.ts';
+import type { Programme, ProgrammeConfig } from '../../../../../firmware/domain/programme/model.ts';
 import { SeededRandom } from '../../../../../firmware/domain/programme/random.ts';
 import type { Planned, PlannedItem, ProgrammeScheduler } from '../../../../../firmware/domain/programme/scheduler.ts';
 import { compileProgramme } from '../../../../../firmware/domain/programme/validate.ts';
@@ -12,7 +12,7 @@ import type { Track } from '../../../../../firmware/library/track.ts';
 
 /** The problems a programme section gets: the config loader's schema errors, else the compiler's. */
 export function problemsOf(section: Record<string, unknown>): string[] {
-  let config;
+  let config: ProgrammeConfig;
   try {
     config = loadConfig({ overrides: { programme: section } }).programme;
   } catch (error) {
@@ -55,7 +55,8 @@ export function track(id: string, folder: string, durationMs: number, extra: Par
 export function library(folders: Record<string, number>, minMs = 20_000, maxMs = 240_000, seed = 7): Track[] {
   const random = new SeededRandom(seed);
   return Object.entries(folders).flatMap(([folder, count]) =>
-    Array.from({ length: count }, (_, index) => track(`${folder}-${String(index).padStart(3, '0')}`, folder, Math.round(minMs + random.next() * (maxMs - minMs)))));
+    Array.from({ length: count }, (_, index) => track(`${folder}-${String(index).padStart(3, '0')}`, folder, Math.round(minMs + random.next() * (maxMs - minMs)))),
+  );
 }
 
 export interface Simulation {
@@ -68,12 +69,12 @@ export interface Simulation {
 export function simulate(scheduler: ProgrammeScheduler, from: number, until: number, maxItems = 400_000): Simulation {
   const items: Planned[] = [];
   const warnings: string[] = [];
-  for (let at = from; at < until;) {
+  for (let at = from; at < until; ) {
     if (items.length >= maxItems) throw new Error(`the simulation did not reach its end within ${maxItems} items (at ${new Date(at).toISOString()})`);
     const { item, warnings: more } = scheduler.next(at);
     items.push(item);
     warnings.push(...more);
-    const end = item.kind === 'silence' ? item.until ?? until : item.endsAt;
+    const end = item.kind === 'silence' ? (item.until ?? until) : item.endsAt;
     if (!(end > at)) throw new Error(`time did not advance at ${new Date(at).toISOString()}: ${JSON.stringify(item)}`);
     at = end;
   }

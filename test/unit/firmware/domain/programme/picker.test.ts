@@ -55,7 +55,11 @@ describe('programme sources: which tracks a query means', () => {
 
 describe('programme picker: weights, orders, no-repeat', () => {
   it('shares songs by weight exactly and never starves a weight-1 playlist beside weights 3 and 6', () => {
-    const playlists = [{ id: 'rare', weight: 1 }, { id: 'some', weight: 3 }, { id: 'most', weight: 6 }];
+    const playlists = [
+      { id: 'rare', weight: 1 },
+      { id: 'some', weight: 3 },
+      { id: 'most', weight: 6 },
+    ];
     const credits = new Map<string, number>();
     const counts = new Map<string, number>();
     let sinceRare = 0;

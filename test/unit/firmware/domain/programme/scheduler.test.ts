@@ -28,9 +28,19 @@ describe('programme scheduler: playlists over simulated weeks', function () {
   this.timeout(30_000);
 
   it('a 02:00-03:00 playlist plays in that hour every night but the one the clock skips it (spring, Berlin)', () => {
-    const run = simulate(scheduler({
-      playlists: [{ id: 'base', items: [{ folder: 'base' }] }, { id: 'night', items: [{ folder: 'night' }], windows: [{ start: '02:00', end: '03:00' }], weight: 1000 }],
-    }, library({ base: 40, night: 10 })), at('2026-03-25 00:00'), at('2026-04-02 00:00'));
+    const run = simulate(
+      scheduler(
+        {
+          playlists: [
+            { id: 'base', items: [{ folder: 'base' }] },
+            { id: 'night', items: [{ folder: 'night' }], windows: [{ start: '02:00', end: '03:00' }], weight: 1000 },
+          ],
+        },
+        library({ base: 40, night: 10 }),
+      ),
+      at('2026-03-25 00:00'),
+      at('2026-04-02 00:00'),
+    );
     const night = run.played.filter((item) => item.playlist === 'night');
     const outside = night.filter((item) => minuteOf(item.startsAt) < 120 || minuteOf(item.startsAt) >= 180).map((item) => when(item.startsAt));
     expect(outside, 'night songs started outside 02:00-03:00').to.deep.equal([]);
@@ -43,9 +53,15 @@ describe('programme scheduler: playlists over simulated weeks', function () {
   });
 
   it('a Saturday-night playlist crossing midnight plays nine hours on the night the clock goes back, eight the week before', () => {
-    const s = scheduler({
-      playlists: [{ id: 'base', items: [{ folder: 'base' }] }, { id: 'late', items: [{ folder: 'late' }], windows: [{ days: [6], start: '22:00', end: '06:00' }], weight: 1000 }],
-    }, library({ base: 20, late: 30 }));
+    const s = scheduler(
+      {
+        playlists: [
+          { id: 'base', items: [{ folder: 'base' }] },
+          { id: 'late', items: [{ folder: 'late' }], windows: [{ days: [6], start: '22:00', end: '06:00' }], weight: 1000 },
+        ],
+      },
+      library({ base: 20, late: 30 }),
+    );
     const run = simulate(s, at('2026-10-17 12:00'), at('2026-10-26 12:00'));
     const late = run.played.filter((item) => item.playlist === 'late');
     const nights = new Map<string, PlannedItem[]>();
@@ -68,19 +84,24 @@ describe('programme scheduler: playlists over simulated weeks', function () {
   });
 
   it('a playlist with a date range plays only between its dates and hours', () => {
-    const s = scheduler({
-      playlists: [
-        { id: 'base', items: [{ folder: 'base' }] },
-        { id: 'advent', items: [{ folder: 'advent' }], windows: [{ start: '10:00', end: '18:00', from: '2026-12-01', to: '2026-12-24' }], weight: 50 },
-      ],
-    }, library({ base: 20, advent: 20 }, 60_000, 360_000));
-    const played = [
-      ...simulate(s, at('2026-11-29 00:00'), at('2026-12-03 00:00')).played,
-      ...simulate(s, at('2026-12-22 00:00'), at('2026-12-27 00:00')).played,
-    ];
+    const s = scheduler(
+      {
+        playlists: [
+          { id: 'base', items: [{ folder: 'base' }] },
+          { id: 'advent', items: [{ folder: 'advent' }], windows: [{ start: '10:00', end: '18:00', from: '2026-12-01', to: '2026-12-24' }], weight: 50 },
+        ],
+      },
+      library({ base: 20, advent: 20 }, 60_000, 360_000),
+    );
+    const played = [...simulate(s, at('2026-11-29 00:00'), at('2026-12-03 00:00')).played, ...simulate(s, at('2026-12-22 00:00'), at('2026-12-27 00:00')).played];
     const advent = played.filter((item) => item.playlist === 'advent');
-    const misplaced = advent.filter((item) => dateOf(item.startsAt) < '2026-12-01' || dateOf(item.startsAt) > '2026-12-24' || minuteOf(item.startsAt) < 600 || minuteOf(item.startsAt) >= 1080);
-    expect(misplaced.map((item) => when(item.startsAt)), 'advent songs outside 1-24 December 10:00-18:00').to.deep.equal([]);
+    const misplaced = advent.filter(
+      (item) => dateOf(item.startsAt) < '2026-12-01' || dateOf(item.startsAt) > '2026-12-24' || minuteOf(item.startsAt) < 600 || minuteOf(item.startsAt) >= 1080,
+    );
+    expect(
+      misplaced.map((item) => when(item.startsAt)),
+      'advent songs outside 1-24 December 10:00-18:00',
+    ).to.deep.equal([]);
     const dates = [...countBy(advent, (item) => dateOf(item.startsAt)).keys()];
     expect(dates, 'dates with advent songs').to.deep.equal(['2026-12-01', '2026-12-02', '2026-12-22', '2026-12-23', '2026-12-24']);
     const change = s.nextChange(at('2026-11-30 12:00'));
@@ -88,14 +109,21 @@ describe('programme scheduler: playlists over simulated weeks', function () {
   });
 
   it('shares the songs by weight over a week, the weight-1 playlist included, with windows coming and going', () => {
-    const run = simulate(scheduler({
-      playlists: [
-        { id: 'rare', items: [{ folder: 'rare' }], weight: 1 },
-        { id: 'common', items: [{ folder: 'common' }], weight: 9 },
-        { id: 'evening', items: [{ folder: 'evening' }], weight: 10, windows: [{ start: '18:00', end: '22:00' }] },
-      ],
-      interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 5 }],
-    }, library({ rare: 10, common: 30, evening: 20, jingles: 3 }, 30_000, 150_000)), at('2026-06-01 00:00'), at('2026-06-08 00:00'));
+    const run = simulate(
+      scheduler(
+        {
+          playlists: [
+            { id: 'rare', items: [{ folder: 'rare' }], weight: 1 },
+            { id: 'common', items: [{ folder: 'common' }], weight: 9 },
+            { id: 'evening', items: [{ folder: 'evening' }], weight: 10, windows: [{ start: '18:00', end: '22:00' }] },
+          ],
+          interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 5 }],
+        },
+        library({ rare: 10, common: 30, evening: 20, jingles: 3 }, 30_000, 150_000),
+      ),
+      at('2026-06-01 00:00'),
+      at('2026-06-08 00:00'),
+    );
     const songs = run.played.filter((item) => item.kind === 'song');
     const offEvening = songs.filter((item) => minuteOf(item.startsAt) < 1080 || minuteOf(item.startsAt) >= 1320);
     const share = (items: PlannedItem[], id: string) => items.filter((item) => item.playlist === id).length / items.length;
@@ -105,15 +133,25 @@ describe('programme scheduler: playlists over simulated weeks', function () {
     expect(share(evening, 'evening'), `share of evening in the evening (expected 1/2 ± 0.02)`).to.be.within(0.48, 0.52);
     let wait = 0;
     let longest = 0;
-    for (const item of songs) longest = Math.max(longest, (wait = item.playlist === 'rare' ? 0 : wait + 1));
+    for (const item of songs) {
+      wait = item.playlist === 'rare' ? 0 : wait + 1;
+      longest = Math.max(longest, wait);
+    }
     expect(longest, 'most songs in a row without the weight-1 playlist').to.be.at.most(20);
   });
 
   it('a random playlist keeps its no-repeat window of songs and minutes over two days', () => {
-    const run = simulate(scheduler({
-      playlists: [{ id: 'shop', items: [{ folder: 'shop' }], order: 'random', noRepeat: { songs: 10, minutes: 45 } }],
-      interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 3 }],
-    }, library({ shop: 40, jingles: 2 }, 20_000, 240_000)), at('2026-06-01 00:00'), at('2026-06-03 00:00'));
+    const run = simulate(
+      scheduler(
+        {
+          playlists: [{ id: 'shop', items: [{ folder: 'shop' }], order: 'random', noRepeat: { songs: 10, minutes: 45 } }],
+          interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 3 }],
+        },
+        library({ shop: 40, jingles: 2 }, 20_000, 240_000),
+      ),
+      at('2026-06-01 00:00'),
+      at('2026-06-03 00:00'),
+    );
     const songs = run.played.filter((item) => item.kind === 'song');
     const last = new Map<string, { index: number; at: number }>();
     let fewestSongs = Infinity;
@@ -162,12 +200,23 @@ describe('programme scheduler: playlists over simulated weeks', function () {
       expect(key(got), `item ${i} after restarts every 37 items`).to.equal(key(expected));
       now = expected.kind === 'silence' ? now + MINUTE_MS : expected.endsAt;
     }
-    expect(problems.filter((problem) => problem !== null), 'problems restoring').to.deep.equal([]);
+    expect(
+      problems.filter((problem) => problem !== null),
+      'problems restoring',
+    ).to.deep.equal([]);
     const bad = ProgrammeScheduler.fromJSON(programme, { version: 2 }, { library: tracks });
     expect(bad.problem).to.equal("field 'version' must be 1, got number 2");
     expect(bad.scheduler.next(now).item.kind, 'a scheduler with a fresh state still plays').to.not.equal('silence');
     const good = restarted.toJSON();
-    const broken: unknown[] = [null, 'state', [], { ...good, random: [1, 2] }, { ...good, history: [{ id: 'x', at: -5 }] }, { ...good, cursors: [{ list: 'library', position: 1.5, seed: 0 }] }, { ...good, __proto__: { silent: true } }];
+    const broken: unknown[] = [
+      null,
+      'state',
+      [],
+      { ...good, random: [1, 2] },
+      { ...good, history: [{ id: 'x', at: -5 }] },
+      { ...good, cursors: [{ list: 'library', position: 1.5, seed: 0 }] },
+      { ...good, __proto__: { silent: true } },
+    ];
     for (const saved of broken) {
       const resumed = ProgrammeScheduler.fromJSON(programme, saved, { library: tracks });
       expect(resumed.problem, `restoring ${JSON.stringify(saved)?.slice(0, 80)}`).to.be.a('string');
@@ -177,11 +226,20 @@ describe('programme scheduler: playlists over simulated weeks', function () {
   });
 
   it('upcoming() lists exactly what next() then plays, with planned start times, and changes nothing', () => {
-    const s = scheduler({
-      playlists: [{ id: 'a', items: [{ folder: 'a' }], order: 'random', noRepeat: { songs: 5 } }, { id: 'b', items: [{ folder: 'b' }], weight: 2 }],
-      interstitials: [{ id: 'ads', kind: 'ad', source: { folder: 'ads' }, everySongs: 4 }, { id: 'news', kind: 'news', source: { folder: 'ads' }, atMinute: 0, interrupt: 'fade' }],
-      openingHours: [{ start: '08:00', end: '09:30' }],
-    }, library({ a: 10, b: 10, ads: 3 }));
+    const s = scheduler(
+      {
+        playlists: [
+          { id: 'a', items: [{ folder: 'a' }], order: 'random', noRepeat: { songs: 5 } },
+          { id: 'b', items: [{ folder: 'b' }], weight: 2 },
+        ],
+        interstitials: [
+          { id: 'ads', kind: 'ad', source: { folder: 'ads' }, everySongs: 4 },
+          { id: 'news', kind: 'news', source: { folder: 'ads' }, atMinute: 0, interrupt: 'fade' },
+        ],
+        openingHours: [{ start: '08:00', end: '09:30' }],
+      },
+      library({ a: 10, b: 10, ads: 3 }),
+    );
     const from = at('2026-05-05 08:40');
     const before = JSON.stringify(s.toJSON());
     const planned = s.upcoming(from, 40);
@@ -191,9 +249,12 @@ describe('programme scheduler: playlists over simulated weeks', function () {
     planned.forEach((item, i) => {
       const played = s.next(now).item;
       expect(played, `item ${i} at ${when(now)}`).to.deep.equal(item);
-      now = played.kind === 'silence' ? played.until ?? now : played.endsAt;
+      now = played.kind === 'silence' ? (played.until ?? now) : played.endsAt;
     });
-    expect(planned.some((item) => item.kind === 'silence'), 'the plan runs past closing time into the next opening').to.equal(true);
+    expect(
+      planned.some((item) => item.kind === 'silence'),
+      'the plan runs past closing time into the next opening',
+    ).to.equal(true);
   });
 });
 
@@ -201,20 +262,35 @@ describe('programme scheduler: interstitials at song boundaries', function () {
   this.timeout(30_000);
 
   it('every 2 songs: exactly two songs between jingles, each item starting when the previous one ends', () => {
-    const run = simulate(scheduler({ playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }], interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 2 }] },
-      library({ songs: 20, jingles: 3 }, 5_000, 90_000)), at('2026-06-01 00:00'), at('2026-06-03 00:00'));
+    const run = simulate(
+      scheduler(
+        { playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }], interstitials: [{ id: 'jingle', source: { folder: 'jingles' }, everySongs: 2 }] },
+        library({ songs: 20, jingles: 3 }, 5_000, 90_000),
+      ),
+      at('2026-06-01 00:00'),
+      at('2026-06-03 00:00'),
+    );
     const pattern = run.played.map((item) => (item.kind === 'song' ? 'S' : 'J')).join('');
     expect(pattern.replace(/^(SSJ)+S{0,2}$/, ''), `the sequence starts ${pattern.slice(0, 40)}`).to.equal('');
     const seams = run.played.slice(1).filter((item, i) => item.startsAt !== run.played[i]?.endsAt || run.played[i]?.cut !== null);
-    expect(seams.map((item) => when(item.startsAt)), 'items not starting at the previous end, or cut').to.deep.equal([]);
+    expect(
+      seams.map((item) => when(item.startsAt)),
+      'items not starting at the previous end, or cut',
+    ).to.deep.equal([]);
     expect(run.played.filter((item) => item.kind === 'jingle').every((item) => item.track.path.includes('/jingles/'))).to.equal(true);
   });
 
   it('every 10 minutes: at the first song boundary once 10 minutes have passed, never cutting a song', () => {
-    const run = simulate(scheduler({ playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }], interstitials: [{ id: 'ad', kind: 'ad', source: { folder: 'ads' }, everyMinutes: 10 }] },
-      library({ songs: 20, ads: 4 }, 20_000, 240_000)), at('2026-06-01 00:00'), at('2026-06-02 12:00'));
+    const run = simulate(
+      scheduler(
+        { playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }], interstitials: [{ id: 'ad', kind: 'ad', source: { folder: 'ads' }, everyMinutes: 10 }] },
+        library({ songs: 20, ads: 4 }, 20_000, 240_000),
+      ),
+      at('2026-06-01 00:00'),
+      at('2026-06-02 12:00'),
+    );
     const ads = run.played.map((item, i) => ({ item, i })).filter(({ item }) => item.kind === 'ad');
-    expect(ads.length, 'ads in 36 hours').to.be.within(36 * 60 / 14, 36 * 6);
+    expect(ads.length, 'ads in 36 hours').to.be.within((36 * 60) / 14, 36 * 6);
     let previous = at('2026-06-01 00:00');
     for (const { item, i } of ads) {
       const before = run.played[i - 1];
@@ -234,7 +310,10 @@ describe('programme scheduler: interstitials at song boundaries', function () {
         interstitials: [{ id: 'news', kind: 'news', source: { folder: 'news' }, atMinute: 0, interrupt, priority: 10 }],
       };
       const tracks = library({ songs: 30, news: 2 }, 30_000, 300_000);
-      const runs = [simulate(scheduler(section, tracks), at('2026-03-28 00:00'), at('2026-03-30 00:00')), simulate(scheduler(section, tracks), at('2026-10-24 00:00'), at('2026-10-26 00:00'))];
+      const runs = [
+        simulate(scheduler(section, tracks), at('2026-03-28 00:00'), at('2026-03-30 00:00')),
+        simulate(scheduler(section, tracks), at('2026-10-24 00:00'), at('2026-10-26 00:00')),
+      ];
       for (const run of runs) {
         const news = run.played.map((item, i) => ({ item, before: run.played[i - 1] })).filter(({ item }) => item.kind === 'news');
         for (const { item, before } of news) {
@@ -245,17 +324,30 @@ describe('programme scheduler: interstitials at song boundaries', function () {
           if (interrupt === 'fade') {
             expect(item.startsAt % HOUR_MS, `news at ${when(item.startsAt)} starts on the hour`).to.equal(0);
             if (before.startsAt + before.track.durationMs > item.startsAt) {
-              expect(before.cut, `the song before the news at ${when(item.startsAt)} is cut`).to.deep.equal({ at: item.startsAt, fadeMs: 2000, because: 'interstitial', rule: 'news' });
+              expect(before.cut, `the song before the news at ${when(item.startsAt)} is cut`).to.deep.equal({
+                at: item.startsAt,
+                fadeMs: 2000,
+                because: 'interstitial',
+                rule: 'news',
+              });
             }
           } else {
             expect(before.cut, `the song before the news at ${when(item.startsAt)}`).to.equal(null);
             expect(item.startsAt - top, `ms the news at ${when(item.startsAt)} waited for the song to end`).to.be.within(0, 300_000);
           }
         }
-        const perDate = Object.fromEntries(countBy(news.map(({ item }) => item), (item) => dateOf(item.startsAt)));
+        const perDate = Object.fromEntries(
+          countBy(
+            news.map(({ item }) => item),
+            (item) => dateOf(item.startsAt),
+          ),
+        );
         expect(run.warnings, 'warnings').to.deep.equal([]);
         const dates = Object.keys(perDate);
-        expect(dates.map((date) => perDate[date]), `news per day ${JSON.stringify(perDate)}`).to.deep.equal(dates[0] === '2026-03-28' ? [24, 23] : [24, 25]);
+        expect(
+          dates.map((date) => perDate[date]),
+          `news per day ${JSON.stringify(perDate)}`,
+        ).to.deep.equal(dates[0] === '2026-03-28' ? [24, 23] : [24, 25]);
       }
     });
   }
@@ -266,34 +358,57 @@ describe('programme scheduler: interstitials at song boundaries', function () {
       interstitials: [{ id: 'night', kind: 'announcement', source: { folder: 'notes' }, at: ['02:30'], interrupt: 'fade' }],
     };
     const tracks = library({ songs: 20, notes: 1 }, 20_000, 240_000);
-    const times = (from: string, until: string) => simulate(scheduler(section, tracks), at(from), at(until)).played.filter((item) => item.kind === 'announcement').map((item) => when(item.startsAt));
+    const times = (from: string, until: string) =>
+      simulate(scheduler(section, tracks), at(from), at(until))
+        .played.filter((item) => item.kind === 'announcement')
+        .map((item) => when(item.startsAt));
     expect(times('2026-03-28 00:00', '2026-03-31 00:00')).to.deep.equal(['2026-03-28 02:30:00 +01:00', '2026-03-29 03:00:00 +02:00', '2026-03-30 02:30:00 +02:00']);
     expect(times('2026-10-24 00:00', '2026-10-27 00:00')).to.deep.equal(['2026-10-24 02:30:00 +02:00', '2026-10-25 02:30:00 +02:00', '2026-10-26 02:30:00 +01:00']);
   });
 
   it('the higher priority plays first when two are due; the minimum gap holds for the every-N rules, not for fixed times', () => {
     const tracks = library({ songs: 10, ads: 2, jingles: 2, news: 1 }, 180_000, 180_000);
-    const run = simulate(scheduler({
-      playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
-      interstitials: [
-        { id: 'jingle', source: { folder: 'jingles' }, everySongs: 2 },
-        { id: 'ad', kind: 'ad', source: { folder: 'ads' }, everySongs: 2, priority: 5 },
-      ],
-    }, tracks), at('2026-06-01 09:00'), at('2026-06-01 11:00'));
-    expect(run.played.slice(0, 8).map((item) => item.kind), 'both due after two songs: the ad first').to.deep.equal(['song', 'song', 'ad', 'jingle', 'song', 'song', 'ad', 'jingle']);
+    const run = simulate(
+      scheduler(
+        {
+          playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
+          interstitials: [
+            { id: 'jingle', source: { folder: 'jingles' }, everySongs: 2 },
+            { id: 'ad', kind: 'ad', source: { folder: 'ads' }, everySongs: 2, priority: 5 },
+          ],
+        },
+        tracks,
+      ),
+      at('2026-06-01 09:00'),
+      at('2026-06-01 11:00'),
+    );
+    expect(
+      run.played.slice(0, 8).map((item) => item.kind),
+      'both due after two songs: the ad first',
+    ).to.deep.equal(['song', 'song', 'ad', 'jingle', 'song', 'song', 'ad', 'jingle']);
 
-    const gapped = simulate(scheduler({
-      playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
-      interstitials: [
-        { id: 'jingle', source: { folder: 'jingles' }, everySongs: 1 },
-        { id: 'ad', kind: 'ad', source: { folder: 'ads' }, everySongs: 1, priority: 5 },
-        { id: 'news', kind: 'news', source: { folder: 'news' }, atMinute: 0, priority: 9 },
-      ],
-      minGapMinutes: 10,
-    }, library({ songs: 20, ads: 2, jingles: 2, news: 1 }, 20_000, 240_000)), at('2026-06-01 09:00'), at('2026-06-02 09:00'));
+    const gapped = simulate(
+      scheduler(
+        {
+          playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
+          interstitials: [
+            { id: 'jingle', source: { folder: 'jingles' }, everySongs: 1 },
+            { id: 'ad', kind: 'ad', source: { folder: 'ads' }, everySongs: 1, priority: 5 },
+            { id: 'news', kind: 'news', source: { folder: 'news' }, atMinute: 0, priority: 9 },
+          ],
+          minGapMinutes: 10,
+        },
+        library({ songs: 20, ads: 2, jingles: 2, news: 1 }, 20_000, 240_000),
+      ),
+      at('2026-06-01 09:00'),
+      at('2026-06-02 09:00'),
+    );
     const breaks = gapped.played.filter((item) => item.kind !== 'song');
     const tooClose = breaks.slice(1).filter((item, i) => item.kind !== 'news' && item.startsAt - (breaks[i]?.endsAt ?? 0) < 10 * MINUTE_MS);
-    expect(tooClose.map((item) => `${item.kind} ${when(item.startsAt)}`), 'every-N interstitials within 10 min of the previous one').to.deep.equal([]);
+    expect(
+      tooClose.map((item) => `${item.kind} ${when(item.startsAt)}`),
+      'every-N interstitials within 10 min of the previous one',
+    ).to.deep.equal([]);
     const kinds = countBy(breaks, (item) => item.kind);
     expect(kinds.get('news'), `news in 24 h (${JSON.stringify([...kinds])})`).to.equal(24);
     expect(kinds.get('ad') ?? 0, 'ads outnumber jingles (priority)').to.be.above(kinds.get('jingle') ?? 0);
@@ -306,14 +421,19 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
   this.timeout(30_000);
 
   it('is silent outside opening hours and on closures, cuts the song at closing and starts again at opening', () => {
-    const s = scheduler({
-      playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
-      interstitials: [{ id: 'ad', kind: 'ad', source: { folder: 'ads' }, everyMinutes: 30 }],
-      openingHours: [{ days: [1, 2, 3, 4, 5, 6], start: '09:00', end: '19:00' }],
-      closures: [{ from: '2026-12-24', to: '2026-12-26', note: 'Christmas' }],
-    }, library({ songs: 30, ads: 3 }, 30_000, 300_000));
+    const s = scheduler(
+      {
+        playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
+        interstitials: [{ id: 'ad', kind: 'ad', source: { folder: 'ads' }, everyMinutes: 30 }],
+        openingHours: [{ days: [1, 2, 3, 4, 5, 6], start: '09:00', end: '19:00' }],
+        closures: [{ from: '2026-12-24', to: '2026-12-26', note: 'Christmas' }],
+      },
+      library({ songs: 30, ads: 3 }, 30_000, 300_000),
+    );
     const run = simulate(s, at('2026-12-19 00:00'), at('2026-12-29 00:00'));
-    const silences = run.items.filter((item) => item.kind === 'silence').map((item) => `${when(item.startsAt)} → ${item.kind === 'silence' && item.until !== null ? when(item.until) : 'never'}: ${item.reason}`);
+    const silences = run.items
+      .filter((item) => item.kind === 'silence')
+      .map((item) => `${when(item.startsAt)} → ${item.kind === 'silence' && item.until !== null ? when(item.until) : 'never'}: ${item.reason}`);
     expect(silences).to.deep.equal([
       '2026-12-19 00:00:00 +01:00 → 2026-12-19 09:00:00 +01:00: closed: outside the opening hours',
       '2026-12-19 19:00:00 +01:00 → 2026-12-21 09:00:00 +01:00: closed: outside the opening hours',
@@ -323,27 +443,65 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
       '2026-12-28 19:00:00 +01:00 → 2026-12-29 09:00:00 +01:00: closed: outside the opening hours',
     ]);
     const christmas = s.next(at('2026-12-25 10:00')).item;
-    expect(christmas.kind === 'silence' && `${christmas.reason} until ${christmas.until !== null ? when(christmas.until) : 'never'}`)
-      .to.equal('closed: 2026-12-24 to 2026-12-26 (Christmas) until 2026-12-28 09:00:00 +01:00');
-    expect([s.isOpen(at('2026-12-23 18:59')), s.isOpen(at('2026-12-23 19:00')), s.isOpen(at('2026-12-27 12:00')), s.isOpen(at('2026-12-28 09:00'))]).to.deep.equal([true, false, false, true]);
+    expect(christmas.kind === 'silence' && `${christmas.reason} until ${christmas.until !== null ? when(christmas.until) : 'never'}`).to.equal(
+      'closed: 2026-12-24 to 2026-12-26 (Christmas) until 2026-12-28 09:00:00 +01:00',
+    );
+    expect([s.isOpen(at('2026-12-23 18:59')), s.isOpen(at('2026-12-23 19:00')), s.isOpen(at('2026-12-27 12:00')), s.isOpen(at('2026-12-28 09:00'))]).to.deep.equal([
+      true,
+      false,
+      false,
+      true,
+    ]);
     const whileClosed = run.played.filter((item) => !s.isOpen(item.startsAt));
-    expect(whileClosed.map((item) => when(item.startsAt)), 'items started while closed').to.deep.equal([]);
+    expect(
+      whileClosed.map((item) => when(item.startsAt)),
+      'items started while closed',
+    ).to.deep.equal([]);
     const closings = run.played.filter((item) => item.cut?.because === 'closing');
-    expect(closings.map((item) => when(item.endsAt)), 'items faded out at closing time').to.have.length.at.least(5);
-    expect(closings.every((item) => minuteOf(item.endsAt) === 19 * 60 && item.endsAt % MINUTE_MS === 0), closings.map((item) => when(item.endsAt)).join(', ')).to.equal(true);
+    expect(
+      closings.map((item) => when(item.endsAt)),
+      'items faded out at closing time',
+    ).to.have.length.at.least(5);
+    expect(
+      closings.every((item) => minuteOf(item.endsAt) === 19 * 60 && item.endsAt % MINUTE_MS === 0),
+      closings.map((item) => when(item.endsAt)).join(', '),
+    ).to.equal(true);
     // every-30-minutes ads count from the opening, not from the evening before
-    const firstAds = [...countBy(run.played.filter((item) => item.kind === 'ad'), (item) => dateOf(item.startsAt)).keys()]
-      .map((date) => run.played.find((item) => item.kind === 'ad' && dateOf(item.startsAt) === date)?.startsAt ?? 0);
-    expect(firstAds.map((instant) => minuteOf(instant) - 9 * 60), 'minutes from opening to the first ad of each day').to.satisfy((gaps: number[]) => gaps.every((gap) => gap >= 30 && gap < 36));
+    const firstAds = [
+      ...countBy(
+        run.played.filter((item) => item.kind === 'ad'),
+        (item) => dateOf(item.startsAt),
+      ).keys(),
+    ].map((date) => run.played.find((item) => item.kind === 'ad' && dateOf(item.startsAt) === date)?.startsAt ?? 0);
+    expect(
+      firstAds.map((instant) => minuteOf(instant) - 9 * 60),
+      'minutes from opening to the first ad of each day',
+    ).to.satisfy((gaps: number[]) => gaps.every((gap) => gap >= 30 && gap < 36));
   });
 
   it('schedules the volume by window under the maximum and tells when it changes next', () => {
-    const s = scheduler({
-      playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
-      volume: { max: 70, windows: [{ start: '07:00', end: '10:00', volume: 40 }, { days: [6, 7], start: '10:00', end: '22:00', volume: 65 }, { start: '08:00', end: '09:00', volume: 20 }] },
-    }, library({ songs: 3 }));
+    const s = scheduler(
+      {
+        playlists: [{ id: 'songs', items: [{ folder: 'songs' }] }],
+        volume: {
+          max: 70,
+          windows: [
+            { start: '07:00', end: '10:00', volume: 40 },
+            { days: [6, 7], start: '10:00', end: '22:00', volume: 65 },
+            { start: '08:00', end: '09:00', volume: 20 },
+          ],
+        },
+      },
+      library({ songs: 3 }),
+    );
     const cases: Array<[string, number | null]> = [
-      ['2026-06-06 06:59', null], ['2026-06-06 07:00', 40], ['2026-06-06 08:30', 40], ['2026-06-06 10:00', 65], ['2026-06-06 21:59', 65], ['2026-06-06 22:00', null], ['2026-06-08 12:00', null],
+      ['2026-06-06 06:59', null],
+      ['2026-06-06 07:00', 40],
+      ['2026-06-06 08:30', 40],
+      ['2026-06-06 10:00', 65],
+      ['2026-06-06 21:59', 65],
+      ['2026-06-06 22:00', null],
+      ['2026-06-08 12:00', null],
     ];
     for (const [text, volume] of cases) expect(s.volumeAt(at(text)), text).to.deep.equal({ volume, max: 70 });
     const changes: string[] = [];
@@ -354,15 +512,24 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
       now = change.at;
     }
     expect(changes).to.deep.equal([
-      '2026-06-06 07:00:00 +02:00 volume', '2026-06-06 10:00:00 +02:00 volume', '2026-06-06 22:00:00 +02:00 volume',
-      '2026-06-07 07:00:00 +02:00 volume', '2026-06-07 10:00:00 +02:00 volume',
+      '2026-06-06 07:00:00 +02:00 volume',
+      '2026-06-06 10:00:00 +02:00 volume',
+      '2026-06-06 22:00:00 +02:00 volume',
+      '2026-06-07 07:00:00 +02:00 volume',
+      '2026-06-07 10:00:00 +02:00 volume',
     ]);
   });
 
   it('never throws on bad input: no time, an empty library, a playlist without tracks, a track without duration', () => {
     const section = {
-      playlists: [{ id: 'ghost', items: [{ folder: 'nowhere' }] }, { id: 'songs', items: [{ folder: 'songs' }], windows: [{ start: '12:00', end: '13:00' }] }],
-      interstitials: [{ id: 'ads', kind: 'ad', source: { folder: 'no-ads' }, everySongs: 1 }, { id: 'jingle', source: { folder: 'jingles' }, everySongs: 50 }],
+      playlists: [
+        { id: 'ghost', items: [{ folder: 'nowhere' }] },
+        { id: 'songs', items: [{ folder: 'songs' }], windows: [{ start: '12:00', end: '13:00' }] },
+      ],
+      interstitials: [
+        { id: 'ads', kind: 'ad', source: { folder: 'no-ads' }, everySongs: 1 },
+        { id: 'jingle', source: { folder: 'jingles' }, everySongs: 50 },
+      ],
     };
     const tracks = [track('s1', 'songs', NaN), track('s2', 'other', 60_000), track('j1', 'jingles', 5_000)];
     const s = scheduler(section, tracks);
@@ -384,7 +551,10 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
     expect(noon.warnings).to.include('track "s1" has no usable duration; planned as 3 min');
     expect(noon.item.kind === 'song' && noon.item.endsAt - noon.item.startsAt).to.equal(180_000);
     const empty = scheduler(section, []).next(at('2026-06-01 12:00'));
-    expect(empty).to.deep.equal({ item: { kind: 'silence', reason: 'the library is empty', startsAt: at('2026-06-01 12:00'), until: null }, warnings: ['nothing to play: the library is empty'] });
+    expect(empty).to.deep.equal({
+      item: { kind: 'silence', reason: 'the library is empty', startsAt: at('2026-06-01 12:00'), until: null },
+      warnings: ['nothing to play: the library is empty'],
+    });
     const gap = scheduler({ playlists: [{ id: 'songs', items: [{ folder: 'songs' }], windows: [{ start: '12:00', end: '13:00' }] }] }, tracks).next(at('2026-06-01 14:00'));
     expect(gap.warnings[0]).to.equal('no playlist is on at 2026-06-01 14:00: playing the whole library');
   });
@@ -394,7 +564,9 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
     if (!compiled.ok) throw new Error(compiled.errors.join('\n'));
     const tracks = [
       ...library({ morning: 30, day: 40, evening: 30, advent: 15, news: 3, ads: 6 }, 30_000, 270_000),
-      track('hello', 'jingles', 8_000), track('welcome', 'jingles', 9_000), track('other', 'jingles', 7_000),
+      track('hello', 'jingles', 8_000),
+      track('welcome', 'jingles', 9_000),
+      track('other', 'jingles', 7_000),
     ];
     const s = new ProgrammeScheduler(compiled.programme, { library: tracks, random: new SeededRandom(5) });
     const run = simulate(s, at('2026-12-07 07:00'), at('2026-12-08 07:00'));
@@ -402,11 +574,32 @@ describe('programme scheduler: opening hours, volume and what it does with bad i
     const [first] = run.items;
     expect(first?.kind === 'silence' && first.until !== null && when(first.until), 'the first silence lasts until').to.equal('2026-12-07 08:00:00 +01:00');
     const news = run.played.filter((item) => item.kind === 'news').map((item) => when(item.startsAt).slice(11, 19));
-    expect(news, 'news').to.deep.equal(['08:00:00', '09:00:00', '10:00:00', '11:00:00', '12:00:00', '13:00:00', '14:00:00', '15:00:00', '16:00:00', '17:00:00', '18:00:00', '19:00:00']);
-    const songsBetweenAds = run.played.map((item) => (item.kind === 'song' ? 'S' : item.kind === 'ad' ? 'A' : '')).join('').split('A').slice(1, -1).map((songs) => songs.length);
+    expect(news, 'news').to.deep.equal([
+      '08:00:00',
+      '09:00:00',
+      '10:00:00',
+      '11:00:00',
+      '12:00:00',
+      '13:00:00',
+      '14:00:00',
+      '15:00:00',
+      '16:00:00',
+      '17:00:00',
+      '18:00:00',
+      '19:00:00',
+    ]);
+    const songsBetweenAds = run.played
+      .map((item) => (item.kind === 'song' ? 'S' : item.kind === 'ad' ? 'A' : ''))
+      .join('')
+      .split('A')
+      .slice(1, -1)
+      .map((songs) => songs.length);
     expect(Math.min(...songsBetweenAds), `songs between ads: ${songsBetweenAds.join(' ')}`).to.equal(4);
-    expect(run.played.filter((item) => item.kind === 'jingle').every((item) => ['hello', 'welcome'].includes(item.track.id)), 'jingles from the listed files only').to.equal(true);
-    const byHour = (playlist: string) => [...new Set(run.played.filter((item) => item.playlist === playlist).map((item) => clock.wall(item.startsAt).minute / 60 | 0))];
+    expect(
+      run.played.filter((item) => item.kind === 'jingle').every((item) => ['hello', 'welcome'].includes(item.track.id)),
+      'jingles from the listed files only',
+    ).to.equal(true);
+    const byHour = (playlist: string) => [...new Set(run.played.filter((item) => item.playlist === playlist).map((item) => (clock.wall(item.startsAt).minute / 60) | 0))];
     expect(byHour('morning'), 'hours of morning songs').to.deep.equal([8, 9, 10, 11]);
     expect(byHour('evening'), 'hours of evening songs').to.deep.equal([17, 18, 19]);
     expect(byHour('advent'), 'hours of advent songs').to.deep.equal([10, 11, 12, 13, 14, 15, 16, 17]);

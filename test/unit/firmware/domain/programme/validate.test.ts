@@ -12,10 +12,17 @@ describe('programme validation: refused with the path of every problem', () => {
   it('the default is an empty programme, which compiles: a box without one plays as before', () => {
     const defaults = loadConfig().programme;
     expect(defaults).to.deep.equal({
-      timeZone: null, playlists: [], interstitials: [], minGapMinutes: 0, fadeMs: 2000, openingHours: [], closures: [], volume: { max: 100, windows: [] },
+      timeZone: null,
+      playlists: [],
+      interstitials: [],
+      minGapMinutes: 0,
+      fadeMs: 2000,
+      openingHours: [],
+      closures: [],
+      volume: { max: 100, windows: [] },
     });
     const compiled = compileProgramme(defaults);
-    expect(compiled.ok && compiled.programme.zone, 'the zone defaults to the system\'s').to.equal(systemZone());
+    expect(compiled.ok && compiled.programme.zone, "the zone defaults to the system's").to.equal(systemZone());
     expect(compiled.ok && compiled.programme.playlists).to.deep.equal([]);
   });
 
@@ -29,8 +36,9 @@ describe('programme validation: refused with the path of every problem', () => {
       '/programme/openingHours/0/days/1 must be <= 7 (got 8)',
     ]);
     expect(problemsOf({ playlists: [{ ...songs, oder: 'random' }] })).to.deep.equal(['unknown key /programme/playlists/0/oder']);
-    expect(problemsOf({ interstitials: [{ id: 'a', kind: 'advert', source: { folder: 'ads' }, everySongs: 3 }] }))
-      .to.deep.equal(['/programme/interstitials/0/kind must be one of jingle, ad, news, announcement (got "advert")']);
+    expect(problemsOf({ interstitials: [{ id: 'a', kind: 'advert', source: { folder: 'ads' }, everySongs: 3 }] })).to.deep.equal([
+      '/programme/interstitials/0/kind must be one of jingle, ad, news, announcement (got "advert")',
+    ]);
   });
 
   it('the compiler refuses what the schema cannot see, each with its path', () => {
@@ -49,9 +57,18 @@ describe('programme validation: refused with the path of every problem', () => {
         { id: 'mixed', source: { playlist: 'morning', folder: 'x' }, atMinute: 30 },
         { id: 'glob', source: { glob: 'jingles/[ab' }, everySongs: 2 },
       ],
-      openingHours: [{ days: [6], from: '2026-12-01', to: '2026-12-04' }, { from: '2026-12-10', to: '2026-12-01' }],
+      openingHours: [
+        { days: [6], from: '2026-12-01', to: '2026-12-04' },
+        { from: '2026-12-10', to: '2026-12-01' },
+      ],
       closures: [{ to: '2026-12-26' }, { from: '2026-12-31', to: '2026-12-30' }],
-      volume: { max: 70, windows: [{ start: '08:00', end: '10:00', volume: 80 }, { start: '10:00', end: '12:00' }] },
+      volume: {
+        max: 70,
+        windows: [
+          { start: '08:00', end: '10:00', volume: 80 },
+          { start: '10:00', end: '12:00' },
+        ],
+      },
     });
     expect(problems).to.deep.equal([
       '/programme/timeZone is not a time zone this system knows (an IANA name like Europe/Berlin) (got "Europe/Atlantis")',
@@ -87,7 +104,9 @@ describe('programme validation: refused with the path of every problem', () => {
   it('compiles a shop programme: zone, windows as minutes, triggers, closures, volume', () => {
     const programme = programmeOf({
       timeZone: 'europe/berlin',
-      playlists: [{ id: 'day', items: [{ folder: 'day' }, { genre: ['Jazz'], years: { from: 1960 } }], windows: [{ days: [1, 2, 3, 4, 5], start: '08:00', end: '18:30' }], weight: 3 }],
+      playlists: [
+        { id: 'day', items: [{ folder: 'day' }, { genre: ['Jazz'], years: { from: 1960 } }], windows: [{ days: [1, 2, 3, 4, 5], start: '08:00', end: '18:30' }], weight: 3 },
+      ],
       interstitials: [{ id: 'news', kind: 'news', source: { folder: 'news' }, at: ['12:00', '07:00'], interrupt: 'fade', priority: 5 }],
       openingHours: [{ start: '07:30', end: '20:00' }],
       closures: [{ from: '2026-12-25', to: '2026-12-26', note: 'Christmas' }],
@@ -102,7 +121,7 @@ describe('programme validation: refused with the path of every problem', () => {
     expect(programme.volume.windows[0]?.volume).to.equal(40);
   });
 
-  it('config/kiosk-example.yaml, the README\'s worked shop, loads and compiles', () => {
+  it("config/kiosk-example.yaml, the README's worked shop, loads and compiles", () => {
     const config = loadConfig({ file: path.resolve('config/kiosk-example.yaml') });
     const compiled = compileProgramme(config.programme);
     expect(compiled.ok ? [] : compiled.errors).to.deep.equal([]);
