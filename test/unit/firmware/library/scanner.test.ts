@@ -61,7 +61,7 @@ describe('library scanner', function () {
     expect(nested).to.include({ title: 'Café Olé', artist: 'Beyoncé', album: 'Été', hasArtwork: false });
   });
 
-  it('reads genre and year for the programme\'s tag queries, and leaves them out when untagged', async () => {
+  it("reads genre and year for the programme's tag queries, and leaves them out when untagged", async () => {
     const { tracks } = await scanLibrary([dir]);
     const tagged = tracks.find((t) => t.fileName === 'tagged.mp3');
     expect(tagged?.genres, JSON.stringify(tagged)).to.deep.equal(['Jazz']);
