@@ -182,6 +182,8 @@ async function readTrack(f: FoundFile): Promise<Track> {
     hasArtwork: (c.picture?.length ?? 0) > 0,
     ...isrcOf(c.isrc),
     ...replayGainOf(c.replaygain_track_gain?.dB, c.replaygain_track_peak?.ratio),
+    // for the programme's tag queries (firmware/domain/programme/sources.ts)
+    ...tagsForQueries(c.genre, c.year),
   };
 }
 
@@ -301,6 +303,15 @@ function isrcOf(tags: string[] | undefined): { isrc?: string } {
 function extensionOf(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+}
+
+/** Genres and year when the tags hold them; nothing otherwise, so untagged tracks stay as small as before. */
+function tagsForQueries(genre: string[] | undefined, year: number | undefined): Pick<Track, 'genres' | 'year'> {
+  const genres = (genre ?? []).map((g) => clean(g)).filter((g) => g !== '');
+  return {
+    ...(genres.length > 0 ? { genres } : {}),
+    ...(year !== undefined && Number.isInteger(year) && year > 0 && year < 10000 ? { year } : {}),
+  };
 }
 
 function clean(s: string | undefined): string {

@@ -20,6 +20,10 @@ export interface Track {
   /** ReplayGain track gain (dB) and peak (linear, 1 = full scale) from the tags, when present */
   replayGainDb?: number;
   replayGainPeak?: number;
+  /** Genre tags as written (a file may carry several); absent when untagged. */
+  genres?: string[];
+  /** Release year from the tags; absent when untagged. */
+  year?: number;
 }
 
 /** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */

@@ -15,6 +15,9 @@ const typeChecks: Array<true> = [
   true satisfies Equal<BoxConfig['owner']['passwordHash'], string | null>,
   true satisfies Equal<BoxConfig['hardware']['leds']['map'], { share?: number; status?: number }>,
   true satisfies Equal<BoxConfig['wifi']['dhcp'], boolean>,
+  true satisfies Equal<BoxConfig['programme']['timeZone'], string | null>,
+  true satisfies Equal<BoxConfig['programme']['playlists'][number]['order'], 'shuffle' | 'sequential' | 'random'>,
+  true satisfies Equal<BoxConfig['programme']['interstitials'][number]['atMinute'], number | undefined>,
 ];
 void typeChecks; // checked by tsc, nothing to run
 

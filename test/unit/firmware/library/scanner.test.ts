@@ -37,7 +37,7 @@ describe('library scanner', function () {
   before(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nearcast-scan-'));
     await fs.mkdir(path.join(dir, 'nested', 'deeper'), { recursive: true });
-    makeAudio(path.join(dir, 'tagged.mp3'), 'libmp3lame', { title: 'Tagged Song', artist: 'Tag Artist', album: 'Tag Album' }, true);
+    makeAudio(path.join(dir, 'tagged.mp3'), 'libmp3lame', { title: 'Tagged Song', artist: 'Tag Artist', album: 'Tag Album', genre: 'Jazz', date: '1962' }, true);
     makeAudio(path.join(dir, 'nested', 'deeper', 'track01.flac'), 'flac', { title: 'Café Olé', artist: 'Beyoncé', album: 'Été' });
     makeAudio(path.join(dir, 'Some Artist - Some Song.mp3'), 'libmp3lame', {});
     await fs.writeFile(path.join(dir, 'corrupt.mp3'), junk(20_000));
@@ -59,6 +59,15 @@ describe('library scanner', function () {
     expect(tagged?.durationMs).to.be.within(900, 1200);
     const nested = tracks.find((t) => t.fileName === 'track01.flac');
     expect(nested).to.include({ title: 'Café Olé', artist: 'Beyoncé', album: 'Été', hasArtwork: false });
+  });
+
+  it("reads genre and year for the programme's tag queries, and leaves them out when untagged", async () => {
+    const { tracks } = await scanLibrary([dir]);
+    const tagged = tracks.find((t) => t.fileName === 'tagged.mp3');
+    expect(tagged?.genres, JSON.stringify(tagged)).to.deep.equal(['Jazz']);
+    expect(tagged?.year, JSON.stringify(tagged)).to.equal(1962);
+    const untagged = tracks.find((t) => t.fileName === 'Some Artist - Some Song.mp3');
+    expect(untagged && ('genres' in untagged || 'year' in untagged), JSON.stringify(untagged)).to.equal(false);
   });
 
   it('falls back to "Artist - Title" from the file name when tags are missing', async () => {
