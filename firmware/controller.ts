@@ -31,6 +31,9 @@ import { JoinManager } from './domain/join-manager.ts';
 import { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
 import { Playback } from './domain/playback.ts';
+import { ProgrammeRunner } from './domain/programme/programme-runner.ts';
+import { ProgrammeScheduler } from './domain/programme/scheduler.ts';
+import { compileProgramme } from './domain/programme/validate.ts';
 import { ShareWindow } from './domain/share-window.ts';
 import { BoxConsole } from './extensions/box-console.ts';
 import { Buttons, SimButtonTopic } from './extensions/buttons.ts';
@@ -119,9 +122,10 @@ export class Controller {
     const loudness = config.loudness.enabled
       ? new LoudnessIndex({ file: path.join(config.stateDir, 'loudness.json'), log: (l, m, e) => this.log.log(l, m, e) })
       : null;
+    const programme = this.programmeRunner();
     this.playback = new Playback({
       engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources,
-      initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat,
+      initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat, programme: programme ?? undefined,
       gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
     });
     if (loudness) {
@@ -134,8 +138,6 @@ export class Controller {
     liveInput.start();
     this.engine.start();
     this.onStop('audio', () => { liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
-    if (config.source === 'library') this.playback.startQueue();
-    else this.engine.setSource(parseSourceSpec(config.source));
 
     await this.startStream();
     this.startSharing(codecs);
@@ -153,6 +155,7 @@ export class Controller {
     const services: BoxServices = {
       boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.library, playback: this.playback,
       joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners, announcements, persisted: () => store.settled(),
+      ...(programme ? { programme } : {}),
     };
     const limits = config.limits;
     const router = new RequestRouter({
@@ -208,6 +211,14 @@ export class Controller {
         : null,
     ];
     for (const extension of extensions) if (extension) await this.startExtension(extension);
+
+    // the music starts once everything that follows it (play log, state, events) is listening
+    if (programme) {
+      programme.start(this.playback);
+      this.onStop('programme', () => programme.stop());
+    }
+    if (config.source === 'library') this.playback.startQueue();
+    else this.engine.setSource(parseSourceSpec(config.source));
 
     if (store.setAside) this.events.emit('error', { message: `the saved state was unreadable and was set aside as ${path.basename(store.setAside)}; volume and queue start from defaults` });
     this.log.info('box ready', { boxId: config.boxId, host: config.network.host, ...this.ports, policy: config.share.policy });
@@ -359,6 +370,22 @@ export class Controller {
       new Buttons({ sources, router, events: this.events, noMusic: this.noMusic }),
       new Leds({ output: ledOutput, events: this.events, playing: () => this.engine.state === 'playing', shareWindow: this.shareWindow, joins: this.joins }),
     ];
+  }
+
+  /** The kiosk's programme, when the configuration has one; a programme with problems stops the start with each one's path. */
+  private programmeRunner(): ProgrammeRunner | null {
+    const config = this.config.programme;
+    if (config.playlists.length === 0 && config.interstitials.length === 0 && config.openingHours.length === 0 && config.closures.length === 0) return null;
+    const compiled = compileProgramme(config);
+    if (!compiled.ok) throw new Error(`the programme has problems:\n  ${compiled.errors.join('\n  ')}`);
+    const store = new StateStore<object>(this.config.stateDir, 'programme', (v) => (v && typeof v === 'object' ? v : null), (m) => this.log.warn(m));
+    const saved = store.load({});
+    const { scheduler, problem } = ProgrammeScheduler.fromJSON(compiled.programme, saved, { library: this.library.all() });
+    if (problem && Object.keys(saved).length > 0) this.log.warn('the saved programme state does not fit; the day starts afresh', { problem });
+    this.onStop('programme state', () => store.flush());
+    return new ProgrammeRunner({
+      scheduler, library: () => this.library.all(), events: this.events, save: (state) => store.save(state as object), log: (l, m, e) => this.log.log(l, m, e),
+    });
   }
 
   /** Starts one extension; one that cannot start is logged and told, and the box runs on without it. */

@@ -11,7 +11,7 @@ import type { Track } from '../library/track.ts';
 import type { StreamServer } from '../stream/stream-server.ts';
 import type { JoinManager } from './join-manager.ts';
 import type { Listeners } from './listener-directory.ts';
-import type { Playback } from './playback.ts';
+import type { Playback, PlayedAs } from './playback.ts';
 import type { ShareWindow } from './share-window.ts';
 
 export type TrackSummary = Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'>;
@@ -25,7 +25,7 @@ export interface BoxEventMap {
   /** the box volume (the box's own speaker; listeners set their own) */
   volume: [number];
   /** the track listeners hear now (emitted when it starts being heard) */
-  track: [{ track: TrackSummary | null }];
+  track: [{ track: TrackSummary | null; kind: PlayedAs['kind']; playlist: string | null }];
   share: [ShareState];
   join: [{ id: string; name: string }];
   leave: [{ id: string; name: string; reason: string }];
@@ -78,7 +78,9 @@ export function announceDomainEvents(events: BoxEvents, parts: DomainParts): voi
   const changed = () => events.emit('changed');
   playback.on('change', changed);
   playback.on('volume', (v) => events.emit('volume', v));
-  playback.on('track', (t) => events.emit('track', { track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs } }));
+  playback.on('track', (t, as) => events.emit('track', {
+    track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs }, kind: as.kind, playlist: as.playlist,
+  }));
   shareWindow.on('change', (s: ShareState) => { events.emit('share', s); changed(); });
   listeners.on('change', changed);
   let waiting = 0;

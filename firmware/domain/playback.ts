@@ -7,6 +7,7 @@ import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
 import type { Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
+import type { PlanStep } from './programme/programme-runner.ts';
 
 export interface NowPlaying {
   state: 'playing' | 'paused' | 'idle';
@@ -34,9 +35,25 @@ export interface PlaybackEvents {
   change: [];
   /** the box volume changed: it sets the box's own speaker, the stream stays at full scale */
   volume: [number];
-  /** the track listeners hear changed (emitted when it starts being heard) */
-  track: [Track | null];
+  /** the track listeners hear changed (emitted when it starts being heard), and what it plays as */
+  track: [Track | null, PlayedAs];
 }
+
+/** what an item plays as: a song, or (under a programme) a jingle, ad, news or announcement, and from which playlist */
+export interface PlayedAs {
+  kind: 'song' | 'jingle' | 'ad' | 'news' | 'announcement';
+  playlist: string | null;
+}
+
+/** the part of the kiosk's programme Playback asks (domain/programme/programme-runner.ts) */
+export interface ProgrammeSteps {
+  next(at: number): PlanStep;
+  maxVolume(): number;
+}
+
+/** how long before the current track ends the engine asks for the next (its pre-open time) */
+const NEXT_ASKED_AHEAD_MS = 3000;
+const AS_SONG: PlayedAs = { kind: 'song', playlist: null };
 
 export interface PlaybackOptions {
   engine: AudioEngine;
@@ -51,6 +68,10 @@ export interface PlaybackOptions {
   repeat: 'all' | 'none';
   /** the loudness-normalising gain of a track (library/loudness.ts); none when absent */
   gainDbOf?: (track: Track) => number;
+  /** the kiosk's programme: what plays next comes from it instead of the queue */
+  programme?: ProgrammeSteps;
+  /** the wall clock, ms (the programme's times) */
+  now?: () => number;
 }
 
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
@@ -58,6 +79,9 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private heard: Track | null = null;
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
+  /** what each programmed track plays as, until it is heard */
+  private readonly playedAs = new Map<string, PlayedAs>();
+  private resumeTimer: NodeJS.Timeout | null = null;
   private mode: string; // 'library' or the live source's spec
 
   constructor(private readonly options: PlaybackOptions) {
@@ -78,6 +102,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** The engine asks for the following track (a few seconds early, to pre-open it). */
   nextTrack = (): NextTrack | null => {
+    if (this.options.programme) return this.fromProgramme(this.wallNow() + NEXT_ASKED_AHEAD_MS);
     for (let tries = 0; tries < 8; tries++) {
       const id = this.queueModel.next();
       if (!id) return null;
@@ -90,20 +115,64 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   /** Starts the queue (or the library) when the box boots with the library source. */
   startQueue(): void {
     this.mode = 'library';
+    if (this.options.programme) {
+      this.cancelResume();
+      this.options.engine.setSource(this.fromProgramme(this.wallNow()));
+      this.emit('change');
+      return;
+    }
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.options.library.get(id) : undefined;
     if (t) this.options.engine.setSource(this.specFor(t));
   }
 
+  private wallNow(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** The programme's next item as the engine plays it; nothing (and a retry at its end) when the programme says silence. */
+  private fromProgramme(at: number): (NextTrack & { kind: 'file' }) | null {
+    const step = this.options.programme!.next(at);
+    if (step.kind === 'silence') {
+      this.resumeAt(step.until);
+      return null;
+    }
+    this.playedAs.set(step.track.id, { kind: step.kind, playlist: step.playlist });
+    return this.specFor(step.track);
+  }
+
+  /** tries the programme again at `until` (wall clock), as when the box is closed or had nothing to play */
+  private resumeAt(until: number | null): void {
+    this.cancelResume();
+    if (until === null) return;
+    const wait = Math.min(6 * 3_600_000, Math.max(1000, until - this.wallNow()));
+    this.resumeTimer = setTimeout(() => { this.resumeTimer = null; if (this.options.engine.state === 'idle' && this.mode === 'library') this.startQueue(); }, wait);
+    this.resumeTimer.unref();
+  }
+
+  private cancelResume(): void {
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+  }
+
+  /** Closing time (the programme): the music stops; listeners stay connected and see the box idle. */
+  stopForClosing(_reason: string): void {
+    this.cancelResume();
+    this.options.engine.setSource(null);
+    this.emit('change');
+  }
+
   private onTrack(e: TrackEvent): void {
     const track = e.trackId ? this.options.library.get(e.trackId) ?? null : null;
+    const playedAs = (track && this.playedAs.get(track.id)) ?? AS_SONG;
+    if (track) this.playedAs.delete(track.id);
     // listeners hear it at playAt: announce it then
     if (this.heardTimer) clearTimeout(this.heardTimer);
     const delayMs = Math.max(0, (e.playAt - this.options.clock()) / 1000);
     this.heardTimer = setTimeout(() => {
       this.heardTimer = null;
       this.heard = track;
-      this.emit('track', track);
+      this.emit('track', track, playedAs);
       this.emit('change');
     }, delayMs);
     this.heardTimer.unref();
@@ -184,7 +253,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   setVolume(volume: number): number {
     // a non-number must never reach the speaker or the saved state
     if (typeof volume !== 'number' || !Number.isFinite(volume)) throw new RangeError(`volume must be a number 0-100, got ${String(volume).slice(0, 40)}`);
-    this.vol = Math.round(Math.max(0, Math.min(100, volume)));
+    // under a programme, its maximum holds for buttons and requests alike
+    this.vol = Math.round(Math.max(0, Math.min(this.options.programme?.maxVolume() ?? 100, volume)));
     this.emit('volume', this.vol);
     this.emit('change');
     return this.vol;
@@ -196,6 +266,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   stop(): void {
     if (this.heardTimer) clearTimeout(this.heardTimer);
+    this.cancelResume();
   }
 }
 

@@ -44,6 +44,8 @@ export interface PlayLogOptions {
 
 interface Current {
   summary: TrackSummary;
+  kind: PlayedKind;
+  playlist: string | null;
   startedAt: number;
   listenersAtStart: number;
   playedMs: number;
@@ -54,7 +56,7 @@ interface Current {
 export class PlayLog implements Extension {
   readonly name = 'play-log';
   private current: Current | null = null;
-  private readonly onTrack = ({ track }: { track: TrackSummary | null }) => this.startItem(track);
+  private readonly onTrack = ({ track, kind, playlist }: BoxEventMap['track'][0]) => this.startItem(track, kind, playlist);
   private readonly onChanged = () => this.followPlayingState();
   private readonly onAnnouncement = (a: BoxEventMap['announcement'][0]) => {
     if ((a.state === 'done' || a.state === 'failed') && typeof a.startedAt === 'number' && typeof a.endedAt === 'number' && a.startedAt > 0) {
@@ -78,12 +80,12 @@ export class PlayLog implements Extension {
     this.options.events.on('announcement', this.onAnnouncement);
   }
 
-  private startItem(track: TrackSummary | null): void {
+  private startItem(track: TrackSummary | null, kind: PlayedKind, playlist: string | null): void {
     this.finishItem();
     if (!track) return;
     const now = this.now;
     this.current = {
-      summary: track, startedAt: now, listenersAtStart: this.options.listenerCount(), playedMs: 0,
+      summary: track, kind, playlist, startedAt: now, listenersAtStart: this.options.listenerCount(), playedMs: 0,
       playingSince: this.options.playing() ? now : null,
     };
   }
@@ -113,8 +115,8 @@ export class PlayLog implements Extension {
     const played: PlayedItem = {
       id: `${item.startedAt.toString(36)}-${item.summary.id}`,
       start: isoWithOffset(new Date(item.startedAt)), end: isoWithOffset(new Date(now)), playedMs,
-      kind: 'song', title: item.summary.title, artist: item.summary.artist, album: item.summary.album,
-      isrc: track?.isrc ?? null, file: track?.path ?? null, playlist: null, listenersAtStart: item.listenersAtStart,
+      kind: item.kind, title: item.summary.title, artist: item.summary.artist, album: item.summary.album,
+      isrc: track?.isrc ?? null, file: track?.path ?? null, playlist: item.playlist, listenersAtStart: item.listenersAtStart,
     };
     this.write(played, item.startedAt);
   }

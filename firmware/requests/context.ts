@@ -5,6 +5,7 @@ import type { Announcements } from '../domain/announcements.ts';
 import type { JoinManager } from '../domain/join-manager.ts';
 import type { ListenerDirectory } from '../domain/listener-directory.ts';
 import type { PlaybackControl } from '../domain/playback.ts';
+import type { ProgrammeRunner } from '../domain/programme/programme-runner.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
 import type { LibraryIndex } from '../library/search.ts';
 import type { Transaction } from '../wire/requests.ts';
@@ -23,6 +24,8 @@ export interface BoxServices {
   listeners: ListenerDirectory;
   /** announcements over the music (absent on a box built without them, e.g. in tests) */
   announcements?: Pick<Announcements, 'announce'>;
+  /** the kiosk's programme, when the box runs one */
+  programme?: Pick<ProgrammeRunner, 'status' | 'upcoming'>;
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */
   radio?: () => unknown;
   /** resolves once every change made so far is on disk (replies wait for it) */

@@ -42,6 +42,7 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   approve: op({ clientId: text(64) }),
   deny: op({ clientId: text(64), reason: text(200) }),
   announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
+  programme: op({ count: { type: 'integer', min: 1, max: 20 } }),
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
 };
 

@@ -3,7 +3,7 @@
 export const TOPIC_ROOT = 'nearcast';
 
 export const OPS = [
-  'join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'source', 'approve', 'deny', 'share', 'announce',
+  'join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'source', 'approve', 'deny', 'share', 'announce', 'programme',
 ] as const;
 export type Op = (typeof OPS)[number];
 

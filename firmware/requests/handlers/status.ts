@@ -8,6 +8,7 @@ export function statusData(ctx: RequestContext) {
     sources: b.playback.sources(),
     sharing: b.shareWindow.snapshot(),
     ...(b.radio ? { wifi: b.radio() } : {}),
+    ...(b.programme ? { programme: b.programme.status() } : {}),
     policy: b.joins.policy,
     listeners: b.listeners.count(),
     pending: b.joins.pending.length,

@@ -29,14 +29,14 @@ function setup() {
 describe('PlayLog (every item that played, one line each)', () => {
   it('an item runs from when it is heard to when the next is; pauses do not count; the line has what a royalty report needs', () => {
     const { events, written, told, state } = setup();
-    events.emit('track', { track: summary(moon) });
+    events.emit('track', { track: summary(moon), kind: 'song', playlist: null });
     state.now += 10_000;
     state.playing = false; events.emit('changed');
     state.now += 60_000; // paused for a minute
     state.playing = true; events.emit('changed');
     state.now += 5_000;
     state.listeners = 7;
-    events.emit('track', { track: summary(cafe) });
+    events.emit('track', { track: summary(cafe), kind: 'jingle', playlist: 'morning' });
     expect(written, JSON.stringify(written)).to.have.length(1);
     const line = written[0]!.record;
     expect(line).to.deep.include({
@@ -51,15 +51,15 @@ describe('PlayLog (every item that played, one line each)', () => {
   it('stopping ends the item playing; an item never heard (skipped while paused) is not logged', () => {
     const { events, written, state, log } = setup();
     state.playing = false;
-    events.emit('track', { track: summary(moon) });
+    events.emit('track', { track: summary(moon), kind: 'song', playlist: null });
     state.now += 3_000;
-    events.emit('track', { track: summary(cafe) }); // moon never played: paused throughout
+    events.emit('track', { track: summary(cafe), kind: 'jingle', playlist: 'morning' }); // moon never played: paused throughout
     state.playing = true; events.emit('changed');
     state.now += 4_000;
-    events.emit('track', { track: null }); // the box stopped
+    events.emit('track', { track: null, kind: 'song', playlist: null }); // the box stopped
     state.now += 9_000;
     log.stop();
-    expect(written.map((w) => [w.record.title, w.record.playedMs, w.record.listenersAtStart])).to.deep.equal([['Café Olé', 4_000, 3]]);
+    expect(written.map((w) => [w.record.title, w.record.playedMs, w.record.listenersAtStart, w.record.kind, w.record.playlist])).to.deep.equal([['Café Olé', 4_000, 3, 'jingle', 'morning']]);
     expect(written[0]!.record.isrc).to.equal(null);
   });
 });
