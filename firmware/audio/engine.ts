@@ -129,6 +129,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private prefetchAsked = false;
   private idleAt: number | null = null; // frame offset in the next chunk where nothing plays any more
   private paused = false;
+  /** a fade-out under way: the gain now, its decrease per frame, and what follows it */
+  private fade: { gain: number; step: number; then: 'skip' | 'stop' } | null = null;
   private unreportedErrors = 0;
   private errorReportedAt = -Infinity; // µs
   private timer: NodeJS.Timeout | null = null;
@@ -211,6 +213,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   /** Plays `spec` from the next chunk on (null: nothing). Queue mode continues after a file. */
   setSource(spec: SourceSpec | null): void {
+    this.fade = null;
     this.closeSource(this.cur);
     this.closeSource(this.prefetched);
     this.prefetched = null;
@@ -225,7 +228,18 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   /** Jumps to the next track now (queue mode), or stops a non-queue source. */
   skip(): void {
+    this.fade = null;
     this.advance();
+  }
+
+  /**
+   * Fades what plays out over `ms` from the next chunk, then skips to the next track
+   * or stops (a programme's interrupting news, closing time). Replaces a fade under way.
+   */
+  fadeOut(ms: number, then: 'skip' | 'stop'): void {
+    if (!this.cur) return;
+    const frames = Math.max(1, Math.round((ms * this.format.sampleRate) / 1000));
+    this.fade = { step: 1 / frames, gain: this.fade?.gain ?? 1, then };
   }
 
   /**
@@ -271,6 +285,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private produce(captureUs: number): void {
     const { pcm, trackId, announce } = this.fill();
+    this.applyFade(pcm);
     this.overlay.mix(pcm);
     const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
     if (trackId) chunk.trackId = trackId;
@@ -378,6 +393,21 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private closeSource(c: Current | null): void {
     try { c?.source.close(); } catch { /* closing is best effort */ }
+  }
+
+  /** ramps this chunk down; once silent, the fade's follow-up happens for the next chunk */
+  private applyFade(pcm: Int16Array): void {
+    const fade = this.fade;
+    if (!fade) return;
+    const ch = this.format.channels;
+    for (let frame = 0; frame < pcm.length / ch; frame++) {
+      fade.gain = Math.max(0, fade.gain - fade.step);
+      for (let c = 0; c < ch; c++) pcm[frame * ch + c] = Math.round(pcm[frame * ch + c]! * fade.gain);
+    }
+    if (fade.gain > 0) return;
+    this.fade = null;
+    if (fade.then === 'stop') this.setSource(null);
+    else this.advance();
   }
 
   private failed(error: Error, nowUs: number): void {

@@ -82,6 +82,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   /** what each programmed track plays as, until it is heard */
   private readonly playedAs = new Map<string, PlayedAs>();
   private resumeTimer: NodeJS.Timeout | null = null;
+  private readonly cutTimers = new Set<NodeJS.Timeout>();
   private mode: string; // 'library' or the live source's spec
 
   constructor(private readonly options: PlaybackOptions) {
@@ -138,7 +139,33 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       return null;
     }
     this.playedAs.set(step.track.id, { kind: step.kind, playlist: step.playlist });
+    this.planCut(step.cut);
     return this.specFor(step.track);
+  }
+
+  /**
+   * An item the programme cuts short (news on the hour that interrupts, closing time)
+   * fades out so that listeners hear its end at `cut.at`: the fade starts that much
+   * earlier, and the stream's latency earlier again, since chunks are made ahead of
+   * when they are heard. A cut planned for an item that has not started yet waits for
+   * the item before it to end.
+   */
+  private planCut(cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' } | null): void {
+    if (!cut) return;
+    const wait = cut.at - cut.fadeMs - this.options.engine.latencyMs - this.wallNow();
+    if (wait > 6 * 3_600_000) return; // further than an item lasts: the plan will have moved on
+    const timer: NodeJS.Timeout = setTimeout(() => {
+      this.cutTimers.delete(timer);
+      this.options.engine.fadeOut(cut.fadeMs, cut.because === 'closing' ? 'stop' : 'skip');
+    }, Math.max(0, wait));
+    timer.unref();
+    this.cutTimers.add(timer);
+  }
+
+  /** a person chose what plays (a song request, stop, a source): the programme's planned fades no longer apply */
+  private clearCuts(): void {
+    for (const timer of this.cutTimers) clearTimeout(timer);
+    this.cutTimers.clear();
   }
 
   /** tries the programme again at `until` (wall clock), as when the box is closed or had nothing to play */
@@ -214,6 +241,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   playNow(track: Track): void {
+    this.clearCuts();
     this.mode = 'library';
     this.queueModel.playNow(track.id);
     this.options.engine.setSource(this.specFor(track));
@@ -245,7 +273,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
         if (t) { e.setSource(this.specFor(t)); this.mode = 'library'; }
         break;
       }
-      case 'stop': e.setSource(null); break;
+      case 'stop': this.clearCuts(); e.setSource(null); break;
     }
     this.emit('change');
   }
@@ -266,6 +294,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   stop(): void {
     if (this.heardTimer) clearTimeout(this.heardTimer);
+    this.clearCuts();
     this.cancelResume();
   }
 }

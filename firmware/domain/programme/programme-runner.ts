@@ -12,7 +12,7 @@ import type { Planned, ProgrammeScheduler } from './scheduler.ts';
 
 /** what Playback plays next, and as what */
 export type PlanStep =
-  | { kind: 'song' | InterstitialKind; track: Track; playlist: string | null }
+  | { kind: 'song' | InterstitialKind; track: Track; playlist: string | null; cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' } | null }
   /** nothing now (closed, or nothing to play); Playback tries again at `until` */
   | { kind: 'silence'; until: number | null; reason: string };
 
@@ -57,7 +57,7 @@ export class ProgrammeRunner {
     }
     this.options.save(this.options.scheduler.toJSON());
     if (item.kind === 'silence') return { kind: 'silence', until: item.until, reason: item.reason };
-    return { kind: item.kind, track: item.track, playlist: item.playlist };
+    return { kind: item.kind, track: item.track, playlist: item.playlist, cut: item.cut && { at: item.cut.at, fadeMs: item.cut.fadeMs, because: item.cut.because } };
   }
 
   /** Starts following the timetable for `playback`: the volume window and the opening hours now, then at each change. */

@@ -217,6 +217,26 @@ describe('AudioEngine', () => {
     expect(itemAt(chunks, chunks.length - 1, 'chunks').pcm.every((v) => v === 32767), '+6 dB of 20000 clamps').to.equal(true);
   });
 
+  it('fades what plays out over the time asked, then skips to the next track (or stops)', () => {
+    const queue = ['b.flac'];
+    const dc = (): PcmSource => ({ kind: 'file', description: 'dc', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(10000) });
+    make({ openSource: dc, nextTrack: () => { const f = queue.shift(); return f ? { path: f, trackId: f } : null; } }).setSource({ kind: 'file', path: 'a.flac', trackId: 'a' });
+    const tracks: Array<string | null> = [];
+    engine.on('track', (t) => tracks.push(t.trackId));
+    engine.start();
+    timers.tick(20);
+    engine.fadeOut(100, 'skip'); // five chunks
+    timers.tick(100);
+    const faded = chunks.slice(-5).map((c) => c.pcm[c.pcm.length - 2]!);
+    expect(faded, 'the last frame of each chunk of the fade').to.deep.equal([8000, 6000, 4000, 2000, 0]);
+    timers.tick(20);
+    expect(tracks, 'the next track follows the fade').to.deep.equal(['a', 'b.flac']);
+    expect(itemAt(chunks, chunks.length - 1, 'chunks').pcm[0], 'at full scale again').to.equal(10000);
+    engine.fadeOut(40, 'stop');
+    timers.tick(60);
+    expect(engine.state, 'stopped after the fade').to.equal('idle');
+  });
+
   it('reports a failing chunk at once, then at most every 10 s with the count, and keeps producing', () => {
     let reads = 0;
     const src: PcmSource = { kind: 'tone', description: 'broken', ended: false, error: null, close() {}, read: () => { reads++; throw new Error('bad read'); } };
