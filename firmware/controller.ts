@@ -108,7 +108,7 @@ export class Controller {
       nextTrack: () => this.playback.nextTrack(),
     });
     this.playback = new Playback({
-      engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources,
+      engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources, stations: config.stations,
       initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat,
     });
     const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });

@@ -35,6 +35,8 @@ export interface BoxEventMap {
   button: [ButtonEvent & { effect: string }];
   capture: [object];
   silence: [object];
+  /** a radio stream (re)connected: { source, state: 'connected', station, contentType } */
+  stream: [object];
   wifi: [object];
   wifi_station_connected: [object];
   wifi_station_disconnected: [object];
@@ -44,7 +46,7 @@ export type BoxEventName = keyof BoxEventMap;
 
 /** the events published on MQTT (all but the internal `changed` and `volume`) */
 export const PUBLISHED_EVENTS = [
-  'track', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence',
+  'track', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence', 'stream',
   'wifi', 'wifi_station_connected', 'wifi_station_disconnected', 'wps',
 ] as const satisfies readonly BoxEventName[];
 

@@ -2,10 +2,10 @@
 // audio engine; what handlers, buttons and the state topic see as "now playing".
 
 import { EventEmitter } from 'node:events';
-import { parseSourceSpec, type AudioEngine, type TrackEvent } from '../audio/engine.ts';
+import { parseSourceSpec, sourceLabel, type AudioEngine, type NextTrack, type SourceSpec, type TrackEvent } from '../audio/engine.ts';
 import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
-import type { Track } from '../library/track.ts';
+import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
 
 export interface NowPlaying {
@@ -40,12 +40,15 @@ export interface PlaybackEvents {
 
 export interface PlaybackOptions {
   engine: AudioEngine;
-  library: LibraryIndex;
+  /** the box's files and the music servers' tracks it has seen (library/music-library.ts) */
+  library: Pick<LibraryIndex, 'get' | 'all'>;
   clock: () => number; // µs, the engine's clock
   /** what the box plays at start: 'library' or a live source spec (config `source`) */
   sourceLabel: string;
   /** further live sources the owner may switch to (config `sources`) */
   liveSources?: string[];
+  /** radio stations the owner may switch to by name (config `stations`) */
+  stations?: Array<{ name: string; url: string }>;
   initialVolume: number;
   queue?: PlayQueueJSON;
   repeat: 'all' | 'none';
@@ -75,12 +78,12 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   /** The engine asks for the following track (a few seconds early, to pre-open it). */
-  nextTrack = (): { path: string; trackId: string } | null => {
+  nextTrack = (): NextTrack | null => {
     for (let tries = 0; tries < 8; tries++) {
       const id = this.queueModel.next();
       if (!id) return null;
       const t = this.options.library.get(id);
-      if (t) return { path: t.path, trackId: t.id };
+      if (t) return { path: t.path, trackId: t.id, spec: sourceOf(t) };
     }
     return null;
   };
@@ -90,11 +93,11 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.mode = 'library';
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.options.library.get(id) : undefined;
-    if (t) this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
+    if (t) this.options.engine.setSource(sourceOf(t));
   }
 
   private onTrack(e: TrackEvent): void {
-    const track = e.trackId ? this.options.library.get(e.trackId) ?? null : null;
+    const track = e.trackId ? this.options.library.get(e.trackId) ?? null : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
     // listeners hear it at playAt: announce it then
     if (this.heardTimer) clearTimeout(this.heardTimer);
     const delayMs = Math.max(0, (e.playAt - this.options.clock()) / 1000);
@@ -121,7 +124,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   sources(): string[] {
-    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? [])])];
+    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? []), ...(this.options.stations ?? []).map((s) => s.name)])];
   }
 
   selectSource(source: string): string {
@@ -129,7 +132,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     if (!choices.includes(source)) throw new RangeError(`source '${source}' is not one of this box's sources: ${choices.join(', ')} (config 'sources' lists more)`);
     if (source === 'library') this.startQueue();
     else {
-      this.options.engine.setSource(parseSourceSpec(source));
+      const station = this.options.stations?.find((s) => s.name === source);
+      this.options.engine.setSource(station ? { kind: 'url', url: station.url, live: true, label: station.name } : parseSourceSpec(source));
       this.mode = source;
     }
     this.emit('change');
@@ -139,7 +143,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   playNow(track: Track): void {
     this.mode = 'library';
     this.queueModel.playNow(track.id);
-    this.options.engine.setSource({ kind: 'file', path: track.path, trackId: track.id });
+    this.options.engine.setSource(sourceOf(track));
     this.emit('change');
   }
 
@@ -165,7 +169,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       case 'previous': {
         const id = this.queueModel.previous();
         const t = id ? this.options.library.get(id) : undefined;
-        if (t) { e.setSource({ kind: 'file', path: t.path, trackId: t.id }); this.mode = 'library'; }
+        if (t) { e.setSource(sourceOf(t)); this.mode = 'library'; }
         break;
       }
       case 'stop': e.setSource(null); break;
@@ -189,6 +193,19 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   stop(): void {
     if (this.heardTimer) clearTimeout(this.heardTimer);
   }
+}
+
+/** a track on the box is a file; one on a music server is streamed from it (its `path` is then a URL without credentials) */
+function sourceOf(t: Track): SourceSpec {
+  return t.server ? { kind: 'url', url: t.path, live: false, trackId: t.id, server: t.server } : { kind: 'file', path: t.path, trackId: t.id };
+}
+
+/** what a radio stream says it plays (ICY StreamTitle), as now-playing; a new id per title */
+function streamTrack(source: string, now: { title: string; artist: string; station: string }): Track {
+  return {
+    id: trackIdFor(`${source}\n${now.artist}\n${now.title}`), path: source, title: now.title, artist: now.artist, album: now.station,
+    durationMs: 0, fileName: '', hasArtwork: false,
+  };
 }
 
 /**

@@ -15,6 +15,10 @@ export interface Track {
   /** Base name with extension, e.g. "Moon River.mp3". */
   fileName: string;
   hasArtwork: boolean;
+  /** the music server holding it (config `servers`); absent: a file on the box. Its `path` is then the server's stream URL, without credentials */
+  server?: string;
+  /** on a music server: its id there (for cover art) */
+  remoteId?: string;
 }
 
 /** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */
