@@ -42,6 +42,7 @@ import { Telemetry } from './extensions/telemetry.ts';
 import { Wifi } from './extensions/wifi.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
+import { MusicLibrary, openServers } from './library/music-library.ts';
 import { LibraryIndex } from './library/search.ts';
 import type { BoxServices } from './requests/context.ts';
 import { statusData } from './requests/handlers/status.ts';
@@ -76,6 +77,8 @@ export class Controller {
   engine!: AudioEngine;
   stream!: StreamServer;
   library!: LibraryIndex;
+  /** the box's files and its music servers (config `servers`) */
+  music!: MusicLibrary;
   joins!: JoinManager;
   shareWindow!: ShareWindow;
   listeners!: Listeners;
@@ -98,17 +101,20 @@ export class Controller {
     const store = new StateStore<Persisted>(config.stateDir, 'playback', validatePersisted, (m) => { this.refusals.count('bad_state'); this.log.warn(m); });
     const saved = store.load({ volume: config.audio.volume });
     this.library = await this.scanLibrary();
+    this.music = new MusicLibrary({ local: this.library, servers: openServers(config.servers) });
 
     // the audio path: sources → engine → FIFO → stream
     const codecs = [...new Set<CodecName>([...config.stream.codecs, config.stream.codec])];
-    const opener = new SourceOpener({ silenceSeconds: config.capture.silenceSeconds, silenceThreshold: config.capture.silenceThreshold });
+    const opener = new SourceOpener({
+      silenceSeconds: config.capture.silenceSeconds, silenceThreshold: config.capture.silenceThreshold, authorize: (server, url) => this.music.authorize(server, url),
+    });
     this.engine = new AudioEngine({
       openSource: opener.open, format: DEFAULT_FORMAT, chunkMs: config.stream.chunkMs, latencyMs: config.stream.latencyMs, codecs,
       fifoSeconds: config.stream.fifoSeconds, clock: this.clock, bitrate: config.stream.opusBitrate,
       nextTrack: () => this.playback.nextTrack(),
     });
     this.playback = new Playback({
-      engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources, stations: config.stations,
+      engine: this.engine, library: this.music, clock: this.clock, sourceLabel: config.source, liveSources: config.sources, stations: config.stations,
       initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat,
     });
     const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });
@@ -126,7 +132,7 @@ export class Controller {
 
     // the control path: every transport → one router → the domain
     const services: BoxServices = {
-      boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.library, playback: this.playback,
+      boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.music, playback: this.playback,
       joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners, persisted: () => store.settled(),
     };
     const limits = config.limits;
