@@ -197,7 +197,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
 /** a track on the box is a file; one on a music server is streamed from it (its `path` is then a URL without credentials) */
 function sourceOf(t: Track): SourceSpec {
-  return t.server ? { kind: 'url', url: t.path, live: false, trackId: t.id, server: t.server } : { kind: 'file', path: t.path, trackId: t.id };
+  return t.server ? { kind: 'url', url: t.path, live: false, trackId: t.id, server: t.server, label: `${t.title} (${t.server})` } : { kind: 'file', path: t.path, trackId: t.id };
 }
 
 /** what a radio stream says it plays (ICY StreamTitle), as now-playing; a new id per title */
