@@ -269,7 +269,8 @@ export class Controller {
       log: (l, m, e) => this.log.log(l, m, e),
     });
     this.ports.mqtt = this.broker.mqttPort;
-    const web = new WebServer({ stream: this.stream, clock: this.clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path });
+    const web = new WebServer({ stream: this.stream, clock: this.clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path,
+      remoteCover: (id) => this.music.coverArt(id) });
     const http = await startBoxHttp({
       host: config.network.host, port: config.http.port, refusals: this.refusals, web, broker: this.broker,
       limits: { perAddress: config.limits.connectionsPerAddress, total: config.limits.connections },

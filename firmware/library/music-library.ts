@@ -63,6 +63,13 @@ export class MusicLibrary {
     return s.authorize(url);
   }
 
+  /** the cover art of a server's song the box knows (null: none, or not a server's song) */
+  async coverArt(id: string): Promise<{ data: Uint8Array; type: string } | null> {
+    const track = this.remote.get(id);
+    const server = track && this.servers.find((s) => s.name === track.server);
+    return server && track.coverId ? server.coverArt(track.coverId) : null;
+  }
+
   /** Searches the box and every server; each server gets its own time limit. */
   async find(query: string, limit = 10): Promise<FindResult> {
     const local: LocatedHit[] = this.local.search(query, limit).map((h) => ({ ...h, where: ON_THE_BOX }));

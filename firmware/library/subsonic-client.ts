@@ -27,6 +27,7 @@ export interface SubsonicServerOptions {
 const API_VERSION = '1.16.1';
 const CLIENT = 'nearcast';
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
+const COVER_TIMEOUT_MS = 3000;
 
 interface SubsonicSong {
   id?: unknown; title?: unknown; artist?: unknown; album?: unknown; duration?: unknown; suffix?: unknown; coverArt?: unknown; isDir?: unknown; isVideo?: unknown;
@@ -84,9 +85,19 @@ export class SubsonicServer {
     return songs.flatMap((song) => this.toTrack(song));
   }
 
-  /** where a song's cover art is (add credentials with authorize to fetch it) */
-  coverArtUrl(coverId: string): URL {
-    return this.endpoint('getCoverArt', { id: coverId });
+  /** A song's cover art (at most 4 MiB, within 3 s); null when the server has none. */
+  async coverArt(coverId: string): Promise<{ data: Uint8Array; type: string } | null> {
+    try {
+      const response = await fetch(this.authorize(this.endpoint('getCoverArt', { id: coverId, size: '600' })), { signal: AbortSignal.timeout(COVER_TIMEOUT_MS) });
+      const type = response.headers.get('content-type') ?? '';
+      // an error comes back as Subsonic JSON with HTTP 200: only an image is a cover
+      if (!response.ok || !type.startsWith('image/')) { await response.body?.cancel(); return null; }
+      if (Number(response.headers.get('content-length') ?? 0) > MAX_RESPONSE_BYTES) { await response.body?.cancel(); return null; }
+      const data = new Uint8Array(await response.arrayBuffer());
+      return data.length > 0 && data.length <= MAX_RESPONSE_BYTES ? { data, type } : null;
+    } catch {
+      return null; // unreachable now: the page shows no cover
+    }
   }
 
   private toTrack(song: SubsonicSong): Track[] {
@@ -108,6 +119,7 @@ export class SubsonicServer {
       hasArtwork: typeof song.coverArt === 'string' && song.coverArt !== '',
       server: this.name,
       remoteId,
+      ...(typeof song.coverArt === 'string' && song.coverArt !== '' && { coverId: song.coverArt }),
     }];
   }
 

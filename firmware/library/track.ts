@@ -17,8 +17,9 @@ export interface Track {
   hasArtwork: boolean;
   /** the music server holding it (config `servers`); absent: a file on the box. Its `path` is then the server's stream URL, without credentials */
   server?: string;
-  /** on a music server: its id there (for cover art) */
+  /** on a music server: its id there, and its cover art's id */
   remoteId?: string;
+  coverId?: string;
 }
 
 /** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */

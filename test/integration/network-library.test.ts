@@ -101,6 +101,10 @@ describe('a music server beside the box\'s own files (real box and companion; Op
       await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 30_000);
       await waitFor(`the server's track on state (${seen()})`, () => state.track?.title === 'Harbour Lights', 20_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
       expect(state.track).to.include({ artist: 'Remote Band', album: 'Far Away' });
+      // its cover art comes from the server through the box's web port, like a file's
+      const art = await fetch(`http://127.0.0.1:${box.ports.http}/art/${encodeURIComponent(state.track.id)}`);
+      expect(art.status).to.equal(200);
+      expect(art.headers.get('content-type')).to.equal('image/png');
       await waitFor('6 s of output', () => size() > 6 * BYTES_PER_SECOND, 40_000);
     } finally {
       code = await comp.interrupt();

@@ -72,6 +72,11 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
     const authorized = library.authorize('home', stored);
     expect(authorized.searchParams.get('t')).to.have.length(32);
     expect(library.all().map((t) => t.id), 'the queue loops over the box only').to.deep.equal(['l1', 'l2']);
+    // its cover art, from the server (the web page shows /art/<id>)
+    const cover = await library.coverArt(hits[1]!.track.id);
+    expect(cover?.type).to.equal('image/png');
+    expect(Buffer.from(cover!.data).subarray(1, 4).toString()).to.equal('PNG');
+    expect(await library.coverArt('l1'), 'a file on the box: the web server reads its own').to.equal(null);
   });
 
   it('a slow server does not hold up the answer more than its time limit (default 1 s); it is named', async () => {
