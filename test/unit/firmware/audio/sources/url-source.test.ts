@@ -5,8 +5,11 @@
 
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { UrlSource } from '../../../../../firmware/audio/sources/url-source.ts';
 
 /** reads the source like the engine does (960 frames per 20 ms) until `done` or the deadline */
@@ -82,6 +85,33 @@ describe('UrlSource', function () {
       }
     });
   }
+
+  it('plays an HLS stream through ffmpeg, the playlist fetched first to know it is HLS', async () => {
+    const hlsDir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-hls-'));
+    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=440:d=4:sample_rate=48000', '-ac', '2', '-c:a', 'aac', '-f', 'hls',
+      '-hls_time', '1', '-hls_list_size', '0', path.join(hlsDir, 'index.m3u8')]);
+    const hls = http.createServer((req, res) => {
+      const name = path.basename(new URL(req.url ?? '/', 'http://x').pathname);
+      try {
+        const body = readFileSync(path.join(hlsDir, name));
+        res.writeHead(200, { 'Content-Type': name.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' }).end(body);
+      } catch { res.writeHead(404).end(); }
+    });
+    await new Promise<void>((r) => hls.listen(0, '127.0.0.1', r));
+    const source = new UrlSource(`http://127.0.0.1:${(hls.address() as AddressInfo).port}/index.m3u8`, { live: true, label: 'HLS FM', retryMs: [5000, 5000], prebufferMs: 100 });
+    const connected: unknown[] = [];
+    source.on('connected', (c) => connected.push(c));
+    try {
+      let frames = 0;
+      await pump(source, () => (frames += source.read(960).length / 2) > 48000, 20_000);
+      expect(connected[0]).to.deep.equal({ station: 'HLS FM', contentType: 'application/vnd.apple.mpegurl' });
+      expect(frames, 'decoded frames (more than 1 s)').to.be.greaterThan(48000);
+    } finally {
+      source.close();
+      await new Promise<void>((r) => hls.close(() => r()));
+      rmSync(hlsDir, { recursive: true, force: true });
+    }
+  });
 
   it("plays a server's track to its end (no reconnect)", async () => {
     const source = new UrlSource(`${base}/track`, { live: false, label: 'a track', trackId: 't1' });
