@@ -50,6 +50,7 @@ export interface UrlSourceEvents {
 }
 
 const MAX_PLAYLIST_DEPTH = 3;
+const NOT_AUDIO = /^(application\/json|application\/xml|text\/)/i;
 const FORMAT_OF_TYPE: Record<string, string> = {
   'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/aac': 'aac', 'audio/aacp': 'aac', 'audio/x-aac': 'aac',
   'audio/ogg': 'ogg', 'application/ogg': 'ogg', 'audio/flac': 'flac', 'audio/x-flac': 'flac',
@@ -140,6 +141,10 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
         const { response, url: at } = await openHttp(url, { what: this.options.label, timeoutMs: this.options.connectTimeoutMs, headers: { 'Icy-MetaData': '1', 'User-Agent': 'nearcast' } });
         if (this.closed) { response.destroy(); return; }
         const kind = playlistKind(response.headers['content-type'], at);
+        if (!kind && !this.options.live && NOT_AUDIO.test(headerText(response.headers['content-type']))) {
+          // a music server answers an error (a song gone, a bad login) in JSON or XML with HTTP 200
+          throw new Error(`${this.options.label}: the server answered instead of sending audio: ${errorText(await readBounded(response, this.options.label, 16_384))}`);
+        }
         if (!kind) { this.play(response); return; }
         const text = await readBounded(response, this.options.label);
         if (isHls(text)) { this.playHls(at); return; }
@@ -272,6 +277,12 @@ function checkedUrl(text: string, label: string): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`${label}: only http and https URLs are played, not ${url.protocol}`);
   return url;
+}
+
+/** the message of a Subsonic error body (JSON or XML), else the start of the text */
+function errorText(body: string): string {
+  const message = /"message"\s*:\s*"([^"]{1,200})"/.exec(body) ?? /message="([^"]{1,200})"/.exec(body);
+  return message?.[1] ?? body.replace(/\s+/g, ' ').trim().slice(0, 120);
 }
 
 function headerText(value: string | string[] | undefined): string {

@@ -58,6 +58,8 @@ describe('UrlSource', function () {
       } else if (url.pathname === '/dies') {
         res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': String(mp3.length) });
         res.write(mp3.subarray(0, mp3.length >> 1), () => res.destroy());
+      } else if (url.pathname === '/gone') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ 'subsonic-response': { status: 'failed', error: { code: 70, message: 'The requested data was not found.' } } }));
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -138,6 +140,16 @@ describe('UrlSource', function () {
       expect(source.error?.message).not.to.include('secret');
       expect(source.ended).to.equal(false);
       expect(requests.some((r) => r.startsWith('/dies?t=secret-token')), 'the credentials went to the server').to.equal(true);
+    } finally {
+      source.close();
+    }
+  });
+
+  it("a server's error answer instead of audio fails the track with the server's message", async () => {
+    const source = new UrlSource(`${base}/gone`, { live: false, label: 'Lost Song (home)', trackId: 't3' });
+    try {
+      await pump(source, () => source.error !== null, 10_000);
+      expect(source.error?.message).to.equal('Lost Song (home): the server answered instead of sending audio: The requested data was not found.');
     } finally {
       source.close();
     }
