@@ -160,6 +160,7 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
 
   /** an audio response: ICY blocks out, the rest into a new decoder */
   private play(response: IncomingMessage): void {
+    if (this.closed) { response.destroy(); return; }
     // the content type names the container: ffmpeg then need not guess it from the first bytes, wherever the stream was joined
     const format = FORMAT_OF_TYPE[headerText(response.headers['content-type']).split(';')[0]?.toLowerCase() ?? ''];
     const decoder = this.newDecoder([...(format ? ['-f', format] : []), '-i', 'pipe:0']);
@@ -188,6 +189,7 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
 
   /** HLS: ffmpeg fetches the playlist and its segments itself */
   private playHls(url: URL): void {
+    if (this.closed) return;
     this.newDecoder(['-i', url.href]);
     this.station = this.options.label;
     this.connectedAt = Date.now();
