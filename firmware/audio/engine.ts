@@ -116,7 +116,8 @@ export function sourceLabel(spec: SourceSpec): string {
   switch (spec.kind) {
     case 'file': case 'pipe': return spec.path;
     case 'capture': return `capture:${spec.pcm}`;
-    case 'url': return spec.label ?? `url:${spec.url}`;
+    // a station URL's user:password (rare, but allowed by URLs) stays out of messages
+    case 'url': return spec.label ?? `url:${spec.url.replace(/^([a-z]+:\/\/)[^/@\s]*@/i, '$1')}`;
     default: return spec.kind;
   }
 }

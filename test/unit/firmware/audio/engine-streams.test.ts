@@ -4,7 +4,7 @@
 
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { AudioEngine, parseSourceSpec, type SourceSpec, type TrackEvent } from '../../../../firmware/audio/engine.ts';
+import { AudioEngine, parseSourceSpec, sourceLabel, type SourceSpec, type TrackEvent } from '../../../../firmware/audio/engine.ts';
 import { ToneSource } from '../../../../firmware/audio/sources/tone-source.ts';
 import type { PcmSource, StreamTitle } from '../../../../firmware/audio/types.ts';
 
@@ -23,6 +23,11 @@ describe('AudioEngine with URL sources', () => {
     expect(parseSourceSpec('url:https://radio.example/fip.m3u8').kind).to.equal('url');
     expect(() => parseSourceSpec('url:file:///etc/passwd')).to.throw(RangeError, /url needs an http or https URL/);
     expect(() => parseSourceSpec('url:')).to.throw(RangeError, /url needs an http or https URL/);
+  });
+
+  it('names a URL source without the user and password a station URL may hold', () => {
+    expect(sourceLabel({ kind: 'url', url: 'http://me:secret@radio.example/live', live: true })).to.equal('url:http://radio.example/live');
+    expect(sourceLabel({ kind: 'url', url: 'http://radio.example/live', live: true, label: 'Test FM' })).to.equal('Test FM');
   });
 
   it("announces each new title of a stream where it is heard, with the title", () => {
