@@ -1,6 +1,6 @@
 // A small Subsonic/OpenSubsonic server for tests, built from the OpenSubsonic
-// specification's documented responses (opensubsonic.netlify.app: ping, search3,
-// stream, getCoverArt; JSON with f=json; salted-token auth t = md5(password + s)).
+// specification's documented responses (ping, search3, stream, getCoverArt; JSON
+// with f=json; salted-token auth t = md5(password + s)).
 // No OpenSubsonic server installs here (Debian has no navidrome, gonic or airsonic
 // package), so the tests talk to this one. It serves real audio files, answers
 // errors the way the spec says (HTTP 200 with status "failed" and an error code),
