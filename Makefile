@@ -9,7 +9,7 @@ SHELL := /bin/bash
 # (the comparison), iproute2, Chromium (the web companion's tests) and a C compiler (the
 # stand-in libgpiod the GPIO tests build)
 BOX_APT_PACKAGES := ffmpeg libopus0 libasound2 libasound2-plugins alsa-utils gpiod espeak-ng
-TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus-daemon mosquitto-clients snapserver snapclient iproute2 chromium gcc libc6-dev
+TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus-daemon mosquitto-clients snapserver snapclient icecast2 iproute2 chromium gcc libc6-dev
 NODE_MIN := 20
 ARGS ?=
 

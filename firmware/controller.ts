@@ -51,6 +51,7 @@ import { Wifi } from './extensions/wifi.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
 import { gainDbFor, LoudnessIndex } from './library/loudness.ts';
+import { MusicLibrary, openServers } from './library/music-library.ts';
 import { LibraryIndex } from './library/search.ts';
 import type { BoxServices } from './requests/context.ts';
 import { statusData } from './requests/handlers/status.ts';
@@ -86,6 +87,8 @@ export class Controller {
   engine!: AudioEngine;
   stream!: StreamServer;
   library!: LibraryIndex;
+  /** the box's files and its music servers (config `servers`) */
+  music!: MusicLibrary;
   joins!: JoinManager;
   shareWindow!: ShareWindow;
   listeners!: Listeners;
@@ -110,10 +113,13 @@ export class Controller {
     const store = new StateStore<Persisted>(config.stateDir, 'playback', validatePersisted, (m) => { this.refusals.count('bad_state'); this.log.warn(m); });
     const saved = store.load({ volume: config.audio.volume });
     this.library = await this.scanLibrary();
+    this.music = new MusicLibrary({ local: this.library, servers: openServers(config.servers) });
 
     // the audio path: sources → engine → FIFO → stream
     const codecs = [...new Set<CodecName>([...config.stream.codecs, config.stream.codec])];
-    const opener = new SourceOpener({ silenceSeconds: config.capture.silenceSeconds, silenceThreshold: config.capture.silenceThreshold });
+    const opener = new SourceOpener({
+      silenceSeconds: config.capture.silenceSeconds, silenceThreshold: config.capture.silenceThreshold, authorize: (server, url) => this.music.authorize(server, url),
+    });
     this.engine = new AudioEngine({
       openSource: opener.open, format: DEFAULT_FORMAT, chunkMs: config.stream.chunkMs, latencyMs: config.stream.latencyMs, codecs,
       fifoSeconds: config.stream.fifoSeconds, clock: this.clock, bitrate: config.stream.opusBitrate, duckRampMs: config.announce.rampMs,
@@ -124,7 +130,7 @@ export class Controller {
       : null;
     const programme = this.programmeRunner();
     this.playback = new Playback({
-      engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources,
+      engine: this.engine, library: this.music, clock: this.clock, sourceLabel: config.source, liveSources: config.sources, stations: config.stations,
       initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat, programme: programme ?? undefined,
       gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
     });
@@ -153,7 +159,7 @@ export class Controller {
       maxQueue: announce.maxQueue, latencyMs: config.stream.latencyMs,
     });
     const services: BoxServices = {
-      boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.library, playback: this.playback,
+      boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.music, playback: this.playback,
       joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners, announcements, persisted: () => store.settled(),
       ...(programme ? { programme } : {}),
     };
@@ -307,7 +313,8 @@ export class Controller {
       log: (l, m, e) => this.log.log(l, m, e),
     });
     this.ports.mqtt = this.broker.mqttPort;
-    const web = new WebServer({ stream: this.stream, clock: this.clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path });
+    const web = new WebServer({ stream: this.stream, clock: this.clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path,
+      remoteCover: (id) => this.music.coverArt(id) });
     const http = await startBoxHttp({
       host: config.network.host, port: config.http.port, refusals: this.refusals, web, broker: this.broker,
       limits: { perAddress: config.limits.connectionsPerAddress, total: config.limits.connections },

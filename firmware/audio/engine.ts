@@ -5,7 +5,7 @@
 // or idle (silence), so listeners keep their clocks and buffers.
 
 import { EventEmitter } from 'node:events';
-import type { PcmSource, ChunkEncoder } from './types.ts';
+import type { PcmSource, ChunkEncoder, StreamTitle } from './types.ts';
 import { FifoRing, type Chunk } from './fifo.ts';
 import { OverlayMixer } from './overlay-mixer.ts';
 import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
@@ -15,6 +15,7 @@ import { PipeSource, DEFAULT_PIPE_PATH } from './sources/pipe-source.ts';
 import { CaptureSource } from './sources/capture-source.ts';
 import { AlsaCapture } from '../../hardware/audio/alsa-capture.ts';
 import { ToneSource } from './sources/tone-source.ts';
+import { UrlSource } from './sources/url-source.ts';
 import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFormat } from '../wire/format.ts';
 import { monotonicUs } from '../util/time.ts';
 
@@ -23,11 +24,21 @@ export type SourceSpec =
   | { kind: 'pipe'; path: string }
   | { kind: 'capture'; pcm: string }
   | { kind: 'tone'; hz: number }
-  | { kind: 'silence' };
+  | { kind: 'silence' }
+  /**
+   * an http(s) stream: radio (`live`, reconnects) or a music server's track (`trackId`, ends).
+   * `url` never holds credentials (it shows in messages); `server` names the library
+   * server whose credentials are added when the request is made (source-opener.ts).
+   */
+  | { kind: 'url'; url: string; live: boolean; label?: string; trackId?: string; server?: string };
 
-export interface NextTrack { path: string; trackId: string; gainDb?: number }
-/** What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a library track. */
-export interface TrackEvent { trackId: string | null; spec: SourceSpec | null; playAt: number }
+/** the queue's next track: a file (at `gainDb`, the loudness gain), or (`spec`) another kind of source, such as a music server's track */
+export interface NextTrack { path: string; trackId: string; gainDb?: number; spec?: SourceSpec }
+/**
+ * What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a
+ * library track. `title`: what a live stream says it plays now (ICY), when it says.
+ */
+export interface TrackEvent { trackId: string | null; spec: SourceSpec | null; playAt: number; title?: StreamTitle | null }
 export interface SourceErrorEvent { path: string; error: Error }
 export type EngineState = 'playing' | 'paused' | 'idle';
 
@@ -68,12 +79,12 @@ export interface AudioEngineOptions {
 export interface EngineStats { chunks: number; sourceUnderruns: number; stalls: number; errors: number }
 
 /** `gain`: the linear gain applied to the source's samples (1: none) */
-interface Current { spec: SourceSpec; source: PcmSource; framesRead: number; heard: boolean; gain: number }
-interface Announce { trackId: string | null; spec: SourceSpec | null; offset: number }
+interface Current { spec: SourceSpec; source: PcmSource; framesRead: number; heard: boolean; gain: number; title: StreamTitle | null }
+interface Announce { trackId: string | null; spec: SourceSpec | null; offset: number; title?: StreamTitle | null }
 
 const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
 
-/** Parses the `--source` forms: `silence`, `tone:440`, `pipe` / `pipe:/path`, `capture:hw:1,0`, `file:/path`. */
+/** Parses the `--source` forms: `silence`, `tone:440`, `pipe` / `pipe:/path`, `capture:hw:1,0`, `file:/path`, `url:http://…`. */
 export function parseSourceSpec(text: string): SourceSpec {
   const [kind, ...rest] = text.split(':');
   const arg = rest.join(':');
@@ -86,7 +97,11 @@ export function parseSourceSpec(text: string): SourceSpec {
   if (kind === 'pipe') return { kind: 'pipe', path: arg || DEFAULT_PIPE_PATH };
   if (kind === 'file' && arg) return { kind: 'file', path: arg };
   if (kind === 'capture' && arg.trim()) return { kind: 'capture', pcm: arg.trim() };
-  throw new RangeError(`unknown source '${text}' (expected silence, tone:<hz>, pipe[:<path>], capture:<ALSA PCM> or file:<path>)`);
+  if (kind === 'url') {
+    if (!/^https?:\/\/[^/\s]+/i.test(arg)) throw new RangeError(`source '${text}': url needs an http or https URL, e.g. url:http://radio.example/stream`);
+    return { kind: 'url', url: arg, live: true };
+  }
+  throw new RangeError(`unknown source '${text}' (expected silence, tone:<hz>, pipe[:<path>], capture:<ALSA PCM>, file:<path> or url:<http(s) URL>)`);
 }
 
 export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_FORMAT): PcmSource {
@@ -96,11 +111,28 @@ export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_
     case 'capture': return new CaptureSource(new AlsaCapture(spec.pcm), { format });
     case 'tone': return new ToneSource({ hz: spec.hz, format });
     case 'silence': return new ToneSource({ hz: 0, format });
+    case 'url': return new UrlSource(spec.url, { live: spec.live, label: sourceLabel(spec), trackId: spec.trackId, format });
   }
 }
 
-function specPath(spec: SourceSpec): string {
-  return spec.kind === 'file' || spec.kind === 'pipe' ? spec.path : spec.kind === 'capture' ? `capture:${spec.pcm}` : spec.kind;
+/** what messages call a source */
+export function sourceLabel(spec: SourceSpec): string {
+  switch (spec.kind) {
+    case 'file': case 'pipe': return spec.path;
+    case 'capture': return `capture:${spec.pcm}`;
+    // a station URL's user:password (rare, but allowed by URLs) stays out of messages
+    case 'url': return spec.label ?? `url:${spec.url.replace(/^([a-z]+:\/\/)[^/@\s]*@/i, '$1')}`;
+    default: return spec.kind;
+  }
+}
+
+/** a track of the play queue (a file, a music server's track): the queue goes on after it */
+function isQueueTrack(spec: SourceSpec): boolean {
+  return spec.kind === 'file' || (spec.kind === 'url' && spec.trackId !== undefined);
+}
+
+function trackIdOf(spec: SourceSpec): string | null {
+  return spec.kind === 'file' || spec.kind === 'url' ? spec.trackId ?? null : null;
 }
 
 /** frames a source still has before its end, if it knows (FileSource after decoding, timed ToneSource) */
@@ -158,7 +190,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   get running(): boolean { return this.started; }
   get state(): EngineState { return !this.cur ? 'idle' : this.paused ? 'paused' : 'playing'; }
   get currentSpec(): SourceSpec | null { return this.cur?.spec ?? null; }
-  get currentTrackId(): string | null { return this.cur?.spec.kind === 'file' ? this.cur.spec.trackId ?? null : null; }
+  get currentTrackId(): string | null { return this.cur ? trackIdOf(this.cur.spec) : null; }
   /** position of the current track in what has been produced (listeners hear it latencyMs later) */
   get positionMs(): number {
     if (!this.cur) return 0;
@@ -294,7 +326,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.encoders?.push(chunk);
     this.stats.chunks++;
     for (const a of announce) {
-      this.emit('track', { trackId: a.trackId, spec: a.spec, playAt: chunk.playAt + framesToUs(a.offset, this.format) });
+      this.emit('track', { trackId: a.trackId, spec: a.spec, playAt: chunk.playAt + framesToUs(a.offset, this.format), ...(a.title && { title: a.title }) });
     }
     this.emit('chunk', chunk);
   }
@@ -313,12 +345,14 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled);
       const frames = got.length / ch;
       if (frames > 0) {
-        if (!cur.heard) {
+        const title = cur.source.streamTitle ?? null;
+        if (!cur.heard || title !== cur.title) {
+          // a stream's new title is heard from here on, like a new track
           cur.heard = true;
-          const id = cur.spec.kind === 'file' ? cur.spec.trackId ?? null : null;
-          announce.push({ trackId: id, spec: cur.spec, offset: filled });
+          cur.title = title;
+          announce.push({ trackId: trackIdOf(cur.spec), spec: cur.spec, offset: filled, ...(title && { title }) });
         }
-        if (filled === 0 && cur.spec.kind === 'file') trackId = cur.spec.trackId;
+        if (filled === 0 && isQueueTrack(cur.spec)) trackId = trackIdOf(cur.spec) ?? undefined;
         if (cur.gain === 1) pcm.set(got, filled * ch);
         else applyGain(got, cur.gain, pcm, filled * ch);
         filled += frames;
@@ -326,7 +360,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       }
       if (filled >= fpc) break;
       if (cur.source.error) {
-        this.emit('source-error', { path: specPath(cur.spec), error: cur.source.error });
+        this.emit('source-error', { path: sourceLabel(cur.spec), error: cur.source.error });
       } else if (!cur.source.ended) {
         this.stats.sourceUnderruns++; // behind (or a pipe writer paused): the rest is silence
         break;
@@ -351,7 +385,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     let next = this.prefetched;
     this.prefetched = null;
     this.prefetchAsked = false;
-    if (!next && (old === null || old.spec.kind === 'file')) next = this.openNextTrack();
+    if (!next && (old === null || isQueueTrack(old.spec))) next = this.openNextTrack();
     this.cur = next;
     if (!next && old) this.idleAt = offset;
     return next !== null;
@@ -359,7 +393,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 
   private maybePrefetch(): void {
     const cur = this.cur;
-    if (!cur || this.prefetched || this.prefetchAsked || !this.options.nextTrack || cur.spec.kind !== 'file') return;
+    if (!cur || this.prefetched || this.prefetchAsked || !this.options.nextTrack || !isQueueTrack(cur.spec)) return;
     const left = remainingFrames(cur.source);
     const preopen = ((this.options.preopenMs ?? 3000) * this.format.sampleRate) / 1000;
     if (left === null || left > preopen) return;
@@ -376,7 +410,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.failed(err as Error, this.clock());
       return null;
     }
-    return t ? this.open({ kind: 'file', path: t.path, trackId: t.trackId, ...(t.gainDb ? { gainDb: t.gainDb } : {}) }) : null;
+    return t ? this.open(t.spec ?? { kind: 'file', path: t.path, trackId: t.trackId, ...(t.gainDb ? { gainDb: t.gainDb } : {}) }) : null;
   }
 
   /** Opens a source; a source that cannot even be constructed becomes an already-failed one. */
@@ -388,7 +422,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       source = failedSource(spec, err as Error);
     }
     const gainDb = spec.kind === 'file' ? spec.gainDb ?? 0 : 0;
-    return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1 };
+    return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1, title: null };
   }
 
   private closeSource(c: Current | null): void {
@@ -431,7 +465,7 @@ function applyGain(from: Int16Array, gain: number, to: Int16Array, offset: numbe
 
 function failedSource(spec: SourceSpec, error: Error): PcmSource {
   return {
-    kind: spec.kind, description: `${spec.kind} ${specPath(spec)}`,
+    kind: spec.kind, description: `${spec.kind} ${sourceLabel(spec)}`,
     ended: false, error, read: () => new Int16Array(0), close: () => {},
   };
 }

@@ -2,9 +2,12 @@
 
 import type { CodecName, PcmFormat } from '../wire/format.ts';
 
+/** what a live stream says it plays now (ICY StreamTitle "Artist - Title"), and the station's name */
+export interface StreamTitle { title: string; artist: string; station: string }
+
 /** A decoded PCM source (library file, snapfifo pipe, tone...). Never blocks. */
 export interface PcmSource {
-  readonly kind: 'file' | 'pipe' | 'tone' | 'silence' | 'capture';
+  readonly kind: 'file' | 'pipe' | 'tone' | 'silence' | 'capture' | 'url';
   readonly description: string;
   /**
    * Takes up to `frames` interleaved s16 frames that are ready now. Returns fewer
@@ -15,6 +18,8 @@ export interface PcmSource {
   readonly ended: boolean;
   /** set when the source failed (corrupt file, ffmpeg error); read() then returns nothing */
   readonly error: Error | null;
+  /** a stream's current title, when it tells one (a new object at each change) */
+  readonly streamTitle?: StreamTitle | null;
   close(): void;
 }
 

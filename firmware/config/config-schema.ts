@@ -45,7 +45,7 @@ const Port = (port: number) => Type.Integer({ minimum: 0, maximum: 65535, defaul
 const Permission = (who: 'owner' | 'listeners' | 'nobody') => OneOf(['owner', 'listeners', 'nobody'], { default: who });
 const GpioLine = Type.Optional(Type.Integer({ minimum: 0, maximum: 511 }));
 const CODECS = ['opus', 'pcm'] as const;
-const LIVE_SOURCE = 'silence|tone:[0-9]+(\\.[0-9]+)?|pipe(:.+)?|capture:.+';
+const LIVE_SOURCE = 'silence|tone:[0-9]+(\\.[0-9]+)?|pipe(:.+)?|capture:.+|url:https?://.+';
 
 // ---- programme: the kiosk's day (playlists, interstitials, opening hours, volume) ----
 // Times are local wall-clock times in `programme.timeZone`; what the patterns cannot say
@@ -160,6 +160,27 @@ export const ConfigSchema = Type.Object({
   sources: Type.Array(Type.String({ pattern: `^(${LIVE_SOURCE})$` }), {
     uniqueItems: true, maxItems: 16, default: [],
     description: "live sources the owner may switch to at run time (MQTT 'source', Home Assistant select) besides 'library' and 'source'",
+  }),
+  // ---- network music: radio stations and music servers (README "Radio and music servers") ----
+  stations: Type.Array(Type.Object({
+    // a name is what the `source` request and the Home Assistant select show: never one of the source forms
+    name: Type.String({ pattern: '^(?!(library|silence|pipe)$)[^:]{1,64}$', description: "what the owner picks (MQTT 'source', Home Assistant select); no ':'" }),
+    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description: 'the stream: Icecast/SHOUTcast v2 (http/https), an .m3u or .pls playlist naming one, or an HLS playlist' }),
+  }, { additionalProperties: false }), {
+    maxItems: 64, default: [],
+    description: "internet radio stations the owner may switch to by name, beside 'sources'; the stream's titles (ICY StreamTitle) become now-playing",
+  }),
+  servers: Type.Array(Type.Object({
+    name: Type.String({ pattern: '^[^:]{1,64}$', description: 'how search results name where a song lives' }),
+    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description: 'the server\'s address, e.g. http://192.168.1.10:4533 (Navidrome) or http://nas:4747 (Gonic)' }),
+    username: Type.String({ minLength: 1, maxLength: 200 }),
+    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'better: passwordFile or passwordEnv' })),
+    passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the password (one line)' })),
+    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable holding the password' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10000, description: 'a search waits this long for the server (default 1000)' })),
+  }, { additionalProperties: false }), {
+    maxItems: 8, default: [],
+    description: 'Subsonic/OpenSubsonic music servers (Navidrome, Gonic, Airsonic…) searched beside the box\'s own library; exactly one of password, passwordFile, passwordEnv each',
   }),
   capture: Section({
     silenceSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 30, description: 'a capture silent this long is reported on event/silence (0: never)' }),

@@ -39,6 +39,8 @@ export interface BoxEventMap {
   announcement: [{ id: string; state: 'queued' | 'started' | 'done' | 'failed'; title: string; [detail: string]: unknown }];
   capture: [object];
   silence: [object];
+  /** a radio stream (re)connected: { source, state: 'connected', station, contentType } */
+  stream: [object];
   wifi: [object];
   wifi_station_connected: [object];
   wifi_station_disconnected: [object];
@@ -48,7 +50,7 @@ export type BoxEventName = keyof BoxEventMap;
 
 /** the events published on MQTT (all but the internal `changed` and `volume`) */
 export const PUBLISHED_EVENTS = [
-  'track', 'played', 'announcement', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence',
+  'track', 'played', 'announcement', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence', 'stream',
   'wifi', 'wifi_station_connected', 'wifi_station_disconnected', 'wps',
 ] as const satisfies readonly BoxEventName[];
 

@@ -1,5 +1,6 @@
 // Live input as the box runs it: what a capture source reports (its device lost
-// and back, silence) becomes box events, and in kiosk use (capture.silenceFallback
+// and back, silence) and what a radio stream reports (lost and reconnecting,
+// connected again) become box events, and in kiosk use (capture.silenceFallback
 // `library`) the box plays its library while the capture stays silent — listening
 // on in the background and switching back when sound returns.
 //
@@ -7,7 +8,7 @@
 // inside the engine's read of that very source, and the engine must not have its
 // source changed under it.
 
-import type { CaptureReport, SourceOpener } from '../audio/sources/source-opener.ts';
+import type { CaptureReport, SourceOpener, StreamReport } from '../audio/sources/source-opener.ts';
 import type { BoxEvents } from './box-events.ts';
 import type { PlaybackControl } from './playback.ts';
 
@@ -21,12 +22,27 @@ export interface LiveInputOptions {
 
 export class LiveInput {
   private readonly onReport = (report: CaptureReport) => this.report(report);
+  private readonly onStream = (report: StreamReport) => this.stream(report);
   private switching: NodeJS.Immediate | null = null;
 
   constructor(private readonly options: LiveInputOptions) {}
 
   start(): void {
     this.options.opener.on('capture', this.onReport);
+    this.options.opener.on('stream', this.onStream);
+  }
+
+  /** a radio stream lost (with when it is tried again) or back; a library server's track reports through the engine */
+  private stream(r: StreamReport): void {
+    if (!r.live) return;
+    const { events } = this.options;
+    if (r.kind === 'lost') {
+      this.options.log('warn', 'radio stream lost; reconnecting', { source: r.source, error: r.message, retryInMs: r.retryInMs });
+      events.emit('error', { source: r.source, message: r.message, retryInMs: r.retryInMs });
+    } else if (r.kind === 'connected') {
+      this.options.log('info', 'radio stream connected', { source: r.source, station: r.station, contentType: r.contentType });
+      events.emit('stream', { source: r.source, state: 'connected', station: r.station, contentType: r.contentType });
+    }
   }
 
   private report(r: CaptureReport): void {
@@ -66,6 +82,7 @@ export class LiveInput {
 
   stop(): void {
     this.options.opener.off('capture', this.onReport);
+    this.options.opener.off('stream', this.onStream);
     if (this.switching) clearImmediate(this.switching);
     this.switching = null;
     this.options.opener.stopListening();

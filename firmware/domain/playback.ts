@@ -2,10 +2,10 @@
 // audio engine; what handlers, buttons and the state topic see as "now playing".
 
 import { EventEmitter } from 'node:events';
-import { parseSourceSpec, type AudioEngine, type NextTrack, type TrackEvent } from '../audio/engine.ts';
+import { parseSourceSpec, sourceLabel, type AudioEngine, type NextTrack, type SourceSpec, type TrackEvent } from '../audio/engine.ts';
 import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
-import type { Track } from '../library/track.ts';
+import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
 import type { PlanStep } from './programme/programme-runner.ts';
 
@@ -57,12 +57,15 @@ const AS_SONG: PlayedAs = { kind: 'song', playlist: null };
 
 export interface PlaybackOptions {
   engine: AudioEngine;
-  library: LibraryIndex;
+  /** the box's files and the music servers' tracks it has seen (library/music-library.ts) */
+  library: Pick<LibraryIndex, 'get' | 'all'>;
   clock: () => number; // µs, the engine's clock
   /** what the box plays at start: 'library' or a live source spec (config `source`) */
   sourceLabel: string;
   /** further live sources the owner may switch to (config `sources`) */
   liveSources?: string[];
+  /** radio stations the owner may switch to by name (config `stations`) */
+  stations?: Array<{ name: string; url: string }>;
   initialVolume: number;
   queue?: PlayQueueJSON;
   repeat: 'all' | 'none';
@@ -108,7 +111,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       const id = this.queueModel.next();
       if (!id) return null;
       const t = this.options.library.get(id);
-      if (t) return this.specFor(t);
+      if (t) return this.nextOf(t);
     }
     return null;
   };
@@ -118,7 +121,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.mode = 'library';
     if (this.options.programme) {
       this.cancelResume();
-      this.options.engine.setSource(this.fromProgramme(this.wallNow()));
+      this.options.engine.setSource(this.fromProgramme(this.wallNow())?.spec ?? null);
       this.emit('change');
       return;
     }
@@ -132,7 +135,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   /** The programme's next item as the engine plays it; nothing (and a retry at its end) when the programme says silence. */
-  private fromProgramme(at: number): (NextTrack & { kind: 'file' }) | null {
+  private fromProgramme(at: number): NextTrack | null {
     const step = this.options.programme!.next(at);
     if (step.kind === 'silence') {
       this.resumeAt(step.until);
@@ -140,7 +143,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     }
     this.playedAs.set(step.track.id, { kind: step.kind, playlist: step.playlist });
     this.planCut(step.cut);
-    return this.specFor(step.track);
+    return this.nextOf(step.track);
   }
 
   /**
@@ -190,7 +193,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   private onTrack(e: TrackEvent): void {
-    const track = e.trackId ? this.options.library.get(e.trackId) ?? null : null;
+    const track = e.trackId ? this.options.library.get(e.trackId) ?? null : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
     const playedAs = (track && this.playedAs.get(track.id)) ?? AS_SONG;
     if (track) this.playedAs.delete(track.id);
     // listeners hear it at playAt: announce it then
@@ -206,9 +209,15 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   /** how the engine plays a library track: its file, at the gain that evens out loudness */
-  private specFor(track: Track): { kind: 'file'; path: string; trackId: string; gainDb?: number } & NextTrack {
+  private specFor(track: Track): SourceSpec {
+    if (track.server) return sourceOf(track);
     const gainDb = this.options.gainDbOf?.(track) ?? 0;
     return { kind: 'file', path: track.path, trackId: track.id, ...(gainDb !== 0 ? { gainDb } : {}) };
+  }
+
+  /** the engine's next track for a library track */
+  private nextOf(track: Track): NextTrack {
+    return { path: track.path, trackId: track.id, spec: this.specFor(track) };
   }
 
   nowPlaying(): NowPlaying {
@@ -225,7 +234,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   sources(): string[] {
-    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? [])])];
+    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? []), ...(this.options.stations ?? []).map((s) => s.name)])];
   }
 
   selectSource(source: string): string {
@@ -233,7 +242,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     if (!choices.includes(source)) throw new RangeError(`source '${source}' is not one of this box's sources: ${choices.join(', ')} (config 'sources' lists more)`);
     if (source === 'library') this.startQueue();
     else {
-      this.options.engine.setSource(parseSourceSpec(source));
+      const station = this.options.stations?.find((s) => s.name === source);
+      this.options.engine.setSource(station ? { kind: 'url', url: station.url, live: true, label: station.name } : parseSourceSpec(source));
       this.mode = source;
     }
     this.emit('change');
@@ -297,6 +307,19 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.clearCuts();
     this.cancelResume();
   }
+}
+
+/** a track on the box is a file; one on a music server is streamed from it (its `path` is then a URL without credentials) */
+function sourceOf(t: Track): SourceSpec {
+  return t.server ? { kind: 'url', url: t.path, live: false, trackId: t.id, server: t.server, label: `${t.title} (${t.server})` } : { kind: 'file', path: t.path, trackId: t.id };
+}
+
+/** what a radio stream says it plays (ICY StreamTitle), as now-playing; a new id per title */
+function streamTrack(source: string, now: { title: string; artist: string; station: string }): Track {
+  return {
+    id: trackIdFor(`${source}\n${now.artist}\n${now.title}`), path: source, title: now.title, artist: now.artist, album: now.station,
+    durationMs: 0, fileName: '', hasArtwork: false,
+  };
 }
 
 /**

@@ -38,12 +38,12 @@ export class MqttRequests implements Extension {
       const caller = from.clientId === request.clientId ? from : { ...from, clientId: request.clientId };
       void router.handle(caller, request.op, payload).then((reply) => this.send(caller, replyOp(request.op), reply));
     });
-    joins.on('decided', (decision) => this.answerDecidedJoin(decision));
+    joins.on('decided', (decision) => void this.answerDecidedJoin(decision));
     broker.on('clientDisconnected', (connection) => { joins.withdraw(connection); listeners.connectionClosed(connection); });
   }
 
   /** The second answer to a join that was pending: admitted, or why not. */
-  private answerDecidedJoin({ pending, approved, reason }: { pending: PendingJoin; approved: boolean; reason?: string }): void {
+  private async answerDecidedJoin({ pending, approved, reason }: { pending: PendingJoin; approved: boolean; reason?: string }): Promise<void> {
     const transaction = pending.transaction !== undefined ? { transaction: pending.transaction } : {};
     if (!approved) {
       this.send(pending.caller, 'join', { status: 'error', error: reason ?? 'denied', ...transaction });
@@ -52,7 +52,7 @@ export class MqttRequests implements Extension {
     if (!this.options.broker.isOpen(pending.caller)) return; // withdrawn when it closed; nothing to admit
     try {
       const context = { clientId: pending.clientId, role: pending.caller.role, caller: pending.caller, box: this.options.services };
-      this.send(pending.caller, 'join', { status: 'ok', data: admit(context, pending.request), ...transaction });
+      this.send(pending.caller, 'join', { status: 'ok', data: await admit(context, pending.request), ...transaction });
     } catch (e) {
       this.send(pending.caller, 'join', { status: 'error', error: (e as Error).message, ...transaction });
     }

@@ -24,6 +24,11 @@ export interface Track {
   genres?: string[];
   /** Release year from the tags; absent when untagged. */
   year?: number;
+  /** the music server holding it (config `servers`); absent: a file on the box. Its `path` is then the server's stream URL, without credentials */
+  server?: string;
+  /** on a music server: its id there, and its cover art's id */
+  remoteId?: string;
+  coverId?: string;
 }
 
 /** 12 hex chars of SHA-1 over the '/'-separated path relative to its music root. */

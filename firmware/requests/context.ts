@@ -7,7 +7,7 @@ import type { ListenerDirectory } from '../domain/listener-directory.ts';
 import type { PlaybackControl } from '../domain/playback.ts';
 import type { ProgrammeRunner } from '../domain/programme/programme-runner.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
-import type { LibraryIndex } from '../library/search.ts';
+import type { MusicLibrary } from '../library/music-library.ts';
 import type { Transaction } from '../wire/requests.ts';
 
 /** the rights the owner can share with listeners (config `permissions`) */
@@ -17,7 +17,8 @@ export interface BoxServices {
   boxId: string;
   name: string;
   permissions: Record<SharedRight, PermissionLevel>;
-  library: LibraryIndex;
+  /** the box's files and its music servers (library/music-library.ts) */
+  library: Pick<MusicLibrary, 'get' | 'find'>;
   playback: PlaybackControl;
   joins: JoinManager;
   shareWindow: ShareWindow;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import type { StreamServer } from '../stream/stream-server.ts';
 import { wsTransport } from '../stream/ws-transport.ts';
-import { CoverArtCache } from './cover-art.ts';
+import { CoverArtCache, type CoverArt } from './cover-art.ts';
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../companion/web');
 /** set by firmware/build.ts in the box's bundle: where the prebuilt page script is, relative to the bundle */
@@ -27,6 +27,8 @@ export class WebServer {
     stream: StreamServer; clock: () => number; log: (msg: string, extra?: object) => void; dir?: string;
     /** the library file of a track id (for its cover art) */
     trackPath?: (id: string) => string | undefined;
+    /** the cover of a track that is not a file on the box (a music server's song) */
+    remoteCover?: (id: string) => Promise<CoverArt | null>;
   }) {}
 
   private get dir(): string {
@@ -52,8 +54,9 @@ export class WebServer {
       if (p === '/' || p === '/index.html') return send(res, 200, 'text/html; charset=utf-8', await readFile(path.join(this.dir, 'index.html')));
       if (p === '/app.js') return send(res, 200, 'text/javascript; charset=utf-8', await this.script());
       if (p.startsWith('/art/')) {
-        const file = this.options.trackPath?.(decodeURIComponent(p.slice(5)));
-        const art = file ? await this.covers.get(file) : null;
+        const id = decodeURIComponent(p.slice(5));
+        const file = this.options.trackPath?.(id);
+        const art = file ? await this.covers.get(file) : await this.options.remoteCover?.(id) ?? null;
         return art ? send(res, 200, art.type, Buffer.from(art.data)) : send(res, 404, 'text/plain', 'no cover art\n');
       }
       return send(res, 404, 'text/plain', 'nearcast: nothing here\n');

@@ -161,3 +161,21 @@ export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: 
   }
   return rs;
 }
+
+/**
+ * How much of out's window [outFrame, outFrame+frames) (mono mix) is a sine at `hz`:
+ * the correlation with the best-phased sine of that frequency (1: a pure tone at hz,
+ * near 0: silence or another frequency).
+ */
+export function toneMatch(out: Int16Array, outFrame: number, frames: number, hz: number, sampleRate = 48000): number {
+  const m = mono(out, outFrame, frames);
+  let s = 0, c = 0, energy = 0;
+  for (let i = 0; i < m.length; i++) {
+    const w = (2 * Math.PI * hz * i) / sampleRate;
+    const x = m[i] ?? 0;
+    s += x * Math.sin(w);
+    c += x * Math.cos(w);
+    energy += x * x;
+  }
+  return energy > 0 ? Math.sqrt(s * s + c * c) / Math.sqrt(energy * (m.length / 2)) : 0;
+}

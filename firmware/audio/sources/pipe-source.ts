@@ -11,7 +11,7 @@ import { Socket } from 'node:net';
 import { endianness } from 'node:os';
 import type { PcmSource } from '../types.ts';
 import { DEFAULT_FORMAT, bytesPerFrame, type PcmFormat } from '../../wire/format.ts';
-import { ByteQueue } from './file-source.ts';
+import { ByteQueue } from './byte-queue.ts';
 
 export const DEFAULT_PIPE_PATH = '/tmp/snapfifo';
 

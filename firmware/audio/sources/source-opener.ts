@@ -3,12 +3,16 @@
 // here as `capture` reports for the layer above to act on. It can also keep
 // listening to a capture that is off air, for its silence to end; opening a
 // capture for the engine ends that listening (one device, one reader).
+// URL sources (radio, a music server's tracks) get their server's credentials
+// here, at the moment of the request, and their news (connected, lost, a new
+// title) comes out as `stream` reports.
 
 import { EventEmitter } from 'node:events';
 import { AlsaCapture, type CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
-import { defaultOpenSource, type SourceSpec } from '../engine.ts';
-import type { PcmSource } from '../types.ts';
+import { defaultOpenSource, sourceLabel, type SourceSpec } from '../engine.ts';
+import type { PcmSource, StreamTitle } from '../types.ts';
 import { CaptureSource } from './capture-source.ts';
+import { UrlSource, type UrlSourceOptions } from './url-source.ts';
 
 export type CaptureReport = { source: string; pcm: string; offAir: boolean } & (
   | { kind: 'device-error'; device: string; message: string; retryInMs: number }
@@ -16,18 +20,28 @@ export type CaptureReport = { source: string; pcm: string; offAir: boolean } & (
   | { kind: 'silence'; state: 'start' | 'end'; silentForMs: number }
 );
 
+export type StreamReport = { source: string; live: boolean } & (
+  | { kind: 'connected'; station: string; contentType: string }
+  | { kind: 'lost'; message: string; retryInMs: number }
+  | { kind: 'title'; title: StreamTitle }
+);
+
 export interface SourceOpenerOptions {
+  /** adds a library server's credentials to a request URL (its `server` names it) */
+  authorize?: (server: string, url: URL) => URL;
   silenceSeconds: number;
   silenceThreshold: number;
   device?: (pcm: string) => CaptureDevice;
   clock?: () => number; // µs (tests)
+  /** URL sources' timing (tests) */
+  url?: Pick<UrlSourceOptions, 'retryMs' | 'connectTimeoutMs' | 'idleTimeoutMs' | 'prebufferMs'>;
 }
 
 /** how often an off-air capture is read, like the engine would: one 20 ms chunk at a time */
 const OFF_AIR_READ_MS = 20;
 const OFF_AIR_READ_FRAMES = 960;
 
-export class SourceOpener extends EventEmitter<{ capture: [CaptureReport] }> {
+export class SourceOpener extends EventEmitter<{ capture: [CaptureReport]; stream: [StreamReport] }> {
   private offAir: { source: CaptureSource; timer: NodeJS.Timeout } | null = null;
 
   constructor(private readonly options: SourceOpenerOptions) {
@@ -36,10 +50,27 @@ export class SourceOpener extends EventEmitter<{ capture: [CaptureReport] }> {
 
   /** The engine's source factory. */
   readonly open = (spec: SourceSpec): PcmSource => {
+    if (spec.kind === 'url') return this.url(spec);
     if (spec.kind !== 'capture') return defaultOpenSource(spec);
     this.stopListening(); // the capture is back on air
     return this.capture(spec.pcm, false);
   };
+
+  private url(spec: Extract<SourceSpec, { kind: 'url' }>): UrlSource {
+    const { authorize } = this.options;
+    const server = spec.server;
+    const label = sourceLabel(spec);
+    const source = new UrlSource(spec.url, {
+      live: spec.live, label, trackId: spec.trackId,
+      ...(server !== undefined && authorize && { authorize: (url: URL) => authorize(server, url) }),
+      ...this.options.url,
+    });
+    const where = { source: label, live: spec.live };
+    source.on('connected', (e) => this.emit('stream', { ...where, kind: 'connected', station: e.station, contentType: e.contentType }));
+    source.on('lost', (e) => this.emit('stream', { ...where, kind: 'lost', message: e.message, retryInMs: e.retryInMs }));
+    source.on('title', (title) => this.emit('stream', { ...where, kind: 'title', title }));
+    return source;
+  }
 
   /** Keeps reading a capture that is off air (and dropping its audio), to report when its silence ends. */
   listenOffAir(pcm: string): void {

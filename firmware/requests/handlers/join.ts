@@ -6,14 +6,14 @@ import { mayRequestSongs } from '../permissions.ts';
 import { resolveTrack, summarize } from './track-ref.ts';
 
 /** Admits a client whose join was accepted: stream grant plus the song it asked for. */
-export function admit(ctx: RequestContext, req: JoinRequest) {
+export async function admit(ctx: RequestContext, req: JoinRequest) {
   const grant = ctx.box.listeners.admit(ctx.caller, req);
   let song: unknown;
   if (req.song) {
     if (!mayRequestSongs(ctx, true)) song = { error: 'song requests are not allowed on this box' };
     else {
       try {
-        const track = resolveTrack(ctx, { query: req.song });
+        const track = await resolveTrack(ctx, { query: req.song });
         ctx.box.playback.playNow(track);
         song = summarize(track);
       } catch (e) {
@@ -25,12 +25,12 @@ export function admit(ctx: RequestContext, req: JoinRequest) {
   return { ...grant, ...(song !== undefined && { song }), nowPlaying: ctx.box.playback.nowPlaying() };
 }
 
-export const join: Handler = (ctx, body) => {
+export const join: Handler = async (ctx, body) => {
   const req = body as JoinRequest;
   const verdict = ctx.box.joins.request(ctx.caller, req, ctx.transaction);
   if (verdict.kind === 'reject') throw new ClientError(verdict.reason);
   if (verdict.kind === 'pending') {
     return { status: 'pending', data: { position: verdict.position, message: 'waiting for the owner to approve (press the share button on the box)' } };
   }
-  return { status: 'ok', data: admit(ctx, req) };
+  return { status: 'ok', data: await admit(ctx, req) };
 };

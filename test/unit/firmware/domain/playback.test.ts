@@ -48,7 +48,7 @@ describe('Playback', () => {
     pb.playNow(lib.get('a')!);
     expect(pb.enqueue(lib.get('c')!)).to.be.a('number');
     expect(pb.queue().map((t) => t.id)).to.deep.equal(['c']);
-    expect(pb.nextTrack()).to.deep.include({ path: '/m/c.flac', trackId: 'c' });
+    expect(pb.nextTrack()).to.deep.equal({ path: '/m/c.flac', trackId: 'c', spec: { kind: 'file', path: '/m/c.flac', trackId: 'c' } });
     const after = pb.nextTrack();
     expect(after).to.not.equal(null);
   });

@@ -25,7 +25,10 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
   const w = new ShareWindow(120);
   const box = {
     boxId: 'b', name: 'Box', permissions,
-    library: { search: (q: string) => (q.includes('moon') ? [{ track: moon, score: 1 }] : []), get: (id: string) => (id === 't1' ? moon : undefined), all: () => [moon] },
+    library: {
+      find: async (q: string) => ({ hits: q.includes('moon') ? [{ track: moon, score: 1, where: 'box' }] : [], unreachable: [] }),
+      get: (id: string) => (id === 't1' ? moon : undefined),
+    },
     playback: {
       nowPlaying: () => np, playNow: sinon.spy(), enqueue: sinon.stub().returns(1), queue: () => [moon],
       control: sinon.spy(), setVolume: sinon.stub().callsFake((v: number) => (np.volume = v)),

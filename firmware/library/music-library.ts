@@ -1,0 +1,139 @@
+// The box's library made of backends: its own files (LibraryIndex) and the music
+// servers of config `servers` (SubsonicServer). A search asks every backend at once;
+// each server has its own time limit (about a second), so a slow or dead server never
+// holds up the answer: what is reachable in time is merged, and the servers that did
+// not answer are named. Ranking: every server's songs are scored by the same rules as
+// the box's own (search.ts) for the same query, so scores compare; on a tie the box's
+// own copy comes first. Songs a search found on a server are remembered (a bounded
+// cache), so a later `play` by id, the queue and now-playing know them.
+
+import { readFileSync } from 'node:fs';
+import { LibraryIndex } from './search.ts';
+import { SubsonicServer } from './subsonic-client.ts';
+import type { Track } from './track.ts';
+
+/** a search result: the track, its score (comparable within one query) and where it lives ('box' or a server's name) */
+export interface LocatedHit { track: Track; score: number; where: string }
+export interface FindResult { hits: LocatedHit[]; unreachable: Array<{ server: string; error: string }> }
+
+export const ON_THE_BOX = 'box';
+const DEFAULT_CACHE = 5000;
+
+export interface MusicLibraryOptions {
+  local: LibraryIndex;
+  servers?: SubsonicServer[];
+  /** how many server songs are remembered (default 5000) */
+  cacheSize?: number;
+}
+
+export class MusicLibrary {
+  readonly local: LibraryIndex;
+  readonly servers: SubsonicServer[];
+  private readonly remote = new Map<string, Track>(); // insertion order = least recently found first
+  private readonly cacheSize: number;
+
+  constructor(options: MusicLibraryOptions) {
+    this.local = options.local;
+    this.servers = options.servers ?? [];
+    this.cacheSize = options.cacheSize ?? DEFAULT_CACHE;
+    const names = new Set<string>();
+    for (const s of this.servers) {
+      if (names.has(s.name) || s.name === ON_THE_BOX) throw new RangeError(`server name '${s.name}' is used twice (or is '${ON_THE_BOX}'): each server needs its own name`);
+      names.add(s.name);
+    }
+  }
+
+  get(id: string): Track | undefined {
+    return this.local.get(id) ?? this.remote.get(id);
+  }
+
+  /** the box's own tracks (what the queue loops over when it runs out) */
+  all(): Track[] {
+    return this.local.all();
+  }
+
+  get size(): number {
+    return this.local.size;
+  }
+
+  /** `url` with the named server's credentials (for the URL source, at the moment of the request) */
+  authorize(server: string, url: URL): URL {
+    const s = this.servers.find((x) => x.name === server);
+    if (!s) throw new Error(`no music server named '${server}' (config servers)`);
+    return s.authorize(url);
+  }
+
+  /** the cover art of a server's song the box knows (null: none, or not a server's song) */
+  async coverArt(id: string): Promise<{ data: Uint8Array; type: string } | null> {
+    const track = this.remote.get(id);
+    const server = track && this.servers.find((s) => s.name === track.server);
+    return server && track.coverId ? server.coverArt(track.coverId) : null;
+  }
+
+  /** Searches the box and every server; each server gets its own time limit. */
+  async find(query: string, limit = 10): Promise<FindResult> {
+    const local: LocatedHit[] = this.local.search(query, limit).map((h) => ({ ...h, where: ON_THE_BOX }));
+    const unreachable: FindResult['unreachable'] = [];
+    const answers = await Promise.all(this.servers.map(async (server) => {
+      try {
+        return { server, tracks: await withDeadline(server.search(query, limit, AbortSignal.timeout(server.timeoutMs)), server.timeoutMs + 100, server.name) };
+      } catch (e) {
+        unreachable.push({ server: server.name, error: (e as Error).message });
+        return { server, tracks: [] as Track[] };
+      }
+    }));
+    const remote: LocatedHit[] = [];
+    for (const { server, tracks } of answers) {
+      const scored = new Map(new LibraryIndex(tracks).search(query, tracks.length || 1).map((h) => [h.track.id, h.score]));
+      // a song the server matched on something we do not index (a genre, a comment) still counts, last
+      for (const track of tracks) remote.push({ track, score: scored.get(track.id) ?? 0, where: server.name });
+    }
+    const order = new Map(this.servers.map((s, i) => [s.name, i + 1]));
+    const hits = [...local, ...remote]
+      .sort((a, b) => b.score - a.score || (order.get(a.where) ?? 0) - (order.get(b.where) ?? 0))
+      .slice(0, limit);
+    for (const hit of hits) if (hit.where !== ON_THE_BOX) this.remember(hit.track);
+    return { hits, unreachable };
+  }
+
+  private remember(track: Track): void {
+    this.remote.delete(track.id);
+    this.remote.set(track.id, track);
+    while (this.remote.size > this.cacheSize) {
+      const oldest = this.remote.keys().next().value;
+      if (oldest === undefined) break;
+      this.remote.delete(oldest);
+    }
+  }
+}
+
+/** rejects after ms even if the promise never settles (a body that trickles in) */
+function withDeadline<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`server '${name}': no answer in time`)), ms); });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+export interface ServerConfig {
+  name: string; url: string; username: string; password?: string; passwordFile?: string; passwordEnv?: string; timeoutMs?: number;
+}
+
+/** The servers of config `servers`, each with its password from the file, the environment or the config itself. */
+export function openServers(configs: ServerConfig[], env: NodeJS.ProcessEnv = process.env, readFile = (p: string) => readFileSync(p, 'utf8')): SubsonicServer[] {
+  return configs.map((c, i) => {
+    const where = `config servers[${i}] ('${c.name}')`;
+    const given = [c.password, c.passwordFile, c.passwordEnv].filter((x) => x !== undefined).length;
+    if (given !== 1) throw new RangeError(`${where}: give exactly one of password, passwordFile, passwordEnv`);
+    let password = c.password;
+    if (c.passwordFile !== undefined) {
+      try {
+        password = readFile(c.passwordFile).split(/\r?\n/)[0] ?? '';
+      } catch (e) {
+        throw new Error(`${where}: cannot read passwordFile ${c.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    if (c.passwordEnv !== undefined) password = env[c.passwordEnv];
+    if (!password) throw new RangeError(`${where}: the password is empty${c.passwordEnv !== undefined ? ` (environment variable ${c.passwordEnv} is not set)` : ''}`);
+    return new SubsonicServer({ name: c.name, url: c.url, username: c.username, password, timeoutMs: c.timeoutMs });
+  });
+}
