@@ -144,7 +144,7 @@ const MqttUplink = Section({
   cert: FilePath('PEM client certificate, for brokers that authenticate boxes by certificate'),
   key: FilePath('PEM private key of the client certificate'),
   clientId: Nullable(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' }), { default: null, description: 'default nearcast-<boxId>' }),
-  protocol: OneOf(['auto', '5', '3.1.1'], { default: 'auto', description: 'auto: MQTT 5, and 3.1.1 when the broker refuses 5' }),
+  protocol: OneOf(['auto', '5', '3.1.1'], { type: 'string', default: 'auto', description: 'auto: MQTT 5, and 3.1.1 when the broker refuses 5' }),
   keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
   prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', maxLength: 128, default: 'nearcast', description: 'the box topics go under <prefix>/<boxId>/ (a shop: nearcast/shop-a)' }),
   homeassistant: Type.Boolean({ default: true, description: 'Home Assistant device discovery on the uplink' }),

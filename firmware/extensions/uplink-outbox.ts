@@ -8,10 +8,11 @@
 // each is counted once. The queue is bounded: beyond `max` the oldest is dropped
 // and the drop counted (the uplink logs it).
 
+import { randomBytes } from 'node:crypto';
 import { StateStore } from '../util/state-store.ts';
 
 export interface QueuedEvent {
-  /** unique across restarts: `<boot time base 36>-<sequence>` */
+  /** unique across restarts: `<boot time base 36><random>-<sequence>` */
   id: string;
   /** the event's name: it goes up on `event/<name>` */
   name: string;
@@ -58,7 +59,7 @@ export class UplinkOutbox {
 
   constructor(private readonly options: UplinkOutboxOptions) {
     this.now = options.now ?? Date.now;
-    this.bootId = this.now().toString(36);
+    this.bootId = this.now().toString(36) + randomBytes(4).toString('hex');
     this.store = new StateStore<OutboxFile>(options.stateDir, 'uplink-outbox', validOutbox, options.onProblem);
     const saved = this.store.load({ events: [], dropped: 0 });
     this.events = saved.events.slice(-Math.max(options.max, 0));
