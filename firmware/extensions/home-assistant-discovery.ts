@@ -50,7 +50,9 @@ const NOW_PLAYING = ['title', 'artist', 'album'] as const;
 
 export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
   const { boxId: id, topics } = spec;
-  const entity = (key: string, name: string) => ({ name, unique_id: `nearcast_${id}_${key}`, object_id: `nearcast_${id}_${key}` });
+  // no object_id (Home Assistant 2026.4 stopped reading it) and no default_entity_id (releases before 2025.10 do not
+  // know it): the entity id then comes from the device and entity names, which every release does
+  const entity = (key: string, name: string) => ({ name, unique_id: `nearcast_${id}_${key}` });
   const state = topics.state;
   const out: DiscoveryComponent[] = [];
   for (const field of NOW_PLAYING) {
@@ -116,7 +118,7 @@ export function deviceConfig(spec: DiscoverySpec, discoveryPrefix = 'homeassista
     topic: `${discoveryPrefix}/device/${spec.boxId}/config`,
     payload: {
       dev: device(spec),
-      o: { name: 'nearcast', sw: spec.version, url: 'https://nearcast.local/' },
+      o: { name: 'nearcast', sw: spec.version },
       availability: [availability(spec)],
       cmps,
     },
