@@ -188,7 +188,8 @@ export class Uplink implements Extension {
       // (a retained command is seen as such, and refused, also when it arrives live)
       await client.subscribeAsync(filters, { qos: 1, ...(version === 5 ? { nl: true, rap: true } : {}) });
       if (client !== this.client) return;
-      client.publish(this.base + 'availability', JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
+      // the version too: a fleet lists it (Home Assistant reads only `state`)
+      client.publish(this.base + 'availability', JSON.stringify({ state: 'online', version: this.options.version }), { qos: 1, retain: true });
       const latest = this.options.statePublisher.latest();
       if (latest.state) client.publish(this.base + 'state', latest.state, { qos: 1, retain: true });
       if (latest.listeners) client.publish(this.base + 'listeners', latest.listeners, { qos: 1, retain: true });

@@ -1,13 +1,13 @@
 // config/mosquitto-acl.example on Debian's Mosquitto 2: boxes of two shops uplinked
 // to one broker (the box's uplink code in process), and each shop's staff login
-// sees and commands only its own shop's boxes.
+// sees and commands only its own shop's boxes, also through `nearcast fleet list`.
 
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
-import { ROOT, waitFor } from '../helpers/box-process.ts';
+import { ROOT, runCompanion, waitFor } from '../helpers/box-process.ts';
 import { inProcessBox, type InProcessBox } from '../helpers/in-process-uplink.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
@@ -83,5 +83,23 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
     let refusal: unknown = null;
     await shopA.publishAsync('nearcast/shop-a/a1/state', '{"volume":0}', { qos: 1, retain: true }).catch((e: unknown) => { refusal = e; });
     expect((refusal as { code?: number } | null)?.code, `refusal ${String(refusal)}`).to.equal(135);
+  });
+
+  it("`nearcast fleet list` with a shop's login lists that shop's boxes only, and a stopped box as offline", async () => {
+    const list = async (shop: string, password: string) => {
+      const cli = runCompanion(['--user', shop, 'fleet', '--broker', broker.url, '--prefix', `nearcast/${shop}`, 'list', '--json'], { ...process.env, NEARCAST_PASSWORD: password });
+      const code = await cli.exited;
+      expect(code, cli.stderr.join('\n')).to.equal(0);
+      return JSON.parse(cli.stdout.join('')) as Array<{ id: string; online: boolean | null; version: string | null; volume: number | null }>;
+    };
+    const shopA = await list('shop-a', 'sa');
+    expect(shopA.map((b) => [b.id, b.online, b.version, b.volume])).to.deep.equal([['a1', true, '0.0.0', 41], ['a2', true, '0.0.0', 41]]);
+    // shop A asks for shop B's prefix: the broker lets it read nothing there
+    const cli = runCompanion(['--user', 'shop-a', 'fleet', '--broker', broker.url, '--prefix', 'nearcast/shop-b', 'list'], { ...process.env, NEARCAST_PASSWORD: 'sa' });
+    expect(await cli.exited).to.equal(0);
+    expect(cli.stdout.join('\n')).to.equal('no boxes under nearcast/shop-b/ (or this login may not read them)');
+    await boxes.a2!.uplink.stop();
+    const after = await list('shop-a', 'sa');
+    expect(after.map((b) => [b.id, b.online])).to.deep.equal([['a1', true], ['a2', false]]);
   });
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { hashPassword } from '../../firmware/config/password.ts';
-import { startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
+import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
 import { deviceDiscoveryProblems, templateKeys } from '../helpers/ha-discovery-check.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
@@ -31,6 +31,8 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
   let owner: mqtt.MqttClient;
   const seen: Seen[] = [];
   let state: Json = {};
+  /** "title — artist" of every track the state showed (the demo tracks are short: one may end during a check) */
+  const tracksSeen = new Set<string>();
   let discovery: Json | null = null;
   let discoveries = 0;
 
@@ -59,7 +61,10 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
       const text = payload.toString();
       const id = packet.properties?.userProperties?.id;
       seen.push({ topic, text, retain: packet.retain, ...(typeof id === 'string' ? { id } : {}) });
-      if (topic === BASE + 'state') state = JSON.parse(text);
+      if (topic === BASE + 'state') {
+        state = JSON.parse(text);
+        if (state.track) tracksSeen.add(`${state.track.title} — ${state.track.artist}`);
+      }
       if (topic === `homeassistant/device/${BOX}/config` && text) { discovery = JSON.parse(text); discoveries++; }
     });
     await ha.subscribeAsync(['homeassistant/#', BASE + '#'], { qos: 1 });
@@ -130,7 +135,9 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await waitFor('share window open', () => state.sharing?.open === true, 10_000);
     await ha.publishAsync(`${BASE}ha/share/set`, 'OFF', { qos: 1 });
     await waitFor('share window closed', () => state.sharing?.open === false, 10_000);
-    await waitFor('a track playing', () => state.track?.id, 10_000);
+    // the demo tracks are short: start where the track cannot end by itself during next and previous
+    // (positionMs may be up to 5 s old)
+    await waitFor('a track with 12 s left', () => state.track && state.track.durationMs - state.positionMs > 12_000, 30_000);
     const first = state.track.id as string;
     await ha.publishAsync(`${BASE}ha/next/set`, 'PRESS', { qos: 1 });
     await waitFor('the next track', () => state.track?.id && state.track.id !== first, 10_000);
@@ -175,6 +182,23 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await fleet.publishAsync(`${BASE}client/fleet/request/share`, '', { qos: 1, retain: true }); // clears the retained request
     expect((await ask('status', {})).status, 'the box still answers').to.equal('ok');
     expect(box.proc.exitCode).to.equal(null);
+  });
+
+  it('`nearcast fleet` lists the box and asks its status over the broker', async () => {
+    const env = { ...process.env, NEARCAST_PASSWORD: 'fleet-secret', NEARCAST_FLEET_BROKER: broker.url };
+    const list = runCompanion(['--user', 'fleet', 'fleet', '--prefix', 'shops/shop-a', 'list'], env);
+    expect(await list.exited, list.stderr.join('\n')).to.equal(0);
+    expect(list.stdout[0]).to.match(/^BOX +ONLINE +VERSION +STATE +LISTENERS +VOLUME +NOW PLAYING$/);
+    const row = /^(\S+) +(\S+) +(\S+) +(\S+) +(\S+) +(\S+) +(.+)$/.exec(list.stdout[1] ?? '');
+    expect(row?.slice(1, 7), list.stdout.join('\n')).to.deep.equal([BOX, 'yes', JSON.parse(readFileSync('package.json', 'utf8')).version, 'playing', '0', String(state.volume)]);
+    expect([...tracksSeen], 'now playing').to.include(row![7]);
+    const status = runCompanion(['--user', 'fleet', 'fleet', '--prefix', 'shops/shop-a', 'status', BOX], env);
+    expect(await status.exited, status.stderr.join('\n')).to.equal(0);
+    const line = /^nearcast \(upl\): playing — (.+)$/.exec(status.stdout[0] ?? '');
+    expect([...tracksSeen], status.stdout.join('\n')).to.include(line?.[1]);
+    const missing = runCompanion(['--user', 'fleet', 'fleet', '--prefix', 'shops/shop-a', '--timeout', '2', 'status', 'nobox'], env);
+    expect(await missing.exited).to.equal(1);
+    expect(missing.stderr.join('\n')).to.match(/no reply from box 'nobox' within 2 s/);
   });
 
   it('nothing a guest on the embedded broker does appears on the uplink', async () => {
