@@ -141,7 +141,7 @@ export class Uplink implements Extension {
       const { url, options } = uplinkClientOptions(this.options.config, this.options.boxId, version, this.will());
       client = mqtt.connect(url, options);
     } catch (e) {
-      // a password or certificate file may appear later (a credential mounted after boot)
+      // checked at start, so a file that went missing since (a credential being replaced): try again later
       this.options.log('error', 'uplink cannot connect', { error: (e as Error).message });
       this.scheduleReconnect();
       return;
