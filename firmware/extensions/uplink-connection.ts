@@ -8,6 +8,9 @@ import type { IClientOptions } from 'mqtt';
 import type { BoxConfig } from '../config/config.ts';
 
 export type UplinkConfig = BoxConfig['mqtt']['uplink'];
+
+/** the largest packet the box accepts from the uplink broker (MQTT 5 tells the broker, which then drops larger ones) */
+export const MAX_INCOMING_PACKET_BYTES = 64 * 1024;
 export type ProtocolVersion = 4 | 5;
 
 export class UplinkConfigError extends Error {
@@ -73,6 +76,8 @@ export function uplinkClientOptions(config: UplinkConfig, boxId: string, version
     connectTimeout: 15_000,
     clean: true,
     will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+    // MQTT 5: the broker sends the box nothing larger (a request is at most 16 KiB; see README "Security and limits")
+    ...(version === 5 ? { properties: { maximumPacketSize: MAX_INCOMING_PACKET_BYTES } } : {}),
     ...(config.username !== null ? { username: config.username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(config.ca !== null ? { ca: readSetting('ca', config.ca) } : {}),

@@ -16,7 +16,7 @@
 // comes down the uplink reaches the box only as requests, whose effects the box
 // publishes itself.
 
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import type { connect as mqttConnect, IPublishPacket, MqttClient } from 'mqtt';
 import { PUBLISHED_EVENTS, type BoxEvents } from '../domain/box-events.ts';
 import { HOME_ASSISTANT, UPLINK } from '../domain/caller.ts';
 import { replyOp, type RequestRouter } from '../requests/router.ts';
@@ -72,6 +72,8 @@ export class Uplink implements Extension {
   private readonly detach: Array<() => void> = [];
   /** connections made so far (tests and logs) */
   connections = 0;
+  /** mqtt.js, loaded only by a box that has an uplink (importing it costs about 20 MB of RSS) */
+  private connectMqtt: typeof mqttConnect | null = null;
 
   constructor(private readonly options: UplinkOptions) {
     this.base = `${options.config.prefix}/${options.boxId}/`;
@@ -90,9 +92,10 @@ export class Uplink implements Extension {
     return this.outbox.size;
   }
 
-  start(): void {
+  async start(): Promise<void> {
     // a configuration mistake is told at start (the controller logs it and the box runs without the uplink)
     uplinkClientOptions(this.options.config, this.options.boxId, 5, this.will());
+    this.connectMqtt = (await import('mqtt')).connect;
     this.listen();
     this.connect();
   }
@@ -133,13 +136,13 @@ export class Uplink implements Extension {
   }
 
   private connect(): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.connectMqtt) return;
     const versions = protocolVersions(this.options.config);
     const version = versions[this.versionIndex % versions.length] ?? 5;
     let client: MqttClient;
     try {
       const { url, options } = uplinkClientOptions(this.options.config, this.options.boxId, version, this.will());
-      client = mqtt.connect(url, options);
+      client = this.connectMqtt(url, options);
     } catch (e) {
       // checked at start, so a file that went missing since (a credential being replaced): try again later
       this.options.log('error', 'uplink cannot connect', { error: (e as Error).message });

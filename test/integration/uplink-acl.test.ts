@@ -26,7 +26,7 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
     });
     for (const [id, shop, password] of [['a1', 'shop-a', 'pa1'], ['a2', 'shop-a', 'pa2'], ['b1', 'shop-b', 'pb1']] as const) {
       boxes[id] = inProcessBox(id, dir, { url: broker.url, username: `box-${id}`, password, prefix: `nearcast/${shop}` });
-      boxes[id].uplink.start();
+      await boxes[id].uplink.start();
     }
     for (const [shop, password] of [['shop-a', 'sa'], ['shop-b', 'sb']] as const) {
       const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `${shop}-staff`, username: shop, password, reconnectPeriod: 0 });

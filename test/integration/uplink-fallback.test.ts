@@ -45,7 +45,7 @@ describe('uplink to an MQTT 3.1.1-only broker', function () {
     const seen: Array<{ topic: string; text: string }> = [];
     watcher.on('message', (topic, p) => seen.push({ topic, text: p.toString() }));
     await watcher.subscribeAsync(['nearcast/b1/#']);
-    link.start();
+    await link.start();
     try {
       await waitFor('connected', () => link.connected, 15_000);
       expect(logs.find((l) => l.msg === 'uplink connected')?.extra?.protocol).to.equal('3.1.1');
@@ -75,7 +75,7 @@ describe('uplink to an MQTT 3.1.1-only broker', function () {
   it('"5" only: never connects, retries with backoff, and stops cleanly', async () => {
     const link = uplink('5');
     const { logs } = box;
-    link.start();
+    await link.start();
     await waitFor('three refused attempts', () => logs.filter((l) => l.msg === 'uplink connection problem').length >= 3, 15_000);
     expect(link.connected).to.equal(false);
     expect(logs.some((l) => l.msg === 'uplink connected')).to.equal(false);

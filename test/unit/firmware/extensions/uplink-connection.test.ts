@@ -57,6 +57,8 @@ describe('uplink connection settings', () => {
     expect(options.will).to.deep.include({ topic: WILL.topic, qos: 1, retain: true });
     expect(String(options.will!.payload)).to.equal(WILL.payload);
     expect(uplinkClientOptions({ ...base, clientId: 'shop-a-1' }, 'b1', 5, WILL).options.clientId).to.equal('shop-a-1');
+    expect(uplinkClientOptions(base, 'b1', 5, WILL).options.properties, 'MQTT 5 bounds what the broker may send').to.deep.equal({ maximumPacketSize: 65536 });
+    expect(options.properties, '3.1.1 has no such property').to.equal(undefined);
   });
 
   it('reconnect delays double up to the maximum, with half of each random', () => {
