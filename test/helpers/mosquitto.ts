@@ -14,11 +14,15 @@ export interface MosquittoOptions {
   users: Record<string, string>;
   /** the text of an ACL file (Mosquitto's acl_file format) */
   acl?: string;
+  /** more listeners: each gets a free port and returns its configuration lines (`listener <port> ...` first) */
+  listeners?: Array<(port: number) => string[]>;
 }
 
 export interface Mosquitto {
   port: number;
   url: string;
+  /** the ports of `options.listeners`, in order */
+  extraPorts: number[];
   dir: string;
   /** the broker's log lines */
   logs: string[];
@@ -50,6 +54,12 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     // as root Mosquitto would switch to its own user, which cannot read this folder
     ...(process.getuid?.() === 0 ? ['user root'] : []),
   ];
+  const extraPorts: number[] = [];
+  for (const listener of options.listeners ?? []) {
+    const extra = await freePort();
+    extraPorts.push(extra);
+    lines.push(...listener(extra));
+  }
   if (options.acl !== undefined) {
     writeFileSync(path.join(dir, 'acl'), options.acl);
     lines.push(`acl_file ${path.join(dir, 'acl')}`);
@@ -59,7 +69,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   let proc: ChildProcess | null = null;
 
   const broker: Mosquitto = {
-    port, url: `mqtt://127.0.0.1:${port}`, dir, logs,
+    port, url: `mqtt://127.0.0.1:${port}`, extraPorts, dir, logs,
     start: () => new Promise((resolve, reject) => {
       const child = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
       proc = child;

@@ -1,15 +1,17 @@
 // The uplink against a broker that speaks only MQTT 3.1.1 (aedes, as the box's own
 // embedded broker is): with `protocol: auto` it falls back from 5 and works; with
-// `protocol: "5"` it keeps retrying with backoff and never connects. In process,
-// real sockets on loopback.
+// `protocol: "5"` it keeps retrying with backoff and never connects; and the same
+// over WebSocket (ws://). In process, real sockets on loopback.
 
 import { expect } from 'chai';
 import { Aedes } from 'aedes';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { waitFor } from '../helpers/box-process.ts';
 import { inProcessBox } from '../helpers/in-process-uplink.ts';
 
@@ -82,5 +84,30 @@ describe('uplink to an MQTT 3.1.1-only broker', function () {
     const started = Date.now();
     await link.stop();
     expect(Date.now() - started, 'stop does not wait for a broker it never reached').to.be.below(1000);
+  });
+
+  it('ws://: the same over WebSocket', async () => {
+    const web = http.createServer();
+    const wss = new WebSocketServer({ server: web, path: '/mqtt' });
+    wss.on('connection', (socket) => aedes.handle(createWebSocketStream(socket) as unknown as net.Socket));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', () => resolve()));
+    url = `ws://127.0.0.1:${(web.address() as net.AddressInfo).port}/mqtt`;
+    const link = uplink('auto');
+    const watcher = await mqtt.connectAsync(url, { clientId: 'watcher', protocolVersion: 4, reconnectPeriod: 0 });
+    const seen: string[] = [];
+    watcher.on('message', (topic) => seen.push(topic));
+    await watcher.subscribeAsync('nearcast/b1/#');
+    await link.start();
+    try {
+      await waitFor('connected over WebSocket', () => link.connected, 15_000);
+      await waitFor('the state over WebSocket', () => seen.includes('nearcast/b1/state'), 10_000);
+      expect(box.logs.find((l) => l.msg === 'uplink connected')?.extra).to.include({ url, protocol: '3.1.1' });
+    } finally {
+      await link.stop();
+      await watcher.endAsync();
+      wss.close();
+      web.closeAllConnections();
+      await new Promise<void>((resolve) => web.close(() => resolve()));
+    }
   });
 });
