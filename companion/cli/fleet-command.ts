@@ -21,7 +21,11 @@ export interface FleetBox {
   volume: number | null;
 }
 
-interface FleetOptions { broker: string; prefix: string; timeout: number }
+interface FleetOptions {
+  broker: string;
+  prefix: string;
+  timeout: number;
+}
 
 const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const BOX_ID = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -30,8 +34,12 @@ async function connectFleet(o: FleetOptions, credentials: CredentialOptions): Pr
   const creds = await resolveCredentials(credentials, { env: process.env, prompt: terminalPrompt(), warn: (line) => console.error(line) });
   try {
     return await mqtt.connectAsync(o.broker, {
-      protocolVersion: 5, clientId: `nearcast-fleet-${randomBytes(4).toString('hex')}`, reconnectPeriod: 0, connectTimeout: o.timeout * 1000,
-      ...(creds.username ? { username: creds.username } : {}), ...(creds.password ? { password: creds.password } : {}),
+      protocolVersion: 5,
+      clientId: `nearcast-fleet-${randomBytes(4).toString('hex')}`,
+      reconnectPeriod: 0,
+      connectTimeout: o.timeout * 1000,
+      ...(creds.username ? { username: creds.username } : {}),
+      ...(creds.password ? { password: creds.password } : {}),
     });
   } catch (e) {
     const message = (e as Error).message;
@@ -40,10 +48,22 @@ async function connectFleet(o: FleetOptions, credentials: CredentialOptions): Pr
   }
 }
 
-function parseJson(text: string): Record<string, any> | null {
+/** The parts of a box's `status` reply that `fleet status` prints (README "MQTT topics"). */
+interface StatusData {
+  box?: { name: string; id: string };
+  state: string;
+  track: { title: string; artist: string } | null;
+  volume: number;
+  source: string;
+  sharing?: { open: boolean };
+  listeners: number;
+  pending: number;
+}
+
+function parseJson(text: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, any>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   } catch {
     return null;
   }
@@ -53,8 +73,10 @@ function parseJson(text: string): Record<string, any> | null {
 export async function listFleet(client: MqttClient, prefix: string): Promise<FleetBox[]> {
   const boxes = new Map<string, FleetBox>();
   const box = (id: string) => {
-    let entry = boxes.get(id);
-    if (!entry) boxes.set(id, entry = { id, online: null, version: null, state: null, nowPlaying: null, listeners: null, volume: null });
+    const known = boxes.get(id);
+    if (known) return known;
+    const entry: FleetBox = { id, online: null, version: null, state: null, nowPlaying: null, listeners: null, volume: null };
+    boxes.set(id, entry);
     return entry;
   };
   const levels = prefix.split('/').length;
@@ -92,12 +114,15 @@ export async function askBox(client: MqttClient, prefix: string, boxId: string, 
   const responses = `${prefix}/${boxId}/client/${clientId}/response/${op}`;
   await client.subscribeAsync(responses, { qos: 1 });
   const reply = new Promise<Reply>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply from box '${boxId}' within ${timeoutSeconds} s: is it online under ${prefix}? (nearcast fleet list)`)), timeoutSeconds * 1000);
+    const timer = setTimeout(
+      () => reject(new Error(`no reply from box '${boxId}' within ${timeoutSeconds} s: is it online under ${prefix}? (nearcast fleet list)`)),
+      timeoutSeconds * 1000,
+    );
     client.on('message', (topic, payload) => {
       const json = topic === responses ? parseJson(payload.toString()) : null;
-      if (!json || json.transaction !== transaction) return;
+      if (!json || json.transaction !== transaction || (json.status !== 'ok' && json.status !== 'error')) return;
       clearTimeout(timer);
-      resolve(json as Reply);
+      resolve({ status: json.status, data: json.data, ...(typeof json.error === 'string' ? { error: json.error } : {}) });
     });
   });
   await client.publishAsync(`${prefix}/${boxId}/client/${clientId}/request/${op}`, JSON.stringify({ ...body, transaction }), { qos: 1 });
@@ -107,8 +132,10 @@ export async function askBox(client: MqttClient, prefix: string, boxId: string, 
 const dash = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
 
 function table(boxes: FleetBox[]): string {
-  const rows = [['BOX', 'ONLINE', 'VERSION', 'STATE', 'LISTENERS', 'VOLUME', 'NOW PLAYING'],
-    ...boxes.map((b) => [b.id, b.online === null ? '?' : b.online ? 'yes' : 'no', dash(b.version), dash(b.state), dash(b.listeners), dash(b.volume), dash(b.nowPlaying)])];
+  const rows = [
+    ['BOX', 'ONLINE', 'VERSION', 'STATE', 'LISTENERS', 'VOLUME', 'NOW PLAYING'],
+    ...boxes.map((b) => [b.id, b.online === null ? '?' : b.online ? 'yes' : 'no', dash(b.version), dash(b.state), dash(b.listeners), dash(b.volume), dash(b.nowPlaying)]),
+  ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
 }
@@ -119,11 +146,16 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
     .description('boxes uplinked to a central MQTT broker (see README "Fleet")')
     .option('--broker <url>', 'the central broker: mqtt://, mqtts://, ws://, wss:// (default NEARCAST_FLEET_BROKER)')
     .option('--prefix <prefix>', "the boxes' mqtt.uplink.prefix (a shop: nearcast/shop-a)", 'nearcast')
-    .option('--timeout <s>', 'how long to wait for the broker and the boxes', (v: string) => {
-      const n = Number(v);
-      if (!/^\d+$/.test(v) || n < 1 || n > 600) throw new InvalidArgumentError('--timeout must be a whole number of seconds from 1 to 600');
-      return n;
-    }, 10);
+    .option(
+      '--timeout <s>',
+      'how long to wait for the broker and the boxes',
+      (v: string) => {
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1 || n > 600) throw new InvalidArgumentError('--timeout must be a whole number of seconds from 1 to 600');
+        return n;
+      },
+      10,
+    );
   const options = (): FleetOptions => {
     const o = fleet.opts<{ broker?: string; prefix: string; timeout: number }>();
     const broker = o.broker ?? process.env.NEARCAST_FLEET_BROKER;
@@ -142,16 +174,20 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
     }
   };
 
-  fleet.command('list')
+  fleet
+    .command('list')
     .description('every box under the prefix: online, version, what it plays, listeners')
     .option('--json', 'one JSON array')
-    .action((cmd: { json?: boolean }) => withClient(async (client, o) => {
-      const boxes = await listFleet(client, o.prefix);
-      if (cmd.json) return console.log(JSON.stringify(boxes));
-      console.log(boxes.length ? table(boxes) : `no boxes under ${o.prefix}/ (or this login may not read them)`);
-    }));
+    .action((cmd: { json?: boolean }) =>
+      withClient(async (client, o) => {
+        const boxes = await listFleet(client, o.prefix);
+        if (cmd.json) return console.log(JSON.stringify(boxes));
+        console.log(boxes.length ? table(boxes) : `no boxes under ${o.prefix}/ (or this login may not read them)`);
+      }),
+    );
 
-  fleet.command('status <box>')
+  fleet
+    .command('status <box>')
     .description("one box's status, asked over the broker")
     .option('--json', 'raw JSON')
     .action((boxId: string, cmd: { json?: boolean }) => {
@@ -159,8 +195,11 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
       return withClient(async (client, o) => {
         const reply = await askBox(client, o.prefix, boxId, 'status', {}, o.timeout);
         if (reply.status !== 'ok') throw new Error(`box '${boxId}': ${reply.error ?? reply.status}`);
-        const d = reply.data as Record<string, any>;
-        if (cmd.json) return console.log(JSON.stringify(d));
+        const d = reply.data as StatusData;
+        if (cmd.json) {
+          console.log(JSON.stringify(d));
+          return;
+        }
         console.log(`${d.box?.name} (${d.box?.id}): ${d.state}${d.track ? ` — ${d.track.title}${d.track.artist ? ` — ${d.track.artist}` : ''}` : ''}`);
         console.log(`volume ${d.volume} · source ${d.source} · share window ${d.sharing?.open ? 'open' : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`);
       });

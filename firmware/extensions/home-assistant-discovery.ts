@@ -56,37 +56,93 @@ export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
   const state = topics.state;
   const out: DiscoveryComponent[] = [];
   for (const field of NOW_PLAYING) {
-    out.push({ platform: 'sensor', key: field, config: {
-      ...entity(field, `Now playing ${field}`), state_topic: state,
-      // a box that plays a live source or nothing has no track
-      value_template: `{{ value_json.track.${field} if value_json.track else '' }}`, icon: 'mdi:music-note',
-    } });
+    out.push({
+      platform: 'sensor',
+      key: field,
+      config: {
+        ...entity(field, `Now playing ${field}`),
+        state_topic: state,
+        // a box that plays a live source or nothing has no track
+        value_template: `{{ value_json.track.${field} if value_json.track else '' }}`,
+        icon: 'mdi:music-note',
+      },
+    });
   }
-  out.push({ platform: 'sensor', key: 'listeners', config: {
-    ...entity('listeners', 'Listeners'), state_topic: state, value_template: '{{ value_json.listeners }}', state_class: 'measurement', icon: 'mdi:account-multiple',
-  } });
-  out.push({ platform: 'number', key: 'volume', config: {
-    ...entity('volume', 'Volume'), state_topic: state, value_template: '{{ value_json.volume }}', command_topic: topics.command('volume'),
-    min: 0, max: 100, step: 1, mode: 'slider', unit_of_measurement: '%', icon: 'mdi:volume-high',
-  } });
-  out.push({ platform: 'select', key: 'source', config: {
-    ...entity('source', 'Source'), state_topic: state, value_template: '{{ value_json.source }}', command_topic: topics.command('source'),
-    options: spec.sources, icon: 'mdi:import',
-  } });
-  const buttons: Array<[string, string, string]> = [['play_pause', 'Play/pause', 'mdi:play-pause'], ['next', 'Next', 'mdi:skip-next'], ['previous', 'Previous', 'mdi:skip-previous']];
+  out.push({
+    platform: 'sensor',
+    key: 'listeners',
+    config: {
+      ...entity('listeners', 'Listeners'),
+      state_topic: state,
+      value_template: '{{ value_json.listeners }}',
+      state_class: 'measurement',
+      icon: 'mdi:account-multiple',
+    },
+  });
+  out.push({
+    platform: 'number',
+    key: 'volume',
+    config: {
+      ...entity('volume', 'Volume'),
+      state_topic: state,
+      value_template: '{{ value_json.volume }}',
+      command_topic: topics.command('volume'),
+      min: 0,
+      max: 100,
+      step: 1,
+      mode: 'slider',
+      unit_of_measurement: '%',
+      icon: 'mdi:volume-high',
+    },
+  });
+  out.push({
+    platform: 'select',
+    key: 'source',
+    config: {
+      ...entity('source', 'Source'),
+      state_topic: state,
+      value_template: '{{ value_json.source }}',
+      command_topic: topics.command('source'),
+      options: spec.sources,
+      icon: 'mdi:import',
+    },
+  });
+  const buttons: Array<[string, string, string]> = [
+    ['play_pause', 'Play/pause', 'mdi:play-pause'],
+    ['next', 'Next', 'mdi:skip-next'],
+    ['previous', 'Previous', 'mdi:skip-previous'],
+  ];
   for (const [key, name, icon] of buttons) out.push({ platform: 'button', key, config: { ...entity(key, name), command_topic: topics.command(key), icon } });
-  out.push({ platform: 'switch', key: 'share', config: {
-    ...entity('share', 'Share window'), state_topic: state, value_template: "{{ 'ON' if value_json.sharing.open else 'OFF' }}",
-    command_topic: topics.command('share'), payload_on: 'ON', payload_off: 'OFF', icon: 'mdi:account-multiple-plus',
-  } });
+  out.push({
+    platform: 'switch',
+    key: 'share',
+    config: {
+      ...entity('share', 'Share window'),
+      state_topic: state,
+      value_template: "{{ 'ON' if value_json.sharing.open else 'OFF' }}",
+      command_topic: topics.command('share'),
+      payload_on: 'ON',
+      payload_off: 'OFF',
+      icon: 'mdi:account-multiple-plus',
+    },
+  });
   for (const button of BUTTONS) {
     for (const gesture of GESTURES) {
-      const match = spec.triggerMatch === 'payload'
-        ? { payload: JSON.stringify({ button, gesture }) }
-        : { value_template: '{{ value_json.button }}_{{ value_json.gesture }}', payload: `${button}_${gesture}` };
-      out.push({ platform: 'device_automation', key: `${button}_${gesture}`, config: {
-        automation_type: 'trigger', topic: topics.buttonEvent, type: TRIGGER_TYPE[gesture], subtype: button, ...match,
-      } });
+      const match =
+        spec.triggerMatch === 'payload'
+          ? { payload: JSON.stringify({ button, gesture }) }
+          : { value_template: '{{ value_json.button }}_{{ value_json.gesture }}', payload: `${button}_${gesture}` };
+      out.push({
+        platform: 'device_automation',
+        key: `${button}_${gesture}`,
+        config: {
+          automation_type: 'trigger',
+          topic: topics.buttonEvent,
+          type: TRIGGER_TYPE[gesture],
+          subtype: button,
+          ...match,
+        },
+      });
     }
   }
   return out;
@@ -135,14 +191,19 @@ export function homeAssistantCommand(entity: string, value: string): HomeAssista
       if (value === '' || !Number.isFinite(volume)) return { error: `volume command '${value.slice(0, 40)}' is not a number` };
       return { op: 'volume', body: { volume: Math.round(Math.max(0, Math.min(100, volume))) } };
     }
-    case 'source': return { op: 'source', body: { source: value } };
-    case 'play_pause': return { op: 'control', body: { action: 'toggle' } };
-    case 'next': return { op: 'control', body: { action: 'next' } };
-    case 'previous': return { op: 'control', body: { action: 'previous' } };
+    case 'source':
+      return { op: 'source', body: { source: value } };
+    case 'play_pause':
+      return { op: 'control', body: { action: 'toggle' } };
+    case 'next':
+      return { op: 'control', body: { action: 'next' } };
+    case 'previous':
+      return { op: 'control', body: { action: 'previous' } };
     case 'share':
       if (value === 'ON') return { op: 'share', body: { action: 'open' } };
       if (value === 'OFF') return { op: 'share', body: { action: 'close' } };
       return { error: `share command '${value.slice(0, 40)}' must be ON or OFF` };
-    default: return { error: `unknown Home Assistant command topic 'ha/${entity.slice(0, 40)}/set'` };
+    default:
+      return { error: `unknown Home Assistant command topic 'ha/${entity.slice(0, 40)}/set'` };
   }
 }

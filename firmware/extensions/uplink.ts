@@ -78,7 +78,8 @@ export class Uplink implements Extension {
   constructor(private readonly options: UplinkOptions) {
     this.base = `${options.config.prefix}/${options.boxId}/`;
     this.outbox = new UplinkOutbox({
-      stateDir: options.stateDir, max: options.config.queueEvents,
+      stateDir: options.stateDir,
+      max: options.config.queueEvents,
       onProblem: (message) => options.log('warn', message),
     });
   }
@@ -155,8 +156,11 @@ export class Uplink implements Extension {
     client.on('message', (topic, payload, packet) => this.onMessage(client, topic, payload, packet));
     client.on('error', (error) => {
       refused = versions.length > 1 && refusedProtocol(error);
-      this.options.log(refused ? 'info' : 'warn', refused ? 'uplink broker refuses this MQTT version; trying the next' : 'uplink connection problem',
-        { url: this.options.config.url, protocol: version === 5 ? '5' : '3.1.1', error: error.message });
+      this.options.log(refused ? 'info' : 'warn', refused ? 'uplink broker refuses this MQTT version; trying the next' : 'uplink connection problem', {
+        url: this.options.config.url,
+        protocol: version === 5 ? '5' : '3.1.1',
+        error: error.message,
+      });
     });
     client.on('close', () => {
       if (client !== this.client) return;
@@ -175,7 +179,10 @@ export class Uplink implements Extension {
     if (this.stopped || this.reconnectTimer) return;
     const { reconnectMinSeconds, reconnectMaxSeconds } = this.options.config;
     const delay = now ? 0 : reconnectDelayMs(this.attempt++, reconnectMinSeconds, reconnectMaxSeconds, this.options.random);
-    this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; this.connect(); }, delay);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.connect();
+    }, delay);
     this.reconnectTimer.unref();
   }
 
@@ -208,16 +215,31 @@ export class Uplink implements Extension {
   announce(): void {
     const { config, boxId, name, version } = this.options;
     if (!config.homeassistant || !this.client || !this.connected) return;
-    const { topic, payload } = deviceConfig({
-      boxId, name, version, sources: this.options.sources(), triggerMatch: 'template',
-      topics: { state: this.base + 'state', availability: this.base + 'availability', buttonEvent: this.base + 'event/button', command: (entity) => `${this.base}ha/${entity}/set` },
-    }, config.discoveryPrefix);
+    const { topic, payload } = deviceConfig(
+      {
+        boxId,
+        name,
+        version,
+        sources: this.options.sources(),
+        triggerMatch: 'template',
+        topics: {
+          state: this.base + 'state',
+          availability: this.base + 'availability',
+          buttonEvent: this.base + 'event/button',
+          command: (entity) => `${this.base}ha/${entity}/set`,
+        },
+      },
+      config.discoveryPrefix,
+    );
     this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
   }
 
   /** Sends the oldest queued events (on disk first), a bounded number at a time, each leaving the queue when acknowledged. */
   private async pump(): Promise<void> {
-    if (this.pumping) { this.pumpAgain = true; return; }
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     this.pumping = true;
     try {
       do {
@@ -243,7 +265,10 @@ export class Uplink implements Extension {
 
   private send(event: QueuedEvent, done: (error?: Error) => void): void {
     const client = this.client;
-    if (!client || !this.connected) return done(new Error('uplink not connected'));
+    if (!client || !this.connected) {
+      done(new Error('uplink not connected'));
+      return;
+    }
     const properties = this.connectedVersion === 5 ? { properties: { userProperties: { id: event.id } } } : {};
     client.publish(this.base + 'event/' + event.name, JSON.stringify(event.payload), { qos: 1, retain: false, ...properties }, (error) => done(error ?? undefined));
   }
@@ -257,17 +282,23 @@ export class Uplink implements Extension {
       }
       if (!topic.startsWith(this.base)) return;
       const parts = topic.slice(this.base.length).split('/');
-      if (parts.length === 3 && parts[0] === 'ha' && parts[2] === 'set') return this.homeAssistant(parts[1] ?? '', payload.toString().trim(), packet.retain);
-      if (parts.length === 4 && parts[0] === 'client' && parts[2] === 'request') return this.request(client, parts[1] ?? '', parts[3] ?? '', payload, packet);
+      if (parts.length === 3 && parts[0] === 'ha' && parts[2] === 'set') this.homeAssistant(parts[1] ?? '', payload.toString().trim(), packet.retain);
+      else if (parts.length === 4 && parts[0] === 'client' && parts[2] === 'request') this.request(client, parts[1] ?? '', parts[3] ?? '', payload, packet);
     } catch (e) {
       this.options.log('error', 'uplink message handling failed', { topic: topic.slice(0, 200), error: (e as Error).stack });
     }
   }
 
   private homeAssistant(entity: string, value: string, retained: boolean): void {
-    if (retained) return this.options.log('warn', 'uplink: a retained Home Assistant command is ignored (it would run again at every reconnect)', { entity: entity.slice(0, 40) });
+    if (retained) {
+      this.options.log('warn', 'uplink: a retained Home Assistant command is ignored (it would run again at every reconnect)', { entity: entity.slice(0, 40) });
+      return;
+    }
     const command = homeAssistantCommand(entity, value);
-    if ('error' in command) return this.options.log('warn', 'Home Assistant command refused', { error: command.error });
+    if ('error' in command) {
+      this.options.log('warn', 'Home Assistant command refused', { error: command.error });
+      return;
+    }
     void this.options.router.ask(HOME_ASSISTANT, command.op, command.body).then((reply) => {
       if (reply.status === 'error') this.options.log('warn', 'Home Assistant command refused', { op: command.op, error: reply.error });
     });
@@ -275,7 +306,10 @@ export class Uplink implements Extension {
 
   /** An owner's request: one reply, on the requester's response topic (MQTT 5 correlation data echoed). */
   private request(client: MqttClient, clientId: string, op: string, payload: Buffer, packet: IPublishPacket): void {
-    if (!CLIENT_ID_PATTERN.test(clientId)) return this.options.log('warn', 'uplink: a request with an unusable client id is ignored', { clientId: clientId.slice(0, 80) });
+    if (!CLIENT_ID_PATTERN.test(clientId)) {
+      this.options.log('warn', 'uplink: a request with an unusable client id is ignored', { clientId: clientId.slice(0, 80) });
+      return;
+    }
     const correlation = packet.properties?.correlationData;
     const reply = (answer: Reply) => {
       if (client !== this.client) return; // the connection that asked is gone; the requester will ask again
@@ -286,9 +320,9 @@ export class Uplink implements Extension {
       const { transaction } = parseRequest('status', payload); // only to echo it: any op's payload carries it the same way
       reply({ status: 'error', error, ...(transaction !== undefined ? { transaction } : {}) });
     };
-    if (packet.retain) return refuse('a retained request is refused: it would run again at every reconnect');
-    if (isOp(op) && !UPLINK_OPS.includes(op)) return refuse(`'${op}' is not available over the uplink: listeners join on the box's own network`);
-    void this.options.router.handle(UPLINK, op, payload).then(reply);
+    if (packet.retain) refuse('a retained request is refused: it would run again at every reconnect');
+    else if (isOp(op) && !UPLINK_OPS.includes(op)) refuse(`'${op}' is not available over the uplink: listeners join on the box's own network`);
+    else void this.options.router.handle(UPLINK, op, payload).then(reply);
   }
 
   async stop(): Promise<void> {
@@ -301,7 +335,10 @@ export class Uplink implements Extension {
     if (client && this.connected) {
       this.connectedVersion = null;
       const offline = new Promise<void>((resolve) => client.publish(this.base + 'availability', this.will().payload, { qos: 1, retain: true }, () => resolve()));
-      await bounded(offline.then(() => client.endAsync()), STOP_TIMEOUT_MS);
+      await bounded(
+        offline.then(() => client.endAsync()),
+        STOP_TIMEOUT_MS,
+      );
     }
     client?.end(true);
     this.outbox.flush();
@@ -310,6 +347,14 @@ export class Uplink implements Extension {
 
 function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); });
-  return Promise.race([work.then(() => {}, () => {}), timeout]).finally(() => clearTimeout(timer));
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([
+    work.then(
+      () => {},
+      () => {},
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
 }

@@ -47,7 +47,11 @@ export function componentProblems(where: string, platform: string, config: Json,
   const availability = merged.availability;
   if (availability !== undefined) {
     if (!Array.isArray(availability) || availability.length === 0) problems.push(`${where}: availability must be a non-empty list`);
-    else availability.forEach((entry, i) => checkTopic(where, `availability[${i}].topic`, isObject(entry) ? entry.topic : undefined, problems));
+    else {
+      availability.forEach((entry, i) => {
+        checkTopic(where, `availability[${i}].topic`, isObject(entry) ? entry.topic : undefined, problems);
+      });
+    }
   }
   return problems;
 }
@@ -67,9 +71,15 @@ export function deviceDiscoveryProblems(payload: unknown): string[] {
   if (!isObject(components) || Object.keys(components).length === 0) return [...problems, "'cmps' must hold at least one component"];
   const { dev: _d, device: _e, o: _o, origin: _r, cmps: _c, components: _m, ...shared } = payload;
   for (const [key, component] of Object.entries(components)) {
-    if (!isObject(component)) { problems.push(`cmps.${key}: not an object`); continue; }
+    if (!isObject(component)) {
+      problems.push(`cmps.${key}: not an object`);
+      continue;
+    }
     const platform = component.p ?? component.platform;
-    if (typeof platform !== 'string') { problems.push(`cmps.${key}: 'p' (platform) is required`); continue; }
+    if (typeof platform !== 'string') {
+      problems.push(`cmps.${key}: 'p' (platform) is required`);
+      continue;
+    }
     problems.push(...componentProblems(`cmps.${key}`, platform, component, shared));
   }
   return problems;

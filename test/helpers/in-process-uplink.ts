@@ -26,8 +26,11 @@ export function inProcessBox(boxId: string, stateDir: string, config: Partial<Up
   const asked: InProcessBox['asked'] = [];
   const logs: InProcessBox['logs'] = [];
   const statePublisher = new StatePublisher({
-    broker: { publish: async () => {} }, topics: { state: 's', listeners: 'l', availability: 'a' }, events,
-    state: () => ({ box: { id: boxId }, ...state }), listeners: () => [],
+    broker: { publish: async () => {} },
+    topics: { state: 's', listeners: 'l', availability: 'a' },
+    events,
+    state: () => ({ box: { id: boxId }, ...state }),
+    listeners: () => [],
   });
   statePublisher.publishNow();
   const router = {
@@ -35,15 +38,26 @@ export function inProcessBox(boxId: string, stateDir: string, config: Partial<Up
       asked.push({ caller, op, payload: Buffer.from(payload).toString() });
       const text = Buffer.from(payload).toString();
       let transaction: string | number | undefined;
-      try { transaction = (JSON.parse(text) as { transaction?: string | number }).transaction; } catch { /* none */ }
+      try {
+        transaction = (JSON.parse(text) as { transaction?: string | number }).transaction;
+      } catch {
+        /* none */
+      }
       return { status: 'ok', data: { op, box: boxId }, ...(transaction !== undefined ? { transaction } : {}) };
     },
     ask: async (): Promise<Reply> => ({ status: 'ok' }),
   };
   const uplink = new Uplink({
     config: { ...loadConfig({ env: {} }).mqtt.uplink, reconnectMinSeconds: 0.1, reconnectMaxSeconds: 0.5, ...config },
-    boxId, name: boxId, version: '0.0.0', stateDir: path.join(stateDir, boxId), events, statePublisher, router,
-    sources: () => ['library'], log: (level, msg, extra) => logs.push({ level, msg, ...(extra ? { extra } : {}) }),
+    boxId,
+    name: boxId,
+    version: '0.0.0',
+    stateDir: path.join(stateDir, boxId),
+    events,
+    statePublisher,
+    router,
+    sources: () => ['library'],
+    log: (level, msg, extra) => logs.push({ level, msg, ...(extra ? { extra } : {}) }),
   });
   return { uplink, events, state: statePublisher, asked, logs };
 }

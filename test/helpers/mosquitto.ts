@@ -47,10 +47,17 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   for (const [user, password] of Object.entries(options.users)) execFileSync('mosquitto_passwd', ['-b', passwd, user, password]);
   const port = await freePort();
   const lines = [
-    `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${passwd}`,
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous false',
+    `password_file ${passwd}`,
     // sessions and retained messages survive a restart (written at SIGTERM), as on a real installation
-    'persistence true', `persistence_location ${dir}/`,
-    'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
+    'persistence true',
+    `persistence_location ${dir}/`,
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
     // as root Mosquitto would switch to its own user, which cannot read this folder
     ...(process.getuid?.() === 0 ? ['user root'] : []),
   ];
@@ -69,30 +76,45 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   let proc: ChildProcess | null = null;
 
   const broker: Mosquitto = {
-    port, url: `mqtt://127.0.0.1:${port}`, extraPorts, dir, logs,
-    start: () => new Promise((resolve, reject) => {
-      const child = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-      proc = child;
-      const timer = setTimeout(() => reject(new Error(`mosquitto not running within 15 s:\n${logs.join('\n')}`)), 15_000);
-      let buffer = '';
-      child.stderr!.on('data', (data: Buffer) => {
-        buffer += data.toString();
-        const parts = buffer.split('\n');
-        buffer = parts.pop() ?? '';
-        logs.push(...parts);
-        if (parts.some((line) => / running$/.test(line))) { clearTimeout(timer); resolve(); }
-      });
-      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`mosquitto exited with ${code}:\n${logs.join('\n')}`)); });
-    }),
-    stop: () => new Promise((resolve) => {
-      const child = proc;
-      proc = null;
-      if (!child || child.exitCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-      child.removeAllListeners('exit');
-      child.once('exit', () => { clearTimeout(kill); resolve(); });
-      child.kill('SIGTERM');
-    }),
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    extraPorts,
+    dir,
+    logs,
+    start: () =>
+      new Promise((resolve, reject) => {
+        const child = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+        proc = child;
+        const timer = setTimeout(() => reject(new Error(`mosquitto not running within 15 s:\n${logs.join('\n')}`)), 15_000);
+        let buffer = '';
+        child.stderr!.on('data', (data: Buffer) => {
+          buffer += data.toString();
+          const parts = buffer.split('\n');
+          buffer = parts.pop() ?? '';
+          logs.push(...parts);
+          if (parts.some((line) => / running$/.test(line))) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          reject(new Error(`mosquitto exited with ${code}:\n${logs.join('\n')}`));
+        });
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        const child = proc;
+        proc = null;
+        if (!child || child.exitCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.removeAllListeners('exit');
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
     close: async () => {
       await broker.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -25,10 +25,28 @@ function signed(dir: string, name: string, subject: string, extensions: string):
 }
 
 export function makeCertificates(dir: string): TestCertificates {
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=nearcast test CA']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=nearcast test CA',
+  ]);
   const server = signed(dir, 'server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   return {
-    ca: path.join(dir, 'ca.pem'), serverCert: server.cert, serverKey: server.key,
+    ca: path.join(dir, 'ca.pem'),
+    serverCert: server.cert,
+    serverKey: server.key,
     client: (commonName) => signed(dir, `client-${commonName}`, `/CN=${commonName}`, 'extendedKeyUsage=clientAuth\n'),
   };
 }

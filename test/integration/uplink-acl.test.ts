@@ -24,11 +24,18 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
       users: { 'box-a1': 'pa1', 'box-a2': 'pa2', 'box-b1': 'pb1', 'shop-a': 'sa', 'shop-b': 'sb' },
       acl: readFileSync(path.join(ROOT, 'config/mosquitto-acl.example'), 'utf8'),
     });
-    for (const [id, shop, password] of [['a1', 'shop-a', 'pa1'], ['a2', 'shop-a', 'pa2'], ['b1', 'shop-b', 'pb1']] as const) {
+    for (const [id, shop, password] of [
+      ['a1', 'shop-a', 'pa1'],
+      ['a2', 'shop-a', 'pa2'],
+      ['b1', 'shop-b', 'pb1'],
+    ] as const) {
       boxes[id] = inProcessBox(id, dir, { url: broker.url, username: `box-${id}`, password, prefix: `nearcast/${shop}` });
       await boxes[id].uplink.start();
     }
-    for (const [shop, password] of [['shop-a', 'sa'], ['shop-b', 'sb']] as const) {
+    for (const [shop, password] of [
+      ['shop-a', 'sa'],
+      ['shop-b', 'sb'],
+    ] as const) {
       const client = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: `${shop}-staff`, username: shop, password, reconnectPeriod: 0 });
       const seen: Array<{ topic: string; text: string }> = [];
       client.on('message', (topic, p) => seen.push({ topic, text: p.toString() }));
@@ -56,8 +63,14 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
     await waitFor("shop B sees b1's event", () => topicsSeen('shop-b').includes('nearcast/shop-b/b1/event/share'), 10_000);
     boxes.a1!.events.emit('share', { open: true, remainingMs: 2000 });
     await waitFor("shop A sees a1's event", () => topicsSeen('shop-a').includes('nearcast/shop-a/a1/event/share'), 10_000);
-    expect(topicsSeen('shop-a').filter((t) => !t.startsWith('nearcast/shop-a/')), 'topics of other shops seen by shop A').to.deep.equal([]);
-    expect(topicsSeen('shop-b').filter((t) => !t.startsWith('nearcast/shop-b/')), 'topics of other shops seen by shop B').to.deep.equal([]);
+    expect(
+      topicsSeen('shop-a').filter((t) => !t.startsWith('nearcast/shop-a/')),
+      'topics of other shops seen by shop A',
+    ).to.deep.equal([]);
+    expect(
+      topicsSeen('shop-b').filter((t) => !t.startsWith('nearcast/shop-b/')),
+      'topics of other shops seen by shop B',
+    ).to.deep.equal([]);
   });
 
   it("a shop commands its own boxes; its requests to another shop's box are refused by the broker", async () => {
@@ -68,7 +81,9 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
     expect(JSON.parse(replied()!.text)).to.deep.include({ status: 'ok', transaction: 'a' });
 
     let refusal: unknown = null;
-    await shopA.publishAsync('nearcast/shop-b/b1/client/shop-a-staff/request/volume', '{"volume":1,"transaction":"intruder"}', { qos: 1 }).catch((e: unknown) => { refusal = e; });
+    await shopA.publishAsync('nearcast/shop-b/b1/client/shop-a-staff/request/volume', '{"volume":1,"transaction":"intruder"}', { qos: 1 }).catch((e: unknown) => {
+      refusal = e;
+    });
     // MQTT 5: Mosquitto answers the PUBACK with "not authorized" (135)
     expect((refusal as { code?: number } | null)?.code, `refusal ${String(refusal)}`).to.equal(135);
     // shop B's own request to b1 goes through after it: b1 never saw shop A's
@@ -81,25 +96,36 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
   it("a shop's login cannot pose as a box: its publishes on box topics are refused", async () => {
     const shopA = staff['shop-a']!.client;
     let refusal: unknown = null;
-    await shopA.publishAsync('nearcast/shop-a/a1/state', '{"volume":0}', { qos: 1, retain: true }).catch((e: unknown) => { refusal = e; });
+    await shopA.publishAsync('nearcast/shop-a/a1/state', '{"volume":0}', { qos: 1, retain: true }).catch((e: unknown) => {
+      refusal = e;
+    });
     expect((refusal as { code?: number } | null)?.code, `refusal ${String(refusal)}`).to.equal(135);
   });
 
   it("`nearcast fleet list` with a shop's login lists that shop's boxes only, and a stopped box as offline", async () => {
     const list = async (shop: string, password: string) => {
-      const cli = runCompanion(['--user', shop, 'fleet', '--broker', broker.url, '--prefix', `nearcast/${shop}`, 'list', '--json'], { ...process.env, NEARCAST_PASSWORD: password });
+      const cli = runCompanion(['--user', shop, 'fleet', '--broker', broker.url, '--prefix', `nearcast/${shop}`, 'list', '--json'], {
+        ...process.env,
+        NEARCAST_PASSWORD: password,
+      });
       const code = await cli.exited;
       expect(code, cli.stderr.join('\n')).to.equal(0);
       return JSON.parse(cli.stdout.join('')) as Array<{ id: string; online: boolean | null; version: string | null; volume: number | null }>;
     };
     const shopA = await list('shop-a', 'sa');
-    expect(shopA.map((b) => [b.id, b.online, b.version, b.volume])).to.deep.equal([['a1', true, '0.0.0', 41], ['a2', true, '0.0.0', 41]]);
+    expect(shopA.map((b) => [b.id, b.online, b.version, b.volume])).to.deep.equal([
+      ['a1', true, '0.0.0', 41],
+      ['a2', true, '0.0.0', 41],
+    ]);
     // shop A asks for shop B's prefix: the broker lets it read nothing there
     const cli = runCompanion(['--user', 'shop-a', 'fleet', '--broker', broker.url, '--prefix', 'nearcast/shop-b', 'list'], { ...process.env, NEARCAST_PASSWORD: 'sa' });
     expect(await cli.exited).to.equal(0);
     expect(cli.stdout.join('\n')).to.equal('no boxes under nearcast/shop-b/ (or this login may not read them)');
     await boxes.a2!.uplink.stop();
     const after = await list('shop-a', 'sa');
-    expect(after.map((b) => [b.id, b.online])).to.deep.equal([['a1', true], ['a2', false]]);
+    expect(after.map((b) => [b.id, b.online])).to.deep.equal([
+      ['a1', true],
+      ['a2', false],
+    ]);
   });
 });

@@ -52,7 +52,13 @@ describe('uplink to an MQTT 3.1.1-only broker', function () {
       await waitFor('connected', () => link.connected, 15_000);
       expect(logs.find((l) => l.msg === 'uplink connected')?.extra?.protocol).to.equal('3.1.1');
       expect(logs.some((l) => l.msg.includes('refuses this MQTT version'))).to.equal(true);
-      await waitFor('online and the state', () => seen.some((m) => m.topic === 'nearcast/b1/availability' && m.text.includes('online')) && seen.some((m) => m.topic === 'nearcast/b1/state' && m.text === '{"box":{"id":"b1"},"volume":41}'), 10_000);
+      await waitFor(
+        'online and the state',
+        () =>
+          seen.some((m) => m.topic === 'nearcast/b1/availability' && m.text.includes('online')) &&
+          seen.some((m) => m.topic === 'nearcast/b1/state' && m.text === '{"box":{"id":"b1"},"volume":41}'),
+        10_000,
+      );
       events.emit('share', { open: true, remainingMs: 5000 });
       await waitFor('event/share', () => seen.some((m) => m.topic === 'nearcast/b1/event/share'), 10_000);
       const share = JSON.parse(seen.find((m) => m.topic === 'nearcast/b1/event/share')!.text);
@@ -60,13 +66,20 @@ describe('uplink to an MQTT 3.1.1-only broker', function () {
       expect(share.id).to.be.a('string');
       await watcher.publishAsync('nearcast/b1/client/c1/request/volume', '{"volume":5,"transaction":7}');
       await waitFor('the reply', () => seen.some((m) => m.topic === 'nearcast/b1/client/c1/response/volume'), 10_000);
-      expect(JSON.parse(seen.find((m) => m.topic === 'nearcast/b1/client/c1/response/volume')!.text)).to.deep.equal({ status: 'ok', data: { op: 'volume', box: 'b1' }, transaction: 7 });
+      expect(JSON.parse(seen.find((m) => m.topic === 'nearcast/b1/client/c1/response/volume')!.text)).to.deep.equal({
+        status: 'ok',
+        data: { op: 'volume', box: 'b1' },
+        transaction: 7,
+      });
       expect(asked[0]).to.deep.include({ op: 'volume', payload: '{"volume":5,"transaction":7}' });
       expect(asked[0]!.caller).to.include({ clientId: 'uplink', role: 'owner' });
       await watcher.publishAsync('nearcast/b1/client/c1/request/join', '{"transaction":8}');
       await waitFor('the join refusal', () => seen.some((m) => m.topic === 'nearcast/b1/client/c1/response/join'), 10_000);
       expect(JSON.parse(seen.find((m) => m.topic === 'nearcast/b1/client/c1/response/join')!.text)).to.include({ status: 'error', transaction: 8 });
-      expect(asked.map((a) => a.op), 'join never reaches the router').to.deep.equal(['volume']);
+      expect(
+        asked.map((a) => a.op),
+        'join never reaches the router',
+      ).to.deep.equal(['volume']);
     } finally {
       await link.stop();
       await watcher.endAsync();

@@ -29,10 +29,16 @@ describe('uplink over TLS with a client certificate (Mosquitto 2)', function () 
     certs = makeCertificates(path.join(dir, 'pki'));
     broker = await startMosquitto({
       users: { watcher: 'w' },
-      listeners: [(port) => [
-        `listener ${port} 127.0.0.1`, `cafile ${certs.ca}`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`,
-        'require_certificate true', 'use_identity_as_username true',
-      ]],
+      listeners: [
+        (port) => [
+          `listener ${port} 127.0.0.1`,
+          `cafile ${certs.ca}`,
+          `certfile ${certs.serverCert}`,
+          `keyfile ${certs.serverKey}`,
+          'require_certificate true',
+          'use_identity_as_username true',
+        ],
+      ],
     });
     tlsUrl = `mqtts://127.0.0.1:${broker.extraPorts[0]}`;
     watcher = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'watcher', username: 'watcher', password: 'w', reconnectPeriod: 0 });
@@ -52,15 +58,21 @@ describe('uplink over TLS with a client certificate (Mosquitto 2)', function () 
     await box.uplink.start();
     try {
       await waitFor('connected over TLS', () => box.uplink.connected, 15_000);
-      await waitFor('online and the state on the broker', () => seen.some((m) => m.topic === 'nearcast/t1/availability' && m.text.includes('online'))
-        && seen.some((m) => m.topic === 'nearcast/t1/state'), 10_000);
-      expect(broker.logs.some((line) => /New client connected .* as nearcast-t1 .*u'box-t1'/.test(line)), `the broker took the login from the certificate:\n${broker.logs.join('\n')}`).to.equal(true);
+      await waitFor(
+        'online and the state on the broker',
+        () => seen.some((m) => m.topic === 'nearcast/t1/availability' && m.text.includes('online')) && seen.some((m) => m.topic === 'nearcast/t1/state'),
+        10_000,
+      );
+      expect(
+        broker.logs.some((line) => /New client connected .* as nearcast-t1 .*u'box-t1'/.test(line)),
+        `the broker took the login from the certificate:\n${broker.logs.join('\n')}`,
+      ).to.equal(true);
     } finally {
       await box.uplink.stop();
     }
   });
 
-  it("refuses a broker whose certificate its CA did not sign, and keeps trying", async () => {
+  it('refuses a broker whose certificate its CA did not sign, and keeps trying', async () => {
     mkdirSync(path.join(dir, 'other-pki'));
     const other = makeCertificates(path.join(dir, 'other-pki'));
     const client = certs.client('box-t2');

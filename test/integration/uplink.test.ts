@@ -15,8 +15,43 @@ import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box
 import { deviceDiscoveryProblems, templateKeys } from '../helpers/ha-discovery-check.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 
-interface Seen { topic: string; text: string; retain: boolean; id?: string }
-type Json = Record<string, any>;
+interface Seen {
+  topic: string;
+  text: string;
+  retain: boolean;
+  id?: string;
+}
+/** a JSON object as it arrived (an event, a queued item) */
+type Json = Record<string, unknown>;
+interface TrackJson {
+  id: string;
+  title: string;
+  artist: string;
+  durationMs: number;
+}
+/** the parts of `state` the checks read (README "MQTT topics") */
+interface StateJson {
+  box?: { id: string; name: string };
+  state?: string;
+  track?: TrackJson | null;
+  positionMs?: number;
+  volume?: number;
+  source?: string;
+  sharing?: { open: boolean; remainingMs: number };
+  listeners?: number;
+}
+interface ReplyJson {
+  status: string;
+  error?: string;
+  transaction?: string | number;
+  data?: { you?: unknown };
+}
+type ComponentJson = Record<string, unknown> & { p: string; state_topic?: string; command_topic?: string; options?: string[]; value_template?: string };
+interface DiscoveryJson {
+  o: { name: string };
+  availability: Array<{ topic: string }>;
+  cmps: Record<string, ComponentJson>;
+}
 
 const BOX = 'upl';
 const BASE = `shops/shop-a/${BOX}/`;
@@ -30,10 +65,10 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
   let fleet: mqtt.MqttClient;
   let owner: mqtt.MqttClient;
   const seen: Seen[] = [];
-  let state: Json = {};
+  let state: StateJson = {};
   /** "title — artist" of every track the state showed (the demo tracks are short: one may end during a check) */
   const tracksSeen = new Set<string>();
-  let discovery: Json | null = null;
+  let discovery: DiscoveryJson | null = null;
   let discoveries = 0;
 
   const eventsSeen = (name?: string) => seen.filter((m) => m.topic.startsWith(BASE + 'event/') && (!name || m.topic === BASE + 'event/' + name));
@@ -54,8 +89,13 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     });
     // like Home Assistant: MQTT 5, a session that outlives a broker restart, discovery and the box topics
     ha = await mqtt.connectAsync(broker.url, {
-      protocolVersion: 5, clientId: 'home-assistant', username: 'ha', password: 'ha-secret', clean: false,
-      properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 200,
+      protocolVersion: 5,
+      clientId: 'home-assistant',
+      username: 'ha',
+      password: 'ha-secret',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 200,
     });
     ha.on('message', (topic, payload, packet) => {
       const text = payload.toString();
@@ -65,13 +105,20 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
         state = JSON.parse(text);
         if (state.track) tracksSeen.add(`${state.track.title} — ${state.track.artist}`);
       }
-      if (topic === `homeassistant/device/${BOX}/config` && text) { discovery = JSON.parse(text); discoveries++; }
+      if (topic === `homeassistant/device/${BOX}/config` && text) {
+        discovery = JSON.parse(text);
+        discoveries++;
+      }
     });
     await ha.subscribeAsync(['homeassistant/#', BASE + '#'], { qos: 1 });
     fleet = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'fleet', username: 'fleet', password: 'fleet-secret', reconnectPeriod: 200 });
     await fleet.subscribeAsync(BASE + 'client/fleet/response/+', { qos: 1 });
     owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'me', username: 'owner', password: 'pw', protocolVersion: 4 });
-    await waitFor('the box online on the uplink, with its state and discovery', () => state.box && discovery && seen.some((m) => m.topic === BASE + 'availability' && m.text.includes('online')), 20_000);
+    await waitFor(
+      'the box online on the uplink, with its state and discovery',
+      () => state.box && discovery && seen.some((m) => m.topic === BASE + 'availability' && m.text.includes('online')),
+      20_000,
+    );
   });
 
   after(async () => {
@@ -85,14 +132,14 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
 
   /** an owner's request down the uplink, and its reply */
   let transactions = 0;
-  async function ask(op: string, payload: string | object, options: mqtt.IClientPublishOptions = {}): Promise<Json> {
+  async function ask(op: string, payload: string | object, options: mqtt.IClientPublishOptions = {}): Promise<ReplyJson> {
     const transaction = `t${++transactions}`;
     const body = typeof payload === 'string' ? payload : JSON.stringify({ ...payload, transaction });
-    const reply = new Promise<Json>((resolve, reject) => {
+    const reply = new Promise<ReplyJson>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply to '${op}' ${body.slice(0, 80)} within 15 s`)), 15_000);
       const onMessage = (topic: string, p: Buffer) => {
         if (!topic.endsWith(`/response/${op.slice(0, 64)}`)) return;
-        const answer = JSON.parse(p.toString()) as Json;
+        const answer = JSON.parse(p.toString()) as ReplyJson;
         if (typeof payload !== 'string' && answer.transaction !== transaction) return;
         clearTimeout(timer);
         fleet.off('message', onMessage);
@@ -107,12 +154,12 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
   it('announces one device that Home Assistant accepts, every template reading a field the state has', () => {
     const payload = discovery!;
     expect(deviceDiscoveryProblems(payload), 'problems Home Assistant would refuse').to.deep.equal([]);
-    const cmps = payload.cmps as Record<string, Json>;
+    const cmps = payload.cmps;
     const platforms = Object.values(cmps).map((c) => c.p);
     for (const p of ['sensor', 'number', 'select', 'button', 'switch', 'device_automation']) expect(platforms, `a ${p}`).to.include(p);
     expect(Object.keys(cmps)).to.include.members(['title', 'artist', 'album', 'listeners', 'volume', 'source', 'play_pause', 'next', 'previous', 'share']);
     expect(payload.o.name).to.equal('nearcast');
-    expect(payload.availability[0].topic).to.equal(BASE + 'availability');
+    expect(payload.availability[0]?.topic).to.equal(BASE + 'availability');
     for (const [key, component] of Object.entries(cmps)) {
       if (component.state_topic) expect(component.state_topic, key).to.equal(BASE + 'state');
       if (component.command_topic) expect(component.command_topic, key).to.equal(`${BASE}ha/${key}/set`);
@@ -137,8 +184,8 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await waitFor('share window closed', () => state.sharing?.open === false, 10_000);
     // the demo tracks are short: start where the track cannot end by itself during next and previous
     // (positionMs may be up to 5 s old)
-    await waitFor('a track with 12 s left', () => state.track && state.track.durationMs - state.positionMs > 12_000, 30_000);
-    const first = state.track.id as string;
+    await waitFor('a track with 12 s left', () => state.track && state.track.durationMs - (state.positionMs ?? 0) > 12_000, 30_000);
+    const first = state.track!.id;
     await ha.publishAsync(`${BASE}ha/next/set`, 'PRESS', { qos: 1 });
     await waitFor('the next track', () => state.track?.id && state.track.id !== first, 10_000);
     await ha.publishAsync(`${BASE}ha/previous/set`, 'PRESS', { qos: 1 });
@@ -161,7 +208,7 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     const event = JSON.parse(message.text) as Json;
     expect(event).to.include({ button: 'volumeUp', gesture: 'click' });
     expect(event.id).to.be.a('string').and.equal(message.id);
-    const trigger = (discovery!.cmps as Record<string, Json>).volumeUp_click!;
+    const trigger = discovery!.cmps.volumeUp_click!;
     expect(trigger).to.include({ topic: BASE + 'event/button', type: 'button_short_press', subtype: 'volumeUp', payload: 'volumeUp_click' });
     expect(trigger.value_template).to.equal('{{ value_json.button }}_{{ value_json.gesture }}');
     expect(`${event.button}_${event.gesture}`).to.equal(trigger.payload);
@@ -170,7 +217,7 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
   it("the owner's requests come down and are answered; bad ones get clear errors and the box runs on", async () => {
     const status = await ask('status', {});
     expect(status.status).to.equal('ok');
-    expect(status.data.you).to.deep.equal({ role: 'owner', listening: false });
+    expect(status.data?.you).to.deep.equal({ role: 'owner', listening: false });
     expect(await ask('volume', { volume: 31 })).to.deep.include({ status: 'ok' });
     await waitFor('volume 31 on the uplink state', () => state.volume === 31, 10_000);
     expect((await ask('volume', '{"volume": 3')).error).to.match(/^malformed JSON/);
@@ -182,7 +229,9 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await fleet.publishAsync(`${BASE}client/fleet/request/share`, '', { qos: 1, retain: true }); // clears the retained request
     // larger than the box accepts (MQTT 5 maximum packet size): the broker drops it for the box, which never sees it
     const untagged: string[] = [];
-    const onReply = (topic: string, p: Buffer) => { if (topic.endsWith('/response/status') && !p.toString().includes('"transaction"')) untagged.push(p.toString().slice(0, 100)); };
+    const onReply = (topic: string, p: Buffer) => {
+      if (topic.endsWith('/response/status') && !p.toString().includes('"transaction"')) untagged.push(p.toString().slice(0, 100));
+    };
     fleet.on('message', onReply);
     await fleet.publishAsync(`${BASE}client/fleet/request/status`, 'x'.repeat(100_000), { qos: 1 });
     expect((await ask('status', {})).status, 'the box still answers').to.equal('ok');
@@ -235,10 +284,17 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     // meanwhile, on the box's own network, the owner works as usual
     const local: Json[] = [];
     await owner.subscribeAsync([`nearcast/${BOX}/event/+`, `nearcast/${BOX}/client/me/response/+`]);
-    owner.on('message', (topic, p) => { if (topic.includes('/event/')) local.push({ name: topic.split('/').at(-1), ...JSON.parse(p.toString()) }); });
+    owner.on('message', (topic, p) => {
+      if (topic.includes('/event/')) local.push({ name: topic.split('/').at(-1), ...JSON.parse(p.toString()) });
+    });
     const request = async (op: string, body: object) => {
-      const answer = new Promise<Json>((resolve) => {
-        const onMessage = (topic: string, p: Buffer) => { if (topic.endsWith(`/response/${op}`)) { owner.off('message', onMessage); resolve(JSON.parse(p.toString())); } };
+      const answer = new Promise<ReplyJson>((resolve) => {
+        const onMessage = (topic: string, p: Buffer) => {
+          if (topic.endsWith(`/response/${op}`)) {
+            owner.off('message', onMessage);
+            resolve(JSON.parse(p.toString()));
+          }
+        };
         owner.on('message', onMessage);
       });
       await owner.publishAsync(`nearcast/${BOX}/client/me/request/${op}`, JSON.stringify(body));
@@ -256,16 +312,22 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await broker.start();
     await waitFor('the box reconnects', () => box.logs.filter((l) => l.includes('"uplink connected"')).length > connectedBefore, 30_000);
     const key = (e: Json) => JSON.stringify({ ...e, id: undefined, at: undefined, name: undefined });
-    const arrived = (upTo = seen.length) => seen.slice(from, upTo).filter((m) => m.topic.startsWith(BASE + 'event/'))
-      .map((m) => ({ name: m.topic.split('/').at(-1), ...JSON.parse(m.text) }) as Json);
+    const arrived = (upTo = seen.length) =>
+      seen
+        .slice(from, upTo)
+        .filter((m) => m.topic.startsWith(BASE + 'event/'))
+        .map((m) => ({ name: m.topic.split('/').at(-1), ...JSON.parse(m.text) }) as Json);
     await waitFor('every queued event on the uplink', () => offline.every((e) => arrived().some((a) => a.name === e.name && key(a) === key(e))), 30_000);
     // a later event goes up behind the queue: once it is there, the queue has drained
     const sentinelFrom = seen.length;
     expect(await ask('share', { action: 'open', seconds: 600 })).to.deep.include({ status: 'ok' });
-    await waitFor('the share event after the queue', () => arrived().some((a) => a.name === 'share' && a.remainingMs > 300_000), 15_000);
+    await waitFor('the share event after the queue', () => arrived().some((a) => a.name === 'share' && Number(a.remainingMs) > 300_000), 15_000);
     await waitFor('the outbox empty on disk', () => onDisk().length === 0, 10_000);
     const ids = eventsSeen().map((m) => m.id);
-    expect(ids.every((id) => typeof id === 'string'), 'every event carries an id').to.equal(true);
+    expect(
+      ids.every((id) => typeof id === 'string'),
+      'every event carries an id',
+    ).to.equal(true);
     const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
     expect(repeated, 'ids that arrived twice').to.deep.equal([]);
     for (const e of offline) {

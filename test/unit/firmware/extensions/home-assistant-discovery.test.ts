@@ -3,7 +3,11 @@ import { deviceConfig, homeAssistantCommand, perComponentConfigs, type Discovery
 import { componentProblems, deviceDiscoveryProblems } from '../../../helpers/ha-discovery-check.ts';
 
 const spec = (triggerMatch: DiscoverySpec['triggerMatch']): DiscoverySpec => ({
-  boxId: 'b1', name: 'Shop', version: '1.2.3', sources: ['library', 'tone:440'], triggerMatch,
+  boxId: 'b1',
+  name: 'Shop',
+  version: '1.2.3',
+  sources: ['library', 'tone:440'],
+  triggerMatch,
   topics: { state: 'p/b1/state', availability: 'p/b1/availability', buttonEvent: 'p/b1/event/button', command: (entity) => `p/b1/ha/${entity}/set` },
 });
 

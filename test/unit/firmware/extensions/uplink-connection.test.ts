@@ -27,8 +27,10 @@ describe('uplink connection settings', () => {
   it('the config refuses other schemes and prefixes with wildcards, naming the setting', () => {
     expect(() => loadConfig({ env: { NEARCAST_MQTT__UPLINK__URL: 'http://broker' } })).to.throw(/\/mqtt\/uplink\/url/);
     expect(() => loadConfig({ env: { NEARCAST_MQTT__UPLINK__PREFIX: 'shops/+' } })).to.throw(/\/mqtt\/uplink\/prefix/);
-    expect(loadConfig({ env: { NEARCAST_MQTT__UPLINK__URL: 'wss://broker.example:8884/mqtt', NEARCAST_MQTT__UPLINK__PROTOCOL: '5' } }).mqtt.uplink)
-      .to.include({ url: 'wss://broker.example:8884/mqtt', protocol: '5' });
+    expect(loadConfig({ env: { NEARCAST_MQTT__UPLINK__URL: 'wss://broker.example:8884/mqtt', NEARCAST_MQTT__UPLINK__PROTOCOL: '5' } }).mqtt.uplink).to.include({
+      url: 'wss://broker.example:8884/mqtt',
+      protocol: '5',
+    });
   });
 
   it('the password comes from the config (or its environment variable), else from the first line of passwordFile', () => {
@@ -67,6 +69,9 @@ describe('uplink connection settings', () => {
     const spread = new Set(Array.from({ length: 50 }, () => reconnectDelayMs(4, 1, 60)));
     expect(spread.size, 'boxes that lost the broker together do not return together').to.be.greaterThan(30);
     for (const delay of spread) expect(delay).to.be.within(8000, 16000);
-    expect(reconnectDelayMs(1000, 1, 60, () => 1), 'no overflow after many attempts').to.equal(60000);
+    expect(
+      reconnectDelayMs(1000, 1, 60, () => 1),
+      'no overflow after many attempts',
+    ).to.equal(60000);
   });
 });

@@ -8,7 +8,10 @@ describe('UplinkOutbox (events waiting for the uplink broker)', () => {
   let dir: string;
   const problems: string[] = [];
   const outbox = (max = 5) => new UplinkOutbox({ stateDir: dir, max, onProblem: (m) => problems.push(m), now: () => Date.UTC(2026, 11, 1, 22) });
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nc-outbox-')); problems.length = 0; });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nc-outbox-'));
+    problems.length = 0;
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gives each event an id and its time, keeps it on disk until acknowledged, in order', async () => {
@@ -24,7 +27,12 @@ describe('UplinkOutbox (events waiting for the uplink broker)', () => {
     queue.acknowledged(first.id);
     queue.acknowledged('not-an-id');
     await queue.settled();
-    expect(outbox().oldest(10).map((e) => e.id), 'what a restarted box still has to send').to.deep.equal([second.id]);
+    expect(
+      outbox()
+        .oldest(10)
+        .map((e) => e.id),
+      'what a restarted box still has to send',
+    ).to.deep.equal([second.id]);
   });
 
   it('ids stay unique across restarts', () => {
@@ -40,7 +48,10 @@ describe('UplinkOutbox (events waiting for the uplink broker)', () => {
     expect(queue.droppedCount).to.equal(2);
     await queue.settled();
     const reloaded = outbox(2);
-    expect(reloaded.oldest(10).map((e) => e.id), 'a smaller bound at restart keeps the newest').to.deep.equal(ids.slice(3));
+    expect(
+      reloaded.oldest(10).map((e) => e.id),
+      'a smaller bound at restart keeps the newest',
+    ).to.deep.equal(ids.slice(3));
     expect(reloaded.droppedCount).to.equal(3);
   });
 
