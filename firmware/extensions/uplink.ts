@@ -30,8 +30,8 @@ import type { Telemetry } from './telemetry.ts';
 import { protocolVersions, reconnectDelayMs, refusedProtocol, uplinkClientOptions, type ProtocolVersion, type UplinkConfig } from './uplink-connection.ts';
 import { UplinkOutbox, type QueuedEvent } from './uplink-outbox.ts';
 
-/** what the owner may ask over the uplink: everything but joining and leaving, which belong to a listener on the box's own network */
-export const UPLINK_OPS: readonly Op[] = ['status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'source', 'approve', 'deny', 'share'];
+/** what the owner may not ask over the uplink: joining and leaving belong to a listener on the box's own network (every other op is allowed) */
+export const LOCAL_ONLY_OPS: readonly Op[] = ['join', 'leave'];
 
 /** events sent and not yet acknowledged at once */
 const MAX_IN_FLIGHT = 32;
@@ -321,7 +321,7 @@ export class Uplink implements Extension {
       reply({ status: 'error', error, ...(transaction !== undefined ? { transaction } : {}) });
     };
     if (packet.retain) refuse('a retained request is refused: it would run again at every reconnect');
-    else if (isOp(op) && !UPLINK_OPS.includes(op)) refuse(`'${op}' is not available over the uplink: listeners join on the box's own network`);
+    else if (isOp(op) && LOCAL_ONLY_OPS.includes(op)) refuse(`'${op}' is not available over the uplink: listeners join on the box's own network`);
     else void this.options.router.handle(UPLINK, op, payload).then(reply);
   }
 

@@ -166,7 +166,17 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
       if (component.p !== 'device_automation') for (const field of templateKeys(component)) expect(state, `${key} reads value_json.${field}`).to.have.property(field);
     }
     expect(cmps.source!.options).to.deep.equal(['library', 'tone:440']);
-    expect(seen.find((m) => m.topic === `homeassistant/device/${BOX}/config`)!.retain, 'discovery is retained').to.equal(true);
+  });
+
+  it('the discovery message is retained: a Home Assistant that connects later finds it', async () => {
+    const late = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'late-ha', username: 'ha', password: 'ha-secret', reconnectPeriod: 0 });
+    try {
+      const retained = new Promise<boolean>((resolve) => late.once('message', (_topic, _payload, packet) => resolve(packet.retain)));
+      await late.subscribeAsync(`homeassistant/device/${BOX}/config`, { qos: 1 });
+      expect(await retained, 'retain flag').to.equal(true);
+    } finally {
+      await late.endAsync();
+    }
   });
 
   it('announces again when Home Assistant publishes online on homeassistant/status', async () => {
