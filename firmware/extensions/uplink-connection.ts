@@ -38,6 +38,11 @@ export function uplinkPassword(config: UplinkConfig): string | undefined {
   return first;
 }
 
+/** The url as logs may show it: a password written into it (`mqtt://user:secret@host`) is masked. */
+export function urlForLogs(url: string | null): string | null {
+  return url === null ? null : url.replace(/^([a-z]+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
+}
+
 /** The protocol versions to try, in order. */
 export function protocolVersions(config: UplinkConfig): ProtocolVersion[] {
   return config.protocol === '5' ? [5] : config.protocol === '3.1.1' ? [4] : [5, 4];

@@ -16,6 +16,7 @@
 // comes down the uplink reaches the box only as requests, whose effects the box
 // publishes itself.
 
+import type { EventEmitter } from 'node:events';
 import type { connect as mqttConnect, IPublishPacket, MqttClient } from 'mqtt';
 import { PUBLISHED_EVENTS, type BoxEvents } from '../domain/box-events.ts';
 import { HOME_ASSISTANT, UPLINK } from '../domain/caller.ts';
@@ -27,7 +28,7 @@ import type { Extension } from './extension.ts';
 import { deviceConfig, homeAssistantCommand } from './home-assistant-discovery.ts';
 import type { StatePublisher } from './state-publisher.ts';
 import type { Telemetry } from './telemetry.ts';
-import { protocolVersions, reconnectDelayMs, refusedProtocol, uplinkClientOptions, type ProtocolVersion, type UplinkConfig } from './uplink-connection.ts';
+import { protocolVersions, reconnectDelayMs, refusedProtocol, type ProtocolVersion, type UplinkConfig, uplinkClientOptions, urlForLogs } from './uplink-connection.ts';
 import { UplinkOutbox, type QueuedEvent } from './uplink-outbox.ts';
 
 /** what the owner may not ask over the uplink: joining and leaving belong to a listener on the box's own network (every other op is allowed) */
@@ -107,12 +108,14 @@ export class Uplink implements Extension {
 
   /** The box's news: the bus's events, the state publisher's topics, telemetry. */
   private listen(): void {
-    const { events, statePublisher, telemetry } = this.options;
+    const { statePublisher, telemetry } = this.options;
+    // every published event has one payload object; the bus as a plain emitter lets one loop serve them all
+    const bus: EventEmitter = this.options.events;
     for (const name of PUBLISHED_EVENTS) {
       const shape = publishedEventPayload as (name: PublishedName, payload: object) => object;
       const listener = (payload: object) => this.onEvent(name, shape(name, payload));
-      (events as unknown as NodeJS.EventEmitter).on(name, listener);
-      this.detach.push(() => (events as unknown as NodeJS.EventEmitter).off(name, listener));
+      bus.on(name, listener);
+      this.detach.push(() => bus.off(name, listener));
     }
     const onState = (topic: 'state' | 'listeners', payload: string) => this.publishLive(topic, payload, true);
     statePublisher.on('published', onState);
@@ -157,7 +160,7 @@ export class Uplink implements Extension {
     client.on('error', (error) => {
       refused = versions.length > 1 && refusedProtocol(error);
       this.options.log(refused ? 'info' : 'warn', refused ? 'uplink broker refuses this MQTT version; trying the next' : 'uplink connection problem', {
-        url: this.options.config.url,
+        url: urlForLogs(this.options.config.url),
         protocol: version === 5 ? '5' : '3.1.1',
         error: error.message,
       });
@@ -191,7 +194,7 @@ export class Uplink implements Extension {
     this.attempt = 0;
     this.connections++;
     const { config } = this.options;
-    this.options.log('info', 'uplink connected', { url: config.url, protocol: version === 5 ? '5' : '3.1.1', queued: this.outbox.size, dropped: this.outbox.droppedCount });
+    this.options.log('info', 'uplink connected', { url: urlForLogs(config.url), protocol: version === 5 ? '5' : '3.1.1', queued: this.outbox.size, dropped: this.outbox.droppedCount });
     try {
       const filters = [this.base + 'client/+/request/+', this.base + 'ha/+/set', ...(config.homeassistant ? [`${config.discoveryPrefix}/status`] : [])];
       // MQTT 5: no-local (the box never hears its own messages back) and retain-as-published

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../../../firmware/config/config.ts';
-import { protocolVersions, reconnectDelayMs, uplinkClientOptions, type UplinkConfig } from '../../../../firmware/extensions/uplink-connection.ts';
+import { protocolVersions, reconnectDelayMs, type UplinkConfig, uplinkClientOptions, urlForLogs } from '../../../../firmware/extensions/uplink-connection.ts';
 
 const WILL = { topic: 'nearcast/b1/availability', payload: '{"state":"offline"}' };
 
@@ -73,5 +73,12 @@ describe('uplink connection settings', () => {
       reconnectDelayMs(1000, 1, 60, () => 1),
       'no overflow after many attempts',
     ).to.equal(60000);
+  });
+
+  it('logs never show a password written into the url', () => {
+    expect(urlForLogs('mqtts://box:s3cr:et@broker.example:8883/x')).to.equal('mqtts://box:***@broker.example:8883/x');
+    expect(urlForLogs('wss://broker.example/mqtt')).to.equal('wss://broker.example/mqtt');
+    expect(urlForLogs('mqtt://user@broker:1883')).to.equal('mqtt://user@broker:1883');
+    expect(urlForLogs(null)).to.equal(null);
   });
 });
