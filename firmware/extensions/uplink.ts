@@ -194,7 +194,12 @@ export class Uplink implements Extension {
     this.attempt = 0;
     this.connections++;
     const { config } = this.options;
-    this.options.log('info', 'uplink connected', { url: urlForLogs(config.url), protocol: version === 5 ? '5' : '3.1.1', queued: this.outbox.size, dropped: this.outbox.droppedCount });
+    this.options.log('info', 'uplink connected', {
+      url: urlForLogs(config.url),
+      protocol: version === 5 ? '5' : '3.1.1',
+      queued: this.outbox.size,
+      dropped: this.outbox.droppedCount,
+    });
     try {
       const filters = [this.base + 'client/+/request/+', this.base + 'ha/+/set', ...(config.homeassistant ? [`${config.discoveryPrefix}/status`] : [])];
       // MQTT 5: no-local (the box never hears its own messages back) and retain-as-published
