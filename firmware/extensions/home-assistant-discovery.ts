@@ -41,12 +41,14 @@ export interface DiscoverySpec {
 
 /** One Home Assistant component: its platform, its key on the device, its options. */
 export interface DiscoveryComponent {
-  platform: 'sensor' | 'number' | 'select' | 'button' | 'switch' | 'device_automation';
+  platform: 'sensor' | 'number' | 'select' | 'button' | 'switch' | 'text' | 'device_automation';
   key: string;
   config: Record<string, unknown>;
 }
 
 const NOW_PLAYING = ['title', 'artist', 'album'] as const;
+/** Home Assistant's text entities hold at most 255 characters (the `announce` request takes 500) */
+const ANNOUNCE_MAX = 255;
 
 export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
   const { boxId: id, topics } = spec;
@@ -126,6 +128,19 @@ export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
       icon: 'mdi:account-multiple-plus',
     },
   });
+  // what is typed here is spoken over the music (the owner's `announce` request)
+  out.push({
+    platform: 'text',
+    key: 'announce',
+    config: {
+      ...entity('announce', 'Announce'),
+      command_topic: topics.command('announce'),
+      min: 1,
+      max: ANNOUNCE_MAX,
+      mode: 'text',
+      icon: 'mdi:bullhorn',
+    },
+  });
   for (const button of BUTTONS) {
     for (const gesture of GESTURES) {
       const match =
@@ -203,6 +218,9 @@ export function homeAssistantCommand(entity: string, value: string): HomeAssista
       if (value === 'ON') return { op: 'share', body: { action: 'open' } };
       if (value === 'OFF') return { op: 'share', body: { action: 'close' } };
       return { error: `share command '${value.slice(0, 40)}' must be ON or OFF` };
+    case 'announce':
+      if (value === '') return { error: 'announce command is empty: type what the box should say' };
+      return { op: 'announce', body: { text: value.slice(0, ANNOUNCE_MAX) } };
     default:
       return { error: `unknown Home Assistant command topic 'ha/${entity.slice(0, 40)}/set'` };
   }

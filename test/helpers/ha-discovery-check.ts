@@ -4,13 +4,14 @@
 // button, switch, device trigger). Returns the problems found, empty when Home
 // Assistant would accept the message.
 
-const PLATFORMS = new Set(['sensor', 'number', 'select', 'button', 'switch', 'device_automation']);
+const PLATFORMS = new Set(['sensor', 'number', 'select', 'button', 'switch', 'text', 'device_automation']);
 const REQUIRED: Record<string, string[]> = {
   sensor: ['state_topic'],
   number: ['command_topic'],
   select: ['command_topic', 'options'],
   button: ['command_topic'],
   switch: ['command_topic'],
+  text: ['command_topic'],
   device_automation: ['automation_type', 'topic', 'type', 'subtype'],
 };
 const TOPIC_KEYS = ['state_topic', 'command_topic', 'topic'];
@@ -37,6 +38,11 @@ export function componentProblems(where: string, platform: string, config: Json,
   if (typeof merged.unique_id !== 'string' || merged.unique_id === '') problems.push(`${where}: unique_id is required in device discovery`);
   if (platform === 'select' && (!Array.isArray(merged.options) || merged.options.length === 0 || merged.options.some((o) => typeof o !== 'string'))) {
     problems.push(`${where}: select options must be a non-empty list of strings`);
+  }
+  if (platform === 'text') {
+    const min = (merged.min ?? 0) as number;
+    const max = (merged.max ?? 255) as number;
+    if (!(min >= 0 && min <= max && max <= 255)) problems.push(`${where}: text min ${min} / max ${max} must satisfy 0 <= min <= max <= 255`);
   }
   if (platform === 'number') {
     const min = (merged.min ?? 1) as number;

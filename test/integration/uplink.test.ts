@@ -156,8 +156,8 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     expect(deviceDiscoveryProblems(payload), 'problems Home Assistant would refuse').to.deep.equal([]);
     const cmps = payload.cmps;
     const platforms = Object.values(cmps).map((c) => c.p);
-    for (const p of ['sensor', 'number', 'select', 'button', 'switch', 'device_automation']) expect(platforms, `a ${p}`).to.include(p);
-    expect(Object.keys(cmps)).to.include.members(['title', 'artist', 'album', 'listeners', 'volume', 'source', 'play_pause', 'next', 'previous', 'share']);
+    for (const p of ['sensor', 'number', 'select', 'button', 'switch', 'text', 'device_automation']) expect(platforms, `a ${p}`).to.include(p);
+    expect(Object.keys(cmps)).to.include.members(['title', 'artist', 'album', 'listeners', 'volume', 'source', 'play_pause', 'next', 'previous', 'share', 'announce']);
     expect(payload.o.name).to.equal('nearcast');
     expect(payload.availability[0]?.topic).to.equal(BASE + 'availability');
     for (const [key, component] of Object.entries(cmps)) {
@@ -204,6 +204,8 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await waitFor(`paused (state ${state.state})`, () => state.state === 'paused', 10_000);
     await ha.publishAsync(`${BASE}ha/play_pause/set`, 'PRESS', { qos: 1 });
     await waitFor(`playing (state ${state.state})`, () => state.state === 'playing', 10_000);
+    await ha.publishAsync(`${BASE}ha/announce/set`, 'Closing in ten minutes', { qos: 1 });
+    await waitFor('the announcement told on the uplink', () => eventsSeen('announcement').some((m) => (JSON.parse(m.text) as Json).title === 'Closing in ten minutes'), 10_000);
     await ha.publishAsync(`${BASE}ha/source/set`, 'tone:440', { qos: 1 });
     await waitFor('source tone:440', () => state.source === 'tone:440', 10_000);
     await ha.publishAsync(`${BASE}ha/source/set`, 'library', { qos: 1 });

@@ -44,6 +44,8 @@ describe('Home Assistant discovery model', () => {
     expect(homeAssistantCommand('share', 'ON')).to.deep.equal({ op: 'share', body: { action: 'open' } });
     expect(homeAssistantCommand('share', 'OFF')).to.deep.equal({ op: 'share', body: { action: 'close' } });
     expect(homeAssistantCommand('share', 'maybe')).to.deep.equal({ error: "share command 'maybe' must be ON or OFF" });
+    expect(homeAssistantCommand('announce', 'Closing in ten minutes')).to.deep.equal({ op: 'announce', body: { text: 'Closing in ten minutes' } });
+    expect(homeAssistantCommand('announce', '')).to.deep.equal({ error: 'announce command is empty: type what the box should say' });
     expect(homeAssistantCommand('colour', 'red')).to.deep.equal({ error: "unknown Home Assistant command topic 'ha/colour/set'" });
   });
 });
