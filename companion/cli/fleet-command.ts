@@ -80,7 +80,7 @@ export async function listFleet(client: MqttClient, prefix: string): Promise<Fle
     return entry;
   };
   const levels = prefix.split('/').length;
-  client.on('message', (topic, payload) => {
+  const onMessage = (topic: string, payload: Buffer) => {
     const parts = topic.split('/');
     const id = parts[levels];
     const leaf = parts[levels + 1];
@@ -98,12 +98,15 @@ export async function listFleet(client: MqttClient, prefix: string): Promise<Fle
       entry.listeners = typeof json.listeners === 'number' ? json.listeners : null;
       entry.volume = typeof json.volume === 'number' ? json.volume : null;
     }
-  });
+  };
+  client.on('message', onMessage);
   // QoS 0: retained messages follow their SUBACK at once, with no in-flight window
   await client.subscribeAsync([`${prefix}/+/availability`, `${prefix}/+/state`], { qos: 0 });
   // a broker sends a subscription's retained messages before it handles the next packet on the
   // connection, so once a second SUBACK is here every retained message of the first has arrived
   await client.subscribeAsync(`${prefix}/fleet-sync/${randomBytes(4).toString('hex')}`, { qos: 0 });
+  client.off('message', onMessage);
+  await client.unsubscribeAsync([`${prefix}/+/availability`, `${prefix}/+/state`]);
   return [...boxes.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -114,16 +117,18 @@ export async function askBox(client: MqttClient, prefix: string, boxId: string, 
   const responses = `${prefix}/${boxId}/client/${clientId}/response/${op}`;
   await client.subscribeAsync(responses, { qos: 1 });
   const reply = new Promise<Reply>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no reply from box '${boxId}' within ${timeoutSeconds} s: is it online under ${prefix}? (nearcast fleet list)`)),
-      timeoutSeconds * 1000,
-    );
-    client.on('message', (topic, payload) => {
+    const onMessage = (topic: string, payload: Buffer) => {
       const json = topic === responses ? parseJson(payload.toString()) : null;
       if (!json || json.transaction !== transaction || (json.status !== 'ok' && json.status !== 'error')) return;
       clearTimeout(timer);
+      client.off('message', onMessage);
       resolve({ status: json.status, data: json.data, ...(typeof json.error === 'string' ? { error: json.error } : {}) });
-    });
+    };
+    const timer = setTimeout(() => {
+      client.off('message', onMessage);
+      reject(new Error(`no reply within ${timeoutSeconds} s: is it online under ${prefix}? (nearcast fleet list)`));
+    }, timeoutSeconds * 1000);
+    client.on('message', onMessage);
   });
   await client.publishAsync(`${prefix}/${boxId}/client/${clientId}/request/${op}`, JSON.stringify({ ...body, transaction }), { qos: 1 });
   return reply;
@@ -138,6 +143,31 @@ function table(boxes: FleetBox[]): string {
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+}
+
+/**
+ * One request to a box, or to every online box (`all`), at once; prints one line per box,
+ * `<box>  ok  <what>` or `<box>  error  <why>`, and returns how many did not say ok.
+ */
+async function fanOut(client: MqttClient, o: FleetOptions, target: string, op: string, body: object, done: (data: unknown) => string): Promise<number> {
+  const ids = target === 'all' ? (await listFleet(client, o.prefix)).filter((b) => b.online).map((b) => b.id) : [target];
+  if (ids.length === 0) throw new Error(`no online box under ${o.prefix}/ (nearcast fleet list)`);
+  const results = await Promise.allSettled(ids.map((id) => askBox(client, o.prefix, id, op, body, o.timeout)));
+  const width = Math.max(...ids.map((id) => id.length));
+  let failed = 0;
+  results.forEach((result, i) => {
+    const id = (ids[i] ?? '').padEnd(width);
+    if (result.status === 'fulfilled' && result.value.status === 'ok') console.log(`${id}  ok     ${done(result.value.data)}`);
+    else {
+      failed++;
+      console.log(`${id}  error  ${result.status === 'rejected' ? (result.reason as Error).message : (result.value.error ?? result.value.status)}`);
+    }
+  });
+  return failed;
+}
+
+function checkTarget(target: string): void {
+  if (target !== 'all' && !BOX_ID.test(target)) throw new InvalidArgumentError(`box id '${target}' must be 1-64 letters, digits, _ or - (or all)`);
 }
 
 /** `nearcast fleet ...`; `credentials` reads the program's --user/--password when the command runs. */
@@ -193,7 +223,9 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
     .action((boxId: string, cmd: { json?: boolean }) => {
       if (!BOX_ID.test(boxId)) throw new InvalidArgumentError(`box id '${boxId}' must be 1-64 letters, digits, _ or -`);
       return withClient(async (client, o) => {
-        const reply = await askBox(client, o.prefix, boxId, 'status', {}, o.timeout);
+        const reply = await askBox(client, o.prefix, boxId, 'status', {}, o.timeout).catch((e: unknown) => {
+          throw new Error(`box '${boxId}': ${(e as Error).message}`);
+        });
         if (reply.status !== 'ok') throw new Error(`box '${boxId}': ${reply.error ?? reply.status}`);
         const d = reply.data as StatusData;
         if (cmd.json) {
@@ -202,6 +234,30 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
         }
         console.log(`${d.box?.name} (${d.box?.id}): ${d.state}${d.track ? ` — ${d.track.title}${d.track.artist ? ` — ${d.track.artist}` : ''}` : ''}`);
         console.log(`volume ${d.volume} · source ${d.source} · share window ${d.sharing?.open ? 'open' : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`);
+      });
+    });
+  fleet
+    .command('volume <box> <level>')
+    .description('set the volume of one box, or of every online box (all); each box answers')
+    .action((target: string, level: string) => {
+      checkTarget(target);
+      if (!/^\d{1,3}$/.test(level) || Number(level) > 100) throw new InvalidArgumentError(`volume '${level}' must be 0-100`);
+      return withClient(async (client, o) => {
+        const failed = await fanOut(client, o, target, 'volume', { volume: Number(level) }, (data) => `volume ${(data as { volume?: number }).volume}`);
+        if (failed > 0) process.exitCode = 1;
+      });
+    });
+
+  fleet
+    .command('announce <box> <text...>')
+    .description('speak a text on one box, or on every online box (all), over its music')
+    .action((target: string, words: string[]) => {
+      checkTarget(target);
+      const text = words.join(' ');
+      if (text.length > 500) throw new InvalidArgumentError(`the text has ${text.length} characters; at most 500`);
+      return withClient(async (client, o) => {
+        const failed = await fanOut(client, o, target, 'announce', { text }, () => 'announced');
+        if (failed > 0) process.exitCode = 1;
       });
     });
   return fleet;

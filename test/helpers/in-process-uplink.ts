@@ -1,7 +1,7 @@
 // The box's uplink code driven in process, without the rest of a box: a real
 // Uplink, a real event bus and state publisher, and a request router that records
-// what reached it and answers ok (what reaches the router, and from where, is what
-// the uplink tests check; the handlers behind it are tested elsewhere).
+// what reached it and answers ok, echoing the request (what reaches the router, and
+// from where, is what the uplink tests check; the handlers are tested elsewhere).
 
 import path from 'node:path';
 import { loadConfig } from '../../firmware/config/config.ts';
@@ -37,13 +37,15 @@ export function inProcessBox(boxId: string, stateDir: string, config: Partial<Up
     handle: async (caller: Caller, op: string, payload: Uint8Array): Promise<Reply> => {
       asked.push({ caller, op, payload: Buffer.from(payload).toString() });
       const text = Buffer.from(payload).toString();
-      let transaction: string | number | undefined;
+      let body: Record<string, unknown> = {};
       try {
-        transaction = (JSON.parse(text) as { transaction?: string | number }).transaction;
+        body = JSON.parse(text) as Record<string, unknown>;
       } catch {
-        /* none */
+        /* no body */
       }
-      return { status: 'ok', data: { op, box: boxId }, ...(transaction !== undefined ? { transaction } : {}) };
+      const { transaction, ...fields } = body;
+      // the reply names the op and box, and echoes what was asked (a volume reply says the volume)
+      return { status: 'ok', data: { op, box: boxId, ...fields }, ...(typeof transaction === 'string' || typeof transaction === 'number' ? { transaction } : {}) };
     },
     ask: async (): Promise<Reply> => ({ status: 'ok' }),
   };

@@ -102,6 +102,27 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
     expect((refusal as { code?: number } | null)?.code, `refusal ${String(refusal)}`).to.equal(135);
   });
 
+  it('`nearcast fleet volume all` and `announce` reach every online box of the shop, each answering; a box that does not answer is named', async () => {
+    const env = { ...process.env, NEARCAST_PASSWORD: 'sa' };
+    const args = ['--user', 'shop-a', 'fleet', '--broker', broker.url, '--prefix', 'nearcast/shop-a'];
+    const volume = runCompanion([...args, 'volume', 'all', '30'], env);
+    expect(await volume.exited, volume.stderr.join('\n')).to.equal(0);
+    expect(volume.stdout).to.deep.equal(['a1  ok     volume 30', 'a2  ok     volume 30']);
+    for (const id of ['a1', 'a2']) expect(boxes[id]!.asked.at(-1), id).to.deep.include({ op: 'volume' });
+    expect(JSON.parse(boxes.a1!.asked.at(-1)!.payload)).to.include({ volume: 30 });
+    expect(
+      boxes.b1!.asked.filter((a) => a.op === 'volume'),
+      "shop B's box",
+    ).to.deep.equal([]);
+    const announce = runCompanion([...args, 'announce', 'a1', 'Closing', 'in', 'ten', 'minutes'], env);
+    expect(await announce.exited, announce.stderr.join('\n')).to.equal(0);
+    expect(announce.stdout).to.deep.equal(['a1  ok     announced']);
+    expect(JSON.parse(boxes.a1!.asked.at(-1)!.payload)).to.include({ text: 'Closing in ten minutes' });
+    const ghost = runCompanion([...args, '--timeout', '2', 'volume', 'a9', '10'], env);
+    expect(await ghost.exited).to.equal(1);
+    expect(ghost.stdout.join('\n')).to.match(/^a9 {2}error {2}no reply within 2 s/);
+  });
+
   it("`nearcast fleet list` with a shop's login lists that shop's boxes only, and a stopped box as offline", async () => {
     const list = async (shop: string, password: string) => {
       const cli = runCompanion(['--user', shop, 'fleet', '--broker', broker.url, '--prefix', `nearcast/${shop}`, 'list', '--json'], {

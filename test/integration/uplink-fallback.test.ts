@@ -68,7 +68,7 @@ describe('uplink to an MQTT 3.1.1-only broker', function () {
       await waitFor('the reply', () => seen.some((m) => m.topic === 'nearcast/b1/client/c1/response/volume'), 10_000);
       expect(JSON.parse(seen.find((m) => m.topic === 'nearcast/b1/client/c1/response/volume')!.text)).to.deep.equal({
         status: 'ok',
-        data: { op: 'volume', box: 'b1' },
+        data: { op: 'volume', box: 'b1', volume: 5 },
         transaction: 7,
       });
       expect(asked[0]).to.deep.include({ op: 'volume', payload: '{"volume":5,"transaction":7}' });

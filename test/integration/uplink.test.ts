@@ -266,7 +266,11 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     expect([...tracksSeen], status.stdout.join('\n')).to.include(line?.[1]);
     const missing = runCompanion(['--user', 'fleet', 'fleet', '--prefix', 'shops/shop-a', '--timeout', '2', 'status', 'nobox'], env);
     expect(await missing.exited).to.equal(1);
-    expect(missing.stderr.join('\n')).to.match(/no reply from box 'nobox' within 2 s/);
+    expect(missing.stderr.join('\n')).to.match(/box 'nobox': no reply within 2 s/);
+    const volume = runCompanion(['--user', 'fleet', 'fleet', '--prefix', 'shops/shop-a', 'volume', BOX, '44'], env);
+    expect(await volume.exited, volume.stderr.join('\n')).to.equal(0);
+    expect(volume.stdout).to.deep.equal([`${BOX}  ok     volume 44`]);
+    await waitFor('volume 44 on the uplink state', () => state.volume === 44, 10_000);
   });
 
   it('nothing a guest on the embedded broker does appears on the uplink', async () => {
