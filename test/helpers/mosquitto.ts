@@ -85,6 +85,10 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
       new Promise((resolve, reject) => {
         const child = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
         proc = child;
+        // a test run that ends early (mocha --exit, a failed hook) must not leave the broker running
+        const orphaned = () => child.kill('SIGKILL');
+        process.once('exit', orphaned);
+        child.once('exit', () => process.off('exit', orphaned));
         const timer = setTimeout(() => reject(new Error(`mosquitto not running within 15 s:\n${logs.join('\n')}`)), 15_000);
         let buffer = '';
         child.stderr!.on('data', (data: Buffer) => {

@@ -47,10 +47,13 @@ describe('Mosquitto ACL example: one broker, two shops', function () {
   });
 
   after(async () => {
-    for (const { client } of Object.values(staff)) await client.endAsync();
-    for (const box of Object.values(boxes)) await box.uplink.stop();
-    await broker?.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      for (const { client } of Object.values(staff)) client.end(true);
+      for (const box of Object.values(boxes)) await box.uplink.stop();
+    } finally {
+      await broker?.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const topicsSeen = (shop: string) => staff[shop]!.seen.map((m) => m.topic);

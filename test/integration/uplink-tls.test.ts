@@ -47,7 +47,7 @@ describe('uplink over TLS with a client certificate (Mosquitto 2)', function () 
   });
 
   after(async () => {
-    await watcher?.endAsync();
+    watcher?.end(true);
     await broker?.close();
     rmSync(dir, { recursive: true, force: true });
   });

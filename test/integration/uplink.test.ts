@@ -122,12 +122,13 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
   });
 
   after(async () => {
-    await ha?.endAsync();
-    await fleet?.endAsync();
-    await owner?.endAsync();
-    if (box && box.proc.exitCode === null && box.proc.signalCode === null) await box.stop();
-    await broker?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    try {
+      for (const client of [ha, fleet, owner]) client?.end(true);
+      if (box && box.proc.exitCode === null && box.proc.signalCode === null) await box.stop();
+    } finally {
+      await broker?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** an owner's request down the uplink, and its reply */
