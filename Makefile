@@ -5,11 +5,11 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 # what the box needs (`make run`; gpiod: gpiomon for the buttons and libgpiod for the LEDs);
-# tests and benchmarks add PulseAudio (the clocked test device), Mosquitto's clients, Snapcast
+# tests and benchmarks add PulseAudio (the clocked test device), Mosquitto (the uplink's broker) and its clients, Snapcast
 # (the comparison), iproute2, Chromium (the web companion's tests) and a C compiler (the
 # stand-in libgpiod the GPIO tests build)
 BOX_APT_PACKAGES := ffmpeg libopus0 libasound2 libasound2-plugins alsa-utils gpiod espeak-ng
-TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus-daemon mosquitto-clients snapserver snapclient icecast2 iproute2 chromium gcc libc6-dev
+TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pipewire-pulse wireplumber dbus-daemon mosquitto mosquitto-clients snapserver snapclient icecast2 iproute2 chromium gcc libc6-dev
 NODE_MIN := 20
 ARGS ?=
 

@@ -47,6 +47,7 @@ import { PlayLog } from './extensions/play-log.ts';
 import { Speaker } from './extensions/speaker.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { Telemetry } from './extensions/telemetry.ts';
+import { Uplink } from './extensions/uplink.ts';
 import { Wifi } from './extensions/wifi.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
@@ -178,27 +179,29 @@ export class Controller {
     const console = config.hardware.sim
       ? new BoxConsole({ events: this.events, shareRemainingMs: () => this.shareWindow.remainingMs, listenerCount: () => this.listeners.count() })
       : null;
+    const statePublisher = new StatePublisher({
+      broker: this.broker, topics: this.topics, events: this.events, listeners: () => this.listeners.list(),
+      state: () => { const { you: _you, ...state } = statusData({ clientId: '', role: 'guest', caller: NOBODY, box: services }); return state; },
+    });
+    const telemetry = new Telemetry({
+      intervalSeconds: config.telemetry.intervalSeconds, system: new SystemTelemetry(),
+      stream: () => ({
+        listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns,
+        encoding: this.engine.encoding, opus: codecs.includes('opus') ? opusImplementation().kind : null,
+      }),
+      refused: () => this.refusals.snapshot(),
+      publish: (payload) => void this.broker.publish(this.topics.telemetry, payload, { retain: false }),
+      log: (l, m, e) => this.log.log(l, m, e),
+    });
     const extensions: Array<Extension | null> = [
       new EventPublisher(this.events, this.broker, this.topics),
       new MqttRequests({ broker: this.broker, topics: this.topics, router, services, joins: this.joins, listeners: this.listeners }),
       config.homeassistant.enabled
         ? new HomeAssistant({ boxId: config.boxId, name: config.name, version: packageVersion(), topics: this.topics, sources: () => this.playback.sources(), broker: this.broker, router, log: (l, m, e) => this.log.log(l, m, e) })
         : null,
-      new StatePublisher({
-        broker: this.broker, topics: this.topics, events: this.events, listeners: () => this.listeners.list(),
-        state: () => { const { you: _you, ...state } = statusData({ clientId: '', role: 'guest', caller: NOBODY, box: services }); return state; },
-      }),
+      statePublisher,
       console,
-      new Telemetry({
-        intervalSeconds: config.telemetry.intervalSeconds, system: new SystemTelemetry(),
-        stream: () => ({
-          listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns,
-          encoding: this.engine.encoding, opus: codecs.includes('opus') ? opusImplementation().kind : null,
-        }),
-        refused: () => this.refusals.snapshot(),
-        publish: (payload) => void this.broker.publish(this.topics.telemetry, payload, { retain: false }),
-        log: (l, m, e) => this.log.log(l, m, e),
-      }),
+      telemetry,
       config.playLog.enabled
         ? new PlayLog({
           events: this.events, log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
@@ -209,6 +212,13 @@ export class Controller {
       this.speaker(saved.volume),
       ...(await this.frontPanel(router)),
       wifi,
+      // the uplink to an external broker (README.md "MQTT uplink"): after the publishers it forwards
+      config.mqtt.uplink.url !== null
+        ? new Uplink({
+          config: config.mqtt.uplink, boxId: config.boxId, name: config.name, version: packageVersion(), stateDir: config.stateDir,
+          events: this.events, statePublisher, telemetry, router, sources: () => this.playback.sources(), log: (l, m, e) => this.log.log(l, m, e),
+        })
+        : null,
       config.mdns.enabled
         ? new MdnsAdvertiser({
           boxId: config.boxId, name: config.name, host: config.network.host, mqttPort: this.ports.mqtt, httpPort: this.ports.http, streamPort: this.ports.stream,

@@ -1,5 +1,5 @@
 // `nearcast`: the PC companion. join / search / play / enqueue / queue / control /
-// volume / status.
+// volume / status, and fleet (boxes on a central broker).
 
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,6 +8,7 @@ import { CONTROL_ACTIONS } from '../../firmware/wire/requests.ts';
 import { parseStreamAddress } from '../client/discovery.ts';
 import type { Reply } from '../../firmware/wire/requests.ts';
 import { connectToBox, runningListener, type CommonOptions } from './connect.ts';
+import { fleetCommand } from './fleet-command.ts';
 import { runJoin } from './join-command.ts';
 import { relayRequest, startListenerRelay } from './listener-session.ts';
 
@@ -138,6 +139,8 @@ program.command('status')
     console.log(`${d.box.name} (${d.box.id}): ${d.state}${d.track ? ` — ${trackLine(d.track)} at ${Math.round(d.positionMs / 1000)} s` : ''}`);
     console.log(`volume ${d.volume} · source ${d.source} · policy ${d.policy} · share window ${d.sharing.open ? `open (${Math.round(d.sharing.remainingMs / 1000)} s)` : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`);
   }));
+
+program.addCommand(fleetCommand(() => program.opts<CommonOptions>()));
 
 /** Runs the CLI; the bin script, `npm run nearcast` and the one-file bundle all start here. */
 export async function main(argv: string[] = process.argv): Promise<void> {

@@ -129,11 +129,37 @@ const Programme = Section({
   }),
 });
 
+// ---- mqtt.uplink: the box's connection out to an external MQTT broker (README.md "Home Assistant", "MQTT uplink") ----
+const FilePath = (description: string) => Nullable(Type.String({ minLength: 1 }), { default: null, description });
+const MqttUplink = Section({
+  url: Nullable(Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://[^\\s]+$' }), {
+    default: null, description: 'the external broker, mqtt:// mqtts:// ws:// or wss:// (null: no uplink)',
+  }),
+  username: Nullable(Type.String({ minLength: 1, maxLength: 256 }), { default: null }),
+  password: Nullable(Type.String({ maxLength: 1024 }), {
+    default: null, description: 'better kept out of the file: NEARCAST_MQTT__UPLINK__PASSWORD, or passwordFile',
+  }),
+  passwordFile: FilePath('a file holding the password (its first line), e.g. a systemd credential'),
+  ca: FilePath('PEM file of the CA that signed the broker certificate (default: the system CAs)'),
+  cert: FilePath('PEM client certificate, for brokers that authenticate boxes by certificate'),
+  key: FilePath('PEM private key of the client certificate'),
+  clientId: Nullable(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' }), { default: null, description: 'default nearcast-<boxId>' }),
+  protocol: OneOf(['auto', '5', '3.1.1'], { type: 'string', default: 'auto', description: 'auto: MQTT 5, and 3.1.1 when the broker refuses 5' }),
+  keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+  prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', maxLength: 128, default: 'nearcast', description: 'the box topics go under <prefix>/<boxId>/ (a shop: nearcast/shop-a)' }),
+  homeassistant: Type.Boolean({ default: true, description: 'Home Assistant device discovery on the uplink' }),
+  discoveryPrefix: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'homeassistant' }),
+  queueEvents: Type.Integer({ minimum: 0, maximum: 100000, default: 1000, description: 'events kept on disk while the uplink is down (the oldest dropped beyond)' }),
+  reconnectMinSeconds: Type.Number({ minimum: 0.1, maximum: 60, default: 1 }),
+  reconnectMaxSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60 }),
+}, { description: 'an uplink to an external MQTT 5 broker (Mosquitto, Home Assistant\'s add-on, a fleet broker): box topics up, owner commands down' });
+// ---- end of mqtt.uplink ----
+
 export const ConfigSchema = Type.Object({
   boxId: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$', description: 'topic id of the box; default nearcast-<hostname>' })),
   name: Type.String({ minLength: 1, maxLength: 64, default: 'nearcast' }),
   network: Section({ host: Type.String({ minLength: 1, default: '0.0.0.0' }) }),
-  mqtt: Section({ port: Port(1883) }),
+  mqtt: Section({ port: Port(1883), uplink: MqttUplink }),
   http: Section({ port: Port(8080) }),
   stream: Section({
     port: Port(4953),

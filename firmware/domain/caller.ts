@@ -27,5 +27,7 @@ export const BOX_SERIAL = 0;
 export const BUTTONS: Caller = { clientId: 'buttons', serial: BOX_SERIAL, address: 'box', role: 'owner' };
 /** Home Assistant's commands (only the owner's connection may publish them) */
 export const HOME_ASSISTANT: Caller = { clientId: 'homeassistant', serial: BOX_SERIAL, address: 'box', role: 'owner' };
+/** the owner's commands arriving over the uplink (the external broker's access rules decide who may send them) */
+export const UPLINK: Caller = { clientId: 'uplink', serial: BOX_SERIAL, address: 'uplink', role: 'owner' };
 /** nobody in particular: what the public state topic shows */
 export const NOBODY: Caller = { clientId: '', serial: -1, address: '', role: 'guest' };

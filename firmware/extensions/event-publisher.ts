@@ -8,10 +8,16 @@ import { PUBLISHED_EVENTS, type BoxEventMap, type BoxEvents } from '../domain/bo
 import type { BoxTopics } from '../wire/topics.ts';
 import type { Extension } from './extension.ts';
 
-type PublishedName = (typeof PUBLISHED_EVENTS)[number];
+export type PublishedName = (typeof PUBLISHED_EVENTS)[number];
 const PAYLOAD: { [N in PublishedName]?: (...args: BoxEventMap[N]) => object } = {
   button: (e) => ({ button: e.button, gesture: e.gesture }),
 };
+
+/** The payload of `event/<name>` for a bus event (the uplink forwards the same objects). */
+export function publishedEventPayload<N extends PublishedName>(name: N, ...args: BoxEventMap[N]): object {
+  const shape = (PAYLOAD[name] ?? ((payload: object) => payload)) as (...payload: BoxEventMap[N]) => object;
+  return shape(...args);
+}
 
 export class EventPublisher implements Extension {
   readonly name = 'event-publisher';
@@ -23,8 +29,8 @@ export class EventPublisher implements Extension {
     // every published event has one payload object; the bus as a plain emitter lets one loop serve them all
     const bus: EventEmitter = this.events;
     for (const name of PUBLISHED_EVENTS) {
-      const shape = (PAYLOAD[name] ?? ((payload: object) => payload)) as (payload: object) => object;
-      const listener = (payload: object) => void this.broker.publish(this.topics.event(name), JSON.stringify(shape(payload)), { retain: false });
+      const shape = publishedEventPayload as (name: PublishedName, payload: object) => object;
+      const listener = (payload: object) => void this.broker.publish(this.topics.event(name), JSON.stringify(shape(name, payload)), { retain: false });
       bus.on(name, listener);
       this.unsubscribe.push(() => bus.off(name, listener));
     }

@@ -1,6 +1,8 @@
 // Publishes `telemetry` (not retained) every intervalSeconds: the system sample plus
-// the box's own process (RSS, CPU) and stream figures.
+// the box's own process (RSS, CPU) and stream figures. Each message is also told
+// as a `published` event (the uplink forwards it).
 
+import { EventEmitter } from 'node:events';
 import type { SystemSample, SystemTelemetry } from '../../hardware/telemetry/system-telemetry.ts';
 import type { Extension } from './extension.ts';
 
@@ -31,13 +33,15 @@ export interface TelemetryMessage extends SystemSample {
   refused: Record<string, number>;
 }
 
-export class Telemetry implements Extension {
+export class Telemetry extends EventEmitter<{ published: [string] }> implements Extension {
   readonly name = 'telemetry';
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private lastCpu = { usage: process.cpuUsage(), at: process.hrtime.bigint() };
 
-  constructor(private readonly options: TelemetryOptions) {}
+  constructor(private readonly options: TelemetryOptions) {
+    super();
+  }
 
   start(): void {
     if (this.options.intervalSeconds <= 0) return;
@@ -57,7 +61,9 @@ export class Telemetry implements Extension {
         stream: this.options.stream(),
         refused: this.options.refused?.() ?? {},
       };
-      this.options.publish(JSON.stringify(msg));
+      const payload = JSON.stringify(msg);
+      this.options.publish(payload);
+      this.emit('published', payload);
       return msg;
     } catch (e) {
       this.options.log('warn', 'telemetry sample failed', { error: (e as Error).message });
