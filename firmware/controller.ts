@@ -26,7 +26,7 @@ import { NOBODY } from './domain/caller.ts';
 import { JoinManager } from './domain/join-manager.ts';
 import { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
-import { Playback } from './domain/playback.ts';
+import { Playback, type TrackPosition } from './domain/playback.ts';
 import { ShareWindow } from './domain/share-window.ts';
 import { BoxConsole } from './extensions/box-console.ts';
 import { Buttons, SimButtonTopic } from './extensions/buttons.ts';
@@ -63,7 +63,10 @@ import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frame
 import { check } from './wire/schema.ts';
 import { boxTopics, type BoxTopics } from './wire/topics.ts';
 
-interface Persisted { volume: number; queue?: PlayQueueJSON }
+interface Persisted { volume: number; queue?: PlayQueueJSON; position?: TrackPosition }
+
+/** how often the playing track's position is saved, so a box that restarts (even after kill -9) continues near it */
+const POSITION_SAVE_MS = 5000;
 
 /** how far ahead of playout a new listener's first chunk is sent */
 const JOIN_LEAD_US = 30_000;
@@ -109,14 +112,22 @@ export class Controller {
     });
     this.playback = new Playback({
       engine: this.engine, library: this.library, clock: this.clock, sourceLabel: config.source, liveSources: config.sources,
-      initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat,
+      initialVolume: saved.volume, queue: saved.queue, resume: saved.position, repeat: config.library.repeat,
     });
     const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });
     this.reportAudioErrors(codecs);
     this.playback.on('change', () => store.save(this.playback.toJSON()));
+    const positionSaver = setInterval(() => {
+      const state = this.playback.toJSON();
+      if (state.position && this.engine.state === 'playing') store.save(state);
+    }, POSITION_SAVE_MS);
     liveInput.start();
     this.engine.start();
-    this.onStop('audio', () => { liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
+    this.onStop('audio', () => {
+      clearInterval(positionSaver);
+      store.save(this.playback.toJSON()); // the position while the engine still plays
+      liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush();
+    });
     if (config.source === 'library') this.playback.startQueue();
     else this.engine.setSource(parseSourceSpec(config.source));
 

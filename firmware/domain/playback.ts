@@ -48,7 +48,15 @@ export interface PlaybackOptions {
   liveSources?: string[];
   initialVolume: number;
   queue?: PlayQueueJSON;
+  /** where the current track was when the box last saved (it resumes there after a restart) */
+  resume?: TrackPosition;
   repeat: 'all' | 'none';
+}
+
+/** a point in a library track, as the box saves it */
+export interface TrackPosition {
+  trackId: string;
+  ms: number;
 }
 
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
@@ -57,6 +65,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
   private mode: string; // 'library' or the live source's spec
+  private resumeAt: TrackPosition | null;
 
   constructor(private readonly options: PlaybackOptions) {
     super();
@@ -71,6 +80,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.queueModel = q;
     this.vol = options.initialVolume;
     this.mode = options.sourceLabel;
+    this.resumeAt = options.resume ?? null;
     options.engine.on('track', (e) => this.onTrack(e));
   }
 
@@ -85,12 +95,19 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return null;
   };
 
-  /** Starts the queue (or the library) when the box boots with the library source. */
+  /**
+   * Starts the queue (or the library) when the box boots with the library source.
+   * The first start after a restart continues the saved track where it was, so
+   * listeners who rejoin hear the song go on (README.md "Reliability").
+   */
   startQueue(): void {
     this.mode = 'library';
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.options.library.get(id) : undefined;
-    if (t) this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id });
+    const resume = this.resumeAt;
+    this.resumeAt = null;
+    const startMs = resume && t && resume.trackId === t.id && resume.ms < t.durationMs ? resume.ms : 0;
+    if (t) this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id, ...(startMs > 0 ? { startMs } : {}) });
   }
 
   private onTrack(e: TrackEvent): void {
@@ -182,8 +199,12 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return this.vol;
   }
 
-  toJSON(): { volume: number; queue: PlayQueueJSON } {
-    return { volume: this.vol, queue: this.queueModel.toJSON() };
+  /** What the box saves: volume, queue and, while a library track plays, where it is. */
+  toJSON(): { volume: number; queue: PlayQueueJSON; position?: TrackPosition } {
+    const now = this.nowPlaying();
+    // only a track the engine is still playing has a position (not after stop, nor a live source)
+    const playing = this.mode === 'library' && now.track && this.options.engine.currentTrackId === now.track.id;
+    return { volume: this.vol, queue: this.queueModel.toJSON(), ...(playing ? { position: { trackId: now.track!.id, ms: now.positionMs } } : {}) };
   }
 
   stop(): void {
