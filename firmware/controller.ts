@@ -128,8 +128,10 @@ export class Controller {
       store.save(this.playback.toJSON()); // the position while the engine still plays
       liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush();
     });
-    if (config.source === 'library') this.playback.startQueue();
-    else this.engine.setSource(parseSourceSpec(config.source));
+    if (config.source === 'library') {
+      const from = this.playback.startQueue();
+      if (from && from.ms > 0) this.log.info('continuing the saved track where it was', { trackId: from.trackId, positionMs: from.ms });
+    } else this.engine.setSource(parseSourceSpec(config.source));
 
     await this.startStream();
     this.startSharing(codecs);

@@ -44,7 +44,8 @@ interface BoxState {
   at?: number; // local ms when received, to extrapolate the position
 }
 
-type Joined = { client: BoxClient; grant: Grant };
+/** a granted join; `outage`: the box went away while it was being made */
+type Joined = { client: BoxClient; grant: Grant; outage: Outage | null };
 type Failed = { code: number; why: string };
 
 /** exit code when the box did not come back within --rejoin-timeout */
@@ -70,8 +71,11 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   let stopping = false;
   let wakeStop: () => void = () => {};
   const stopRequested = new Promise<void>((resolve) => { wakeStop = resolve; });
-  /** waits `ms`, or less when Ctrl-C comes */
-  const pause = (ms: number) => Promise.race([stopRequested, new Promise<void>((r) => setTimeout(r, ms).unref())]);
+  /** waits `ms`, or less when Ctrl-C comes (a timer that holds the process: between attempts nothing else may) */
+  const pause = (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([stopRequested, new Promise<void>((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
+  };
   let clientId = firstClient.clientId;
 
   const giveUpWhy = (failure: string) => `the box did not come back within ${o.rejoinTimeout} s (--rejoin-timeout); last: ${failure}`;
@@ -98,7 +102,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
       }
       if (client) {
         const r = await requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, wait: o.wait }, out);
-        if (r.kind === 'granted') return { client, grant: r.grant };
+        if (r.kind === 'granted') return { client, grant: r.grant, outage };
         await client.close().catch(() => {});
         client = null;
         if (r.kind === 'refused' && (!outage || r.waited)) return { code: 2, why: `join refused: ${r.error}` };
@@ -149,11 +153,12 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   const connectStream = async (joined: Joined): Promise<BoxLink | string> => {
     const link = await openLink(joined.client, target(joined.grant), sync, player).catch((e: Error) => e.message);
     if (typeof link === 'string') return link;
+    let timer: NodeJS.Timeout | undefined;
     const end = await Promise.race([
       link.ready.then(() => null),
       link.ended,
-      new Promise<LinkEnd>((r) => setTimeout(() => r({ reason: `no audio within ${STREAM_READY_MS / 1000} s of connecting the stream`, rejoin: true }), STREAM_READY_MS).unref()),
-    ]);
+      new Promise<LinkEnd>((r) => { timer = setTimeout(() => r({ reason: `no audio within ${STREAM_READY_MS / 1000} s of connecting the stream`, rejoin: true }), STREAM_READY_MS); }),
+    ]).finally(() => clearTimeout(timer));
     if (!end) return link;
     link.close();
     return end.reason;
@@ -179,6 +184,11 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   const boxState: BoxState = {};
   let connection: 'joined' | 'rejoining' = 'joined';
   let rejoins = 0;
+  const rejoined = (outage: Outage) => {
+    rejoins++;
+    tell(`rejoined after ${seconds(Math.round(outage.elapsedMs() / 100) * 100)}`, 'rejoined', { afterMs: outage.elapsedMs(), attempts: outage.attemptCount });
+  };
+  if (first.outage) rejoined(first.outage); // the box restarted while the first join waited for approval
   let forgetNote = () => {};
   const admitted = async (current: BoxLink) => {
     forgetNote();
@@ -244,9 +254,8 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     }
     link = next;
     connection = 'joined';
-    rejoins++;
     await admitted(next);
-    tell(`rejoined after ${seconds(Math.round(outage.elapsedMs() / 100) * 100)}`, 'rejoined', { afterMs: outage.elapsedMs(), attempts: outage.attemptCount });
+    rejoined(outage);
   }
 
   /** Joins again (never asking for the song again: the box continues its own) and reconnects the stream. */

@@ -98,16 +98,19 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   /**
    * Starts the queue (or the library) when the box boots with the library source.
    * The first start after a restart continues the saved track where it was, so
-   * listeners who rejoin hear the song go on (README.md "Reliability").
+   * listeners who rejoin hear the song go on (README.md "Reliability"). Returns
+   * where in which track it started (null: nothing to play).
    */
-  startQueue(): void {
+  startQueue(): TrackPosition | null {
     this.mode = 'library';
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.options.library.get(id) : undefined;
     const resume = this.resumeAt;
     this.resumeAt = null;
     const startMs = resume && t && resume.trackId === t.id && resume.ms < t.durationMs ? resume.ms : 0;
-    if (t) this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id, ...(startMs > 0 ? { startMs } : {}) });
+    if (!t) return null;
+    this.options.engine.setSource({ kind: 'file', path: t.path, trackId: t.id, ...(startMs > 0 ? { startMs } : {}) });
+    return { trackId: t.id, ms: startMs };
   }
 
   private onTrack(e: TrackEvent): void {

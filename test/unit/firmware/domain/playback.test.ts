@@ -89,7 +89,7 @@ describe('Playback', () => {
 
     const engine2 = fakeEngine();
     const again = new Playback({ engine: engine2, library: lib, clock: () => 0, sourceLabel: 'library', initialVolume: 60, queue: saved.queue, resume: saved.position, repeat: 'all' });
-    again.startQueue();
+    expect(again.startQueue()).to.deep.equal({ trackId: 'b', ms: 12_000 });
     expect(engine2.setSource.lastCall.args[0]).to.deep.equal({ kind: 'file', path: '/m/b.flac', trackId: 'b', startMs: 12_000 });
     again.startQueue(); // only the first start resumes
     expect(engine2.setSource.lastCall.args[0]).to.deep.equal({ kind: 'file', path: '/m/b.flac', trackId: 'b' });
