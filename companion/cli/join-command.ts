@@ -101,7 +101,13 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
         if (client) clientId = client.clientId;
       }
       if (client) {
-        const r = await requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, wait: o.wait }, out);
+        const asked = requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, wait: o.wait }, out);
+        const r = await Promise.race([asked, stopRequested.then(() => null)]);
+        if (!r) { // Ctrl-C while the join waits for approval: withdraw it
+          await client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});
+          await client.close().catch(() => {});
+          return { code: 0, why: 'left the box' };
+        }
         if (r.kind === 'granted') return { client, grant: r.grant, outage };
         await client.close().catch(() => {});
         client = null;
