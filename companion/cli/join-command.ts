@@ -170,21 +170,18 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     return end.reason;
   };
 
+  // the device opens while the stream connects: it is running when the first audio arrives
+  const deviceOpen = player.start().then(() => null, (e: Error) => e);
   let link = await connectStream(first);
-  if (typeof link === 'string') {
-    out(link);
+  const deviceError = await deviceOpen;
+  if (deviceError || typeof link === 'string') {
+    if (deviceError) out(`cannot play to '${o.device}': ${deviceError.message}`);
+    else out(link as string);
+    if (typeof link !== 'string') link.close();
+    await player.stop().catch(() => {});
     await first.client.request('leave', {}, { timeoutMs: 1000 }).catch(() => {});
     await first.client.close();
-    return 1;
-  }
-  try {
-    await player.start();
-  } catch (e) {
-    out(`cannot play to '${o.device}': ${(e as Error).message}`);
-    link.close();
-    await first.client.request('leave', {}, { timeoutMs: 1000 }).catch(() => {});
-    await first.client.close();
-    return 3;
+    return deviceError ? 3 : 1;
   }
 
   const boxState: BoxState = {};
