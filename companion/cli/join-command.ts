@@ -155,7 +155,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   });
 
   const target = (grant: Grant) => ({ host: o.stream?.host ?? box.host, port: o.stream?.port ?? grant.stream.tcpPort, token: grant.stream.token, name: o.name });
-  /** the stream of a granted join, once the box sends its codec header; null (and why) when it does not */
+  /** the stream of a granted join, once the box sends its codec header; else why it did not come */
   const connectStream = async (joined: Joined): Promise<BoxLink | string> => {
     const link = await openLink(joined.client, target(joined.grant), sync, player).catch((e: Error) => e.message);
     if (typeof link === 'string') return link;
