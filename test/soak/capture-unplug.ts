@@ -86,13 +86,9 @@ export async function startCaptureRig(): Promise<CaptureRig> {
 
 interface BoxEvent { name: string; payload: Record<string, unknown>; at: number }
 
-/**
- * The owner switches the box to the capture; then `unplugs` times: unplug, keep it
- * out for `outMs`, plug it back in, wait for the box to report the capture back and
- * let it play a moment; then back to the library.
- */
-export async function unplugCapture(box: BoxProcess, rig: CaptureRig, ownerPassword: string, unplugs: number, outMs: number): Promise<UnplugResult> {
-  const owner: MqttClient = mqttFrom(box.ports.mqtt, '127.0.0.1', { clientId: 'soak-capture-owner', username: 'owner', password: ownerPassword });
+/** the owner on MQTT: switches the box's source, and sees its events */
+async function ownerSession(box: BoxProcess, password: string) {
+  const owner: MqttClient = mqttFrom(box.ports.mqtt, '127.0.0.1', { clientId: 'soak-capture-owner', username: 'owner', password });
   if (!(await connected(owner))) throw new Error('soak: the owner could not connect to switch the source');
   const prefix = `nearcast/${box.boxId}/`;
   const events: BoxEvent[] = [];
@@ -104,19 +100,50 @@ export async function unplugCapture(box: BoxProcess, rig: CaptureRig, ownerPassw
     else replies.push(json);
   });
   await owner.subscribeAsync([`${prefix}event/+`, `${prefix}client/soak-capture-owner/response/+`]);
-  const select = async (source: string) => {
-    const n = replies.length;
-    owner.publish(`${prefix}client/soak-capture-owner/request/source`, JSON.stringify({ source }));
-    await waitUntil(`a reply to selecting ${source}`, () => replies.length > n, 10_000);
-    if (replies[n].status !== 'ok') throw new Error(`soak: selecting ${source} failed: ${JSON.stringify(replies[n])}`);
+  return {
+    events,
+    select: async (source: string) => {
+      const n = replies.length;
+      owner.publish(`${prefix}client/soak-capture-owner/request/source`, JSON.stringify({ source }));
+      await waitUntil(`a reply to selecting ${source}`, () => replies.length > n, 10_000);
+      if (replies[n].status !== 'ok') throw new Error(`soak: selecting ${source} failed: ${JSON.stringify(replies[n])}`);
+    },
+    captureOkSince: (t: number) => events.some((e) => e.name === 'capture' && e.at >= t && e.payload.source === CAPTURE_SOURCE && e.payload.state === 'ok'),
+    close: () => owner.endAsync(),
   };
-  const captureOkSince = (t: number) => events.some((e) => e.name === 'capture' && e.at >= t && e.payload.source === CAPTURE_SOURCE && e.payload.state === 'ok');
-  const errorsBetween = (from: number, to: number) => events.filter((e) => e.name === 'error' && e.at >= from && e.at <= to && e.payload.source === CAPTURE_SOURCE).length;
+}
+
+/**
+ * Opens the capture once and goes back to the library. The first capture loads the
+ * sound server's client libraries into the box (about 8 MB, once: later opens and
+ * unplugs keep within a few MB of that); the soak takes its start figures after this, so that its
+ * memory target measures what faults and attacks leave behind.
+ */
+export async function warmUpCapture(box: BoxProcess, ownerPassword: string): Promise<void> {
+  const owner = await ownerSession(box, ownerPassword);
+  try {
+    const switched = Date.now();
+    await owner.select(CAPTURE_SOURCE);
+    await waitUntil('the box capturing', () => owner.captureOkSince(switched), 15_000);
+    await owner.select('library');
+  } finally {
+    await owner.close();
+  }
+}
+
+/**
+ * The owner switches the box to the capture; then `unplugs` times: unplug, keep it
+ * out for `outMs`, plug it back in, wait for the box to report the capture back and
+ * let it play a moment; then back to the library.
+ */
+export async function unplugCapture(box: BoxProcess, rig: CaptureRig, ownerPassword: string, unplugs: number, outMs: number): Promise<UnplugResult> {
+  const owner = await ownerSession(box, ownerPassword);
+  const errorsBetween = (from: number, to: number) => owner.events.filter((e) => e.name === 'error' && e.at >= from && e.at <= to && e.payload.source === CAPTURE_SOURCE).length;
   const result: UnplugResult = { unplugs: 0, errors: 0, recovered: 0, recoverMs: [] };
   try {
     const switched = Date.now();
-    await select(CAPTURE_SOURCE);
-    await waitUntil('the box capturing', () => captureOkSince(switched), 15_000);
+    await owner.select(CAPTURE_SOURCE);
+    await waitUntil('the box capturing', () => owner.captureOkSince(switched), 15_000);
     await sleep(1000);
     for (let i = 0; i < unplugs; i++) {
       const out = Date.now();
@@ -128,16 +155,16 @@ export async function unplugCapture(box: BoxProcess, rig: CaptureRig, ownerPassw
       rig.plugIn();
       result.errors += errorsBetween(out, back);
       // the capture retries with backoff (0.5 s doubling to 30 s): up to about twice the time it was out
-      const recovered = await waitUntil('event/capture ok after plugging back in', () => captureOkSince(back), 2 * outMs + 15_000).then(() => true, () => false);
+      const recovered = await waitUntil('event/capture ok after plugging back in', () => owner.captureOkSince(back), 2 * outMs + 15_000).then(() => true, () => false);
       if (recovered) {
         result.recovered++;
-        result.recoverMs.push(events.find((e) => e.name === 'capture' && e.at >= back)!.at - back);
+        result.recoverMs.push(owner.events.find((e) => e.name === 'capture' && e.at >= back)!.at - back);
       }
       await sleep(1500); // the listener hears the capture again
     }
-    await select('library');
+    await owner.select('library');
   } finally {
-    await owner.endAsync();
+    await owner.close();
   }
   return result;
 }

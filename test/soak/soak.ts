@@ -20,7 +20,7 @@ import { encodeFrame, FrameType, PROTOCOL_VERSION } from '../../firmware/wire/fr
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { attackerAddress, closed, connected, fuzzOp, fuzzPayload, mqttFrom, randomBytes, socketFrom } from './attackers.ts';
-import { startCaptureRig, unplugCapture, type UnplugResult } from './capture-unplug.ts';
+import { startCaptureRig, unplugCapture, warmUpCapture, type UnplugResult } from './capture-unplug.ts';
 import { killDuringWrites } from './kill-during-writes.ts';
 
 export interface PhaseResult { phase: string; actions: number; seconds: number; underruns: number; resyncs: number; rssMB: number; fds: number }
@@ -66,6 +66,7 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
   let capture: UnplugResult = { unplugs: 0, errors: 0, recovered: 0, recoverMs: [] };
   try {
     await waitFor('the honest listener playing', () => honest.status().some((s) => s.state === 'playing'), 60_000);
+    await warmUpCapture(box, 'soak-owner'); // its one-time library load is not a fault's doing
     await sleep(3000); // settled: start figures after the join's own work
     // status lines only (a listener that lost the box also prints event lines)
     const lastStatus = () => honest.status().filter((s) => s.state !== undefined).at(-1);
