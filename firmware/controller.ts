@@ -30,7 +30,7 @@ import { NOBODY } from './domain/caller.ts';
 import { JoinManager } from './domain/join-manager.ts';
 import { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
-import { Playback } from './domain/playback.ts';
+import { Playback, type TrackPosition } from './domain/playback.ts';
 import { ProgrammeRunner } from './domain/programme/programme-runner.ts';
 import { ProgrammeScheduler } from './domain/programme/scheduler.ts';
 import { compileProgramme } from './domain/programme/validate.ts';
@@ -75,7 +75,10 @@ import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frame
 import { check } from './wire/schema.ts';
 import { boxTopics, type BoxTopics } from './wire/topics.ts';
 
-interface Persisted { volume: number; queue?: PlayQueueJSON }
+interface Persisted { volume: number; queue?: PlayQueueJSON; position?: TrackPosition }
+
+/** how often the playing track's position is saved, so a box that restarts (even after kill -9) continues near it */
+const POSITION_SAVE_MS = 5000;
 
 /** how far ahead of playout a new listener's first chunk is sent */
 const JOIN_LEAD_US = 30_000;
@@ -132,7 +135,7 @@ export class Controller {
     const programme = this.programmeRunner();
     this.playback = new Playback({
       engine: this.engine, library: this.music, clock: this.clock, sourceLabel: config.source, liveSources: config.sources, stations: config.stations,
-      initialVolume: saved.volume, queue: saved.queue, repeat: config.library.repeat, programme: programme ?? undefined,
+      initialVolume: saved.volume, queue: saved.queue, resume: saved.position, repeat: config.library.repeat, programme: programme ?? undefined,
       gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
     });
     if (loudness) {
@@ -142,9 +145,17 @@ export class Controller {
     const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });
     this.reportAudioErrors(codecs);
     this.playback.on('change', () => store.save(this.playback.toJSON()));
+    const positionSaver = setInterval(() => {
+      const state = this.playback.toJSON();
+      if (state.position && this.engine.state === 'playing') store.save(state);
+    }, POSITION_SAVE_MS);
     liveInput.start();
     this.engine.start();
-    this.onStop('audio', () => { liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush(); });
+    this.onStop('audio', () => {
+      clearInterval(positionSaver);
+      store.save(this.playback.toJSON()); // the position while the engine still plays
+      liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush();
+    });
 
     await this.startStream();
     this.startSharing(codecs);
@@ -233,8 +244,10 @@ export class Controller {
       programme.start(this.playback);
       this.onStop('programme', () => programme.stop());
     }
-    if (config.source === 'library') this.playback.startQueue();
-    else this.engine.setSource(parseSourceSpec(config.source));
+    if (config.source === 'library') {
+      const from = this.playback.startQueue();
+      if (from && from.ms > 0) this.log.info('continuing the saved track where it was', { trackId: from.trackId, positionMs: from.ms });
+    } else this.engine.setSource(parseSourceSpec(config.source));
 
     if (store.setAside) this.events.emit('error', { message: `the saved state was unreadable and was set aside as ${path.basename(store.setAside)}; volume and queue start from defaults` });
     this.log.info('box ready', { boxId: config.boxId, host: config.network.host, ...this.ports, policy: config.share.policy });

@@ -35,12 +35,24 @@ export async function runningListener(o: CommonOptions): Promise<ListenerNote | 
   return findListenerNote(box.host, box.mqttPort);
 }
 
-export async function connectToBox(o: CommonOptions): Promise<{ client: BoxClient; box: BoxAddress }> {
+export interface BoxConnection {
+  client: BoxClient;
+  box: BoxAddress;
+  /** another connection to the same box as the same user (a join that lost its box joins again with it): this client id, or a fresh one */
+  reconnect(clientId?: string): Promise<BoxClient>;
+}
+
+/** `join: true`: the connection does not reconnect by itself (`nearcast join` rejoins on its own terms) */
+export async function connectToBox(o: CommonOptions, opts: { join?: boolean } = {}): Promise<BoxConnection> {
   const box = await resolveBox(o.box);
   const creds = await resolveCredentials(o, { env: process.env, prompt: terminalPrompt(), warn: (l) => console.error(l) });
+  const reconnect = opts.join ? false : undefined;
   try {
-    const client = await BoxClient.connect({ url: mqttUrl(box), boxId: box.boxId, username: creds.username, password: creds.password });
-    return { client, box };
+    const client = await BoxClient.connect({ url: mqttUrl(box), boxId: box.boxId, username: creds.username, password: creds.password, reconnect });
+    return {
+      client, box,
+      reconnect: (clientId) => BoxClient.connect({ url: mqttUrl(box), boxId: client.boxId, clientId, username: creds.username, password: creds.password, reconnect }),
+    };
   } catch (e) {
     const message = (e as Error).message;
     if (/not authorized|bad user ?name or password/i.test(message)) {

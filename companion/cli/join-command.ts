@@ -1,17 +1,20 @@
-// `nearcast join`: join over MQTT, open the stream, play it, show status,
-// leave cleanly on Ctrl-C.
+// `nearcast join`: join over MQTT, open the stream, play it, show status, leave
+// cleanly on Ctrl-C. When the box goes away (it restarted, the network dropped)
+// the player keeps its device open and runs dry on silence while the join is made
+// again, with backoff, for at most --rejoin-timeout seconds (rejoin.ts).
 
 import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
-import type { Reply } from '../../firmware/wire/requests.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import { openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
-import { connectTcpStream } from '../client/tcp-stream.ts';
 import { Player } from '../player/player.ts';
 import { createDecoder, describeOpus } from '../../firmware/audio/codecs/index.ts';
 import { ClockSync } from '../../firmware/wire/clock.ts';
+import { openLink, type BoxLink, type LinkEnd } from './box-link.ts';
+import { requestJoin, type Grant } from './join-request.ts';
 import { checkOutput } from './output-check.ts';
+import { DEFAULT_REJOIN, Outage, seconds } from './rejoin.ts';
 import { formatStatus, type ListenStatus } from './status-line.ts';
 
 export interface JoinOptions {
@@ -24,17 +27,14 @@ export interface JoinOptions {
   codec?: 'opus' | 'pcm';
   /** seconds to wait for the owner's approval (0: do not wait) */
   wait: number;
-  /** called once the box accepted the join (the CLI notes its client id for one-shot commands) */
-  onJoined?: () => () => void;
+  /** seconds to keep joining again a box that went away (0: exit at once instead) */
+  rejoinTimeout: number;
+  /** a new MQTT connection to the same box, as the same user: with this client id, or a fresh one */
+  reconnect?: (clientId?: string) => Promise<BoxClient>;
+  /** called whenever the box accepted the join (the CLI notes the connection for one-shot commands); returns how to forget it */
+  onJoined?: (client: BoxClient) => () => void;
   /** reach the stream here instead of the box's address and the port in the join reply */
   stream?: { host: string; port: number };
-}
-
-interface Grant {
-  stream: { tcpPort: number; token: string };
-  codec: string;
-  latencyMs: number;
-  song?: { title?: string; error?: string };
 }
 
 interface BoxState {
@@ -44,24 +44,91 @@ interface BoxState {
   at?: number; // local ms when received, to extrapolate the position
 }
 
-export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions): Promise<number> {
+/** a granted join; `outage`: the box went away while it was being made */
+type Joined = { client: BoxClient; grant: Grant; outage: Outage | null };
+type Failed = { code: number; why: string };
+
+/** exit code when the box did not come back within --rejoin-timeout */
+export const EXIT_BOX_GONE = 4;
+/** how long an accepted stream may take to send its codec header */
+const STREAM_READY_MS = 10_000;
+
+export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOptions): Promise<number> {
   const out = (line: string) => process.stderr.write(line + '\n');
+  /** a line on stderr, and with --json the same news as an event line on stdout */
+  const tell = (line: string, event: string, fields: object = {}) => {
+    out(line);
+    if (o.json) process.stdout.write(JSON.stringify({ t: new Date().toISOString(), event, ...fields }) + '\n');
+  };
   // the device first: a listener that cannot play should not be approved and dropped
   const deviceProblem = await checkOutput(o.device);
   if (deviceProblem) {
     out(deviceProblem);
-    await client.close();
+    await firstClient.close();
     return 3;
   }
-  const reply = await requestJoin(client, o, out);
-  if (reply.status !== 'ok' || !reply.data) {
-    out(`join refused: ${reply.error ?? 'no reason given'}`);
-    await client.close();
-    return 2;
+
+  let stopping = false;
+  let wakeStop: () => void = () => {};
+  const stopRequested = new Promise<void>((resolve) => { wakeStop = resolve; });
+  /** waits `ms`, or less when Ctrl-C comes (a timer that holds the process: between attempts nothing else may) */
+  const pause = (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([stopRequested, new Promise<void>((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
+  };
+  let clientId = firstClient.clientId;
+
+  const giveUpWhy = (failure: string) => `the box did not come back within ${o.rejoinTimeout} s (--rejoin-timeout); last: ${failure}`;
+  /**
+   * Joins until the box grants a stream. A connection lost (the box restarted while
+   * the join waited for approval, or during an outage) is tried again with backoff;
+   * a refusal is final on the first join and tried again during an outage (the box
+   * may still be starting). `failure`: why the last attempt of this outage failed.
+   */
+  const join = async (start: BoxClient | null, outage: Outage | null, ask: { song?: string }, failure = ''): Promise<Joined | Failed> => {
+    let client = start;
+    for (;;) {
+      if (outage) {
+        const delay = outage.nextDelayMs();
+        if (delay === null) return { code: EXIT_BOX_GONE, why: giveUpWhy(failure || outage.reason) };
+        if (outage.attemptCount === 1) tell(`box went away (${outage.reason}): rejoining in ${seconds(delay)}`, 'box-lost', { reason: outage.reason, inMs: delay });
+        else tell(`rejoin attempt ${outage.attemptCount - 1} failed (${failure}): next in ${seconds(delay)}`, 'rejoin-failed', { reason: failure, attempt: outage.attemptCount - 1, inMs: delay });
+        await pause(delay);
+      }
+      if (stopping) return { code: 0, why: 'left the box' };
+      if (!client && o.reconnect) {
+        client = await connectAs(o.reconnect, clientId).catch((e: Error) => { failure = e.message; return null; });
+        if (client) clientId = client.clientId;
+      }
+      if (client) {
+        const asked = requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, wait: o.wait }, out);
+        const r = await Promise.race([asked, stopRequested.then(() => null)]);
+        if (!r) { // Ctrl-C while the join waits for approval: withdraw it
+          await client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});
+          await client.close().catch(() => {});
+          return { code: 0, why: 'left the box' };
+        }
+        if (r.kind === 'granted') return { client, grant: r.grant, outage };
+        await client.close().catch(() => {});
+        client = null;
+        if (r.kind === 'refused' && (!outage || r.waited)) return { code: 2, why: `join refused: ${r.error}` };
+        // our old listener is still on the box (it has not noticed the drop yet): join as a new one
+        if (r.kind === 'refused' && /already listening from another connection/.test(r.error)) clientId = '';
+        failure = r.kind === 'refused' ? `join refused: ${r.error}` : r.why;
+      }
+      if (!o.reconnect || o.rejoinTimeout === 0) return { code: EXIT_BOX_GONE, why: failure };
+      outage ??= new Outage(failure, { ...DEFAULT_REJOIN, timeoutMs: o.rejoinTimeout * 1000 });
+    }
+  };
+
+  const first = await join(firstClient, null, { song: o.song });
+  if ('code' in first) {
+    if (first.code === EXIT_BOX_GONE) tell(first.why, 'gave-up', { reason: first.why });
+    else out(first.why);
+    return first.code;
   }
-  const grant = reply.data;
-  if (grant.song?.error) out(`song request: ${grant.song.error}`);
-  else if (grant.song?.title) out(`playing your song: ${grant.song.title}`);
+  if (first.grant.song?.error) out(`song request: ${first.grant.song.error}`);
+  else if (first.grant.song?.title) out(`playing your song: ${first.grant.song.title}`);
 
   // a roomy device buffer: the scheduler keeps only what it needs queued in it
   const sink = openSink(o.device, DEFAULT_FORMAT, { bufferMs: 300 });
@@ -70,50 +137,76 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
     return 2;
   }
   const sync = new ClockSync();
+  let decoderTold = false;
   const player = new Player({
     sink, clockSync: sync, now: monotonicUs, volume: o.volume, latencyOffsetMs: o.latencyOffset,
     decoderFactory: (h) => {
-      if (h.codec === 'opus') out(`opus decoder: ${describeOpus()}`); // native libopus, or the WebAssembly fallback and why
+      if (h.codec === 'opus' && !decoderTold) out(`opus decoder: ${describeOpus()}`); // native libopus, or the WebAssembly fallback and why
+      decoderTold = true;
       return createDecoder(h.codec, { sampleRate: h.sampleRate, channels: h.channels, bitsPerSample: 16 });
     },
   });
 
   // a hard resync is worth a line: it is audible (a skip or a gap)
   let startedAt = NaN;
-  player.scheduler.on('started', () => { startedAt = monotonicUs(); });
+  player.scheduler.on('started', () => { if (Number.isNaN(startedAt)) startedAt = monotonicUs(); });
   player.scheduler.on('resync', (e) => {
     out(`resync: ${(e.errorUs / 1000).toFixed(2)} ms off (${e.cause === 'device' ? 'the device stalled or ran dry' : 'persistent error'}), ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`);
   });
 
-  let stopping = false;
-  let fatal = '';
-  const stream = await connectTcpStream(o.stream?.host ?? box.host, o.stream?.port ?? grant.stream.tcpPort, grant.stream.token, o.name, sync, {
-    onCodecHeader: (h) => player.onCodecHeader(h),
-    onAudio: (f) => player.onAudio(f),
-    onServerError: (e) => { fatal = `the box closed the stream: ${e.reason}`; },
-    onProtocolError: (m) => { fatal = `stream protocol error: ${m}`; stream.close(); },
-  });
-  try {
-    await player.start();
-  } catch (e) {
-    out(`cannot play to '${o.device}': ${(e as Error).message}`);
-    stream.close();
-    await client.request('leave', {}, { timeoutMs: 1000 }).catch(() => {});
-    await client.close();
-    return 3;
+  const target = (grant: Grant) => ({ host: o.stream?.host ?? box.host, port: o.stream?.port ?? grant.stream.tcpPort, token: grant.stream.token, name: o.name });
+  /** the stream of a granted join, once the box sends its codec header; else why it did not come */
+  const connectStream = async (joined: Joined): Promise<BoxLink | string> => {
+    const link = await openLink(joined.client, target(joined.grant), sync, player).catch((e: Error) => e.message);
+    if (typeof link === 'string') return link;
+    let timer: NodeJS.Timeout | undefined;
+    const end = await Promise.race([
+      link.ready.then(() => null),
+      link.ended,
+      new Promise<LinkEnd>((r) => { timer = setTimeout(() => r({ reason: `no audio within ${STREAM_READY_MS / 1000} s of connecting the stream`, rejoin: true }), STREAM_READY_MS); }),
+    ]).finally(() => clearTimeout(timer));
+    if (!end) return link;
+    link.close();
+    return end.reason;
+  };
+
+  // the device opens while the stream connects: it is running when the first audio arrives
+  const deviceOpen = player.start().then(() => null, (e: Error) => e);
+  let link = await connectStream(first);
+  const deviceError = await deviceOpen;
+  if (deviceError || typeof link === 'string') {
+    if (deviceError) out(`cannot play to '${o.device}': ${deviceError.message}`);
+    else out(link as string);
+    if (typeof link !== 'string') link.close();
+    await player.stop().catch(() => {});
+    await first.client.request('leave', {}, { timeoutMs: 1000 }).catch(() => {});
+    await first.client.close();
+    return deviceError ? 3 : 1;
   }
 
-  const forgetNote = o.onJoined?.() ?? (() => {});
   const boxState: BoxState = {};
-  await client.watch((topic, payload) => {
-    if (topic === client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
-  });
+  let connection: 'joined' | 'rejoining' = 'joined';
+  let rejoins = 0;
+  const rejoined = (outage: Outage) => {
+    rejoins++;
+    tell(`rejoined after ${seconds(Math.round(outage.elapsedMs() / 100) * 100)}`, 'rejoined', { afterMs: outage.elapsedMs(), attempts: outage.attemptCount });
+  };
+  if (first.outage) rejoined(first.outage); // the box restarted while the first join waited for approval
+  let forgetNote = () => {};
+  const admitted = async (current: BoxLink) => {
+    forgetNote();
+    forgetNote = o.onJoined?.(current.client) ?? (() => {});
+    await current.client.watch((topic, payload) => {
+      if (topic === current.client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
+    }).catch(() => {});
+  };
+  await admitted(link);
 
   const status = (): ListenStatus => {
     const s = player.stats();
     const pos = (boxState.positionMs ?? 0) + (boxState.state === 'playing' && boxState.at ? Date.now() - boxState.at : 0);
     return {
-      state: s.state, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
+      state: s.state, connection, rejoins, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
       syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null, underruns: s.underruns, resyncs: s.resyncs,
       droppedFrames: s.droppedFrames, insertedFrames: s.insertedFrames,
       deviceDelayMs: s.deviceDelayMs, deviceNoiseMs: s.deviceNoiseUs / 1000, deviceSteps: s.deviceSteps, devicePpm: s.devicePpm,
@@ -123,75 +216,86 @@ export async function runJoin(client: BoxClient, box: BoxAddress, o: JoinOptions
   const tty = process.stdout.isTTY && !o.json;
   const reporter = setInterval(() => {
     const s = player.stats();
-    if (s.state === 'playing') stream.protocol.report({ syncErrorUs: s.syncErrorUs, bufferMs: s.bufferedMs, underruns: s.underruns });
+    if (s.state === 'playing' && link && typeof link !== 'string') link.stream.protocol.report({ syncErrorUs: s.syncErrorUs, bufferMs: s.bufferedMs, underruns: s.underruns });
   }, 1000);
   const ticker = setInterval(() => {
     if (o.json) process.stdout.write(JSON.stringify({ t: new Date().toISOString(), ...status() }) + '\n');
     else if (tty) process.stdout.write('\r\x1b[2K' + formatStatus(status(), process.stdout.columns ?? 80));
   }, o.json ? 1000 : 250);
+  const onSignal = () => { stopping = true; wakeStop(); };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
-  const finish = async (why: string, code: number): Promise<number> => {
-    stopping = true;
+  let result: Failed;
+  for (;;) {
+    const current: BoxLink = link;
+    const end = await Promise.race([current.ended, stopRequested.then(() => null)]);
+    if (!end) {
+      result = { code: 0, why: 'left the box' };
+      await current.client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});
+      current.close();
+      await current.client.close().catch(() => {});
+      break;
+    }
+    // the device stays open and plays silence from now on (what the player still holds is the old
+    // stream's future: a restarted box goes on from its saved position, not from there)
+    player.scheduler.flush();
+    await current.client.close().catch(() => {});
+    if (!end.rejoin || !o.reconnect || o.rejoinTimeout === 0) {
+      result = { code: end.rejoin ? EXIT_BOX_GONE : 1, why: end.reason };
+      break;
+    }
+    // the box went away: join it again while the device plays silence
+    connection = 'rejoining';
     forgetNote();
-    clearInterval(ticker);
-    clearInterval(reporter);
-    if (tty) process.stdout.write('\n');
-    out(why);
-    await client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});
-    stream.close();
-    await player.stop().catch(() => {});
-    await client.close().catch(() => {});
-    return code;
-  };
+    forgetNote = () => {};
+    const outage = new Outage(end.reason, { ...DEFAULT_REJOIN, timeoutMs: o.rejoinTimeout * 1000 });
+    const next = await rejoinUntilPlaying(outage);
+    if ('code' in next) {
+      result = next;
+      break;
+    }
+    link = next;
+    connection = 'joined';
+    await admitted(next);
+    rejoined(outage);
+  }
 
-  return new Promise<number>((resolve) => {
-    const onSignal = () => { if (!stopping) void finish('left the box', 0).then(resolve); };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void stream.closed.then((reason) => {
-      if (!stopping) void finish(fatal || `stream ended: ${reason}`, 1).then(resolve);
-    });
-  });
+  /** Joins again (never asking for the song again: the box continues its own) and reconnects the stream. */
+  async function rejoinUntilPlaying(outage: Outage): Promise<BoxLink | Failed> {
+    let failure = '';
+    for (;;) {
+      const joined = await join(null, outage, {}, failure);
+      if ('code' in joined) return joined;
+      sync.reset(); // a box that rebooted has another clock
+      const next = await connectStream(joined);
+      if (typeof next !== 'string') return next;
+      failure = next;
+      await joined.client.request('leave', {}, { timeoutMs: 1000 }).catch(() => {});
+      await joined.client.close().catch(() => {});
+    }
+  }
+
+  stopping = true;
+  forgetNote();
+  clearInterval(ticker);
+  clearInterval(reporter);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (tty) process.stdout.write('\n');
+  if (result.code === EXIT_BOX_GONE) tell(result.why, 'gave-up', { reason: result.why });
+  else out(result.why);
+  await player.stop().catch(() => {});
+  return result.code;
 }
 
-/**
- * Asks to join. While the box keeps the join pending, shows how long it has waited;
- * after `o.wait` seconds it gives up and sends `leave`, which withdraws the
- * pending entry on the box.
- */
-async function requestJoin(client: BoxClient, o: JoinOptions, out: (line: string) => void): Promise<Reply<Grant>> {
-  const tty = !!process.stderr.isTTY;
-  let pendingSince = 0;
-  let ticker: NodeJS.Timeout | null = null;
-  let deadline: NodeJS.Timeout | null = null;
-  let gaveUp = false;
-  let settle: (r: Reply<Grant>) => void = () => {};
-  const timedOut = new Promise<Reply<Grant>>((resolve) => { settle = resolve; });
-  const giveUp = (error: string) => { gaveUp = true; settle({ status: 'error', error }); };
-  const showWait = () => {
-    const s = Math.round((Date.now() - pendingSince) / 1000);
-    const line = `waiting for the owner to approve the join (share button on the box, key s under make run): ${s} s of ${o.wait} s`;
-    if (tty) process.stderr.write('\r\x1b[2K' + line);
-    else if (s % 15 === 0) out(line);
-  };
-  const joined = client.request<Grant>('join', { name: o.name, song: o.song, codec: o.codec }, {
-    timeoutMs: 15_000,
-    onPending: () => {
-      if (pendingSince) return;
-      pendingSince = Date.now();
-      if (o.wait === 0) return giveUp('the box wants the owner to approve the join, and --wait 0 does not wait');
-      if (!tty) out(`waiting for the owner to approve the join (share button on the box, key s under make run); giving up after ${o.wait} s`);
-      else showWait();
-      ticker = setInterval(showWait, 1000);
-      deadline = setTimeout(() => giveUp(`nobody approved the join within ${o.wait} s (--wait); press the share button on the box (key s under make run) and try again`), o.wait * 1000);
-    },
-  });
-  const reply = await Promise.race([joined, timedOut]).finally(() => {
-    if (ticker) clearInterval(ticker);
-    if (deadline) clearTimeout(deadline);
-    if (tty && pendingSince) process.stderr.write('\n');
-  });
-  // withdraw the pending entry on the box (it would also forget it when we disconnect)
-  if (gaveUp) await client.request('leave', {}, { timeoutMs: 2000 }).catch(() => {});
-  return reply;
+/** A new connection with the client id used so far; a fresh id when the box still holds the old one (it has not noticed the drop). */
+async function connectAs(reconnect: (clientId?: string) => Promise<BoxClient>, clientId: string): Promise<BoxClient> {
+  if (!clientId) return reconnect();
+  try {
+    return await reconnect(clientId);
+  } catch (e) {
+    if (/identifier rejected|is in use/i.test((e as Error).message)) return reconnect();
+    throw e;
+  }
 }

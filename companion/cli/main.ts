@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_ACTIONS } from '../../firmware/wire/requests.ts';
+import type { BoxClient } from '../client/box-client.ts';
 import { parseStreamAddress } from '../client/discovery.ts';
 import type { Reply } from '../../firmware/wire/requests.ts';
 import { connectToBox, runningListener, type CommonOptions } from './connect.ts';
@@ -77,15 +78,16 @@ program.command('join')
   .option('--latency-offset <ms>', 'play this much earlier (slow DAC, Bluetooth)', intIn(-2000, 2000, '--latency-offset'), 0)
   .option('--volume <0-100>', 'local volume', intIn(0, 100, '--volume'), 100)
   .option('--wait <s>', 'how long to wait for the owner to approve (0: not at all)', intIn(0, 86_400, '--wait'), 120)
+  .option('--rejoin-timeout <s>', 'when the box goes away (restart, network drop), keep joining it again this long (0: exit at once)', intIn(0, 86_400, '--rejoin-timeout'), 300)
   .option('--json', 'print status as JSON lines')
   .addOption(new Option('--codec <codec>', 'opus or pcm (default: the box decides)').choices(['opus', 'pcm']))
   .option('--stream <host:port>', "reach the audio stream here instead of the box's stream port (a relay or proxy)", (v: string) => {
     try { return parseStreamAddress(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
   })
   .action(async (o) => {
-    const { client, box } = await connectToBox(program.opts<CommonOptions>());
-    const onJoined = () => startListenerRelay(box.host, box.mqttPort, { clientId: client.clientId, boxId: client.boxId, pid: process.pid }, (op, body) => client.request(op, body));
-    const code = await runJoin(client, box, { ...o, onJoined });
+    const { client, box, reconnect } = await connectToBox(program.opts<CommonOptions>(), { join: true });
+    const onJoined = (joined: BoxClient) => startListenerRelay(box.host, box.mqttPort, { clientId: joined.clientId, boxId: joined.boxId, pid: process.pid }, (op, body) => joined.request(op, body));
+    const code = await runJoin(client, box, { ...o, onJoined, reconnect });
     process.exit(code);
   });
 

@@ -2,6 +2,10 @@
 
 export interface ListenStatus {
   state: string;
+  /** 'rejoining' while the box is away (restarting, out of reach) and `nearcast join` tries to join it again */
+  connection?: 'joined' | 'rejoining';
+  /** times the box was joined again after it went away */
+  rejoins?: number;
   track: { title: string; artist: string; durationMs: number } | null;
   positionMs: number;
   bufferMs: number;
@@ -27,7 +31,8 @@ function clock(ms: number): string {
 }
 
 export function formatStatus(s: ListenStatus, width = 80): string {
-  const title = s.track ? `${s.track.title}${s.track.artist ? ' — ' + s.track.artist : ''}` : s.state;
+  const song = s.track ? `${s.track.title}${s.track.artist ? ' — ' + s.track.artist : ''}` : s.state;
+  const title = s.connection === 'rejoining' ? `rejoining the box… ${song}` : song;
   const dur = s.track?.durationMs ?? 0;
   const bar = 16;
   const filled = dur > 0 ? Math.min(bar, Math.round((s.positionMs / dur) * bar)) : 0;

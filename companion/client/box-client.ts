@@ -14,6 +14,11 @@ export interface BoxClientOptions {
   username?: string;
   password?: string;
   connectTimeoutMs?: number;
+  /**
+   * false: no automatic reconnection; when the connection closes, `lost` resolves and
+   * requests in flight fail at once (`nearcast join` rejoins by itself). Default true.
+   */
+  reconnect?: boolean;
 }
 
 interface Waiter {
@@ -27,6 +32,8 @@ export class BoxClient {
   private waiters = new Map<string, Waiter>();
   private seq = 0;
   private stateHandlers: Array<(topic: string, payload: unknown) => void> = [];
+  /** why the connection is gone for good (reconnect: false), else null */
+  private gone: string | null = null;
 
   /**
    * The id whose topics this client uses: a client id `me~x` shares the topics of
@@ -34,17 +41,32 @@ export class BoxClient {
    */
   readonly identity: string;
 
-  private constructor(readonly mqtt: MqttClient, readonly clientId: string, readonly boxId: string, readonly topics: BoxTopics) {
+  /** resolves with the reason when a client made with `reconnect: false` lost its connection */
+  readonly lost: Promise<string>;
+
+  private constructor(readonly mqtt: MqttClient, readonly clientId: string, readonly boxId: string, readonly topics: BoxTopics, reconnect: boolean) {
     const tilde = clientId.indexOf('~');
     this.identity = tilde < 0 ? clientId : clientId.slice(0, tilde);
     mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
+    let lastError = '';
+    mqtt.on('error', (e) => { lastError = e.message; });
+    this.lost = new Promise((resolve) => {
+      if (reconnect) return;
+      mqtt.once('close', () => {
+        const why = `the MQTT connection to the box closed${lastError ? ` (${lastError})` : ''}`;
+        this.gone = why;
+        this.failWaiters(new Error(why));
+        resolve(why);
+      });
+    });
   }
 
   static async connect(o: BoxClientOptions): Promise<BoxClient> {
     const clientId = o.clientId ?? `nc-${randomBytes(5).toString('hex')}`;
+    const reconnect = o.reconnect ?? true;
     const client = mqtt.connect(o.url, {
       clientId, username: o.username, password: o.password, protocolVersion: 4,
-      connectTimeout: o.connectTimeoutMs ?? 5000, reconnectPeriod: 1000, clean: true,
+      connectTimeout: o.connectTimeoutMs ?? 5000, reconnectPeriod: reconnect ? 1000 : 0, clean: true,
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -53,7 +75,7 @@ export class BoxClient {
         client.once('error', (e) => { clearTimeout(timer); reject(new Error(`MQTT connection to ${o.url} failed: ${e.message}`)); });
       });
       const boxId = o.boxId ?? (await findBoxId(client, o.connectTimeoutMs ?? 3000));
-      const bc = new BoxClient(client, clientId, boxId, boxTopics(boxId));
+      const bc = new BoxClient(client, clientId, boxId, boxTopics(boxId), reconnect);
       await client.subscribeAsync(bc.topics.myResponses(bc.identity));
       return bc;
     } catch (e) {
@@ -65,6 +87,7 @@ export class BoxClient {
   /** Sends a request and resolves with the final reply (ok or error). */
   request<T = unknown>(op: Op | string, body: object = {}, opts: { timeoutMs?: number; onPending?: (r: Reply) => void } = {}): Promise<Reply<T>> {
     const transaction = `${this.clientId}-${++this.seq}`;
+    if (this.gone) return Promise.reject(new Error(this.gone));
     return new Promise((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 5000;
       const timer = setTimeout(() => {
@@ -103,9 +126,13 @@ export class BoxClient {
     for (const h of this.stateHandlers) h(topic, json);
   }
 
-  async close(): Promise<void> {
-    for (const w of this.waiters.values()) { clearTimeout(w.timer); w.reject(new Error('client closed')); }
+  private failWaiters(e: Error): void {
+    for (const w of this.waiters.values()) { clearTimeout(w.timer); w.reject(e); }
     this.waiters.clear();
+  }
+
+  async close(): Promise<void> {
+    this.failWaiters(new Error('client closed'));
     await this.mqtt.endAsync();
   }
 }

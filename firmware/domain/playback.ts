@@ -68,6 +68,8 @@ export interface PlaybackOptions {
   stations?: Array<{ name: string; url: string }>;
   initialVolume: number;
   queue?: PlayQueueJSON;
+  /** where the current track was when the box last saved (it resumes there after a restart) */
+  resume?: TrackPosition;
   repeat: 'all' | 'none';
   /** the loudness-normalising gain of a track (library/loudness.ts); none when absent */
   gainDbOf?: (track: Track) => number;
@@ -75,6 +77,12 @@ export interface PlaybackOptions {
   programme?: ProgrammeSteps;
   /** the wall clock, ms (the programme's times) */
   now?: () => number;
+}
+
+/** a point in a library track, as the box saves it */
+export interface TrackPosition {
+  trackId: string;
+  ms: number;
 }
 
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
@@ -87,6 +95,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private resumeTimer: NodeJS.Timeout | null = null;
   private readonly cutTimers = new Set<NodeJS.Timeout>();
   private mode: string; // 'library' or the live source's spec
+  /** where the track playing before a restart was (it continues there) */
+  private resumePosition: TrackPosition | null;
 
   constructor(private readonly options: PlaybackOptions) {
     super();
@@ -101,6 +111,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.queueModel = q;
     this.vol = options.initialVolume;
     this.mode = options.sourceLabel;
+    this.resumePosition = options.resume ?? null;
     options.engine.on('track', (e) => this.onTrack(e));
   }
 
@@ -116,18 +127,29 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return null;
   };
 
-  /** Starts the queue (or the library) when the box boots with the library source. */
-  startQueue(): void {
+  /**
+   * Starts the queue (or the library) when the box boots with the library source.
+   * The first start after a restart continues the saved track where it was, so
+   * listeners who rejoin hear the song go on (README.md "Reliability"). Returns
+   * where in which track it started (null: nothing to play).
+   */
+  startQueue(): TrackPosition | null {
     this.mode = 'library';
     if (this.options.programme) {
       this.cancelResume();
       this.options.engine.setSource(this.fromProgramme(this.wallNow())?.spec ?? null);
       this.emit('change');
-      return;
+      return null;
     }
     const id = this.queueModel.current() ?? this.queueModel.next();
     const t = id ? this.options.library.get(id) : undefined;
-    if (t) this.options.engine.setSource(this.specFor(t));
+    const resume = this.resumePosition;
+    this.resumePosition = null;
+    const startMs = resume && t && resume.trackId === t.id && resume.ms < t.durationMs ? resume.ms : 0;
+    if (!t) return null;
+    const spec = this.specFor(t);
+    this.options.engine.setSource(spec.kind === 'file' && startMs > 0 ? { ...spec, startMs } : spec);
+    return { trackId: t.id, ms: startMs };
   }
 
   private wallNow(): number {
@@ -298,8 +320,12 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return this.vol;
   }
 
-  toJSON(): { volume: number; queue: PlayQueueJSON } {
-    return { volume: this.vol, queue: this.queueModel.toJSON() };
+  /** What the box saves: volume, queue and, while a library track plays, where it is. */
+  toJSON(): { volume: number; queue: PlayQueueJSON; position?: TrackPosition } {
+    const now = this.nowPlaying();
+    // only a track the engine is still playing has a position (not after stop, nor a live source)
+    const playing = this.mode === 'library' && now.track && this.options.engine.currentTrackId === now.track.id;
+    return { volume: this.vol, queue: this.queueModel.toJSON(), ...(playing ? { position: { trackId: now.track!.id, ms: now.positionMs } } : {}) };
   }
 
   stop(): void {

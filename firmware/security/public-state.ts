@@ -27,5 +27,13 @@ export const persistedSchema: Schema = {
         repeat: { type: 'string', max: 8, enum: ['all', 'none'] },
       },
     },
+    // where the playing track was (saved every few seconds): a restarted box continues it there
+    position: {
+      type: 'object', required: ['trackId', 'ms'],
+      fields: {
+        trackId: { type: 'string', min: 1, max: 4096 },
+        ms: { type: 'integer', min: 0, max: 86_400_000 },
+      },
+    },
   },
 };

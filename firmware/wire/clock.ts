@@ -111,6 +111,18 @@ export class ClockSync {
     this.refAt = now;
   }
 
+  /**
+   * Forgets every exchange: the next ones may be with a box whose clock is not the
+   * old one (it rebooted), and `synced` is false until enough of them came back.
+   */
+  reset(): void {
+    this.samples = [];
+    this.offsetUs = 0;
+    this.refAt = 0;
+    this.driftPpm = 0;
+    this.count = 0;
+  }
+
   /** A clock already in sync with itself: the box's own speaker (offset zero). */
   static local(): ClockSync {
     const s = new ClockSync();

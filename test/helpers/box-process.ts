@@ -63,6 +63,10 @@ export interface JoinStatusLine {
   resyncs?: number;
   droppedFrames?: number;
   insertedFrames?: number;
+  positionMs?: number;
+  track?: { title: string } | null;
+  connection?: string;
+  rejoins?: number;
   [figure: string]: unknown;
 }
 

@@ -10,10 +10,11 @@ describe('soak (short): the box under attack from nearby', function () {
   let r: SoakResult;
   before(async () => { r = await runSoak(true, () => {}); });
 
-  const figures = () => JSON.stringify({ phases: r.phases, rss: r.rss, fds: r.fds, honest: r.honest, refused: r.refused, state: r.state });
+  const figures = () => JSON.stringify({ phases: r.phases, rss: r.rss, fds: r.fds, honest: r.honest, refused: r.refused, state: r.state, capture: r.capture });
 
-  it('the honest listener is still playing at the end', () => {
+  it('the honest listener is still playing at the end, on the stream it started with', () => {
     expect(r.honest.playing, figures()).to.equal(true);
+    expect(r.honest.lostStream, `it had to join again: ${figures()}`).to.equal(0);
   });
 
   it('memory and file descriptors come back: RSS within 10 MB of the start and never over 150 MB; fds at their start count', () => {
@@ -25,6 +26,12 @@ describe('soak (short): the box under attack from nearby', function () {
   it('no acknowledged change is lost to kill -9, and the box always restarts', () => {
     expect(r.state.kills, figures()).to.be.greaterThan(0);
     expect(r.state.lost, figures()).to.equal(0);
+  });
+
+  it('an unplugged capture is reported on event/error, retried, and back once plugged in again', () => {
+    expect(r.capture.unplugs, figures()).to.be.greaterThan(0);
+    expect(r.capture.errors, figures()).to.be.at.least(r.capture.unplugs);
+    expect(r.capture.recovered, figures()).to.equal(r.capture.unplugs);
   });
 
   it('every kind of attack was refused and counted in telemetry', () => {

@@ -6,6 +6,8 @@
 // open file descriptors are read from /proc, the honest listener's underruns and
 // resyncs from its --json status lines. RSS is sampled every 200 ms throughout.
 // kill -9 runs against a second box whose state is checked after each restart.
+// The box's capture source reads a private PulseAudio server, so that its device
+// can be unplugged (capture-unplug.ts).
 // Limits: one machine, loopback only; the attackers and the box share its CPU.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { encodeFrame, FrameType, PROTOCOL_VERSION } from '../../firmware/wire/fr
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
 import { attackerAddress, closed, connected, fuzzOp, fuzzPayload, mqttFrom, randomBytes, socketFrom } from './attackers.ts';
+import { startCaptureRig, unplugCapture, warmUpCapture, type UnplugResult } from './capture-unplug.ts';
 import { killDuringWrites } from './kill-during-writes.ts';
 
 export interface PhaseResult { phase: string; actions: number; seconds: number; underruns: number; resyncs: number; rssMB: number; fds: number }
@@ -26,9 +29,11 @@ export interface SoakResult {
   phases: PhaseResult[];
   rss: { startMB: number; endMB: number; maxMB: number };
   fds: { start: number; end: number };
-  honest: { underruns: number; resyncs: number; playing: boolean };
+  /** `lostStream`: times it lost the box's stream (and joined again): never, if the box holds up */
+  honest: { underruns: number; resyncs: number; playing: boolean; lostStream: number };
   refused: Record<string, number>;
   state: { kills: number; lost: number };
+  capture: UnplugResult;
 }
 
 const rssMB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -47,8 +52,10 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
   const tracks = makeTestMusic(path.join(dir, 'music'), 40);
   // the box as deployed: the esbuild bundle with its V8 flags (the tsx loader alone adds about 40 MB)
   const entry = [...BOX_NODE_FLAGS, await buildBox()];
+  const rig = await startCaptureRig();
   const box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'soak', '--policy', 'open', '--audio-device', 'none', '--no-keyboard',
-    '--state-dir', path.join(dir, 'state')], { NEARCAST_OWNER__PASSWORDHASH: hashPassword('soak-owner'), NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, 60_000, entry);
+    '--state-dir', path.join(dir, 'state')], { ...rig.env, NEARCAST_OWNER__PASSWORDHASH: hashPassword('soak-owner'), NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, 60_000, entry)
+    .catch(async (e: Error) => { await rig.stop(); throw e; });
   const pid = box.proc.pid!;
   const honest = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'honest', '--device', 'sim', '--json']);
   let maxRss = 0;
@@ -56,10 +63,14 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
   const phases: PhaseResult[] = [];
   let refused: Record<string, number> = {};
   let state = { kills: 0, lost: 0 };
+  let capture: UnplugResult = { unplugs: 0, errors: 0, recovered: 0, recoverMs: [] };
   try {
     await waitFor('the honest listener playing', () => honest.status().some((s) => s.state === 'playing'), 60_000);
+    await warmUpCapture(box, 'soak-owner'); // its one-time library load is not a fault's doing
     await sleep(3000); // settled: start figures after the join's own work
-    const figures = () => { const s = honest.status().at(-1) ?? {}; return { underruns: Number(s.underruns ?? 0), resyncs: Number(s.resyncs ?? 0) }; };
+    // status lines only (a listener that lost the box also prints event lines)
+    const lastStatus = () => honest.status().filter((s) => s.state !== undefined).at(-1);
+    const figures = () => { const s = lastStatus() ?? {}; return { underruns: Number(s.underruns ?? 0), resyncs: Number(s.resyncs ?? 0) }; };
     const start = { rss: rssMB(pid), fds: fdCount(pid), ...figures() };
     const phase = async (name: string, body: () => Promise<number>) => {
       const before = figures();
@@ -81,6 +92,10 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
     await phase('stalled listeners flooding time requests', () => stalledListeners(box, count(50)));
     await phase('login storm (wrong passwords)', () => loginStorm(box, count(500)));
     await phase('source faults (ffmpeg killed, file deleted mid-song)', () => sourceFaults(box, pid, tracks.map((t) => t.file)));
+    await phase('capture unplugged (its PulseAudio source unloaded, loaded again)', async () => {
+      capture = await unplugCapture(box, rig, 'soak-owner', quick ? 1 : 3, quick ? 3000 : 10_000);
+      return capture.unplugs;
+    });
     await phase('kill -9 during state writes (second box)', async () => { state = await killDuringWrites(path.join(dir, 'kill'), count(50), entry); return state.kills; });
 
     // let closed sockets and timers settle, then the end figures
@@ -89,13 +104,15 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
     refused = await lastTelemetry(box);
     return {
       quick, phases, rss: { startMB: start.rss, endMB: end.rss, maxMB: maxRss }, fds: { start: start.fds, end: end.fds },
-      honest: { underruns: end.underruns - start.underruns, resyncs: end.resyncs - start.resyncs, playing: honest.status().at(-1)?.state === 'playing' && honest.proc.exitCode === null },
-      refused, state,
+      honest: { underruns: end.underruns - start.underruns, resyncs: end.resyncs - start.resyncs, playing: lastStatus()?.state === 'playing' && honest.proc.exitCode === null,
+        lostStream: honest.status().filter((s) => s.event === 'box-lost').length },
+      refused, state, capture,
     };
   } finally {
     clearInterval(sampler);
     await honest.interrupt();
     await box.stop();
+    await rig.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -229,7 +246,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(table(['phase', 'actions', 's', 'listener underruns', 'listener resyncs', 'box RSS MB', 'box fds'],
     r.phases.map((p) => [p.phase, p.actions, p.seconds, p.underruns, p.resyncs, p.rssMB, p.fds])));
   console.log(`RSS start ${r.rss.startMB.toFixed(1)} MB, end ${r.rss.endMB.toFixed(1)} MB, max ${r.rss.maxMB.toFixed(1)} MB; fds ${r.fds.start} → ${r.fds.end}; ` +
-    `honest listener: ${r.honest.underruns} underruns, ${r.honest.resyncs} resyncs, playing ${r.honest.playing}; state: ${r.state.kills} kills, ${r.state.lost} lost`);
+    `honest listener: ${r.honest.underruns} underruns, ${r.honest.resyncs} resyncs, playing ${r.honest.playing}, lost its stream ${r.honest.lostStream} times; state: ${r.state.kills} kills, ${r.state.lost} lost; ` +
+    `capture: ${r.capture.unplugs} unplugs, ${r.capture.errors} errors reported, ${r.capture.recovered} recovered (${r.capture.recoverMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} after plugging back in)`);
   console.log('refused (telemetry):', JSON.stringify(r.refused));
   writeResult(quick ? 'soak-quick' : 'soak', r);
 }

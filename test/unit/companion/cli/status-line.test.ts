@@ -14,4 +14,8 @@ describe('status line', () => {
     expect(line).to.contain('sync …');
     expect(line).to.contain('underruns 2');
   });
+  it('says when the box is away and being joined again', () => {
+    const line = formatStatus({ ...base, connection: 'rejoining', track: { title: 'Moon River', artist: '', durationMs: 180_000 } }, 100);
+    expect(line.startsWith('rejoining the box… Moon River |'), line).to.equal(true);
+  });
 });

@@ -75,4 +75,37 @@ describe('Playback', () => {
     expect(vol.args.map((a) => a[0])).to.deep.equal([100, 0]);
     expect(pb.toJSON().volume).to.equal(0);
   });
+
+  it('saves where the playing track is, and a restarted box continues that track there', () => {
+    const { pb, engine, lib } = setup();
+    const e = engine as unknown as { currentTrackId: string | null; positionMs: number };
+    pb.playNow(lib.get('b')!);
+    engine.emit('track', { trackId: 'b', spec: null, playAt: 1_000_000 });
+    clock.tick(1);
+    e.currentTrackId = 'b';
+    e.positionMs = 12_400; // produced; listeners hear it 400 ms later
+    const saved = pb.toJSON();
+    expect(saved.position).to.deep.equal({ trackId: 'b', ms: 12_000 });
+
+    const engine2 = fakeEngine();
+    const again = new Playback({ engine: engine2, library: lib, clock: () => 0, sourceLabel: 'library', initialVolume: 60, queue: saved.queue, resume: saved.position, repeat: 'all' });
+    expect(again.startQueue()).to.deep.equal({ trackId: 'b', ms: 12_000 });
+    expect(engine2.setSource.lastCall.args[0]).to.deep.equal({ kind: 'file', path: '/m/b.flac', trackId: 'b', startMs: 12_000 });
+    again.startQueue(); // only the first start resumes
+    expect(engine2.setSource.lastCall.args[0]).to.deep.equal({ kind: 'file', path: '/m/b.flac', trackId: 'b' });
+  });
+
+  it('no position once the engine stopped the track, nor a resume into another track or past the end', () => {
+    const { pb, engine, lib } = setup();
+    pb.playNow(lib.get('a')!);
+    engine.emit('track', { trackId: 'a', spec: null, playAt: 1_000_000 });
+    clock.tick(1);
+    expect(pb.toJSON().position, 'engine no longer plays it').to.equal(undefined);
+    const queue = pb.toJSON().queue;
+    for (const resume of [{ trackId: 'c', ms: 5000 }, { trackId: 'a', ms: 60_000 }]) {
+      const engine2 = fakeEngine();
+      new Playback({ engine: engine2, library: lib, clock: () => 0, sourceLabel: 'library', initialVolume: 60, queue, resume, repeat: 'all' }).startQueue();
+      expect(engine2.setSource.lastCall.args[0], JSON.stringify(resume)).to.deep.equal({ kind: 'file', path: '/m/a.flac', trackId: 'a' });
+    }
+  });
 });

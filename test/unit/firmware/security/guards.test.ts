@@ -127,6 +127,9 @@ describe('schema validator and public state', () => {
     expect(check(deep, nested).ok).to.equal(false);
     const good = check<{ volume: number }>(persistedSchema, { volume: 40, queue: { version: 1, items: ['a'], index: 0, repeat: 'all' } });
     expect(good).to.deep.equal({ ok: true, value: { volume: 40, queue: { version: 1, items: ['a'], index: 0, repeat: 'all' } } });
+    expect(check(persistedSchema, { volume: 40, position: { trackId: 'a', ms: 12_000 } }).ok, 'a saved track position').to.equal(true);
+    expect(check(persistedSchema, { volume: 40, position: { trackId: 'a', ms: -1 } }).ok).to.equal(false);
+    expect(check(persistedSchema, { volume: 40, position: { trackId: '', ms: 1 } }).ok).to.equal(false);
   });
 
   it('the public view of the radio has no passphrase', () => {

@@ -46,6 +46,17 @@ describe('ClockSync', () => {
     expect(s.add({ t1: 10, t2: NaN, t3: 4, t4: 20 })).to.equal(false);
     expect(s.exchanges).to.equal(0);
   });
+
+  it('reset forgets the old box: unsynced until new exchanges, then their offset only', () => {
+    const s = new ClockSync();
+    for (let i = 0; i < 20; i++) exchange(s, 1e6 + i * 1e5, 12_345, 0, 300, 300);
+    s.reset();
+    expect(s.synced).to.equal(false);
+    expect(s.exchanges).to.equal(0);
+    for (let i = 0; i < 10; i++) exchange(s, 5e6 + i * 1e5, -900_000, 0, 300, 300); // the box rebooted: another clock
+    expect(s.synced).to.equal(true);
+    expect(s.offsetAt(6e6)).to.be.closeTo(-900_000, 0.001);
+  });
 });
 
 describe('ClockSync under one-way jitter', () => {
