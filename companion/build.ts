@@ -83,7 +83,11 @@ export async function buildCompanion(): Promise<string> {
   await build({
     entryPoints: [path.join(ROOT, 'companion/cli/one-file-entry.ts')],
     outfile: COMPANION_BUNDLE,
-    bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'warning',
     define: { NEARCAST_ONE_FILE: 'true' },
     plugins: [embeddedKoffi(), inlineOpus()],
     loader: { '.wasm': 'binary' },

@@ -30,8 +30,16 @@ export const BOX_ENV = { MALLOC_ARENA_MAX: '2' };
 export async function buildBox(): Promise<string> {
   // whitespace and syntax minified (V8 keeps every module's source text in the heap), names kept for readable stack traces
   const common = {
-    bundle: true, platform: 'node', format: 'esm', packages: 'external', target: 'node20', logLevel: 'warning', sourcemap: 'linked',
-    minifyWhitespace: true, minifySyntax: true, legalComments: 'none',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    target: 'node20',
+    logLevel: 'warning',
+    sourcemap: 'linked',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
   } as const;
   // the web server reads the prebuilt page script from here (firmware/web/web-server.ts)
   const define = { PREBUILT_WEB_APP: JSON.stringify(path.relative(DIST, WEB_BUNDLE)) };
@@ -40,7 +48,16 @@ export async function buildBox(): Promise<string> {
     await build({ ...common, entryPoints: [path.join(ROOT, `hardware/${w}.ts`)], outfile: path.join(DIST, `${path.basename(w)}.js`) });
   }
   await build({ ...common, entryPoints: [path.join(ROOT, 'companion/cli/main.ts')], outfile: CLI_BUNDLE });
-  await build({ entryPoints: [path.join(ROOT, 'companion/web/app.ts')], outfile: WEB_BUNDLE, bundle: true, format: 'esm', platform: 'browser', target: 'es2020', minify: true, logLevel: 'warning' });
+  await build({
+    entryPoints: [path.join(ROOT, 'companion/web/app.ts')],
+    outfile: WEB_BUNDLE,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    logLevel: 'warning',
+  });
   return BOX_BUNDLE;
 }
 

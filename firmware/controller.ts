@@ -75,7 +75,11 @@ import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frame
 import { check } from './wire/schema.ts';
 import { boxTopics, type BoxTopics } from './wire/topics.ts';
 
-interface Persisted { volume: number; queue?: PlayQueueJSON; position?: TrackPosition }
+interface Persisted {
+  volume: number;
+  queue?: PlayQueueJSON;
+  position?: TrackPosition;
+}
 
 /** how often the playing track's position is saved, so a box that restarts (even after kill -9) continues near it */
 const POSITION_SAVE_MS = 5000;
@@ -107,14 +111,20 @@ export class Controller {
   /** one-time stream tokens: issued to a listener by a join, spent by its stream connection */
   private tokens!: StreamTokens;
 
-  constructor(readonly config: BoxConfig, private readonly log: Logger) {
+  constructor(
+    readonly config: BoxConfig,
+    private readonly log: Logger,
+  ) {
     this.topics = boxTopics(config.boxId);
   }
 
   async start(): Promise<void> {
     const config = this.config;
     fixMmapThreshold(); // owner logins must not leave the box larger (util/malloc-tuning.ts)
-    const store = new StateStore<Persisted>(config.stateDir, 'playback', validatePersisted, (m) => { this.refusals.count('bad_state'); this.log.warn(m); });
+    const store = new StateStore<Persisted>(config.stateDir, 'playback', validatePersisted, (m) => {
+      this.refusals.count('bad_state');
+      this.log.warn(m);
+    });
     const saved = store.load({ volume: config.audio.volume });
     this.library = await this.scanLibrary();
     this.music = new MusicLibrary({ local: this.library, servers: openServers(config.servers) });
@@ -122,20 +132,36 @@ export class Controller {
     // the audio path: sources → engine → FIFO → stream
     const codecs = [...new Set<CodecName>([...config.stream.codecs, config.stream.codec])];
     const opener = new SourceOpener({
-      silenceSeconds: config.capture.silenceSeconds, silenceThreshold: config.capture.silenceThreshold, authorize: (server, url) => this.music.authorize(server, url),
+      silenceSeconds: config.capture.silenceSeconds,
+      silenceThreshold: config.capture.silenceThreshold,
+      authorize: (server, url) => this.music.authorize(server, url),
     });
     this.engine = new AudioEngine({
-      openSource: opener.open, format: DEFAULT_FORMAT, chunkMs: config.stream.chunkMs, latencyMs: config.stream.latencyMs, codecs,
-      fifoSeconds: config.stream.fifoSeconds, clock: this.clock, bitrate: config.stream.opusBitrate, duckRampMs: config.announce.rampMs,
+      openSource: opener.open,
+      format: DEFAULT_FORMAT,
+      chunkMs: config.stream.chunkMs,
+      latencyMs: config.stream.latencyMs,
+      codecs,
+      fifoSeconds: config.stream.fifoSeconds,
+      clock: this.clock,
+      bitrate: config.stream.opusBitrate,
+      duckRampMs: config.announce.rampMs,
       nextTrack: () => this.playback.nextTrack(),
     });
-    const loudness = config.loudness.enabled
-      ? new LoudnessIndex({ file: path.join(config.stateDir, 'loudness.json'), log: (l, m, e) => this.log.log(l, m, e) })
-      : null;
+    const loudness = config.loudness.enabled ? new LoudnessIndex({ file: path.join(config.stateDir, 'loudness.json'), log: (l, m, e) => this.log.log(l, m, e) }) : null;
     const programme = this.programmeRunner();
     this.playback = new Playback({
-      engine: this.engine, library: this.music, clock: this.clock, sourceLabel: config.source, liveSources: config.sources, stations: config.stations,
-      initialVolume: saved.volume, queue: saved.queue, resume: saved.position, repeat: config.library.repeat, programme: programme ?? undefined,
+      engine: this.engine,
+      library: this.music,
+      clock: this.clock,
+      sourceLabel: config.source,
+      liveSources: config.sources,
+      stations: config.stations,
+      initialVolume: saved.volume,
+      queue: saved.queue,
+      resume: saved.position,
+      repeat: config.library.repeat,
+      programme: programme ?? undefined,
       gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
     });
     if (loudness) {
@@ -154,7 +180,11 @@ export class Controller {
     this.onStop('audio', () => {
       clearInterval(positionSaver);
       store.save(this.playback.toJSON()); // the position while the engine still plays
-      liveInput.stop(); opener.stop(); this.engine.stop(); this.playback.stop(); store.flush();
+      liveInput.stop();
+      opener.stop();
+      this.engine.stop();
+      this.playback.stop();
+      store.flush();
     });
 
     await this.startStream();
@@ -164,25 +194,42 @@ export class Controller {
     // the control path: every transport → one router → the domain
     const announce = config.announce;
     const announcements = new Announcements({
-      mixer: this.engine.overlay, events: this.events, chime: () => chime(DEFAULT_FORMAT),
+      mixer: this.engine.overlay,
+      events: this.events,
+      chime: () => chime(DEFAULT_FORMAT),
       openFile: (file) => new FileSource(file, { format: DEFAULT_FORMAT }),
       speak: (text) => synthesize(text, { voice: announce.voice, dir: path.join(config.stateDir, 'speech') }),
-      folders: [...this.libraryFolders, ...announce.folders], defaults: { duckDb: announce.duckDb, chime: announce.chime },
-      maxQueue: announce.maxQueue, latencyMs: config.stream.latencyMs,
+      folders: [...this.libraryFolders, ...announce.folders],
+      defaults: { duckDb: announce.duckDb, chime: announce.chime },
+      maxQueue: announce.maxQueue,
+      latencyMs: config.stream.latencyMs,
     });
     const services: BoxServices = {
-      boxId: config.boxId, name: config.name, permissions: config.permissions, library: this.music, playback: this.playback,
-      joins: this.joins, shareWindow: this.shareWindow, listeners: this.listeners, announcements, persisted: () => store.settled(),
+      boxId: config.boxId,
+      name: config.name,
+      permissions: config.permissions,
+      library: this.music,
+      playback: this.playback,
+      joins: this.joins,
+      shareWindow: this.shareWindow,
+      listeners: this.listeners,
+      announcements,
+      persisted: () => store.settled(),
       ...(programme ? { programme } : {}),
     };
     const limits = config.limits;
     const router = new RequestRouter({
-      box: services, limiter: new RateLimiter(config.rateLimit.perMinute, config.rateLimit.burst),
+      box: services,
+      limiter: new RateLimiter(config.rateLimit.perMinute, config.rateLimit.burst),
       addressLimiter: new RateLimiter(limits.requestsPerMinutePerAddress, Math.max(config.rateLimit.burst, Math.ceil(limits.requestsPerMinutePerAddress / 6))),
-      refusals: this.refusals, log: (level, msg, extra) => this.log.log(level, msg, extra),
+      refusals: this.refusals,
+      log: (level, msg, extra) => this.log.log(level, msg, extra),
     });
     const wifi = new Wifi({
-      config: { ...config, simulated: config.hardware.sim }, broker: this.broker, ownerTopic: this.topics.prefix + 'owner/wifi', events: this.events,
+      config: { ...config, simulated: config.hardware.sim },
+      broker: this.broker,
+      ownerTopic: this.topics.prefix + 'owner/wifi',
+      events: this.events,
       log: (l, m, e) => this.log.log(l, m, e),
     });
     if (wifi.mode !== 'none') services.radio = () => wifi.publicState();
@@ -191,14 +238,24 @@ export class Controller {
       ? new BoxConsole({ events: this.events, shareRemainingMs: () => this.shareWindow.remainingMs, listenerCount: () => this.listeners.count() })
       : null;
     const statePublisher = new StatePublisher({
-      broker: this.broker, topics: this.topics, events: this.events, listeners: () => this.listeners.list(),
-      state: () => { const { you: _you, ...state } = statusData({ clientId: '', role: 'guest', caller: NOBODY, box: services }); return state; },
+      broker: this.broker,
+      topics: this.topics,
+      events: this.events,
+      listeners: () => this.listeners.list(),
+      state: () => {
+        const { you: _you, ...state } = statusData({ clientId: '', role: 'guest', caller: NOBODY, box: services });
+        return state;
+      },
     });
     const telemetry = new Telemetry({
-      intervalSeconds: config.telemetry.intervalSeconds, system: new SystemTelemetry(),
+      intervalSeconds: config.telemetry.intervalSeconds,
+      system: new SystemTelemetry(),
       stream: () => ({
-        listeners: this.listeners.count(), chunks: this.engine.stats.chunks, sourceUnderruns: this.engine.stats.sourceUnderruns,
-        encoding: this.engine.encoding, opus: codecs.includes('opus') ? opusImplementation().kind : null,
+        listeners: this.listeners.count(),
+        chunks: this.engine.stats.chunks,
+        sourceUnderruns: this.engine.stats.sourceUnderruns,
+        encoding: this.engine.encoding,
+        opus: codecs.includes('opus') ? opusImplementation().kind : null,
       }),
       refused: () => this.refusals.snapshot(),
       publish: (payload) => void this.broker.publish(this.topics.telemetry, payload, { retain: false }),
@@ -208,17 +265,32 @@ export class Controller {
       new EventPublisher(this.events, this.broker, this.topics),
       new MqttRequests({ broker: this.broker, topics: this.topics, router, services, joins: this.joins, listeners: this.listeners }),
       config.homeassistant.enabled
-        ? new HomeAssistant({ boxId: config.boxId, name: config.name, version: packageVersion(), topics: this.topics, sources: () => this.playback.sources(), broker: this.broker, router, log: (l, m, e) => this.log.log(l, m, e) })
+        ? new HomeAssistant({
+            boxId: config.boxId,
+            name: config.name,
+            version: packageVersion(),
+            topics: this.topics,
+            sources: () => this.playback.sources(),
+            broker: this.broker,
+            router,
+            log: (l, m, e) => this.log.log(l, m, e),
+          })
         : null,
       statePublisher,
       console,
       telemetry,
       config.playLog.enabled
         ? new PlayLog({
-          events: this.events, log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
-          track: (id) => this.library.get(id), playing: () => this.engine.state === 'playing', listenerCount: () => this.listeners.count(),
-          onError: (message) => { this.log.warn(message); this.events.emit('error', { message }); },
-        })
+            events: this.events,
+            log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
+            track: (id) => this.library.get(id),
+            playing: () => this.engine.state === 'playing',
+            listenerCount: () => this.listeners.count(),
+            onError: (message) => {
+              this.log.warn(message);
+              this.events.emit('error', { message });
+            },
+          })
         : null,
       this.speaker(saved.volume),
       ...(await this.frontPanel(router)),
@@ -226,15 +298,29 @@ export class Controller {
       // the uplink to an external broker (README.md "MQTT uplink"): after the publishers it forwards
       config.mqtt.uplink.url !== null
         ? new Uplink({
-          config: config.mqtt.uplink, boxId: config.boxId, name: config.name, version: packageVersion(), stateDir: config.stateDir,
-          events: this.events, statePublisher, telemetry, router, sources: () => this.playback.sources(), log: (l, m, e) => this.log.log(l, m, e),
-        })
+            config: config.mqtt.uplink,
+            boxId: config.boxId,
+            name: config.name,
+            version: packageVersion(),
+            stateDir: config.stateDir,
+            events: this.events,
+            statePublisher,
+            telemetry,
+            router,
+            sources: () => this.playback.sources(),
+            log: (l, m, e) => this.log.log(l, m, e),
+          })
         : null,
       config.mdns.enabled
         ? new MdnsAdvertiser({
-          boxId: config.boxId, name: config.name, host: config.network.host, mqttPort: this.ports.mqtt, httpPort: this.ports.http, streamPort: this.ports.stream,
-          log: (l, m, e) => this.log.log(l, m, e),
-        })
+            boxId: config.boxId,
+            name: config.name,
+            host: config.network.host,
+            mqttPort: this.ports.mqtt,
+            httpPort: this.ports.http,
+            streamPort: this.ports.stream,
+            log: (l, m, e) => this.log.log(l, m, e),
+          })
         : null,
     ];
     for (const extension of extensions) if (extension) await this.startExtension(extension);
@@ -249,7 +335,8 @@ export class Controller {
       if (from && from.ms > 0) this.log.info('continuing the saved track where it was', { trackId: from.trackId, positionMs: from.ms });
     } else this.engine.setSource(parseSourceSpec(config.source));
 
-    if (store.setAside) this.events.emit('error', { message: `the saved state was unreadable and was set aside as ${path.basename(store.setAside)}; volume and queue start from defaults` });
+    if (store.setAside)
+      this.events.emit('error', { message: `the saved state was unreadable and was set aside as ${path.basename(store.setAside)}; volume and queue start from defaults` });
     this.log.info('box ready', { boxId: config.boxId, host: config.network.host, ...this.ports, policy: config.share.policy });
     console?.welcome(this.howToJoin());
   }
@@ -293,13 +380,25 @@ export class Controller {
     const { stream, limits, network } = this.config;
     this.tokens = new StreamTokens(stream.tokenTtlSeconds * 1000);
     const header = (codec: CodecName): CodecHeaderFrame => ({
-      type: FrameType.CodecHeader, version: PROTOCOL_VERSION, codec, sampleRate: DEFAULT_FORMAT.sampleRate,
-      channels: DEFAULT_FORMAT.channels, bitsPerSample: 16, chunkMs: stream.chunkMs,
-      codecDelayFrames: this.engine.codecDelayFrames(codec), latencyMs: stream.latencyMs,
+      type: FrameType.CodecHeader,
+      version: PROTOCOL_VERSION,
+      codec,
+      sampleRate: DEFAULT_FORMAT.sampleRate,
+      channels: DEFAULT_FORMAT.channels,
+      bitsPerSample: 16,
+      chunkMs: stream.chunkMs,
+      codecDelayFrames: this.engine.codecDelayFrames(codec),
+      latencyMs: stream.latencyMs,
     });
     this.stream = new StreamServer({
-      fifo: this.engine.fifo, tokens: this.tokens, header, clock: this.clock, joinLeadUs: JOIN_LEAD_US,
-      encoding: this.engine, log: (m, e) => this.log.info(m, e), refusals: this.refusals,
+      fifo: this.engine.fifo,
+      tokens: this.tokens,
+      header,
+      clock: this.clock,
+      joinLeadUs: JOIN_LEAD_US,
+      encoding: this.engine,
+      log: (m, e) => this.log.info(m, e),
+      refusals: this.refusals,
       limits: { perAddress: limits.connectionsPerAddress, total: limits.connections, helloTimeoutMs: limits.helloTimeoutMs },
       // a token is good only while the MQTT connection that joined is open (the box's own callers have none)
       grantValid: (grant) => grant.serial === 0 || this.broker.isSerialOpen(grant.serial),
@@ -314,12 +413,22 @@ export class Controller {
     const { share, stream, limits } = this.config;
     this.shareWindow = new ShareWindow(share.windowSeconds);
     this.listeners = new Listeners({
-      tokens: this.tokens, stream: this.stream, defaultCodec: stream.codec, availableCodecs: codecs,
-      connectWithinMs: Math.min(stream.tokenTtlSeconds, limits.unconnectedJoinSeconds) * 1000, onReleased: () => this.refusals.count('joins_released'),
+      tokens: this.tokens,
+      stream: this.stream,
+      defaultCodec: stream.codec,
+      availableCodecs: codecs,
+      connectWithinMs: Math.min(stream.tokenTtlSeconds, limits.unconnectedJoinSeconds) * 1000,
+      onReleased: () => this.refusals.count('joins_released'),
       grantTemplate: () => ({ tcpPort: this.ports.stream, wsPath: '/stream', format: { ...DEFAULT_FORMAT }, chunkMs: stream.chunkMs, latencyMs: stream.latencyMs }),
     });
-    this.joins = new JoinManager(share.policy, this.shareWindow, () => ({ listeners: this.listeners.count(), max: share.maxListeners }),
-      Date.now, limits.pendingJoinsPerAddress, (kind) => this.refusals.count(kind));
+    this.joins = new JoinManager(
+      share.policy,
+      this.shareWindow,
+      () => ({ listeners: this.listeners.count(), max: share.maxListeners }),
+      Date.now,
+      limits.pendingJoinsPerAddress,
+      (kind) => this.refusals.count(kind),
+    );
     announceDomainEvents(this.events, { playback: this.playback, shareWindow: this.shareWindow, joins: this.joins, listeners: this.listeners, stream: this.stream });
   }
 
@@ -332,14 +441,28 @@ export class Controller {
     mqttPacket.writeToStream.cacheNumbers = false;
     this.broker = new EmbeddedBroker();
     await this.broker.start({
-      host: config.network.host, mqttPort: config.mqtt.port, boxId: config.boxId, owner: this.ownerLogin(), refusals: this.refusals, limits: config.limits,
+      host: config.network.host,
+      mqttPort: config.mqtt.port,
+      boxId: config.boxId,
+      owner: this.ownerLogin(),
+      refusals: this.refusals,
+      limits: config.limits,
       log: (l, m, e) => this.log.log(l, m, e),
     });
     this.ports.mqtt = this.broker.mqttPort;
-    const web = new WebServer({ stream: this.stream, clock: this.clock, log: (m, e) => this.log.warn(m, e), trackPath: (id) => this.library.get(id)?.path,
-      remoteCover: (id) => this.music.coverArt(id) });
+    const web = new WebServer({
+      stream: this.stream,
+      clock: this.clock,
+      log: (m, e) => this.log.warn(m, e),
+      trackPath: (id) => this.library.get(id)?.path,
+      remoteCover: (id) => this.music.coverArt(id),
+    });
     const http = await startBoxHttp({
-      host: config.network.host, port: config.http.port, refusals: this.refusals, web, broker: this.broker,
+      host: config.network.host,
+      port: config.http.port,
+      refusals: this.refusals,
+      web,
+      broker: this.broker,
       limits: { perAddress: config.limits.connectionsPerAddress, total: config.limits.connections },
     });
     this.ports.http = http.port;
@@ -382,8 +505,14 @@ export class Controller {
     } else {
       try {
         const panel = await openGpioPanel({
-          backend, board: hardware.board, buttonLines: hardware.buttons.map, ledLines: hardware.leds.map,
-          onError: (message) => { this.log.warn('GPIO problem', { error: message }); this.events.emit('error', { message: `GPIO: ${message}` }); },
+          backend,
+          board: hardware.board,
+          buttonLines: hardware.buttons.map,
+          ledLines: hardware.leds.map,
+          onError: (message) => {
+            this.log.warn('GPIO problem', { error: message });
+            this.events.emit('error', { message: `GPIO: ${message}` });
+          },
         });
         await panel.buttons.startWatching();
         this.onStop('GPIO', () => panel.close());
@@ -408,13 +537,22 @@ export class Controller {
     if (config.playlists.length === 0 && config.interstitials.length === 0 && config.openingHours.length === 0 && config.closures.length === 0) return null;
     const compiled = compileProgramme(config);
     if (!compiled.ok) throw new Error(`the programme has problems:\n  ${compiled.errors.join('\n  ')}`);
-    const store = new StateStore<object>(this.config.stateDir, 'programme', (v) => (v && typeof v === 'object' ? v : null), (m) => this.log.warn(m));
+    const store = new StateStore<object>(
+      this.config.stateDir,
+      'programme',
+      (v) => (v && typeof v === 'object' ? v : null),
+      (m) => this.log.warn(m),
+    );
     const saved = store.load({});
     const { scheduler, problem } = ProgrammeScheduler.fromJSON(compiled.programme, saved, { library: this.library.all() });
     if (problem && Object.keys(saved).length > 0) this.log.warn('the saved programme state does not fit; the day starts afresh', { problem });
     this.onStop('programme state', () => store.flush());
     return new ProgrammeRunner({
-      scheduler, library: () => this.library.all(), events: this.events, save: (state) => store.save(state as object), log: (l, m, e) => this.log.log(l, m, e),
+      scheduler,
+      library: () => this.library.all(),
+      events: this.events,
+      save: (state) => store.save(state as object),
+      log: (l, m, e) => this.log.log(l, m, e),
     });
   }
 
@@ -447,7 +585,11 @@ export class Controller {
 
   async stop(): Promise<void> {
     for (let part = this.stops.pop(); part; part = this.stops.pop()) {
-      try { await part.stop(); } catch (e) { this.log.warn('error while stopping', { part: part.name, error: (e as Error).message }); }
+      try {
+        await part.stop();
+      } catch (e) {
+        this.log.warn('error while stopping', { part: part.name, error: (e as Error).message });
+      }
     }
   }
 }

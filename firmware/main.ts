@@ -32,10 +32,19 @@ function dayArgument(v: string): string {
 
 /** Each flag is a config key (and so also an environment variable). */
 const FLAG_TO_CONFIG: Array<[string, string]> = [
-  ['music', 'library.folders'], ['boxId', 'boxId'], ['name', 'name'], ['host', 'network.host'],
-  ['mqttPort', 'mqtt.port'], ['httpPort', 'http.port'], ['streamPort', 'stream.port'],
-  ['audioDevice', 'audio.device'], ['source', 'source'], ['codec', 'stream.codec'],
-  ['latency', 'stream.latencyMs'], ['policy', 'share.policy'], ['stateDir', 'stateDir'],
+  ['music', 'library.folders'],
+  ['boxId', 'boxId'],
+  ['name', 'name'],
+  ['host', 'network.host'],
+  ['mqttPort', 'mqtt.port'],
+  ['httpPort', 'http.port'],
+  ['streamPort', 'stream.port'],
+  ['audioDevice', 'audio.device'],
+  ['source', 'source'],
+  ['codec', 'stream.codec'],
+  ['latency', 'stream.latencyMs'],
+  ['policy', 'share.policy'],
+  ['stateDir', 'stateDir'],
 ];
 
 const program = new Command('nearcast-box')
@@ -49,7 +58,7 @@ const program = new Command('nearcast-box')
   .option('--http-port <n>', 'HTTP port (MQTT over WebSocket at /mqtt)', port)
   .option('--stream-port <n>', 'audio stream TCP port', port)
   .option('--audio-device <pcm>', "the box's own speaker: 'auto', an ALSA PCM name, 'sim' or 'none'")
-  .option('--source <spec>', "what the box plays: library | pipe:/tmp/snapfifo | capture:<ALSA PCM, e.g. plughw:1,0> | tone:440 | silence")
+  .option('--source <spec>', 'what the box plays: library | pipe:/tmp/snapfifo | capture:<ALSA PCM, e.g. plughw:1,0> | tone:440 | silence')
   .addOption(new Option('--codec <codec>', 'default codec for listeners').choices(['opus', 'pcm']))
   .option('--latency <ms>', 'playout latency in ms', intIn(100, 5000))
   .addOption(new Option('--policy <policy>', 'share policy').choices(['button', 'approve', 'open']))
@@ -65,7 +74,10 @@ program
     let pw = '';
     for await (const c of process.stdin) pw += c;
     pw = pw.replace(/\r?\n$/, '');
-    if (!pw) { console.error('error: empty password on stdin'); process.exit(2); }
+    if (!pw) {
+      console.error('error: empty password on stdin');
+      process.exit(2);
+    }
     console.log(hashPassword(pw));
     process.exit(0);
   });

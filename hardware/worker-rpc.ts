@@ -35,7 +35,10 @@ export class WorkerRpc<Ops extends RpcOperations> {
   /** why calls fail from now on; null while the worker runs */
   private endedBecause: string | null = null;
 
-  constructor(private readonly worker: Worker, private readonly label: string) {
+  constructor(
+    private readonly worker: Worker,
+    private readonly label: string,
+  ) {
     worker.on('message', (reply: RpcReply) => this.settle(reply));
     worker.on('error', (e) => this.end(`worker failed: ${e.message}`));
     worker.on('exit', (code) => this.end(`worker exited (${code})`));
@@ -55,10 +58,13 @@ export class WorkerRpc<Ops extends RpcOperations> {
     if (this.endedBecause !== null) return Promise.reject(new Error(`${this.label}: ${this.endedBecause}`));
     const id = this.nextId++;
     return new Promise<Ops[Op]['result']>((resolve, reject) => {
-      const timer = options.timeoutMs === undefined ? null : setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${this.label}: no reply to ${op} within ${options.timeoutMs} ms`));
-      }, options.timeoutMs);
+      const timer =
+        options.timeoutMs === undefined
+          ? null
+          : setTimeout(() => {
+              this.pending.delete(id);
+              reject(new Error(`${this.label}: no reply to ${op} within ${options.timeoutMs} ms`));
+            }, options.timeoutMs);
       timer?.unref();
       this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject, timer });
       this.worker.postMessage({ ...request, op, id }, options.transfer);
@@ -98,10 +104,7 @@ export type RpcHandlers<Ops extends RpcOperations> = { [Op in OpName<Ops>]: (req
  * message of what it threw. `transferOf` names buffers in a result whose memory
  * moves to the main thread instead of being copied.
  */
-export function serveRpc<Ops extends RpcOperations>(
-  handlers: RpcHandlers<Ops>,
-  transferOf: (result: Ops[OpName<Ops>]['result']) => Transferable[] = () => [],
-): void {
+export function serveRpc<Ops extends RpcOperations>(handlers: RpcHandlers<Ops>, transferOf: (result: Ops[OpName<Ops>]['result']) => Transferable[] = () => []): void {
   const port = parentPort;
   if (!port) throw new Error('serveRpc: not on a worker thread');
   port.on('message', (request: RpcRequest<Ops>) => {

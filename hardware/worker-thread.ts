@@ -38,4 +38,3 @@ export function startWorker(name: WorkerName): Worker {
   const boot = `import(${JSON.stringify(tsxEsmApiUrl(here))}).then((t) => t.tsImport(${JSON.stringify(workerUrl)}, ${JSON.stringify(workerUrl)}))`;
   return new Worker(boot, { eval: true, execArgv: [] });
 }
-

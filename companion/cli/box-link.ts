@@ -38,12 +38,22 @@ export async function openLink(client: BoxClient, target: LinkTarget, sync: Cloc
   let serverError: ErrorFrame | null = null;
   let protocolError = '';
   let codecHeaderSeen: () => void = () => {};
-  const ready = new Promise<void>((resolve) => { codecHeaderSeen = resolve; });
+  const ready = new Promise<void>((resolve) => {
+    codecHeaderSeen = resolve;
+  });
   const stream = await connectTcpStream(target.host, target.port, target.token, target.name, sync, {
-    onCodecHeader: (h) => { player.onCodecHeader(h); codecHeaderSeen(); },
+    onCodecHeader: (h) => {
+      player.onCodecHeader(h);
+      codecHeaderSeen();
+    },
     onAudio: (f) => player.onAudio(f),
-    onServerError: (e) => { serverError = e; },
-    onProtocolError: (m) => { protocolError = m; stream.close(); },
+    onServerError: (e) => {
+      serverError = e;
+    },
+    onProtocolError: (m) => {
+      protocolError = m;
+      stream.close();
+    },
   });
   let watchdog: NodeJS.Timeout | null = null;
   const silent = new Promise<LinkEnd>((resolve) => {
@@ -65,7 +75,13 @@ export async function openLink(client: BoxClient, target: LinkTarget, sync: Cloc
     return end;
   });
   return {
-    client, stream, ready, ended,
-    close: () => { if (watchdog) clearInterval(watchdog); stream.close(); },
+    client,
+    stream,
+    ready,
+    ended,
+    close: () => {
+      if (watchdog) clearInterval(watchdog);
+      stream.close();
+    },
   };
 }

@@ -50,7 +50,8 @@ export async function connectToBox(o: CommonOptions, opts: { join?: boolean } = 
   try {
     const client = await BoxClient.connect({ url: mqttUrl(box), boxId: box.boxId, username: creds.username, password: creds.password, reconnect });
     return {
-      client, box,
+      client,
+      box,
       reconnect: (clientId) => BoxClient.connect({ url: mqttUrl(box), boxId: client.boxId, clientId, username: creds.username, password: creds.password, reconnect }),
     };
   } catch (e) {

@@ -41,27 +41,28 @@ export async function resolveCredentials(o: CredentialOptions, io: CredentialIo)
 /** Reads a line from a terminal without echoing it; Ctrl-C aborts. */
 export function terminalPrompt(input: NodeJS.ReadStream = process.stdin, output: NodeJS.WritableStream = process.stderr): ((q: string) => Promise<string>) | null {
   if (!input.isTTY) return null;
-  return (question) => new Promise((resolve, reject) => {
-    output.write(question);
-    let typed = '';
-    const done = (err?: Error) => {
-      input.off('data', onData);
-      input.setRawMode(false);
-      input.pause();
-      output.write('\n');
-      if (err) reject(err);
-      else resolve(typed);
-    };
-    const onData = (d: Buffer) => {
-      for (const ch of d.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
-        if (ch === '\u0003') return done(new CredentialError('cancelled'));
-        if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
-        else if (ch >= ' ') typed += ch;
-      }
-    };
-    input.setRawMode(true);
-    input.resume();
-    input.on('data', onData);
-  });
+  return (question) =>
+    new Promise((resolve, reject) => {
+      output.write(question);
+      let typed = '';
+      const done = (err?: Error) => {
+        input.off('data', onData);
+        input.setRawMode(false);
+        input.pause();
+        output.write('\n');
+        if (err) reject(err);
+        else resolve(typed);
+      };
+      const onData = (d: Buffer) => {
+        for (const ch of d.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') return done();
+          if (ch === '\u0003') return done(new CredentialError('cancelled'));
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+          else if (ch >= ' ') typed += ch;
+        }
+      };
+      input.setRawMode(true);
+      input.resume();
+      input.on('data', onData);
+    });
 }

@@ -70,11 +70,18 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
 
   let stopping = false;
   let wakeStop: () => void = () => {};
-  const stopRequested = new Promise<void>((resolve) => { wakeStop = resolve; });
+  const stopRequested = new Promise<void>((resolve) => {
+    wakeStop = resolve;
+  });
   /** waits `ms`, or less when Ctrl-C comes (a timer that holds the process: between attempts nothing else may) */
   const pause = (ms: number) => {
     let timer: NodeJS.Timeout | undefined;
-    return Promise.race([stopRequested, new Promise<void>((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
+    return Promise.race([
+      stopRequested,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, ms);
+      }),
+    ]).finally(() => clearTimeout(timer));
   };
   let clientId = firstClient.clientId;
 
@@ -92,18 +99,27 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
         const delay = outage.nextDelayMs();
         if (delay === null) return { code: EXIT_BOX_GONE, why: giveUpWhy(failure || outage.reason) };
         if (outage.attemptCount === 1) tell(`box went away (${outage.reason}): rejoining in ${seconds(delay)}`, 'box-lost', { reason: outage.reason, inMs: delay });
-        else tell(`rejoin attempt ${outage.attemptCount - 1} failed (${failure}): next in ${seconds(delay)}`, 'rejoin-failed', { reason: failure, attempt: outage.attemptCount - 1, inMs: delay });
+        else
+          tell(`rejoin attempt ${outage.attemptCount - 1} failed (${failure}): next in ${seconds(delay)}`, 'rejoin-failed', {
+            reason: failure,
+            attempt: outage.attemptCount - 1,
+            inMs: delay,
+          });
         await pause(delay);
       }
       if (stopping) return { code: 0, why: 'left the box' };
       if (!client && o.reconnect) {
-        client = await connectAs(o.reconnect, clientId).catch((e: Error) => { failure = e.message; return null; });
+        client = await connectAs(o.reconnect, clientId).catch((e: Error) => {
+          failure = e.message;
+          return null;
+        });
         if (client) clientId = client.clientId;
       }
       if (client) {
         const asked = requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, wait: o.wait }, out);
         const r = await Promise.race([asked, stopRequested.then(() => null)]);
-        if (!r) { // Ctrl-C while the join waits for approval: withdraw it
+        if (!r) {
+          // Ctrl-C while the join waits for approval: withdraw it
           await client.request('leave', {}, { timeoutMs: 1500 }).catch(() => {});
           await client.close().catch(() => {});
           return { code: 0, why: 'left the box' };
@@ -133,13 +149,17 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   // a roomy device buffer: the scheduler keeps only what it needs queued in it
   const sink = openSink(o.device, DEFAULT_FORMAT, { bufferMs: 300 });
   if (!sink) {
-    out("--device none: nothing to play to");
+    out('--device none: nothing to play to');
     return 2;
   }
   const sync = new ClockSync();
   let decoderTold = false;
   const player = new Player({
-    sink, clockSync: sync, now: monotonicUs, volume: o.volume, latencyOffsetMs: o.latencyOffset,
+    sink,
+    clockSync: sync,
+    now: monotonicUs,
+    volume: o.volume,
+    latencyOffsetMs: o.latencyOffset,
     decoderFactory: (h) => {
       if (h.codec === 'opus' && !decoderTold) out(`opus decoder: ${describeOpus()}`); // native libopus, or the WebAssembly fallback and why
       decoderTold = true;
@@ -149,9 +169,13 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
 
   // a hard resync is worth a line: it is audible (a skip or a gap)
   let startedAt = NaN;
-  player.scheduler.on('started', () => { if (Number.isNaN(startedAt)) startedAt = monotonicUs(); });
+  player.scheduler.on('started', () => {
+    if (Number.isNaN(startedAt)) startedAt = monotonicUs();
+  });
   player.scheduler.on('resync', (e) => {
-    out(`resync: ${(e.errorUs / 1000).toFixed(2)} ms off (${e.cause === 'device' ? 'the device stalled or ran dry' : 'persistent error'}), ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`);
+    out(
+      `resync: ${(e.errorUs / 1000).toFixed(2)} ms off (${e.cause === 'device' ? 'the device stalled or ran dry' : 'persistent error'}), ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`,
+    );
   });
 
   const target = (grant: Grant) => ({ host: o.stream?.host ?? box.host, port: o.stream?.port ?? grant.stream.tcpPort, token: grant.stream.token, name: o.name });
@@ -163,7 +187,9 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     const end = await Promise.race([
       link.ready.then(() => null),
       link.ended,
-      new Promise<LinkEnd>((r) => { timer = setTimeout(() => r({ reason: `no audio within ${STREAM_READY_MS / 1000} s of connecting the stream`, rejoin: true }), STREAM_READY_MS); }),
+      new Promise<LinkEnd>((r) => {
+        timer = setTimeout(() => r({ reason: `no audio within ${STREAM_READY_MS / 1000} s of connecting the stream`, rejoin: true }), STREAM_READY_MS);
+      }),
     ]).finally(() => clearTimeout(timer));
     if (!end) return link;
     link.close();
@@ -171,7 +197,10 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   };
 
   // the device opens while the stream connects: it is running when the first audio arrives
-  const deviceOpen = player.start().then(() => null, (e: Error) => e);
+  const deviceOpen = player.start().then(
+    () => null,
+    (e: Error) => e,
+  );
   let link = await connectStream(first);
   const deviceError = await deviceOpen;
   if (deviceError || typeof link === 'string') {
@@ -196,9 +225,11 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   const admitted = async (current: BoxLink) => {
     forgetNote();
     forgetNote = o.onJoined?.(current.client) ?? (() => {});
-    await current.client.watch((topic, payload) => {
-      if (topic === current.client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
-    }).catch(() => {});
+    await current.client
+      .watch((topic, payload) => {
+        if (topic === current.client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
+      })
+      .catch(() => {});
   };
   await admitted(link);
 
@@ -206,11 +237,25 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     const s = player.stats();
     const pos = (boxState.positionMs ?? 0) + (boxState.state === 'playing' && boxState.at ? Date.now() - boxState.at : 0);
     return {
-      state: s.state, connection, rejoins, track: boxState.track ?? null, positionMs: pos, bufferMs: s.bufferedMs,
-      syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null, underruns: s.underruns, resyncs: s.resyncs,
-      droppedFrames: s.droppedFrames, insertedFrames: s.insertedFrames,
-      deviceDelayMs: s.deviceDelayMs, deviceNoiseMs: s.deviceNoiseUs / 1000, deviceSteps: s.deviceSteps, devicePpm: s.devicePpm,
-      concealedChunks: s.concealedChunks, discardedChunks: s.discardedChunks, decodeErrors: s.decodeErrors, restarts: s.restarts,
+      state: s.state,
+      connection,
+      rejoins,
+      track: boxState.track ?? null,
+      positionMs: pos,
+      bufferMs: s.bufferedMs,
+      syncErrorMs: s.state === 'playing' ? s.syncErrorUs / 1000 : null,
+      underruns: s.underruns,
+      resyncs: s.resyncs,
+      droppedFrames: s.droppedFrames,
+      insertedFrames: s.insertedFrames,
+      deviceDelayMs: s.deviceDelayMs,
+      deviceNoiseMs: s.deviceNoiseUs / 1000,
+      deviceSteps: s.deviceSteps,
+      devicePpm: s.devicePpm,
+      concealedChunks: s.concealedChunks,
+      discardedChunks: s.discardedChunks,
+      decodeErrors: s.decodeErrors,
+      restarts: s.restarts,
     };
   };
   const tty = process.stdout.isTTY && !o.json;
@@ -218,11 +263,17 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     const s = player.stats();
     if (s.state === 'playing' && link && typeof link !== 'string') link.stream.protocol.report({ syncErrorUs: s.syncErrorUs, bufferMs: s.bufferedMs, underruns: s.underruns });
   }, 1000);
-  const ticker = setInterval(() => {
-    if (o.json) process.stdout.write(JSON.stringify({ t: new Date().toISOString(), ...status() }) + '\n');
-    else if (tty) process.stdout.write('\r\x1b[2K' + formatStatus(status(), process.stdout.columns ?? 80));
-  }, o.json ? 1000 : 250);
-  const onSignal = () => { stopping = true; wakeStop(); };
+  const ticker = setInterval(
+    () => {
+      if (o.json) process.stdout.write(JSON.stringify({ t: new Date().toISOString(), ...status() }) + '\n');
+      else if (tty) process.stdout.write('\r\x1b[2K' + formatStatus(status(), process.stdout.columns ?? 80));
+    },
+    o.json ? 1000 : 250,
+  );
+  const onSignal = () => {
+    stopping = true;
+    wakeStop();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 

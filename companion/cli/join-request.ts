@@ -36,7 +36,9 @@ export async function requestJoin(client: BoxClient, ask: JoinAsk, out: (line: s
   let ticker: NodeJS.Timeout | null = null;
   let deadline: NodeJS.Timeout | null = null;
   let settle: (r: JoinOutcome) => void = () => {};
-  const gaveUp = new Promise<JoinOutcome>((resolve) => { settle = resolve; });
+  const gaveUp = new Promise<JoinOutcome>((resolve) => {
+    settle = resolve;
+  });
   const giveUp = (error: string) => settle({ kind: 'refused', error, waited: true });
   const showWait = () => {
     const s = Math.round((Date.now() - pendingSince) / 1000);
@@ -44,24 +46,32 @@ export async function requestJoin(client: BoxClient, ask: JoinAsk, out: (line: s
     if (tty) process.stderr.write('\r\x1b[2K' + line);
     else if (s % 15 === 0) out(line);
   };
-  const joined = client.request<Grant>('join', { name: ask.name, song: ask.song, codec: ask.codec }, {
-    timeoutMs: 15_000,
-    onPending: () => {
-      if (pendingSince) return;
-      pendingSince = Date.now();
-      if (ask.wait === 0) return giveUp('the box wants the owner to approve the join, and --wait 0 does not wait');
-      if (!tty) out(`waiting for the owner to approve the join (share button on the box, key s under make run); giving up after ${ask.wait} s`);
-      else showWait();
-      ticker = setInterval(showWait, 1000);
-      deadline = setTimeout(() => giveUp(`nobody approved the join within ${ask.wait} s (--wait); press the share button on the box (key s under make run) and try again`), ask.wait * 1000);
-    },
-  }).then(
-    (reply): JoinOutcome => (reply.status === 'ok' && reply.data
-      ? { kind: 'granted', grant: reply.data }
-      : { kind: 'refused', error: reply.error ?? 'no reason given', waited: false }),
-    // the connection closed (the box restarted) or the box did not answer: it went away
-    (e: Error): JoinOutcome => ({ kind: 'lost', why: e.message }),
-  );
+  const joined = client
+    .request<Grant>(
+      'join',
+      { name: ask.name, song: ask.song, codec: ask.codec },
+      {
+        timeoutMs: 15_000,
+        onPending: () => {
+          if (pendingSince) return;
+          pendingSince = Date.now();
+          if (ask.wait === 0) return giveUp('the box wants the owner to approve the join, and --wait 0 does not wait');
+          if (!tty) out(`waiting for the owner to approve the join (share button on the box, key s under make run); giving up after ${ask.wait} s`);
+          else showWait();
+          ticker = setInterval(showWait, 1000);
+          deadline = setTimeout(
+            () => giveUp(`nobody approved the join within ${ask.wait} s (--wait); press the share button on the box (key s under make run) and try again`),
+            ask.wait * 1000,
+          );
+        },
+      },
+    )
+    .then(
+      (reply): JoinOutcome =>
+        reply.status === 'ok' && reply.data ? { kind: 'granted', grant: reply.data } : { kind: 'refused', error: reply.error ?? 'no reason given', waited: false },
+      // the connection closed (the box restarted) or the box did not answer: it went away
+      (e: Error): JoinOutcome => ({ kind: 'lost', why: e.message }),
+    );
   const outcome = await Promise.race([joined, gaveUp]).finally(() => {
     if (ticker) clearInterval(ticker);
     if (deadline) clearTimeout(deadline);

@@ -81,7 +81,9 @@ export function startListenerRelay(host: string, port: number, note: Omit<Listen
     try {
       const now = JSON.parse(fs.readFileSync(file, 'utf8')) as ListenerNote;
       if (now.pid === note.pid) fs.rmSync(file);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
 }
 
@@ -112,11 +114,19 @@ export function relayRequest(note: ListenerNote, op: string, body: object, timeo
   return new Promise((resolve, reject) => {
     const conn = net.connect(note.socket);
     let buf = '';
-    const timer = setTimeout(() => { conn.destroy(); reject(new Error(`the running 'nearcast join' (pid ${note.pid}) did not answer within ${timeoutMs / 1000} s`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`the running 'nearcast join' (pid ${note.pid}) did not answer within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
     conn.setEncoding('utf8');
     conn.on('connect', () => conn.write(JSON.stringify({ op, body }) + '\n'));
-    conn.on('data', (d: string) => { buf += d; });
-    conn.on('error', (e) => { clearTimeout(timer); reject(new Error(`cannot reach the running 'nearcast join' (pid ${note.pid}): ${e.message}`)); });
+    conn.on('data', (d: string) => {
+      buf += d;
+    });
+    conn.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot reach the running 'nearcast join' (pid ${note.pid}): ${e.message}`));
+    });
     conn.on('end', () => {
       clearTimeout(timer);
       try {

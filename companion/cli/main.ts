@@ -25,16 +25,44 @@ function intIn(lo: number, hi: number, what: string) {
 const NEEDS_RIGHTS = new Set(['play', 'enqueue', 'control', 'volume']);
 
 /** The parts of the box's replies (README "MQTT topics") that these commands print. */
-interface TrackLine { title: string; artist: string; album: string; durationMs: number }
-interface SearchData { results: Array<TrackLine & { id: string }> }
-interface PlayData { playing: TrackLine }
-interface EnqueueData { queued: TrackLine; position: number }
-interface QueueData { nowPlaying: TrackLine | null; queue: TrackLine[] }
-interface ControlData { state: string; track: TrackLine | null }
-interface VolumeData { volume: number }
+interface TrackLine {
+  title: string;
+  artist: string;
+  album: string;
+  durationMs: number;
+}
+interface SearchData {
+  results: Array<TrackLine & { id: string }>;
+}
+interface PlayData {
+  playing: TrackLine;
+}
+interface EnqueueData {
+  queued: TrackLine;
+  position: number;
+}
+interface QueueData {
+  nowPlaying: TrackLine | null;
+  queue: TrackLine[];
+}
+interface ControlData {
+  state: string;
+  track: TrackLine | null;
+}
+interface VolumeData {
+  volume: number;
+}
 interface StatusData {
-  box: { name: string; id: string }; state: string; track: TrackLine | null; positionMs: number; volume: number; source: string; policy: string;
-  sharing: { open: boolean; remainingMs: number }; listeners: number; pending: number;
+  box: { name: string; id: string };
+  state: string;
+  track: TrackLine | null;
+  positionMs: number;
+  volume: number;
+  source: string;
+  policy: string;
+  sharing: { open: boolean; remainingMs: number };
+  listeners: number;
+  pending: number;
 }
 
 /** `Data`: what the box's reply to `op` carries; the box's reply schema is not checked here, only printed. */
@@ -53,15 +81,15 @@ async function oneShot<Data>(o: CommonOptions, op: string, body: object, print: 
   if (r.status !== 'ok') {
     let why = r.error ?? `'${op}' failed`;
     if (/join first/.test(why) && !listener) {
-      why += ': run `nearcast join` in another terminal on this machine (this command then asks through it, as that listener), or log in as the owner with --user owner (password from NEARCAST_PASSWORD or a prompt)';
+      why +=
+        ': run `nearcast join` in another terminal on this machine (this command then asks through it, as that listener), or log in as the owner with --user owner (password from NEARCAST_PASSWORD or a prompt)';
     }
     throw new Error(why);
   }
   print(r.data as Data);
 }
 
-const trackLine = (t: TrackLine) =>
-  `${t.title}${t.artist ? ' — ' + t.artist : ''}${t.album ? ` (${t.album})` : ''} [${Math.round(t.durationMs / 1000)} s]`;
+const trackLine = (t: TrackLine) => `${t.title}${t.artist ? ' — ' + t.artist : ''}${t.album ? ` (${t.album})` : ''} [${Math.round(t.durationMs / 1000)} s]`;
 
 const program = new Command('nearcast')
   .description('join a nearcast box and hear what it plays, in sync')
@@ -70,7 +98,8 @@ const program = new Command('nearcast')
   .option('--password <pw>', 'owner password (visible to other users: prefer NEARCAST_PASSWORD or the prompt)')
   .showHelpAfterError();
 
-program.command('join')
+program
+  .command('join')
   .description('join the box and play its stream')
   .option('--name <name>', 'how the box lists you')
   .option('--song <name>', 'ask the box to play this song')
@@ -82,46 +111,63 @@ program.command('join')
   .option('--json', 'print status as JSON lines')
   .addOption(new Option('--codec <codec>', 'opus or pcm (default: the box decides)').choices(['opus', 'pcm']))
   .option('--stream <host:port>', "reach the audio stream here instead of the box's stream port (a relay or proxy)", (v: string) => {
-    try { return parseStreamAddress(v); } catch (e) { throw new InvalidArgumentError((e as Error).message); }
+    try {
+      return parseStreamAddress(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
   })
   .action(async (o) => {
     const { client, box, reconnect } = await connectToBox(program.opts<CommonOptions>(), { join: true });
-    const onJoined = (joined: BoxClient) => startListenerRelay(box.host, box.mqttPort, { clientId: joined.clientId, boxId: joined.boxId, pid: process.pid }, (op, body) => joined.request(op, body));
+    const onJoined = (joined: BoxClient) =>
+      startListenerRelay(box.host, box.mqttPort, { clientId: joined.clientId, boxId: joined.boxId, pid: process.pid }, (op, body) => joined.request(op, body));
     const code = await runJoin(client, box, { ...o, onJoined, reconnect });
     process.exit(code);
   });
 
-program.command('search <query...>')
+program
+  .command('search <query...>')
   .description("search the box's library")
   .option('--limit <n>', 'results', intIn(1, 50, '--limit'), 10)
-  .action((words: string[], o) => oneShot<SearchData>(program.opts(), 'search', { query: words.join(' '), limit: o.limit }, (d) => {
-    if (!d.results.length) console.log('no match');
-    for (const r of d.results) console.log(`${r.id}  ${trackLine(r)}`);
-  }));
+  .action((words: string[], o) =>
+    oneShot<SearchData>(program.opts(), 'search', { query: words.join(' '), limit: o.limit }, (d) => {
+      if (!d.results.length) console.log('no match');
+      for (const r of d.results) console.log(`${r.id}  ${trackLine(r)}`);
+    }),
+  );
 
-program.command('play <query...>')
+program
+  .command('play <query...>')
   .description('play the best match now (owner, or a listener: a `nearcast join` running on this machine)')
   .action((words: string[]) => oneShot<PlayData>(program.opts(), 'play', { query: words.join(' ') }, (d) => console.log(`playing ${trackLine(d.playing)}`)));
 
-program.command('enqueue <query...>')
+program
+  .command('enqueue <query...>')
   .description('add the best match to the queue (owner or listener, like play)')
-  .action((words: string[]) => oneShot<EnqueueData>(program.opts(), 'enqueue', { query: words.join(' ') }, (d) => console.log(`queued ${trackLine(d.queued)} at position ${d.position}`)));
+  .action((words: string[]) =>
+    oneShot<EnqueueData>(program.opts(), 'enqueue', { query: words.join(' ') }, (d) => console.log(`queued ${trackLine(d.queued)} at position ${d.position}`)),
+  );
 
-program.command('queue')
+program
+  .command('queue')
   .description("the box's queue")
-  .action(() => oneShot<QueueData>(program.opts(), 'queue', {}, (d) => {
-    console.log(d.nowPlaying ? `now: ${trackLine(d.nowPlaying)}` : 'now: nothing');
-    for (const [i, t] of d.queue.entries()) console.log(`${i + 1}. ${trackLine(t)}`);
-  }));
+  .action(() =>
+    oneShot<QueueData>(program.opts(), 'queue', {}, (d) => {
+      console.log(d.nowPlaying ? `now: ${trackLine(d.nowPlaying)}` : 'now: nothing');
+      for (const [i, t] of d.queue.entries()) console.log(`${i + 1}. ${trackLine(t)}`);
+    }),
+  );
 
-program.command('control <action>')
+program
+  .command('control <action>')
   .description(`${CONTROL_ACTIONS.join(' | ')} (owner by default)`)
   .action((action: string) => {
     if (!(CONTROL_ACTIONS as readonly string[]).includes(action)) throw new InvalidArgumentError(`'${action}' is not one of ${CONTROL_ACTIONS.join(', ')}`);
     return oneShot<ControlData>(program.opts(), 'control', { action }, (d) => console.log(`${d.state}${d.track ? ` — ${trackLine(d.track)}` : ''}`));
   });
 
-program.command('volume <level>')
+program
+  .command('volume <level>')
   .description("the box's volume: 0-100, or +N / -N to change it (owner by default)")
   .action((level: string) => {
     const m = /^([+-]?)(\d{1,3})$/.exec(level);
@@ -130,17 +176,22 @@ program.command('volume <level>')
     return oneShot<VolumeData>(program.opts(), 'volume', body, (d) => console.log(`volume ${d.volume}`));
   });
 
-program.command('status')
+program
+  .command('status')
   .description('what the box is doing')
   .option('--json', 'raw JSON')
-  .action((o) => oneShot<StatusData>(program.opts(), 'status', {}, (d) => {
-    if (o.json) {
-      console.log(JSON.stringify(d));
-      return;
-    }
-    console.log(`${d.box.name} (${d.box.id}): ${d.state}${d.track ? ` — ${trackLine(d.track)} at ${Math.round(d.positionMs / 1000)} s` : ''}`);
-    console.log(`volume ${d.volume} · source ${d.source} · policy ${d.policy} · share window ${d.sharing.open ? `open (${Math.round(d.sharing.remainingMs / 1000)} s)` : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`);
-  }));
+  .action((o) =>
+    oneShot<StatusData>(program.opts(), 'status', {}, (d) => {
+      if (o.json) {
+        console.log(JSON.stringify(d));
+        return;
+      }
+      console.log(`${d.box.name} (${d.box.id}): ${d.state}${d.track ? ` — ${trackLine(d.track)} at ${Math.round(d.positionMs / 1000)} s` : ''}`);
+      console.log(
+        `volume ${d.volume} · source ${d.source} · policy ${d.policy} · share window ${d.sharing.open ? `open (${Math.round(d.sharing.remainingMs / 1000)} s)` : 'closed'} · ${d.listeners} listener(s), ${d.pending} pending`,
+      );
+    }),
+  );
 
 program.addCommand(fleetCommand(() => program.opts<CommonOptions>()));
 

@@ -11,7 +11,12 @@ export function listAlsaPcms(timeoutMs = 3000): Promise<string[]> {
   return new Promise((resolve) => {
     execFile('aplay', ['-L'], { timeout: timeoutMs }, (err, stdout) => {
       if (err) return resolve([]);
-      resolve(stdout.split('\n').filter((l) => l && !/^\s/.test(l)).map((l) => l.trim()));
+      resolve(
+        stdout
+          .split('\n')
+          .filter((l) => l && !/^\s/.test(l))
+          .map((l) => l.trim()),
+      );
     });
   });
 }

@@ -23,7 +23,11 @@ export class Outage {
   private attempts = 0;
   readonly startedMs: number;
 
-  constructor(readonly reason: string, private readonly timing: RejoinTiming, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly reason: string,
+    private readonly timing: RejoinTiming,
+    private readonly now: () => number = Date.now,
+  ) {
     const { firstDelayMs, maxDelayMs, timeoutMs } = timing;
     if (!(firstDelayMs > 0) || !(maxDelayMs >= firstDelayMs) || !(timeoutMs >= 0)) {
       throw new RangeError(`rejoin timing must have 0 < firstDelayMs <= maxDelayMs and timeoutMs >= 0, got ${JSON.stringify(timing)}`);

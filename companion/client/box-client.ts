@@ -44,12 +44,20 @@ export class BoxClient {
   /** resolves with the reason when a client made with `reconnect: false` lost its connection */
   readonly lost: Promise<string>;
 
-  private constructor(readonly mqtt: MqttClient, readonly clientId: string, readonly boxId: string, readonly topics: BoxTopics, reconnect: boolean) {
+  private constructor(
+    readonly mqtt: MqttClient,
+    readonly clientId: string,
+    readonly boxId: string,
+    readonly topics: BoxTopics,
+    reconnect: boolean,
+  ) {
     const tilde = clientId.indexOf('~');
     this.identity = tilde < 0 ? clientId : clientId.slice(0, tilde);
     mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
     let lastError = '';
-    mqtt.on('error', (e) => { lastError = e.message; });
+    mqtt.on('error', (e) => {
+      lastError = e.message;
+    });
     this.lost = new Promise((resolve) => {
       if (reconnect) return;
       mqtt.once('close', () => {
@@ -65,14 +73,25 @@ export class BoxClient {
     const clientId = o.clientId ?? `nc-${randomBytes(5).toString('hex')}`;
     const reconnect = o.reconnect ?? true;
     const client = mqtt.connect(o.url, {
-      clientId, username: o.username, password: o.password, protocolVersion: 4,
-      connectTimeout: o.connectTimeoutMs ?? 5000, reconnectPeriod: reconnect ? 1000 : 0, clean: true,
+      clientId,
+      username: o.username,
+      password: o.password,
+      protocolVersion: 4,
+      connectTimeout: o.connectTimeoutMs ?? 5000,
+      reconnectPeriod: reconnect ? 1000 : 0,
+      clean: true,
     });
     try {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no MQTT answer from ${o.url} within ${(o.connectTimeoutMs ?? 5000) / 1000} s`)), o.connectTimeoutMs ?? 5000);
-        client.once('connect', () => { clearTimeout(timer); resolve(); });
-        client.once('error', (e) => { clearTimeout(timer); reject(new Error(`MQTT connection to ${o.url} failed: ${e.message}`)); });
+        client.once('connect', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        client.once('error', (e) => {
+          clearTimeout(timer);
+          reject(new Error(`MQTT connection to ${o.url} failed: ${e.message}`));
+        });
       });
       const boxId = o.boxId ?? (await findBoxId(client, o.connectTimeoutMs ?? 3000));
       const bc = new BoxClient(client, clientId, boxId, boxTopics(boxId), reconnect);
@@ -108,7 +127,11 @@ export class BoxClient {
 
   private onMessage(topic: string, payload: Buffer): void {
     let json: unknown;
-    try { json = JSON.parse(payload.toString('utf8')); } catch { return; }
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
     if (topic.startsWith(this.topics.prefix + `client/${this.identity}/response/`)) {
       const r = json as Reply;
       const w = r && r.transaction !== undefined ? this.waiters.get(String(r.transaction)) : undefined;
@@ -127,7 +150,10 @@ export class BoxClient {
   }
 
   private failWaiters(e: Error): void {
-    for (const w of this.waiters.values()) { clearTimeout(w.timer); w.reject(e); }
+    for (const w of this.waiters.values()) {
+      clearTimeout(w.timer);
+      w.reject(e);
+    }
     this.waiters.clear();
   }
 
@@ -141,15 +167,26 @@ export class BoxClient {
 async function findBoxId(client: MqttClient, timeoutMs: number): Promise<string> {
   const filter = `${TOPIC_ROOT}/+/availability`;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { cleanup(); reject(new Error('no nearcast box announces itself on this broker')); }, timeoutMs);
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error('no nearcast box announces itself on this broker'));
+    }, timeoutMs);
     const onMsg = (topic: string, payload: Buffer) => {
       const m = /^nearcast\/([^/]+)\/availability$/.exec(topic);
       if (!m) return;
-      try { if (JSON.parse(payload.toString()).state !== 'online') return; } catch { return; }
+      try {
+        if (JSON.parse(payload.toString()).state !== 'online') return;
+      } catch {
+        return;
+      }
       cleanup();
       resolve(groupOf(m, 1));
     };
-    const cleanup = () => { clearTimeout(timer); client.off('message', onMsg); client.unsubscribe(filter); };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('message', onMsg);
+      client.unsubscribe(filter);
+    };
     client.on('message', onMsg);
     client.subscribe(filter);
   });

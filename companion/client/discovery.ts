@@ -49,7 +49,10 @@ export async function discoverBoxes(timeoutMs = 3000): Promise<BoxAddress[]> {
         const b = serviceToBox(s);
         if (b) found.set(`${b.host}:${b.mqttPort}`, b);
       });
-      setTimeout(() => { browser.stop(); resolve(); }, timeoutMs);
+      setTimeout(() => {
+        browser.stop();
+        resolve();
+      }, timeoutMs);
     });
   } finally {
     bonjour.destroy();

@@ -32,7 +32,9 @@ export function classifyReply(bytes: Buffer): PortKind {
   try {
     const frames = new FrameDecoder().push(new Uint8Array(bytes));
     if (frames.some((f) => f.type === FrameType.Error)) return 'stream';
-  } catch { /* not our frames */ }
+  } catch {
+    /* not our frames */
+  }
   return 'other';
 }
 
@@ -69,12 +71,19 @@ export function explainProbe(host: string, port: number, r: ProbeResult): string
   const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const mqttHint = 'the MQTT port is 1883 unless the box was started with --mqtt-port';
   switch (r.kind) {
-    case 'mqtt': return null;
-    case 'http': return `${where} is the box's HTTP port (the web companion: open http://${where}/ in a browser); ${mqttHint}`;
-    case 'stream': return `${where} is the box's audio stream port; ${mqttHint}`;
-    case 'refused': return `nothing listens on ${where} (is the box running? \`make run\` starts one on 127.0.0.1)`;
-    case 'unreachable': return `cannot reach ${where}: ${r.error}`;
-    case 'silent': return `${where} accepts connections but does not answer as an MQTT broker; ${mqttHint}`;
-    case 'other': return `${where} is not an MQTT broker (it answered something else); ${mqttHint}`;
+    case 'mqtt':
+      return null;
+    case 'http':
+      return `${where} is the box's HTTP port (the web companion: open http://${where}/ in a browser); ${mqttHint}`;
+    case 'stream':
+      return `${where} is the box's audio stream port; ${mqttHint}`;
+    case 'refused':
+      return `nothing listens on ${where} (is the box running? \`make run\` starts one on 127.0.0.1)`;
+    case 'unreachable':
+      return `cannot reach ${where}: ${r.error}`;
+    case 'silent':
+      return `${where} accepts connections but does not answer as an MQTT broker; ${mqttHint}`;
+    case 'other':
+      return `${where} is not an MQTT broker (it answered something else); ${mqttHint}`;
   }
 }

@@ -4,8 +4,15 @@
 
 import { ClockSync } from '../../firmware/wire/clock.ts';
 import {
-  encodeFrame, FrameDecoder, FrameError, FrameType, PROTOCOL_VERSION,
-  type AudioFrame, type CodecHeaderFrame, type ErrorFrame, type SettingsFrame,
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  FrameType,
+  PROTOCOL_VERSION,
+  type AudioFrame,
+  type CodecHeaderFrame,
+  type ErrorFrame,
+  type SettingsFrame,
 } from '../../firmware/wire/frames.ts';
 
 export interface StreamProtocolHandlers {
@@ -75,12 +82,22 @@ export class StreamProtocol {
         case FrameType.TimeReply:
           this.sync.add({ t1: f.t1, t2: f.t2, t3: f.t3, t4: rxUs });
           break;
-        case FrameType.CodecHeader: this.handlers.onCodecHeader(f); break;
-        case FrameType.Audio: this.handlers.onAudio(f); break;
-        case FrameType.Settings: this.handlers.onSettings?.(f); break;
-        case FrameType.Error: this.handlers.onServerError?.(f); break;
-        case FrameType.Keepalive: break;
-        default: this.handlers.onProtocolError?.(`unexpected frame type ${f.type} from the box`);
+        case FrameType.CodecHeader:
+          this.handlers.onCodecHeader(f);
+          break;
+        case FrameType.Audio:
+          this.handlers.onAudio(f);
+          break;
+        case FrameType.Settings:
+          this.handlers.onSettings?.(f);
+          break;
+        case FrameType.Error:
+          this.handlers.onServerError?.(f);
+          break;
+        case FrameType.Keepalive:
+          break;
+        default:
+          this.handlers.onProtocolError?.(`unexpected frame type ${f.type} from the box`);
       }
     }
   }

@@ -19,7 +19,12 @@ export function connectTcpStream(host: string, port: number, token: string, name
     const protocol = new StreamProtocol((b) => socket.write(b), monotonicUs, h, sync);
     let lastError = '';
     let receivedAt = monotonicUs();
-    const closed = new Promise<string>((r) => socket.on('close', () => { protocol.stop(); r(lastError || 'stream closed by the box'); }));
+    const closed = new Promise<string>((r) =>
+      socket.on('close', () => {
+        protocol.stop();
+        r(lastError || 'stream closed by the box');
+      }),
+    );
     socket.on('data', (b: Buffer) => {
       receivedAt = monotonicUs();
       protocol.receive(new Uint8Array(b.buffer, b.byteOffset, b.length), receivedAt);
@@ -28,10 +33,19 @@ export function connectTcpStream(host: string, port: number, token: string, name
       receivedAt = monotonicUs();
       protocol.start(token, name);
       resolve({
-        protocol, closed, lastReceiveUs: () => receivedAt,
-        close: () => { protocol.stop(); socket.end(); setTimeout(() => socket.destroy(), 300).unref(); },
+        protocol,
+        closed,
+        lastReceiveUs: () => receivedAt,
+        close: () => {
+          protocol.stop();
+          socket.end();
+          setTimeout(() => socket.destroy(), 300).unref();
+        },
       });
     });
-    socket.on('error', (e) => { lastError = e.message; reject(new Error(`stream connection to ${host}:${port} failed: ${e.message}`)); });
+    socket.on('error', (e) => {
+      lastError = e.message;
+      reject(new Error(`stream connection to ${host}:${port} failed: ${e.message}`));
+    });
   });
 }

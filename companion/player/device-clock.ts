@@ -122,7 +122,7 @@ export class DeviceClock {
   // windows; a sound server's sawtooth needs seconds to average out. Scale both
   // windows with the measured noise, within the configured bounds.
   private get offsetWindowNowS(): number {
-    return clamp(this.noiseFrames / this.nominalRate * 10_000, 0.2, this.offsetWindowS);
+    return clamp((this.noiseFrames / this.nominalRate) * 10_000, 0.2, this.offsetWindowS);
   }
 
   private get minRateSpanNowS(): number {

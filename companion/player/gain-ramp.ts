@@ -12,7 +12,10 @@ export class GainRamp {
   private target = 1;
   private readonly step: number;
 
-  constructor(private readonly ch: number, rampFrames: number) {
+  constructor(
+    private readonly ch: number,
+    rampFrames: number,
+  ) {
     this.step = 1 / Math.max(1, rampFrames);
   }
 

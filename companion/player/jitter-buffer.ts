@@ -68,7 +68,10 @@ export class JitterBuffer {
   private lastTakeEndUs = NaN;
   dropped = { duplicate: 0, late: 0, overflow: 0 };
 
-  constructor(readonly format: PcmFormat, opts: JitterBufferOptions = {}) {
+  constructor(
+    readonly format: PcmFormat,
+    opts: JitterBufferOptions = {},
+  ) {
     if (!(format.sampleRate > 0) || !(format.channels > 0)) throw new Error('jitter buffer: format needs a positive sampleRate and channels');
     this.rate = format.sampleRate;
     this.ch = format.channels;
@@ -108,7 +111,10 @@ export class JitterBuffer {
     let next: Placed | null = null;
     for (const b of this.blocks) {
       if (b.playAt <= playAt) prev = b;
-      else { next = b; break; }
+      else {
+        next = b;
+        break;
+      }
     }
     if (prev) {
       const d = ((playAt - prev.playAt) * this.rate) / 1e6 - (prev.end - prev.start);

@@ -61,8 +61,7 @@ export class OutputMap {
   private append(src: number, n: number): void {
     if (n <= 0) return;
     const last = this.runs[this.runs.length - 1];
-    const contiguous = last && this.runs.length > this.head
-      && (Number.isNaN(src) ? Number.isNaN(last.src) : last.src + last.n === src);
+    const contiguous = last && this.runs.length > this.head && (Number.isNaN(src) ? Number.isNaN(last.src) : last.src + last.n === src);
     if (contiguous) last.n += n;
     else this.runs.push({ dev: this.written, src, n });
     this.written += n;

@@ -105,7 +105,9 @@ export class Player {
   onCodecHeader(h: CodecHeaderFrame): void {
     const f = this.sink.format;
     if (h.sampleRate !== f.sampleRate || h.channels !== f.channels || h.bitsPerSample !== f.bitsPerSample) {
-      throw new Error(`player: stream format ${h.sampleRate} Hz × ${h.channels} ch × ${h.bitsPerSample} bit does not match the device (${f.sampleRate} Hz × ${f.channels} ch × ${f.bitsPerSample} bit)`);
+      throw new Error(
+        `player: stream format ${h.sampleRate} Hz × ${h.channels} ch × ${h.bitsPerSample} bit does not match the device (${f.sampleRate} Hz × ${f.channels} ch × ${f.bitsPerSample} bit)`,
+      );
     }
     if (!this.decoderFactory) throw new Error('player: this player plays local PCM only (no decoderFactory)');
     const decoder = this.decoderFactory(h);

@@ -285,7 +285,13 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      this.timer = { id: setTimeout(() => { this.timer = null; resolve(); }, ms), resolve };
+      this.timer = {
+        id: setTimeout(() => {
+          this.timer = null;
+          resolve();
+        }, ms),
+        resolve,
+      };
     });
   }
 
@@ -460,7 +466,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     const out = new Int16Array(n * ch);
     let at = 0;
     for (const span of spans) {
-      if (span.pos < 0) out.set(this.lastFrame, at * ch); // a repeat before the block's first frame
+      if (span.pos < 0)
+        out.set(this.lastFrame, at * ch); // a repeat before the block's first frame
       else out.set(pcm.subarray(span.pos * ch, (span.pos + span.n) * ch), at * ch);
       at += span.n;
     }
@@ -521,7 +528,8 @@ function spansOf(corr: number, n: number): Array<{ pos: number; n: number }> {
     if (len > 0) spans.push({ pos, n: len });
     pos += len;
     out += len;
-    if (corr > 0) pos += 1; // skip one read frame
+    if (corr > 0)
+      pos += 1; // skip one read frame
     else {
       spans.push({ pos: pos - 1, n: 1 }); // play the previous frame again
       out += 1;

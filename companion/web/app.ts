@@ -13,13 +13,24 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const clientId = `web-${Math.random().toString(36).slice(2, 10)}`;
 const clock = () => performance.now() * 1000;
 
-interface Grant { stream: { wsPath: string; token: string }; codec: string }
-interface BoxState { state?: string; track?: { id: string; title: string; artist: string; durationMs: number } | null; positionMs?: number; box?: { name: string }; sharing?: { open: boolean } }
+interface Grant {
+  stream: { wsPath: string; token: string };
+  codec: string;
+}
+interface BoxState {
+  state?: string;
+  track?: { id: string; title: string; artist: string; durationMs: number } | null;
+  positionMs?: number;
+  box?: { name: string };
+  sharing?: { open: boolean };
+}
 
 let topics: BoxTopics | null = null;
 // the box's id comes with its first retained message, a moment after the MQTT connection
 let boxFound: () => void = () => undefined;
-const found = new Promise<void>((resolve) => { boxFound = resolve; });
+const found = new Promise<void>((resolve) => {
+  boxFound = resolve;
+});
 let seq = 0;
 const waiting = new Map<string, (r: Reply) => void>();
 let player: WebPlayer | null = null;
@@ -43,7 +54,9 @@ client.on('connect', () => {
   if (topics) client.subscribe(topics.myResponses(clientId));
   if (wantJoined && !joined) void join(); // the box came back: rejoin
 });
-client.on('close', () => { $('availability').className = 'offline'; });
+client.on('close', () => {
+  $('availability').className = 'offline';
+});
 client.on('message', (topic, payload) => {
   let json: unknown;
   try {
@@ -64,7 +77,10 @@ client.on('message', (topic, payload) => {
   if (topic === topics.availability) {
     const online = msg?.state === 'online';
     $('availability').className = online ? 'online' : 'offline';
-    if (!online) { message('the box went away; waiting for it to come back', 'error'); dropStream(); }
+    if (!online) {
+      message('the box went away; waiting for it to come back', 'error');
+      dropStream();
+    }
   } else if (topic === topics.state && msg) {
     state = msg as BoxState;
     stateAt = performance.now();
@@ -72,7 +88,10 @@ client.on('message', (topic, payload) => {
   } else if (topic.includes('/response/')) {
     const w = msg && waiting.get(String(msg.transaction));
     if (!msg || !w) return;
-    if (msg.status === 'pending') { message('waiting for the owner to approve (share button on the box)…'); return; }
+    if (msg.status === 'pending') {
+      message('waiting for the owner to approve (share button on the box)…');
+      return;
+    }
     waiting.delete(String(msg.transaction));
     w(msg as unknown as Reply);
   }
@@ -83,8 +102,14 @@ function request<Data = unknown>(op: string, body: object = {}, timeoutMs = 10 *
   if (!topics) return Promise.reject(new Error('no box found yet'));
   const transaction = `${clientId}-${++seq}`;
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { waiting.delete(transaction); reject(new Error(`no answer to ${op}`)); }, timeoutMs);
-    waiting.set(transaction, (r) => { clearTimeout(t); resolve(r as Reply<Data>); });
+    const t = setTimeout(() => {
+      waiting.delete(transaction);
+      reject(new Error(`no answer to ${op}`));
+    }, timeoutMs);
+    waiting.set(transaction, (r) => {
+      clearTimeout(t);
+      resolve(r as Reply<Data>);
+    });
     client.publish(topics!.request(clientId, op), JSON.stringify({ ...body, transaction }));
   });
 }
@@ -103,9 +128,21 @@ async function join(): Promise<void> {
     await Promise.race([found, new Promise((r) => setTimeout(r, 10_000))]);
   }
   message('joining…');
-  const r = await request<Grant>('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply<Grant>);
-  if (r.status !== 'ok') { message(`join refused: ${r.error ?? 'no reason given'}`, 'error'); wantJoined = false; render(); return; }
-  if (!r.data) { message('join refused: the box sent no stream grant', 'error'); wantJoined = false; render(); return; }
+  const r = await request<Grant>('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch(
+    (e: Error) => ({ status: 'error', error: e.message }) as Reply<Grant>,
+  );
+  if (r.status !== 'ok') {
+    message(`join refused: ${r.error ?? 'no reason given'}`, 'error');
+    wantJoined = false;
+    render();
+    return;
+  }
+  if (!r.data) {
+    message('join refused: the box sent no stream grant', 'error');
+    wantJoined = false;
+    render();
+    return;
+  }
   openStream(r.data);
   joined = true;
   message('listening');
@@ -122,30 +159,51 @@ function openStream(g: Grant): void {
   const ws = new WebSocket(`ws://${location.host}${g.stream.wsPath}`);
   ws.binaryType = 'arraybuffer';
   const p = player;
-  const protocol = new StreamProtocol((b) => ws.readyState === WebSocket.OPEN && ws.send(b), clock, {
-    onCodecHeader: (h) => void p.onCodecHeader(h),
-    onAudio: (f) => p.onAudio(f),
-    onServerError: (e) => message(`the box closed the stream: ${e.reason}`, 'error'),
-    onProtocolError: (m) => { message(`stream error: ${m}`, 'error'); ws.close(); },
-  }, sync);
+  const protocol = new StreamProtocol(
+    (b) => ws.readyState === WebSocket.OPEN && ws.send(b),
+    clock,
+    {
+      onCodecHeader: (h) => void p.onCodecHeader(h),
+      onAudio: (f) => p.onAudio(f),
+      onServerError: (e) => message(`the box closed the stream: ${e.reason}`, 'error'),
+      onProtocolError: (m) => {
+        message(`stream error: ${m}`, 'error');
+        ws.close();
+      },
+    },
+    sync,
+  );
   ws.onopen = () => protocol.start(g.stream.token, ($('name') as HTMLInputElement).value || 'phone');
   let lastData = performance.now();
-  ws.onmessage = (ev) => { lastData = performance.now(); protocol.receive(new Uint8Array(ev.data as ArrayBuffer), clock()); };
+  ws.onmessage = (ev) => {
+    lastData = performance.now();
+    protocol.receive(new Uint8Array(ev.data as ArrayBuffer), clock());
+  };
   // audio arrives every 20 ms: silence for 3 s is a lost network, not a quiet box
   // (a page that was itself stalled — a tab in the background — has data queued: not a loss)
   let lastTick = performance.now();
   const watchdog = setInterval(() => {
-    if (stream?.ws !== ws) { clearInterval(watchdog); return; }
+    if (stream?.ws !== ws) {
+      clearInterval(watchdog);
+      return;
+    }
     const now = performance.now();
     if (now - lastTick > 1500) lastData = now;
     lastTick = now;
-    if (now - lastData > 3000) { clearInterval(watchdog); message('no audio from the box for 3 s; reconnecting…', 'error'); ws.close(); }
+    if (now - lastData > 3000) {
+      clearInterval(watchdog);
+      message('no audio from the box for 3 s; reconnecting…', 'error');
+      ws.close();
+    }
   }, 500);
   ws.onclose = () => {
     if (stream?.ws !== ws) return;
     joined = false;
     render();
-    if (wantJoined) { message('stream lost; rejoining…', 'error'); setTimeout(() => void join(), 2000); }
+    if (wantJoined) {
+      message('stream lost; rejoining…', 'error');
+      setTimeout(() => void join(), 2000);
+    }
   };
   stream = { ws, protocol };
   window.__nearcast = { player, sync, ctx: ctx!, protocol }; // for tests and curious users (page-globals.ts)
@@ -176,30 +234,41 @@ function render(): void {
   $('artist').textContent = t?.artist ?? '';
   const art = $('art') as HTMLImageElement;
   const artSrc = t ? `/art/${encodeURIComponent(t.id)}` : '';
-  if (art.dataset.src !== artSrc) { art.dataset.src = artSrc; art.hidden = true; if (artSrc) art.src = artSrc; }
+  if (art.dataset.src !== artSrc) {
+    art.dataset.src = artSrc;
+    art.hidden = true;
+    if (artSrc) art.src = artSrc;
+  }
   const pos = (state.positionMs ?? 0) + (state.state === 'playing' ? performance.now() - stateAt : 0);
   ($('progress') as HTMLProgressElement).value = t?.durationMs ? Math.min(1, pos / t.durationMs) : 0;
   $('join').textContent = joined ? 'Leave' : 'Join';
   const s = player?.stats();
-  $('sync').textContent = s ? `sync ${s.syncErrorMs.toFixed(1)} ms · buffer ${Math.round(s.bufferMs)} ms · underruns ${s.underruns} · ${s.path === 'webcodecs' ? 'WebCodecs' : s.path === 'wasm' ? 'WebAssembly' : 'PCM'}` : '';
+  $('sync').textContent = s
+    ? `sync ${s.syncErrorMs.toFixed(1)} ms · buffer ${Math.round(s.bufferMs)} ms · underruns ${s.underruns} · ${s.path === 'webcodecs' ? 'WebCodecs' : s.path === 'wasm' ? 'WebAssembly' : 'PCM'}`
+    : '';
 }
 
 let searchTimer: ReturnType<typeof setTimeout> | null = null;
 async function search(q: string): Promise<void> {
   const list = $('results');
-  if (!q.trim()) { list.replaceChildren(); return; }
+  if (!q.trim()) {
+    list.replaceChildren();
+    return;
+  }
   const r = await request<{ results: Array<{ id: string; title: string; artist: string }> }>('search', { query: q, limit: 8 }, 5000).catch(() => null);
   if (r?.status !== 'ok') return;
-  list.replaceChildren(...(r.data?.results ?? []).map((t) => {
-    const li = document.createElement('li');
-    li.textContent = `${t.title} — ${t.artist}`;
-    li.onclick = async () => {
-      const p = await request('play', { id: t.id }, 5000).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
-      message(p.status === 'ok' ? `playing ${t.title}` : `cannot play it: ${p.error}`, p.status === 'ok' ? 'info' : 'error');
-      void showQueue();
-    };
-    return li;
-  }));
+  list.replaceChildren(
+    ...(r.data?.results ?? []).map((t) => {
+      const li = document.createElement('li');
+      li.textContent = `${t.title} — ${t.artist}`;
+      li.onclick = async () => {
+        const p = await request('play', { id: t.id }, 5000).catch((e: Error) => ({ status: 'error', error: e.message }) as Reply);
+        message(p.status === 'ok' ? `playing ${t.title}` : `cannot play it: ${p.error}`, p.status === 'ok' ? 'info' : 'error');
+        void showQueue();
+      };
+      return li;
+    }),
+  );
 }
 
 async function showQueue(): Promise<void> {
@@ -208,8 +277,12 @@ async function showQueue(): Promise<void> {
   $('queue').replaceChildren(...(r.data?.queue ?? []).slice(0, 10).map((t) => Object.assign(document.createElement('li'), { textContent: t.title })));
 }
 
-($('art') as HTMLImageElement).onload = () => { $('art').hidden = false; };
-($('art') as HTMLImageElement).onerror = () => { $('art').hidden = true; }; // no cover: none shown
+($('art') as HTMLImageElement).onload = () => {
+  $('art').hidden = false;
+};
+($('art') as HTMLImageElement).onerror = () => {
+  $('art').hidden = true;
+}; // no cover: none shown
 $('join').onclick = () => void (joined ? leave() : join());
 $('search').oninput = (e) => {
   if (searchTimer) clearTimeout(searchTimer);

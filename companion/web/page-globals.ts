@@ -7,7 +7,12 @@ import type { StreamProtocol } from '../client/stream-protocol.ts';
 import type { WebPlayer } from './web-player.ts';
 
 /** the stream being played, set when a join opens it */
-export interface NearcastStream { player: WebPlayer; sync: ClockSync; ctx: AudioContext; protocol: StreamProtocol }
+export interface NearcastStream {
+  player: WebPlayer;
+  sync: ClockSync;
+  ctx: AudioContext;
+  protocol: StreamProtocol;
+}
 
 /** the page's controls */
 export interface NearcastApp {

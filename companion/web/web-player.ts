@@ -23,9 +23,22 @@ const MAX_RATE = 0.001; // soft correction: at most 0.1 % faster or slower
 const MIN_LEAD_S = 0.01; // a chunk due sooner than this is late
 
 export type DecodePath = 'webcodecs' | 'wasm' | 'pcm';
-export interface WebPlayerStats { path: DecodePath | null; syncErrorMs: number; bufferMs: number; underruns: number; late: number; resyncs: number; corrections: number; chunks: number; decodeErrors: number }
+export interface WebPlayerStats {
+  path: DecodePath | null;
+  syncErrorMs: number;
+  bufferMs: number;
+  underruns: number;
+  late: number;
+  resyncs: number;
+  corrections: number;
+  chunks: number;
+  decodeErrors: number;
+}
 
-interface Decoder { decode(f: AudioFrame): void; close(): void }
+interface Decoder {
+  decode(f: AudioFrame): void;
+  close(): void;
+}
 
 /** whether this page can decode Opus through WebCodecs (secure contexts only) */
 export async function webCodecsOpus(sampleRate: number, channels: number): Promise<boolean> {
@@ -53,7 +66,10 @@ export class WebPlayer {
    *  instant it is due out of the speaker (playAt less the decoder's delay) */
   onScheduled: ((seq: number, contextTime: number, dueUs: number) => void) | null = null;
 
-  constructor(readonly ctx: AudioContext, private readonly sync: ClockSync) {
+  constructor(
+    readonly ctx: AudioContext,
+    private readonly sync: ClockSync,
+  ) {
     this.gain = ctx.createGain();
     this.gain.connect(ctx.destination);
   }
@@ -132,7 +148,11 @@ export class WebPlayer {
     if (start < now + MIN_LEAD_S) {
       // late: play what is still ahead of now, if anything
       offset = (now + MIN_LEAD_S - start) * rate;
-      if (offset >= buf.duration) { this.stat.late++; this.nextWhen = 0; return; }
+      if (offset >= buf.duration) {
+        this.stat.late++;
+        this.nextWhen = 0;
+        return;
+      }
       start = now + MIN_LEAD_S;
       if (this.nextWhen > 0) this.stat.underruns++;
     }
@@ -140,7 +160,10 @@ export class WebPlayer {
     src.buffer = buf;
     src.playbackRate.value = rate;
     src.connect(this.gain);
-    src.onended = () => { this.sources.delete(src); src.disconnect(); };
+    src.onended = () => {
+      this.sources.delete(src);
+      src.disconnect();
+    };
     this.sources.add(src);
     src.start(start, offset);
     this.onScheduled?.(f.seq, start - offset / rate, dueUs);
@@ -190,7 +213,11 @@ export class WebPlayer {
           }
         },
         // a corrupt packet closes a WebCodecs decoder: count it and open a fresh one
-        error: () => { this.stat.decodeErrors++; inFlight.length = 0; dec = null; },
+        error: () => {
+          this.stat.decodeErrors++;
+          inFlight.length = 0;
+          dec = null;
+        },
       });
       opened.configure({ codec: 'opus', sampleRate: h.sampleRate, numberOfChannels: h.channels });
       dec = opened;
@@ -211,7 +238,9 @@ export class WebPlayer {
           inFlight.pop();
         }
       },
-      close: () => { if (dec && dec.state !== 'closed') dec.close(); },
+      close: () => {
+        if (dec && dec.state !== 'closed') dec.close();
+      },
     };
   }
 
@@ -237,7 +266,13 @@ export class WebPlayer {
 
   /** stops everything scheduled (leave, a new stream) */
   close(): void {
-    for (const s of this.sources) { try { s.stop(); } catch { /* not started */ } }
+    for (const s of this.sources) {
+      try {
+        s.stop();
+      } catch {
+        /* not started */
+      }
+    }
     this.sources.clear();
     this.decoder?.close();
     this.decoder = null;

@@ -20,7 +20,7 @@ import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFor
 import { monotonicUs } from '../util/time.ts';
 
 export type SourceSpec =
-  | { kind: 'file'; path: string; trackId?: string; startMs?: number; /** loudness normalisation (library/loudness.ts) */ gainDb?: number }
+  | { kind: 'file'; path: string; trackId?: string; startMs?: number /** loudness normalisation (library/loudness.ts) */; gainDb?: number }
   | { kind: 'pipe'; path: string }
   | { kind: 'capture'; pcm: string }
   | { kind: 'tone'; hz: number }
@@ -33,13 +33,26 @@ export type SourceSpec =
   | { kind: 'url'; url: string; live: boolean; label?: string; trackId?: string; server?: string };
 
 /** the queue's next track: a file (at `gainDb`, the loudness gain), or (`spec`) another kind of source, such as a music server's track */
-export interface NextTrack { path: string; trackId: string; gainDb?: number; spec?: SourceSpec }
+export interface NextTrack {
+  path: string;
+  trackId: string;
+  gainDb?: number;
+  spec?: SourceSpec;
+}
 /**
  * What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a
  * library track. `title`: what a live stream says it plays now (ICY), when it says.
  */
-export interface TrackEvent { trackId: string | null; spec: SourceSpec | null; playAt: number; title?: StreamTitle | null }
-export interface SourceErrorEvent { path: string; error: Error }
+export interface TrackEvent {
+  trackId: string | null;
+  spec: SourceSpec | null;
+  playAt: number;
+  title?: StreamTitle | null;
+}
+export interface SourceErrorEvent {
+  path: string;
+  error: Error;
+}
 export type EngineState = 'playing' | 'paused' | 'idle';
 
 export interface AudioEngineEvents {
@@ -76,11 +89,28 @@ export interface AudioEngineOptions {
   duckRampMs?: number;
 }
 
-export interface EngineStats { chunks: number; sourceUnderruns: number; stalls: number; errors: number }
+export interface EngineStats {
+  chunks: number;
+  sourceUnderruns: number;
+  stalls: number;
+  errors: number;
+}
 
 /** `gain`: the linear gain applied to the source's samples (1: none) */
-interface Current { spec: SourceSpec; source: PcmSource; framesRead: number; heard: boolean; gain: number; title: StreamTitle | null }
-interface Announce { trackId: string | null; spec: SourceSpec | null; offset: number; title?: StreamTitle | null }
+interface Current {
+  spec: SourceSpec;
+  source: PcmSource;
+  framesRead: number;
+  heard: boolean;
+  gain: number;
+  title: StreamTitle | null;
+}
+interface Announce {
+  trackId: string | null;
+  spec: SourceSpec | null;
+  offset: number;
+  title?: StreamTitle | null;
+}
 
 const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
 
@@ -106,23 +136,34 @@ export function parseSourceSpec(text: string): SourceSpec {
 
 export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_FORMAT): PcmSource {
   switch (spec.kind) {
-    case 'file': return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId });
-    case 'pipe': return new PipeSource(spec.path, { format });
-    case 'capture': return new CaptureSource(new AlsaCapture(spec.pcm), { format });
-    case 'tone': return new ToneSource({ hz: spec.hz, format });
-    case 'silence': return new ToneSource({ hz: 0, format });
-    case 'url': return new UrlSource(spec.url, { live: spec.live, label: sourceLabel(spec), trackId: spec.trackId, format });
+    case 'file':
+      return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId });
+    case 'pipe':
+      return new PipeSource(spec.path, { format });
+    case 'capture':
+      return new CaptureSource(new AlsaCapture(spec.pcm), { format });
+    case 'tone':
+      return new ToneSource({ hz: spec.hz, format });
+    case 'silence':
+      return new ToneSource({ hz: 0, format });
+    case 'url':
+      return new UrlSource(spec.url, { live: spec.live, label: sourceLabel(spec), trackId: spec.trackId, format });
   }
 }
 
 /** what messages call a source */
 export function sourceLabel(spec: SourceSpec): string {
   switch (spec.kind) {
-    case 'file': case 'pipe': return spec.path;
-    case 'capture': return `capture:${spec.pcm}`;
+    case 'file':
+    case 'pipe':
+      return spec.path;
+    case 'capture':
+      return `capture:${spec.pcm}`;
     // a station URL's user:password (rare, but allowed by URLs) stays out of messages
-    case 'url': return spec.label ?? `url:${spec.url.replace(/^([a-z]+:\/\/)[^/@\s]*@/i, '$1')}`;
-    default: return spec.kind;
+    case 'url':
+      return spec.label ?? `url:${spec.url.replace(/^([a-z]+:\/\/)[^/@\s]*@/i, '$1')}`;
+    default:
+      return spec.kind;
   }
 }
 
@@ -132,7 +173,7 @@ function isQueueTrack(spec: SourceSpec): boolean {
 }
 
 function trackIdOf(spec: SourceSpec): string | null {
-  return spec.kind === 'file' || spec.kind === 'url' ? spec.trackId ?? null : null;
+  return spec.kind === 'file' || spec.kind === 'url' ? (spec.trackId ?? null) : null;
 }
 
 /** frames a source still has before its end, if it knows (FileSource after decoding, timed ToneSource) */
@@ -187,14 +228,22 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.overlay = new OverlayMixer(this.format, opts.duckRampMs ?? 300);
   }
 
-  get running(): boolean { return this.started; }
-  get state(): EngineState { return !this.cur ? 'idle' : this.paused ? 'paused' : 'playing'; }
-  get currentSpec(): SourceSpec | null { return this.cur?.spec ?? null; }
-  get currentTrackId(): string | null { return this.cur ? trackIdOf(this.cur.spec) : null; }
+  get running(): boolean {
+    return this.started;
+  }
+  get state(): EngineState {
+    return !this.cur ? 'idle' : this.paused ? 'paused' : 'playing';
+  }
+  get currentSpec(): SourceSpec | null {
+    return this.cur?.spec ?? null;
+  }
+  get currentTrackId(): string | null {
+    return this.cur ? trackIdOf(this.cur.spec) : null;
+  }
   /** position of the current track in what has been produced (listeners hear it latencyMs later) */
   get positionMs(): number {
     if (!this.cur) return 0;
-    const start = this.cur.spec.kind === 'file' ? this.cur.spec.startMs ?? 0 : 0;
+    const start = this.cur.spec.kind === 'file' ? (this.cur.spec.startMs ?? 0) : 0;
     return start + (this.cur.framesRead * 1000) / this.format.sampleRate;
   }
 
@@ -255,8 +304,12 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (!this.cur) this.idleAt = 0;
   }
 
-  pause(): void { if (this.cur) this.paused = true; }
-  resume(): void { this.paused = false; }
+  pause(): void {
+    if (this.cur) this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
 
   /** Jumps to the next track now (queue mode), or stops a non-queue source. */
   skip(): void {
@@ -321,7 +374,10 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.overlay.mix(pcm);
     const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
     if (trackId) chunk.trackId = trackId;
-    if (this.stallGap) { chunk.gap = true; this.stallGap = false; }
+    if (this.stallGap) {
+      chunk.gap = true;
+      this.stallGap = false;
+    }
     this.fifo.push(chunk);
     this.encoders?.push(chunk);
     this.stats.chunks++;
@@ -421,12 +477,16 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     } catch (err) {
       source = failedSource(spec, err as Error);
     }
-    const gainDb = spec.kind === 'file' ? spec.gainDb ?? 0 : 0;
+    const gainDb = spec.kind === 'file' ? (spec.gainDb ?? 0) : 0;
     return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1, title: null };
   }
 
   private closeSource(c: Current | null): void {
-    try { c?.source.close(); } catch { /* closing is best effort */ }
+    try {
+      c?.source.close();
+    } catch {
+      /* closing is best effort */
+    }
   }
 
   /** ramps this chunk down; once silent, the fade's follow-up happens for the next chunk */
@@ -459,13 +519,17 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
 function applyGain(from: Int16Array, gain: number, to: Int16Array, offset: number): void {
   for (let i = 0; i < from.length; i++) {
     const v = Math.round(from[i]! * gain);
-    to[offset + i] = v > 32767 ? 32767 : Math.max(v , -32768);
+    to[offset + i] = v > 32767 ? 32767 : Math.max(v, -32768);
   }
 }
 
 function failedSource(spec: SourceSpec, error: Error): PcmSource {
   return {
-    kind: spec.kind, description: `${spec.kind} ${sourceLabel(spec)}`,
-    ended: false, error, read: () => new Int16Array(0), close: () => {},
+    kind: spec.kind,
+    description: `${spec.kind} ${sourceLabel(spec)}`,
+    ended: false,
+    error,
+    read: () => new Int16Array(0),
+    close: () => {},
   };
 }

@@ -34,11 +34,17 @@ export class FifoRing {
     this.slots = new Array<Chunk | undefined>(capacity);
   }
 
-  get size(): number { return this.count; }
+  get size(): number {
+    return this.count;
+  }
   /** seq of the oldest chunk held; newestSeq + 1 when empty */
-  get oldestSeq(): number { return this.nextSeq - this.count; }
+  get oldestSeq(): number {
+    return this.nextSeq - this.count;
+  }
   /** seq of the newest chunk held; oldestSeq - 1 when empty */
-  get newestSeq(): number { return this.nextSeq - 1; }
+  get newestSeq(): number {
+    return this.nextSeq - 1;
+  }
 
   /**
    * Appends a chunk, evicting the oldest when full. Seqs are consecutive so get()
@@ -64,7 +70,9 @@ export class FifoRing {
     return this.slots[(this.head + i) % this.capacity];
   }
 
-  newest(): Chunk | undefined { return this.get(this.newestSeq); }
+  newest(): Chunk | undefined {
+    return this.get(this.newestSeq);
+  }
 
   /** seq of the first chunk with playAt ≥ us (fast join), or undefined. playAt grows with seq: binary search. */
   firstPlayingAfter(us: number): number | undefined {
@@ -113,7 +121,10 @@ export class FifoCursor {
   gaps = 0;
   private pendingGap = false;
 
-  constructor(private readonly ring: FifoRing, private readonly opts: CursorOptions = {}) {
+  constructor(
+    private readonly ring: FifoRing,
+    private readonly opts: CursorOptions = {},
+  ) {
     this.seq = opts.startSeq ?? ring.newestSeq + 1;
   }
 

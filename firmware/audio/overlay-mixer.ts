@@ -33,7 +33,10 @@ export class OverlayMixer {
   private readonly step: number; // gain change per frame while ramping (full swing over rampMs)
   private error: Error | undefined;
 
-  constructor(private readonly format: PcmFormat, rampMs: number) {
+  constructor(
+    private readonly format: PcmFormat,
+    rampMs: number,
+  ) {
     if (!(rampMs > 0)) throw new RangeError(`ramp must be > 0 ms, got ${rampMs}`);
     this.step = 1000 / (rampMs * format.sampleRate);
   }
@@ -75,7 +78,7 @@ export class OverlayMixer {
         const at = frame * ch + c;
         const voice = overlay && frame < overlayFrames ? overlay[at]! : 0;
         const mixed = Math.round(pcm[at]! * this.gain) + voice;
-        pcm[at] = mixed > 32767 ? 32767 : Math.max(mixed , -32768);
+        pcm[at] = mixed > 32767 ? 32767 : Math.max(mixed, -32768);
       }
       if (this.phase === 'ducking' && this.gain === this.current!.duckGain) {
         // ducked: the overlay starts with the next chunk (a chunk is 20 ms)

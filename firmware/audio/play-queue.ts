@@ -49,9 +49,15 @@ export class PlayQueue {
     this.library = opts.library;
   }
 
-  get length(): number { return this.items.length; }
-  get currentIndex(): number { return this.index >= 0 && this.index < this.items.length ? this.index : -1; }
-  current(): string | null { return this.items[this.currentIndex] ?? null; }
+  get length(): number {
+    return this.items.length;
+  }
+  get currentIndex(): number {
+    return this.index >= 0 && this.index < this.items.length ? this.index : -1;
+  }
+  current(): string | null {
+    return this.items[this.currentIndex] ?? null;
+  }
 
   /** Appends a track; returns its position. */
   enqueue(id: string): number {
@@ -88,7 +94,9 @@ export class PlayQueue {
     }
     this.exhausted = false;
     if (this.items.length === 0 && this.library) {
-      const lib = this.library().filter((id) => typeof id === 'string' && id.length > 0).slice(0, this.maxItems);
+      const lib = this.library()
+        .filter((id) => typeof id === 'string' && id.length > 0)
+        .slice(0, this.maxItems);
       if (lib.length === 0) return null;
       this.items = lib;
     }
@@ -139,7 +147,11 @@ export class PlayQueue {
     const q = new PlayQueue(opts);
     if (v.items.length > q.maxItems) throw new PlayQueueError(`saved queue: ${v.items.length} items exceeds the limit of ${q.maxItems}`);
     v.items.forEach((id, i) => {
-      try { checkId(id); } catch { throw new PlayQueueError(`saved queue: item ${i} is not a valid track id`); }
+      try {
+        checkId(id);
+      } catch {
+        throw new PlayQueueError(`saved queue: item ${i} is not a valid track id`);
+      }
     });
     const index = v.index;
     if (typeof index !== 'number' || !Number.isInteger(index) || index < -1 || index >= v.items.length) {

@@ -3,7 +3,11 @@
 import type { CodecName, PcmFormat } from '../wire/format.ts';
 
 /** what a live stream says it plays now (ICY StreamTitle "Artist - Title"), and the station's name */
-export interface StreamTitle { title: string; artist: string; station: string }
+export interface StreamTitle {
+  title: string;
+  artist: string;
+  station: string;
+}
 
 /** A decoded PCM source (library file, snapfifo pipe, tone...). Never blocks. */
 export interface PcmSource {

@@ -77,13 +77,20 @@ export function mayPublish(clientId: string | null, topic: string, boxId: string
   // Home Assistant: its birth message, and (logged in as the owner) its entity commands
   if (topic === 'homeassistant/status') return null;
   // simulated buttons (subscribed only on simulated hardware): the owner presses them
-  if (topic === `nearcast/${boxId}/sim/button`) return role === 'owner' ? (retain ? 'button presses may not be retained' : null) : `only the box owner may press simulated buttons ('${topic}')`;
+  if (topic === `nearcast/${boxId}/sim/button`)
+    return role === 'owner' ? (retain ? 'button presses may not be retained' : null) : `only the box owner may press simulated buttons ('${topic}')`;
   if (parts.length === 5 && parts[0] === 'nearcast' && parts[1] === boxId && parts[2] === 'ha' && parts[4] === 'set') {
     if (role !== 'owner') return `only the box owner may command '${topic.slice(0, 120)}' (log in with the owner's username and password)`;
     return retain ? 'commands may not be retained' : null;
   }
-  const mine = parts.length === 6 && parts[0] === 'nearcast' && parts[1] === boxId && parts[2] === 'client'
-    && parts[3] === identityOf(clientId) && parts[4] === 'request' && parts[5]!.length > 0;
+  const mine =
+    parts.length === 6 &&
+    parts[0] === 'nearcast' &&
+    parts[1] === boxId &&
+    parts[2] === 'client' &&
+    parts[3] === identityOf(clientId) &&
+    parts[4] === 'request' &&
+    parts[5]!.length > 0;
   if (!mine) return `client '${clientId}' may publish only to nearcast/${boxId}/client/${identityOf(clientId)}/request/<op>, not to '${topic.slice(0, 120)}'`;
   if (retain) return 'requests may not be retained';
   return null;

@@ -43,8 +43,13 @@ export interface BrokerLimits {
 }
 
 export const DEFAULT_BROKER_LIMITS: BrokerLimits = {
-  connectionsPerAddress: 16, connections: 256, ownerReserve: 4, mqttPacketBytes: 32 * 1024, topicLevels: 8,
-  subscriptionsPerClient: 32, loginBackoffMaxSeconds: 60,
+  connectionsPerAddress: 16,
+  connections: 256,
+  ownerReserve: 4,
+  mqttPacketBytes: 32 * 1024,
+  topicLevels: 8,
+  subscriptionsPerClient: 32,
+  loginBackoffMaxSeconds: 60,
 };
 
 export interface BrokerStartOptions {
@@ -92,8 +97,11 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
     const refusals = this.refusals;
     this.slots = new ConnectionLimits({ perAddress: limits.connectionsPerAddress, total: limits.connections });
     const logins = new LoginGuard({
-      username: o.owner.username, verify: (pw) => verifyPasswordAsync(pw, o.owner.passwordHash),
-      maxBackoffMs: limits.loginBackoffMaxSeconds * 1000, refusals, log: (l, m, e) => o.log?.(l, m, e),
+      username: o.owner.username,
+      verify: (pw) => verifyPasswordAsync(pw, o.owner.passwordHash),
+      maxBackoffMs: limits.loginBackoffMaxSeconds * 1000,
+      refusals,
+      log: (l, m, e) => o.log?.(l, m, e),
     });
     const refuse = (done: (e: AuthenticateError, ok: false) => void, returnCode: AuthErrorCode, message: string) => done(Object.assign(new Error(message), { returnCode }), false);
     const aedes = await Aedes.createBroker({
@@ -105,7 +113,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
         const transport = this.transports.get(client.conn);
         const address = transport?.address ?? 'unknown';
         const bad = validClientId(client.id);
-        if (bad) { refusals.count('mqtt_client_id'); return refuse(done, 2, bad); }
+        if (bad) {
+          refusals.count('mqtt_client_id');
+          return refuse(done, 2, bad);
+        }
         void (async () => {
           let role: Role = 'guest';
           if (username !== undefined && username !== '') {
@@ -142,9 +153,13 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
         const levels = sub.topic.split('/').length;
         const held = Object.keys(subscriptionsOf(client)).length;
         let why: string | null = null;
-        if (levels > limits.topicLevels) { why = 'topic too deep'; refusals.count('mqtt_topic_depth'); }
-        else if (held >= limits.subscriptionsPerClient && !(sub.topic in subscriptionsOf(client))) { why = 'too many subscriptions'; refusals.count('mqtt_subscriptions'); }
-        else if (!c || !maySubscribe(client.id, sub.topic, c.role)) why = 'not allowed';
+        if (levels > limits.topicLevels) {
+          why = 'topic too deep';
+          refusals.count('mqtt_topic_depth');
+        } else if (held >= limits.subscriptionsPerClient && !(sub.topic in subscriptionsOf(client))) {
+          why = 'too many subscriptions';
+          refusals.count('mqtt_subscriptions');
+        } else if (!c || !maySubscribe(client.id, sub.topic, c.role)) why = 'not allowed';
         if (!why) return done(null, sub);
         o.log?.('info', 'refused a subscription', { clientId: client.id, topic: sub.topic.slice(0, 200), why });
         done(null, null as unknown as Subscription); // refuses this one subscription (SUBACK 0x80); the client stays
@@ -180,7 +195,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(o.mqttPort, o.host, () => { server.off('error', reject); resolve(); });
+      server.listen(o.mqttPort, o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     this.mqttPort = (server.address() as net.AddressInfo).port;
   }
@@ -197,7 +215,8 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
     }
     conn.once('close', () => admission.release());
     const guarded = guardMqttStream(conn, {
-      maxPacketBytes: this.limits.mqttPacketBytes, packetTimeoutMs: PACKET_TIMEOUT_MS,
+      maxPacketBytes: this.limits.mqttPacketBytes,
+      packetTimeoutMs: PACKET_TIMEOUT_MS,
       onRefuse: (_reason, why) => this.refusals.count(why === 'size' ? 'mqtt_packet_size' : 'mqtt_packet_timeout'),
     });
     guarded.once('close', () => admission.release());
@@ -227,8 +246,9 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
   /** MQTT over WebSocket on an HTTP server's `path` (browsers, MQTT.js `ws://host:port/mqtt`). */
   attachWebSocket(httpServer: http.Server, path = '/mqtt'): void {
     const wss = new WebSocketServer({
-      noServer: true, maxPayload: this.limits.mqttPacketBytes + 1024,
-      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.values().next().value ?? false),
+      noServer: true,
+      maxPayload: this.limits.mqttPacketBytes + 1024,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : (protocols.values().next().value ?? false)),
     });
     this.wss = wss;
     httpServer.on('upgrade', (req, socket, head) => {
@@ -287,7 +307,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
     const aedes = this.aedes;
     if (!aedes || aedes.closed) return Promise.resolve();
     return new Promise((resolve) => {
-      aedes.publish({ cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false }, () => resolve());
+      aedes.publish(
+        { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: opts.qos ?? 0, retain: opts.retain ?? false, dup: false },
+        () => resolve(),
+      );
     });
   }
 

@@ -16,7 +16,10 @@ export class MqttPacketGuard {
   /** when the packet being received started (ms), or null between packets */
   startedAt: number | null = null;
 
-  constructor(private readonly maxPacketBytes: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxPacketBytes: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Follows `chunk`; returns why the stream must be closed, or null. */
   push(chunk: Uint8Array): string | null {
@@ -68,10 +71,21 @@ export function guardMqttStream(inner: Duplex, o: GuardOptions): Duplex {
   const guard = new MqttPacketGuard(o.maxPacketBytes);
   let refused = false;
   const outer = new Duplex({
-    read() { inner.resume(); },
-    write(chunk: Buffer, _enc, cb) { inner.write(chunk, (e) => cb(e ?? null)); },
-    final(cb) { inner.end(); cb(); },
-    destroy(err, cb) { clearInterval(timer); inner.destroy(); cb(err); },
+    read() {
+      inner.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      inner.write(chunk, (e) => cb(e ?? null));
+    },
+    final(cb) {
+      inner.end();
+      cb();
+    },
+    destroy(err, cb) {
+      clearInterval(timer);
+      inner.destroy();
+      cb(err);
+    },
   });
   const refuse = (reason: string, kind: 'size' | 'timeout') => {
     if (refused) return;
@@ -80,9 +94,13 @@ export function guardMqttStream(inner: Duplex, o: GuardOptions): Duplex {
     inner.destroy();
     outer.destroy();
   };
-  const timer = setInterval(() => {
-    if (guard.startedAt !== null && Date.now() - guard.startedAt > o.packetTimeoutMs) refuse(`an MQTT packet stayed incomplete for more than ${o.packetTimeoutMs / 1000} s`, 'timeout');
-  }, Math.max(250, Math.min(5000, o.packetTimeoutMs / 4)));
+  const timer = setInterval(
+    () => {
+      if (guard.startedAt !== null && Date.now() - guard.startedAt > o.packetTimeoutMs)
+        refuse(`an MQTT packet stayed incomplete for more than ${o.packetTimeoutMs / 1000} s`, 'timeout');
+    },
+    Math.max(250, Math.min(5000, o.packetTimeoutMs / 4)),
+  );
   timer.unref();
   inner.on('data', (d: Buffer) => {
     if (refused) return;
@@ -92,7 +110,10 @@ export function guardMqttStream(inner: Duplex, o: GuardOptions): Duplex {
   });
   inner.on('end', () => outer.push(null));
   inner.on('error', (e) => outer.destroy(e));
-  inner.on('close', () => { clearInterval(timer); if (!outer.destroyed) outer.destroy(); });
+  inner.on('close', () => {
+    clearInterval(timer);
+    if (!outer.destroyed) outer.destroy();
+  });
   inner.pause();
   return outer;
 }

@@ -55,14 +55,24 @@ const LIVE_SOURCE = 'silence|tone:[0-9]+(\\.[0-9]+)?|pipe(:.+)?|capture:.+|url:h
 const CLOCK_TIME = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 const DATE = '^[0-9]{4}-[0-9]{2}-[0-9]{2}$';
 const ProgrammeId = Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' });
-const TagValues = (what: string) => Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
-  minItems: 1, maxItems: 64, description: `tracks whose ${what} is one of these (case and accents ignored)`,
-}));
+const TagValues = (what: string) =>
+  Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      minItems: 1,
+      maxItems: 64,
+      description: `tracks whose ${what} is one of these (case and accents ignored)`,
+    }),
+  );
 const Year = Type.Integer({ minimum: 0, maximum: 9999 });
 const WindowFields = {
-  days: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
-    minItems: 1, maxItems: 7, uniqueItems: true, description: 'ISO weekdays the window starts on, 1 Monday ... 7 Sunday; absent: every day',
-  })),
+  days: Type.Optional(
+    Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
+      minItems: 1,
+      maxItems: 7,
+      uniqueItems: true,
+      description: 'ISO weekdays the window starts on, 1 Monday ... 7 Sunday; absent: every day',
+    }),
+  ),
   start: Type.String({ pattern: CLOCK_TIME, default: '00:00', description: 'local time HH:MM' }),
   end: Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$', default: '24:00', description: 'local time HH:MM, exclusive; before start: the window crosses midnight' }),
   from: Type.Optional(Type.String({ pattern: DATE, description: 'first date (YYYY-MM-DD) the window starts on' })),
@@ -81,33 +91,44 @@ const TrackQuery = {
 };
 const ORDERS = ['shuffle', 'sequential', 'random'] as const;
 
-const Playlist = Type.Object({
-  id: Type.Optional(ProgrammeId),
-  name: Type.Optional(Type.String({ maxLength: 128 })),
-  items: Type.Array(Type.Object(TrackQuery, { additionalProperties: false, minProperties: 1 }), { maxItems: 256, default: [] }),
-  windows: Windows('when the playlist is on; none: always'),
-  weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'share of the songs among the playlists on at the same time' }),
-  order: OneOf(ORDERS, { default: 'shuffle' }),
-  noRepeat: Type.Optional(Type.Object({
-    songs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
-    minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10080 })),
-  }, { additionalProperties: false, minProperties: 1, description: 'order random: a track is not picked again within this many songs and/or minutes' })),
-}, { additionalProperties: false });
+const Playlist = Type.Object(
+  {
+    id: Type.Optional(ProgrammeId),
+    name: Type.Optional(Type.String({ maxLength: 128 })),
+    items: Type.Array(Type.Object(TrackQuery, { additionalProperties: false, minProperties: 1 }), { maxItems: 256, default: [] }),
+    windows: Windows('when the playlist is on; none: always'),
+    weight: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: 'share of the songs among the playlists on at the same time' }),
+    order: OneOf(ORDERS, { default: 'shuffle' }),
+    noRepeat: Type.Optional(
+      Type.Object(
+        {
+          songs: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+          minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10080 })),
+        },
+        { additionalProperties: false, minProperties: 1, description: 'order random: a track is not picked again within this many songs and/or minutes' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
 
-const Interstitial = Type.Object({
-  id: Type.Optional(ProgrammeId),
-  kind: OneOf(['jingle', 'ad', 'news', 'announcement'], { default: 'jingle' }),
-  source: Type.Optional(Type.Object({ ...TrackQuery, playlist: Type.Optional(ProgrammeId) }, { additionalProperties: false, minProperties: 1 })),
-  everySongs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'after this many songs' })),
-  everyMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10080, description: 'this long after the last time, at the next song boundary' })),
-  at: Type.Optional(Type.Array(Type.String({ pattern: CLOCK_TIME }), { minItems: 1, maxItems: 96, uniqueItems: true, description: 'daily at these local times' })),
-  atMinute: Type.Optional(Type.Integer({ minimum: 0, maximum: 59, description: 'at this minute of every hour' })),
-  interrupt: OneOf(['none', 'fade'], { default: 'none', description: 'at/atMinute: none waits for the song to end; fade fades the song out to start on time' }),
-  priority: Type.Integer({ minimum: 0, maximum: 100, default: 0, description: 'the higher plays first when two are due' }),
-  order: OneOf(ORDERS, { default: 'sequential' }),
-  windows: Windows('when the rule applies; none: always'),
-  lateMinutes: Type.Number({ minimum: 0, maximum: 1440, default: 10, description: 'at/atMinute: a time passed longer ago than this at the song boundary is skipped' }),
-}, { additionalProperties: false });
+const Interstitial = Type.Object(
+  {
+    id: Type.Optional(ProgrammeId),
+    kind: OneOf(['jingle', 'ad', 'news', 'announcement'], { default: 'jingle' }),
+    source: Type.Optional(Type.Object({ ...TrackQuery, playlist: Type.Optional(ProgrammeId) }, { additionalProperties: false, minProperties: 1 })),
+    everySongs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'after this many songs' })),
+    everyMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10080, description: 'this long after the last time, at the next song boundary' })),
+    at: Type.Optional(Type.Array(Type.String({ pattern: CLOCK_TIME }), { minItems: 1, maxItems: 96, uniqueItems: true, description: 'daily at these local times' })),
+    atMinute: Type.Optional(Type.Integer({ minimum: 0, maximum: 59, description: 'at this minute of every hour' })),
+    interrupt: OneOf(['none', 'fade'], { default: 'none', description: 'at/atMinute: none waits for the song to end; fade fades the song out to start on time' }),
+    priority: Type.Integer({ minimum: 0, maximum: 100, default: 0, description: 'the higher plays first when two are due' }),
+    order: OneOf(ORDERS, { default: 'sequential' }),
+    windows: Windows('when the rule applies; none: always'),
+    lateMinutes: Type.Number({ minimum: 0, maximum: 1440, default: 10, description: 'at/atMinute: a time passed longer ago than this at the song boundary is skipped' }),
+  },
+  { additionalProperties: false },
+);
 
 const Programme = Section({
   timeZone: Nullable(Type.String({ minLength: 1, maxLength: 64 }), { default: null, description: "IANA time zone of every time in the programme; null: the system's" }),
@@ -116,206 +137,303 @@ const Programme = Section({
   minGapMinutes: Type.Number({ minimum: 0, maximum: 1440, default: 0, description: 'between two interstitials of every-songs/every-minutes rules (fixed-time ones are exempt)' }),
   fadeMs: Type.Integer({ minimum: 0, maximum: 30000, default: 2000, description: 'fade-out before an interrupting interstitial and at closing time' }),
   openingHours: Windows('when the box plays; none: always'),
-  closures: Type.Array(Type.Object({
-    from: Type.Optional(Type.String({ pattern: DATE })),
-    to: Type.Optional(Type.String({ pattern: DATE, description: 'last closed date (inclusive); absent: from only' })),
-    note: Type.Optional(Type.String({ maxLength: 128 })),
-  }, { additionalProperties: false }), { maxItems: 366, default: [], description: 'whole local days the box stays silent' }),
+  closures: Type.Array(
+    Type.Object(
+      {
+        from: Type.Optional(Type.String({ pattern: DATE })),
+        to: Type.Optional(Type.String({ pattern: DATE, description: 'last closed date (inclusive); absent: from only' })),
+        note: Type.Optional(Type.String({ maxLength: 128 })),
+      },
+      { additionalProperties: false },
+    ),
+    { maxItems: 366, default: [], description: 'whole local days the box stays silent' },
+  ),
   volume: Section({
     max: Type.Integer({ minimum: 0, maximum: 100, default: 100, description: 'buttons and requests cannot set the speaker louder' }),
     windows: Type.Array(Type.Object({ ...WindowFields, volume: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })) }, { additionalProperties: false }), {
-      maxItems: 64, default: [], description: 'the speaker volume from each window start; the first window that matches wins',
+      maxItems: 64,
+      default: [],
+      description: 'the speaker volume from each window start; the first window that matches wins',
     }),
   }),
 });
 
 // ---- mqtt.uplink: the box's connection out to an external MQTT broker (README.md "Home Assistant", "MQTT uplink") ----
 const FilePath = (description: string) => Nullable(Type.String({ minLength: 1 }), { default: null, description });
-const MqttUplink = Section({
-  url: Nullable(Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://[^\\s]+$' }), {
-    default: null, description: 'the external broker, mqtt:// mqtts:// ws:// or wss:// (null: no uplink)',
-  }),
-  username: Nullable(Type.String({ minLength: 1, maxLength: 256 }), { default: null }),
-  password: Nullable(Type.String({ maxLength: 1024 }), {
-    default: null, description: 'better kept out of the file: NEARCAST_MQTT__UPLINK__PASSWORD, or passwordFile',
-  }),
-  passwordFile: FilePath('a file holding the password (its first line), e.g. a systemd credential'),
-  ca: FilePath('PEM file of the CA that signed the broker certificate (default: the system CAs)'),
-  cert: FilePath('PEM client certificate, for brokers that authenticate boxes by certificate'),
-  key: FilePath('PEM private key of the client certificate'),
-  clientId: Nullable(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' }), { default: null, description: 'default nearcast-<boxId>' }),
-  protocol: OneOf(['auto', '5', '3.1.1'], { type: 'string', default: 'auto', description: 'auto: MQTT 5, and 3.1.1 when the broker refuses 5' }),
-  keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
-  prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', maxLength: 128, default: 'nearcast', description: 'the box topics go under <prefix>/<boxId>/ (a shop: nearcast/shop-a)' }),
-  homeassistant: Type.Boolean({ default: true, description: 'Home Assistant device discovery on the uplink' }),
-  discoveryPrefix: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'homeassistant' }),
-  queueEvents: Type.Integer({ minimum: 0, maximum: 100000, default: 1000, description: 'events kept on disk while the uplink is down (the oldest dropped beyond)' }),
-  reconnectMinSeconds: Type.Number({ minimum: 0.1, maximum: 60, default: 1 }),
-  reconnectMaxSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60 }),
-}, { description: 'an uplink to an external MQTT 5 broker (Mosquitto, Home Assistant\'s add-on, a fleet broker): box topics up, owner commands down' });
+const MqttUplink = Section(
+  {
+    url: Nullable(Type.String({ pattern: '^(mqtt|mqtts|ws|wss)://[^\\s]+$' }), {
+      default: null,
+      description: 'the external broker, mqtt:// mqtts:// ws:// or wss:// (null: no uplink)',
+    }),
+    username: Nullable(Type.String({ minLength: 1, maxLength: 256 }), { default: null }),
+    password: Nullable(Type.String({ maxLength: 1024 }), {
+      default: null,
+      description: 'better kept out of the file: NEARCAST_MQTT__UPLINK__PASSWORD, or passwordFile',
+    }),
+    passwordFile: FilePath('a file holding the password (its first line), e.g. a systemd credential'),
+    ca: FilePath('PEM file of the CA that signed the broker certificate (default: the system CAs)'),
+    cert: FilePath('PEM client certificate, for brokers that authenticate boxes by certificate'),
+    key: FilePath('PEM private key of the client certificate'),
+    clientId: Nullable(Type.String({ pattern: '^[A-Za-z0-9_.:@-]{1,128}$' }), { default: null, description: 'default nearcast-<boxId>' }),
+    protocol: OneOf(['auto', '5', '3.1.1'], { type: 'string', default: 'auto', description: 'auto: MQTT 5, and 3.1.1 when the broker refuses 5' }),
+    keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+    prefix: Type.String({
+      pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$',
+      maxLength: 128,
+      default: 'nearcast',
+      description: 'the box topics go under <prefix>/<boxId>/ (a shop: nearcast/shop-a)',
+    }),
+    homeassistant: Type.Boolean({ default: true, description: 'Home Assistant device discovery on the uplink' }),
+    discoveryPrefix: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'homeassistant' }),
+    queueEvents: Type.Integer({ minimum: 0, maximum: 100000, default: 1000, description: 'events kept on disk while the uplink is down (the oldest dropped beyond)' }),
+    reconnectMinSeconds: Type.Number({ minimum: 0.1, maximum: 60, default: 1 }),
+    reconnectMaxSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60 }),
+  },
+  { description: "an uplink to an external MQTT 5 broker (Mosquitto, Home Assistant's add-on, a fleet broker): box topics up, owner commands down" },
+);
 // ---- end of mqtt.uplink ----
 
-export const ConfigSchema = Type.Object({
-  boxId: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$', description: 'topic id of the box; default nearcast-<hostname>' })),
-  name: Type.String({ minLength: 1, maxLength: 64, default: 'nearcast' }),
-  network: Section({ host: Type.String({ minLength: 1, default: '0.0.0.0' }) }),
-  mqtt: Section({ port: Port(1883), uplink: MqttUplink }),
-  http: Section({ port: Port(8080) }),
-  stream: Section({
-    port: Port(4953),
-    codec: OneOf(CODECS, { default: 'opus' }),
-    codecs: Type.Array(OneOf(CODECS), { minItems: 1, uniqueItems: true, default: ['opus', 'pcm'] }),
-    opusBitrate: Type.Integer({ minimum: 16000, maximum: 512000, default: 128000 }),
-    latencyMs: Type.Integer({ minimum: 100, maximum: 5000, default: 400 }),
-    chunkMs: OneOf([10, 20, 40], { default: 20 }),
-    fifoSeconds: Type.Number({ minimum: 1, maximum: 60, default: 5 }),
-    tokenTtlSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
-  }),
-  audio: Section({
-    device: Type.String({
-      minLength: 1, default: 'auto',
-      description: "the box's own speaker: auto (the ALSA default device when the machine has a sound card, else the simulated DAC), an ALSA PCM name, sim, sim:<ppm> or none",
+export const ConfigSchema = Type.Object(
+  {
+    boxId: Type.Optional(Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$', description: 'topic id of the box; default nearcast-<hostname>' })),
+    name: Type.String({ minLength: 1, maxLength: 64, default: 'nearcast' }),
+    network: Section({ host: Type.String({ minLength: 1, default: '0.0.0.0' }) }),
+    mqtt: Section({ port: Port(1883), uplink: MqttUplink }),
+    http: Section({ port: Port(8080) }),
+    stream: Section({
+      port: Port(4953),
+      codec: OneOf(CODECS, { default: 'opus' }),
+      codecs: Type.Array(OneOf(CODECS), { minItems: 1, uniqueItems: true, default: ['opus', 'pcm'] }),
+      opusBitrate: Type.Integer({ minimum: 16000, maximum: 512000, default: 128000 }),
+      latencyMs: Type.Integer({ minimum: 100, maximum: 5000, default: 400 }),
+      chunkMs: OneOf([10, 20, 40], { default: 20 }),
+      fifoSeconds: Type.Number({ minimum: 1, maximum: 60, default: 5 }),
+      tokenTtlSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 60 }),
     }),
-    volume: Type.Integer({ minimum: 0, maximum: 100, default: 60 }),
-  }),
-  library: Section({
-    folders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    repeat: OneOf(['all', 'none'], { default: 'all' }),
-  }),
-  source: Type.String({ pattern: `^(library|${LIVE_SOURCE})$`, default: 'library' }),
-  sources: Type.Array(Type.String({ pattern: `^(${LIVE_SOURCE})$` }), {
-    uniqueItems: true, maxItems: 16, default: [],
-    description: "live sources the owner may switch to at run time (MQTT 'source', Home Assistant select) besides 'library' and 'source'",
-  }),
-  // ---- network music: radio stations and music servers (README "Radio and music servers") ----
-  stations: Type.Array(Type.Object({
-    // a name is what the `source` request and the Home Assistant select show: never one of the source forms
-    name: Type.String({ pattern: '^(?!(library|silence|pipe)$)[^:]{1,64}$', description: "what the owner picks (MQTT 'source', Home Assistant select); no ':'" }),
-    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description: 'the stream: Icecast/SHOUTcast v2 (http/https), an .m3u or .pls playlist naming one, or an HLS playlist' }),
-  }, { additionalProperties: false }), {
-    maxItems: 64, default: [],
-    description: "internet radio stations the owner may switch to by name, beside 'sources'; the stream's titles (ICY StreamTitle) become now-playing",
-  }),
-  servers: Type.Array(Type.Object({
-    name: Type.String({ pattern: '^[^:]{1,64}$', description: 'how search results name where a song lives' }),
-    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description: 'the server\'s address, e.g. http://192.168.1.10:4533 (Navidrome) or http://nas:4747 (Gonic)' }),
-    username: Type.String({ minLength: 1, maxLength: 200 }),
-    password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'better: passwordFile or passwordEnv' })),
-    passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the password (one line)' })),
-    passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable holding the password' })),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10000, description: 'a search waits this long for the server (default 1000)' })),
-  }, { additionalProperties: false }), {
-    maxItems: 8, default: [],
-    description: 'Subsonic/OpenSubsonic music servers (Navidrome, Gonic, Airsonic…) searched beside the box\'s own library; exactly one of password, passwordFile, passwordEnv each',
-  }),
-  capture: Section({
-    silenceSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 30, description: 'a capture silent this long is reported on event/silence (0: never)' }),
-    silenceThreshold: Type.Integer({ minimum: 1, maximum: 32767, default: 64, description: 'peak sample level below which the input counts as silent (64 is about -54 dBFS)' }),
-    silenceFallback: OneOf(['none', 'library'], { default: 'none', description: 'library: while the capture is silent the box plays its library, and returns to the capture when sound comes back' }),
-  }),
-  share: Section({
-    policy: OneOf(['button', 'approve', 'open'], { default: 'button' }),
-    windowSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 120 }),
-    maxListeners: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  }),
-  owner: Section({
-    username: Type.String({ minLength: 1, maxLength: 64, default: 'owner' }),
-    passwordHash: Nullable(Type.String({ pattern: '^scrypt\\$' }), { default: null }),
-  }),
-  permissions: Section({
-    request: Permission('listeners'),
-    control: Permission('owner'),
-    volume: Permission('owner'),
-    source: Permission('owner'),
-  }),
-  limits: Section({
-    connectionsPerAddress: Type.Integer({ minimum: 1, maximum: 100000, default: 16, description: 'open connections one address may hold on each port (MQTT, HTTP/WebSocket, stream)' }),
-    connections: Type.Integer({ minimum: 8, maximum: 100000, default: 256, description: 'open connections on each port in total; the owner always finds an MQTT slot (ownerReserve)' }),
-    ownerReserve: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: "MQTT connections kept free for the owner's login" }),
-    mqttPacketBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 32768, description: 'largest MQTT packet a client may send; a larger one is refused before it is buffered' }),
-    topicLevels: Type.Integer({ minimum: 2, maximum: 64, default: 8, description: 'deepest topic a client may publish or subscribe to' }),
-    subscriptionsPerClient: Type.Integer({ minimum: 1, maximum: 1000, default: 32, description: 'subscriptions one MQTT connection may hold' }),
-    requestsPerMinutePerAddress: Type.Integer({ minimum: 1, maximum: 1000000, default: 600, description: 'requests per minute from one address, all its connections together' }),
-    pendingJoinsPerAddress: Type.Integer({ minimum: 1, maximum: 1000, default: 2, description: 'joins one address may have waiting for approval' }),
-    unconnectedJoinSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'an accepted join whose stream does not connect within this is released' }),
-    helloTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 3000, description: 'a stream connection must send its hello within this' }),
-    loginBackoffMaxSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'the longest an address waits after failed logins (doubling from 1 s)' }),
-  }, { description: 'what one client or address may take from the box; a refusal is a clear error or a clean close, counted in telemetry' }),
-  rateLimit: Section({
-    perMinute: Type.Integer({ minimum: 1, maximum: 100000, default: 60 }),
-    burst: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
-  }),
-  wifi: Section({
-    mode: OneOf(['auto', 'p2p', 'ap', 'none'], {
-      default: 'auto',
-      description: "p2p: the box is a Wi-Fi Direct group owner through wpa_supplicant; ap: a WPA2 access point through hostapd (SSID deviceName, passphrase required); none: it is already on a network; auto: p2p when wpa_supplicant's control socket for the interface exists (never on simulated hardware)",
-    }),
-    interface: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', default: 'wlan0' }),
-    ctrlDir: Type.String({ minLength: 1, default: '/run/wpa_supplicant' }),
-    deviceName: Nullable(Type.String({ maxLength: 32 }), { default: null, description: 'Wi-Fi Direct device name (default: the box name)' }),
-    passphrase: Nullable(Type.String({ minLength: 8, maxLength: 63 }), { default: null, description: 'group passphrase (default: wpa_supplicant picks one)' }),
-    freq: OneOf([2412, 2437, 2462, 5180, 5200, 5220, 5240, 5745, 5765, 5785, 5805], {
-      type: 'integer', default: 2437, description: 'group channel (MHz): 2.4 GHz reaches further, 5 GHz is quieter',
-    }),
-    dhcp: Type.Boolean({ default: true, description: 'serve DHCP on the group interface with dnsmasq' }),
-  }),
-  loudness: Section({
-    enabled: Type.Boolean({ default: true, description: 'even loudness: each track measured once (EBU R128, ffmpeg ebur128) and played at the gain to the target' }),
-    targetLufs: Type.Number({ minimum: -40, maximum: -5, default: -17, description: 'integrated loudness every track is brought to, LUFS' }),
-    truePeakDbtp: Type.Number({ minimum: -12, maximum: 0, default: -1, description: 'the gain never lifts a track\'s true peak above this, dBTP' }),
-  }),
-  announce: Section({
-    duckDb: Type.Integer({ minimum: 0, maximum: 40, default: 12, description: 'how far the music ducks under an announcement, dB' }),
-    rampMs: Type.Integer({ minimum: 20, maximum: 5000, default: 300, description: 'how long the music takes to duck and to come back' }),
-    chime: Type.Boolean({ default: true, description: 'a two-tone chime before each announcement' }),
-    voice: Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$', default: 'en', description: 'espeak-ng voice for spoken text' }),
-    folders: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'folders announcement files may come from, besides the library' }),
-    maxQueue: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'announcements that may wait at once' }),
-  }),
-  playLog: Section({
-    enabled: Type.Boolean({ default: true, description: 'write every item that played to <stateDir>/playlog/<day>.jsonl (README "Play log")' }),
-    keepDays: Type.Integer({ minimum: 1, maximum: 3660, default: 400, description: 'days of play log kept' }),
-  }),
-  telemetry: Section({
-    intervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'how often the telemetry topic is published (0: never)' }),
-  }),
-  homeassistant: Section({
-    enabled: Type.Boolean({ default: true, description: 'Home Assistant MQTT discovery (volume, source, buttons, button triggers)' }),
-  }),
-  mdns: Section({ enabled: Type.Boolean({ default: true }) }),
-  hardware: Section({
-    sim: Type.Boolean({ default: false }),
-    keyboard: Type.Boolean({ default: true }),
-    board: OneOf(['auto', 'pi3', 'pi4', 'pi5', 'zero2w'], { default: 'auto', description: 'pin map from config/boards/<board>.json; auto reads /proc/device-tree/model' }),
-    buttons: Section({
-      backend: OneOf(['auto', 'gpiod', 'onoff', 'sim'], {
+    audio: Section({
+      device: Type.String({
+        minLength: 1,
         default: 'auto',
-        description: 'auto: sim when simulated, else gpiod when gpiomon and /dev/gpiochip0 exist, else onoff when /sys/class/gpio exists',
+        description: "the box's own speaker: auto (the ALSA default device when the machine has a sound card, else the simulated DAC), an ALSA PCM name, sim, sim:<ppm> or none",
       }),
-      map: Section({ share: GpioLine, playPause: GpioLine, next: GpioLine, volumeUp: GpioLine, volumeDown: GpioLine }),
+      volume: Type.Integer({ minimum: 0, maximum: 100, default: 60 }),
     }),
-    leds: Section({
-      map: Section({ share: GpioLine, status: GpioLine }),
+    library: Section({
+      folders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      repeat: OneOf(['all', 'none'], { default: 'all' }),
     }),
-  }),
-  programme: Programme,
-  stateDir: Type.String({ minLength: 1, default: '.run/state' }),
-  log: Section({ level: OneOf(['debug', 'info', 'warn', 'error'], { default: 'info' }) }),
-}, {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://nearcast.local/config.schema.json',
-  title: 'nearcast box configuration',
-  description: 'Generated from firmware/config/config-schema.ts by `make config-schema`: edit that file, not this one. Every key can also be set by environment (NEARCAST_<PATH>, levels joined by __) and most by command-line flags.',
-  additionalProperties: false,
-});
+    source: Type.String({ pattern: `^(library|${LIVE_SOURCE})$`, default: 'library' }),
+    sources: Type.Array(Type.String({ pattern: `^(${LIVE_SOURCE})$` }), {
+      uniqueItems: true,
+      maxItems: 16,
+      default: [],
+      description: "live sources the owner may switch to at run time (MQTT 'source', Home Assistant select) besides 'library' and 'source'",
+    }),
+    // ---- network music: radio stations and music servers (README "Radio and music servers") ----
+    stations: Type.Array(
+      Type.Object(
+        {
+          // a name is what the `source` request and the Home Assistant select show: never one of the source forms
+          name: Type.String({ pattern: '^(?!(library|silence|pipe)$)[^:]{1,64}$', description: "what the owner picks (MQTT 'source', Home Assistant select); no ':'" }),
+          url: Type.String({
+            pattern: '^https?://[^\\s]+$',
+            maxLength: 2000,
+            description: 'the stream: Icecast/SHOUTcast v2 (http/https), an .m3u or .pls playlist naming one, or an HLS playlist',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 64,
+        default: [],
+        description: "internet radio stations the owner may switch to by name, beside 'sources'; the stream's titles (ICY StreamTitle) become now-playing",
+      },
+    ),
+    servers: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^[^:]{1,64}$', description: 'how search results name where a song lives' }),
+          url: Type.String({
+            pattern: '^https?://[^\\s]+$',
+            maxLength: 2000,
+            description: "the server's address, e.g. http://192.168.1.10:4533 (Navidrome) or http://nas:4747 (Gonic)",
+          }),
+          username: Type.String({ minLength: 1, maxLength: 200 }),
+          password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'better: passwordFile or passwordEnv' })),
+          passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the password (one line)' })),
+          passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable holding the password' })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10000, description: 'a search waits this long for the server (default 1000)' })),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 8,
+        default: [],
+        description:
+          "Subsonic/OpenSubsonic music servers (Navidrome, Gonic, Airsonic…) searched beside the box's own library; exactly one of password, passwordFile, passwordEnv each",
+      },
+    ),
+    capture: Section({
+      silenceSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 30, description: 'a capture silent this long is reported on event/silence (0: never)' }),
+      silenceThreshold: Type.Integer({ minimum: 1, maximum: 32767, default: 64, description: 'peak sample level below which the input counts as silent (64 is about -54 dBFS)' }),
+      silenceFallback: OneOf(['none', 'library'], {
+        default: 'none',
+        description: 'library: while the capture is silent the box plays its library, and returns to the capture when sound comes back',
+      }),
+    }),
+    share: Section({
+      policy: OneOf(['button', 'approve', 'open'], { default: 'button' }),
+      windowSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 120 }),
+      maxListeners: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    }),
+    owner: Section({
+      username: Type.String({ minLength: 1, maxLength: 64, default: 'owner' }),
+      passwordHash: Nullable(Type.String({ pattern: '^scrypt\\$' }), { default: null }),
+    }),
+    permissions: Section({
+      request: Permission('listeners'),
+      control: Permission('owner'),
+      volume: Permission('owner'),
+      source: Permission('owner'),
+    }),
+    limits: Section(
+      {
+        connectionsPerAddress: Type.Integer({
+          minimum: 1,
+          maximum: 100000,
+          default: 16,
+          description: 'open connections one address may hold on each port (MQTT, HTTP/WebSocket, stream)',
+        }),
+        connections: Type.Integer({
+          minimum: 8,
+          maximum: 100000,
+          default: 256,
+          description: 'open connections on each port in total; the owner always finds an MQTT slot (ownerReserve)',
+        }),
+        ownerReserve: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: "MQTT connections kept free for the owner's login" }),
+        mqttPacketBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1048576,
+          default: 32768,
+          description: 'largest MQTT packet a client may send; a larger one is refused before it is buffered',
+        }),
+        topicLevels: Type.Integer({ minimum: 2, maximum: 64, default: 8, description: 'deepest topic a client may publish or subscribe to' }),
+        subscriptionsPerClient: Type.Integer({ minimum: 1, maximum: 1000, default: 32, description: 'subscriptions one MQTT connection may hold' }),
+        requestsPerMinutePerAddress: Type.Integer({
+          minimum: 1,
+          maximum: 1000000,
+          default: 600,
+          description: 'requests per minute from one address, all its connections together',
+        }),
+        pendingJoinsPerAddress: Type.Integer({ minimum: 1, maximum: 1000, default: 2, description: 'joins one address may have waiting for approval' }),
+        unconnectedJoinSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'an accepted join whose stream does not connect within this is released' }),
+        helloTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 3000, description: 'a stream connection must send its hello within this' }),
+        loginBackoffMaxSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'the longest an address waits after failed logins (doubling from 1 s)' }),
+      },
+      { description: 'what one client or address may take from the box; a refusal is a clear error or a clean close, counted in telemetry' },
+    ),
+    rateLimit: Section({
+      perMinute: Type.Integer({ minimum: 1, maximum: 100000, default: 60 }),
+      burst: Type.Integer({ minimum: 1, maximum: 10000, default: 20 }),
+    }),
+    wifi: Section({
+      mode: OneOf(['auto', 'p2p', 'ap', 'none'], {
+        default: 'auto',
+        description:
+          "p2p: the box is a Wi-Fi Direct group owner through wpa_supplicant; ap: a WPA2 access point through hostapd (SSID deviceName, passphrase required); none: it is already on a network; auto: p2p when wpa_supplicant's control socket for the interface exists (never on simulated hardware)",
+      }),
+      interface: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,15}$', default: 'wlan0' }),
+      ctrlDir: Type.String({ minLength: 1, default: '/run/wpa_supplicant' }),
+      deviceName: Nullable(Type.String({ maxLength: 32 }), { default: null, description: 'Wi-Fi Direct device name (default: the box name)' }),
+      passphrase: Nullable(Type.String({ minLength: 8, maxLength: 63 }), { default: null, description: 'group passphrase (default: wpa_supplicant picks one)' }),
+      freq: OneOf([2412, 2437, 2462, 5180, 5200, 5220, 5240, 5745, 5765, 5785, 5805], {
+        type: 'integer',
+        default: 2437,
+        description: 'group channel (MHz): 2.4 GHz reaches further, 5 GHz is quieter',
+      }),
+      dhcp: Type.Boolean({ default: true, description: 'serve DHCP on the group interface with dnsmasq' }),
+    }),
+    loudness: Section({
+      enabled: Type.Boolean({ default: true, description: 'even loudness: each track measured once (EBU R128, ffmpeg ebur128) and played at the gain to the target' }),
+      targetLufs: Type.Number({ minimum: -40, maximum: -5, default: -17, description: 'integrated loudness every track is brought to, LUFS' }),
+      truePeakDbtp: Type.Number({ minimum: -12, maximum: 0, default: -1, description: "the gain never lifts a track's true peak above this, dBTP" }),
+    }),
+    announce: Section({
+      duckDb: Type.Integer({ minimum: 0, maximum: 40, default: 12, description: 'how far the music ducks under an announcement, dB' }),
+      rampMs: Type.Integer({ minimum: 20, maximum: 5000, default: 300, description: 'how long the music takes to duck and to come back' }),
+      chime: Type.Boolean({ default: true, description: 'a two-tone chime before each announcement' }),
+      voice: Type.String({ pattern: '^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$', default: 'en', description: 'espeak-ng voice for spoken text' }),
+      folders: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'folders announcement files may come from, besides the library' }),
+      maxQueue: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'announcements that may wait at once' }),
+    }),
+    playLog: Section({
+      enabled: Type.Boolean({ default: true, description: 'write every item that played to <stateDir>/playlog/<day>.jsonl (README "Play log")' }),
+      keepDays: Type.Integer({ minimum: 1, maximum: 3660, default: 400, description: 'days of play log kept' }),
+    }),
+    telemetry: Section({
+      intervalSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'how often the telemetry topic is published (0: never)' }),
+    }),
+    homeassistant: Section({
+      enabled: Type.Boolean({ default: true, description: 'Home Assistant MQTT discovery (volume, source, buttons, button triggers)' }),
+    }),
+    mdns: Section({ enabled: Type.Boolean({ default: true }) }),
+    hardware: Section({
+      sim: Type.Boolean({ default: false }),
+      keyboard: Type.Boolean({ default: true }),
+      board: OneOf(['auto', 'pi3', 'pi4', 'pi5', 'zero2w'], { default: 'auto', description: 'pin map from config/boards/<board>.json; auto reads /proc/device-tree/model' }),
+      buttons: Section({
+        backend: OneOf(['auto', 'gpiod', 'onoff', 'sim'], {
+          default: 'auto',
+          description: 'auto: sim when simulated, else gpiod when gpiomon and /dev/gpiochip0 exist, else onoff when /sys/class/gpio exists',
+        }),
+        map: Section({ share: GpioLine, playPause: GpioLine, next: GpioLine, volumeUp: GpioLine, volumeDown: GpioLine }),
+      }),
+      leds: Section({
+        map: Section({ share: GpioLine, status: GpioLine }),
+      }),
+    }),
+    programme: Programme,
+    stateDir: Type.String({ minLength: 1, default: '.run/state' }),
+    log: Section({ level: OneOf(['debug', 'info', 'warn', 'error'], { default: 'info' }) }),
+  },
+  {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://nearcast.local/config.schema.json',
+    title: 'nearcast box configuration',
+    description:
+      'Generated from firmware/config/config-schema.ts by `make config-schema`: edit that file, not this one. Every key can also be set by environment (NEARCAST_<PATH>, levels joined by __) and most by command-line flags.',
+    additionalProperties: false,
+  },
+);
 
 /** A configuration after loading: every property with a default is present. */
 export type LoadedConfig = Static<typeof ConfigSchema>;
 
 // ---- config/schema.json ----
 
-const KEY_ORDER = ['$schema', '$id', 'title', 'description', 'type', 'enum', 'items', 'pattern', 'minLength', 'maxLength', 'minimum', 'exclusiveMinimum', 'maximum',
-  'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'additionalProperties', 'default', 'properties'];
+const KEY_ORDER = [
+  '$schema',
+  '$id',
+  'title',
+  'description',
+  'type',
+  'enum',
+  'items',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'exclusiveMinimum',
+  'maximum',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'additionalProperties',
+  'default',
+  'properties',
+];
 
 /** The schema a configuration file is checked against: no `required` (defaults fill in), keys in a reading order. */
 export function fileSchema(schema: unknown = ConfigSchema): unknown {
@@ -323,11 +441,20 @@ export function fileSchema(schema: unknown = ConfigSchema): unknown {
   if (typeof schema !== 'object' || schema === null) return schema;
   const rank = (key: string) => (KEY_ORDER.includes(key) ? KEY_ORDER.indexOf(key) : KEY_ORDER.length);
   // Object.entries leaves out TypeBox's symbol-keyed bookkeeping
-  const entries = Object.entries(schema).filter(([key]) => key !== 'required').sort(([a], [b]) => rank(a) - rank(b));
+  const entries = Object.entries(schema)
+    .filter(([key]) => key !== 'required')
+    .sort(([a], [b]) => rank(a) - rank(b));
   // `properties` maps names to schemas: its own keys are names, kept in declaration order
-  return Object.fromEntries(entries.map(([key, value]) => [key, key === 'properties' && typeof value === 'object' && value !== null
-    ? Object.fromEntries(Object.entries(value).map(([name, property]) => [name, fileSchema(property)]))
-    : key === 'default' || key === 'enum' ? value : fileSchema(value)]));
+  return Object.fromEntries(
+    entries.map(([key, value]) => [
+      key,
+      key === 'properties' && typeof value === 'object' && value !== null
+        ? Object.fromEntries(Object.entries(value).map(([name, property]) => [name, fileSchema(property)]))
+        : key === 'default' || key === 'enum'
+          ? value
+          : fileSchema(value),
+    ]),
+  );
 }
 
 /** The text of config/schema.json. */

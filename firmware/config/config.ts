@@ -101,7 +101,11 @@ function fromEnv(env: NodeJS.ProcessEnv, schema: Settings): Settings {
     // a JSON value (1884, true, ["/m"], null) or else the text itself; a string setting keeps the text
     // as written (NEARCAST_WIFI__PASSPHRASE=12345678 is a passphrase, not a number)
     let value: unknown = raw;
-    try { value = JSON.parse(raw); } catch { /* a plain string */ }
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a plain string */
+    }
     if (admits(node.type, 'string') && typeof value !== 'string' && !(value === null && admits(node.type, 'null'))) value = raw;
     const leaf = keys.pop();
     if (leaf === undefined) continue; // the bare prefix NEARCAST_ names no setting and was refused above
@@ -140,14 +144,23 @@ function describe(error: ErrorObject, data: unknown): string {
 }
 
 function defaultBoxId(): string {
-  const host = os.hostname().toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'box';
+  const host =
+    os
+      .hostname()
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'box';
   return `nearcast-${host}`;
 }
 
 // ajv is CommonJS: under ESM its class is the default export's `default`
 const Ajv = AjvModule.Ajv;
 
-interface CompiledSchema { validate: ValidateFunction<LoadedConfig>; schema: Settings }
+interface CompiledSchema {
+  validate: ValidateFunction<LoadedConfig>;
+  schema: Settings;
+}
 let compiled: CompiledSchema | null = null;
 
 function schema(): CompiledSchema {

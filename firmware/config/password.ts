@@ -3,7 +3,10 @@
 
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 
-const N = 16384, R = 8, P = 1, KEYLEN = 32;
+const N = 16384,
+  R = 8,
+  P = 1,
+  KEYLEN = 32;
 
 export function hashPassword(password: string): string {
   const salt = randomBytes(16);
@@ -11,7 +14,13 @@ export function hashPassword(password: string): string {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-interface Parsed { n: number; r: number; p: number; salt: Buffer; expected: Buffer }
+interface Parsed {
+  n: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  expected: Buffer;
+}
 
 function parseHash(stored: string | null | undefined): Parsed | null {
   if (typeof stored !== 'string') return null;

@@ -16,7 +16,9 @@ export function simOwnerPassword(stateDir: string): { password: string; file: st
   try {
     const saved = fs.readFileSync(file, 'utf8').trim();
     if (/^[A-Za-z0-9_-]{8,64}$/.test(saved)) return { password: saved, file, created: false };
-  } catch { /* none yet */ }
+  } catch {
+    /* none yet */
+  }
   const password = randomBytes(9).toString('base64url'); // 12 characters, no shell-special ones
   fs.mkdirSync(stateDir, { recursive: true });
   fs.writeFileSync(file, password + '\n', { mode: 0o600 });

@@ -46,16 +46,20 @@ export class Announcements {
   /** Queues one; resolves with its id and how many are ahead of it. Refusals are ClientErrors. */
   announce(request: AnnouncementRequest): Promise<{ id: string; ahead: number }> {
     const { mixer, maxQueue } = this.options;
-    if (mixer.waiting >= maxQueue) return Promise.reject(new ClientError(`${mixer.waiting} announcements are already waiting (at most ${maxQueue}); try again when they have played`));
+    if (mixer.waiting >= maxQueue)
+      return Promise.reject(new ClientError(`${mixer.waiting} announcements are already waiting (at most ${maxQueue}); try again when they have played`));
     let file: string | null;
     try {
       file = request.file !== undefined ? this.allowedFile(request.file) : null;
     } catch (e) {
       return Promise.reject(e);
     }
-    const spoken = request.text !== undefined
-      ? this.options.speak(request.text).catch((e: Error) => { throw new ClientError(`cannot speak the announcement: ${e.message}`); })
-      : Promise.resolve(null);
+    const spoken =
+      request.text !== undefined
+        ? this.options.speak(request.text).catch((e: Error) => {
+            throw new ClientError(`cannot speak the announcement: ${e.message}`);
+          })
+        : Promise.resolve(null);
     const before = this.queued;
     const queued = (async () => {
       const speech = await spoken;
@@ -86,7 +90,13 @@ export class Announcements {
       done: (error) => {
         if (spoken) fs.rm(spoken, { force: true }, () => {});
         this.options.events.emit('announcement', {
-          id, state: error ? 'failed' : 'done', title, file, startedAt, endedAt: heard(), ...(error ? { error: error.message } : {}),
+          id,
+          state: error ? 'failed' : 'done',
+          title,
+          file,
+          startedAt,
+          endedAt: heard(),
+          ...(error ? { error: error.message } : {}),
         });
       },
     });
@@ -104,7 +114,11 @@ export class Announcements {
     }
     const inside = this.options.folders.some((folder) => {
       let root: string;
-      try { root = fs.realpathSync(folder); } catch { return false; }
+      try {
+        root = fs.realpathSync(folder);
+      } catch {
+        return false;
+      }
       return real === root || real.startsWith(root + path.sep);
     });
     if (!inside) throw new ClientError(`announcement files must be in the library or announce.folders (${this.options.folders.join(', ') || 'none configured'})`);

@@ -15,9 +15,15 @@ import type { Playback, PlayedAs } from './playback.ts';
 import type { ShareWindow } from './share-window.ts';
 
 export type TrackSummary = Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'>;
-export interface ShareState { open: boolean; remainingMs: number }
+export interface ShareState {
+  open: boolean;
+  remainingMs: number;
+}
 /** what went wrong, in words a person at the box can act on; more fields say where */
-export interface BoxError { message: string; [detail: string]: unknown }
+export interface BoxError {
+  message: string;
+  [detail: string]: unknown;
+}
 
 export interface BoxEventMap {
   /** something the public state topic shows changed (coalesced by the state publisher) */
@@ -50,8 +56,22 @@ export type BoxEventName = keyof BoxEventMap;
 
 /** the events published on MQTT (all but the internal `changed` and `volume`) */
 export const PUBLISHED_EVENTS = [
-  'track', 'played', 'announcement', 'share', 'join', 'leave', 'join_pending', 'error', 'button', 'capture', 'silence', 'stream',
-  'wifi', 'wifi_station_connected', 'wifi_station_disconnected', 'wps',
+  'track',
+  'played',
+  'announcement',
+  'share',
+  'join',
+  'leave',
+  'join_pending',
+  'error',
+  'button',
+  'capture',
+  'silence',
+  'stream',
+  'wifi',
+  'wifi_station_connected',
+  'wifi_station_disconnected',
+  'wps',
 ] as const satisfies readonly BoxEventName[];
 
 export class BoxEvents extends EventEmitter<BoxEventMap> {
@@ -62,7 +82,9 @@ export class BoxEvents extends EventEmitter<BoxEventMap> {
     super();
     this.setMaxListeners(50);
     // Node throws on an 'error' event without a listener; a box error is news, not a crash
-    this.on('error', () => { this.lastErrorAt = this.now(); });
+    this.on('error', () => {
+      this.lastErrorAt = this.now();
+    });
   }
 }
 
@@ -80,10 +102,17 @@ export function announceDomainEvents(events: BoxEvents, parts: DomainParts): voi
   const changed = () => events.emit('changed');
   playback.on('change', changed);
   playback.on('volume', (v) => events.emit('volume', v));
-  playback.on('track', (t, as) => events.emit('track', {
-    track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs }, kind: as.kind, playlist: as.playlist,
-  }));
-  shareWindow.on('change', (s: ShareState) => { events.emit('share', s); changed(); });
+  playback.on('track', (t, as) =>
+    events.emit('track', {
+      track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs },
+      kind: as.kind,
+      playlist: as.playlist,
+    }),
+  );
+  shareWindow.on('change', (s: ShareState) => {
+    events.emit('share', s);
+    changed();
+  });
   listeners.on('change', changed);
   let waiting = 0;
   joins.on('change', () => {

@@ -49,7 +49,10 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
     if (listeners >= max && !isOwner) return { kind: 'reject', reason: `the box is full (${max} listeners)` };
     this.withdraw(caller);
     if (isOwner || this.policy === 'open' || (this.policy === 'button' && this.window.isOpen)) return { kind: 'accept' };
-    if (this.pendingJoins.length >= 50) { this.onRefused('pending_joins'); return { kind: 'reject', reason: 'too many joins are waiting for approval' }; }
+    if (this.pendingJoins.length >= 50) {
+      this.onRefused('pending_joins');
+      return { kind: 'reject', reason: 'too many joins are waiting for approval' };
+    }
     if (this.pendingJoins.filter((p) => p.caller.address === caller.address).length >= this.perAddress) {
       this.onRefused('pending_joins');
       return { kind: 'reject', reason: `${this.perAddress} joins from ${caller.address} are already waiting for approval` };

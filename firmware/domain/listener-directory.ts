@@ -79,7 +79,10 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
     super();
     options.stream.on('connected', (s) => {
       const e = this.entries.get(s.clientId);
-      if (e?.expiry) { clearTimeout(e.expiry); e.expiry = null; }
+      if (e?.expiry) {
+        clearTimeout(e.expiry);
+        e.expiry = null;
+      }
       this.emit('change');
     });
     options.stream.on('disconnected', (s) => {
@@ -156,8 +159,14 @@ export class Listeners extends EventEmitter<{ change: [] }> implements ListenerD
     return [...this.entries.values()].map((e) => {
       const s = this.options.stream.sessions.get(e.id);
       return {
-        id: e.id, name: e.name, since: new Date(e.since).toISOString(), codec: e.codec, connected: !!s,
-        bufferMs: Math.round(s?.stats.report?.bufferMs ?? s?.stats.aheadMs ?? 0), gaps: s?.stats.gaps ?? 0, bytesSent: s?.stats.bytesSent ?? 0,
+        id: e.id,
+        name: e.name,
+        since: new Date(e.since).toISOString(),
+        codec: e.codec,
+        connected: !!s,
+        bufferMs: Math.round(s?.stats.report?.bufferMs ?? s?.stats.aheadMs ?? 0),
+        gaps: s?.stats.gaps ?? 0,
+        bytesSent: s?.stats.bytesSent ?? 0,
         syncErrorMs: s?.stats.report ? Math.round(s.stats.report.syncErrorUs) / 1000 : null,
         underruns: s?.stats.report?.underruns ?? null,
       };

@@ -179,10 +179,13 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     if (!cut) return;
     const wait = cut.at - cut.fadeMs - this.options.engine.latencyMs - this.wallNow();
     if (wait > 6 * 3_600_000) return; // further than an item lasts: the plan will have moved on
-    const timer: NodeJS.Timeout = setTimeout(() => {
-      this.cutTimers.delete(timer);
-      this.options.engine.fadeOut(cut.fadeMs, cut.because === 'closing' ? 'stop' : 'skip');
-    }, Math.max(0, wait));
+    const timer: NodeJS.Timeout = setTimeout(
+      () => {
+        this.cutTimers.delete(timer);
+        this.options.engine.fadeOut(cut.fadeMs, cut.because === 'closing' ? 'stop' : 'skip');
+      },
+      Math.max(0, wait),
+    );
     timer.unref();
     this.cutTimers.add(timer);
   }
@@ -198,7 +201,10 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.cancelResume();
     if (until === null) return;
     const wait = Math.min(6 * 3_600_000, Math.max(1000, until - this.wallNow()));
-    this.resumeTimer = setTimeout(() => { this.resumeTimer = null; if (this.options.engine.state === 'idle' && this.mode === 'library') this.startQueue(); }, wait);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null;
+      if (this.options.engine.state === 'idle' && this.mode === 'library') this.startQueue();
+    }, wait);
     this.resumeTimer.unref();
   }
 
@@ -215,7 +221,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   private onTrack(e: TrackEvent): void {
-    const track = e.trackId ? this.options.library.get(e.trackId) ?? null : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
+    const track = e.trackId ? (this.options.library.get(e.trackId) ?? null) : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
     const playedAs = (track && this.playedAs.get(track.id)) ?? AS_SONG;
     if (track) this.playedAs.delete(track.id);
     // listeners hear it at playAt: announce it then
@@ -289,23 +295,42 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   queue(): Track[] {
     const { items, index } = this.queueModel.list();
-    return items.slice(index + 1).map((id) => this.options.library.get(id)).filter((t): t is Track => !!t);
+    return items
+      .slice(index + 1)
+      .map((id) => this.options.library.get(id))
+      .filter((t): t is Track => !!t);
   }
 
   control(action: ControlAction): void {
     const e = this.options.engine;
     switch (action) {
-      case 'pause': e.pause(); break;
-      case 'resume': if (e.state === 'idle') this.startQueue(); else e.resume(); break;
-      case 'toggle': if (e.state === 'playing') e.pause(); else this.control('resume'); break;
-      case 'next': e.skip(); break;
+      case 'pause':
+        e.pause();
+        break;
+      case 'resume':
+        if (e.state === 'idle') this.startQueue();
+        else e.resume();
+        break;
+      case 'toggle':
+        if (e.state === 'playing') e.pause();
+        else this.control('resume');
+        break;
+      case 'next':
+        e.skip();
+        break;
       case 'previous': {
         const id = this.queueModel.previous();
         const t = id ? this.options.library.get(id) : undefined;
-        if (t) { e.setSource(this.specFor(t)); this.mode = 'library'; }
+        if (t) {
+          e.setSource(this.specFor(t));
+          this.mode = 'library';
+        }
         break;
       }
-      case 'stop': this.clearCuts(); e.setSource(null); break;
+      case 'stop':
+        this.clearCuts();
+        e.setSource(null);
+        break;
     }
     this.emit('change');
   }
@@ -343,8 +368,14 @@ function sourceOf(t: Track): SourceSpec {
 /** what a radio stream says it plays (ICY StreamTitle), as now-playing; a new id per title */
 function streamTrack(source: string, now: { title: string; artist: string; station: string }): Track {
   return {
-    id: trackIdFor(`${source}\n${now.artist}\n${now.title}`), path: source, title: now.title, artist: now.artist, album: now.station,
-    durationMs: 0, fileName: '', hasArtwork: false,
+    id: trackIdFor(`${source}\n${now.artist}\n${now.title}`),
+    path: source,
+    title: now.title,
+    artist: now.artist,
+    album: now.station,
+    durationMs: 0,
+    fileName: '',
+    hasArtwork: false,
   };
 }
 

@@ -7,7 +7,10 @@ export class ShareWindow extends EventEmitter {
   private closesAt = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private defaultSeconds: number, private now: () => number = Date.now) {
+  constructor(
+    private defaultSeconds: number,
+    private now: () => number = Date.now,
+  ) {
     super();
   }
 

@@ -18,7 +18,12 @@ export interface BoxConsoleOptions {
 }
 
 const KEY_OF: Record<string, string> = {
-  'share click': 's', 'share long': 'S', 'playPause click': 'space', 'next click': 'n', 'volumeUp click': '+', 'volumeDown click': '-',
+  'share click': 's',
+  'share long': 'S',
+  'playPause click': 'space',
+  'next click': 'n',
+  'volumeUp click': '+',
+  'volumeDown click': '-',
 };
 
 const clock = (now: number) => new Date(now).toTimeString().slice(0, 8);

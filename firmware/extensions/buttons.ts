@@ -55,12 +55,15 @@ export class Buttons implements Extension {
       return this.said(await this.ask('share', { action: 'open' }), () => 'opened the share window');
     }
     if (button === 'share' && gesture === 'long') {
-      return this.said(await this.ask('share', { action: 'stop' }), (d: { disconnected: number; refused: number }) =>
-        `sharing stopped: ${d.disconnected} listener(s) disconnected, ${d.refused} waiting join(s) refused`);
+      return this.said(
+        await this.ask('share', { action: 'stop' }),
+        (d: { disconnected: number; refused: number }) => `sharing stopped: ${d.disconnected} listener(s) disconnected, ${d.refused} waiting join(s) refused`,
+      );
     }
     if (button === 'playPause') {
       return this.said(await this.ask('control', { action: 'toggle' }), (d: { state: string }) =>
-        d.state === 'playing' ? 'playing' : noMusic ? `nothing to play (${noMusic})` : 'paused');
+        d.state === 'playing' ? 'playing' : noMusic ? `nothing to play (${noMusic})` : 'paused',
+      );
     }
     if (button === 'next') {
       if (noMusic) return `nothing to skip (${noMusic})`;
@@ -91,7 +94,9 @@ export function parseSimButton(payload: Buffer): ButtonEvent | string {
   try {
     const json = JSON.parse(payload.toString('utf8')) as { button?: unknown; gesture?: unknown };
     if (typeof json.button === 'string') press = parseButtonCommand(`${json.button} ${typeof json.gesture === 'string' ? json.gesture : 'click'}`);
-  } catch { /* said below */ }
+  } catch {
+    /* said below */
+  }
   if (press && press !== 'quit') return press;
   return `sim/button: expected {"button":"share|playPause|next|volumeUp|volumeDown","gesture":"click|double|long"}, got ${payload.toString('utf8').slice(0, 80)}`;
 }
@@ -100,7 +105,11 @@ export function parseSimButton(payload: Buffer): ButtonEvent | string {
 export class SimButtonTopic extends EventEmitter<{ press: [ButtonEvent]; quit: [] }> implements ButtonSource {
   private listening = false;
 
-  constructor(private readonly broker: Pick<EmbeddedBroker, 'subscribe'>, private readonly topic: string, private readonly events: BoxEvents) {
+  constructor(
+    private readonly broker: Pick<EmbeddedBroker, 'subscribe'>,
+    private readonly topic: string,
+    private readonly events: BoxEvents,
+  ) {
     super();
   }
 

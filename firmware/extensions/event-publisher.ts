@@ -23,7 +23,11 @@ export class EventPublisher implements Extension {
   readonly name = 'event-publisher';
   private readonly unsubscribe: Array<() => void> = [];
 
-  constructor(private readonly events: BoxEvents, private readonly broker: EmbeddedBroker, private readonly topics: BoxTopics) {}
+  constructor(
+    private readonly events: BoxEvents,
+    private readonly broker: EmbeddedBroker,
+    private readonly topics: BoxTopics,
+  ) {}
 
   start(): void {
     // every published event has one payload object; the bus as a plain emitter lets one loop serve them all

@@ -39,7 +39,11 @@ export class HomeAssistant implements Extension {
   private spec(): DiscoverySpec {
     const { boxId, name, version, topics } = this.options;
     return {
-      boxId, name, version, sources: this.options.sources(), triggerMatch: 'payload',
+      boxId,
+      name,
+      version,
+      sources: this.options.sources(),
+      triggerMatch: 'payload',
       topics: { state: topics.state, availability: topics.availability, buttonEvent: topics.event('button'), command: (entity) => `${this.prefix}ha/${entity}/set` },
     };
   }

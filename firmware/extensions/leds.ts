@@ -40,10 +40,14 @@ export class Leds implements Extension {
 
   private show(): void {
     const now = (this.options.now ?? Date.now)();
-    this.driver.show(ledPatterns({
-      playing: this.options.playing(), shareOpen: this.options.shareWindow.snapshot().open,
-      pendingJoins: this.options.joins.pending.length, error: now - this.options.events.lastErrorAt < ERROR_SHOWN_MS,
-    }));
+    this.driver.show(
+      ledPatterns({
+        playing: this.options.playing(),
+        shareOpen: this.options.shareWindow.snapshot().open,
+        pendingJoins: this.options.joins.pending.length,
+        error: now - this.options.events.lastErrorAt < ERROR_SHOWN_MS,
+      }),
+    );
   }
 
   stop(): void {

@@ -36,6 +36,11 @@ export class MdnsAdvertiser implements Extension {
     const b = this.bonjour;
     this.bonjour = null;
     if (!b) return Promise.resolve();
-    return new Promise((r) => b.unpublishAll(() => { b.destroy(); r(); }));
+    return new Promise((r) =>
+      b.unpublishAll(() => {
+        b.destroy();
+        r();
+      }),
+    );
   }
 }

@@ -39,7 +39,10 @@ export class MqttRequests implements Extension {
       void router.handle(caller, request.op, payload).then((reply) => this.send(caller, replyOp(request.op), reply));
     });
     joins.on('decided', (decision) => void this.answerDecidedJoin(decision));
-    broker.on('clientDisconnected', (connection) => { joins.withdraw(connection); listeners.connectionClosed(connection); });
+    broker.on('clientDisconnected', (connection) => {
+      joins.withdraw(connection);
+      listeners.connectionClosed(connection);
+    });
   }
 
   /** The second answer to a join that was pending: admitted, or why not. */

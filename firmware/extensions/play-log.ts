@@ -60,11 +60,23 @@ export class PlayLog implements Extension {
   private readonly onChanged = () => this.followPlayingState();
   private readonly onAnnouncement = (a: BoxEventMap['announcement'][0]) => {
     if ((a.state === 'done' || a.state === 'failed') && typeof a.startedAt === 'number' && typeof a.endedAt === 'number' && a.startedAt > 0) {
-      this.write({
-        id: a.id, start: isoWithOffset(new Date(a.startedAt)), end: isoWithOffset(new Date(a.endedAt)), playedMs: Math.round(a.endedAt - a.startedAt),
-        kind: 'announcement', title: a.title, artist: '', album: '', isrc: null, file: typeof a.file === 'string' ? a.file : null, playlist: null,
-        listenersAtStart: this.options.listenerCount(),
-      }, a.startedAt);
+      this.write(
+        {
+          id: a.id,
+          start: isoWithOffset(new Date(a.startedAt)),
+          end: isoWithOffset(new Date(a.endedAt)),
+          playedMs: Math.round(a.endedAt - a.startedAt),
+          kind: 'announcement',
+          title: a.title,
+          artist: '',
+          album: '',
+          isrc: null,
+          file: typeof a.file === 'string' ? a.file : null,
+          playlist: null,
+          listenersAtStart: this.options.listenerCount(),
+        },
+        a.startedAt,
+      );
     }
   };
 
@@ -85,7 +97,12 @@ export class PlayLog implements Extension {
     if (!track) return;
     const now = this.now;
     this.current = {
-      summary: track, kind, playlist, startedAt: now, listenersAtStart: this.options.listenerCount(), playedMs: 0,
+      summary: track,
+      kind,
+      playlist,
+      startedAt: now,
+      listenersAtStart: this.options.listenerCount(),
+      playedMs: 0,
       playingSince: this.options.playing() ? now : null,
     };
   }
@@ -114,9 +131,17 @@ export class PlayLog implements Extension {
     const track = this.options.track(item.summary.id);
     const played: PlayedItem = {
       id: `${item.startedAt.toString(36)}-${item.summary.id}`,
-      start: isoWithOffset(new Date(item.startedAt)), end: isoWithOffset(new Date(now)), playedMs,
-      kind: item.kind, title: item.summary.title, artist: item.summary.artist, album: item.summary.album,
-      isrc: track?.isrc ?? null, file: track?.path ?? null, playlist: item.playlist, listenersAtStart: item.listenersAtStart,
+      start: isoWithOffset(new Date(item.startedAt)),
+      end: isoWithOffset(new Date(now)),
+      playedMs,
+      kind: item.kind,
+      title: item.summary.title,
+      artist: item.summary.artist,
+      album: item.summary.album,
+      isrc: track?.isrc ?? null,
+      file: track?.path ?? null,
+      playlist: item.playlist,
+      listenersAtStart: item.listenersAtStart,
     };
     this.write(played, item.startedAt);
   }

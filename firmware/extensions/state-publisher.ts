@@ -50,7 +50,10 @@ export class StatePublisher extends EventEmitter<{ published: [PublishedTopic, s
   /** Something changed: publish soon (bursts of changes give one message). */
   changed(): void {
     if (this.pending || !this.timer) return;
-    this.pending = setTimeout(() => { this.pending = null; this.publishNow(); }, 50);
+    this.pending = setTimeout(() => {
+      this.pending = null;
+      this.publishNow();
+    }, 50);
     this.pending.unref();
   }
 

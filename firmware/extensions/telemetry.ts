@@ -56,7 +56,8 @@ export class Telemetry extends EventEmitter<{ published: [string] }> implements 
     try {
       const sys = await this.options.system.sample();
       const msg: TelemetryMessage = {
-        at: new Date().toISOString(), ...sys,
+        at: new Date().toISOString(),
+        ...sys,
         box: { rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), uptimeS: Math.round(process.uptime()), cpuPercent: this.cpuPercent() },
         stream: this.options.stream(),
         refused: this.options.refused?.() ?? {},

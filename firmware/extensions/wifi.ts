@@ -53,9 +53,10 @@ export class Wifi implements Extension {
       this.problem('wifi.mode ap needs wifi.passphrase (8-63 characters); the access point stays off');
       return;
     }
-    const radio: Radio = this.mode === 'ap'
-      ? new ApRadio({ iface: wifi.interface, ssid: deviceName, passphrase: wifi.passphrase!, freq: wifi.freq, runDir, dhcp })
-      : new P2pRadio({ ctrlDir: wifi.ctrlDir, iface: wifi.interface, deviceName, freq: wifi.freq, passphrase: wifi.passphrase, dhcp });
+    const radio: Radio =
+      this.mode === 'ap'
+        ? new ApRadio({ iface: wifi.interface, ssid: deviceName, passphrase: wifi.passphrase!, freq: wifi.freq, runDir, dhcp })
+        : new P2pRadio({ ctrlDir: wifi.ctrlDir, iface: wifi.interface, deviceName, freq: wifi.freq, passphrase: wifi.passphrase, dhcp });
     const events = this.options.events;
     radio.on('state', (s) => {
       void this.options.broker.publish(this.options.ownerTopic, JSON.stringify(s), { retain: true });

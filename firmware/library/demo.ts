@@ -51,16 +51,81 @@ const FORMAT_FALLBACK: FormatName[] = ['flac', 'wav'];
 const N = { A2: 110, C3: 130.8, D3: 146.8, E3: 164.8, F3: 174.6, G3: 196, A3: 220, Bb3: 233.1, B3: 246.9, C4: 261.6, D4: 293.7, E4: 329.6, F4: 349.2, G4: 392, A4: 440 };
 
 export const DEMO_SONGS: readonly DemoSong[] = [
-  { title: 'Moon River', artist: 'Demo Quartet', album: 'Nearcast Demo Sessions', seconds: 30, beat: 2.5, brightness: 0.3, format: 'mp3',
-    chords: [[N.C4, N.E4, N.G4], [N.A3, N.C4, N.E4], [N.F3, N.A3, N.C4], [N.G3, N.B3, N.D4]] },
-  { title: 'Café Olé', artist: 'Orquesta Pequeña', album: 'Nearcast Demo Sessions', seconds: 24, beat: 1.5, brightness: 0.6, format: 'flac',
-    chords: [[N.A3, N.C4, N.E4], [N.D4, N.F4, N.A4], [N.E3, N.G3, N.B3], [N.A3, N.C4, N.E4]] },
-  { title: '月の光', artist: '夜の楽団', album: '夜の音', seconds: 36, beat: 3, brightness: 0.15, format: 'opus',
-    chords: [[N.D3, N.F3, N.A3], [N.Bb3, N.D4, N.F4], [N.F3, N.A3, N.C4], [N.C3, N.E3, N.G3]] },
-  { title: 'Blue Monday Morning', artist: 'The Weekday Blues', album: 'Nearcast Demo Sessions', seconds: 28, beat: 2, brightness: 0.45, format: 'ogg',
-    chords: [[N.E3, N.G3, N.B3], [N.A3, N.C4, N.E4], [N.E3, N.G3, N.B3], [N.B3, N.D4, N.F4]] },
-  { title: 'Neon Tide', artist: 'Synth Harbor', album: 'Nearcast Demo Sessions', seconds: 22, beat: 1, brightness: 0.8, format: 'm4a',
-    chords: [[N.E4, N.G4, N.B3], [N.C4, N.E4, N.G4], [N.G3, N.B3, N.D4], [N.D4, N.F4, N.A4]] },
+  {
+    title: 'Moon River',
+    artist: 'Demo Quartet',
+    album: 'Nearcast Demo Sessions',
+    seconds: 30,
+    beat: 2.5,
+    brightness: 0.3,
+    format: 'mp3',
+    chords: [
+      [N.C4, N.E4, N.G4],
+      [N.A3, N.C4, N.E4],
+      [N.F3, N.A3, N.C4],
+      [N.G3, N.B3, N.D4],
+    ],
+  },
+  {
+    title: 'Café Olé',
+    artist: 'Orquesta Pequeña',
+    album: 'Nearcast Demo Sessions',
+    seconds: 24,
+    beat: 1.5,
+    brightness: 0.6,
+    format: 'flac',
+    chords: [
+      [N.A3, N.C4, N.E4],
+      [N.D4, N.F4, N.A4],
+      [N.E3, N.G3, N.B3],
+      [N.A3, N.C4, N.E4],
+    ],
+  },
+  {
+    title: '月の光',
+    artist: '夜の楽団',
+    album: '夜の音',
+    seconds: 36,
+    beat: 3,
+    brightness: 0.15,
+    format: 'opus',
+    chords: [
+      [N.D3, N.F3, N.A3],
+      [N.Bb3, N.D4, N.F4],
+      [N.F3, N.A3, N.C4],
+      [N.C3, N.E3, N.G3],
+    ],
+  },
+  {
+    title: 'Blue Monday Morning',
+    artist: 'The Weekday Blues',
+    album: 'Nearcast Demo Sessions',
+    seconds: 28,
+    beat: 2,
+    brightness: 0.45,
+    format: 'ogg',
+    chords: [
+      [N.E3, N.G3, N.B3],
+      [N.A3, N.C4, N.E4],
+      [N.E3, N.G3, N.B3],
+      [N.B3, N.D4, N.F4],
+    ],
+  },
+  {
+    title: 'Neon Tide',
+    artist: 'Synth Harbor',
+    album: 'Nearcast Demo Sessions',
+    seconds: 22,
+    beat: 1,
+    brightness: 0.8,
+    format: 'm4a',
+    chords: [
+      [N.E4, N.G4, N.B3],
+      [N.C4, N.E4, N.G4],
+      [N.G3, N.B3, N.D4],
+      [N.D4, N.F4, N.A4],
+    ],
+  },
 ];
 
 const FFMPEG_TIMEOUT_MS = 120_000;
@@ -109,13 +174,35 @@ async function renderSong(ffmpeg: string, encoders: Set<string>, song: DemoSong,
   const temp = path.join(dir, `.${base}.partial-${process.pid}`);
   const fadeOut = song.seconds - 3;
   const args = [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', `aevalsrc=exprs='${voice(song, 1)}|${voice(song, 1.004)}':s=48000:d=${song.seconds}`,
-    '-af', `afade=t=in:d=1.5,afade=t=out:st=${fadeOut}:d=3`,
-    '-ar', '48000', '-ac', '2', '-c:a', choice.encoder, ...choice.args,
-    '-metadata', `title=${song.title}`, '-metadata', `artist=${song.artist}`, '-metadata', `album=${song.album}`,
-    '-metadata', 'genre=Demo',
-    '-f', choice.muxer, temp,
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc=exprs='${voice(song, 1)}|${voice(song, 1.004)}':s=48000:d=${song.seconds}`,
+    '-af',
+    `afade=t=in:d=1.5,afade=t=out:st=${fadeOut}:d=3`,
+    '-ar',
+    '48000',
+    '-ac',
+    '2',
+    '-c:a',
+    choice.encoder,
+    ...choice.args,
+    '-metadata',
+    `title=${song.title}`,
+    '-metadata',
+    `artist=${song.artist}`,
+    '-metadata',
+    `album=${song.album}`,
+    '-metadata',
+    'genre=Demo',
+    '-f',
+    choice.muxer,
+    temp,
   ];
   try {
     await run(ffmpeg, args);
@@ -167,9 +254,7 @@ function run(bin: string, args: string[]): Promise<string> {
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(
-        err.code === 'ENOENT'
-          ? new Error(`ffmpeg not found ('${bin}'); the demo library needs it: apt-get install ffmpeg`)
-          : new Error(`could not start ${bin}: ${err.message}`),
+        err.code === 'ENOENT' ? new Error(`ffmpeg not found ('${bin}'); the demo library needs it: apt-get install ffmpeg`) : new Error(`could not start ${bin}: ${err.message}`),
       );
     });
     child.on('close', (code, signal) => {

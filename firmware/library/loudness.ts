@@ -41,9 +41,14 @@ export function measureLoudness(file: string, program = 'ffmpeg'): Promise<{ int
     // at the lowest CPU priority: the audio engine and the listeners come first
     const child = spawn('nice', ['-n', '19', program, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-8192); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-8192);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), MEASURE_TIMEOUT_MS);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       const result = parseEbur128(stderr);
@@ -61,7 +66,12 @@ export function gainDbFor(loudness: Loudness | null, targetLufs: number, ceiling
   return Math.round(Math.max(-MAX_CUT_DB, Math.min(MAX_BOOST_DB, gain)) * 100) / 100;
 }
 
-interface Entry { size: number; mtimeMs: number; integratedLufs: number; truePeakDbtp: number }
+interface Entry {
+  size: number;
+  mtimeMs: number;
+  integratedLufs: number;
+  truePeakDbtp: number;
+}
 
 export interface LoudnessIndexOptions {
   /** where the measurements are kept */
@@ -92,12 +102,17 @@ export class LoudnessIndex {
 
   /** Measures, one after another, the tracks not yet measured; resolves when done (or stopped). */
   measureAll(tracks: Track[]): Promise<void> {
-    this.running ??= this.run(tracks).finally(() => { this.running = null; });
+    this.running ??= this.run(tracks).finally(() => {
+      this.running = null;
+    });
     return this.running;
   }
 
   private async run(tracks: Track[]): Promise<void> {
-    const todo = tracks.filter((t) => { const e = this.entries.get(t.id); return !e || !this.unchanged(t, e); });
+    const todo = tracks.filter((t) => {
+      const e = this.entries.get(t.id);
+      return !e || !this.unchanged(t, e);
+    });
     if (todo.length === 0) return;
     this.options.log('info', 'measuring loudness', { tracks: todo.length });
     const measure = this.options.measure ?? measureLoudness;
@@ -133,7 +148,8 @@ export class LoudnessIndex {
     try {
       raw = JSON.parse(fs.readFileSync(this.options.file, 'utf8'));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.options.log('warn', 'the loudness measurements are unreadable; measuring again', { file: this.options.file, error: (e as Error).message });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.options.log('warn', 'the loudness measurements are unreadable; measuring again', { file: this.options.file, error: (e as Error).message });
       return;
     }
     const entries = (raw as { tracks?: unknown })?.tracks;

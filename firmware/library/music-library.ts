@@ -13,8 +13,15 @@ import { SubsonicServer } from './subsonic-client.ts';
 import type { Track } from './track.ts';
 
 /** a search result: the track, its score (comparable within one query) and where it lives ('box' or a server's name) */
-export interface LocatedHit { track: Track; score: number; where: string }
-export interface FindResult { hits: LocatedHit[]; unreachable: Array<{ server: string; error: string }> }
+export interface LocatedHit {
+  track: Track;
+  score: number;
+  where: string;
+}
+export interface FindResult {
+  hits: LocatedHit[];
+  unreachable: Array<{ server: string; error: string }>;
+}
 
 export const ON_THE_BOX = 'box';
 const DEFAULT_CACHE = 5000;
@@ -74,14 +81,16 @@ export class MusicLibrary {
   async find(query: string, limit = 10): Promise<FindResult> {
     const local: LocatedHit[] = this.local.search(query, limit).map((h) => ({ ...h, where: ON_THE_BOX }));
     const unreachable: FindResult['unreachable'] = [];
-    const answers = await Promise.all(this.servers.map(async (server) => {
-      try {
-        return { server, tracks: await withDeadline(server.search(query, limit, AbortSignal.timeout(server.timeoutMs)), server.timeoutMs + 100, server.name) };
-      } catch (e) {
-        unreachable.push({ server: server.name, error: (e as Error).message });
-        return { server, tracks: [] as Track[] };
-      }
-    }));
+    const answers = await Promise.all(
+      this.servers.map(async (server) => {
+        try {
+          return { server, tracks: await withDeadline(server.search(query, limit, AbortSignal.timeout(server.timeoutMs)), server.timeoutMs + 100, server.name) };
+        } catch (e) {
+          unreachable.push({ server: server.name, error: (e as Error).message });
+          return { server, tracks: [] as Track[] };
+        }
+      }),
+    );
     const remote: LocatedHit[] = [];
     for (const { server, tracks } of answers) {
       const scored = new Map(new LibraryIndex(tracks).search(query, tracks.length || 1).map((h) => [h.track.id, h.score]));
@@ -89,9 +98,7 @@ export class MusicLibrary {
       for (const track of tracks) remote.push({ track, score: scored.get(track.id) ?? 0, where: server.name });
     }
     const order = new Map(this.servers.map((s, i) => [s.name, i + 1]));
-    const hits = [...local, ...remote]
-      .sort((a, b) => b.score - a.score || (order.get(a.where) ?? 0) - (order.get(b.where) ?? 0))
-      .slice(0, limit);
+    const hits = [...local, ...remote].sort((a, b) => b.score - a.score || (order.get(a.where) ?? 0) - (order.get(b.where) ?? 0)).slice(0, limit);
     for (const hit of hits) if (hit.where !== ON_THE_BOX) this.remember(hit.track);
     return { hits, unreachable };
   }
@@ -110,12 +117,20 @@ export class MusicLibrary {
 /** rejects after ms even if the promise never settles (a body that trickles in) */
 function withDeadline<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`server '${name}': no answer in time`)), ms); });
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`server '${name}': no answer in time`)), ms);
+  });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 export interface ServerConfig {
-  name: string; url: string; username: string; password?: string; passwordFile?: string; passwordEnv?: string; timeoutMs?: number;
+  name: string;
+  url: string;
+  username: string;
+  password?: string;
+  passwordFile?: string;
+  passwordEnv?: string;
+  timeoutMs?: number;
 }
 
 /** The servers of config `servers`, each with its password from the file, the environment or the config itself. */

@@ -24,7 +24,23 @@ export interface ScanResult {
 }
 
 export const DEFAULT_AUDIO_EXTENSIONS: readonly string[] = [
-  'mp3', 'mp2', 'flac', 'ogg', 'oga', 'opus', 'm4a', 'mp4', 'aac', 'wav', 'aif', 'aiff', 'wma', 'ape', 'wv', 'mpc', 'alac',
+  'mp3',
+  'mp2',
+  'flac',
+  'ogg',
+  'oga',
+  'opus',
+  'm4a',
+  'mp4',
+  'aac',
+  'wav',
+  'aif',
+  'aiff',
+  'wma',
+  'ape',
+  'wv',
+  'mpc',
+  'alac',
 ];
 
 const MAX_DEPTH = 16;
@@ -41,11 +57,7 @@ export interface FoundFile {
  * Audio files under the roots, sorted by path. Dot-files and dot-folders are
  * skipped; symlinked folders are followed once (by real path), so loops end.
  */
-export async function findAudioFiles(
-  roots: string[],
-  extensions: readonly string[] = DEFAULT_AUDIO_EXTENSIONS,
-  report: (p: ScanProblem) => void = () => {},
-): Promise<FoundFile[]> {
+export async function findAudioFiles(roots: string[], extensions: readonly string[] = DEFAULT_AUDIO_EXTENSIONS, report: (p: ScanProblem) => void = () => {}): Promise<FoundFile[]> {
   const wanted = new Set(extensions.map((e) => e.toLowerCase().replace(/^\./, '')));
   const seenDirs = new Set<string>();
   const found: FoundFile[] = [];

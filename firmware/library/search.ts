@@ -297,7 +297,8 @@ function lowerBound(sorted: string[], key: string): number {
   let hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < key) lo = mid + 1; // lo <= mid < hi <= sorted.length
+    if (sorted[mid]! < key)
+      lo = mid + 1; // lo <= mid < hi <= sorted.length
     else hi = mid;
   }
   return lo;

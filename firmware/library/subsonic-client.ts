@@ -30,7 +30,15 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const COVER_TIMEOUT_MS = 3000;
 
 interface SubsonicSong {
-  id?: unknown; title?: unknown; artist?: unknown; album?: unknown; duration?: unknown; suffix?: unknown; coverArt?: unknown; isDir?: unknown; isVideo?: unknown;
+  id?: unknown;
+  title?: unknown;
+  artist?: unknown;
+  album?: unknown;
+  duration?: unknown;
+  suffix?: unknown;
+  coverArt?: unknown;
+  isDir?: unknown;
+  isVideo?: unknown;
 }
 
 export class SubsonicServer {
@@ -65,7 +73,12 @@ export class SubsonicServer {
     const out = new URL(url);
     const salt = randomBytes(8).toString('hex');
     out.searchParams.set('u', this.options.username);
-    out.searchParams.set('t', createHash('md5').update(this.options.password + salt, 'utf8').digest('hex'));
+    out.searchParams.set(
+      't',
+      createHash('md5')
+        .update(this.options.password + salt, 'utf8')
+        .digest('hex'),
+    );
     out.searchParams.set('s', salt);
     out.searchParams.set('v', API_VERSION);
     out.searchParams.set('c', CLIENT);
@@ -91,8 +104,14 @@ export class SubsonicServer {
       const response = await fetch(this.authorize(this.endpoint('getCoverArt', { id: coverId, size: '600' })), { signal: AbortSignal.timeout(COVER_TIMEOUT_MS) });
       const type = response.headers.get('content-type') ?? '';
       // an error comes back as Subsonic JSON with HTTP 200: only an image is a cover
-      if (!response.ok || !type.startsWith('image/')) { await response.body?.cancel(); return null; }
-      if (Number(response.headers.get('content-length') ?? 0) > MAX_RESPONSE_BYTES) { await response.body?.cancel(); return null; }
+      if (!response.ok || !type.startsWith('image/')) {
+        await response.body?.cancel();
+        return null;
+      }
+      if (Number(response.headers.get('content-length') ?? 0) > MAX_RESPONSE_BYTES) {
+        await response.body?.cancel();
+        return null;
+      }
       const data = new Uint8Array(await response.arrayBuffer());
       return data.length > 0 && data.length <= MAX_RESPONSE_BYTES ? { data, type } : null;
     } catch {
@@ -106,21 +125,23 @@ export class SubsonicServer {
     const remoteId = String(song.id);
     const title = typeof song.title === 'string' && song.title ? song.title : remoteId;
     const suffix = typeof song.suffix === 'string' ? song.suffix : '';
-    return [{
-      id: trackIdFor(`${this.name}\n${remoteId}`),
-      // format=raw: the original file. The box decodes anything ffmpeg does and encodes once for its
-      // listeners; a server transcode to MP3 first would be a second lossy step for nothing on a home network
-      path: this.endpoint('stream', { id: remoteId, format: 'raw' }).href,
-      title,
-      artist: typeof song.artist === 'string' ? song.artist : '',
-      album: typeof song.album === 'string' ? song.album : '',
-      durationMs: typeof song.duration === 'number' && song.duration > 0 ? Math.round(song.duration * 1000) : 0,
-      fileName: suffix ? `${title}.${suffix}` : title,
-      hasArtwork: typeof song.coverArt === 'string' && song.coverArt !== '',
-      server: this.name,
-      remoteId,
-      ...(typeof song.coverArt === 'string' && song.coverArt !== '' && { coverId: song.coverArt }),
-    }];
+    return [
+      {
+        id: trackIdFor(`${this.name}\n${remoteId}`),
+        // format=raw: the original file. The box decodes anything ffmpeg does and encodes once for its
+        // listeners; a server transcode to MP3 first would be a second lossy step for nothing on a home network
+        path: this.endpoint('stream', { id: remoteId, format: 'raw' }).href,
+        title,
+        artist: typeof song.artist === 'string' ? song.artist : '',
+        album: typeof song.album === 'string' ? song.album : '',
+        durationMs: typeof song.duration === 'number' && song.duration > 0 ? Math.round(song.duration * 1000) : 0,
+        fileName: suffix ? `${title}.${suffix}` : title,
+        hasArtwork: typeof song.coverArt === 'string' && song.coverArt !== '',
+        server: this.name,
+        remoteId,
+        ...(typeof song.coverArt === 'string' && song.coverArt !== '' && { coverId: song.coverArt }),
+      },
+    ];
   }
 
   /** one API call in JSON; a Subsonic error (status "failed", HTTP 200) becomes an Error with its message */
@@ -146,7 +167,9 @@ export class SubsonicServer {
     const answer = body as Record<string, unknown>;
     if (answer.status !== 'ok') {
       const error = answer.error as { code?: unknown; message?: unknown } | undefined;
-      throw new Error(`server '${this.name}': ${typeof error?.message === 'string' ? error.message : 'request failed'}${error?.code !== undefined ? ` (Subsonic error ${String(error.code)})` : ''}`);
+      throw new Error(
+        `server '${this.name}': ${typeof error?.message === 'string' ? error.message : 'request failed'}${error?.code !== undefined ? ` (Subsonic error ${String(error.code)})` : ''}`,
+      );
     }
     return answer;
   }

@@ -8,9 +8,21 @@ import type { RequestContext } from './context.ts';
 type Need = 'anyone' | 'owner' | 'request' | 'control' | 'volume' | 'source';
 
 const NEEDS: Record<Op, Need> = {
-  join: 'anyone', leave: 'anyone', status: 'anyone', search: 'anyone', queue: 'anyone',
-  play: 'request', enqueue: 'request', control: 'control', volume: 'volume', source: 'source',
-  approve: 'owner', deny: 'owner', share: 'owner', announce: 'owner', programme: 'anyone',
+  join: 'anyone',
+  leave: 'anyone',
+  status: 'anyone',
+  search: 'anyone',
+  queue: 'anyone',
+  play: 'request',
+  enqueue: 'request',
+  control: 'control',
+  volume: 'volume',
+  source: 'source',
+  approve: 'owner',
+  deny: 'owner',
+  share: 'owner',
+  announce: 'owner',
+  programme: 'anyone',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

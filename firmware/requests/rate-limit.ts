@@ -3,7 +3,11 @@
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(private perMinute: number, private burst: number, private now: () => number = Date.now) {}
+  constructor(
+    private perMinute: number,
+    private burst: number,
+    private now: () => number = Date.now,
+  ) {}
 
   /** Takes one token; returns 0 when allowed, else the ms to wait. */
   take(clientId: string): number {

@@ -28,7 +28,10 @@ export interface RouterDeps {
 }
 
 export class RequestRouter {
-  constructor(private readonly deps: RouterDeps, private handlers: Record<Op, Handler> = HANDLERS) {}
+  constructor(
+    private readonly deps: RouterDeps,
+    private handlers: Record<Op, Handler> = HANDLERS,
+  ) {}
 
   /** Handles one request; resolves with its reply (never rejects). */
   async handle(caller: Caller, op: string, payload: Uint8Array): Promise<Reply> {
@@ -36,7 +39,10 @@ export class RequestRouter {
     const parsed = parseRequest(op, payload);
     const t = parsed.transaction;
     const fail = (error: string): Reply => ({ status: 'error', error, ...(t !== undefined && { transaction: t }) });
-    if (!parsed.ok) { this.deps.refusals?.count('bad_request'); return fail(parsed.error); }
+    if (!parsed.ok) {
+      this.deps.refusals?.count('bad_request');
+      return fail(parsed.error);
+    }
     // the box's own callers (its buttons, Home Assistant's commands) are not rate-limited: a person at the box is not a flood
     if (op !== 'leave' && caller.serial !== BOX_SERIAL) {
       const wait = Math.max(this.deps.limiter.take(`#${caller.serial}`), this.deps.addressLimiter?.take(caller.address) ?? 0);

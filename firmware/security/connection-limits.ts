@@ -11,7 +11,11 @@ export interface Admission {
   release(): void;
 }
 
-interface Entry { address: string; evict: () => void; released: boolean }
+interface Entry {
+  address: string;
+  evict: () => void;
+  released: boolean;
+}
 
 export function normalizeAddress(address: string | undefined): string {
   if (!address) return 'unknown';
@@ -49,7 +53,9 @@ export class ConnectionLimits {
     this.byAddress.set(address, mine + 1);
     this.handshaking.add(entry);
     return {
-      established: () => { this.handshaking.delete(entry); },
+      established: () => {
+        this.handshaking.delete(entry);
+      },
       release: () => this.drop(entry),
     };
   }

@@ -26,7 +26,10 @@ export interface LoginGuardOptions {
   now?: () => number;
 }
 
-interface Failures { count: number; until: number }
+interface Failures {
+  count: number;
+  until: number;
+}
 
 const MAX_TRACKED_ADDRESSES = 10_000;
 

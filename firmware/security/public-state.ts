@@ -15,11 +15,13 @@ export function publicWifi(state: unknown): unknown {
 
 /** the saved playback state (util/state-store.ts validates with it before every write and at load) */
 export const persistedSchema: Schema = {
-  type: 'object', required: ['volume'],
+  type: 'object',
+  required: ['volume'],
   fields: {
     volume: { type: 'integer', min: 0, max: 100 },
     queue: {
-      type: 'object', required: ['version', 'items', 'index', 'repeat'],
+      type: 'object',
+      required: ['version', 'items', 'index', 'repeat'],
       fields: {
         version: { type: 'literal', value: 1 },
         items: { type: 'array', maxItems: 10_000, items: { type: 'string', min: 1, max: 4096 } },
@@ -29,7 +31,8 @@ export const persistedSchema: Schema = {
     },
     // where the playing track was (saved every few seconds): a restarted box continues it there
     position: {
-      type: 'object', required: ['trackId', 'ms'],
+      type: 'object',
+      required: ['trackId', 'ms'],
       fields: {
         trackId: { type: 'string', min: 1, max: 4096 },
         ms: { type: 'integer', min: 0, max: 86_400_000 },

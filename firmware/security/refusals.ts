@@ -3,10 +3,26 @@
 // shows up there as numbers instead of only as log lines.
 
 export type RefusalKind =
-  | 'mqtt_connections' | 'mqtt_packet_size' | 'mqtt_packet_timeout' | 'mqtt_topic_depth' | 'mqtt_subscriptions'
-  | 'mqtt_client_id' | 'mqtt_takeover' | 'login_failed' | 'login_throttled' | 'login_busy'
-  | 'ws_connections' | 'stream_connections' | 'stream_hello' | 'stream_token' | 'stream_control_replies'
-  | 'rate_limit' | 'pending_joins' | 'joins_released' | 'bad_request' | 'bad_state';
+  | 'mqtt_connections'
+  | 'mqtt_packet_size'
+  | 'mqtt_packet_timeout'
+  | 'mqtt_topic_depth'
+  | 'mqtt_subscriptions'
+  | 'mqtt_client_id'
+  | 'mqtt_takeover'
+  | 'login_failed'
+  | 'login_throttled'
+  | 'login_busy'
+  | 'ws_connections'
+  | 'stream_connections'
+  | 'stream_hello'
+  | 'stream_token'
+  | 'stream_control_replies'
+  | 'rate_limit'
+  | 'pending_joins'
+  | 'joins_released'
+  | 'bad_request'
+  | 'bad_state';
 
 export class Refusals {
   private counts = new Map<RefusalKind, number>();

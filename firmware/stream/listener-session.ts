@@ -89,9 +89,15 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     this.idleTimer.unref();
   }
 
-  get clientId(): string { return this.options.clientId; }
-  get name(): string { return this.options.name; }
-  get codec(): CodecName { return this.options.codec; }
+  get clientId(): string {
+    return this.options.clientId;
+  }
+  get name(): string {
+    return this.options.name;
+  }
+  get codec(): CodecName {
+    return this.options.codec;
+  }
 
   /** Sends the codec header and the future part of the FIFO at once (fast join). */
   start(): void {

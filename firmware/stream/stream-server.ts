@@ -71,7 +71,10 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     return (server.address() as net.AddressInfo).port;
   }
@@ -102,7 +105,10 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
         return;
       }
       for (const f of frames) {
-        if (session) { session.handle(f, rxUs); continue; }
+        if (session) {
+          session.handle(f, rxUs);
+          continue;
+        }
         if (f.type !== FrameType.Hello) return refuse(ErrorCode.BadFrame, 'the first frame must be a hello');
         if (f.version !== PROTOCOL_VERSION) return refuse(ErrorCode.UnsupportedVersion, `protocol version ${f.version} not supported (box speaks ${PROTOCOL_VERSION})`);
         const grant = this.options.tokens.consume(f.token);
@@ -120,8 +126,15 @@ export class StreamServer extends EventEmitter<StreamServerEvents> {
   private open(t: StreamTransport, clientId: string, name: string, codec: CodecName): ListenerSession {
     this.sessions.get(clientId)?.kick(ErrorCode.Kicked, 'replaced by a newer connection of the same client');
     const s = new ListenerSession({
-      clientId, name, codec, transport: t, fifo: this.options.fifo,
-      header: () => this.options.header(codec), clock: this.options.clock, joinLeadUs: this.options.joinLeadUs, encoding: this.options.encoding,
+      clientId,
+      name,
+      codec,
+      transport: t,
+      fifo: this.options.fifo,
+      header: () => this.options.header(codec),
+      clock: this.options.clock,
+      joinLeadUs: this.options.joinLeadUs,
+      encoding: this.options.encoding,
       onDroppedReply: () => this.options.refusals?.count('stream_control_replies'),
     });
     this.sessions.set(clientId, s);

@@ -15,7 +15,10 @@ export interface Grant {
 export class StreamTokens {
   private grants = new Map<string, Grant>();
 
-  constructor(private ttlMs: number, private now: () => number = Date.now) {}
+  constructor(
+    private ttlMs: number,
+    private now: () => number = Date.now,
+  ) {}
 
   issue(clientId: string, codec: 'opus' | 'pcm', serial = 0): string {
     this.sweep();

@@ -19,7 +19,9 @@ export function tcpTransport(socket: Socket, clock: () => number): StreamTranspo
   const closers: Array<(reason: string) => void> = [];
   let closed = false;
   let lastError = '';
-  socket.on('error', (e) => { lastError = e.message; });
+  socket.on('error', (e) => {
+    lastError = e.message;
+  });
   socket.on('close', () => {
     if (closed) return;
     closed = true;
@@ -28,11 +30,16 @@ export function tcpTransport(socket: Socket, clock: () => number): StreamTranspo
   return {
     remote: `${socket.remoteAddress}:${socket.remotePort}`,
     send: (bytes) => (closed ? false : socket.write(bytes)),
-    get bufferedBytes() { return socket.writableLength; },
+    get bufferedBytes() {
+      return socket.writableLength;
+    },
     // the receive time is taken before anything else runs: it is t2 of a time-sync exchange
     onData: (cb) => socket.on('data', (b: Buffer) => cb(new Uint8Array(b.buffer, b.byteOffset, b.length), clock())),
     onDrain: (cb) => socket.on('drain', cb),
     onClose: (cb) => closers.push(cb),
-    close: () => { socket.end(); setTimeout(() => socket.destroy(), 500).unref(); },
+    close: () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), 500).unref();
+    },
   };
 }

@@ -34,11 +34,14 @@ export function wsTransport(ws: WebSocket, remote: string, clock: () => number):
       }, 20);
       return false;
     },
-    get bufferedBytes() { return ws.bufferedAmount; },
-    onData: (cb) => ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const at = clock(); // t2 of a time-sync exchange: before anything else
-      if (isBinary) cb(new Uint8Array(data.buffer, data.byteOffset, data.length), at);
-    }),
+    get bufferedBytes() {
+      return ws.bufferedAmount;
+    },
+    onData: (cb) =>
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        const at = clock(); // t2 of a time-sync exchange: before anything else
+        if (isBinary) cb(new Uint8Array(data.buffer, data.byteOffset, data.length), at);
+      }),
     onDrain: (cb) => drains.push(cb),
     onClose: (cb) => closers.push(cb),
     close: () => ws.close(1000, 'bye'),

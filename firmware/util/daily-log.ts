@@ -23,8 +23,9 @@ export function isoWithOffset(at: Date): string {
   const pad = (n: number, width = 2) => String(Math.trunc(Math.abs(n))).padStart(width, '0');
   const offsetMin = -at.getTimezoneOffset();
   const sign = offsetMin >= 0 ? '+' : '-';
-  return `${localDay(at)}T${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}`
-    + `${sign}${pad(offsetMin / 60)}:${pad(offsetMin % 60)}`;
+  return (
+    `${localDay(at)}T${pad(at.getHours())}:${pad(at.getMinutes())}:${pad(at.getSeconds())}.${pad(at.getMilliseconds(), 3)}` + `${sign}${pad(offsetMin / 60)}:${pad(offsetMin % 60)}`
+  );
 }
 
 export interface DailyLogOptions {
@@ -91,7 +92,10 @@ export function cutToWholeLines(file: string): void {
       const read = fs.readSync(fd, chunk, 0, end - start, start);
       const newline = chunk.subarray(0, read).lastIndexOf(0x0a);
       if (newline === read - 1 && end === size) return; // ends with a whole line
-      if (newline >= 0) { fs.ftruncateSync(fd, start + newline + 1); return; }
+      if (newline >= 0) {
+        fs.ftruncateSync(fd, start + newline + 1);
+        return;
+      }
     }
     fs.ftruncateSync(fd, 0); // not one whole line
   } finally {
@@ -117,7 +121,9 @@ export function readDays(dir: string, from: string, to: string): unknown[] {
       if (!line) continue;
       try {
         records.push(JSON.parse(line));
-      } catch { /* a line that is not JSON was not written by DailyLog; skipped */ }
+      } catch {
+        /* a line that is not JSON was not written by DailyLog; skipped */
+      }
     }
   }
   return records;

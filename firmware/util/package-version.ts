@@ -7,7 +7,9 @@ export function packageVersion(): string {
     try {
       const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'nearcast' && pkg.version) return pkg.version;
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
   }
   return 'unknown';
 }

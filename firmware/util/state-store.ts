@@ -17,7 +17,12 @@ export class StateStore<T extends object> {
   /** the file was found corrupt at load and set aside here */
   setAside: string | null = null;
 
-  constructor(dir: string, name: string, private validate: (v: unknown) => T | null, private onProblem: (msg: string) => void = () => {}) {
+  constructor(
+    dir: string,
+    name: string,
+    private validate: (v: unknown) => T | null,
+    private onProblem: (msg: string) => void = () => {},
+  ) {
     this.file = path.join(dir, `${name}.json`);
   }
 
@@ -34,7 +39,12 @@ export class StateStore<T extends object> {
       throw new Error('content does not match the expected shape');
     } catch (e) {
       const aside = `${this.file}.bad-${Date.now()}`;
-      try { fs.renameSync(this.file, aside); this.setAside = aside; } catch { /* leave it */ }
+      try {
+        fs.renameSync(this.file, aside);
+        this.setAside = aside;
+      } catch {
+        /* leave it */
+      }
       this.onProblem(`state file ${this.file} unreadable (${(e as Error).message}); kept as ${aside}, using defaults`);
       return fallback;
     }
@@ -104,7 +114,9 @@ export function writeAtomic(file: string, data: string): void {
     const dfd = fs.openSync(dir, 'r');
     fs.fsyncSync(dfd);
     fs.closeSync(dfd);
-  } catch { /* some filesystems cannot fsync a directory */ }
+  } catch {
+    /* some filesystems cannot fsync a directory */
+  }
 }
 
 export async function writeAtomicAsync(file: string, data: string): Promise<void> {
@@ -121,6 +133,12 @@ export async function writeAtomicAsync(file: string, data: string): Promise<void
   await fs.promises.rename(tmp, file);
   try {
     const dh = await fs.promises.open(dir, 'r');
-    try { await dh.sync(); } finally { await dh.close(); }
-  } catch { /* some filesystems cannot fsync a directory */ }
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  } catch {
+    /* some filesystems cannot fsync a directory */
+  }
 }

@@ -3,7 +3,10 @@
 
 import { parseFile, selectCover } from 'music-metadata';
 
-export interface CoverArt { data: Uint8Array; type: string }
+export interface CoverArt {
+  data: Uint8Array;
+  type: string;
+}
 
 export class CoverArtCache {
   private cache = new Map<string, Promise<CoverArt | null>>();
@@ -15,7 +18,10 @@ export class CoverArtCache {
     let p = this.cache.get(path);
     if (!p) {
       p = parseFile(path, { skipCovers: false, duration: false }).then(
-        (m) => { const c = selectCover(m.common.picture); return c ? { data: c.data, type: c.format.includes('/') ? c.format : `image/${c.format}` } : null; },
+        (m) => {
+          const c = selectCover(m.common.picture);
+          return c ? { data: c.data, type: c.format.includes('/') ? c.format : `image/${c.format}` } : null;
+        },
         () => null,
       );
       this.cache.set(path, p);

@@ -23,13 +23,18 @@ export class WebServer {
 
   private readonly covers = new CoverArtCache();
 
-  constructor(private readonly options: {
-    stream: StreamServer; clock: () => number; log: (msg: string, extra?: object) => void; dir?: string;
-    /** the library file of a track id (for its cover art) */
-    trackPath?: (id: string) => string | undefined;
-    /** the cover of a track that is not a file on the box (a music server's song) */
-    remoteCover?: (id: string) => Promise<CoverArt | null>;
-  }) {}
+  constructor(
+    private readonly options: {
+      stream: StreamServer;
+      clock: () => number;
+      log: (msg: string, extra?: object) => void;
+      dir?: string;
+      /** the library file of a track id (for its cover art) */
+      trackPath?: (id: string) => string | undefined;
+      /** the cover of a track that is not a file on the box (a music server's song) */
+      remoteCover?: (id: string) => Promise<CoverArt | null>;
+    },
+  ) {}
 
   private get dir(): string {
     return this.options.dir ?? WEB_DIR;
@@ -40,7 +45,10 @@ export class WebServer {
     server.on('upgrade', (req, socket, head) => {
       const p = (req.url ?? '').split('?')[0];
       if (p === '/mqtt') return; // the broker's
-      if (p !== '/stream') { socket.end('HTTP/1.1 404 Not Found\r\n\r\n'); return; }
+      if (p !== '/stream') {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.options.stream.accept(wsTransport(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`, this.options.clock));
       });
@@ -56,7 +64,7 @@ export class WebServer {
       if (p.startsWith('/art/')) {
         const id = decodeURIComponent(p.slice(5));
         const file = this.options.trackPath?.(id);
-        const art = file ? await this.covers.get(file) : await this.options.remoteCover?.(id) ?? null;
+        const art = file ? await this.covers.get(file) : ((await this.options.remoteCover?.(id)) ?? null);
         return art ? send(res, 200, art.type, Buffer.from(art.data)) : send(res, 404, 'text/plain', 'no cover art\n');
       }
       return send(res, 404, 'text/plain', 'nearcast: nothing here\n');
@@ -70,12 +78,23 @@ export class WebServer {
   private script(): Promise<string> {
     if (PREBUILT && !this.options.dir) return readFile(PREBUILT, 'utf8');
     this.bundle ??= import('esbuild').then(async ({ build }) => {
-      const r = await build({ entryPoints: [path.join(this.dir, 'app.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2020', write: false, minify: true, logLevel: 'silent' });
+      const r = await build({
+        entryPoints: [path.join(this.dir, 'app.ts')],
+        bundle: true,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2020',
+        write: false,
+        minify: true,
+        logLevel: 'silent',
+      });
       const script = r.outputFiles[0];
       if (!script) throw new Error('esbuild produced no page script');
       return script.text;
     });
-    this.bundle.catch(() => { this.bundle = null; });
+    this.bundle.catch(() => {
+      this.bundle = null;
+    });
     return this.bundle;
   }
 

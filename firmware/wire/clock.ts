@@ -40,7 +40,11 @@ interface Point {
   rtt: number;
 }
 
-interface Line { x0: number; y0: number; slope: number }
+interface Line {
+  x0: number;
+  y0: number;
+  slope: number;
+}
 
 const MAX_DRIFT = 1e-3; // 1000 ppm: beyond it a fit is nonsense, not a crystal
 const SYNCED_AFTER = 10;

@@ -20,7 +20,12 @@ export enum FrameType {
   Report = 9,
 }
 
-export interface HelloFrame { type: FrameType.Hello; version: number; token: string; name?: string }
+export interface HelloFrame {
+  type: FrameType.Hello;
+  version: number;
+  token: string;
+  name?: string;
+}
 export interface CodecHeaderFrame {
   type: FrameType.CodecHeader;
   version: number;
@@ -40,11 +45,30 @@ export interface AudioFrame {
   gap: boolean; // chunks were skipped before this one (listener moved to the live edge)
   payload: Uint8Array;
 }
-export interface TimeRequestFrame { type: FrameType.TimeRequest; t1: number }
-export interface TimeReplyFrame { type: FrameType.TimeReply; t1: number; t2: number; t3: number }
-export interface SettingsFrame { type: FrameType.Settings; latencyMs?: number; volume?: number; muted?: boolean }
-export interface ErrorFrame { type: FrameType.Error; code: number; reason: string }
-export interface KeepaliveFrame { type: FrameType.Keepalive }
+export interface TimeRequestFrame {
+  type: FrameType.TimeRequest;
+  t1: number;
+}
+export interface TimeReplyFrame {
+  type: FrameType.TimeReply;
+  t1: number;
+  t2: number;
+  t3: number;
+}
+export interface SettingsFrame {
+  type: FrameType.Settings;
+  latencyMs?: number;
+  volume?: number;
+  muted?: boolean;
+}
+export interface ErrorFrame {
+  type: FrameType.Error;
+  code: number;
+  reason: string;
+}
+export interface KeepaliveFrame {
+  type: FrameType.Keepalive;
+}
 export interface ReportFrame {
   type: FrameType.Report;
   /** smoothed error at the DAC (µs, + = late) */
@@ -54,9 +78,7 @@ export interface ReportFrame {
   underruns: number;
 }
 
-export type Frame =
-  | HelloFrame | CodecHeaderFrame | AudioFrame | TimeRequestFrame | TimeReplyFrame
-  | SettingsFrame | ErrorFrame | KeepaliveFrame | ReportFrame;
+export type Frame = HelloFrame | CodecHeaderFrame | AudioFrame | TimeRequestFrame | TimeReplyFrame | SettingsFrame | ErrorFrame | KeepaliveFrame | ReportFrame;
 
 /** Error codes carried by Error frames. */
 export const ErrorCode = {
@@ -177,7 +199,8 @@ export function decodeBody(type: number, body: Uint8Array): Frame {
       const o = parseJson(body, 'codec header');
       if (o.codec !== 'opus' && o.codec !== 'pcm') throw new FrameError(`codec header frame: unknown codec ${JSON.stringify(o.codec)}`);
       const h: CodecHeaderFrame = {
-        type, codec: o.codec,
+        type,
+        codec: o.codec,
         version: num(o, 'version', 'codec header')!,
         sampleRate: num(o, 'sampleRate', 'codec header')!,
         channels: num(o, 'channels', 'codec header')!,
@@ -216,7 +239,11 @@ export function decodeBody(type: number, body: Uint8Array): Frame {
     case FrameType.Error: {
       const v = need(body, 2, 'error');
       let reason: string;
-      try { reason = dec.decode(body.subarray(2)); } catch { throw new FrameError('error frame: reason is not UTF-8'); }
+      try {
+        reason = dec.decode(body.subarray(2));
+      } catch {
+        throw new FrameError('error frame: reason is not UTF-8');
+      }
       return { type, code: v.getUint16(0), reason };
     }
     case FrameType.Keepalive:

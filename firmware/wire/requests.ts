@@ -46,20 +46,48 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
 };
 
-export interface JoinRequest { name?: string; song?: string; codec?: 'opus' | 'pcm' }
-export interface SearchRequest { query: string; limit?: number }
-export interface TrackRef { query?: string; id?: string }
-export interface ControlRequest { action: ControlAction }
-export interface VolumeRequest { volume?: number; delta?: number }
-export interface SourceRequest { source: string }
-export interface ApproveRequest { clientId?: string }
-export interface DenyRequest { clientId?: string; reason?: string }
-export interface AnnounceRequest { text?: string; file?: string; chime?: boolean; duckDb?: number }
-export interface ShareRequest { action: ShareAction; seconds?: number }
+export interface JoinRequest {
+  name?: string;
+  song?: string;
+  codec?: 'opus' | 'pcm';
+}
+export interface SearchRequest {
+  query: string;
+  limit?: number;
+}
+export interface TrackRef {
+  query?: string;
+  id?: string;
+}
+export interface ControlRequest {
+  action: ControlAction;
+}
+export interface VolumeRequest {
+  volume?: number;
+  delta?: number;
+}
+export interface SourceRequest {
+  source: string;
+}
+export interface ApproveRequest {
+  clientId?: string;
+}
+export interface DenyRequest {
+  clientId?: string;
+  reason?: string;
+}
+export interface AnnounceRequest {
+  text?: string;
+  file?: string;
+  chime?: boolean;
+  duckDb?: number;
+}
+export interface ShareRequest {
+  action: ShareAction;
+  seconds?: number;
+}
 
-export type ParsedRequest =
-  | { ok: true; op: Op; body: Record<string, unknown>; transaction?: Transaction }
-  | { ok: false; error: string; transaction?: Transaction };
+export type ParsedRequest = { ok: true; op: Op; body: Record<string, unknown>; transaction?: Transaction } | { ok: false; error: string; transaction?: Transaction };
 
 const MAX_PAYLOAD = 16 * 1024;
 
@@ -75,7 +103,8 @@ export function parseRequest(op: string, payload: Uint8Array | string): ParsedRe
   } catch {
     return { ok: false, error: 'payload is not valid UTF-8' };
   }
-  if (src.trim() === '') raw = {}; // an empty payload means "no arguments"
+  if (src.trim() === '')
+    raw = {}; // an empty payload means "no arguments"
   else {
     try {
       raw = JSON.parse(src);

@@ -49,7 +49,8 @@ function walk(s: Schema, v: unknown, path: string, depth: number, out: { value?:
       break;
     case 'integer':
     case 'number':
-      if (typeof v !== 'number' || !Number.isFinite(v) || (s.type === 'integer' && !Number.isInteger(v))) return `${name(path)} must be ${s.type === 'integer' ? 'an integer' : 'a number'}, got ${describe(v)}`;
+      if (typeof v !== 'number' || !Number.isFinite(v) || (s.type === 'integer' && !Number.isInteger(v)))
+        return `${name(path)} must be ${s.type === 'integer' ? 'an integer' : 'a number'}, got ${describe(v)}`;
       if (v < s.min || v > s.max) return `${name(path)} must be between ${s.min} and ${s.max}, got ${v}`;
       break;
     case 'boolean':
@@ -59,7 +60,8 @@ function walk(s: Schema, v: unknown, path: string, depth: number, out: { value?:
       if (v !== s.value) return `${name(path)} must be ${JSON.stringify(s.value)}, got ${describe(v)}`;
       break;
     case 'id':
-      if (!((typeof v === 'string' && v.length <= s.max) || (typeof v === 'number' && Number.isFinite(v)))) return `${name(path)} must be a string (≤${s.max} characters) or a number`;
+      if (!((typeof v === 'string' && v.length <= s.max) || (typeof v === 'number' && Number.isFinite(v))))
+        return `${name(path)} must be a string (≤${s.max} characters) or a number`;
       break;
     case 'array': {
       if (!Array.isArray(v)) return `${name(path)} must be an array, got ${describe(v)}`;

@@ -4,14 +4,19 @@
 
 import { monotonicUs } from '../../firmware/util/time.ts';
 import { serveRpc } from '../worker-rpc.ts';
-import {
-  EPIPE, ESTRPIPE, snd, SND_PCM_ACCESS_RW_INTERLEAVED, SND_PCM_FORMAT_FLOAT_LE, SND_PCM_FORMAT_S16_LE, SND_PCM_FORMAT_S32_LE, SND_PCM_STREAM_CAPTURE,
-} from './libasound.ts';
+import { EPIPE, ESTRPIPE, snd, SND_PCM_ACCESS_RW_INTERLEAVED, SND_PCM_FORMAT_FLOAT_LE, SND_PCM_FORMAT_S16_LE, SND_PCM_FORMAT_S32_LE, SND_PCM_STREAM_CAPTURE } from './libasound.ts';
 
 export type CaptureSampleFormat = 's16' | 's32' | 'float';
 
-export interface CaptureOpenRequest { name: string; rate: number; channels: number; latencyUs: number }
-export interface CaptureReadRequest { frames: number }
+export interface CaptureOpenRequest {
+  name: string;
+  rate: number;
+  channels: number;
+  latencyUs: number;
+}
+export interface CaptureReadRequest {
+  frames: number;
+}
 
 export interface CaptureOpened {
   pcmType: number;
@@ -36,7 +41,9 @@ export type CaptureOperations = {
 };
 
 const FORMATS: Array<[CaptureSampleFormat, number, number]> = [
-  ['s16', SND_PCM_FORMAT_S16_LE, 2], ['s32', SND_PCM_FORMAT_S32_LE, 4], ['float', SND_PCM_FORMAT_FLOAT_LE, 4],
+  ['s16', SND_PCM_FORMAT_S16_LE, 2],
+  ['s32', SND_PCM_FORMAT_S32_LE, 4],
+  ['float', SND_PCM_FORMAT_FLOAT_LE, 4],
 ];
 const RATES = [48000, 44100, 96000, 88200, 32000, 22050, 16000, 8000];
 

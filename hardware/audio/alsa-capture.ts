@@ -25,7 +25,10 @@ export class AlsaCapture implements CaptureDevice {
   private worker: WorkerRpc<CaptureOperations> | null = null;
   private opened: CaptureOpened | null = null;
 
-  constructor(readonly name: string, private readonly opts: { rate?: number; latencyMs?: number } = {}) {
+  constructor(
+    readonly name: string,
+    private readonly opts: { rate?: number; latencyMs?: number } = {},
+  ) {
     if (!name) throw new Error('AlsaCapture: PCM name is empty');
   }
 

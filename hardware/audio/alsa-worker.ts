@@ -6,8 +6,17 @@ import { monotonicUs } from '../../firmware/util/time.ts';
 import { serveRpc } from '../worker-rpc.ts';
 import { EPIPE, ESTRPIPE, snd, SND_PCM_ACCESS_RW_INTERLEAVED, SND_PCM_FORMAT_S16_LE, SND_PCM_STREAM_PLAYBACK } from './libasound.ts';
 
-export interface AlsaOpenRequest { name: string; rate: number; channels: number; latencyUs: number; softResample: boolean }
-export interface AlsaWriteRequest { data: ArrayBuffer; frames: number }
+export interface AlsaOpenRequest {
+  name: string;
+  rate: number;
+  channels: number;
+  latencyUs: number;
+  softResample: boolean;
+}
+export interface AlsaWriteRequest {
+  data: ArrayBuffer;
+  frames: number;
+}
 
 export interface AlsaOpened {
   pcmType: number;
@@ -79,15 +88,7 @@ function open(req: AlsaOpenRequest): AlsaOpened {
   const rc = snd.open(out, req.name, SND_PCM_STREAM_PLAYBACK, 0) as number;
   if (rc < 0) fail('snd_pcm_open', rc);
   pcm = out[0];
-  const sp = snd.setParams(
-    pcm,
-    SND_PCM_FORMAT_S16_LE,
-    SND_PCM_ACCESS_RW_INTERLEAVED,
-    req.channels,
-    req.rate,
-    req.softResample ? 1 : 0,
-    req.latencyUs,
-  ) as number;
+  const sp = snd.setParams(pcm, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED, req.channels, req.rate, req.softResample ? 1 : 0, req.latencyUs) as number;
   if (sp < 0) {
     snd.close(pcm);
     pcm = null;

@@ -19,9 +19,7 @@ koffi.opaque('snd_pcm_sw_params_t');
 
 export const snd = {
   open: lib.func('int snd_pcm_open(_Out_ snd_pcm_t **pcm, const char *name, int stream, int mode)'),
-  setParams: lib.func(
-    'int snd_pcm_set_params(snd_pcm_t *pcm, int format, int access, unsigned int channels, unsigned int rate, int soft_resample, unsigned int latency)',
-  ),
+  setParams: lib.func('int snd_pcm_set_params(snd_pcm_t *pcm, int format, int access, unsigned int channels, unsigned int rate, int soft_resample, unsigned int latency)'),
   getParams: lib.func('int snd_pcm_get_params(snd_pcm_t *pcm, _Out_ unsigned long *buffer_size, _Out_ unsigned long *period_size)'),
   type: lib.func('int snd_pcm_type(snd_pcm_t *pcm)'),
   writei: lib.func('long snd_pcm_writei(snd_pcm_t *pcm, const void *buffer, unsigned long size)'),

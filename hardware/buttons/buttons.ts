@@ -1,7 +1,6 @@
 // Buttons as the box sees them: named buttons producing gestures. Backends (GPIO
 // through onoff or libgpiod, the keyboard twin) emit the same events.
 
-
 export type ButtonName = 'share' | 'playPause' | 'next' | 'volumeUp' | 'volumeDown';
 export type Gesture = 'click' | 'double' | 'long';
 

@@ -24,7 +24,10 @@ export class GestureDetector {
   private clicks = 0; // releases waiting for the double-click window
   private longFired = false;
 
-  constructor(private readonly emit: (g: Gesture) => void, opts: GestureOptions = {}) {
+  constructor(
+    private readonly emit: (g: Gesture) => void,
+    opts: GestureOptions = {},
+  ) {
     this.debounceMs = opts.debounceMs ?? 30;
     this.doubleMs = opts.doubleMs ?? 300;
     this.longMs = opts.longMs ?? 800;
@@ -45,7 +48,10 @@ export class GestureDetector {
   }
 
   private onPress(): void {
-    if (this.doubleTimer) { clearTimeout(this.doubleTimer); this.doubleTimer = null; }
+    if (this.doubleTimer) {
+      clearTimeout(this.doubleTimer);
+      this.doubleTimer = null;
+    }
     this.longFired = false;
     this.longTimer = setTimeout(() => {
       this.longTimer = null;
@@ -57,8 +63,14 @@ export class GestureDetector {
   }
 
   private onRelease(): void {
-    if (this.longTimer) { clearTimeout(this.longTimer); this.longTimer = null; }
-    if (this.longFired) { this.longFired = false; return; }
+    if (this.longTimer) {
+      clearTimeout(this.longTimer);
+      this.longTimer = null;
+    }
+    if (this.longFired) {
+      this.longFired = false;
+      return;
+    }
     this.clicks++;
     if (this.clicks === 2) {
       this.clicks = 0;

@@ -9,7 +9,11 @@ import { GestureDetector, type GestureOptions } from './gestures.ts';
 export class GpioButtons extends EventEmitter<{ press: [ButtonEvent]; quit: [] }> implements ButtonSource {
   private detectors = new Map<number, GestureDetector>();
 
-  constructor(private readonly gpio: GpioBackend, private readonly lines: Record<ButtonName, number>, private readonly gestures: GestureOptions = {}) {
+  constructor(
+    private readonly gpio: GpioBackend,
+    private readonly lines: Record<ButtonName, number>,
+    private readonly gestures: GestureOptions = {},
+  ) {
     super();
   }
 

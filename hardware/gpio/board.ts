@@ -33,7 +33,11 @@ export function detectBoard(model: string | null): BoardId {
 }
 
 function readModel(): string | null {
-  try { return readFileSync('/proc/device-tree/model', 'utf8').replace(/\0/g, ''); } catch { return null; }
+  try {
+    return readFileSync('/proc/device-tree/model', 'utf8').replace(/\0/g, '');
+  } catch {
+    return null;
+  }
 }
 
 function checkLine(where: string, v: unknown): number {
@@ -56,7 +60,8 @@ export function loadBoard(id: BoardId | 'auto', overrides: { buttons?: Partial<R
   if (typeof label !== 'string' || typeof chardev !== 'string') throw new Error(`board file ${file}: gpiochip.label and gpiochip.chardev must be strings`);
   const pick = <K extends string>(kind: 'buttons' | 'leds', names: K[]): Record<K, number> => {
     const out = {} as Record<K, number>;
-    for (const k of Object.keys(overrides[kind] ?? {})) if (!names.includes(k as K)) throw new Error(`hardware.${kind}.map: unknown ${kind === 'buttons' ? 'button' : 'LED'} '${k}' (known: ${names.join(', ')})`);
+    for (const k of Object.keys(overrides[kind] ?? {}))
+      if (!names.includes(k as K)) throw new Error(`hardware.${kind}.map: unknown ${kind === 'buttons' ? 'button' : 'LED'} '${k}' (known: ${names.join(', ')})`);
     for (const n of names) out[n] = checkLine(overrides[kind]?.[n] !== undefined ? `hardware.${kind}.map.${n}` : `${file}: ${kind}.${n}`, overrides[kind]?.[n] ?? raw[kind]?.[n]);
     const used = Object.values(out) as number[];
     if (new Set(used).size !== used.length) throw new Error(`${kind}: two ${kind} on one GPIO line (${JSON.stringify(out)})`);

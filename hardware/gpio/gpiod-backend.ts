@@ -79,9 +79,10 @@ export class GpiodBackend implements GpioBackend {
   watch(lines: number[], onEdge: (line: number, pressed: boolean) => void): Promise<void> {
     const offsets = lines.map(String);
     // active-low with the pull-up: a press is a rising edge of the logical value
-    const args = this.version === 1
-      ? ['--active-low', '--bias=pull-up', '--line-buffered', '--format=%o %e', this.chip, ...offsets]
-      : ['--chip', this.chip, '--active-low', '--bias=pull-up', '--edges=both', '--format=%o %e', ...offsets];
+    const args =
+      this.version === 1
+        ? ['--active-low', '--bias=pull-up', '--line-buffered', '--format=%o %e', this.chip, ...offsets]
+        : ['--chip', this.chip, '--active-low', '--bias=pull-up', '--edges=both', '--format=%o %e', ...offsets];
     return this.startMonitor(args, (text) => {
       const [offset, edge] = text.trim().split(/\s+/);
       const line = Number(offset);
@@ -95,7 +96,9 @@ export class GpiodBackend implements GpioBackend {
     this.monitor = proc;
     const startedAt = Date.now();
     let stderr = '';
-    proc.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-500); });
+    proc.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-500);
+    });
     readline.createInterface({ input: proc.stdout! }).on('line', onLine);
     return new Promise((resolve, reject) => {
       let spawned = false;
@@ -107,7 +110,10 @@ export class GpiodBackend implements GpioBackend {
         // a restart that fails reports itself here again, so its promise is not awaited
         this.monitorDied(`gpiomon ${why}`, Date.now() - startedAt, () => void this.startMonitor(args, onLine, true));
       };
-      proc.once('spawn', () => { spawned = true; resolve(); });
+      proc.once('spawn', () => {
+        spawned = true;
+        resolve();
+      });
       proc.once('error', (e) => end(e.message));
       // 'close', not 'exit': by then all it wrote to stderr has been read
       proc.once('close', (code, signal) => end(`exited (${code ?? signal}): ${stderr.trim() || 'no message'}`));
@@ -145,7 +151,10 @@ export class GpiodBackend implements GpioBackend {
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGTERM');
-      setTimeout(() => { proc.kill('SIGKILL'); resolve(); }, 1000).unref();
+      setTimeout(() => {
+        proc.kill('SIGKILL');
+        resolve();
+      }, 1000).unref();
     });
   }
 }

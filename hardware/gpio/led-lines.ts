@@ -18,7 +18,11 @@ export class LedLines {
   private gaveUp = false;
   private closed = false;
 
-  constructor(private readonly outputs: OutputLines, private readonly onError: (message: string) => void, retry: RetryOptions = LED_RETRY) {
+  constructor(
+    private readonly outputs: OutputLines,
+    private readonly onError: (message: string) => void,
+    retry: RetryOptions = LED_RETRY,
+  ) {
     this.retries = new RetryBudget(retry);
   }
 

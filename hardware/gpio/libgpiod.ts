@@ -9,10 +9,16 @@ import koffi from 'koffi';
 import { getSystemErrorName } from 'node:util';
 
 export type LibgpiodApi = 1 | 2;
-export interface LibgpiodLibrary { file: string; api: LibgpiodApi }
+export interface LibgpiodLibrary {
+  file: string;
+  api: LibgpiodApi;
+}
 
 /** tried in this order: the newer API first, where a system has both */
-export const LIBGPIOD_LIBRARIES: readonly LibgpiodLibrary[] = [{ file: 'libgpiod.so.3', api: 2 }, { file: 'libgpiod.so.2', api: 1 }];
+export const LIBGPIOD_LIBRARIES: readonly LibgpiodLibrary[] = [
+  { file: 'libgpiod.so.3', api: 2 },
+  { file: 'libgpiod.so.2', api: 1 },
+];
 
 /** the consumer name the kernel shows for our lines (gpioinfo) */
 const CONSUMER = 'nearcast';
@@ -39,7 +45,11 @@ const Handle = koffi.pointer(koffi.opaque());
 function failure(call: string): Error {
   const errno = koffi.errno();
   let name = `errno ${errno}`;
-  try { name = getSystemErrorName(-errno); } catch { /* not an errno Node knows */ }
+  try {
+    name = getSystemErrorName(-errno);
+  } catch {
+    /* not an errno Node knows */
+  }
   return new Error(`libgpiod: ${call} failed: ${name}`);
 }
 
@@ -82,7 +92,16 @@ export function openOutputLines(chipPath: string, libraries: readonly LibgpiodLi
     const closeChip = lib.func('gpiod_chip_close', 'void', [Handle]);
     const chip = lib.func('gpiod_chip_open', Handle, ['const char *'])(chipPath) as unknown;
     if (!chip) throw failure(`gpiod_chip_open(${chipPath})`);
-    return new HeldOutputLines(api, version, calls, () => { closeChip(chip); lib.unload(); }, chip);
+    return new HeldOutputLines(
+      api,
+      version,
+      calls,
+      () => {
+        closeChip(chip);
+        lib.unload();
+      },
+      chip,
+    );
   } catch (e) {
     lib.unload();
     throw e;

@@ -17,7 +17,11 @@ export class OnoffBackend implements GpioBackend {
   private inputs: OnoffGpio[] = [];
   private leds = new Map<number, OnoffGpio>();
 
-  private constructor(private readonly Gpio: OnoffCtor, private readonly label: string, private readonly root: string) {}
+  private constructor(
+    private readonly Gpio: OnoffCtor,
+    private readonly label: string,
+    private readonly root: string,
+  ) {}
 
   static async open(board: { label: string }, root = '/sys/class/gpio', load: () => Promise<{ Gpio: OnoffCtor }> = () => import('onoff' as string)): Promise<OnoffBackend> {
     let mod: { Gpio: OnoffCtor };
@@ -38,7 +42,9 @@ export class OnoffBackend implements GpioBackend {
     for (const line of lines) {
       // active low: onoff inverts, so 1 = pressed; the pull-up comes from the device tree / config.txt
       const g = new this.Gpio(this.number(line), 'in', 'both', { activeLow: true });
-      g.watch((err, value) => { if (!err) onEdge(line, value === 1); });
+      g.watch((err, value) => {
+        if (!err) onEdge(line, value === 1);
+      });
       this.inputs.push(g);
     }
   }

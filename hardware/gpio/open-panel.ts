@@ -34,6 +34,9 @@ export async function openGpioPanel(o: PanelOptions): Promise<GpioPanel> {
     boardName: board.name,
     buttons,
     setLed: (led, on) => gpio.setLed(board.leds[led], on),
-    close: async () => { buttons.stop(); await gpio.close(); },
+    close: async () => {
+      buttons.stop();
+      await gpio.close();
+    },
   };
 }

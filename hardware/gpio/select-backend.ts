@@ -9,7 +9,11 @@ function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, cmd)));
 }
 
-export function chooseBackend(choice: BackendChoice, sim: boolean, probe = { gpiomon: () => onPath('gpiomon'), chardev: () => existsSync('/dev/gpiochip0'), sysfs: () => existsSync('/sys/class/gpio') }): 'gpiod' | 'onoff' | 'sim' {
+export function chooseBackend(
+  choice: BackendChoice,
+  sim: boolean,
+  probe = { gpiomon: () => onPath('gpiomon'), chardev: () => existsSync('/dev/gpiochip0'), sysfs: () => existsSync('/sys/class/gpio') },
+): 'gpiod' | 'onoff' | 'sim' {
   if (choice !== 'auto') return choice;
   if (sim) return 'sim';
   if (probe.gpiomon() && probe.chardev()) return 'gpiod';

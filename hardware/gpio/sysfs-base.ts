@@ -5,7 +5,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-export interface SysfsChip { name: string; label: string; base: number; ngpio: number }
+export interface SysfsChip {
+  name: string;
+  label: string;
+  base: number;
+  ngpio: number;
+}
 
 export function sysfsChips(root = '/sys/class/gpio'): SysfsChip[] {
   let entries: string[];

@@ -4,15 +4,34 @@
 import type { LedName } from '../gpio/board.ts';
 
 export type Pattern = ReadonlyArray<readonly [boolean, number]>;
-export interface LedState { playing: boolean; shareOpen: boolean; pendingJoins: number; error: boolean }
+export interface LedState {
+  playing: boolean;
+  shareOpen: boolean;
+  pendingJoins: number;
+  error: boolean;
+}
 
 export const PATTERNS = {
   off: [[false, 1000]],
   on: [[true, 1000]],
-  slowBlink: [[true, 500], [false, 500]], // share window open
-  fastBlink: [[true, 120], [false, 120]], // a join waits for the button
-  doubleFlash: [[true, 100], [false, 100], [true, 100], [false, 700]], // error
-  breathe: [[true, 100], [false, 2900]], // idle: alive, nothing playing
+  slowBlink: [
+    [true, 500],
+    [false, 500],
+  ], // share window open
+  fastBlink: [
+    [true, 120],
+    [false, 120],
+  ], // a join waits for the button
+  doubleFlash: [
+    [true, 100],
+    [false, 100],
+    [true, 100],
+    [false, 700],
+  ], // error
+  breathe: [
+    [true, 100],
+    [false, 2900],
+  ], // idle: alive, nothing playing
 } as const satisfies Record<string, Pattern>;
 
 export function ledPatterns(s: LedState): Record<LedName, Pattern> {

@@ -69,11 +69,17 @@ export class SystemTelemetry {
     // Inter-| sta-|   Quality        |  ...
     //  face | tus | link level noise |  ...
     //  wlan0: 0000   70.  -40.  -256 ...
-    const line = text.split('\n').slice(2).find((l) => l.includes(':'));
+    const line = text
+      .split('\n')
+      .slice(2)
+      .find((l) => l.includes(':'));
     if (!line) return null;
     const colon = line.indexOf(':');
     const iface = line.slice(0, colon);
-    const f = line.slice(colon + 1).trim().split(/\s+/);
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     const quality = Number.parseFloat(f[1] ?? ''); // a missing column reads as NaN, reported as null
     const signal = Number.parseFloat(f[2] ?? '');
     return { interface: iface.trim(), quality: Number.isFinite(quality) ? quality : null, signalDbm: Number.isFinite(signal) ? signal : null };

@@ -7,7 +7,11 @@ import type { EventEmitter } from 'node:events';
 import { WpaCtrl } from './wpa-ctrl.ts';
 
 export type WpsState = 'armed' | 'success' | 'failed' | 'timeout' | 'cancelled';
-export interface StationEvent { mac: string; connected: boolean; p2pDevAddr: string | null }
+export interface StationEvent {
+  mac: string;
+  connected: boolean;
+  p2pDevAddr: string | null;
+}
 export interface AccessPointEvents {
   station: [StationEvent];
   wps: [{ state: WpsState }];
@@ -15,7 +19,11 @@ export interface AccessPointEvents {
 
 /** AP-STA-CONNECTED 02:00:00:00:03:00 [p2p_dev_addr=02:00:00:00:02:00] (the address only in a P2P group) */
 const STATION = /^AP-STA-(CONNECTED|DISCONNECTED) ([0-9a-f:]{17})(?: .*p2p_dev_addr=([0-9a-f:]{17}))?/;
-const WPS_OUTCOMES: Array<[prefix: string, state: WpsState]> = [['WPS-SUCCESS', 'success'], ['WPS-FAIL', 'failed'], ['WPS-TIMEOUT', 'timeout']];
+const WPS_OUTCOMES: Array<[prefix: string, state: WpsState]> = [
+  ['WPS-SUCCESS', 'success'],
+  ['WPS-FAIL', 'failed'],
+  ['WPS-TIMEOUT', 'timeout'],
+];
 
 export class AccessPointControl {
   private ctrl: WpaCtrl | null = null;

@@ -10,7 +10,13 @@ import path from 'node:path';
 import { AccessPointControl } from './access-point-control.ts';
 import type { P2pRadioEvents, RadioState } from './p2p-radio.ts';
 
-export interface ApOptions { iface: string; ssid: string; passphrase: string; freq: number; runDir: string }
+export interface ApOptions {
+  iface: string;
+  ssid: string;
+  passphrase: string;
+  freq: number;
+  runDir: string;
+}
 
 export function hostapdConfig(o: ApOptions): string {
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(o.iface)) throw new Error(`ap: '${o.iface}' is not an interface name`);
@@ -65,9 +71,13 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
     const p = spawn('hostapd', [conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = p;
     let err = '';
-    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-300); });
+    p.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-300);
+    });
     p.on('error', (e) => this.down(`hostapd: ${e.message}`));
-    p.on('exit', (code) => { if (this.proc === p) this.down(`hostapd exited (${code}): ${err.trim() || 'no message'}`); });
+    p.on('exit', (code) => {
+      if (this.proc === p) this.down(`hostapd exited (${code}): ${err.trim() || 'no message'}`);
+    });
     void this.attach(0);
   }
 
@@ -77,7 +87,10 @@ export class ApRadio extends EventEmitter<P2pRadioEvents> {
     try {
       await this.accessPoint.attach(path.join(this.options.runDir, 'hostapd', this.options.iface));
     } catch (e) {
-      if (tries < 50) { setTimeout(() => void this.attach(tries + 1), 100); return; }
+      if (tries < 50) {
+        setTimeout(() => void this.attach(tries + 1), 100);
+        return;
+      }
       this.down(`hostapd control socket: ${(e as Error).message}`);
       return;
     }

@@ -6,7 +6,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export interface DhcpRange { start: string; end: string; netmask: string; router: string }
+export interface DhcpRange {
+  start: string;
+  end: string;
+  netmask: string;
+  router: string;
+}
 export const DEFAULT_RANGE: DhcpRange = { start: '192.168.49.10', end: '192.168.49.100', netmask: '255.255.255.0', router: '192.168.49.1' };
 
 export function dnsmasqConfig(iface: string, r: DhcpRange = DEFAULT_RANGE): string {
@@ -27,18 +32,31 @@ export function dnsmasqConfig(iface: string, r: DhcpRange = DEFAULT_RANGE): stri
 export class DnsmasqDhcp {
   private proc: ChildProcess | null = null;
 
-  constructor(private readonly runDir: string, private readonly onError: (msg: string) => void, private readonly range = DEFAULT_RANGE) {}
+  constructor(
+    private readonly runDir: string,
+    private readonly onError: (msg: string) => void,
+    private readonly range = DEFAULT_RANGE,
+  ) {}
 
   start(iface: string): void {
     this.stop();
     mkdirSync(this.runDir, { recursive: true });
     const conf = path.join(this.runDir, `dnsmasq-${iface}.conf`);
     writeFileSync(conf, dnsmasqConfig(iface, this.range));
-    const p = spawn('dnsmasq', ['--keep-in-foreground', `--conf-file=${conf}`, `--pid-file=${path.join(this.runDir, `dnsmasq-${iface}.pid`)}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('dnsmasq', ['--keep-in-foreground', `--conf-file=${conf}`, `--pid-file=${path.join(this.runDir, `dnsmasq-${iface}.pid`)}`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
-    p.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-300); });
+    p.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-300);
+    });
     p.on('error', (e) => this.onError(`dnsmasq: ${e.message}`));
-    p.on('exit', (code) => { if (this.proc === p) { this.proc = null; this.onError(`dnsmasq exited (${code}): ${err.trim() || 'no message'}`); } });
+    p.on('exit', (code) => {
+      if (this.proc === p) {
+        this.proc = null;
+        this.onError(`dnsmasq exited (${code}): ${err.trim() || 'no message'}`);
+      }
+    });
     this.proc = p;
   }
 

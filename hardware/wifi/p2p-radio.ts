@@ -9,7 +9,12 @@ import path from 'node:path';
 import { AccessPointControl, type AccessPointEvents } from './access-point-control.ts';
 import { WpaCtrl } from './wpa-ctrl.ts';
 
-export interface P2pGroup { iface: string; ssid: string; freq: number; passphrase: string | null }
+export interface P2pGroup {
+  iface: string;
+  ssid: string;
+  freq: number;
+  passphrase: string | null;
+}
 export type RadioState = { state: 'down'; error?: string } | { state: 'forming' } | { state: 'up'; group: P2pGroup };
 
 /** what both radios (this one and ApRadio) report */
@@ -91,7 +96,13 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
         this.emit('problem', `${msg}; retrying in ${Math.round(backoff / 1000)} s`);
       }
       if (this.stopped) break;
-      await new Promise<void>((r) => { const t = setTimeout(r, backoff); this.wake = () => { clearTimeout(t); r(); }; });
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, backoff);
+        this.wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
       backoff = Math.min(max, backoff * 2);
     }
   }
@@ -110,7 +121,13 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
       const t = setTimeout(() => reject(new Error('Wi-Fi Direct: the group did not start')), this.options.formTimeoutMs ?? 15_000);
       onEvent = (ev) => {
         const g = parseGroupStarted(ev);
-        if (g) { clearTimeout(t); resolve(g); } else if (ev.startsWith('P2P-GROUP-FORMATION-FAILURE')) { clearTimeout(t); reject(new Error('Wi-Fi Direct: group formation failed')); }
+        if (g) {
+          clearTimeout(t);
+          resolve(g);
+        } else if (ev.startsWith('P2P-GROUP-FORMATION-FAILURE')) {
+          clearTimeout(t);
+          reject(new Error('Wi-Fi Direct: group formation failed'));
+        }
       };
     });
     const pw = this.options.passphrase ? ` passphrase=${this.options.passphrase}` : '';
@@ -123,12 +140,29 @@ export class P2pRadio extends EventEmitter<P2pRadioEvents> {
 
     // until the group is removed or the supplicant stops answering
     await new Promise<void>((resolve, reject) => {
-      onEvent = (ev) => { if (ev.startsWith(`P2P-GROUP-REMOVED ${group.iface}`)) reject(new Error(`Wi-Fi Direct: group ${group.iface} removed (${/reason=(\S+)/.exec(ev)?.[1] ?? 'no reason'})`)); };
+      onEvent = (ev) => {
+        if (ev.startsWith(`P2P-GROUP-REMOVED ${group.iface}`)) reject(new Error(`Wi-Fi Direct: group ${group.iface} removed (${/reason=(\S+)/.exec(ev)?.[1] ?? 'no reason'})`));
+      };
       const ping = setInterval(() => {
-        if (this.stopped) { clearInterval(ping); resolve(); return; }
-        main.request('PING', 2000).then((r) => { if (r !== 'PONG') throw new Error(`answered ${r}`); }).catch((e: Error) => { clearInterval(ping); reject(new Error(`wpa_supplicant stopped answering: ${e.message}`)); });
+        if (this.stopped) {
+          clearInterval(ping);
+          resolve();
+          return;
+        }
+        main
+          .request('PING', 2000)
+          .then((r) => {
+            if (r !== 'PONG') throw new Error(`answered ${r}`);
+          })
+          .catch((e: Error) => {
+            clearInterval(ping);
+            reject(new Error(`wpa_supplicant stopped answering: ${e.message}`));
+          });
       }, this.options.pingMs ?? 2000);
-      this.wake = () => { clearInterval(ping); resolve(); };
+      this.wake = () => {
+        clearInterval(ping);
+        resolve();
+      };
     });
   }
 

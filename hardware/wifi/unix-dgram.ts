@@ -51,7 +51,11 @@ export class UnixDgramSocket {
   /** A socket bound to `localPath` (a file the socket creates; removed on close). */
   constructor(readonly localPath: string) {
     this.fd = check('socket(AF_UNIX, SOCK_DGRAM)', c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) as number);
-    try { unlinkSync(localPath); } catch { /* not there */ }
+    try {
+      unlinkSync(localPath);
+    } catch {
+      /* not there */
+    }
     try {
       check(`bind ${localPath}`, c.bind(this.fd, sockaddr(localPath), ADDR_LEN) as number);
     } catch (e) {
@@ -101,6 +105,10 @@ export class UnixDgramSocket {
     if (this.closed) return;
     this.closed = true;
     c.close(this.fd);
-    try { unlinkSync(this.localPath); } catch { /* gone */ }
+    try {
+      unlinkSync(this.localPath);
+    } catch {
+      /* gone */
+    }
   }
 }

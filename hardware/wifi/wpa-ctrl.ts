@@ -17,7 +17,10 @@ export class WpaCtrl extends EventEmitter<{ event: [string] }> {
   private waiting: { resolve: (r: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly ctrlPath: string, private readonly localDir = os.tmpdir()) {
+  constructor(
+    readonly ctrlPath: string,
+    private readonly localDir = os.tmpdir(),
+  ) {
     super();
   }
 
@@ -38,19 +41,23 @@ export class WpaCtrl extends EventEmitter<{ event: [string] }> {
 
   /** Sends a command and resolves with its reply (trailing newline trimmed). */
   request(cmd: string, timeoutMs = 3000): Promise<string> {
-    const run = () => new Promise<string>((resolve, reject) => {
-      const s = this.sock;
-      if (!s) return reject(new Error(`wpa_supplicant ${this.ctrlPath}: not open`));
-      const timer = setTimeout(() => { this.waiting = null; reject(new Error(`wpa_supplicant ${this.ctrlPath}: no reply to ${cmd.split(' ')[0]} within ${timeoutMs} ms`)); }, timeoutMs);
-      this.waiting = { resolve, reject, timer };
-      try {
-        s.send(cmd);
-      } catch (e) {
-        clearTimeout(timer);
-        this.waiting = null;
-        reject(new Error(`wpa_supplicant ${this.ctrlPath}: ${(e as Error).message}`));
-      }
-    });
+    const run = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = this.sock;
+        if (!s) return reject(new Error(`wpa_supplicant ${this.ctrlPath}: not open`));
+        const timer = setTimeout(() => {
+          this.waiting = null;
+          reject(new Error(`wpa_supplicant ${this.ctrlPath}: no reply to ${cmd.split(' ')[0]} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        this.waiting = { resolve, reject, timer };
+        try {
+          s.send(cmd);
+        } catch (e) {
+          clearTimeout(timer);
+          this.waiting = null;
+          reject(new Error(`wpa_supplicant ${this.ctrlPath}: ${(e as Error).message}`));
+        }
+      });
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;

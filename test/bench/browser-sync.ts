@@ -100,9 +100,13 @@ try {
   console.log(table(['page', 'n', 'p50', 'p95', 'p99', 'max', 'page vs box p50', 'native vs box p50'], rows));
   console.log(`\ntarget: ≤ 5 ms (p95) ${met ? 'met' : 'MISSED'}`);
   const file = writeResult('browser-sync', {
-    method: 'real box process; headless Chromium pages (insecure context: WebAssembly Opus; secure context on localhost: WebCodecs Opus), one after the other, and a native Player on a virtual DAC joined to the same stream; per chunk, the page\'s scheduled start vs the native DAC out-time of the same first sample, both on the wall clock',
+    method:
+      "real box process; headless Chromium pages (insecure context: WebAssembly Opus; secure context on localhost: WebCodecs Opus), one after the other, and a native Player on a virtual DAC joined to the same stream; per chunk, the page's scheduled start vs the native DAC out-time of the same first sample, both on the wall clock",
     limits: 'headless Chromium plays to a fake audio sink; wall-clock conversion adds ~0.1 ms; native side is a virtual DAC',
-    windowSeconds: windowS, difference: results, targetMs: 5, met,
+    windowSeconds: windowS,
+    difference: results,
+    targetMs: 5,
+    met,
   });
   console.log(`results: ${file}`);
   await native.close();

@@ -23,7 +23,16 @@ import { deviceSyncTargets, METHOD, LIMITS } from './lib/device-sync-text.ts';
 import { itemAt } from '../../firmware/util/checked-index.ts';
 
 const args = parseArgs(process.argv.slice(2), {
-  duration: 300, quick: false, companions: 3, snapclients: 3, jitter: 20, hogFrom: 0.5, codec: 'opus', windowMs: 500, maxLagMs: 200, systems: 'nearcast,snapcast',
+  duration: 300,
+  quick: false,
+  companions: 3,
+  snapclients: 3,
+  jitter: 20,
+  hogFrom: 0.5,
+  codec: 'opus',
+  windowMs: 500,
+  maxLagMs: 200,
+  systems: 'nearcast,snapcast',
 });
 const durationS = args.quick ? 60 : (args.duration as number);
 const nCompanions = args.companions as number;
@@ -39,16 +48,28 @@ if ((args.windowMs as number) < 50 || (args.windowMs as number) > 500) throw new
 if ((args.maxLagMs as number) < 1 || (args.maxLagMs as number) > 1000) throw new Error('--max-lag-ms: 1…1000');
 const tools = ['pulseaudio', 'pactl', 'parec', 'taskset', 'ffmpeg', ...(systems.includes('snapcast') ? ['snapserver', 'snapclient'] : [])];
 const missingTools = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-if (missingTools.length) throw new Error(`device-sync needs ${missingTools.join(', ')} (make bench installs them: pulseaudio pulseaudio-utils util-linux ffmpeg snapserver snapclient)`);
+if (missingTools.length)
+  throw new Error(`device-sync needs ${missingTools.join(', ')} (make bench installs them: pulseaudio pulseaudio-utils util-linux ffmpeg snapserver snapclient)`);
 
 console.log(`device-sync: ${durationS} s\n\nMethod: ${METHOD}\n\nLimits: ${LIMITS}\n`);
 
 // this thread timestamps the recorder's reads: above the players when permitted
-try { os.setPriority(-10); } catch { /* not permitted: normal priority, a coarser clock map */ }
+try {
+  os.setPriority(-10);
+} catch {
+  /* not permitted: normal priority, a coarser clock map */
+}
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-device-sync-'));
 const children = new Set<ChildProcess>();
-const owned = (c: ChildProcess) => { children.add(c); c.once('exit', () => children.delete(c)); return c; };
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+const owned = (c: ChildProcess) => {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  return c;
+};
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 async function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
@@ -62,8 +83,25 @@ const lastLines = (xs: string[], n = 15) => xs.slice(-n).join('\n');
 // wandering envelope plus a gliding tone, so each 0.5 s window has one sharp peak
 const source = path.join(dir, 'source.flac');
 const voice = (k: number) => `(0.55+0.35*sin(2*PI*0.23*t+${k}))*0.35*(2*random(${k})-1)+0.12*sin(2*PI*(220+60*sin(2*PI*0.13*t+${k}))*t)`;
-execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=60`, '-af', 'lowpass=f=12000',
-  '-ac', '2', '-ar', '48000', '-sample_fmt', 's16', source]);
+execFileSync('ffmpeg', [
+  '-nostdin',
+  '-v',
+  'error',
+  '-y',
+  '-f',
+  'lavfi',
+  '-i',
+  `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=60`,
+  '-af',
+  'lowpass=f=12000',
+  '-ac',
+  '2',
+  '-ar',
+  '48000',
+  '-sample_fmt',
+  's16',
+  source,
+]);
 /** ffmpeg decoding the source in real time, looped, into a named pipe */
 function feed(fifo: string): ChildProcess {
   spawnSync('mkfifo', [fifo]);
@@ -88,14 +126,49 @@ if (ncPlayers.length) {
   feed(fifo);
   // the box rejects NEARCAST_* settings it does not know (NEARCAST_BENCH_RESULTS)
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_')));
-  boxProc = owned(spawn(process.execPath, ['--import', 'tsx', 'firmware/main.ts', '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0',
-    '--policy', 'open', '--no-keyboard', '--audio-device', 'pulse', '--source', `pipe:${fifo}`, '--codec', String(args.codec), '--state-dir', path.join(dir, 'state')],
-  { cwd: ROOT, env: { ...rig.env('box', base), NEARCAST_MDNS__ENABLED: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] }));
+  boxProc = owned(
+    spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'firmware/main.ts',
+        '--host',
+        '127.0.0.1',
+        '--mqtt-port',
+        '0',
+        '--http-port',
+        '0',
+        '--stream-port',
+        '0',
+        '--policy',
+        'open',
+        '--no-keyboard',
+        '--audio-device',
+        'pulse',
+        '--source',
+        `pipe:${fifo}`,
+        '--codec',
+        String(args.codec),
+        '--state-dir',
+        path.join(dir, 'state'),
+      ],
+      { cwd: ROOT, env: { ...rig.env('box', base), NEARCAST_MDNS__ENABLED: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+  );
   const ports = await new Promise<{ mqtt: number; stream: number }>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`the box did not start within 30 s:\n${lastLines(boxLog)}`)), 30_000);
     readline.createInterface({ input: boxProc!.stderr! }).on('line', (l) => {
       boxLog.push(l);
-      try { const j = JSON.parse(l); if (j.msg === 'box ready') { clearTimeout(t); resolve(j); } } catch { /* not a log line */ }
+      try {
+        const j = JSON.parse(l);
+        if (j.msg === 'box ready') {
+          clearTimeout(t);
+          resolve(j);
+        }
+      } catch {
+        /* not a log line */
+      }
     });
   });
   probe = await probeSchedule('127.0.0.1', ports.mqtt);
@@ -143,7 +216,7 @@ while (Date.now() < audibleBy) {
 if (silentPlayers.length) {
   process.stderr.write(`device-sync: not audible after 60 s: ${silentPlayers.join(', ')}\n`);
   for (const p of silentPlayers) {
-    const log = p === 'box' ? boxLog : companions.get(p)?.stderr ?? snapclients.find((s) => s.name === p)?.log ?? [];
+    const log = p === 'box' ? boxLog : (companions.get(p)?.stderr ?? snapclients.find((s) => s.name === p)?.log ?? []);
     process.stderr.write(`--- ${p}:\n${lastLines(log)}\n`);
   }
 }
@@ -158,7 +231,7 @@ let hog: ChildProcess | undefined;
 const cores = os.cpus().length;
 process.stderr.write(`device-sync: all playing; measuring ${durationS} s (CPU hog from ${((hogAtUs - startUs) / 1e6).toFixed(0)} s)\n`);
 while (monotonicUs() < endUs) {
-  if (!hog && args.hogFrom as number < 1 && monotonicUs() >= hogAtUs) {
+  if (!hog && (args.hogFrom as number) < 1 && monotonicUs() >= hogAtUs) {
     hog = owned(spawn('taskset', ['-c', String(cores - 1), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
   }
   await sleep(Math.min(1000, Math.max(1, (Math.min(endUs, hog ? endUs : hogAtUs) - monotonicUs()) / 1000)));
@@ -178,7 +251,10 @@ for (const p of proxies) await p.close();
 for (const c of [...children]) await stop(c, 'SIGKILL');
 
 // analysed with every player stopped: the recording is on disk, the CPU is the analysis's
-const phases = [{ name: 'quiet', fromUs: 0, toUs: hogAtUs }, { name: 'cpu hog', fromUs: hogAtUs, toUs: hogStopUs + 1e6 }];
+const phases = [
+  { name: 'quiet', fromUs: 0, toUs: hogAtUs },
+  { name: 'cpu hog', fromUs: hogAtUs, toUs: hogStopUs + 1e6 },
+];
 const channelOf = (p: string) => players.indexOf(p);
 const allPairs = (ps: string[]) => ps.flatMap((a, i) => ps.slice(i + 1).map((b) => [a, b] as [string, string]));
 const opts = { windowMs: args.windowMs as number, maxLagMs: args.maxLagMs as number, phases, toFrame: Math.floor(rec.frameAt(hogStopUs)) };
@@ -186,14 +262,23 @@ const reports: Record<string, OffsetReport> = {};
 if (ncPlayers.length) reports.nearcast = analyseOffsets(rec, ncPlayers, channelOf, allPairs(ncPlayers), opts);
 if (snapPlayers.length) reports.snapclient = analyseOffsets(rec, snapPlayers, channelOf, allPairs(snapPlayers), opts);
 // each nearcast player against the box clock's schedule (through the recorder's clock map)
-const vsSchedule = probe ? analyseOffsets(rec, ncPlayers, channelOf, ncPlayers.map((p) => ['schedule', p] as [string, string]), { ...opts, references: { schedule: probe.reference(rec) } }) : undefined;
+const vsSchedule = probe
+  ? analyseOffsets(
+      rec,
+      ncPlayers,
+      channelOf,
+      ncPlayers.map((p) => ['schedule', p] as [string, string]),
+      { ...opts, references: { schedule: probe.reference(rec) } },
+    )
+  : undefined;
 const recordedS = rec.frames() / 48000;
 const clockSpreadMs = rec.clockSpreadUs() / 1000;
 
 await rig.stop();
 
 // ---- report
-const kindOf = (a: string, b: string) => `${a === 'box' || b === 'box' ? 'listener–box speaker' : 'listener–listener'}${proxied.has(a) || proxied.has(b) ? ' (one via proxy)' : ''}`;
+const kindOf = (a: string, b: string) =>
+  `${a === 'box' || b === 'box' ? 'listener–box speaker' : 'listener–listener'}${proxied.has(a) || proxied.has(b) ? ' (one via proxy)' : ''}`;
 const kinds = [...new Set(Object.values(reports).flatMap((r) => r.pairs.map((p) => kindOf(p.a, p.b))))].sort();
 /** pools the windows of every pair of one kind in one phase */
 const pooled = (sys: string, kind: string, phase: string): PhaseStats | undefined => {
@@ -201,59 +286,147 @@ const pooled = (sys: string, kind: string, phase: string): PhaseStats | undefine
   const prs = r?.pairs.filter((p) => kindOf(p.a, p.b) === kind);
   if (!prs?.length) return undefined;
   const bound = phases.find((ph) => ph.name === phase)!;
-  const inPhase = (t: number) => { const us = rec.timeOfFrame(t * 48000); return us >= bound.fromUs && us < bound.toUs; };
+  const inPhase = (t: number) => {
+    const us = rec.timeOfFrame(t * 48000);
+    return us >= bound.fromUs && us < bound.toUs;
+  };
   const ws = prs.flatMap((p) => p.windows.filter(([t]) => inPhase(t)));
   const good = ws.filter(([, o]) => Number.isFinite(o)).map(([, o]) => o);
-  return { ...summarize(good.map(Math.abs)), meanMs: good.length ? good.reduce((a, b) => a + b, 0) / good.length : NaN, silent: ws.filter(([, , rho]) => rho === 0).length, lowCorrelation: ws.filter(([, o, rho]) => !Number.isFinite(o) && rho > 0).length };
+  return {
+    ...summarize(good.map(Math.abs)),
+    meanMs: good.length ? good.reduce((a, b) => a + b, 0) / good.length : NaN,
+    silent: ws.filter(([, , rho]) => rho === 0).length,
+    lowCorrelation: ws.filter(([, o, rho]) => !Number.isFinite(o) && rho > 0).length,
+  };
 };
 const cell = (s: PhaseStats | undefined) => (s?.n ? `${s.p50.toFixed(3)} / ${s.p95.toFixed(3)} / ${s.max.toFixed(3)} (${s.n})` : '—');
 const rejects = (s: PhaseStats | undefined) => (s ? `${s.lowCorrelation} / ${s.silent}` : '—');
-const sideBySide = phases.flatMap((ph) => kinds.map((k) => {
-  const [n, s] = [pooled('nearcast', k, ph.name), pooled('snapclient', k, ph.name)];
-  return [ph.name, k, cell(n), rejects(n), cell(s), rejects(s)];
-}));
+const sideBySide = phases.flatMap((ph) =>
+  kinds.map((k) => {
+    const [n, s] = [pooled('nearcast', k, ph.name), pooled('snapclient', k, ph.name)];
+    return [ph.name, k, cell(n), rejects(n), cell(s), rejects(s)];
+  }),
+);
 console.log(`\n|offset| between players at the sink, ms: p50 / p95 / max (windows); ${recordedS.toFixed(0)} s recorded, ${opts.windowMs} ms windows\n`);
 console.log(table(['condition', 'pair', 'nearcast', 'nc low-ρ / silent', 'snapclient', 'snap low-ρ / silent'], sideBySide));
 
-const perPair = Object.entries(reports).flatMap(([sys, r]) => r.pairs.flatMap((p) => Object.entries(p.byPhase).map(([ph, s]) => [sys, `${p.a}–${p.b}`, ph, s.n, s.p50, s.p95, s.max, s.meanMs, s.lowCorrelation, s.silent])));
+const perPair = Object.entries(reports).flatMap(([sys, r]) =>
+  r.pairs.flatMap((p) => Object.entries(p.byPhase).map(([ph, s]) => [sys, `${p.a}–${p.b}`, ph, s.n, s.p50, s.p95, s.max, s.meanMs, s.lowCorrelation, s.silent])),
+);
 console.log('\nper pair (mean: signed, second player later is positive)\n');
 console.log(table(['system', 'pair', 'condition', 'windows', 'p50', 'p95', 'max', 'mean', 'low ρ', 'silent'], perPair));
 
 if (vsSchedule) {
-  console.log('\nnearcast players against the box clock\'s schedule, ms (signed mean: later is positive; includes the recorder clock map\'s error, see README)\n');
-  console.log(table(['player', 'condition', 'windows', 'mean', 'p50 |·|', 'p95 |·|', 'max |·|', 'low ρ'],
-    vsSchedule.pairs.flatMap((p) => Object.entries(p.byPhase).map(([ph, st]) => [p.b, ph, st.n, st.meanMs, st.p50, st.p95, st.max, st.lowCorrelation]))));
+  console.log("\nnearcast players against the box clock's schedule, ms (signed mean: later is positive; includes the recorder clock map's error, see README)\n");
+  console.log(
+    table(
+      ['player', 'condition', 'windows', 'mean', 'p50 |·|', 'p95 |·|', 'max |·|', 'low ρ'],
+      vsSchedule.pairs.flatMap((p) => Object.entries(p.byPhase).map(([ph, st]) => [p.b, ph, st.n, st.meanMs, st.p50, st.p95, st.max, st.lowCorrelation])),
+    ),
+  );
 }
 
-interface PlayerRow { system: string; player: string; via: string; firstAudibleS: number | null; dropouts: number; dropoutMs: number; resyncs: number | null; dropped: number | null; inserted: number | null; underruns: number | null; lateChunkLines: number | null }
-const delta = (p: string, k: string) => { const a = endCounters.get(p)?.[k]; const b = startCounters.get(p)?.[k]; return typeof a === 'number' ? a - (typeof b === 'number' ? b : 0) : null; };
-const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) => Object.entries(r.dropouts).map(([p, dropout]) => ({
-  system: sys, player: p, via: proxied.has(p) ? 'proxy' : p === 'box' ? 'box' : 'direct', firstAudibleS: r.firstAudible[p] === null ? null : r.firstAudible[p]! / 48000,
-  dropouts: dropout.count, dropoutMs: dropout.ms,
-  resyncs: delta(p, 'resyncs'), dropped: delta(p, 'droppedFrames'), inserted: delta(p, 'insertedFrames'), underruns: delta(p, 'underruns'),
-  lateChunkLines: snapLate.has(p) ? snapLate.get(p)! : null,
-})));
+interface PlayerRow {
+  system: string;
+  player: string;
+  via: string;
+  firstAudibleS: number | null;
+  dropouts: number;
+  dropoutMs: number;
+  resyncs: number | null;
+  dropped: number | null;
+  inserted: number | null;
+  underruns: number | null;
+  lateChunkLines: number | null;
+}
+const delta = (p: string, k: string) => {
+  const a = endCounters.get(p)?.[k];
+  const b = startCounters.get(p)?.[k];
+  return typeof a === 'number' ? a - (typeof b === 'number' ? b : 0) : null;
+};
+const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) =>
+  Object.entries(r.dropouts).map(([p, dropout]) => ({
+    system: sys,
+    player: p,
+    via: proxied.has(p) ? 'proxy' : p === 'box' ? 'box' : 'direct',
+    firstAudibleS: r.firstAudible[p] === null ? null : r.firstAudible[p]! / 48000,
+    dropouts: dropout.count,
+    dropoutMs: dropout.ms,
+    resyncs: delta(p, 'resyncs'),
+    dropped: delta(p, 'droppedFrames'),
+    inserted: delta(p, 'insertedFrames'),
+    underruns: delta(p, 'underruns'),
+    lateChunkLines: snapLate.has(p) ? snapLate.get(p)! : null,
+  })),
+);
 console.log(`\nplayers: dropouts (zero runs ≥ 2 ms in the analysed region) and their own counters over the measured ${durationS} s (box speaker: the box reports none)\n`);
-console.log(table(['system', 'player', 'stream', 'first audible s', 'dropouts', 'dropout ms', 'resyncs', 'dropped fr', 'inserted fr', 'underruns', 'snap late-chunk lines'],
-  playerRows.map((r) => [r.system, r.player, r.via, r.firstAudibleS ?? 'never', r.dropouts, r.dropoutMs, r.resyncs ?? '—', r.dropped ?? '—', r.inserted ?? '—', r.underruns ?? '—', r.lateChunkLines ?? '—'])));
+console.log(
+  table(
+    ['system', 'player', 'stream', 'first audible s', 'dropouts', 'dropout ms', 'resyncs', 'dropped fr', 'inserted fr', 'underruns', 'snap late-chunk lines'],
+    playerRows.map((r) => [
+      r.system,
+      r.player,
+      r.via,
+      r.firstAudibleS ?? 'never',
+      r.dropouts,
+      r.dropoutMs,
+      r.resyncs ?? '—',
+      r.dropped ?? '—',
+      r.inserted ?? '—',
+      r.underruns ?? '—',
+      r.lateChunkLines ?? '—',
+    ]),
+  ),
+);
 
 const targets = deviceSyncTargets(reports, playerRows, durationS, silentPlayers);
 console.log('\ntargets (issue 11):\n');
-console.log(table(['figure', 'nearcast', 'snapclient', 'target', 'met'], targets.map((t) => [t.what, t.value, t.reference, t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'])));
+console.log(
+  table(
+    ['figure', 'nearcast', 'snapclient', 'target', 'met'],
+    targets.map((t) => [t.what, t.value, t.reference, t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED']),
+  ),
+);
 const missed = targets.filter((t) => t.met === false);
 console.log(missed.length ? `\nMISSED ${missed.length} of ${targets.length} targets: ${missed.map((t) => t.what).join('; ')}` : `\nall ${targets.length} targets met`);
-console.log(`\nrecorder clock map: the recording gained ${clockSpreadMs.toFixed(2)} ms on the clock over the run (null-sink rewinds re-render what its monitor already had; the map follows them with a 0.5 s lower envelope), render block ${(rec.renderAheadUs() / 1000).toFixed(2)} ms. The schedule comparison and the phases use the map; offsets between channels do not.`);
+console.log(
+  `\nrecorder clock map: the recording gained ${clockSpreadMs.toFixed(2)} ms on the clock over the run (null-sink rewinds re-render what its monitor already had; the map follows them with a 0.5 s lower envelope), render block ${(rec.renderAheadUs() / 1000).toFixed(2)} ms. The schedule comparison and the phases use the map; offsets between channels do not.`,
+);
 // the per-window series go to their own compact file (a 300 s run has thousands of windows)
 const withoutWindows = (r: OffsetReport | undefined) => (r ? { ...r, pairs: r.pairs.map(({ windows: _, ...rest }) => rest) } : null);
-const series = Object.fromEntries(Object.entries({ ...reports, schedule: vsSchedule }).filter(([, r]) => r).map(([sys, r]) => [sys, Object.fromEntries(r!.pairs.map((p) => [`${p.a}|${p.b}`, p.windows]))]));
+const series = Object.fromEntries(
+  Object.entries({ ...reports, schedule: vsSchedule })
+    .filter(([, r]) => r)
+    .map(([sys, r]) => [sys, Object.fromEntries(r!.pairs.map((p) => [`${p.a}|${p.b}`, p.windows]))]),
+);
 mkdirSync(RESULTS_DIR, { recursive: true });
-writeFileSync(path.join(RESULTS_DIR, 'device-sync-windows.json'), JSON.stringify({ columns: ['seconds into the recording', 'offset ms (null: rejected)', 'peak correlation (0: silent)'], series }) + '\n');
+writeFileSync(
+  path.join(RESULTS_DIR, 'device-sync-windows.json'),
+  JSON.stringify({ columns: ['seconds into the recording', 'offset ms (null: rejected)', 'peak correlation (0: silent)'], series }) + '\n',
+);
 const file = writeResult('device-sync', {
-  method: METHOD, limits: LIMITS, durationS, recordedS, codec: args.codec, jitterMs: args.jitter, windowMs: opts.windowMs, maxLagMs: opts.maxLagMs,
+  method: METHOD,
+  limits: LIMITS,
+  durationS,
+  recordedS,
+  codec: args.codec,
+  jitterMs: args.jitter,
+  windowMs: opts.windowMs,
+  maxLagMs: opts.maxLagMs,
   phases: phases.map((p) => ({ name: p.name, fromS: Math.max(0, (p.fromUs - startUs) / 1e6), toS: (p.toUs - startUs) / 1e6 })),
-  proxied: [...proxied], notAudible: silentPlayers, clockSpreadMs, clockBucketsUs: rec.clockBuckets(), renderAheadUs: rec.renderAheadUs(),
-  sideBySide: phases.map((ph) => ({ condition: ph.name, kinds: kinds.map((k) => ({ pair: k, nearcast: pooled('nearcast', k, ph.name) ?? null, snapclient: pooled('snapclient', k, ph.name) ?? null })) })),
-  players: playerRows, targets, reports: Object.fromEntries(Object.entries(reports).map(([k, r]) => [k, withoutWindows(r)])), vsSchedule: withoutWindows(vsSchedule),
+  proxied: [...proxied],
+  notAudible: silentPlayers,
+  clockSpreadMs,
+  clockBucketsUs: rec.clockBuckets(),
+  renderAheadUs: rec.renderAheadUs(),
+  sideBySide: phases.map((ph) => ({
+    condition: ph.name,
+    kinds: kinds.map((k) => ({ pair: k, nearcast: pooled('nearcast', k, ph.name) ?? null, snapclient: pooled('snapclient', k, ph.name) ?? null })),
+  })),
+  players: playerRows,
+  targets,
+  reports: Object.fromEntries(Object.entries(reports).map(([k, r]) => [k, withoutWindows(r)])),
+  vsSchedule: withoutWindows(vsSchedule),
   windowsFile: 'device-sync-windows.json',
 });
 console.log(`results: ${file}`);

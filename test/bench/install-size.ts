@@ -26,7 +26,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const args = parseArgs(process.argv.slice(2), { nodeModules: 'npm', cpu: 'arm64', os: 'linux', top: 12 });
 if (args.nodeModules !== 'npm' && args.nodeModules !== 'link') throw new Error(`--node-modules must be npm or link, got '${String(args.nodeModules)}'`);
 
-interface Size { kib: number; bytes: number }
+interface Size {
+  kib: number;
+  bytes: number;
+}
 function size(target: string): Size {
   const du = (flag: string) => Number(execFileSync('du', ['-s', flag, target], { encoding: 'utf8' }).split('\t')[0]);
   return { kib: du('-k'), bytes: du('-b') };
@@ -42,7 +45,11 @@ try {
 
   const parts = ['node_modules', 'dist', 'firmware', 'companion', 'hardware', 'config'].map((part) => ({ part, ...size(path.join(app, part)) }));
   const total = size(app);
-  const other = { part: 'other files (README, package*.json)', kib: total.kib - parts.reduce((sum, p) => sum + p.kib, 0), bytes: total.bytes - parts.reduce((sum, p) => sum + p.bytes, 0) };
+  const other = {
+    part: 'other files (README, package*.json)',
+    kib: total.kib - parts.reduce((sum, p) => sum + p.kib, 0),
+    bytes: total.bytes - parts.reduce((sum, p) => sum + p.bytes, 0),
+  };
 
   // packages at the top of node_modules (a scope's packages one by one), with what they hold nested
   const packages: Array<{ name: string } & Size> = [];
@@ -55,18 +62,35 @@ try {
 
   const devFound = developmentOnlyPackages(app, path.join(ROOT, 'package-lock.json'));
 
-  console.log(`installed box (make install, node_modules: ${args.nodeModules === 'npm' ? `npm ci --omit=dev --cpu=${String(args.cpu)} --os=${String(args.os)}` : 'linked from this checkout'})\n`);
-  console.log(table(['part of /opt/nearcast', 'disk MB', 'apparent MB'],
-    [...parts, other, { part: 'total', ...total }].map((p) => [p.part, mb(p.kib), mb(p.bytes / 1024)])));
+  console.log(
+    `installed box (make install, node_modules: ${args.nodeModules === 'npm' ? `npm ci --omit=dev --cpu=${String(args.cpu)} --os=${String(args.os)}` : 'linked from this checkout'})\n`,
+  );
+  console.log(
+    table(
+      ['part of /opt/nearcast', 'disk MB', 'apparent MB'],
+      [...parts, other, { part: 'total', ...total }].map((p) => [p.part, mb(p.kib), mb(p.bytes / 1024)]),
+    ),
+  );
   console.log(`\n${packages.length} packages; the largest:\n`);
-  console.log(table(['package', 'disk MB', 'share of node_modules'],
-    packages.slice(0, Number(args.top)).map((p) => [p.name, mb(p.kib), `${Math.round((100 * p.kib) / (parts[0]?.kib ?? 1))} %`])));
+  console.log(
+    table(
+      ['package', 'disk MB', 'share of node_modules'],
+      packages.slice(0, Number(args.top)).map((p) => [p.name, mb(p.kib), `${Math.round((100 * p.kib) / (parts[0]?.kib ?? 1))} %`]),
+    ),
+  );
   console.log(`\npackages only development needs (lockfile "dev") in node_modules: ${devFound.length ? devFound.join(', ') : 'none'}`);
 
   const file = writeResult('install-size', {
-    method: args.nodeModules === 'npm' ? `make install DESTDIR=<tmp> NPM_INSTALL_FLAGS='--cpu=${String(args.cpu)} --os=${String(args.os)}'` : 'make install DESTDIR=<tmp> NODE_MODULES=link',
+    method:
+      args.nodeModules === 'npm'
+        ? `make install DESTDIR=<tmp> NPM_INSTALL_FLAGS='--cpu=${String(args.cpu)} --os=${String(args.os)}'`
+        : 'make install DESTDIR=<tmp> NODE_MODULES=link',
     units: 'kib: du -sk (disk use); bytes: du -sb (apparent size)',
-    total, parts: [...parts, other], packageCount: packages.length, largestPackages: packages.slice(0, Number(args.top)), developmentOnlyPackages: devFound,
+    total,
+    parts: [...parts, other],
+    packageCount: packages.length,
+    largestPackages: packages.slice(0, Number(args.top)),
+    developmentOnlyPackages: devFound,
   });
   console.log(`\nJSON: ${path.relative(ROOT, file)}`);
   if (devFound.length) process.exitCode = 1;

@@ -27,11 +27,24 @@ for (let i = 0; i < joins; i++) {
   const token = box.tokens.issue(name, 'opus');
   let firstOut = NaN;
   const started = new Promise<void>((resolve) => {
-    void startListener({ port: box.port, token, name, ppm: 0, onStarted: (t) => { firstOut = t; resolve(); } }).then((l) => {
-      void started.then(async () => { await l.close(); });
+    void startListener({
+      port: box.port,
+      token,
+      name,
+      ppm: 0,
+      onStarted: (t) => {
+        firstOut = t;
+        resolve();
+      },
+    }).then((l) => {
+      void started.then(async () => {
+        await l.close();
+      });
     });
   });
-  const timeout = sleep(5000).then(() => { throw new Error(`${name}: no sound within 5 s`); });
+  const timeout = sleep(5000).then(() => {
+    throw new Error(`${name}: no sound within 5 s`);
+  });
   await Promise.race([started, timeout]);
   times.push((firstOut - t0) / 1000);
   await sleep(100 + ((i * 37) % 60)); // joins land at varied phases of the chunk clock
@@ -44,7 +57,12 @@ console.log(`\ntarget: p95 ≤ ${target} ms ${s.p95 <= target ? 'met' : 'MISSED'
 const file = writeResult('join', {
   method: 'in-process box (engine + stream server), token issued → TCP connect → clock sync → first sample out of a virtual DAC, sequential joins',
   limits: 'MQTT join round trip not included; loopback without jitter; simulated DAC',
-  params: { joins, latencyMs, codec: 'opus' }, unit: 'ms', joinToFirstSample: s, samples: times, target: { p95Ms: target }, pass: s.p95 <= target,
+  params: { joins, latencyMs, codec: 'opus' },
+  unit: 'ms',
+  joinToFirstSample: s,
+  samples: times,
+  target: { p95Ms: target },
+  pass: s.p95 <= target,
 });
 console.log(`results: ${file}`);
 await box.stop();

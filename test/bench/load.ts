@@ -42,7 +42,15 @@ import { makeTestMusic } from '../helpers/test-music.ts';
 import { machine, parseArgs, table, writeResult } from './lib/report.ts';
 import { groupOf, itemAt } from '../../firmware/util/checked-index.ts';
 
-const args = parseArgs(process.argv.slice(2), { counts: '1,10,20,50,100', codecs: 'opus,pcm', duration: 20, warmup: 45, quick: false, systems: 'nearcast,snapcast', 'pin-cpu': '0' });
+const args = parseArgs(process.argv.slice(2), {
+  counts: '1,10,20,50,100',
+  codecs: 'opus,pcm',
+  duration: 20,
+  warmup: 45,
+  quick: false,
+  systems: 'nearcast,snapcast',
+  'pin-cpu': '0',
+});
 const counts = (args.quick ? '1,10' : String(args.counts)).split(',').map(Number);
 const codecs = String(args.codecs).split(',');
 const windowS = args.quick ? 4 : (args.duration as number);
@@ -61,14 +69,26 @@ const PER_SWARM = 25;
 const WARMUP_S = args.quick ? 2 : (args.warmup as number);
 
 interface Row {
-  system: string; codec: string; listeners: number; cpuPerS: number; rssMB: number; peakMB: number; anonMB: number; kbpsPerListener: number; underruns: number | null; playing: number;
+  system: string;
+  codec: string;
+  listeners: number;
+  cpuPerS: number;
+  rssMB: number;
+  peakMB: number;
+  anonMB: number;
+  kbpsPerListener: number;
+  underruns: number | null;
+  playing: number;
   /** one companion's CPU s/s: the nearcast CLI, or the mean snapclient */
   clientCpuPerS: number;
 }
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-load-'));
 const children = new Set<ChildProcess>();
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 const track = itemAt(makeTestMusic(path.join(dir, 'music'), 30), 0, 'test music').file;
 
 function cpuSeconds(pid: number): number {
@@ -89,7 +109,10 @@ function connectionBytes(port: number): Map<string, number> {
   let peer = '';
   for (const line of out.split('\n')) {
     const addr = /^\S+\s+\S+\s+\S+\s+(\S+)/.exec(line);
-    if (addr && !line.startsWith('\t')) { peer = groupOf(addr, 1); continue; }
+    if (addr && !line.startsWith('\t')) {
+      peer = groupOf(addr, 1);
+      continue;
+    }
     const sent = /bytes_acked:(\d+)/.exec(line);
     const recv = /bytes_received:(\d+)/.exec(line);
     if (peer && (sent || recv)) bytes.set(peer, Number(sent?.[1] ?? 0) + Number(recv?.[1] ?? 0));
@@ -123,7 +146,10 @@ function lines(stream: NodeJS.ReadableStream, on: (line: string) => void): void 
 function waitFor<T>(what: string, ms: number, start: (resolve: (v: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`load: ${what} within ${ms / 1000} s`)), ms);
-    start((v) => { clearTimeout(t); resolve(v); });
+    start((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
   });
 }
 
@@ -135,33 +161,104 @@ function boxEnv(): NodeJS.ProcessEnv {
 async function runNearcast(codec: string, n: number, bundle: string): Promise<Row> {
   const run = mkdtempSync(path.join(dir, 'nc-'));
   const feeder = feed(path.join(run, 'fifo'));
-  const box = owned(spawn(...pinned(process.execPath, [...BOX_NODE_FLAGS, bundle, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0',
-    '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', `pipe:${path.join(run, 'fifo')}`, '--codec', codec, '--state-dir', path.join(run, 'state')]),
-  { cwd: ROOT, env: { ...boxEnv(), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_RATELIMIT__PERMINUTE: '600',
-    // every bench listener connects from 127.0.0.1: lift the per-address bounds meant for strangers
-    NEARCAST_LIMITS__CONNECTIONSPERADDRESS: '1000', NEARCAST_LIMITS__CONNECTIONS: '1000', NEARCAST_LIMITS__REQUESTSPERMINUTEPERADDRESS: '100000' }, stdio: ['ignore', 'ignore', 'pipe'] }));
+  const box = owned(
+    spawn(
+      ...pinned(process.execPath, [
+        ...BOX_NODE_FLAGS,
+        bundle,
+        '--host',
+        '127.0.0.1',
+        '--mqtt-port',
+        '0',
+        '--http-port',
+        '0',
+        '--stream-port',
+        '0',
+        '--policy',
+        'open',
+        '--audio-device',
+        'none',
+        '--no-keyboard',
+        '--source',
+        `pipe:${path.join(run, 'fifo')}`,
+        '--codec',
+        codec,
+        '--state-dir',
+        path.join(run, 'state'),
+      ]),
+      {
+        cwd: ROOT,
+        env: {
+          ...boxEnv(),
+          ...BOX_ENV,
+          NEARCAST_MDNS__ENABLED: 'false',
+          NEARCAST_RATELIMIT__PERMINUTE: '600',
+          // every bench listener connects from 127.0.0.1: lift the per-address bounds meant for strangers
+          NEARCAST_LIMITS__CONNECTIONSPERADDRESS: '1000',
+          NEARCAST_LIMITS__CONNECTIONS: '1000',
+          NEARCAST_LIMITS__REQUESTSPERMINUTEPERADDRESS: '100000',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    ),
+  );
   const log: string[] = [];
-  const ports = await waitFor<{ mqtt: number; stream: number }>('the box did not start', 30_000, (ok) => lines(box.stderr!, (l) => {
-    log.push(l);
-    try { const j = JSON.parse(l); if (j.msg === 'box ready') ok(j); } catch { /* not a log line */ }
-  })).catch((e: Error) => { throw new Error(`${e.message}:\n${log.slice(-10).join('\n')}`); });
+  const ports = await waitFor<{ mqtt: number; stream: number }>('the box did not start', 30_000, (ok) =>
+    lines(box.stderr!, (l) => {
+      log.push(l);
+      try {
+        const j = JSON.parse(l);
+        if (j.msg === 'box ready') ok(j);
+      } catch {
+        /* not a log line */
+      }
+    }),
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}:\n${log.slice(-10).join('\n')}`);
+  });
   const mqttPort = ports.mqtt;
   // the box's pid (taskset execs node in place)
   const pid = box.pid!;
   // listener 1 is the CLI (its bundle, as installed); the others play in swarms
-  const cli = owned(spawn(process.execPath, [CLI_BUNDLE, '--box', `127.0.0.1:${mqttPort}`, 'join', '--codec', codec, '--device', 'sim', '--json', '--name', 'cli'],
-    { cwd: ROOT, env: boxEnv(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  const cli = owned(
+    spawn(process.execPath, [CLI_BUNDLE, '--box', `127.0.0.1:${mqttPort}`, 'join', '--codec', codec, '--device', 'sim', '--json', '--name', 'cli'], {
+      cwd: ROOT,
+      env: boxEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   cli.stderr!.resume();
   let cliStatus: { state?: string; underruns?: number } = {};
-  lines(cli.stdout!, (l) => { try { cliStatus = JSON.parse(l); } catch { /* not a status line */ } });
-  await waitFor('the CLI did not play', 60_000, (ok) => { const t = setInterval(() => { if (cliStatus.state === 'playing') { clearInterval(t); ok(undefined); } }, 100); });
+  lines(cli.stdout!, (l) => {
+    try {
+      cliStatus = JSON.parse(l);
+    } catch {
+      /* not a status line */
+    }
+  });
+  await waitFor('the CLI did not play', 60_000, (ok) => {
+    const t = setInterval(() => {
+      if (cliStatus.state === 'playing') {
+        clearInterval(t);
+        ok(undefined);
+      }
+    }, 100);
+  });
   const swarms: ChildProcess[] = [];
   const queue = new Map<ChildProcess, Array<(j: Record<string, unknown>) => void>>();
-  const next = (s: ChildProcess, cmd?: string) => new Promise<Record<string, unknown>>((r) => { queue.get(s)!.push(r); if (cmd) s.stdin!.write(cmd + '\n'); });
+  const next = (s: ChildProcess, cmd?: string) =>
+    new Promise<Record<string, unknown>>((r) => {
+      queue.get(s)!.push(r);
+      if (cmd) s.stdin!.write(cmd + '\n');
+    });
   // swarms one after another (each joins 5 at a time): a crowd arriving, not 100 connects at once
   for (let i = 1; i < n; i += PER_SWARM) {
-    const s = owned(spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench/lib/swarm.ts'), String(mqttPort), String(Math.min(PER_SWARM, n - i)), codec, `L${i}-`],
-      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
+    const s = owned(
+      spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench/lib/swarm.ts'), String(mqttPort), String(Math.min(PER_SWARM, n - i)), codec, `L${i}-`], {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
     swarms.push(s);
     queue.set(s, []);
     lines(s.stdout!, (l) => queue.get(s)!.shift()?.(JSON.parse(l)));
@@ -189,15 +286,26 @@ async function runNearcast(codec: string, n: number, bundle: string): Promise<Ro
   await stop(box);
   await stop(feeder, 'SIGKILL');
   return {
-    system: 'nearcast', codec, listeners: n, cpuPerS: (cpu1 - cpu0) / elapsed, clientCpuPerS: (cliCpu1 - cliCpu0) / elapsed, rssMB: mem.rss, peakMB: mem.peak, anonMB: mem.anon,
+    system: 'nearcast',
+    codec,
+    listeners: n,
+    cpuPerS: (cpu1 - cpu0) / elapsed,
+    clientCpuPerS: (cliCpu1 - cliCpu0) / elapsed,
+    rssMB: mem.rss,
+    peakMB: mem.peak,
+    anonMB: mem.anon,
     kbpsPerListener: (rate(b0, b1, elapsed) * 8) / 1000,
-    underruns: listeners.reduce((a, l) => a + l.underruns, 0), playing: listeners.length,
+    underruns: listeners.reduce((a, l) => a + l.underruns, 0),
+    playing: listeners.length,
   };
 }
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); });
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
   });
 }
 
@@ -210,19 +318,48 @@ async function runSnapcast(codec: string, n: number): Promise<Row> {
   const port = await freePort();
   const conf = path.join(run, 'snapserver.conf');
   spawnSync('touch', [conf]);
-  const server = owned(spawn(...pinned('snapserver', ['-c', conf, `--server.datadir=${run}`, '--http.enabled=false', '--tcp.enabled=false', '--stream.bind_to_address=127.0.0.1',
-    `--stream.port=${port}`, `--stream.source=pipe://${fifo}?name=default&mode=read`, `--stream.codec=${codec}`, '--stream.chunk_ms=20', '--stream.buffer=400', '--logging.sink=stderr']),
-  { stdio: ['ignore', 'ignore', 'pipe'] }));
+  const server = owned(
+    spawn(
+      ...pinned('snapserver', [
+        '-c',
+        conf,
+        `--server.datadir=${run}`,
+        '--http.enabled=false',
+        '--tcp.enabled=false',
+        '--stream.bind_to_address=127.0.0.1',
+        `--stream.port=${port}`,
+        `--stream.source=pipe://${fifo}?name=default&mode=read`,
+        `--stream.codec=${codec}`,
+        '--stream.chunk_ms=20',
+        '--stream.buffer=400',
+        '--logging.sink=stderr',
+      ]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    ),
+  );
   server.stderr!.resume();
   await waitFor('snapserver did not listen', 10_000, (ok) => {
-    const probe = () => { const c = net.connect(port, '127.0.0.1'); c.once('connect', () => { c.destroy(); ok(undefined); }); c.once('error', () => setTimeout(probe, 100)); };
+    const probe = () => {
+      const c = net.connect(port, '127.0.0.1');
+      c.once('connect', () => {
+        c.destroy();
+        ok(undefined);
+      });
+      c.once('error', () => setTimeout(probe, 100));
+    };
     probe();
   });
   const clients: ChildProcess[] = [];
   let late = 0;
   for (let i = 0; i < n; i++) {
-    const c = owned(spawn('snapclient', ['-h', '127.0.0.1', '-p', String(port), '--hostID', `bench-${i}`, '--player', 'file:filename=null', '--logsink', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] }));
-    lines(c.stderr!, (l) => { if (LATE_CHUNK.test(l)) late++; });
+    const c = owned(
+      spawn('snapclient', ['-h', '127.0.0.1', '-p', String(port), '--hostID', `bench-${i}`, '--player', 'file:filename=null', '--logsink', 'stderr'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }),
+    );
+    lines(c.stderr!, (l) => {
+      if (LATE_CHUNK.test(l)) late++;
+    });
     clients.push(c);
     if (i % 5 === 4) await sleep(100);
   }
@@ -254,8 +391,17 @@ async function runSnapcast(codec: string, n: number): Promise<Row> {
   await stop(server, 'SIGTERM');
   await stop(feeder, 'SIGKILL');
   return {
-    system: 'snapserver', codec, listeners: n, cpuPerS: (cpu1 - cpu0) / elapsed, clientCpuPerS: clientsCpu.reduce((a, b) => a + b, 0) / clientsCpu.length / elapsed, rssMB: mem.rss, peakMB: mem.peak, anonMB: mem.anon,
-    kbpsPerListener: (rate(b0, b1, elapsed) * 8) / 1000, underruns: late - late0, playing,
+    system: 'snapserver',
+    codec,
+    listeners: n,
+    cpuPerS: (cpu1 - cpu0) / elapsed,
+    clientCpuPerS: clientsCpu.reduce((a, b) => a + b, 0) / clientsCpu.length / elapsed,
+    rssMB: mem.rss,
+    peakMB: mem.peak,
+    anonMB: mem.anon,
+    kbpsPerListener: (rate(b0, b1, elapsed) * 8) / 1000,
+    underruns: late - late0,
+    playing,
   };
 }
 
@@ -264,7 +410,10 @@ function ensureSnapcast(): void {
   if (missing.length === 0) return;
   const sudo = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
   process.stderr.write(`load: installing ${missing.join(', ')} (apt-get)\n`);
-  const r = spawnSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = spawnSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (r.status !== 0) throw new Error(`load: Snapcast is needed for the comparison: apt-get install ${missing.join(' ')} (as root), or run with --systems nearcast`);
 }
 
@@ -294,9 +443,43 @@ const ratio = (r: Row) => {
   const s = r.system === 'nearcast' ? find('snapserver', r.codec, r.listeners) : undefined;
   return s && s.cpuPerS > 0 ? r.cpuPerS / s.cpuPerS : NaN;
 };
-console.log(`\nload: server CPU, memory and bandwidth per listener; ${windowS} s windows; ${machine().cores} cores (${machine().cpu}); servers ${pinCpu === 'none' ? 'not pinned' : `pinned to CPU ${pinCpu}`}\n`);
-console.log(table(['server', 'codec', 'listeners', 'playing', 'CPU s/s', 'CPU ms/s per listener', 'RSS MB', 'peak MB', 'anon MB', 'kb/s per listener', 'underruns', 'CPU nearcast/snapserver', 'companion CPU s/s'],
-  rows.map((r) => [r.system, r.codec, r.listeners, r.playing, r.cpuPerS, (r.cpuPerS * 1000) / r.listeners, r.rssMB, r.peakMB, r.anonMB, r.kbpsPerListener, r.underruns ?? '—', r.system === 'nearcast' ? ratio(r) : '', r.clientCpuPerS])));
+console.log(
+  `\nload: server CPU, memory and bandwidth per listener; ${windowS} s windows; ${machine().cores} cores (${machine().cpu}); servers ${pinCpu === 'none' ? 'not pinned' : `pinned to CPU ${pinCpu}`}\n`,
+);
+console.log(
+  table(
+    [
+      'server',
+      'codec',
+      'listeners',
+      'playing',
+      'CPU s/s',
+      'CPU ms/s per listener',
+      'RSS MB',
+      'peak MB',
+      'anon MB',
+      'kb/s per listener',
+      'underruns',
+      'CPU nearcast/snapserver',
+      'companion CPU s/s',
+    ],
+    rows.map((r) => [
+      r.system,
+      r.codec,
+      r.listeners,
+      r.playing,
+      r.cpuPerS,
+      (r.cpuPerS * 1000) / r.listeners,
+      r.rssMB,
+      r.peakMB,
+      r.anonMB,
+      r.kbpsPerListener,
+      r.underruns ?? '—',
+      r.system === 'nearcast' ? ratio(r) : '',
+      r.clientCpuPerS,
+    ]),
+  ),
+);
 
 // targets (issue 18)
 const nc = (codec: string, n: number) => find('nearcast', codec, n);
@@ -310,7 +493,13 @@ for (const codec of codecs) {
   const mine = rows.filter((r) => r.system === 'nearcast' && r.codec === codec && Number.isFinite(r.clientCpuPerS));
   const theirs = rows.filter((r) => r.system === 'snapserver' && r.codec === codec && Number.isFinite(r.clientCpuPerS));
   const mean = (rs: Row[]) => rs.reduce((a, r) => a + r.clientCpuPerS, 0) / rs.length;
-  if (mine.length && theirs.length) targets.push({ what: `companion CPU, ${codec}: nearcast CLI / one snapclient (mean over counts)`, value: mean(mine) / mean(theirs), target: '≤ 1', met: mean(mine) <= mean(theirs) });
+  if (mine.length && theirs.length)
+    targets.push({
+      what: `companion CPU, ${codec}: nearcast CLI / one snapclient (mean over counts)`,
+      value: mean(mine) / mean(theirs),
+      target: '≤ 1',
+      met: mean(mine) <= mean(theirs),
+    });
 }
 // the cost of one more listener: the CPU slope from the fewest to the most listeners measured
 const slope = (system: string, codec: string) => {
@@ -320,7 +509,8 @@ const slope = (system: string, codec: string) => {
 };
 for (const codec of codecs) {
   const [a, b] = [slope('nearcast', codec), slope('snapserver', codec)];
-  if (Number.isFinite(a) && Number.isFinite(b)) targets.push({ what: `CPU per added listener (${codec}, slope over the counts) / snapserver`, value: a / b, target: '≤ 1', met: a <= b });
+  if (Number.isFinite(a) && Number.isFinite(b))
+    targets.push({ what: `CPU per added listener (${codec}, slope over the counts) / snapserver`, value: a / b, target: '≤ 1', met: a <= b });
 }
 for (const codec of codecs) {
   const r = nc(codec, 20);
@@ -330,7 +520,13 @@ for (const codec of codecs) {
 }
 for (const codec of codecs) {
   const r = nc(codec, 100);
-  if (r) targets.push({ what: `100 listeners without underruns (${codec}${pinCpu === 'none' ? '' : ', box on one core'})`, value: r.underruns, target: '0', met: r.underruns === 0 && r.playing === 100 });
+  if (r)
+    targets.push({
+      what: `100 listeners without underruns (${codec}${pinCpu === 'none' ? '' : ', box on one core'})`,
+      value: r.underruns,
+      target: '0',
+      met: r.underruns === 0 && r.playing === 100,
+    });
 }
 const opusRows = rows.filter((r) => r.system === 'nearcast' && r.codec === 'opus');
 if (opusRows.length) {
@@ -338,11 +534,25 @@ if (opusRows.length) {
   targets.push({ what: 'bytes per listener at Opus 128 kb/s', value: worst, target: '≤ 140 kb/s', met: worst <= 140 });
 }
 console.log('\ntargets:\n');
-console.log(table(['figure', 'value', 'target', 'met'], targets.map((t) => [t.what, t.value ?? '—', t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED'])));
+console.log(
+  table(
+    ['figure', 'value', 'target', 'met'],
+    targets.map((t) => [t.what, t.value ?? '—', t.target, t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED']),
+  ),
+);
 const file = writeResult('load', {
-  method: 'real box process (esbuild bundle, V8 flags ' + BOX_NODE_FLAGS.join(' ') + ') and snapserver 0.26 fed the same real-time PCM through a named pipe, both ' + (pinCpu === 'none' ? 'unpinned' : `pinned to CPU ${pinCpu} (taskset)`) + '; nearcast listeners = the CLI bundle (join --device sim) plus companion Players on virtual DACs joined over MQTT (25 per process); snapclients with the file player to null; companion CPU = the CLI vs the mean snapclient; CPU/RSS from /proc, bytes per connection (both directions, TCP payload) from ss -ti on the server port',
+  method:
+    'real box process (esbuild bundle, V8 flags ' +
+    BOX_NODE_FLAGS.join(' ') +
+    ') and snapserver 0.26 fed the same real-time PCM through a named pipe, both ' +
+    (pinCpu === 'none' ? 'unpinned' : `pinned to CPU ${pinCpu} (taskset)`) +
+    '; nearcast listeners = the CLI bundle (join --device sim) plus companion Players on virtual DACs joined over MQTT (25 per process); snapclients with the file player to null; companion CPU = the CLI vs the mean snapclient; CPU/RSS from /proc, bytes per connection (both directions, TCP payload) from ss -ti on the server port',
   limits: 'one machine, clients and servers share 2 cores; snapclient underruns are log lines about missing/late chunks at its default log level',
-  windowSeconds: windowS, warmupSeconds: WARMUP_S, pinCpu, rows, targets,
+  windowSeconds: windowS,
+  warmupSeconds: WARMUP_S,
+  pinCpu,
+  rows,
+  targets,
 });
 console.log(`\nresults: ${file}`);
 process.exit(0);

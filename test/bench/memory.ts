@@ -38,7 +38,10 @@ if (codec !== 'opus' && codec !== 'pcm') throw new Error(`--codec: opus or pcm, 
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-memory-'));
 const children: ChildProcess[] = [];
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const MB = 2 ** 20;
 function status(pid: number): { rss: number; anon: number; file: number; threads: number } {
@@ -53,16 +56,26 @@ function smaps(pid: number): { anon: Map<string, number>; files: Map<string, num
   let name = '';
   for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
     const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (head) { name = groupOf(head, 1); continue; }
+    if (head) {
+      name = groupOf(head, 1);
+      continue;
+    }
     const a = /^Anonymous:\s+(\d+)/.exec(line);
-    if (a && Number(a[1]) > 0) { const k = name === '' ? 'unnamed (V8 heap pages, malloc arenas)' : name; anon.set(k, (anon.get(k) ?? 0) + Number(a[1]) / 1024); }
+    if (a && Number(a[1]) > 0) {
+      const k = name === '' ? 'unnamed (V8 heap pages, malloc arenas)' : name;
+      anon.set(k, (anon.get(k) ?? 0) + Number(a[1]) / 1024);
+    }
     const r = /^Rss:\s+(\d+)/.exec(line);
     if (r && name.startsWith('/')) files.set(path.basename(name), (files.get(path.basename(name)) ?? 0) + Number(r[1]) / 1024);
   }
   return { anon, files };
 }
 
-interface HeapSummary { totalMB: number; byKind: Record<string, number>; top: Array<[string, number]> }
+interface HeapSummary {
+  totalMB: number;
+  byKind: Record<string, number>;
+  top: Array<[string, number]>;
+}
 function summarize(file: string): HeapSummary {
   const snap = JSON.parse(readFileSync(file, 'utf8'));
   const fields: string[] = snap.snapshot.meta.node_fields;
@@ -80,9 +93,17 @@ function summarize(file: string): HeapSummary {
     const type = itemAt(types, snap.nodes[i + iType], 'heap snapshot node types');
     const size = snap.nodes[i + iSize] / MB;
     total += size;
-    const kind = type === 'native' && snap.strings[snap.nodes[i + iName]].includes('ArrayBuffer') ? 'ArrayBuffer backing stores' : type.includes('string') ? 'strings (module sources, names)' : type;
+    const kind =
+      type === 'native' && snap.strings[snap.nodes[i + iName]].includes('ArrayBuffer')
+        ? 'ArrayBuffer backing stores'
+        : type.includes('string')
+          ? 'strings (module sources, names)'
+          : type;
     byKind[kind] = (byKind[kind] ?? 0) + size;
-    if (type === 'object') { const n = snap.strings[snap.nodes[i + iName]]; byName.set(n, (byName.get(n) ?? 0) + size); }
+    if (type === 'object') {
+      const n = snap.strings[snap.nodes[i + iName]];
+      byName.set(n, (byName.get(n) ?? 0) + size);
+    }
   }
   return { totalMB: total, byKind, top: [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8) };
 }
@@ -90,19 +111,57 @@ function summarize(file: string): HeapSummary {
 function waitLine(proc: ChildProcess, stream: 'stdout' | 'stderr', test: (l: string) => boolean, what: string, ms: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`memory: ${what} within ${ms / 1000} s`)), ms);
-    readline.createInterface({ input: proc[stream]! }).on('line', (l) => { if (test(l)) { clearTimeout(t); resolve(l); } });
+    readline.createInterface({ input: proc[stream]! }).on('line', (l) => {
+      if (test(l)) {
+        clearTimeout(t);
+        resolve(l);
+      }
+    });
   });
 }
 
 const bundle = await buildBox();
-const box = spawn(process.execPath, [...BOX_NODE_FLAGS, '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`, bundle, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0',
-  '--stream-port', '0', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', 'tone:440', '--codec', codec, '--state-dir', path.join(dir, 'state')],
-{ cwd: ROOT, env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_'))), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] });
+const box = spawn(
+  process.execPath,
+  [
+    ...BOX_NODE_FLAGS,
+    '--heapsnapshot-signal=SIGUSR2',
+    `--diagnostic-dir=${dir}`,
+    bundle,
+    '--host',
+    '127.0.0.1',
+    '--mqtt-port',
+    '0',
+    '--http-port',
+    '0',
+    '--stream-port',
+    '0',
+    '--policy',
+    'open',
+    '--audio-device',
+    'none',
+    '--no-keyboard',
+    '--source',
+    'tone:440',
+    '--codec',
+    codec,
+    '--state-dir',
+    path.join(dir, 'state'),
+  ],
+  {
+    cwd: ROOT,
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_'))), ...BOX_ENV, NEARCAST_MDNS__ENABLED: 'false' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  },
+);
 children.push(box);
 const ready = JSON.parse(await waitLine(box, 'stderr', (l) => l.includes('"box ready"'), 'the box did not start', 30_000)) as { mqtt: number };
 const idle = status(box.pid!);
 if (listeners > 0) {
-  const swarm = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench/lib/swarm.ts'), String(ready.mqtt), String(listeners), codec, 'M'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  const swarm = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench/lib/swarm.ts'), String(ready.mqtt), String(listeners), codec, 'M'], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(swarm);
   await waitLine(swarm, 'stdout', (l) => l.includes('"ready"'), 'the listeners did not all play', 120_000);
 }
@@ -111,33 +170,59 @@ const loaded = status(box.pid!);
 const maps = smaps(box.pid!);
 box.kill('SIGUSR2');
 let snapFile = '';
-for (let i = 0, last = -1; i < 120; i++) { // the snapshot is complete when its size stops changing
+for (let i = 0, last = -1; i < 120; i++) {
+  // the snapshot is complete when its size stops changing
   await sleep(500);
   const f = readdirSync(dir).find((n) => n.endsWith('.heapsnapshot'));
   if (!f) continue;
   const size = statSync(path.join(dir, f)).size;
-  if (size > 0 && size === last) { snapFile = path.join(dir, f); break; }
+  if (size > 0 && size === last) {
+    snapFile = path.join(dir, f);
+    break;
+  }
   last = size;
 }
 if (!snapFile) throw new Error('memory: the box wrote no heap snapshot within 60 s');
 const heap = summarize(snapFile);
 
 console.log(`\nmemory: the box with ${listeners} ${codec} listeners after ${warmupS} s (MB)\n`);
-console.log(table(['figure', 'idle (no listener)', `${listeners} listeners`], [
-  ['RSS', idle.rss, loaded.rss], ['file pages (node, libraries)', idle.file, loaded.file], ['private (RssAnon)', idle.anon, loaded.anon], ['threads', idle.threads, loaded.threads],
-]));
+console.log(
+  table(
+    ['figure', 'idle (no listener)', `${listeners} listeners`],
+    [
+      ['RSS', idle.rss, loaded.rss],
+      ['file pages (node, libraries)', idle.file, loaded.file],
+      ['private (RssAnon)', idle.anon, loaded.anon],
+      ['threads', idle.threads, loaded.threads],
+    ],
+  ),
+);
 console.log('\nprivate memory by mapping:\n');
 console.log(table(['mapping', 'MB'], [...maps.anon].sort((a, b) => b[1] - a[1]).slice(0, 6)));
 console.log('\nfile pages by file:\n');
 console.log(table(['file', 'MB'], [...maps.files].sort((a, b) => b[1] - a[1]).slice(0, 6)));
 console.log(`\nV8 heap snapshot: ${heap.totalMB.toFixed(1)} MB live\n`);
-console.log(table(['kind', 'MB'], Object.entries(heap.byKind).sort((a, b) => b[1] - a[1]).filter(([, v]) => v >= 0.05)));
+console.log(
+  table(
+    ['kind', 'MB'],
+    Object.entries(heap.byKind)
+      .sort((a, b) => b[1] - a[1])
+      .filter(([, v]) => v >= 0.05),
+  ),
+);
 console.log('\nlargest object constructors:\n');
 console.log(table(['constructor', 'MB'], heap.top));
 const file = writeResult('memory', {
   method: 'box bundle with its V8 flags, tone source, N listeners joined over MQTT (companion Players on virtual DACs); /proc status and smaps; V8 heap snapshot on SIGUSR2',
   limits: 'live heap only in the snapshot; V8 keeps more pages than it fills',
-  listeners, codec, warmupSeconds: warmupS, idle, loaded, anonByMapping: Object.fromEntries(maps.anon), fileByFile: Object.fromEntries(maps.files), heap,
+  listeners,
+  codec,
+  warmupSeconds: warmupS,
+  idle,
+  loaded,
+  anonByMapping: Object.fromEntries(maps.anon),
+  fileByFile: Object.fromEntries(maps.files),
+  heap,
 });
 console.log(`\nresults: ${file}`);
 process.exit(0);

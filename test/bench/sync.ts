@@ -75,11 +75,14 @@ function stats(fromS: number): { inter: Summary; perListener: Summary[]; clock: 
       if (Number.isNaN(e)) missing++;
       else itemAt(per, i, 'listeners').push(Math.abs(e));
     });
-    r.clockErrs.forEach((e, i) => { if (!Number.isNaN(e)) itemAt(clk, i, 'listeners').push(Math.abs(e)); });
-    for (let i = 0; i < r.errs.length; i++) for (let j = i + 1; j < r.errs.length; j++) {
-      const d = Math.abs(r.errs[i]! - r.errs[j]!); // i < j < errs.length
-      if (!Number.isNaN(d)) inter.push(d);
-    }
+    r.clockErrs.forEach((e, i) => {
+      if (!Number.isNaN(e)) itemAt(clk, i, 'listeners').push(Math.abs(e));
+    });
+    for (let i = 0; i < r.errs.length; i++)
+      for (let j = i + 1; j < r.errs.length; j++) {
+        const d = Math.abs(r.errs[i]! - r.errs[j]!); // i < j < errs.length
+        if (!Number.isNaN(d)) inter.push(d);
+      }
   }
   const ms = (s: Summary): Summary => ({ n: s.n, p50: s.p50 / 1000, p95: s.p95 / 1000, p99: s.p99 / 1000, max: s.max / 1000 });
   return { inter: ms(summarize(inter)), perListener: per.map((p) => ms(summarize(p))), clock: clk.map((c) => ms(summarize(c))), missing };
@@ -88,30 +91,47 @@ const all = stats(t0 + WARMUP_S);
 const settled = durationS >= SETTLED_S * 2 ? stats(t0 + SETTLED_S) : null;
 const playerStats = listeners.map((l) => l.player.stats());
 
-console.log(`\nsync: ${n} listeners, DACs ${firstOf(listeners, 'listeners').dac.ppm}…${lastOf(listeners, 'listeners').dac.ppm} ppm, jitter 0–${jitterMs} ms each way, ${durationS} s (errors in ms, measured from ${WARMUP_S} s after the last listener's first sample)\n`);
+console.log(
+  `\nsync: ${n} listeners, DACs ${firstOf(listeners, 'listeners').dac.ppm}…${lastOf(listeners, 'listeners').dac.ppm} ppm, jitter 0–${jitterMs} ms each way, ${durationS} s (errors in ms, measured from ${WARMUP_S} s after the last listener's first sample)\n`,
+);
 const hdr = ['', 'n', 'p50', 'p95', 'p99', 'max'];
 const sumRow = (label: string, s: Summary) => [label, s.n, s.p50, s.p95, s.p99, s.max];
-console.log(table(hdr, [
-  sumRow('inter-listener', all.inter),
-  ...(settled ? [sumRow(`inter-listener after ${SETTLED_S} s`, settled.inter)] : []),
-]));
+console.log(table(hdr, [sumRow('inter-listener', all.inter), ...(settled ? [sumRow(`inter-listener after ${SETTLED_S} s`, settled.inter)] : [])]));
 console.log('\nper listener, |error| against the box speaker (ms):\n');
-console.log(table(['listener', 'ppm', 'p50', 'p95', 'p99', 'max', 'resyncs', 'underruns', 'ins', 'drop', 'clock p50', 'clock p99'], listeners.map((l, i) => {
-  const s = itemAt(all.perListener, i, 'listener figures');
-  const c = itemAt(all.clock, i, 'listener clock figures');
-  const p = itemAt(playerStats, i, 'player stats');
-  return [l.name, l.dac.ppm, s.p50, s.p95, s.p99, s.max, p.resyncs, p.underruns, p.insertedFrames, p.droppedFrames, c.p50, c.p99];
-})));
+console.log(
+  table(
+    ['listener', 'ppm', 'p50', 'p95', 'p99', 'max', 'resyncs', 'underruns', 'ins', 'drop', 'clock p50', 'clock p99'],
+    listeners.map((l, i) => {
+      const s = itemAt(all.perListener, i, 'listener figures');
+      const c = itemAt(all.clock, i, 'listener clock figures');
+      const p = itemAt(playerStats, i, 'player stats');
+      return [l.name, l.dac.ppm, s.p50, s.p95, s.p99, s.max, p.resyncs, p.underruns, p.insertedFrames, p.droppedFrames, c.p50, c.p99];
+    }),
+  ),
+);
 const targets = { interP50Ms: 0.1, interP99Ms: 0.5 };
 const pass = { p50: all.inter.p50 <= targets.interP50Ms, p99: all.inter.p99 <= targets.interP99Ms };
 console.log(`\ntargets: p50 ≤ ${targets.interP50Ms} ms ${pass.p50 ? 'met' : 'MISSED'}, p99 ≤ ${targets.interP99Ms} ms ${pass.p99 ? 'met' : 'MISSED'}`);
 const file = writeResult('sync', {
-  method: 'in-process box (engine + stream server, tone, PCM to listeners) and speaker on a 0 ppm virtual DAC; listeners = Player + VirtualDac over TCP through a 0–jitter ms per-chunk delaying proxy; stream frames mapped to DAC out times every 250 ms',
+  method:
+    'in-process box (engine + stream server, tone, PCM to listeners) and speaker on a 0 ppm virtual DAC; listeners = Player + VirtualDac over TCP through a 0–jitter ms per-chunk delaying proxy; stream frames mapped to DAC out times every 250 ms',
   limits: 'one machine: shared monotonic clock (synthetic constant clock offsets, no system-clock drift), simulated DACs, box and listeners share the CPU',
   params: { durationS, listeners: n, jitterMs, extraSyncHz: args.extraSyncHz, warmupS: WARMUP_S, codec: 'pcm', latencyMs: 400 },
-  unit: 'ms', interListener: all.inter, interListenerSettled: settled?.inter ?? null, samplesMissing: all.missing,
-  listeners: listeners.map((l, i) => ({ name: l.name, ppm: l.dac.ppm, clockOffsetUs: l.clockOffsetUs, errorVsBox: all.perListener[i], clockEstimateError: all.clock[i], driftEstimatePpm: l.sync.drift, stats: playerStats[i] })),
-  targets, pass,
+  unit: 'ms',
+  interListener: all.inter,
+  interListenerSettled: settled?.inter ?? null,
+  samplesMissing: all.missing,
+  listeners: listeners.map((l, i) => ({
+    name: l.name,
+    ppm: l.dac.ppm,
+    clockOffsetUs: l.clockOffsetUs,
+    errorVsBox: all.perListener[i],
+    clockEstimateError: all.clock[i],
+    driftEstimatePpm: l.sync.drift,
+    stats: playerStats[i],
+  })),
+  targets,
+  pass,
 });
 console.log(`results: ${file}`);
 for (const l of listeners) await l.close();

@@ -12,7 +12,12 @@ import { launchChromium, listen, PAGE_HOST, playerStats, recordSchedule, schedul
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 import { itemAt } from '../../firmware/util/checked-index.ts';
 
-const median = (xs: number[]) => itemAt([...xs].sort((a, b) => a - b), Math.floor(xs.length / 2), 'median of no values');
+const median = (xs: number[]) =>
+  itemAt(
+    [...xs].sort((a, b) => a - b),
+    Math.floor(xs.length / 2),
+    'median of no values',
+  );
 
 describe('web companion: decoding paths, background tab, approval (headless Chromium)', function () {
   this.timeout(120_000);
@@ -70,7 +75,9 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
       Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
       document.dispatchEvent(new Event('visibilitychange'));
       const until = performance.now() + 4000;
-      while (performance.now() < until) { /* frozen */ }
+      while (performance.now() < until) {
+        /* frozen */
+      }
     });
     await page.evaluate(() => {
       Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
@@ -93,8 +100,10 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
   });
 
   it('says when a join waits for the owner, plays once approved, and says when it is refused', async () => {
-    const b2 = await startBox(['--source', 'tone:440', '--policy', 'button', '--audio-device', 'none', '--state-dir', path.join(dir, 'state2')],
-      { NEARCAST_HARDWARE__KEYBOARD: 'true', NEARCAST_HARDWARE__SIM: 'true' }); // buttons from stdin
+    const b2 = await startBox(['--source', 'tone:440', '--policy', 'button', '--audio-device', 'none', '--state-dir', path.join(dir, 'state2')], {
+      NEARCAST_HARDWARE__KEYBOARD: 'true',
+      NEARCAST_HARDWARE__SIM: 'true',
+    }); // buttons from stdin
     const page = await browser.newPage();
     try {
       await page.goto(`http://${PAGE_HOST}:${b2.ports.http}/`);

@@ -11,7 +11,12 @@ import { launchChromium, PAGE_HOST, waitMessage } from '../helpers/browser.ts';
 import { startBox, type BoxProcess } from '../helpers/box-process.ts';
 
 function freePort(): Promise<number> {
-  return new Promise((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
 }
 
 describe('web companion across a box restart (headless Chromium)', function () {
@@ -20,7 +25,10 @@ describe('web companion across a box restart (headless Chromium)', function () {
   let box: BoxProcess | null = null;
   let browser: Browser;
 
-  before(async () => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-webr-')); browser = await launchChromium(); });
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-webr-'));
+    browser = await launchChromium();
+  });
   after(async () => {
     await browser?.close();
     if (box) await box.stop();
@@ -29,8 +37,25 @@ describe('web companion across a box restart (headless Chromium)', function () {
 
   it('shows that the box is gone, then reconnects and plays again when it is back; notices a network that goes silent', async () => {
     const ports = [await freePort(), await freePort(), await freePort()];
-    const args = ['--source', 'tone:440', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--box-id', 'rb', '--state-dir', path.join(dir, 'state'),
-      '--mqtt-port', String(ports[0]), '--http-port', String(ports[1]), '--stream-port', String(ports[2])];
+    const args = [
+      '--source',
+      'tone:440',
+      '--policy',
+      'open',
+      '--audio-device',
+      'none',
+      '--no-keyboard',
+      '--box-id',
+      'rb',
+      '--state-dir',
+      path.join(dir, 'state'),
+      '--mqtt-port',
+      String(ports[0]),
+      '--http-port',
+      String(ports[1]),
+      '--stream-port',
+      String(ports[2]),
+    ];
     box = await startBox(args);
     const page = await browser.newPage();
     await page.goto(`http://${PAGE_HOST}:${ports[1]}/`);

@@ -20,7 +20,19 @@ describe('web companion (headless Chromium, insecure context)', function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-web-'));
     makeTestMusic(path.join(dir, 'music'), 20);
-    box = await startBox(['--music', path.join(dir, 'music'), '--source', 'tone:440', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
+    box = await startBox([
+      '--music',
+      path.join(dir, 'music'),
+      '--source',
+      'tone:440',
+      '--policy',
+      'open',
+      '--audio-device',
+      'none',
+      '--no-keyboard',
+      '--state-dir',
+      path.join(dir, 'state'),
+    ]);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     const errors: string[] = [];
@@ -39,7 +51,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
     await page.waitForFunction(() => document.getElementById('availability')?.className === 'online', null, { timeout: 10_000 });
   });
 
-  it('joins and plays the box\'s 440 Hz tone through WebAssembly Opus and scheduled buffers', async () => {
+  it("joins and plays the box's 440 Hz tone through WebAssembly Opus and scheduled buffers", async () => {
     await page.click('#join');
     await waitMessage(page, /^listening$/);
     const hz = await listen(page, 1500, 32768);
@@ -69,7 +81,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
     expect(await page.evaluate(() => document.documentElement.scrollWidth), 'no sideways scrolling').to.be.at.most(390);
     expect(await page.textContent('#join')).to.equal('Leave');
     await page.click('#join'); // Leave
-    await waitMessage(page, /^left$/, 5000)
+    await waitMessage(page, /^left$/, 5000);
     expect(await page.textContent('#join')).to.equal('Join');
   });
 });

@@ -7,7 +7,9 @@ import { itemAt } from '../../firmware/util/checked-index.ts';
 
 /** ffmpeg's own decode of a file, as the box's stream format (s16le, 48 kHz, stereo). */
 export function ffmpegDecode(file: string): Int16Array {
-  const out = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', file, '-f', 's16le', '-acodec', 'pcm_s16le', '-ac', '2', '-ar', '48000', '-'], { maxBuffer: 1 << 28 });
+  const out = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', file, '-f', 's16le', '-acodec', 'pcm_s16le', '-ac', '2', '-ar', '48000', '-'], {
+    maxBuffer: 1 << 28,
+  });
   return new Int16Array(out.buffer, out.byteOffset, out.length >> 1);
 }
 
@@ -59,7 +61,15 @@ export function alignNear(ref: Int16Array, out: Int16Array, start: number, tries
  * match exactly. Returns the frames compared, the realignments (corrections seen)
  * and the frames that matched no nearby alignment.
  */
-export function matchWithCorrections(ref: Int16Array, rStart: number, out: Int16Array, oStart: number, frames: number, slack = 2, confirm = 32): { compared: number; realignments: number; unmatched: number } {
+export function matchWithCorrections(
+  ref: Int16Array,
+  rStart: number,
+  out: Int16Array,
+  oStart: number,
+  frames: number,
+  slack = 2,
+  confirm = 32,
+): { compared: number; realignments: number; unmatched: number } {
   let shift = rStart - oStart; // ref sample index − out sample index
   let realignments = 0;
   let unmatched = 0;
@@ -97,11 +107,15 @@ function mono(x: Int16Array, from: number, frames: number): Float64Array {
 
 export function correlation(a: Float64Array, b: Float64Array): number {
   if (b.length < a.length) throw new RangeError(`correlation: the second signal has ${b.length} samples, the first ${a.length}`);
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!; // i < a.length <= b.length
     const y = b[i]!;
-    ab += x * y; aa += x * x; bb += y * y;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
   }
   return aa && bb ? ab / Math.sqrt(aa * bb) : 0;
 }
@@ -116,8 +130,17 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
   const B = 48;
   const refM = mono(ref, 0, ref.length / 2);
   const outM = mono(out, outFrame, frames);
-  const dec = (m: Float64Array) => { const d = new Float64Array(Math.floor(m.length / B)); for (let i = 0; i < d.length; i++) { let s = 0; for (let k = 0; k < B; k++) s += Math.abs(m[i * B + k]!); d[i] = s; } return d; }; // i * B + k < d.length * B <= m.length
-  const refD = dec(refM), outD = dec(outM);
+  const dec = (m: Float64Array) => {
+    const d = new Float64Array(Math.floor(m.length / B));
+    for (let i = 0; i < d.length; i++) {
+      let s = 0;
+      for (let k = 0; k < B; k++) s += Math.abs(m[i * B + k]!);
+      d[i] = s;
+    }
+    return d;
+  }; // i * B + k < d.length * B <= m.length
+  const refD = dec(refM),
+    outD = dec(outM);
   const coarse: Array<{ lag: number; r: number }> = [];
   for (let lag = 0; lag + outD.length <= refD.length; lag++) coarse.push({ lag, r: correlation(outD, refD.subarray(lag, lag + outD.length)) });
   // the envelope can look alike in a few places: refine the best few distinct peaks at full rate
@@ -126,11 +149,15 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
     if (candidates.every((l) => Math.abs(l - c.lag) > 20)) candidates.push(c.lag);
     if (candidates.length === 8) break;
   }
-  let fine = -2, fineFrame = 0;
+  let fine = -2,
+    fineFrame = 0;
   for (const lag of candidates) {
     for (let f = Math.max(0, lag * B - 8 * B); f <= Math.min(refM.length - frames, lag * B + 8 * B); f++) {
       const r = correlation(outM, refM.subarray(f, f + frames));
-      if (r > fine) { fine = r; fineFrame = f; }
+      if (r > fine) {
+        fine = r;
+        fineFrame = f;
+      }
     }
   }
   return { refFrame: fineFrame, r: fine };
@@ -151,10 +178,14 @@ export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: 
     const from = outFrame + w * windowFrames;
     if ((from + windowFrames) * 2 > out.length) break;
     const o = mono(out, from, windowFrames);
-    let best = -2, at = expected;
+    let best = -2,
+      at = expected;
     for (let f = Math.max(0, expected - slack); f <= Math.min(refM.length - windowFrames, expected + slack); f++) {
       const r = correlation(o, refM.subarray(f, f + windowFrames));
-      if (r > best) { best = r; at = f; }
+      if (r > best) {
+        best = r;
+        at = f;
+      }
     }
     rs.push(best);
     expected = at + windowFrames;
@@ -169,7 +200,9 @@ export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: 
  */
 export function toneMatch(out: Int16Array, outFrame: number, frames: number, hz: number, sampleRate = 48000): number {
   const m = mono(out, outFrame, frames);
-  let s = 0, c = 0, energy = 0;
+  let s = 0,
+    c = 0,
+    energy = 0;
   for (let i = 0; i < m.length; i++) {
     const w = (2 * Math.PI * hz * i) / sampleRate;
     const x = m[i] ?? 0;

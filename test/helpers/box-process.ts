@@ -36,23 +36,38 @@ export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, time
         logs.push(line);
         try {
           const j = JSON.parse(line);
-          if (j.msg === 'box ready') { clearTimeout(timer); resolve({ ports: { mqtt: j.mqtt, http: j.http, stream: j.stream }, boxId: j.boxId }); }
-        } catch { /* not JSON */ }
+          if (j.msg === 'box ready') {
+            clearTimeout(timer);
+            resolve({ ports: { mqtt: j.mqtt, http: j.http, stream: j.stream }, boxId: j.boxId });
+          }
+        } catch {
+          /* not JSON */
+        }
       }
     });
     proc.stdout!.on('data', (d: Buffer) => logs.push(d.toString()));
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`box exited with ${code}:\n${logs.join('\n')}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`box exited with ${code}:\n${logs.join('\n')}`));
+    });
   });
   const { ports, boxId } = await ready;
   return {
-    proc, ports, boxId, logs,
+    proc,
+    ports,
+    boxId,
+    logs,
     press: (command) => proc.stdin!.write(command + '\n'),
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve(proc.exitCode);
-      const t = setTimeout(() => proc.kill('SIGKILL'), 8000);
-      proc.once('exit', (code) => { clearTimeout(t); resolve(code); });
-      proc.kill('SIGINT');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        const t = setTimeout(() => proc.kill('SIGKILL'), 8000);
+        proc.once('exit', (code) => {
+          clearTimeout(t);
+          resolve(code);
+        });
+        proc.kill('SIGINT');
+      }),
   };
 }
 
@@ -94,8 +109,18 @@ export function runCompanion(args: string[], env: NodeJS.ProcessEnv = process.en
   proc.stderr!.on('data', (d: Buffer) => stderr.push(...d.toString().split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return {
-    proc, stdout, stderr, exited,
-    status: () => stdout.flatMap((l): JoinStatusLine[] => { try { return [JSON.parse(l) as JoinStatusLine]; } catch { return []; } }),
+    proc,
+    stdout,
+    stderr,
+    exited,
+    status: () =>
+      stdout.flatMap((l): JoinStatusLine[] => {
+        try {
+          return [JSON.parse(l) as JoinStatusLine];
+        } catch {
+          return [];
+        }
+      }),
     interrupt: () => {
       if (proc.exitCode !== null) return Promise.resolve(proc.exitCode);
       proc.kill('SIGINT');

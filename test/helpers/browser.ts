@@ -17,8 +17,7 @@ declare global {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', `--host-resolver-rules=MAP ${PAGE_HOST} 127.0.0.1`,
-      '--autoplay-policy=no-user-gesture-required'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', `--host-resolver-rules=MAP ${PAGE_HOST} 127.0.0.1`, '--autoplay-policy=no-user-gesture-required'],
   });
 }
 
@@ -49,33 +48,47 @@ export async function recordSchedule(page: Page): Promise<void> {
 /** The recorded chunks' errors in ms (out − due, + late), on the wall clock; the box's clock is
  *  CLOCK_MONOTONIC like this process's, `wallOfMonoMs` is Date.now() − that clock in ms. Clears the record. */
 export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<number[]> {
-  const rows = await page.evaluate(() => { const r = window.__sched ?? []; window.__sched = []; return r; });
+  const rows = await page.evaluate(() => {
+    const r = window.__sched ?? [];
+    window.__sched = [];
+    return r;
+  });
   return rows.map(([, outWall, dueUs]) => outWall - (dueUs / 1000 + wallOfMonoMs));
 }
 
 /** What the page plays now, through an AnalyserNode on its output: the dominant frequency
  *  (zero crossings) and the peak, over `fftSize` frames after `ms` of listening. */
 export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: number; peak: number }> {
-  return page.evaluate(async ([ms, fftSize]) => {
-    const stream = window.__nearcast;
-    if (!stream) throw new Error('the page plays no stream');
-    const { player, ctx } = stream;
-    const an: AnalyserNode = ctx.createAnalyser();
-    an.fftSize = fftSize;
-    player.gain.connect(an);
-    await new Promise((r) => setTimeout(r, ms));
-    const d = new Float32Array(an.fftSize);
-    an.getFloatTimeDomainData(d);
-    player.gain.disconnect(an);
-    let crossings = 0;
-    let peak = 0;
-    for (let i = 1; i < d.length; i++) { const v = d[i]!; if (d[i - 1]! < 0 && v >= 0) crossings++; peak = Math.max(peak, Math.abs(v)); } // 1 <= i < d.length
-    return { hz: (crossings * ctx.sampleRate) / d.length, peak };
-  }, [ms, fftSize] as const);
+  return page.evaluate(
+    async ([ms, fftSize]) => {
+      const stream = window.__nearcast;
+      if (!stream) throw new Error('the page plays no stream');
+      const { player, ctx } = stream;
+      const an: AnalyserNode = ctx.createAnalyser();
+      an.fftSize = fftSize;
+      player.gain.connect(an);
+      await new Promise((r) => setTimeout(r, ms));
+      const d = new Float32Array(an.fftSize);
+      an.getFloatTimeDomainData(d);
+      player.gain.disconnect(an);
+      let crossings = 0;
+      let peak = 0;
+      for (let i = 1; i < d.length; i++) {
+        const v = d[i]!;
+        if (d[i - 1]! < 0 && v >= 0) crossings++;
+        peak = Math.max(peak, Math.abs(v));
+      } // 1 <= i < d.length
+      return { hz: (crossings * ctx.sampleRate) / d.length, peak };
+    },
+    [ms, fftSize] as const,
+  );
 }
 
 /** Waits until the page's message line matches `re`; on timeout the error says what the page showed. */
 export async function waitMessage(page: Page, re: RegExp, timeout = 20_000): Promise<void> {
-  await page.waitForFunction((src) => new RegExp(src).test(document.getElementById('message')?.textContent ?? ''), re.source, { timeout })
-    .catch(async (e: Error) => { throw new Error(`${e.message} (waiting for ${re}; the page says: ${await page.textContent('#message')})`); });
+  await page
+    .waitForFunction((src) => new RegExp(src).test(document.getElementById('message')?.textContent ?? ''), re.source, { timeout })
+    .catch(async (e: Error) => {
+      throw new Error(`${e.message} (waiting for ${re}; the page says: ${await page.textContent('#message')})`);
+    });
 }

@@ -39,13 +39,16 @@ export function makeFakeGpiod(dir: string, version: 1 | 2, label = 'pinctrl-bcm2
   // the events file's size is taken before the run is logged: a test that waits for
   // the log line and then writes an edge is sure it is printed, and a restarted
   // gpiomon does not print old edges again
-  writeFileSync(path.join(bin, 'gpiomon'), script(`
+  writeFileSync(
+    path.join(bin, 'gpiomon'),
+    script(`
 if [ "$1" = "--version" ] || [ "$1" = "-v" ]; then echo "${versionLine}"; exit 0; fi
 from=$(( $(stat -c %s "${events}") + 1 ))
 echo $$ > "${pidFile}"
 echo "gpiomon $*" >> "${log}"
 if [ -e "${brokenFile}" ]; then echo "gpiomon: unable to request lines: Device or resource busy" >&2; exit 1; fi
-exec tail -c +$from -f "${events}"`));
+exec tail -c +$from -f "${events}"`),
+  );
   writeFileSync(path.join(bin, 'gpioset'), script(`echo "gpioset $*" >> "${log}"`));
   for (const f of ['gpiodetect', 'gpiomon', 'gpioset']) chmodSync(path.join(bin, f), 0o755);
   const library = buildFakeLibgpiod(dir, version);

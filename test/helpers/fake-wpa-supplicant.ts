@@ -7,7 +7,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UnixDgramSocket } from '../../hardware/wifi/unix-dgram.ts';
 
-interface Iface { sock: UnixDgramSocket; attached: Buffer[] }
+interface Iface {
+  sock: UnixDgramSocket;
+  attached: Buffer[];
+}
 
 export class FakeWpaSupplicant {
   readonly commands: Array<{ iface: string; cmd: string }> = [];
@@ -18,7 +21,11 @@ export class FakeWpaSupplicant {
   readonly group = 'p2p-wlan0-0';
 
   /** `hostapd`: plays hostapd's control interface instead (WPS and stations on the interface itself) */
-  constructor(readonly dir: string, readonly iface = 'wlan0', readonly role: 'wpa_supplicant' | 'hostapd' = 'wpa_supplicant') {
+  constructor(
+    readonly dir: string,
+    readonly iface = 'wlan0',
+    readonly role: 'wpa_supplicant' | 'hostapd' = 'wpa_supplicant',
+  ) {
     mkdirSync(dir, { recursive: true });
     this.addIface(iface);
     this.timer = setInterval(() => this.poll(), 5);
@@ -40,7 +47,10 @@ export class FakeWpaSupplicant {
 
   private answer(name: string, it: Iface, cmd: string, from: Buffer): string {
     if (cmd === 'PING') return 'PONG';
-    if (cmd === 'ATTACH') { it.attached.push(from); return 'OK'; }
+    if (cmd === 'ATTACH') {
+      it.attached.push(from);
+      return 'OK';
+    }
     if (cmd.startsWith('SET ')) return 'OK';
     if (cmd.startsWith('P2P_GROUP_ADD')) {
       if (this.formation === 'fail-reply') return 'FAIL';
@@ -52,7 +62,10 @@ export class FakeWpaSupplicant {
       return 'OK';
     }
     const wpsIface = this.role === 'hostapd' ? this.iface : this.group;
-    if (cmd === 'WPS_PBC' && name === wpsIface) { setTimeout(() => this.event(name, 'WPS-PBC-ACTIVE'), 10); return 'OK'; }
+    if (cmd === 'WPS_PBC' && name === wpsIface) {
+      setTimeout(() => this.event(name, 'WPS-PBC-ACTIVE'), 10);
+      return 'OK';
+    }
     if (cmd === 'WPS_CANCEL' && name === wpsIface) return 'OK';
     return 'UNKNOWN COMMAND';
   }
@@ -61,7 +74,13 @@ export class FakeWpaSupplicant {
   event(iface: string, line: string): void {
     const it = this.ifaces.get(iface);
     if (!it) return;
-    for (const a of it.attached) { try { it.sock.sendTo(`<3>${line}`, a); } catch { /* that client is gone */ } }
+    for (const a of it.attached) {
+      try {
+        it.sock.sendTo(`<3>${line}`, a);
+      } catch {
+        /* that client is gone */
+      }
+    }
   }
 
   stationConnects(mac: string): void {

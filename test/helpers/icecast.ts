@@ -40,9 +40,15 @@ function get(url: string, auth?: string): Promise<{ status: number; body: string
   return new Promise((resolve) => {
     const request = http.get(url, { headers: auth ? { Authorization: `Basic ${Buffer.from(auth).toString('base64')}` } : {} }, (res) => {
       // a live mount never ends: the status is all we need from it
-      if ((res.headers['content-type'] ?? '').startsWith('audio/')) { res.destroy(); resolve({ status: res.statusCode ?? 0, body: '' }); return; }
+      if ((res.headers['content-type'] ?? '').startsWith('audio/')) {
+        res.destroy();
+        resolve({ status: res.statusCode ?? 0, body: '' });
+        return;
+      }
       let body = '';
-      res.on('data', (b: Buffer) => { body += b.toString(); });
+      res.on('data', (b: Buffer) => {
+        body += b.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', () => resolve({ status: res.statusCode ?? 0, body }));
     });
@@ -66,10 +72,15 @@ export async function startIcecast(): Promise<Icecast> {
   mkdirSync(logDir);
   // Icecast refuses to run as root; as root it is told to drop to nobody, which must reach its log dir
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) { chmodSync(dir, 0o755); chmodSync(logDir, 0o777); }
+  if (asRoot) {
+    chmodSync(dir, 0o755);
+    chmodSync(logDir, 0o777);
+  }
   const port = await freePort();
   const config = path.join(dir, 'icecast.xml');
-  writeFileSync(config, `<icecast>
+  writeFileSync(
+    config,
+    `<icecast>
   <limits><sources>8</sources><burst-size>16384</burst-size><source-timeout>5</source-timeout></limits>
   <authentication><source-password>${SOURCE_PASSWORD}</source-password><admin-user>admin</admin-user><admin-password>${ADMIN_PASSWORD}</admin-password></authentication>
   <hostname>127.0.0.1</hostname>
@@ -79,7 +90,8 @@ export async function startIcecast(): Promise<Icecast> {
   <logging><errorlog>error.log</errorlog><accesslog>access.log</accesslog><loglevel>3</loglevel></logging>
   <security><chroot>0</chroot>${asRoot ? '<changeowner><user>nobody</user><group>nogroup</group></changeowner>' : ''}</security>
 </icecast>
-`);
+`,
+  );
   const output: string[] = [];
   const proc = spawn('icecast2', ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.on('data', (b: Buffer) => output.push(b.toString()));
@@ -87,30 +99,70 @@ export async function startIcecast(): Promise<Icecast> {
   const feeders = new Set<ChildProcess>();
   const log = () => {
     let errors = '';
-    try { errors = readFileSync(path.join(logDir, 'error.log'), 'utf8').slice(-3000); } catch { /* not written yet */ }
+    try {
+      errors = readFileSync(path.join(logDir, 'error.log'), 'utf8').slice(-3000);
+    } catch {
+      /* not written yet */
+    }
     return `icecast output: ${output.join('').slice(-2000)}\nerror.log: ${errors}`;
   };
   const base = `http://127.0.0.1:${port}`;
-  await until('listening', async () => {
-    if (proc.exitCode !== null) throw new Error(`icecast2 exited with ${proc.exitCode}\n${log()}`);
-    return (await get(`${base}/status-json.xsl`)).status > 0;
-  }, 10_000, log);
+  await until(
+    'listening',
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`icecast2 exited with ${proc.exitCode}\n${log()}`);
+      return (await get(`${base}/status-json.xsl`)).status > 0;
+    },
+    10_000,
+    log,
+  );
 
   return {
     port,
     url: (mount) => `${base}/${mount}`,
     async feed(mount, hz, stationName) {
-      const ffmpeg = spawn('ffmpeg', ['-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', `sine=f=${hz}:sample_rate=48000`, '-ac', '2', '-ar', '48000',
-        '-c:a', 'libmp3lame', '-b:a', '128k', '-content_type', 'audio/mpeg', '-ice_name', stationName, '-f', 'mp3',
-        `icecast://source:${SOURCE_PASSWORD}@127.0.0.1:${port}/${mount}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const ffmpeg = spawn(
+        'ffmpeg',
+        [
+          '-nostdin',
+          '-loglevel',
+          'error',
+          '-re',
+          '-f',
+          'lavfi',
+          '-i',
+          `sine=f=${hz}:sample_rate=48000`,
+          '-ac',
+          '2',
+          '-ar',
+          '48000',
+          '-c:a',
+          'libmp3lame',
+          '-b:a',
+          '128k',
+          '-content_type',
+          'audio/mpeg',
+          '-ice_name',
+          stationName,
+          '-f',
+          'mp3',
+          `icecast://source:${SOURCE_PASSWORD}@127.0.0.1:${port}/${mount}`,
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       const errors: string[] = [];
       ffmpeg.stderr!.on('data', (b: Buffer) => errors.push(b.toString()));
       feeders.add(ffmpeg);
       ffmpeg.once('exit', () => feeders.delete(ffmpeg));
-      await until(`mount /${mount} live`, async () => {
-        if (ffmpeg.exitCode !== null) throw new Error(`the feeding ffmpeg exited with ${ffmpeg.exitCode}: ${errors.join('')}\n${log()}`);
-        return (await get(`${base}/${mount}`)).status === 200;
-      }, 10_000, log);
+      await until(
+        `mount /${mount} live`,
+        async () => {
+          if (ffmpeg.exitCode !== null) throw new Error(`the feeding ffmpeg exited with ${ffmpeg.exitCode}: ${errors.join('')}\n${log()}`);
+          return (await get(`${base}/${mount}`)).status === 200;
+        },
+        10_000,
+        log,
+      );
       return ffmpeg;
     },
     async setTitle(mount, song) {

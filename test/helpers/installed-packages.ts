@@ -29,8 +29,10 @@ export function installedPackages(appDir: string): string[] {
 /** Installed packages the lockfile says only development needs, or does not list at all. */
 export function developmentOnlyPackages(appDir: string, lockFile: string): string[] {
   const lock = JSON.parse(readFileSync(lockFile, 'utf8')) as { packages: Record<string, { dev?: boolean }> };
-  return installedPackages(appDir).filter((pkg) => {
-    const entry = lock.packages[pkg];
-    return entry === undefined || entry.dev === true;
-  }).map((pkg) => (lock.packages[pkg] ? pkg : `${pkg} (not in the lockfile)`));
+  return installedPackages(appDir)
+    .filter((pkg) => {
+      const entry = lock.packages[pkg];
+      return entry === undefined || entry.dev === true;
+    })
+    .map((pkg) => (lock.packages[pkg] ? pkg : `${pkg} (not in the lockfile)`));
 }

@@ -102,8 +102,12 @@ export async function startPipewireNullSink(sink = 'nc_null'): Promise<PipewireS
   const server = `unix:${pulseSocket}`;
   const playerEnv = { PULSE_SERVER: server, PIPEWIRE_RUNTIME_DIR: runtime, PIPEWIRE_REMOTE: 'pipewire-0' };
   const daemonEnv: NodeJS.ProcessEnv = {
-    ...process.env, HOME: path.join(dir, 'home'), XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: path.join(dir, 'config'),
-    XDG_STATE_HOME: path.join(dir, 'state'), DBUS_SESSION_BUS_ADDRESS: bus,
+    ...process.env,
+    HOME: path.join(dir, 'home'),
+    XDG_RUNTIME_DIR: runtime,
+    XDG_CONFIG_HOME: path.join(dir, 'config'),
+    XDG_STATE_HOME: path.join(dir, 'state'),
+    DBUS_SESSION_BUS_ADDRESS: bus,
   };
   for (const k of ['PULSE_SERVER', 'PIPEWIRE_REMOTE', 'PIPEWIRE_RUNTIME_DIR', 'DISPLAY', 'WAYLAND_DISPLAY', 'PIPEWIRE_CONFIG_DIR']) delete daemonEnv[k];
   const clientEnv = { ...process.env, ...playerEnv };
@@ -112,7 +116,14 @@ export async function startPipewireNullSink(sink = 'nc_null'): Promise<PipewireS
   const log: string[] = [];
   const start = (name: string, args: string[]): void => {
     const proc = spawn(name, args, { env: daemonEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (d: Buffer) => log.push(...d.toString().trimEnd().split('\n').map((l) => `${name}: ${l}`));
+    const collect = (d: Buffer) =>
+      log.push(
+        ...d
+          .toString()
+          .trimEnd()
+          .split('\n')
+          .map((l) => `${name}: ${l}`),
+      );
     proc.stdout!.on('data', collect);
     proc.stderr!.on('data', collect);
     proc.on('error', (e) => log.push(`${name}: ${e.message}`));
@@ -138,7 +149,9 @@ export async function startPipewireNullSink(sink = 'nc_null'): Promise<PipewireS
     throw new Error(`PipeWire null sink did not start: ${(err as Error).message}\n${log.join('\n')}`);
   }
   return {
-    server, sink, env: playerEnv,
+    server,
+    sink,
+    env: playerEnv,
     stop: async () => {
       await stopAll(procs);
       rmSync(dir, { recursive: true, force: true });

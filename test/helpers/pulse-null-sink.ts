@@ -17,11 +17,23 @@ export interface PulseServer {
 export async function startPulseNullSink(sink = 'nc_null'): Promise<PulseServer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-'));
   const socket = path.join(dir, 'native');
-  const proc: ChildProcess = spawn('pulseaudio', ['-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no',
-    '-L', `module-null-sink sink_name=${sink} rate=48000 channels=2`,
-    '-L', `module-native-protocol-unix socket=${socket} auth-anonymous=1`], {
-    env: { ...process.env, HOME: dir, PULSE_RUNTIME_PATH: path.join(dir, 'runtime') }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc: ChildProcess = spawn(
+    'pulseaudio',
+    [
+      '-n',
+      '--daemonize=no',
+      '--exit-idle-time=-1',
+      '--use-pid-file=no',
+      '-L',
+      `module-null-sink sink_name=${sink} rate=48000 channels=2`,
+      '-L',
+      `module-native-protocol-unix socket=${socket} auth-anonymous=1`,
+    ],
+    {
+      env: { ...process.env, HOME: dir, PULSE_RUNTIME_PATH: path.join(dir, 'runtime') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const log: string[] = [];
   proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const server = `unix:${socket}`;
@@ -35,7 +47,8 @@ export async function startPulseNullSink(sink = 'nc_null'): Promise<PulseServer>
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    server, sink,
+    server,
+    sink,
     stop: async () => {
       if (proc.exitCode === null) {
         const gone = new Promise((r) => proc.once('exit', r));
@@ -59,7 +72,8 @@ export interface MonitorRecording {
 /** Records the null sink's monitor with parec, timestamping each read on arrival. */
 export function recordMonitor(p: PulseServer, clock: () => number, latencyMs = 5): MonitorRecording {
   const proc = spawn('parec', ['-d', `${p.sink}.monitor`, '--raw', '--format=s16le', '--rate=48000', '--channels=2', `--latency-msec=${latencyMs}`], {
-    env: { ...process.env, PULSE_SERVER: p.server }, stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, PULSE_SERVER: p.server },
+    stdio: ['ignore', 'pipe', 'ignore'],
   });
   const chunks: Buffer[] = [];
   const marks: Array<{ endFrame: number; atUs: number }> = []; // frames received so far, and when
@@ -70,7 +84,10 @@ export function recordMonitor(p: PulseServer, clock: () => number, latencyMs = 5
     marks.push({ endFrame: Math.floor(bytes / 4), atUs: clock() });
   });
   return {
-    samples: () => { const b = Buffer.concat(chunks); return new Int16Array(b.buffer, b.byteOffset, Math.floor(b.length / 2)); },
+    samples: () => {
+      const b = Buffer.concat(chunks);
+      return new Int16Array(b.buffer, b.byteOffset, Math.floor(b.length / 2));
+    },
     timeOfFrame: (i) => {
       const m = marks.find((x) => x.endFrame > i);
       if (!m) return NaN;

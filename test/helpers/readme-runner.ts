@@ -30,10 +30,22 @@ const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${prefix}/bin:${process.
 
 function waitFor(proc: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms: number, seen: { text: string }): Promise<boolean> {
   return new Promise((resolve) => {
-    const check = () => { if (re.test(seen.text)) { done(true); } };
+    const check = () => {
+      if (re.test(seen.text)) {
+        done(true);
+      }
+    };
     const timer = setTimeout(() => done(false), ms);
-    const onData = (d: Buffer) => { seen.text += d.toString(); check(); };
-    const done = (v: boolean) => { clearTimeout(timer); proc[stream]!.off('data', onData); proc.off('exit', onExit); resolve(v); };
+    const onData = (d: Buffer) => {
+      seen.text += d.toString();
+      check();
+    };
+    const done = (v: boolean) => {
+      clearTimeout(timer);
+      proc[stream]!.off('data', onData);
+      proc.off('exit', onExit);
+      resolve(v);
+    };
     const onExit = () => done(re.test(seen.text));
     proc[stream]!.on('data', onData);
     proc.on('exit', onExit);
@@ -49,7 +61,9 @@ if (boxBlock?.trim() !== 'make run') throw new Error(`the first block of 'Try it
 // the box, exactly as the README starts it; stdin is its keyboard (one key command per line)
 const box = spawn('bash', ['-c', boxBlock], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
 const boxOut = { text: '' };
-box.stdout!.on('data', (d: Buffer) => { boxOut.text += d.toString(); });
+box.stdout!.on('data', (d: Buffer) => {
+  boxOut.text += d.toString();
+});
 box.stderr!.resume();
 const ready = await waitFor(box, 'stdout', /Keys: /, 240_000, boxOut);
 say({ cmd: boxBlock.trim(), ok: ready, out: boxOut.text.slice(-2000) });
@@ -60,7 +74,10 @@ async function stopJoin(): Promise<void> {
   if (!join) return;
   const j = join;
   join = null;
-  const code = await new Promise<number | null>((resolve) => { j.proc.once('exit', (c) => resolve(c)); j.proc.kill('SIGINT'); });
+  const code = await new Promise<number | null>((resolve) => {
+    j.proc.once('exit', (c) => resolve(c));
+    j.proc.kill('SIGINT');
+  });
   say({ cmd: `Ctrl-C: ${j.line}`, ok: code === 0, code, out: j.err.text.slice(-800) });
 }
 
@@ -78,7 +95,7 @@ for (const block of [...cliBlocks, ...mqttBlocks]) {
       const before = boxOut.text.length;
       const waiting = waitFor(proc, 'stderr', /waiting for the owner|song request|playing your song/, 60_000, err);
       // a join that waits gets the share button, like the README says
-      if (await waiting && /waiting for the owner/.test(err.text)) box.stdin!.write('share\n');
+      if ((await waiting) && /waiting for the owner/.test(err.text)) box.stdin!.write('share\n');
       const joined = await waitFor(box, 'stdout', /joined: \d+ listener/, 60_000, { text: boxOut.text.slice(before) });
       say({ cmd: cmd, ok: joined && proc.exitCode === null, out: err.text.slice(-800) });
       continue;
@@ -100,7 +117,17 @@ await stopJoin();
 for (const b of background) b.kill('SIGTERM');
 box.stdin!.write('quit\n');
 const boxExit = await new Promise<number | null>((resolve) => {
-  const t = setTimeout(() => { try { process.kill(-box.pid!, 'SIGKILL'); } catch { /* gone */ } resolve(null); }, 15_000);
-  box.once('exit', (c) => { clearTimeout(t); resolve(c); });
+  const t = setTimeout(() => {
+    try {
+      process.kill(-box.pid!, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    resolve(null);
+  }, 15_000);
+  box.once('exit', (c) => {
+    clearTimeout(t);
+    resolve(c);
+  });
 });
 say({ cmd: 'box console', ok: boxExit === 0, code: boxExit, out: boxOut.text.slice(-4000) });

@@ -11,7 +11,16 @@ import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface TestSong { id: string; title: string; artist: string; album: string; file: string; durationS: number; contentType: string; suffix: string }
+export interface TestSong {
+  id: string;
+  title: string;
+  artist: string;
+  album: string;
+  file: string;
+  durationS: number;
+  contentType: string;
+  suffix: string;
+}
 
 export interface SubsonicTestServer {
   url: string;
@@ -36,11 +45,24 @@ export async function startSubsonicServer(options: { username: string; password:
   };
   const fail = (res: http.ServerResponse, code: number, message: string) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify({ 'subsonic-response': { status: 'failed', version: VERSION, type: 'nearcast-test', serverVersion: '0.1', openSubsonic: true, error: { code, message } } }));
+    res.end(
+      JSON.stringify({ 'subsonic-response': { status: 'failed', version: VERSION, type: 'nearcast-test', serverVersion: '0.1', openSubsonic: true, error: { code, message } } }),
+    );
   };
   const song = (s: TestSong) => ({
-    id: s.id, parent: 'al-1', isDir: false, title: s.title, album: s.album, artist: s.artist, duration: s.durationS, size: statSync(s.file).size,
-    suffix: s.suffix, contentType: s.contentType, coverArt: `mf-${s.id}`, type: 'music', mediaType: 'song',
+    id: s.id,
+    parent: 'al-1',
+    isDir: false,
+    title: s.title,
+    album: s.album,
+    artist: s.artist,
+    duration: s.durationS,
+    size: statSync(s.file).size,
+    suffix: s.suffix,
+    contentType: s.contentType,
+    coverArt: `mf-${s.id}`,
+    type: 'music',
+    mediaType: 'song',
   });
 
   const server = http.createServer((req, res) => {
@@ -53,18 +75,25 @@ export async function startSubsonicServer(options: { username: string; password:
     if (!user || !q.get('v') || !q.get('c')) return fail(res, 10, 'Required parameter is missing.');
     const token = q.get('t');
     const salt = q.get('s');
-    const ok = user === options.username && (token && salt
-      ? createHash('md5').update(options.password + salt).digest('hex') === token
-      : q.get('p') === options.password);
+    const ok =
+      user === options.username &&
+      (token && salt
+        ? createHash('md5')
+            .update(options.password + salt)
+            .digest('hex') === token
+        : q.get('p') === options.password);
     if (!ok) return fail(res, 40, 'Wrong username or password.');
     switch (method) {
-      case 'ping': return reply(res, {});
+      case 'ping':
+        return reply(res, {});
       case 'search3': {
         const query = (q.get('query') ?? '').toLowerCase().replace(/"/g, '').trim();
         const count = Number(q.get('songCount') ?? 20);
         const words = query.split(/\s+/).filter(Boolean);
         const found = options.songs.filter((s) => words.every((w) => `${s.title} ${s.artist} ${s.album}`.toLowerCase().includes(w))).slice(0, count);
-        const answer = () => { if (!res.destroyed) reply(res, { searchResult3: { song: found.map(song) } }); };
+        const answer = () => {
+          if (!res.destroyed) reply(res, { searchResult3: { song: found.map(song) } });
+        };
         if (state.searchDelayMs > 0) setTimeout(answer, state.searchDelayMs).unref();
         else answer();
         return;
@@ -82,21 +111,39 @@ export async function startSubsonicServer(options: { username: string; password:
         if (!options.songs.some((s) => `mf-${s.id}` === q.get('id'))) return fail(res, 70, 'The requested data was not found.');
         // a 1×1 PNG
         res.writeHead(200, { 'Content-Type': 'image/png' });
-        return void res.end(Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex'));
+        return void res.end(
+          Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex'),
+        );
       }
-      default: return fail(res, 0, `Unknown method ${method}`);
+      default:
+        return fail(res, 0, `Unknown method ${method}`);
     }
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    get searchDelayMs() { return state.searchDelayMs; },
-    set searchDelayMs(v) { state.searchDelayMs = v; },
-    get streamFraction() { return state.streamFraction; },
-    set streamFraction(v) { state.streamFraction = v; },
-    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    get searchDelayMs() {
+      return state.searchDelayMs;
+    },
+    set searchDelayMs(v) {
+      state.searchDelayMs = v;
+    },
+    get streamFraction() {
+      return state.streamFraction;
+    },
+    set streamFraction(v) {
+      state.streamFraction = v;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

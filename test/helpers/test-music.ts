@@ -7,7 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
-export interface TestTrack { file: string; title: string; artist: string; isrc?: string }
+export interface TestTrack {
+  file: string;
+  title: string;
+  artist: string;
+  isrc?: string;
+}
 
 export function makeTestMusic(dir: string, seconds = 20): TestTrack[] {
   mkdirSync(dir, { recursive: true });
@@ -22,8 +27,30 @@ export function makeTestMusic(dir: string, seconds = 20): TestTrack[] {
       `0.22*sin(2*PI*${f}*t+3*sin(2*PI*0.37*t))*(0.6+0.4*sin(2*PI*0.71*t+${k}))+0.12*sin(2*PI*${f * 1.5}*t+2*sin(2*PI*0.23*t))+0.08*sin(2*PI*${f * 2.01}*t)*sin(2*PI*1.3*t)+0.004*random(${k})`;
     const [low, high] = s.f;
     const expr = `${voice(low, i * 2)}|${voice(high, i * 2 + 1)}`;
-    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='${expr}':s=48000:d=${seconds}`,
-      '-ac', '2', '-ar', '48000', '-sample_fmt', 's16', '-metadata', `title=${s.title}`, '-metadata', `artist=${s.artist}`, '-metadata', 'album=Test Album', ...(s.isrc ? ['-metadata', `ISRC=${s.isrc}`] : []), file]);
+    execFileSync('ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `aevalsrc=exprs='${expr}':s=48000:d=${seconds}`,
+      '-ac',
+      '2',
+      '-ar',
+      '48000',
+      '-sample_fmt',
+      's16',
+      '-metadata',
+      `title=${s.title}`,
+      '-metadata',
+      `artist=${s.artist}`,
+      '-metadata',
+      'album=Test Album',
+      ...(s.isrc ? ['-metadata', `ISRC=${s.isrc}`] : []),
+      file,
+    ]);
     return { file, title: s.title, artist: s.artist, ...(s.isrc ? { isrc: s.isrc } : {}) };
   });
 }

@@ -45,20 +45,25 @@ describe('announcements (real box, real espeak-ng)', function () {
   let box: BoxProcess | null = null;
   let listener: { client: BoxClient; stream: TcpStream } | null = null;
   let owner: mqtt.MqttClient | null = null;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-announce-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-announce-'));
+  });
   afterEach(async () => {
     await owner?.endAsync();
     listener?.stream.close();
     await listener?.client.close();
     if (box) await box.stop();
-    owner = null; listener = null; box = null;
+    owner = null;
+    listener = null;
+    box = null;
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('the music ducks 12 dB over ~300 ms, the chime then the voice play over it, the music comes back; a second one waits its turn', async () => {
     const stateDir = path.join(dir, 'state');
-    box = await startBox(['--box-id', 'an', '--source', 'tone:440', '--audio-device', 'none', '--policy', 'open', '--state-dir', stateDir],
-      { NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
+    box = await startBox(['--box-id', 'an', '--source', 'tone:440', '--audio-device', 'none', '--policy', 'open', '--state-dir', stateDir], {
+      NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+    });
     // a PCM listener keeping every chunk's left channel by sequence number
     const chunks = new Map<number, Int16Array>();
     const client = await BoxClient.connect({ url: `mqtt://127.0.0.1:${box.ports.mqtt}` });
@@ -91,8 +96,14 @@ describe('announcements (real box, real espeak-ng)', function () {
     expect(byTransaction(3)?.error, JSON.stringify(replies)).to.match(/must be in the library/);
     const sequence = told.map((t) => `${t.title.slice(0, 9)} ${t.state}`);
     // each is queued, starts and ends in turn; the second starts only once the first is done
-    expect(sequence.filter((s) => s.startsWith('Attention')), sequence.join(', ')).to.deep.equal(['Attention queued', 'Attention started', 'Attention done']);
-    expect(sequence.filter((s) => s.startsWith('Thank you')), sequence.join(', ')).to.deep.equal(['Thank you queued', 'Thank you started', 'Thank you done']);
+    expect(
+      sequence.filter((s) => s.startsWith('Attention')),
+      sequence.join(', '),
+    ).to.deep.equal(['Attention queued', 'Attention started', 'Attention done']);
+    expect(
+      sequence.filter((s) => s.startsWith('Thank you')),
+      sequence.join(', '),
+    ).to.deep.equal(['Thank you queued', 'Thank you started', 'Thank you done']);
     expect(sequence.indexOf('Thank you started'), sequence.join(', ')).to.be.greaterThan(sequence.indexOf('Attention done'));
     const seqs = [...chunks.keys()].sort((a, b) => a - b);
     const missing = seqs.at(-1)! - seqs[0]! + 1 - seqs.length;
@@ -114,7 +125,13 @@ describe('announcements (real box, real espeak-ng)', function () {
     expect(chimeAt, `chime ${chimeAt} after duck start ${duckStart}`).to.be.greaterThan(duckStart);
     const rampWindows = music.findIndex((v, i) => i > duckStart && v < 0.3 * full) - duckStart;
     // a straight ramp of 300 ms over the whole swing (1 → 0.25) takes 240 ms from 0.9 to 0.3, seen through 20 ms windows
-    expect(rampWindows * 20, `the duck took ${rampWindows * 20} ms; 440 Hz levels from ${duckStart - 3}: ${music.slice(duckStart - 3, duckStart + 25).map((v) => v.toFixed(3)).join(" ")}`).to.be.within(150, 400);
+    expect(
+      rampWindows * 20,
+      `the duck took ${rampWindows * 20} ms; 440 Hz levels from ${duckStart - 3}: ${music
+        .slice(duckStart - 3, duckStart + 25)
+        .map((v) => v.toFixed(3))
+        .join(' ')}`,
+    ).to.be.within(150, 400);
     const underChime = median(music.slice(chimeAt + 2, chimeAt + 10));
     expect(db(underChime / full), `music under the chime: ${db(underChime / full).toFixed(1)} dB`).to.be.within(-13.5, -10.5);
     // the voice: the music stays down until both are over, the second 20 dB down, then returns

@@ -10,9 +10,16 @@ import { ROOT } from '../helpers/box-process.ts';
 
 function runBench(script: string, args: string[], dir: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', `test/bench/${script}`, ...args], {
-      cwd: ROOT, env: { ...process.env, NEARCAST_BENCH_RESULTS: dir }, timeout: 90_000,
-    }, (err, stdout, stderr) => (err ? reject(new Error(`${script} failed: ${err.message}\n${stderr}`)) : resolve(sayMissed(script, stdout))));
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', `test/bench/${script}`, ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, NEARCAST_BENCH_RESULTS: dir },
+        timeout: 90_000,
+      },
+      (err, stdout, stderr) => (err ? reject(new Error(`${script} failed: ${err.message}\n${stderr}`)) : resolve(sayMissed(script, stdout))),
+    );
   });
 }
 
@@ -31,7 +38,9 @@ function sayMissed(script: string, stdout: string): string {
 describe('benchmarks (smoke)', function () {
   this.timeout(120_000);
   let dir: string;
-  before(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-bench-')); });
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-bench-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('sync measures every listener against the box speaker and writes its JSON', async () => {
@@ -76,7 +85,7 @@ describe('benchmarks (smoke)', function () {
     }
   });
 
-  it('memory splits the box\'s memory and summarizes a heap snapshot', async () => {
+  it("memory splits the box's memory and summarizes a heap snapshot", async () => {
     await runBench('memory.ts', ['--quick'], dir);
     const j = JSON.parse(readFileSync(path.join(dir, 'memory.json'), 'utf8'));
     expect(j.loaded.anon, 'private MB').to.be.within(5, 500);

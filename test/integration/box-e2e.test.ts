@@ -42,11 +42,13 @@ describe('box end to end (real processes on loopback)', function () {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-e2e-'));
     tracks = makeTestMusic(path.join(dir, 'music'), 30);
     reference = ffmpegDecode(itemAt(tracks, 0, 'test music').file);
-    box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'e2e', '--policy', 'open', '--audio-device', 'none',
-      '--state-dir', path.join(dir, 'state'), '--no-keyboard'], {
-      NEARCAST_OWNER__PASSWORDHASH: hashPassword('s3cret'),
-      NEARCAST_LOUDNESS__ENABLED: 'false', // the transport is sample-exact; loudness gain would change the samples on purpose (tested on its own)
-    });
+    box = await startBox(
+      ['--music', path.join(dir, 'music'), '--box-id', 'e2e', '--policy', 'open', '--audio-device', 'none', '--state-dir', path.join(dir, 'state'), '--no-keyboard'],
+      {
+        NEARCAST_OWNER__PASSWORDHASH: hashPassword('s3cret'),
+        NEARCAST_LOUDNESS__ENABLED: 'false', // the transport is sample-exact; loudness gain would change the samples on purpose (tested on its own)
+      },
+    );
     // the owner makes sure the first track plays (the library order is not the test's business)
     const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, '--user', 'owner', '--password', 's3cret', 'play', 'Moon River']);
     expect(await c.exited, c.stderr.join('\n')).to.equal(0);
@@ -58,7 +60,7 @@ describe('box end to end (real processes on loopback)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('PCM: three companions write exactly ffmpeg\'s decode of the source (apart from ≤ 0.1 % single-frame corrections), and leave cleanly', async () => {
+  it("PCM: three companions write exactly ffmpeg's decode of the source (apart from ≤ 0.1 % single-frame corrections), and leave cleanly", async () => {
     const { alsa, comps } = await playThree(box, dir, 'pcm');
     for (const c of comps) expect(await c.interrupt()).to.equal(0);
     const outs = Object.values(alsa.outputs).map(readRaw);
@@ -87,7 +89,7 @@ describe('box end to end (real processes on loopback)', function () {
     }
   });
 
-  it('Opus: each companion\'s output correlates with the source at ≥ 0.99', async () => {
+  it("Opus: each companion's output correlates with the source at ≥ 0.99", async () => {
     const { alsa, comps } = await playThree(box, dir, 'opus');
     for (const c of comps) expect(await c.interrupt()).to.equal(0);
     for (const out of Object.values(alsa.outputs).map(readRaw)) {
@@ -99,10 +101,13 @@ describe('box end to end (real processes on loopback)', function () {
     }
   });
 
-  it('the box process enforces the topic rules: no reading others\' replies, no writing box topics', async () => {
+  it("the box process enforces the topic rules: no reading others' replies, no writing box topics", async () => {
     const spy = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'spy', protocolVersion: 4, reconnectPeriod: 0 });
-    const refused = await spy.subscribeAsync('nearcast/e2e/client/fuzzer/response/+').then(() => false, (e) => e.packet?.granted?.[0] === 128 || (e.packet?.granted?.[0] as { qos?: number })?.qos === 128);
-    expect(refused, 'subscription to another client\'s replies refused').to.equal(true);
+    const refused = await spy.subscribeAsync('nearcast/e2e/client/fuzzer/response/+').then(
+      () => false,
+      (e) => e.packet?.granted?.[0] === 128 || (e.packet?.granted?.[0] as { qos?: number })?.qos === 128,
+    );
+    expect(refused, "subscription to another client's replies refused").to.equal(true);
     const closed = new Promise<void>((r) => spy.once('close', () => r()));
     spy.publish('nearcast/e2e/state', '{"state":"hacked"}', { qos: 1, retain: true });
     await closed;
@@ -124,7 +129,11 @@ describe('box end to end (real processes on loopback)', function () {
     const ops = ['join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'approve', 'deny'];
     const bad = ['{not json', '[]', '"text"', '{"unknownField":1}', '{"query":42,"volume":"loud","action":7,"clientId":[]}'];
     let sent = 0;
-    for (const op of ops) for (const p of bad) { await client.publishAsync(`nearcast/e2e/client/fuzzer/request/${op}`, p); sent++; }
+    for (const op of ops)
+      for (const p of bad) {
+        await client.publishAsync(`nearcast/e2e/client/fuzzer/request/${op}`, p);
+        sent++;
+      }
     await client.publishAsync('nearcast/e2e/client/fuzzer/request/selfdestruct', '{}');
     sent++;
     await waitFor('every reply', () => replies.length >= sent, 10_000);
@@ -134,7 +143,9 @@ describe('box end to end (real processes on loopback)', function () {
     await new Promise((r) => setTimeout(r, 1500));
     // the retained listeners topic shows the listener's own measurement of its playout
     let latest: Array<Record<string, unknown>> = [];
-    client.on('message', (t, p) => { if (t.endsWith('/listeners')) latest = JSON.parse(p.toString()); });
+    client.on('message', (t, p) => {
+      if (t.endsWith('/listeners')) latest = JSON.parse(p.toString());
+    });
     await client.subscribeAsync('nearcast/e2e/listeners');
     const l = await waitFor('a listener report', () => latest.find((x) => x.connected && typeof x.syncErrorMs === 'number'), 8000);
     expect(l?.syncErrorMs, 'reported sync error').to.be.a('number');
@@ -155,7 +166,8 @@ describe('join under policy button (real box process)', function () {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-button-'));
     makeTestMusic(path.join(dir, 'music'), 8);
     box = await startBox(['--music', path.join(dir, 'music'), '--box-id', 'btn', '--audio-device', 'none', '--state-dir', path.join(dir, 'state')], {
-      NEARCAST_HARDWARE__KEYBOARD: 'true', NEARCAST_HARDWARE__SIM: 'true',
+      NEARCAST_HARDWARE__KEYBOARD: 'true',
+      NEARCAST_HARDWARE__SIM: 'true',
     });
   });
   after(async () => {

@@ -21,7 +21,10 @@ function closedWithin(socket: net.Socket, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     if (socket.destroyed) return resolve(true);
     const t = setTimeout(() => resolve(false), ms);
-    socket.once('close', () => { clearTimeout(t); resolve(true); });
+    socket.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
   });
 }
 
@@ -56,7 +59,10 @@ describe('embedded broker: identity cannot be claimed, limits hold before work',
   before(async () => {
     broker = new EmbeddedBroker();
     await broker.start({
-      host: '127.0.0.1', mqttPort: 0, boxId: 'box', owner: { username: 'owner', passwordHash: hashPassword('pw') },
+      host: '127.0.0.1',
+      mqttPort: 0,
+      boxId: 'box',
+      owner: { username: 'owner', passwordHash: hashPassword('pw') },
       limits: { connectionsPerAddress: 12, connections: 64, subscriptionsPerClient: 4, loginBackoffMaxSeconds: 1 },
     });
     httpServer = http.createServer();
@@ -101,7 +107,12 @@ describe('embedded broker: identity cannot be claimed, limits hold before work',
     await alice.subscribeAsync('nearcast/box/client/alice/response/+');
     const asked = broker.connectionOf('alice')!;
     const got: string[] = [];
-    const first = new Promise<void>((r) => alice.on('message', (_t, p) => { got.push(p.toString()); r(); }));
+    const first = new Promise<void>((r) =>
+      alice.on('message', (_t, p) => {
+        got.push(p.toString());
+        r();
+      }),
+    );
     expect(broker.sendTo(asked, 'nearcast/box/client/alice/response/status', 'one')).to.equal(true);
     await first;
     alice.end(true);
@@ -128,7 +139,11 @@ describe('embedded broker: identity cannot be claimed, limits hold before work',
   it('topic depth and subscriptions per client are bounded (SUBACK 0x80); the client stays', async () => {
     const c = await connect('subber');
     const granted = async (filter: string) => {
-      try { return (await c.subscribeAsync(filter))[0]?.qos; } catch (e) { return ((e as { packet?: { granted?: number[] } }).packet?.granted ?? [-1])[0]; }
+      try {
+        return (await c.subscribeAsync(filter))[0]?.qos;
+      } catch (e) {
+        return ((e as { packet?: { granted?: number[] } }).packet?.granted ?? [-1])[0];
+      }
     };
     expect(await granted('nearcast/box/client/subber/a/b/c/d/e/f')).to.equal(128);
     const results = [];
@@ -148,7 +163,10 @@ describe('embedded broker: identity cannot be claimed, limits hold before work',
   it('MQTT over WebSocket: a message larger than the packet limit closes the connection', async () => {
     const port = (httpServer.address() as { port: number }).port;
     const ws = new WebSocket(`ws://127.0.0.1:${port}/mqtt`, 'mqtt');
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
     ws.on('error', () => {});
     ws.send(Buffer.alloc(200 * 1024, 1));

@@ -45,7 +45,7 @@ describe('embedded broker: access rules on real sockets', function () {
     await new Promise((r) => httpServer.close(r));
   });
 
-  it('a client may subscribe to its own replies and the box topics, not to another client\'s replies', async () => {
+  it("a client may subscribe to its own replies and the box topics, not to another client's replies", async () => {
     const bob = await connect('bob');
     expect(await grants(bob, ['nearcast/box/client/bob/response/+', 'nearcast/box/state', 'nearcast/box/client/alice/response/+', '#'])).to.deep.equal([0, 0, 128, 128]);
     // the refusal is per subscription: bob is still connected and gets box messages
@@ -54,12 +54,12 @@ describe('embedded broker: access rules on real sockets', function () {
     expect(await got).to.equal('nearcast/box/state');
   });
 
-  it('a client cannot read another client\'s replies even with wildcards', async () => {
+  it("a client cannot read another client's replies even with wildcards", async () => {
     const eve = await connect('eve');
     expect(await grants(eve, ['nearcast/box/client/+/response/#', 'nearcast/+/client/alice/#'])).to.deep.equal([128, 128]);
   });
 
-  it('publishing to a box topic or another client\'s request topic is refused and never reaches the box', async () => {
+  it("publishing to a box topic or another client's request topic is refused and never reaches the box", async () => {
     for (const topic of ['nearcast/box/state', 'nearcast/box/client/alice/request/join']) {
       const mallory = await connect(`mallory${seen.length}`);
       const closed = new Promise<void>((r) => mallory.once('close', () => r()));
@@ -78,13 +78,21 @@ describe('embedded broker: access rules on real sockets', function () {
     await connect('guest1');
     expect(broker.roleOf('guest1')).to.equal('guest');
     let refused: Error | null = null;
-    try { await connect('own2', { username: 'owner', password: 'nope' }); } catch (e) { refused = e as Error; }
+    try {
+      await connect('own2', { username: 'owner', password: 'nope' });
+    } catch (e) {
+      refused = e as Error;
+    }
     expect(refused?.message).to.match(/Bad username or password|Not authorized/i);
   });
 
   it('a client id with topic characters is refused at connect', async () => {
     let refused: Error | null = null;
-    try { await connect('a/b'); } catch (e) { refused = e as Error; }
+    try {
+      await connect('a/b');
+    } catch (e) {
+      refused = e as Error;
+    }
     expect(refused?.message).to.match(/Identifier rejected/i);
   });
 

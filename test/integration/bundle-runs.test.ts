@@ -49,38 +49,84 @@ describe('the built box and CLI run with production dependencies only', function
 
   it('nearcast-box starts from the bundle, logs its Opus, serves the prebuilt page script, and a bundled CLI listener plays', async () => {
     mkdirSync(path.join(tree, 'music')); // an empty library: no demo tracks to generate
-    box = spawn(process.execPath, [path.join(tree, 'firmware/bin/nearcast-box.js'), '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0',
-      '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--source', 'tone:440', '--state-dir', path.join(tree, 'state'), '--music', path.join(tree, 'music')],
-    { cwd: tree, env: { ...env, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    box = spawn(
+      process.execPath,
+      [
+        path.join(tree, 'firmware/bin/nearcast-box.js'),
+        '--host',
+        '127.0.0.1',
+        '--mqtt-port',
+        '0',
+        '--http-port',
+        '0',
+        '--stream-port',
+        '0',
+        '--policy',
+        'open',
+        '--audio-device',
+        'none',
+        '--no-keyboard',
+        '--source',
+        'tone:440',
+        '--state-dir',
+        path.join(tree, 'state'),
+        '--music',
+        path.join(tree, 'music'),
+      ],
+      { cwd: tree, env: { ...env, NEARCAST_MDNS__ENABLED: 'false', NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no 'box ready' within 30 s; log: ${JSON.stringify(log.slice(-5))}`)), 30_000);
       readline.createInterface({ input: box!.stderr! }).on('line', (l) => {
         let j: Record<string, unknown>;
-        try { j = JSON.parse(l); } catch { log.push({ text: l }); return; }
+        try {
+          j = JSON.parse(l);
+        } catch {
+          log.push({ text: l });
+          return;
+        }
         log.push(j);
-        if (j.msg === 'box ready') { clearTimeout(t); resolve(j); }
+        if (j.msg === 'box ready') {
+          clearTimeout(t);
+          resolve(j);
+        }
       });
       box!.once('exit', (code) => reject(new Error(`the box exited (${code}); log: ${JSON.stringify(log.slice(-5))}`)));
     });
-    expect(log.find((j) => j.msg === 'opus codec'), 'the Opus implementation is logged').to.include({ implementation: 'libopus' });
+    expect(
+      log.find((j) => j.msg === 'opus codec'),
+      'the Opus implementation is logged',
+    ).to.include({ implementation: 'libopus' });
 
     const page = await fetch(`http://127.0.0.1:${ready.http}/app.js`);
     expect(page.status).to.equal(200);
     expect((await page.text()).length, 'the prebuilt script, without esbuild').to.be.above(10_000);
 
     // the CLI through its bin, which runs the bundle: join, decode Opus, play on a virtual DAC
-    const cli = spawn(process.execPath, [path.join(tree, 'companion/bin/nearcast.js'), '--box', `127.0.0.1:${ready.mqtt}`, 'join', '--codec', 'opus', '--device', 'sim', '--json', '--name', 'shipped'],
-      { cwd: tree, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn(
+      process.execPath,
+      [path.join(tree, 'companion/bin/nearcast.js'), '--box', `127.0.0.1:${ready.mqtt}`, 'join', '--codec', 'opus', '--device', 'sim', '--json', '--name', 'shipped'],
+      { cwd: tree, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let errText = '';
-    cli.stderr!.on('data', (b) => { errText += b; });
+    cli.stderr!.on('data', (b) => {
+      errText += b;
+    });
     try {
       const playing = await new Promise<Record<string, unknown>>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`the CLI did not play within 30 s: ${errText}`)), 30_000);
         let seen = 0;
         readline.createInterface({ input: cli.stdout! }).on('line', (l) => {
           let j: Record<string, unknown>;
-          try { j = JSON.parse(l); } catch { return; }
-          if (j.state === 'playing' && ++seen >= 2) { clearTimeout(t); resolve(j); } // a second playing second: it keeps playing
+          try {
+            j = JSON.parse(l);
+          } catch {
+            return;
+          }
+          if (j.state === 'playing' && ++seen >= 2) {
+            clearTimeout(t);
+            resolve(j);
+          } // a second playing second: it keeps playing
         });
         cli.once('exit', (code) => reject(new Error(`the CLI exited (${code}): ${errText}`)));
       });

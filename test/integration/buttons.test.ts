@@ -20,7 +20,10 @@ describe('buttons and LEDs (real box process)', function () {
   /** events and the retained state: the fields read here */
   const seen: Array<{ topic: string; msg: { sharing?: { open?: boolean }; message?: string; [field: string]: unknown } }> = [];
 
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-buttons-')); seen.length = 0; });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-buttons-'));
+    seen.length = 0;
+  });
   afterEach(async () => {
     await client?.endAsync();
     client = null;
@@ -31,7 +34,13 @@ describe('buttons and LEDs (real box process)', function () {
 
   async function watch(b: BoxProcess, opts: mqtt.IClientOptions = {}) {
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { protocolVersion: 4, ...opts });
-    client.on('message', (topic, p) => { try { seen.push({ topic, msg: JSON.parse(p.toString()) }); } catch { /* not JSON */ } });
+    client.on('message', (topic, p) => {
+      try {
+        seen.push({ topic, msg: JSON.parse(p.toString()) });
+      } catch {
+        /* not JSON */
+      }
+    });
     await client.subscribeAsync([`nearcast/${b.boxId}/event/#`, `nearcast/${b.boxId}/state`]);
     return client;
   }
@@ -39,8 +48,11 @@ describe('buttons and LEDs (real box process)', function () {
 
   it('GPIO through libgpiod v2: a press on the share line opens the share window and its LED blinks', async () => {
     const fake = makeFakeGpiod(dir, 2);
-    box = await startBox(['--box-id', 'gp', '--source', 'silence', '--audio-device', 'none', '--state-dir', path.join(dir, 'state')],
-      { ...fake.env, NEARCAST_HARDWARE__BUTTONS__BACKEND: 'gpiod', NEARCAST_HARDWARE__BOARD: 'pi4' });
+    box = await startBox(['--box-id', 'gp', '--source', 'silence', '--audio-device', 'none', '--state-dir', path.join(dir, 'state')], {
+      ...fake.env,
+      NEARCAST_HARDWARE__BUTTONS__BACKEND: 'gpiod',
+      NEARCAST_HARDWARE__BOARD: 'pi4',
+    });
     await watch(box, { clientId: 'w1' });
     await waitFor('gpiomon watching', () => fake.calls().some((c) => c.startsWith('gpiomon')), 5000);
     expect(fake.calls().find((c) => c.startsWith('gpiomon'))).to.equal('gpiomon --chip gpiochip0 --active-low --bias=pull-up --edges=both --format=%o %e 17 27 22 23 24');
@@ -51,19 +63,27 @@ describe('buttons and LEDs (real box process)', function () {
     expect(seen.find((s) => s.topic.endsWith('/event/button'))!.msg).to.deep.equal({ button: 'share', gesture: 'click' });
     await waitFor('share window open in state', () => lastState()?.sharing?.open === true, 5000);
     // the share LED (line 25) blinks: one line request held through libgpiod, then writes; no process per change
-    await waitFor('share LED blinking', () => {
-      const log = fake.library.log();
-      return log.includes('set 25 1') && log.includes('set 25 0');
-    }, 5000);
+    await waitFor(
+      'share LED blinking',
+      () => {
+        const log = fake.library.log();
+        return log.includes('set 25 1') && log.includes('set 25 0');
+      },
+      5000,
+    );
     const log = fake.library.log();
     expect(log[0]).to.equal('open /dev/gpiochip0');
     expect(log.filter((l) => l.startsWith('request 25 '))).to.have.length(1);
-    expect(fake.calls().filter((c) => !c.startsWith('gpiomon')), 'processes besides gpiomon').to.deep.equal([]);
+    expect(
+      fake.calls().filter((c) => !c.startsWith('gpiomon')),
+      'processes besides gpiomon',
+    ).to.deep.equal([]);
   });
 
   it('simulated: the owner presses buttons over sim/button; malformed presses are reported; guests may not press', async () => {
-    box = await startBox(['--sim', '--no-keyboard', '--box-id', 'sb', '--source', 'silence', '--audio-device', 'none', '--state-dir', path.join(dir, 'state')],
-      { NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
+    box = await startBox(['--sim', '--no-keyboard', '--box-id', 'sb', '--source', 'silence', '--audio-device', 'none', '--state-dir', path.join(dir, 'state')], {
+      NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+    });
     const owner = await watch(box, { clientId: 'own', username: 'owner', password: 'pw' });
     await owner.publishAsync('nearcast/sb/sim/button', JSON.stringify({ button: 'share', gesture: 'click' }));
     await waitFor('share window open', () => lastState()?.sharing?.open === true, 5000);

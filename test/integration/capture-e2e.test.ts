@@ -28,7 +28,10 @@ describe('live input through ALSA capture (real box and companion processes)', f
     lineIn = ffmpegDecode(itemAt(tracks, 1, 'test music').file);
     writeFileSync(path.join(dir, 'line-in.raw'), new Uint8Array(lineIn.buffer, lineIn.byteOffset, lineIn.byteLength));
   });
-  afterEach(async () => { if (box) expect(await box.stop()).to.equal(0); box = null; });
+  afterEach(async () => {
+    if (box) expect(await box.stop()).to.equal(0);
+    box = null;
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   function collectEvents(url: string, boxId: string) {
@@ -41,8 +44,10 @@ describe('live input through ALSA capture (real box and companion processes)', f
 
   it('a companion plays the captured input sample-exactly (PCM codec)', async () => {
     const alsa = makeFilePcmConfig(path.join(dir, 'exact'), ['nc_out'], { nc_in: path.join(dir, 'line-in.raw') });
-    box = await startBox(['--source', 'capture:nc_in', '--codec', 'pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'exact', 'state')], { ALSA_CONFIG_PATH: alsa.configPath });
+    box = await startBox(
+      ['--source', 'capture:nc_in', '--codec', 'pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'exact', 'state')],
+      { ALSA_CONFIG_PATH: alsa.configPath },
+    );
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'cap', '--device', 'nc_out', '--codec', 'pcm', '--json'], alsa.env);
     await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
     await sleep(4000);
@@ -62,8 +67,9 @@ describe('live input through ALSA capture (real box and companion processes)', f
 
   it('a capture PCM that cannot be opened is reported and retried while listeners keep their stream', async () => {
     const alsa = makeFilePcmConfig(path.join(dir, 'missing'), ['nc_out2']);
-    box = await startBox(['--source', 'capture:nc_no_such_pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'missing', 'state')], { ALSA_CONFIG_PATH: alsa.configPath });
+    box = await startBox(['--source', 'capture:nc_no_such_pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'missing', 'state')], {
+      ALSA_CONFIG_PATH: alsa.configPath,
+    });
     const watch = collectEvents(`mqtt://127.0.0.1:${box.ports.mqtt}`, box.boxId);
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'l', '--device', 'nc_out2', '--json'], alsa.env);
     try {
@@ -87,8 +93,24 @@ describe('live input through ALSA capture (real box and companion processes)', f
     const alsa = makeFilePcmConfig(path.join(dir, 'switch'), ['nc_out3'], { nc_in2: path.join(dir, 'line-in.raw') });
     const cfg = path.join(dir, 'switch', 'box.yaml');
     writeFileSync(cfg, 'sources: [capture:nc_in2]\n');
-    box = await startBox(['--config', cfg, '--music', path.join(dir, 'music'), '--policy', 'open', '--codec', 'pcm', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'switch', 'state')], { ALSA_CONFIG_PATH: alsa.configPath, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NEARCAST_LOUDNESS__ENABLED: 'false' });
+    box = await startBox(
+      [
+        '--config',
+        cfg,
+        '--music',
+        path.join(dir, 'music'),
+        '--policy',
+        'open',
+        '--codec',
+        'pcm',
+        '--audio-device',
+        'none',
+        '--no-keyboard',
+        '--state-dir',
+        path.join(dir, 'switch', 'state'),
+      ],
+      { ALSA_CONFIG_PATH: alsa.configPath, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NEARCAST_LOUDNESS__ENABLED: 'false' },
+    );
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', 'nc_out3', '--codec', 'pcm', '--json'], alsa.env);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
     const replies: Array<Record<string, unknown>> = [];

@@ -11,7 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../helpers/box-process.ts';
 
-interface Target { what: string; value: string; reference: string; target: string; met: boolean | null }
+interface Target {
+  what: string;
+  value: string;
+  reference: string;
+  target: string;
+  met: boolean | null;
+}
 /** the parts of test/bench/results/device-sync.json this test reads */
 interface DeviceSyncResult {
   recordedS: number;
@@ -31,16 +37,26 @@ describe('device-sync bench (smoke: nearcast and snapclient on one PulseAudio nu
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-device-sync-'));
     stdout = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', 'test/bench/device-sync.ts', '--duration', '12', '--companions', '2', '--snapclients', '2', '--hog-from', '0.5'], {
-        cwd: ROOT, env: { ...process.env, NEARCAST_BENCH_RESULTS: dir }, timeout: 130_000, maxBuffer: 16 << 20,
-      }, (err, out, stderr) => (err ? reject(new Error(`device-sync failed: ${err.message}\n${stderr}\n${out}`)) : resolve(out)));
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'test/bench/device-sync.ts', '--duration', '12', '--companions', '2', '--snapclients', '2', '--hog-from', '0.5'],
+        {
+          cwd: ROOT,
+          env: { ...process.env, NEARCAST_BENCH_RESULTS: dir },
+          timeout: 130_000,
+          maxBuffer: 16 << 20,
+        },
+        (err, out, stderr) => (err ? reject(new Error(`device-sync failed: ${err.message}\n${stderr}\n${out}`)) : resolve(out)),
+      );
     });
     result = JSON.parse(readFileSync(path.join(dir, 'device-sync.json'), 'utf8')) as DeviceSyncResult;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('records every player and measures an offset for every pair, nearcast and snapclient', () => {
-    expect(stdout).to.match(/nearcast/).and.to.match(/snapclient/);
+    expect(stdout)
+      .to.match(/nearcast/)
+      .and.to.match(/snapclient/);
     expect(result.recordedS, 'seconds recorded from the monitor').to.be.greaterThan(12);
     expect(result.notAudible, 'players never heard in the recording').to.deep.equal([]);
     const pairs = (sys: string) => result.reports[sys]?.pairs ?? [];

@@ -22,11 +22,16 @@ describe('Home Assistant discovery (real box process)', function () {
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-ha-'));
     writeFileSync(path.join(dir, 'box.yaml'), 'sources: ["tone:440"]\n');
-    box = await startBox(['--config', path.join(dir, 'box.yaml'), '--box-id', 'hab', '--source', 'silence', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'state')], { NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
+    box = await startBox(
+      ['--config', path.join(dir, 'box.yaml'), '--box-id', 'hab', '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')],
+      { NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') },
+    );
     ha = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'home-assistant', username: 'owner', password: 'pw', protocolVersion: 4 });
     ha.on('message', (topic, p) => {
-      if (topic.startsWith('homeassistant/') && topic.endsWith('/config') && p.length) { configs.set(topic, JSON.parse(p.toString())); announcements++; }
+      if (topic.startsWith('homeassistant/') && topic.endsWith('/config') && p.length) {
+        configs.set(topic, JSON.parse(p.toString()));
+        announcements++;
+      }
       if (topic === 'nearcast/hab/state') state = JSON.parse(p.toString());
     });
     await ha.subscribeAsync(['homeassistant/+/hab/+/config', 'nearcast/hab/state']);
@@ -45,7 +50,13 @@ describe('Home Assistant discovery (real box process)', function () {
     expect(src.options).to.deep.equal(['library', 'silence', 'tone:440']);
     expect(configs.get('homeassistant/button/hab/next/config')).to.include({ command_topic: 'nearcast/hab/ha/next/set' });
     const trig = configs.get('homeassistant/device_automation/hab/share_long/config')!;
-    expect(trig).to.include({ automation_type: 'trigger', topic: 'nearcast/hab/event/button', type: 'button_long_press', subtype: 'share', payload: '{"button":"share","gesture":"long"}' });
+    expect(trig).to.include({
+      automation_type: 'trigger',
+      topic: 'nearcast/hab/event/button',
+      type: 'button_long_press',
+      subtype: 'share',
+      payload: '{"button":"share","gesture":"long"}',
+    });
     const devices = new Set([...configs.values()].map((c) => JSON.stringify((c.device as { identifiers: string[] }).identifiers)));
     expect([...devices]).to.deep.equal(['["nearcast_hab"]']);
   });

@@ -14,7 +14,9 @@ import { developmentOnlyPackages, installedPackages } from '../helpers/installed
 import { BOX_NODE_FLAGS } from '../../firmware/build.ts';
 
 function make(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => execFile('make', ['-s', ...args], { cwd: ROOT, timeout: 120_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))));
+  return new Promise((resolve, reject) =>
+    execFile('make', ['-s', ...args], { cwd: ROOT, timeout: 120_000 }, (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out))),
+  );
 }
 
 describe('make install (DESTDIR)', function () {
@@ -27,9 +29,20 @@ describe('make install (DESTDIR)', function () {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   it('lays down the app, the unit, the system user, and /etc/nearcast with the P2P and DHCP configs', () => {
-    for (const f of ['opt/nearcast/dist/firmware/nearcast-box.mjs', 'opt/nearcast/dist/firmware/alsa-worker.js', 'opt/nearcast/dist/web/app.js', 'opt/nearcast/dist/companion/nearcast.mjs', 'opt/nearcast/config/schema.json', 'opt/nearcast/config/boards/pi5.json', 'opt/nearcast/node_modules/aedes/package.json',
-      'lib/systemd/system/nearcast.service', 'usr/lib/sysusers.d/nearcast.conf',
-      'etc/nearcast/config.yaml', 'etc/nearcast/wpa_supplicant-p2p.conf', 'etc/nearcast/dnsmasq-p2p.conf']) {
+    for (const f of [
+      'opt/nearcast/dist/firmware/nearcast-box.mjs',
+      'opt/nearcast/dist/firmware/alsa-worker.js',
+      'opt/nearcast/dist/web/app.js',
+      'opt/nearcast/dist/companion/nearcast.mjs',
+      'opt/nearcast/config/schema.json',
+      'opt/nearcast/config/boards/pi5.json',
+      'opt/nearcast/node_modules/aedes/package.json',
+      'lib/systemd/system/nearcast.service',
+      'usr/lib/sysusers.d/nearcast.conf',
+      'etc/nearcast/config.yaml',
+      'etc/nearcast/wpa_supplicant-p2p.conf',
+      'etc/nearcast/dnsmasq-p2p.conf',
+    ]) {
       expect(existsSync(path.join(root, f)), f).to.equal(true);
     }
     const unit = readFileSync(path.join(root, 'lib/systemd/system/nearcast.service'), 'utf8');
@@ -39,7 +52,9 @@ describe('make install (DESTDIR)', function () {
     expect(unit).to.match(/^SupplementaryGroups=audio gpio netdev$/m);
     expect(unit).to.include('ExecStart=/usr/bin/node --max-semi-space-size=1 --v8-pool-size=1 /opt/nearcast/dist/firmware/nearcast-box.mjs --config /etc/nearcast/config.yaml');
     expect(unit).not.to.include('@PREFIX@');
-    expect(readFileSync(path.join(root, 'etc/nearcast/wpa_supplicant-p2p.conf'), 'utf8')).to.match(/p2p_go_intent=15[\s\S]*persistent_reconnect=1|persistent_reconnect=1[\s\S]*p2p_go_intent=15/);
+    expect(readFileSync(path.join(root, 'etc/nearcast/wpa_supplicant-p2p.conf'), 'utf8')).to.match(
+      /p2p_go_intent=15[\s\S]*persistent_reconnect=1|persistent_reconnect=1[\s\S]*p2p_go_intent=15/,
+    );
   });
 
   it('systemd accepts the unit (systemd-analyze verify)', function () {
@@ -71,7 +86,13 @@ describe('make install (DESTDIR)', function () {
     expect(existsSync(path.join(app, 'dist/nearcast.mjs')), 'the one-file companion is for other machines').to.equal(false);
     // a package in `dependencies` that no shipped bundle names is a tool (or dead weight) installed on every box
     const { dependencies } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-    const bundles = ['dist/firmware', 'dist/companion'].flatMap((dir) => readdirSync(path.join(app, dir)).filter((f) => /\.m?js$/.test(f)).map((f) => readFileSync(path.join(app, dir, f), 'utf8'))).join('\n');
+    const bundles = ['dist/firmware', 'dist/companion']
+      .flatMap((dir) =>
+        readdirSync(path.join(app, dir))
+          .filter((f) => /\.m?js$/.test(f))
+          .map((f) => readFileSync(path.join(app, dir, f), 'utf8')),
+      )
+      .join('\n');
     const unused = Object.keys(dependencies).filter((name) => !bundles.includes(`"${name}"`) && !bundles.includes(`"${name}/`));
     expect(unused, 'production dependencies no shipped bundle imports').to.deep.equal([]);
   });
@@ -81,12 +102,31 @@ describe('make install (DESTDIR)', function () {
     const state = path.join(root, 'var/lib/nearcast');
     mkdirSync(path.join(state, 'music'), { recursive: true }); // an empty library: no demo tracks to generate
     // ExecStart's command line, with loopback and ephemeral ports added by startBox; no speaker, a tone to play
-    const box = await startBox(['--config', path.join(root, 'etc/nearcast/config.yaml'), '--state-dir', state, '--music', path.join(state, 'music'),
-      '--audio-device', 'none', '--source', 'tone:440', '--no-keyboard'], { MALLOC_ARENA_MAX: '2' }, 30_000, [...BOX_NODE_FLAGS, path.join(app, 'dist/firmware/nearcast-box.mjs')]);
+    const box = await startBox(
+      [
+        '--config',
+        path.join(root, 'etc/nearcast/config.yaml'),
+        '--state-dir',
+        state,
+        '--music',
+        path.join(state, 'music'),
+        '--audio-device',
+        'none',
+        '--source',
+        'tone:440',
+        '--no-keyboard',
+      ],
+      { MALLOC_ARENA_MAX: '2' },
+      30_000,
+      [...BOX_NODE_FLAGS, path.join(app, 'dist/firmware/nearcast-box.mjs')],
+    );
     const exited = new Promise<number | null>((resolve) => box.proc.once('exit', (code) => resolve(code)));
     try {
       expect(box.ports.mqtt).to.be.above(0);
-      expect(box.logs.some((line) => line.includes('"opus codec"')), 'it says which Opus it runs').to.equal(true);
+      expect(
+        box.logs.some((line) => line.includes('"opus codec"')),
+        'it says which Opus it runs',
+      ).to.equal(true);
     } finally {
       box.proc.kill('SIGTERM');
     }
@@ -95,7 +135,7 @@ describe('make install (DESTDIR)', function () {
     expect(code, box.logs.slice(-5).join('\n')).to.equal(0);
   });
 
-  it('a reinstall keeps the owner\'s settings in /etc/nearcast', async () => {
+  it("a reinstall keeps the owner's settings in /etc/nearcast", async () => {
     const cfg = path.join(root, 'etc/nearcast/config.yaml');
     writeFileSync(cfg, 'name: Shop speaker\n');
     const out = await make(['install', `DESTDIR=${root}`, 'NODE_MODULES=link']);

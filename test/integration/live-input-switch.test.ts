@@ -26,7 +26,8 @@ function playTone(pulse: PulseServer, seconds: number): ChildProcess {
     tone.writeInt16LE(v, i * 4 + 2);
   }
   const p = spawn('pacat', ['--playback', `--device=${pulse.sink}`, '--format=s16le', '--rate=48000', '--channels=2', '--raw', '--latency-msec=50'], {
-    env: { ...process.env, PULSE_SERVER: pulse.server }, stdio: ['pipe', 'ignore', 'ignore'],
+    env: { ...process.env, PULSE_SERVER: pulse.server },
+    stdio: ['pipe', 'ignore', 'ignore'],
   });
   p.stdin!.on('error', () => undefined);
   p.stdin!.end(tone);
@@ -51,56 +52,73 @@ describe('switching between a clocked live input and the library (real box; comp
   });
 
   for (const device of ['sim', 'pulse'] as const) {
-  it(`capture → library → capture, companion on ${device}: no resync, no underrun, corrections ≤ 0.1 %`, async () => {
-    const tone = playTone(pulse, 60);
-    const cfg = path.join(dir, 'box.yaml');
-    writeFileSync(cfg, 'sources: [capture:pulse]\n');
-    const pulseEnv = { PULSE_SERVER: pulse.server, PULSE_SOURCE: `${pulse.sink}.monitor` };
-    box = await startBox(['--config', cfg, '--source', 'capture:pulse', '--music', path.join(dir, 'music'), '--policy', 'open', '--audio-device', 'none',
-      '--no-keyboard', '--state-dir', path.join(dir, `state-${device}`)], { ...pulseEnv, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
-    // on `pulse` the companion plays into a second null sink of the same server (not the one the box captures)
-    if (device === 'pulse') spawnSync('pactl', ['load-module', 'module-null-sink', 'sink_name=nc_play', 'rate=48000', 'channels=2'], { env: { ...process.env, PULSE_SERVER: pulse.server } });
-    const compEnv = device === 'pulse' ? { ...process.env, PULSE_SERVER: pulse.server, PULSE_SINK: 'nc_play' } : process.env;
-    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', device, '--json'], compEnv);
-    const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
-    const replies: Array<Record<string, unknown>> = [];
-    await owner.subscribeAsync(`nearcast/${box.boxId}/client/owner1/response/#`);
-    owner.on('message', (_t, p) => replies.push(JSON.parse(p.toString())));
-    const select = async (source: string) => {
-      const n = replies.length;
-      await owner.publishAsync(`nearcast/${box!.boxId}/client/owner1/request/source`, JSON.stringify({ source }));
-      await waitFor(`reply to source ${source}`, () => replies.length > n, 5000);
-      expect(replies[n], `reply to source ${source}`).to.deep.include({ status: 'ok' });
-    };
-    try {
-      await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
-      await sleep(3000); // past the companion's settling
-      const before = comp.status().at(-1)!;
-      await select('library');
-      await sleep(2500);
-      await select('capture:pulse');
-      await sleep(2500);
-      await select('library');
-      await sleep(2500);
-      await select('capture:pulse');
-      await sleep(2500);
-      const last = comp.status().at(-1)!;
-      const moved = (k: string) => (last[k] as number) - (before[k] as number);
-      const report = `companion before the switches ${JSON.stringify(before)}\nafter ${JSON.stringify(last)}\nits log: ${[...comp.stdout.filter((l) => !l.startsWith('{')), ...comp.stderr].join(' | ')}`;
-      expect(last.state, report).to.equal('playing');
-      // restarts (a new timeline), concealed (a seq hole) and discarded (a stale or repeated
-      // chunk) show what the box sent; the rest what the companion had to do about it
-      const counters = ['resyncs', 'underruns', 'restarts', 'concealedChunks', 'discardedChunks'];
-      expect(Object.fromEntries(counters.map((k) => [k, moved(k)])), report).to.deep.equal(Object.fromEntries(counters.map((k) => [k, 0])));
-      // the player's inaudible single-frame corrections go on as always (clock estimate, device drift), switches or not
-      expect(moved('droppedFrames') + moved('insertedFrames'), `frames dropped + inserted over 10 s; ${report}`).to.be.at.most(0.001 * 10 * 48000);
-    } finally {
-      await owner.endAsync();
-      expect(await comp.interrupt()).to.equal(0);
-      tone.kill('SIGKILL');
-      await box?.stop();
-      box = null;
-    }
-  });
+    it(`capture → library → capture, companion on ${device}: no resync, no underrun, corrections ≤ 0.1 %`, async () => {
+      const tone = playTone(pulse, 60);
+      const cfg = path.join(dir, 'box.yaml');
+      writeFileSync(cfg, 'sources: [capture:pulse]\n');
+      const pulseEnv = { PULSE_SERVER: pulse.server, PULSE_SOURCE: `${pulse.sink}.monitor` };
+      box = await startBox(
+        [
+          '--config',
+          cfg,
+          '--source',
+          'capture:pulse',
+          '--music',
+          path.join(dir, 'music'),
+          '--policy',
+          'open',
+          '--audio-device',
+          'none',
+          '--no-keyboard',
+          '--state-dir',
+          path.join(dir, `state-${device}`),
+        ],
+        { ...pulseEnv, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') },
+      );
+      // on `pulse` the companion plays into a second null sink of the same server (not the one the box captures)
+      if (device === 'pulse')
+        spawnSync('pactl', ['load-module', 'module-null-sink', 'sink_name=nc_play', 'rate=48000', 'channels=2'], { env: { ...process.env, PULSE_SERVER: pulse.server } });
+      const compEnv = device === 'pulse' ? { ...process.env, PULSE_SERVER: pulse.server, PULSE_SINK: 'nc_play' } : process.env;
+      const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'sw', '--device', device, '--json'], compEnv);
+      const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
+      const replies: Array<Record<string, unknown>> = [];
+      await owner.subscribeAsync(`nearcast/${box.boxId}/client/owner1/response/#`);
+      owner.on('message', (_t, p) => replies.push(JSON.parse(p.toString())));
+      const select = async (source: string) => {
+        const n = replies.length;
+        await owner.publishAsync(`nearcast/${box!.boxId}/client/owner1/request/source`, JSON.stringify({ source }));
+        await waitFor(`reply to source ${source}`, () => replies.length > n, 5000);
+        expect(replies[n], `reply to source ${source}`).to.deep.include({ status: 'ok' });
+      };
+      try {
+        await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
+        await sleep(3000); // past the companion's settling
+        const before = comp.status().at(-1)!;
+        await select('library');
+        await sleep(2500);
+        await select('capture:pulse');
+        await sleep(2500);
+        await select('library');
+        await sleep(2500);
+        await select('capture:pulse');
+        await sleep(2500);
+        const last = comp.status().at(-1)!;
+        const moved = (k: string) => (last[k] as number) - (before[k] as number);
+        const report = `companion before the switches ${JSON.stringify(before)}\nafter ${JSON.stringify(last)}\nits log: ${[...comp.stdout.filter((l) => !l.startsWith('{')), ...comp.stderr].join(' | ')}`;
+        expect(last.state, report).to.equal('playing');
+        // restarts (a new timeline), concealed (a seq hole) and discarded (a stale or repeated
+        // chunk) show what the box sent; the rest what the companion had to do about it
+        const counters = ['resyncs', 'underruns', 'restarts', 'concealedChunks', 'discardedChunks'];
+        expect(Object.fromEntries(counters.map((k) => [k, moved(k)])), report).to.deep.equal(Object.fromEntries(counters.map((k) => [k, 0])));
+        // the player's inaudible single-frame corrections go on as always (clock estimate, device drift), switches or not
+        expect(moved('droppedFrames') + moved('insertedFrames'), `frames dropped + inserted over 10 s; ${report}`).to.be.at.most(0.001 * 10 * 48000);
+      } finally {
+        await owner.endAsync();
+        expect(await comp.interrupt()).to.equal(0);
+        tone.kill('SIGKILL');
+        await box?.stop();
+        box = null;
+      }
+    });
   }
 });

@@ -24,24 +24,41 @@ describe('loudness normalisation (real box, real ffmpeg ebur128)', function () {
   let dir: string;
   let box: BoxProcess | null = null;
   let listener: { client: BoxClient; stream: TcpStream } | null = null;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-loudness-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-loudness-'));
+  });
   afterEach(async () => {
     listener?.stream.close();
     await listener?.client.close();
     if (box) await box.stop();
-    listener = null; box = null;
+    listener = null;
+    box = null;
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('a track 20 dB quieter than another streams at the same loudness once measured', async () => {
     const music = path.join(dir, 'music');
     mkdirSync(music);
-    for (const [name, amplitude] of [['loud', 0.5], ['quiet', 0.05]] as const) {
-      execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', `aevalsrc=${amplitude}*sin(2*PI*440*t)|${amplitude}*sin(2*PI*660*t):s=48000:d=30`,
-        '-metadata', `title=${name}`, path.join(music, `${name}.flac`)]);
+    for (const [name, amplitude] of [
+      ['loud', 0.5],
+      ['quiet', 0.05],
+    ] as const) {
+      execFileSync('ffmpeg', [
+        '-nostdin',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        `aevalsrc=${amplitude}*sin(2*PI*440*t)|${amplitude}*sin(2*PI*660*t):s=48000:d=30`,
+        '-metadata',
+        `title=${name}`,
+        path.join(music, `${name}.flac`),
+      ]);
     }
-    box = await startBox(['--box-id', 'ld', '--music', music, '--audio-device', 'none', '--policy', 'open', '--state-dir', path.join(dir, 'state')],
-      { NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') });
+    box = await startBox(['--box-id', 'ld', '--music', music, '--audio-device', 'none', '--policy', 'open', '--state-dir', path.join(dir, 'state')], {
+      NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+    });
     await waitFor('both tracks measured', () => box!.logs.some((l) => l.includes('"loudness measured"') && l.includes('"tracks":2')), 30_000, 100);
 
     const received: Int16Array[] = [];
@@ -49,7 +66,9 @@ describe('loudness normalisation (real box, real ffmpeg ebur128)', function () {
     const joined = await client.request<{ stream: { tcpPort: number; token: string } }>('join', { name: 'probe', codec: 'pcm' }, { timeoutMs: 10_000 });
     const stream = await connectTcpStream('127.0.0.1', joined.data!.stream.tcpPort, joined.data!.stream.token, 'probe', new ClockSync(), {
       onCodecHeader: () => {},
-      onAudio: (frame) => { received.push(new Int16Array(frame.payload.buffer.slice(frame.payload.byteOffset, frame.payload.byteOffset + (frame.payload.byteLength & ~1)))); },
+      onAudio: (frame) => {
+        received.push(new Int16Array(frame.payload.buffer.slice(frame.payload.byteOffset, frame.payload.byteOffset + (frame.payload.byteLength & ~1))));
+      },
     });
     listener = { client, stream };
 
@@ -60,7 +79,10 @@ describe('loudness normalisation (real box, real ffmpeg ebur128)', function () {
       const last = received.slice(-25); // the last half second
       const pcm = new Int16Array(last.reduce((n, c) => n + c.length, 0));
       let at = 0;
-      for (const c of last) { pcm.set(c, at); at += c.length; }
+      for (const c of last) {
+        pcm.set(c, at);
+        at += c.length;
+      }
       return rmsDb(pcm);
     };
     const quiet = await levelOf('quiet');

@@ -23,7 +23,7 @@ import { hashPassword } from '../../firmware/config/password.ts';
 const SERVER_PASSWORD = 'server-secret-8c1f';
 const BYTES_PER_SECOND = 48000 * 4;
 
-describe('a music server beside the box\'s own files (real box and companion; OpenSubsonic test server)', function () {
+describe("a music server beside the box's own files (real box and companion; OpenSubsonic test server)", function () {
   this.timeout(240_000);
   let dir: string;
   let server: SubsonicTestServer;
@@ -48,15 +48,33 @@ describe('a music server beside the box\'s own files (real box and companion; Op
     mkdirSync(path.dirname(serverFile), { recursive: true });
     execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', tracks[0]!.file, '-af', 'areverse', '-c:a', 'libmp3lame', '-b:a', '192k', serverFile]);
     server = await startSubsonicServer({
-      username: 'ann', password: SERVER_PASSWORD,
+      username: 'ann',
+      password: SERVER_PASSWORD,
       songs: [{ id: 's1', title: 'Harbour Lights', artist: 'Remote Band', album: 'Far Away', file: serverFile, durationS: 20, contentType: 'audio/mpeg', suffix: 'mp3' }],
     });
     const cfg = path.join(dir, 'box.yaml');
     writeFileSync(cfg, `servers:\n  - name: home\n    url: ${server.url}\n    username: ann\n    passwordEnv: NC_TEST_SERVER_PW\n`);
     const alsa = makeFilePcmConfig(path.join(dir, 'alsa'), ['nc_net']);
     alsaConfig = alsa.configPath;
-    box = await startBox(['--config', cfg, '--music', path.join(dir, 'music'), '--codec', 'pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'state')], { NC_TEST_SERVER_PW: SERVER_PASSWORD, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') }, 90_000);
+    box = await startBox(
+      [
+        '--config',
+        cfg,
+        '--music',
+        path.join(dir, 'music'),
+        '--codec',
+        'pcm',
+        '--policy',
+        'open',
+        '--audio-device',
+        'none',
+        '--no-keyboard',
+        '--state-dir',
+        path.join(dir, 'state'),
+      ],
+      { NC_TEST_SERVER_PW: SERVER_PASSWORD, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') },
+      90_000,
+    );
     const prefix = `nearcast/${box.boxId}/`;
     watch = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'watch', protocolVersion: 4 });
     watch.on('message', (topic, p) => {
@@ -67,7 +85,10 @@ describe('a music server beside the box\'s own files (real box and companion; Op
     });
     await watch.subscribeAsync([prefix + 'state', prefix + 'event/#', prefix + 'listeners']);
     owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'owner1', username: 'owner', password: 'pw', protocolVersion: 4 });
-    owner.on('message', (topic, p) => { seenPayloads.push(`${topic} ${p.toString()}`); replies.push(JSON.parse(p.toString())); });
+    owner.on('message', (topic, p) => {
+      seenPayloads.push(`${topic} ${p.toString()}`);
+      replies.push(JSON.parse(p.toString()));
+    });
     await owner.subscribeAsync(`${prefix}client/owner1/response/#`);
   });
   after(async () => {
@@ -95,15 +116,25 @@ describe('a music server beside the box\'s own files (real box and companion; Op
     expect(both.data.results[0]).to.include({ title: 'Moon River', where: 'box' });
   });
 
-  it('a companion joining with --song of a server\'s track hears that track', async () => {
+  it("a companion joining with --song of a server's track hears that track", async () => {
     const out = path.join(path.dirname(alsaConfig), 'nc_net.raw');
-    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'net', '--song', 'harbour lights', '--device', 'nc_net', '--codec', 'pcm', '--json'],
-      { ...process.env, ALSA_CONFIG_PATH: alsaConfig });
-    const size = () => { try { return statSync(out).size; } catch { return 0; } };
+    const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'net', '--song', 'harbour lights', '--device', 'nc_net', '--codec', 'pcm', '--json'], {
+      ...process.env,
+      ALSA_CONFIG_PATH: alsaConfig,
+    });
+    const size = () => {
+      try {
+        return statSync(out).size;
+      } catch {
+        return 0;
+      }
+    };
     let code: number | null = null;
     try {
       await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 30_000);
-      await waitFor(`the server's track on state (${seen()})`, () => state.track?.title === 'Harbour Lights', 20_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+      await waitFor(`the server's track on state (${seen()})`, () => state.track?.title === 'Harbour Lights', 20_000).catch((e) => {
+        throw new Error(`${e.message}\n${seen()}`);
+      });
       expect(state.track).to.include({ artist: 'Remote Band', album: 'Far Away' });
       // its cover art comes from the server through the box's web port, like a file's
       const art = await fetch(`http://127.0.0.1:${box.ports.http}/art/${encodeURIComponent(state.track.id)}`);
@@ -128,9 +159,13 @@ describe('a music server beside the box\'s own files (real box and companion; Op
     const reply = await ask('play', { query: 'harbour lights' });
     expect(reply.status, JSON.stringify(reply)).to.equal('ok');
     expect(reply.data.playing).to.include({ title: 'Harbour Lights', where: 'home' });
-    const error = await waitFor('event/error', () => events.filter((e) => e.name === 'error')[errorsBefore], 30_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+    const error = await waitFor('event/error', () => events.filter((e) => e.name === 'error')[errorsBefore], 30_000).catch((e) => {
+      throw new Error(`${e.message}\n${seen()}`);
+    });
     expect(error.payload.message, seen()).to.match(/Harbour Lights \(home\)/);
-    await waitFor('the box moved on to another track', () => state.track && state.track.title !== 'Harbour Lights', 20_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+    await waitFor('the box moved on to another track', () => state.track && state.track.title !== 'Harbour Lights', 20_000).catch((e) => {
+      throw new Error(`${e.message}\n${seen()}`);
+    });
     expect(state.state).to.equal('playing');
     server.streamFraction = 1;
   });

@@ -18,7 +18,9 @@ describe('play log (real box process)', function () {
   let dir: string;
   let box: BoxProcess | null = null;
   let client: mqtt.MqttClient | null = null;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-playlog-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-playlog-'));
+  });
   afterEach(async () => {
     await client?.endAsync();
     client = null;
@@ -48,7 +50,10 @@ describe('play log (real box process)', function () {
     // the box wrote each item it told, and at stop the one playing then
     expect(lines.length, JSON.stringify(lines.map((l) => l.title))).to.be.within(played.length, played.length + 1);
     expect(lines.slice(0, played.length), 'event/played says what the file says').to.deep.equal(played);
-    expect(lines.map((l) => l.title), `heard in this order: ${heard.join(', ')}`).to.deep.equal(heard.slice(0, lines.length));
+    expect(
+      lines.map((l) => l.title),
+      `heard in this order: ${heard.join(', ')}`,
+    ).to.deep.equal(heard.slice(0, lines.length));
     for (const line of lines.slice(0, 3)) {
       expect(line.playedMs, `${line.title}: ${line.playedMs} ms of a 3 s song`).to.be.within(2_700, 3_400);
       const span = Date.parse(line.end) - Date.parse(line.start);
@@ -61,7 +66,11 @@ describe('play log (real box process)', function () {
     }
     for (let i = 1; i < lines.length; i++) expect(Date.parse(lines[i]!.start), 'items follow one another').to.be.at.least(Date.parse(lines[i - 1]!.end) - 50);
 
-    const csv = execFileSync(process.execPath, ['--import', 'tsx', 'firmware/main.ts', '--state-dir', stateDir, 'playlog', '--from', localDay(new Date(Date.now() - 86_400_000)), '--to', localDay(new Date())], { cwd: ROOT, encoding: 'utf8' });
+    const csv = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', 'firmware/main.ts', '--state-dir', stateDir, 'playlog', '--from', localDay(new Date(Date.now() - 86_400_000)), '--to', localDay(new Date())],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     const rows = csv.trim().split('\r\n');
     expect(rows[0]).to.equal('start,end,played_ms,kind,title,artist,album,isrc,file,playlist,listeners_at_start');
     expect(rows.length - 1, csv).to.equal(lines.length);

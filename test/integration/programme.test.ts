@@ -23,11 +23,14 @@ describe('kiosk programme (real box, compressed day)', function () {
   let dir: string;
   let box: BoxProcess | null = null;
   let client: mqtt.MqttClient | null = null;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-programme-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-programme-'));
+  });
   afterEach(async () => {
     await client?.endAsync();
     if (box) await box.stop();
-    client = null; box = null;
+    client = null;
+    box = null;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -35,20 +38,31 @@ describe('kiosk programme (real box, compressed day)', function () {
     const music = path.join(dir, 'music');
     mkdirSync(path.join(music, 'shop'), { recursive: true });
     mkdirSync(path.join(music, 'jingles'), { recursive: true });
-    for (const [i, hz] of [[1, 330], [2, 392], [3, 440], [4, 494]] as const) tone(path.join(music, 'shop', `song${i}.flac`), hz, 2, `Song ${i}`);
+    for (const [i, hz] of [
+      [1, 330],
+      [2, 392],
+      [3, 440],
+      [4, 494],
+    ] as const)
+      tone(path.join(music, 'shop', `song${i}.flac`), hz, 2, `Song ${i}`);
     tone(path.join(music, 'jingles', 'ding.flac'), 880, 1, 'Ding');
     const config = path.join(dir, 'box.yaml');
-    writeFileSync(config, [
-      'programme:',
-      '  playlists:',
-      '    - { id: shop, items: [{ folder: shop }], order: sequential }',
-      '  interstitials:',
-      '    - { id: ding, kind: jingle, source: { folder: jingles }, everySongs: 2 }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'programme:',
+        '  playlists:',
+        '    - { id: shop, items: [{ folder: shop }], order: sequential }',
+        '  interstitials:',
+        '    - { id: ding, kind: jingle, source: { folder: jingles }, everySongs: 2 }',
+        '',
+      ].join('\n'),
+    );
     const stateDir = path.join(dir, 'state');
-    box = await startBox(['--config', config, '--box-id', 'kp', '--music', music, '--audio-device', 'none', '--latency', '200', '--state-dir', stateDir],
-      { NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NEARCAST_LOUDNESS__ENABLED: 'false' });
+    box = await startBox(['--config', config, '--box-id', 'kp', '--music', music, '--audio-device', 'none', '--latency', '200', '--state-dir', stateDir], {
+      NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+      NEARCAST_LOUDNESS__ENABLED: 'false',
+    });
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'me', username: 'owner', password: 'pw' });
     const heard: Array<{ title: string; kind: string; playlist: string | null }> = [];
     const replies: Array<{ transaction?: number; status: string; data?: { open: boolean; onAir: string[]; upcoming: Array<{ kind: string; title?: string }> } }> = [];
@@ -68,10 +82,16 @@ describe('kiosk programme (real box, compressed day)', function () {
     const firstJingle = sequence.indexOf('jingle:Ding');
     expect(firstJingle, sequence.join(', ')).to.be.within(1, 2); // the box may start mid-count after its first song
     for (let i = firstJingle; i + 3 < sequence.length; i += 3) {
-      expect(sequence.slice(i, i + 3).map((s) => s.split(':')[0]), `every third item is the jingle: ${sequence.join(', ')}`).to.deep.equal(['jingle', 'song', 'song']);
+      expect(
+        sequence.slice(i, i + 3).map((s) => s.split(':')[0]),
+        `every third item is the jingle: ${sequence.join(', ')}`,
+      ).to.deep.equal(['jingle', 'song', 'song']);
     }
     const songs = heard.filter((h) => h.kind === 'song');
-    expect(songs.every((s) => s.playlist === 'shop'), JSON.stringify(songs)).to.equal(true);
+    expect(
+      songs.every((s) => s.playlist === 'shop'),
+      JSON.stringify(songs),
+    ).to.equal(true);
     const order = songs.map((s) => Number(s.title.split(' ')[1]));
     for (let i = 1; i < order.length; i++) expect(order[i], `sequential order: ${order.join(' ')}`).to.equal((order[i - 1]! % 4) + 1);
     const programme = replies.find((r) => r.transaction === 1)?.data;
@@ -90,7 +110,13 @@ describe('kiosk programme (real box, compressed day)', function () {
     // every jingle but one the box's stop cut short played its second
     const jingles = log.slice(0, -1).filter((l) => l.kind === 'jingle');
     expect(jingles.length, JSON.stringify(log)).to.be.at.least(2);
-    expect(jingles.every((l) => l.playedMs >= 800 && l.playedMs <= 1300), JSON.stringify(jingles)).to.equal(true);
-    expect(log.some((l) => l.kind === 'announcement' && l.title === 'Hello shoppers'), 'the announcement is logged').to.equal(true);
+    expect(
+      jingles.every((l) => l.playedMs >= 800 && l.playedMs <= 1300),
+      JSON.stringify(jingles),
+    ).to.equal(true);
+    expect(
+      log.some((l) => l.kind === 'announcement' && l.title === 'Hello shoppers'),
+      'the announcement is logged',
+    ).to.equal(true);
   });
 });

@@ -19,7 +19,10 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     process.env.PULSE_SOURCE = 'nc_cap.monitor'; // …and records this source
   });
   after(async () => {
-    for (const [k, v] of [['PULSE_SERVER', saved.server], ['PULSE_SOURCE', saved.source]] as const) {
+    for (const [k, v] of [
+      ['PULSE_SERVER', saved.server],
+      ['PULSE_SOURCE', saved.source],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -35,7 +38,8 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
       tone.writeInt16LE(v, i * 4 + 2);
     }
     const player = spawn('pacat', ['--playback', `--device=${pulse.sink}`, '--format=s16le', '--rate=48000', '--channels=2', '--raw', '--latency-msec=50'], {
-      env: { ...process.env, PULSE_SERVER: pulse.server }, stdio: ['pipe', 'ignore', 'ignore'],
+      env: { ...process.env, PULSE_SERVER: pulse.server },
+      stdio: ['pipe', 'ignore', 'ignore'],
     });
     player.stdin!.on('error', () => undefined); // killed before it read all of it
     player.stdin!.end(tone);

@@ -72,7 +72,11 @@ describe('playout on a clocked ALSA device (PulseAudio null sink through the pul
 
       const pcm = rec.samples();
       let onset = -1;
-      for (let i = 0; i < pcm.length / 2; i++) if (Math.abs(pcm[2 * i]!) > 5000) { onset = i; break; }
+      for (let i = 0; i < pcm.length / 2; i++)
+        if (Math.abs(pcm[2 * i]!) > 5000) {
+          onset = i;
+          break;
+        }
       expect(onset, 'the click was recorded from the monitor').to.be.greaterThan(0);
       // the 1 kHz burst starts at a zero crossing: its first loud sample is ~0.05 ms in
       const outAt = rec.timeOfFrame(onset) - 1e6 / 4000 / 4;

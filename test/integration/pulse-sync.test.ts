@@ -19,8 +19,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** band-limited noise under a wandering envelope: one sharp correlation peak per window */
 function makeMaterial(file: string, seconds: number): void {
   const voice = (k: number) => `(0.55+0.35*sin(2*PI*0.23*t+${k}))*0.35*(2*random(${k})-1)`;
-  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=${seconds}`,
-    '-af', 'lowpass=f=4000', '-ac', '2', '-ar', '48000', '-sample_fmt', 's16', file]);
+  execFileSync('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=${seconds}`,
+    '-af',
+    'lowpass=f=4000',
+    '-ac',
+    '2',
+    '-ar',
+    '48000',
+    '-sample_fmt',
+    's16',
+    file,
+  ]);
 }
 
 describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recorded)', function () {
@@ -59,7 +76,7 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
   // Issue 11 asks ±1 ms at p95; measured here (2026-12-01) the p95 is 2–3 ms, part of
   // it the recording's own clock map (README Performance, test/bench/README.md). The
   // bounds below hold what is achieved so a regression fails; the target stays open.
-  it('a companion on `pulse` plays on the box clock\'s schedule for 20 s (p50 ≤ 1 ms, p95 ≤ 4 ms, mean within 2 ms), with no resync after 2 s', async () => {
+  it("a companion on `pulse` plays on the box clock's schedule for 20 s (p50 ≤ 1 ms, p95 ≤ 4 ms, mean within 2 ms), with no resync after 2 s", async () => {
     comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'nc1', '--device', 'pulse', '--codec', 'pcm', '--json'], rig.env('nc1'));
     await waitFor('audible at the sink', () => (rec.levels(200)[0] ?? 0) > 0.01, 20_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${comp!.stderr.slice(-5).join(' / ')} | ${rig.log().slice(-500)}`);

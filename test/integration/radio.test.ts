@@ -42,8 +42,11 @@ describe('internet radio from a real Icecast 2 server (real box and companion pr
     const cfg = path.join(dir, 'box.yaml');
     writeFileSync(cfg, `stations:\n  - name: Test FM\n    url: ${url}\n`);
     const alsa = makeFilePcmConfig(path.join(dir, 'alsa'), ['nc_radio']);
-    box = await startBox(['--config', cfg, '--source', `url:${url}`, '--codec', 'pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard',
-      '--state-dir', path.join(dir, 'state')], { ALSA_CONFIG_PATH: alsa.configPath, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') }, 90_000);
+    box = await startBox(
+      ['--config', cfg, '--source', `url:${url}`, '--codec', 'pcm', '--policy', 'open', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')],
+      { ALSA_CONFIG_PATH: alsa.configPath, NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw') },
+      90_000,
+    );
     const prefix = `nearcast/${box.boxId}/`;
     const watch = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'watch', protocolVersion: 4 });
     // biome-ignore lint/suspicious/noExplicitAny: JSON from MQTT, its shape is what the assertions check
@@ -57,35 +60,55 @@ describe('internet radio from a real Icecast 2 server (real box and companion pr
     });
     await watch.subscribeAsync([prefix + 'state', prefix + 'event/#']);
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'radio', '--device', 'nc_radio', '--codec', 'pcm', '--json'], alsa.env);
-    const outSize = () => { try { return statSync(alsa.outputs.nc_radio!).size; } catch { return 0; } };
+    const outSize = () => {
+      try {
+        return statSync(alsa.outputs.nc_radio!).size;
+      } catch {
+        return 0;
+      }
+    };
     const seen = () => `state ${JSON.stringify(state)}\nevents ${JSON.stringify(events)}\ncompanion ${JSON.stringify(comp.status().at(-1))} ${comp.stderr.join(' | ')}`;
     let exitCode: number | null = null;
     let recoveredUntil = 0; // output frames written once 6 s had played since the reconnect (the old feed's buffered audio first)
     try {
       await waitFor('the companion playing', () => comp.status().some((s) => s.state === 'playing'), 20_000);
-      await waitFor(`the station's title on state (${seen()})`, () => state.track?.title === 'First Song', 20_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+      await waitFor(`the station's title on state (${seen()})`, () => state.track?.title === 'First Song', 20_000).catch((e) => {
+        throw new Error(`${e.message}\n${seen()}`);
+      });
       expect(state.track, seen()).to.include({ title: 'First Song', artist: 'Ann', album: 'Test FM' });
       expect(state.source).to.equal(`url:${url}`);
       expect(state.sources, 'stations are offered by name').to.include('Test FM');
-      expect(events.some((e) => e.name === 'track' && e.payload.track?.title === 'First Song'), seen()).to.equal(true);
+      expect(
+        events.some((e) => e.name === 'track' && e.payload.track?.title === 'First Song'),
+        seen(),
+      ).to.equal(true);
 
       await icecast.setTitle('live.mp3', 'Bob - Second Song');
-      await waitFor('the new title on state', () => state.track?.title === 'Second Song', 20_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+      await waitFor('the new title on state', () => state.track?.title === 'Second Song', 20_000).catch((e) => {
+        throw new Error(`${e.message}\n${seen()}`);
+      });
       expect(state.track.artist).to.equal('Bob');
-      expect(events.some((e) => e.name === 'track' && e.payload.track?.title === 'Second Song'), seen()).to.equal(true);
+      expect(
+        events.some((e) => e.name === 'track' && e.payload.track?.title === 'Second Song'),
+        seen(),
+      ).to.equal(true);
 
       // the station's encoder dies: told, not silent
       await waitFor('2 s of the first feed played', () => outSize() > 3 * BYTES_PER_SECOND, 20_000);
       const connectsBefore = events.filter((e) => e.name === 'stream').length; // the first may have come before the watcher subscribed
       feeder.kill('SIGKILL');
-      const error = await waitFor('event/error for the lost stream', () => events.find((e) => e.name === 'error'), 20_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+      const error = await waitFor('event/error for the lost stream', () => events.find((e) => e.name === 'error'), 20_000).catch((e) => {
+        throw new Error(`${e.message}\n${seen()}`);
+      });
       expect(error.payload.source, seen()).to.equal(`url:${url}`);
       expect(error.payload.message, seen()).to.be.a('string').and.not.equal('');
       expect(error.payload.retryInMs, seen()).to.be.a('number').above(0);
 
       // it comes back with another tone: the box reconnects on its own
       feeder = await icecast.feed('live.mp3', 660, 'Test FM');
-      const reconnected = await waitFor('event/stream connected again', () => events.filter((e) => e.name === 'stream')[connectsBefore], 40_000).catch((e) => { throw new Error(`${e.message}\n${seen()}`); });
+      const reconnected = await waitFor('event/stream connected again', () => events.filter((e) => e.name === 'stream')[connectsBefore], 40_000).catch((e) => {
+        throw new Error(`${e.message}\n${seen()}`);
+      });
       expect(reconnected.payload).to.deep.equal({ source: `url:${url}`, state: 'connected', station: 'Test FM', contentType: 'audio/mpeg' });
       const reconnectedAt = outSize();
       await waitFor('6 s more played after the reconnect', () => outSize() > reconnectedAt + 6 * BYTES_PER_SECOND, 40_000);
@@ -117,6 +140,9 @@ describe('internet radio from a real Icecast 2 server (real box and companion pr
     const lastFrame = Math.floor(recoveredUntil) - 72000; // 1.5 s before then: well after the reconnect
     const last = toneMatch(out, lastFrame, 48000, 660);
     expect(first, `correlation of the first second of output with the 440 Hz feed (with 660 Hz: ${toneMatch(out, start + 24000, 48000, 660).toFixed(3)})`).to.be.above(0.9);
-    expect(last, `correlation of the output 1.5 s before the end of the recovered stretch with the 660 Hz feed (with 440 Hz: ${toneMatch(out, lastFrame, 48000, 440).toFixed(3)})`).to.be.above(0.9);
+    expect(
+      last,
+      `correlation of the output 1.5 s before the end of the recovered stretch with the 660 Hz feed (with 440 Hz: ${toneMatch(out, lastFrame, 48000, 440).toFixed(3)})`,
+    ).to.be.above(0.9);
   });
 });

@@ -11,7 +11,12 @@ import { expect } from 'chai';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-interface Step { cmd: string; ok: boolean; code?: number | null; out?: string }
+interface Step {
+  cmd: string;
+  ok: boolean;
+  code?: number | null;
+  out?: string;
+}
 
 describe('README examples (make run, then every command of "Try it" and the Mosquitto examples)', function () {
   this.timeout(600_000);
@@ -21,13 +26,21 @@ describe('README examples (make run, then every command of "Try it" and the Mosq
   before(async () => {
     prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-readme-'));
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn('unshare', ['-n', 'bash', '-c', `ip link set lo up && exec node --import tsx test/helpers/readme-runner.ts ${prefix}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn('unshare', ['-n', 'bash', '-c', `ip link set lo up && exec node --import tsx test/helpers/readme-runner.ts ${prefix}`], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let text = '';
-      p.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+      p.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       p.on('error', reject);
       p.on('exit', () => resolve(text));
     });
-    steps = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Step);
+    steps = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Step);
   });
 
   after(() => fs.rmSync(prefix, { recursive: true, force: true }));
@@ -58,8 +71,12 @@ describe('README examples (make run, then every command of "Try it" and the Mosq
     const r = await new Promise<{ code: number | null; text: string }>((resolve) => {
       const p = spawn(path.join(prefix, 'bin', 'nearcast'), ['status', '--box', '127.0.0.1:9'], { cwd: away, env: { ...process.env, HOME: away } });
       let text = '';
-      p.stdout.on('data', (d: Buffer) => { text += d; });
-      p.stderr.on('data', (d: Buffer) => { text += d; });
+      p.stdout.on('data', (d: Buffer) => {
+        text += d;
+      });
+      p.stderr.on('data', (d: Buffer) => {
+        text += d;
+      });
       p.on('exit', (code) => resolve({ code, text }));
     });
     fs.rmSync(away, { recursive: true, force: true });

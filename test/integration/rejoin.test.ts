@@ -22,16 +22,29 @@ const SLACK_MS = 1500;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    const s = net
+      .createServer()
+      .on('error', reject)
+      .listen(0, '127.0.0.1', () => {
+        const port = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(port));
+      });
   });
 }
 
 const events = (c: CompanionProcess, name: string) => c.status().filter((s) => s.event === name);
-const lastStatus = (c: CompanionProcess) => c.status().filter((s) => s.state !== undefined).at(-1);
-const bytes = (file: string) => { try { return statSync(file).size; } catch { return 0; } };
+const lastStatus = (c: CompanionProcess) =>
+  c
+    .status()
+    .filter((s) => s.state !== undefined)
+    .at(-1);
+const bytes = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
 
 async function killBox(box: BoxProcess): Promise<void> {
   const gone = new Promise((r) => box.proc.once('exit', r));
@@ -66,8 +79,24 @@ describe('nearcast join through a box restart (real processes on loopback)', fun
     tracks = makeTestMusic(path.join(dir, 'music'), 30);
     const [mqtt, http, stream] = [await freePort(), await freePort(), await freePort()];
     mqttPort = mqtt;
-    boxArgs = (policy) => ['--music', path.join(dir, 'music'), '--box-id', 'rejoin', '--policy', policy, '--audio-device', 'none',
-      '--state-dir', path.join(dir, 'state'), '--mqtt-port', String(mqtt), '--http-port', String(http), '--stream-port', String(stream)];
+    boxArgs = (policy) => [
+      '--music',
+      path.join(dir, 'music'),
+      '--box-id',
+      'rejoin',
+      '--policy',
+      policy,
+      '--audio-device',
+      'none',
+      '--state-dir',
+      path.join(dir, 'state'),
+      '--mqtt-port',
+      String(mqtt),
+      '--http-port',
+      String(http),
+      '--stream-port',
+      String(stream),
+    ];
   });
 
   after(async () => {
@@ -90,10 +119,17 @@ describe('nearcast join through a box restart (real processes on loopback)', fun
     const file = alsa.outputs.nc_r;
     const comp = join(['--name', 'Ann', '--device', 'nc_r', '--codec', 'pcm', '--rejoin-timeout', '60'], alsa.env);
     // a few seconds into the track, past the box's first position save
-    const before = await waitFor('the companion playing 6 s into a track', () => {
-      const s = lastStatus(comp);
-      return s?.state === 'playing' && s.track && (s.positionMs ?? 0) > 6000 ? s : null;
-    }, 40_000, 100).catch((e: Error) => { throw new Error(`${e.message}: ${said(comp)} | ${JSON.stringify(lastStatus(comp))}`); });
+    const before = await waitFor(
+      'the companion playing 6 s into a track',
+      () => {
+        const s = lastStatus(comp);
+        return s?.state === 'playing' && s.track && (s.positionMs ?? 0) > 6000 ? s : null;
+      },
+      40_000,
+      100,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: ${said(comp)} | ${JSON.stringify(lastStatus(comp))}`);
+    });
     const track = tracks.find((t) => t.title === before.track?.title)!;
     const ref = ffmpegDecode(track.file);
 
@@ -105,14 +141,26 @@ describe('nearcast join through a box restart (real processes on loopback)', fun
     expect(heard.at, 'the audio before the kill is the track the status named').to.be.at.least(0);
     const heardMs = ((heard.at / 2 + (killFrame - heard.start / 2)) / RATE) * 1000;
     let saved: { position?: { trackId: string; ms: number } } = {};
-    try { saved = JSON.parse(readFileSync(path.join(dir, 'state', 'playback.json'), 'utf8')); } catch { /* reported as missing below */ }
+    try {
+      saved = JSON.parse(readFileSync(path.join(dir, 'state', 'playback.json'), 'utf8'));
+    } catch {
+      /* reported as missing below */
+    }
 
     box = await start('open');
-    const rejoined = await waitFor('a rejoined event', () => events(comp, 'rejoined')[0], 40_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${said(comp)}`); });
+    const rejoined = await waitFor('a rejoined event', () => events(comp, 'rejoined')[0], 40_000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}: ${said(comp)}`);
+    });
     const sizeAtRejoin = bytes(file);
     await waitFor('2 s more of output after the rejoin', () => bytes(file) > sizeAtRejoin + 2 * RATE * FRAME_BYTES, 15_000, 100);
-    const after = await waitFor('a status line after the rejoin', () => { const s = lastStatus(comp); return s?.rejoins === 1 ? s : null; }, 5000);
+    const after = await waitFor(
+      'a status line after the rejoin',
+      () => {
+        const s = lastStatus(comp);
+        return s?.rejoins === 1 ? s : null;
+      },
+      5000,
+    );
 
     expect(comp.proc.exitCode, 'the companion is still running').to.equal(null);
     expect(events(comp, 'box-lost'), said(comp)).to.have.length(1);
@@ -123,7 +171,14 @@ describe('nearcast join through a box restart (real processes on loopback)', fun
     expect(after.track?.title, 'the box plays the same track').to.equal(track.title);
 
     // the box: continued the track it had saved, at the saved position, at most one save interval before the kill
-    const resumeLog = box.logs.flatMap((l) => { try { const j = JSON.parse(l); return j.msg === 'continuing the saved track where it was' ? [j] : []; } catch { return []; } })[0];
+    const resumeLog = box.logs.flatMap((l) => {
+      try {
+        const j = JSON.parse(l);
+        return j.msg === 'continuing the saved track where it was' ? [j] : [];
+      } catch {
+        return [];
+      }
+    })[0];
     const report = `heard ${heardMs.toFixed(0)} ms into '${track.title}' at the kill; the box saved ${JSON.stringify(saved.position)} and continued ${JSON.stringify(resumeLog ? { trackId: resumeLog.trackId, ms: resumeLog.positionMs } : null)}`;
     expect(resumeLog, `the restarted box says it continues the saved track (${report})`).to.not.equal(undefined);
     expect({ trackId: resumeLog.trackId, ms: resumeLog.positionMs }, report).to.deep.equal(saved.position);
@@ -141,8 +196,9 @@ describe('nearcast join through a box restart (real processes on loopback)', fun
 
   it('exits with code 4, saying why, when the box does not come back within --rejoin-timeout', async () => {
     const comp = join(['--name', 'Bob', '--device', 'null', '--rejoin-timeout', '3']);
-    await waitFor('Bob playing', () => lastStatus(comp)?.state === 'playing', 20_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${said(comp)}`); });
+    await waitFor('Bob playing', () => lastStatus(comp)?.state === 'playing', 20_000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}: ${said(comp)}`);
+    });
     await Promise.all(companions.slice(0, -1).map((c) => c.interrupt()));
     const killedAt = Date.now();
     await killBox(box!);
@@ -159,14 +215,18 @@ describe('nearcast join through a box restart (real processes on loopback)', fun
     box = await start('button');
     const comp = join(['--name', 'Cy', '--device', 'null', '--wait', '60', '--rejoin-timeout', '60']);
     const waiting = () => comp.stderr.filter((l) => l.startsWith('waiting for the owner to approve the join')).length;
-    await waitFor('the join pending', () => waiting() === 1, 20_000, 100).catch((e: Error) => { throw new Error(`${e.message}: ${said(comp)}`); });
+    await waitFor('the join pending', () => waiting() === 1, 20_000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}: ${said(comp)}`);
+    });
     await killBox(box);
     box = await start('button');
-    await waitFor('the join pending again on the restarted box', () => waiting() === 2, 40_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${said(comp)}`); });
+    await waitFor('the join pending again on the restarted box', () => waiting() === 2, 40_000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}: ${said(comp)}`);
+    });
     box.press('share');
-    await waitFor('Cy playing', () => lastStatus(comp)?.state === 'playing', 20_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}: ${said(comp)}`); });
+    await waitFor('Cy playing', () => lastStatus(comp)?.state === 'playing', 20_000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}: ${said(comp)}`);
+    });
     expect(said(comp)).to.match(/box went away \(.+\): rejoining in/);
     expect(events(comp, 'rejoined'), said(comp)).to.have.length(1);
     expect(comp.proc.exitCode).to.equal(null);

@@ -8,7 +8,9 @@ import { runSoak, type SoakResult } from '../soak/soak.ts';
 describe('soak (short): the box under attack from nearby', function () {
   this.timeout(900_000);
   let r: SoakResult;
-  before(async () => { r = await runSoak(true, () => {}); });
+  before(async () => {
+    r = await runSoak(true, () => {});
+  });
 
   const figures = () => JSON.stringify({ phases: r.phases, rss: r.rss, fds: r.fds, honest: r.honest, refused: r.refused, state: r.state, capture: r.capture });
 

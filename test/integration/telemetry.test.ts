@@ -14,8 +14,9 @@ describe('telemetry topic (real box process)', function () {
 
   it('publishes system, process and stream figures every intervalSeconds, not retained', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-tel-'));
-    const box = await startBox(['--box-id', 'tel', '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')],
-      { NEARCAST_TELEMETRY__INTERVALSECONDS: '1' });
+    const box = await startBox(['--box-id', 'tel', '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')], {
+      NEARCAST_TELEMETRY__INTERVALSECONDS: '1',
+    });
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'tel-watch', protocolVersion: 4 });
     const got: Array<{ retain: boolean; msg: TelemetryMessage }> = [];
     c.on('message', (_t, p, packet) => got.push({ retain: packet.retain, msg: JSON.parse(p.toString()) as TelemetryMessage }));

@@ -25,8 +25,31 @@ describe('web server (real box process)', function () {
     mkdirSync(path.join(dir, 'src'));
     const ff = (...a: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...a]);
     ff('-f', 'lavfi', '-i', 'color=c=red:s=64x64', '-frames:v', '1', path.join(dir, 'src', 'cover.png'));
-    ff('-f', 'lavfi', '-i', 'sine=frequency=330:duration=5', '-i', path.join(dir, 'src', 'cover.png'), '-map', '0:a', '-map', '1:v', '-c:a', 'libmp3lame',
-      '-c:v', 'png', '-disposition:v', 'attached_pic', '-id3v2_version', '3', '-metadata', 'title=Covered Song', '-metadata', 'artist=Art Band', path.join(music, 'covered.mp3'));
+    ff(
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:duration=5',
+      '-i',
+      path.join(dir, 'src', 'cover.png'),
+      '-map',
+      '0:a',
+      '-map',
+      '1:v',
+      '-c:a',
+      'libmp3lame',
+      '-c:v',
+      'png',
+      '-disposition:v',
+      'attached_pic',
+      '-id3v2_version',
+      '3',
+      '-metadata',
+      'title=Covered Song',
+      '-metadata',
+      'artist=Art Band',
+      path.join(music, 'covered.mp3'),
+    );
     box = await startBox(['--music', music, '--source', 'silence', '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
     base = `http://127.0.0.1:${box.ports.http}`;
   });
@@ -39,7 +62,9 @@ describe('web server (real box process)', function () {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'art-search', protocolVersion: 4 });
     try {
       await c.subscribeAsync(`nearcast/${box.boxId}/client/art-search/response/#`);
-      const got = new Promise<Reply<{ results: Array<{ id: string }> }>>((r) => c.once('message', (_t, p) => r(JSON.parse(p.toString()) as Reply<{ results: Array<{ id: string }> }>)));
+      const got = new Promise<Reply<{ results: Array<{ id: string }> }>>((r) =>
+        c.once('message', (_t, p) => r(JSON.parse(p.toString()) as Reply<{ results: Array<{ id: string }> }>)),
+      );
       await c.publishAsync(`nearcast/${box.boxId}/client/art-search/request/search`, JSON.stringify({ query: q }));
       return itemAt((await got).data?.results ?? [], 0, `search results for '${q}'`).id;
     } finally {
@@ -58,11 +83,15 @@ describe('web server (real box process)', function () {
     expect((await js.text()).length).to.be.greaterThan(10_000);
   });
 
-  it('serves a track\'s embedded cover art, and 404 for a track without one or an unknown id', async () => {
+  it("serves a track's embedded cover art, and 404 for a track without one or an unknown id", async () => {
     const covered = await fetch(`${base}/art/${await search('Covered Song')}`);
     expect(covered.status).to.equal(200);
     expect(covered.headers.get('content-type')).to.equal('image/png');
-    expect(Buffer.from(await covered.arrayBuffer()).subarray(1, 4).toString()).to.equal('PNG');
+    expect(
+      Buffer.from(await covered.arrayBuffer())
+        .subarray(1, 4)
+        .toString(),
+    ).to.equal('PNG');
     expect((await fetch(`${base}/art/${await search('Moon River')}`)).status).to.equal(404);
     expect((await fetch(`${base}/art/nope`)).status).to.equal(404);
   });

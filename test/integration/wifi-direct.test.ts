@@ -19,7 +19,8 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
   let client: mqtt.MqttClient;
   /** state, events and replies: the fields read here */
   interface Seen {
-    status?: string; state?: string;
+    status?: string;
+    state?: string;
     wifi?: { state?: string; group?: object };
     sharing?: { open?: boolean; remainingMs?: number };
     [field: string]: unknown;
@@ -36,10 +37,20 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     writeFileSync(path.join(bin, 'dnsmasq'), `#!/bin/bash\necho "$*" >> "${dir}/dnsmasq.log"\nexec sleep 3600\n`);
     chmodSync(path.join(bin, 'dnsmasq'), 0o755);
     box = await startBox(['--sim', '--box-id', 'wd', '--source', 'silence', '--audio-device', 'none', '--policy', 'button', '--state-dir', path.join(dir, 'state')], {
-      PATH: `${bin}:${process.env.PATH}`, NEARCAST_WIFI__MODE: 'p2p', NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'), NEARCAST_WIFI__CTRLDIR: path.join(dir, 'ctrl'), NEARCAST_SHARE__WINDOWSECONDS: '10',
+      PATH: `${bin}:${process.env.PATH}`,
+      NEARCAST_WIFI__MODE: 'p2p',
+      NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+      NEARCAST_WIFI__CTRLDIR: path.join(dir, 'ctrl'),
+      NEARCAST_SHARE__WINDOWSECONDS: '10',
     });
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'phone', protocolVersion: 4 });
-    client.on('message', (topic, p) => { try { seen.push({ topic, msg: JSON.parse(p.toString()) }); } catch { /* */ } });
+    client.on('message', (topic, p) => {
+      try {
+        seen.push({ topic, msg: JSON.parse(p.toString()) });
+      } catch {
+        /* */
+      }
+    });
     await client.subscribeAsync(['nearcast/wd/event/#', 'nearcast/wd/state', 'nearcast/wd/client/phone/response/#']);
     await waitFor('group up', () => lastState()?.wifi?.state === 'up', 10_000);
   });
@@ -56,12 +67,15 @@ describe('share window with Wi-Fi Direct (real box process, fake wpa_supplicant)
     expect(readFileSync(path.join(dir, 'dnsmasq.log'), 'utf8')).to.match(/--keep-in-foreground --conf-file=.*dnsmasq-p2p-wlan0-0\.conf/);
   });
 
-  it('the group passphrase is secret: not in the public state nor a guest\'s status, only on the owner-only topic', async () => {
+  it("the group passphrase is secret: not in the public state nor a guest's status, only on the owner-only topic", async () => {
     expect(JSON.stringify(lastState())).to.not.contain('Xy12Ab34');
     await client.publishAsync('nearcast/wd/client/phone/request/status', '{}');
     await waitFor('status reply', () => seen.some((s) => s.topic.endsWith('/response/status')), 5000);
     expect(JSON.stringify(seen.find((s) => s.topic.endsWith('/response/status'))!.msg)).to.not.contain('Xy12Ab34');
-    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then((g) => g[0]?.qos, (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0]);
+    const refused = await client.subscribeAsync('nearcast/wd/owner/wifi').then(
+      (g) => g[0]?.qos,
+      (e) => (e as { packet?: { granted?: number[] } }).packet?.granted?.[0],
+    );
     expect(refused, 'a guest may not read the owner topic').to.equal(128);
     const owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'own', username: 'owner', password: 'pw', protocolVersion: 4 });
     const secret = new Promise<string>((r) => owner.once('message', (_t, p) => r(p.toString())));

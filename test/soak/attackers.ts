@@ -10,7 +10,7 @@ let next = 0;
 /** a fresh attacker address in 127.<block>.x.y */
 export function attackerAddress(block: number): string {
   const i = next++;
-  return `127.${block}.${(i >> 8) & 255}.${(i & 255) || 1}`;
+  return `127.${block}.${(i >> 8) & 255}.${i & 255 || 1}`;
 }
 
 export function mqttFrom(port: number, localAddress: string, o: mqtt.IClientOptions): MqttClient {
@@ -39,7 +39,10 @@ export function closed(s: net.Socket, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     if (s.destroyed) return resolve(true);
     const t = setTimeout(() => resolve(false), timeoutMs);
-    s.once('close', () => { clearTimeout(t); resolve(true); });
+    s.once('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
   });
 }
 
@@ -50,18 +53,30 @@ export const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, 
 export function fuzzPayload(): Buffer | string {
   const pick = rand(12);
   switch (pick) {
-    case 0: return randomBytes(rand(200));
-    case 1: return '{"__proto__":{"volume":"x","isAdmin":true}}';
-    case 2: return '{"constructor":{"prototype":{"volume":1}},"toString":1}';
-    case 3: return '['.repeat(5000) + ']'.repeat(5000);
-    case 4: return JSON.stringify({ query: 'x'.repeat(20_000) });
-    case 5: return JSON.stringify({ volume: 1e308, delta: -1e308 });
-    case 6: return JSON.stringify({ name: '\u0000\uffff'.repeat(40), codec: 'flac', song: 7 });
-    case 7: return JSON.stringify({ clientId: '../../etc/passwd', reason: {} });
-    case 8: return JSON.stringify({ action: 'pause', transaction: { a: 1 } });
-    case 9: return JSON.stringify({ source: 'pipe:/etc/shadow' });
-    case 10: return '';
-    default: return JSON.stringify({ query: 'moon', limit: rand(100) - 20, transaction: rand(1e6) });
+    case 0:
+      return randomBytes(rand(200));
+    case 1:
+      return '{"__proto__":{"volume":"x","isAdmin":true}}';
+    case 2:
+      return '{"constructor":{"prototype":{"volume":1}},"toString":1}';
+    case 3:
+      return '['.repeat(5000) + ']'.repeat(5000);
+    case 4:
+      return JSON.stringify({ query: 'x'.repeat(20_000) });
+    case 5:
+      return JSON.stringify({ volume: 1e308, delta: -1e308 });
+    case 6:
+      return JSON.stringify({ name: '\u0000\uffff'.repeat(40), codec: 'flac', song: 7 });
+    case 7:
+      return JSON.stringify({ clientId: '../../etc/passwd', reason: {} });
+    case 8:
+      return JSON.stringify({ action: 'pause', transaction: { a: 1 } });
+    case 9:
+      return JSON.stringify({ source: 'pipe:/etc/shadow' });
+    case 10:
+      return '';
+    default:
+      return JSON.stringify({ query: 'moon', limit: rand(100) - 20, transaction: rand(1e6) });
   }
 }
 

@@ -49,17 +49,25 @@ export async function startCaptureRig(): Promise<CaptureRig> {
       second.writeInt16LE(v, i * 4 + 2);
     }
     const p = spawn('pacat', ['--playback', `--device=${SINK}`, '--format=s16le', '--rate=48000', '--channels=2', '--raw', '--latency-msec=50'], {
-      env: { ...process.env, PULSE_SERVER: pulse.server }, stdio: ['pipe', 'ignore', 'ignore'],
+      env: { ...process.env, PULSE_SERVER: pulse.server },
+      stdio: ['pipe', 'ignore', 'ignore'],
     });
     p.stdin!.on('error', () => undefined); // its sink was unloaded under it
-    const more = () => { while (p.exitCode === null && !p.stdin!.destroyed && p.stdin!.write(second)); };
+    const more = () => {
+      while (p.exitCode === null && !p.stdin!.destroyed && p.stdin!.write(second));
+    };
     p.stdin!.on('drain', more);
     more();
     feeder = p;
   };
-  const stopFeeder = () => { feeder?.kill('SIGKILL'); feeder = null; };
+  const stopFeeder = () => {
+    feeder?.kill('SIGKILL');
+    feeder = null;
+  };
   const moduleIndex = () => {
-    const line = pactl('list', 'short', 'modules').stdout.split('\n').find((l) => l.includes('module-null-sink') && l.includes(`sink_name=${SINK}`));
+    const line = pactl('list', 'short', 'modules')
+      .stdout.split('\n')
+      .find((l) => l.includes('module-null-sink') && l.includes(`sink_name=${SINK}`));
     return line?.split('\t')[0];
   };
   feed();
@@ -84,7 +92,11 @@ export async function startCaptureRig(): Promise<CaptureRig> {
   };
 }
 
-interface BoxEvent { name: string; payload: Record<string, unknown>; at: number }
+interface BoxEvent {
+  name: string;
+  payload: Record<string, unknown>;
+  at: number;
+}
 
 /** the owner on MQTT: switches the box's source, and sees its events */
 async function ownerSession(box: BoxProcess, password: string) {
@@ -95,7 +107,11 @@ async function ownerSession(box: BoxProcess, password: string) {
   const replies: Array<Record<string, unknown>> = [];
   owner.on('message', (topic, payload) => {
     let json: Record<string, unknown>;
-    try { json = JSON.parse(payload.toString()); } catch { return; }
+    try {
+      json = JSON.parse(payload.toString());
+    } catch {
+      return;
+    }
     if (topic.startsWith(`${prefix}event/`)) events.push({ name: topic.slice(`${prefix}event/`.length), payload: json, at: Date.now() });
     else replies.push(json);
   });
@@ -155,7 +171,10 @@ export async function unplugCapture(box: BoxProcess, rig: CaptureRig, ownerPassw
       rig.plugIn();
       result.errors += errorsBetween(out, back);
       // the capture retries with backoff (0.5 s doubling to 30 s): up to about twice the time it was out
-      const recovered = await waitUntil('event/capture ok after plugging back in', () => owner.captureOkSince(back), 2 * outMs + 15_000).then(() => true, () => false);
+      const recovered = await waitUntil('event/capture ok after plugging back in', () => owner.captureOkSince(back), 2 * outMs + 15_000).then(
+        () => true,
+        () => false,
+      );
       if (recovered) {
         result.recovered++;
         result.recoverMs.push(owner.events.find((e) => e.name === 'capture' && e.at >= back)!.at - back);

@@ -12,7 +12,10 @@ let seq = 0;
 async function request(c: MqttClient, boxId: string, op: string, body: object, timeoutMs = 10_000): Promise<{ status: string; data?: { volume?: number }; error?: string } | null> {
   const transaction = `t${++seq}`;
   return new Promise((resolve) => {
-    const t = setTimeout(() => { c.off('message', on); resolve(null); }, timeoutMs);
+    const t = setTimeout(() => {
+      c.off('message', on);
+      resolve(null);
+    }, timeoutMs);
     const on = (_topic: string, p: Buffer) => {
       const r = JSON.parse(p.toString());
       if (r.transaction !== transaction) return;
@@ -47,13 +50,20 @@ export async function killDuringWrites(dir: string, kills: number, entry?: strin
       lost++;
       process.stderr.write(`soak: kill -9 lost a change: acknowledged ${acked}, in flight ${inFlight.join(',')}, found ${volume}\n`);
     }
-    if (i === kills) { c.end(true); await box.stop(); break; }
+    if (i === kills) {
+      c.end(true);
+      await box.stop();
+      break;
+    }
     const v = (i * 37 + 11) % 101;
     const r = await request(c, box.boxId, 'volume', { volume: v });
     if (r?.status === 'ok') acked = v;
     // more changes in flight, then the plug is pulled at a random moment
     inFlight = Array.from({ length: 5 }, (_, j) => (v + 13 * (j + 1)) % 101);
-    for (const x of inFlight) void request(c, box.boxId, 'volume', { volume: x }, 2000).then((rr) => { if (rr?.status === 'ok') acked = x; });
+    for (const x of inFlight)
+      void request(c, box.boxId, 'volume', { volume: x }, 2000).then((rr) => {
+        if (rr?.status === 'ok') acked = x;
+      });
     await new Promise((r) => setTimeout(r, Math.random() * 40));
     box.proc.kill('SIGKILL');
     await new Promise((r) => box.proc.once('exit', r));

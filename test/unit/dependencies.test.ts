@@ -9,7 +9,9 @@ import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
-  dependencies: Record<string, string>; devDependencies: Record<string, string>; optionalDependencies?: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 };
 const ranges: Record<string, string> = { ...manifest.optionalDependencies, ...manifest.devDependencies, ...manifest.dependencies };
 const EXACT = /^\d+\.\d+\.\d+(-[\w.]+)?$/;
@@ -47,8 +49,12 @@ function installedVersion(pkg: string): string {
 describe('dependencies whose insides we use are pinned', () => {
   it('a package imported by an inner file path is pinned to the exact version installed', () => {
     const inner = deepImports().filter(({ pkg, subpath }) => !published(pkg, subpath));
-    expect(inner.map(({ pkg }) => pkg), 'the scan finds the inner paths we know of').to.include.members(['opusscript', 'systeminformation']);
-    const loose = inner.filter(({ pkg }) => !EXACT.test(ranges[pkg] ?? '') || ranges[pkg] !== installedVersion(pkg))
+    expect(
+      inner.map(({ pkg }) => pkg),
+      'the scan finds the inner paths we know of',
+    ).to.include.members(['opusscript', 'systeminformation']);
+    const loose = inner
+      .filter(({ pkg }) => !EXACT.test(ranges[pkg] ?? '') || ranges[pkg] !== installedVersion(pkg))
       .map(({ pkg, subpath, file }) => `${file} imports ${pkg}/${subpath}: package.json has ${JSON.stringify(ranges[pkg])}, installed ${installedVersion(pkg)}`);
     expect(loose).to.deep.equal([]);
   });

@@ -13,17 +13,23 @@ export interface EncoderOptions {
 export function createEncoder(codec: CodecName, format: PcmFormat, opts: EncoderOptions = {}): ChunkEncoder {
   const frames = framesPerChunk(format, opts.chunkMs ?? DEFAULT_CHUNK_MS);
   switch (codec) {
-    case 'pcm': return new PcmEncoder(format, frames);
-    case 'opus': return new OpusEncoder(format, frames, opts.bitrate);
-    default: throw new RangeError(`unknown codec '${String(codec)}' (expected opus or pcm)`);
+    case 'pcm':
+      return new PcmEncoder(format, frames);
+    case 'opus':
+      return new OpusEncoder(format, frames, opts.bitrate);
+    default:
+      throw new RangeError(`unknown codec '${String(codec)}' (expected opus or pcm)`);
   }
 }
 
 export function createDecoder(codec: CodecName, format: PcmFormat): ChunkDecoder {
   switch (codec) {
-    case 'pcm': return new PcmDecoder(format);
-    case 'opus': return new OpusDecoder(format);
-    default: throw new RangeError(`unknown codec '${String(codec)}' (expected opus or pcm)`);
+    case 'pcm':
+      return new PcmDecoder(format);
+    case 'opus':
+      return new OpusDecoder(format);
+    default:
+      throw new RangeError(`unknown codec '${String(codec)}' (expected opus or pcm)`);
   }
 }
 

@@ -38,7 +38,11 @@ export class OnDemandEncoders implements CodecDemand {
   private readonly lanes = new Map<CodecName, Lane>();
   private readonly delays = new Map<CodecName, number>();
 
-  constructor(private readonly fifo: FifoRing, codecs: CodecName[], private readonly make: (codec: CodecName) => ChunkEncoder) {
+  constructor(
+    private readonly fifo: FifoRing,
+    codecs: CodecName[],
+    private readonly make: (codec: CodecName) => ChunkEncoder,
+  ) {
     for (const codec of codecs) {
       // one encoder made up front checks the settings (a bad bitrate fails at start-up) and gives the codec delay
       const probe = make(codec);

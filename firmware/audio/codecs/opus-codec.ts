@@ -25,7 +25,11 @@ export class OpusEncoder implements ChunkEncoder {
   private opus: OpusCodecApi | null;
   private readonly samples: number;
 
-  constructor(readonly format: PcmFormat, readonly framesPerChunk: number, bitrate: number = DEFAULT_OPUS_BITRATE) {
+  constructor(
+    readonly format: PcmFormat,
+    readonly framesPerChunk: number,
+    bitrate: number = DEFAULT_OPUS_BITRATE,
+  ) {
     const rate = checkFormat(format);
     const ms = (framesPerChunk * 1000) / rate;
     if (!OPUS_FRAME_SIZES_MS.includes(ms)) throw new RangeError(`opus: a ${ms} ms chunk is not an Opus frame size (2.5, 5, 10, 20, 40 or 60 ms)`);

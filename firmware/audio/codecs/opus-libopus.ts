@@ -15,8 +15,13 @@ const MAX_PACKET = 1276 * 3;
 type Fn = (...args: unknown[]) => unknown;
 interface Binding {
   version: string;
-  encoderCreate: Fn; encoderCtl: Fn; encode: Fn; encoderDestroy: Fn;
-  decoderCreate: Fn; decode: Fn; decoderDestroy: Fn;
+  encoderCreate: Fn;
+  encoderCtl: Fn;
+  encode: Fn;
+  encoderDestroy: Fn;
+  decoderCreate: Fn;
+  decode: Fn;
+  decoderDestroy: Fn;
   strerror: (code: number) => string;
 }
 
@@ -30,7 +35,14 @@ export function loadLibopus(file = 'libopus.so.0'): Binding | null {
   try {
     const lib = koffi.load(file);
     // koffi keeps type names process-wide: declare the opaque handles only once
-    const has = (name: string) => { try { koffi.resolve(name); return true; } catch { return false; } };
+    const has = (name: string) => {
+      try {
+        koffi.resolve(name);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     if (!has('OpusEncoder')) koffi.opaque('OpusEncoder');
     if (!has('OpusDecoder')) koffi.opaque('OpusDecoder');
     const strerror = lib.func('const char *opus_strerror(int error)') as (code: number) => string;
@@ -53,9 +65,15 @@ export function loadLibopus(file = 'libopus.so.0'): Binding | null {
   return result;
 }
 
-export function libopusError(): string { return loadError; }
+export function libopusError(): string {
+  return loadError;
+}
 
-interface NativeState { enc: unknown; dec: unknown; lib: Binding }
+interface NativeState {
+  enc: unknown;
+  dec: unknown;
+  lib: Binding;
+}
 function freeState(st: NativeState): void {
   if (st.enc) st.lib.encoderDestroy(st.enc);
   if (st.dec) st.lib.decoderDestroy(st.dec);
@@ -72,7 +90,12 @@ export class LibopusCodec implements OpusCodecApi {
   private readonly packet = new Uint8Array(MAX_PACKET);
   private readonly pcm: Int16Array;
 
-  constructor(readonly rate: number, readonly channels: number, private readonly application: number, private readonly lib: Binding) {
+  constructor(
+    readonly rate: number,
+    readonly channels: number,
+    private readonly application: number,
+    private readonly lib: Binding,
+  ) {
     this.library = lib.version;
     this.pcm = new Int16Array(MAX_FRAME_SIZE * channels);
     this.st = { enc: null, dec: null, lib };
@@ -106,8 +129,12 @@ export class LibopusCodec implements OpusCodecApi {
     if (rc < 0) throw new Error(`opus: cannot ${what}: ${this.lib.strerror(rc)}`);
   }
 
-  setBitrate(bps: number): void { this.ctl(OPUS_SET_BITRATE, bps, `set bitrate ${bps}`); }
-  constrainVbr(): void { this.ctl(OPUS_SET_VBR_CONSTRAINT, 1, 'constrain VBR'); }
+  setBitrate(bps: number): void {
+    this.ctl(OPUS_SET_BITRATE, bps, `set bitrate ${bps}`);
+  }
+  constrainVbr(): void {
+    this.ctl(OPUS_SET_VBR_CONSTRAINT, 1, 'constrain VBR');
+  }
 
   /** OPUS_GET_LOOKAHEAD: frames by which decoded output lags the input */
   lookahead(): number {
@@ -118,7 +145,8 @@ export class LibopusCodec implements OpusCodecApi {
   }
 
   encode(pcm: Int16Array, frameSize: number): Uint8Array {
-    if (frameSize > MAX_FRAME_SIZE || pcm.length !== frameSize * this.channels) throw new RangeError(`opus: ${pcm.length} samples is not ${frameSize} frames of ${this.channels} channels`);
+    if (frameSize > MAX_FRAME_SIZE || pcm.length !== frameSize * this.channels)
+      throw new RangeError(`opus: ${pcm.length} samples is not ${frameSize} frames of ${this.channels} channels`);
     const len = this.lib.encode(this.encoder(), pcm, frameSize, this.packet, MAX_PACKET) as number;
     if (len < 0) throw new Error(`opus encode: ${this.lib.strerror(len)}`);
     return this.packet.slice(0, len);

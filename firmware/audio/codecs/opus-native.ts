@@ -52,7 +52,15 @@ export const MAX_PACKET_SIZE = 1276 * 3;
 export const OPUS_APPLICATION_AUDIO = 2049;
 const OPUS_SET_BITRATE = 4002;
 const OPUS_SET_VBR_CONSTRAINT = 4020;
-const ERRORS: Record<number, string> = { [-1]: 'bad argument', [-2]: 'buffer too small', [-3]: 'internal error', [-4]: 'invalid packet', [-5]: 'unimplemented', [-6]: 'invalid state', [-7]: 'memory allocation failed' };
+const ERRORS: Record<number, string> = {
+  [-1]: 'bad argument',
+  [-2]: 'buffer too small',
+  [-3]: 'internal error',
+  [-4]: 'invalid packet',
+  [-5]: 'unimplemented',
+  [-6]: 'invalid state',
+  [-7]: 'memory allocation failed',
+};
 
 // A codec that is dropped without close() still gives its WebAssembly memory back:
 // the heap cannot grow, and a long-running box must not run out of it.
@@ -75,7 +83,11 @@ export class OpusCodec implements OpusCodecApi {
   private readonly pcmPtr: number;
   private readonly pktPtr: number;
 
-  constructor(readonly rate: number, readonly channels: number, application = OPUS_APPLICATION_AUDIO) {
+  constructor(
+    readonly rate: number,
+    readonly channels: number,
+    application = OPUS_APPLICATION_AUDIO,
+  ) {
     this.native = load();
     this.handler = new this.native.OpusScriptHandler(rate, channels, application);
     // a u16 slot per PCM byte; loss concealment writes beyond one 60 ms frame of slots, so twice that
@@ -115,7 +127,8 @@ export class OpusCodec implements OpusCodecApi {
   /** Encodes `frameSize` frames of interleaved samples into one packet (a copy). */
   encode(pcm: Int16Array, frameSize: number): Uint8Array {
     const h = this.open();
-    if (frameSize > MAX_FRAME_SIZE || pcm.length !== frameSize * this.channels) throw new RangeError(`opus: ${pcm.length} samples is not ${frameSize} frames of ${this.channels} channels`);
+    if (frameSize > MAX_FRAME_SIZE || pcm.length !== frameSize * this.channels)
+      throw new RangeError(`opus: ${pcm.length} samples is not ${frameSize} frames of ${this.channels} channels`);
     const bytes = new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength); // little-endian host (x64, arm64)
     new Uint16Array(this.native.HEAPU8.buffer, this.pcmPtr, bytes.length).set(bytes);
     const len = h._encode(this.pcmPtr, bytes.length, this.pktPtr, frameSize);

@@ -34,7 +34,10 @@ export class PcmEncoder implements ChunkEncoder {
   /** samples (frames × channels) every chunk must hold */
   private readonly samples: number;
 
-  constructor(readonly format: PcmFormat, readonly framesPerChunk: number) {
+  constructor(
+    readonly format: PcmFormat,
+    readonly framesPerChunk: number,
+  ) {
     this.samples = framesPerChunk * format.channels;
   }
 

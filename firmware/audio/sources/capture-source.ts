@@ -69,7 +69,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private silenceReported = false;
   readonly stats = { overflows: 0, underruns: 0, corrections: 0, reopens: 0, framesCaptured: 0 };
 
-  constructor(private readonly device: CaptureDevice, opts: CaptureSourceOptions = {}) {
+  constructor(
+    private readonly device: CaptureDevice,
+    opts: CaptureSourceOptions = {},
+  ) {
     super();
     this.format = opts.format ?? DEFAULT_FORMAT;
     if (this.format.channels !== 2 || this.format.bitsPerSample !== 16) throw new Error('capture: the stream format must be 16-bit stereo');
@@ -83,7 +86,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.retryMs = opts.retryMs ?? [500, 30_000];
     this.silenceThreshold = opts.silenceThreshold ?? 64;
     this.silenceMs = opts.silenceMs ?? 30_000;
-    if (opts.silentAlready) { this.silenceReported = true; this.silentSinceUs = this.clock(); }
+    if (opts.silentAlready) {
+      this.silenceReported = true;
+      this.silentSinceUs = this.clock();
+    }
     this.description = `capture:${device.name}`;
     void this.run();
   }
@@ -101,7 +107,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   read(frames: number): Int16Array {
     const out = new Int16Array(frames * 2);
     if (!this.primed) {
-      if (this.level < this.targetFrames) { // silence until the buffer holds its target
+      if (this.level < this.targetFrames) {
+        // silence until the buffer holds its target
         this.trackSilence(out, 0);
         return out;
       }
@@ -170,7 +177,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       if (!info.clocked) {
         // a file-backed PCM delivers as fast as it is read: take it at the rate of time
         const due = ((this.clock() - startUs) * info.rate) / 1e6;
-        if (captured + period > due) { await this.sleep(Math.max(1, ((captured + period - due) * 1000) / info.rate)); continue; }
+        if (captured + period > due) {
+          await this.sleep(Math.max(1, ((captured + period - due) * 1000) / info.rate));
+          continue;
+        }
       }
       let timer: NodeJS.Timeout | undefined;
       const stalled = new Promise<never>((_, reject) => {
@@ -212,7 +222,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       out.set(c.subarray(this.head * 2, (this.head + k) * 2), n * 2);
       n += k;
       this.head += k;
-      if (this.head * 2 >= c.length) { this.chunks.shift(); this.head = 0; }
+      if (this.head * 2 >= c.length) {
+        this.chunks.shift();
+        this.head = 0;
+      }
     }
     this.level -= n;
     return n;
@@ -262,7 +275,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
 
   private trackSilence(out: Int16Array, n: number): void {
     let peak = 0;
-    for (const sample of out.subarray(0, n * 2)) { const a = Math.abs(sample); if (a > peak) peak = a; }
+    for (const sample of out.subarray(0, n * 2)) {
+      const a = Math.abs(sample);
+      if (a > peak) peak = a;
+    }
     const silent = peak < this.silenceThreshold || !this.up;
     const now = this.clock();
     if (!silent) {

@@ -43,13 +43,30 @@ export class FfmpegDecoder {
     this.bpf = bytesPerFrame(this.format);
     this.maxBytes = Math.round(((options.maxBufferMs ?? 3000) * this.format.sampleRate) / 1000) * this.bpf;
     const ffmpeg = options.ffmpegPath ?? 'ffmpeg';
-    const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', ...options.inputArgs, '-vn', '-f', 's16le', '-acodec', 'pcm_s16le',
-      '-ac', String(this.format.channels), '-ar', String(this.format.sampleRate), '-'];
+    const args = [
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      ...options.inputArgs,
+      '-vn',
+      '-f',
+      's16le',
+      '-acodec',
+      'pcm_s16le',
+      '-ac',
+      String(this.format.channels),
+      '-ar',
+      String(this.format.sampleRate),
+      '-',
+    ];
     // -nostdin only stops ffmpeg reading keys from the terminal; `pipe:0` still reads stdin
     const proc = spawn(ffmpeg, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc = proc;
     this.stdin = proc.stdin!;
-    this.stdin.on('error', () => { /* EPIPE when ffmpeg exits first: its exit status says why */ });
+    this.stdin.on('error', () => {
+      /* EPIPE when ffmpeg exits first: its exit status says why */
+    });
     proc.stdout!.on('data', (b: Buffer) => this.onData(b));
     proc.stderr!.on('data', (b: Buffer) => {
       this.stderrTail = (this.stderrTail + b.toString('utf8')).slice(-STDERR_TAIL);
@@ -64,9 +81,13 @@ export class FfmpegDecoder {
     });
   }
 
-  get bufferedFrames(): number { return Math.floor(this.buf.length / this.bpf); }
+  get bufferedFrames(): number {
+    return Math.floor(this.buf.length / this.bpf);
+  }
   /** finished and read out */
-  get ended(): boolean { return this.finished && this.buf.length < this.bpf; }
+  get ended(): boolean {
+    return this.finished && this.buf.length < this.bpf;
+  }
 
   read(frames: number): Int16Array {
     if (this.error || this.closed) return new Int16Array(0);
@@ -86,7 +107,10 @@ export class FfmpegDecoder {
           resolve();
         }
       };
-      const timer = setTimeout(() => { this.waiters.delete(check); resolve(); }, timeoutMs);
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        resolve();
+      }, timeoutMs);
       this.waiters.add(check);
       check();
     });

@@ -19,7 +19,10 @@ export class FileSource implements PcmSource {
   readonly trackId?: string;
   private readonly decoder: FfmpegDecoder;
 
-  constructor(readonly path: string, opts: FileSourceOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: FileSourceOptions = {},
+  ) {
     this.trackId = opts.trackId;
     this.description = `file ${path}`;
     if (typeof path !== 'string' || path === '') throw new TypeError('FileSource: path must be a non-empty string');
@@ -34,9 +37,15 @@ export class FileSource implements PcmSource {
     this.format = this.decoder.format;
   }
 
-  get error(): Error | null { return this.decoder.error; }
-  get ended(): boolean { return this.decoder.ended; }
-  get bufferedFrames(): number { return this.decoder.bufferedFrames; }
+  get error(): Error | null {
+    return this.decoder.error;
+  }
+  get ended(): boolean {
+    return this.decoder.ended;
+  }
+  get bufferedFrames(): number {
+    return this.decoder.bufferedFrames;
+  }
 
   /** frames left before the end once ffmpeg has finished; null while it is still decoding */
   remainingFrames(): number | null {

@@ -15,7 +15,10 @@ export class IcyDemuxer extends Transform {
   private meta: Buffer[] = [];
   private metaRead = 0;
 
-  constructor(private readonly metaint: number, private readonly onFields: (fields: IcyFields) => void) {
+  constructor(
+    private readonly metaint: number,
+    private readonly onFields: (fields: IcyFields) => void,
+  ) {
     super();
     if (!Number.isInteger(metaint) || metaint <= 0 || metaint > 1 << 20) throw new RangeError(`icy-metaint must be a positive integer ≤ 1 MiB, got ${metaint}`);
     this.audioLeft = metaint;
@@ -38,8 +41,13 @@ export class IcyDemuxer extends Transform {
       } else {
         const length = (chunk[at] ?? 0) * 16;
         at++;
-        if (length === 0) this.audioLeft = this.metaint; // no change since the last block
-        else { this.metaLength = length; this.metaRead = 0; this.meta = []; }
+        if (length === 0)
+          this.audioLeft = this.metaint; // no change since the last block
+        else {
+          this.metaLength = length;
+          this.metaRead = 0;
+          this.meta = [];
+        }
       }
     }
     done();

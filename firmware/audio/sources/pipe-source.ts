@@ -38,7 +38,10 @@ export class PipeSource implements PcmSource {
   private sock: Socket | null = null;
   private closed = false;
 
-  constructor(readonly path: string = DEFAULT_PIPE_PATH, opts: PipeSourceOptions = {}) {
+  constructor(
+    readonly path: string = DEFAULT_PIPE_PATH,
+    opts: PipeSourceOptions = {},
+  ) {
     if (endianness() !== 'LE') throw new Error('PipeSource needs a little-endian host (s16le samples are used in place)');
     this.format = opts.format ?? DEFAULT_FORMAT;
     this.bpf = bytesPerFrame(this.format);
@@ -49,7 +52,9 @@ export class PipeSource implements PcmSource {
     });
   }
 
-  get bufferedFrames(): number { return Math.floor(this.buf.length / this.bpf); }
+  get bufferedFrames(): number {
+    return Math.floor(this.buf.length / this.bpf);
+  }
 
   read(frames: number): Int16Array {
     if (this.error || this.closed) return new Int16Array(0);
@@ -79,7 +84,10 @@ export class PipeSource implements PcmSource {
     } catch (err) {
       throw new Error(`cannot open pipe ${this.path}: ${(err as Error).message}`);
     }
-    if (this.closed) { closeSync(fd); return; }
+    if (this.closed) {
+      closeSync(fd);
+      return;
+    }
     const sock = new Socket({ fd, readable: true, writable: false });
     this.sock = sock;
     sock.on('data', (b: Buffer) => this.onData(b));
@@ -106,7 +114,9 @@ function runMkfifo(mkfifo: string, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let stderr = '';
     const p = spawn(mkfifo, ['--', path], { stdio: ['ignore', 'ignore', 'pipe'] });
-    p.stderr!.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-500); });
+    p.stderr!.on('data', (b: Buffer) => {
+      stderr = (stderr + b.toString()).slice(-500);
+    });
     p.on('error', (err) => reject(new Error(`cannot run '${mkfifo}' to create ${path}: ${err.message}`)));
     p.on('close', (code) => {
       if (code === 0) resolve();
@@ -118,5 +128,9 @@ function runMkfifo(mkfifo: string, path: string): Promise<void> {
 }
 
 function safeIsFifo(path: string): boolean {
-  try { return statSync(path).isFIFO(); } catch { return false; }
+  try {
+    return statSync(path).isFIFO();
+  } catch {
+    return false;
+  }
 }

@@ -26,7 +26,11 @@ export function isHls(text: string): boolean {
 
 /** The http(s) URLs a playlist names, in order, resolved against where it came from; other schemes are left out. */
 export function playlistEntries(kind: PlaylistKind, text: string, base: URL): string[] {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
   const raw: string[] = [];
   if (kind === 'pls') {
     const numbered: Array<{ n: number; url: string }> = [];
@@ -43,7 +47,9 @@ export function playlistEntries(kind: PlaylistKind, text: string, base: URL): st
     try {
       const url = new URL(entry, base);
       if (url.protocol === 'http:' || url.protocol === 'https:') out.push(url.href);
-    } catch { /* not a URL: skipped */ }
+    } catch {
+      /* not a URL: skipped */
+    }
   }
   return out;
 }

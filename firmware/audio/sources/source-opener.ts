@@ -61,7 +61,9 @@ export class SourceOpener extends EventEmitter<{ capture: [CaptureReport]; strea
     const server = spec.server;
     const label = sourceLabel(spec);
     const source = new UrlSource(spec.url, {
-      live: spec.live, label, trackId: spec.trackId,
+      live: spec.live,
+      label,
+      trackId: spec.trackId,
       ...(server !== undefined && authorize && { authorize: (url: URL) => authorize(server, url) }),
       ...this.options.url,
     });
@@ -89,7 +91,10 @@ export class SourceOpener extends EventEmitter<{ capture: [CaptureReport]; strea
   private capture(pcm: string, offAir: boolean): CaptureSource {
     const where = { source: `capture:${pcm}`, pcm, offAir };
     const source = new CaptureSource((this.options.device ?? ((p) => new AlsaCapture(p)))(pcm), {
-      silenceMs: this.options.silenceSeconds * 1000, silenceThreshold: this.options.silenceThreshold, clock: this.options.clock, silentAlready: offAir,
+      silenceMs: this.options.silenceSeconds * 1000,
+      silenceThreshold: this.options.silenceThreshold,
+      clock: this.options.clock,
+      silentAlready: offAir,
     });
     source.on('device-error', (e) => this.emit('capture', { ...where, kind: 'device-error', device: e.device, message: e.message, retryInMs: e.retryInMs }));
     source.on('device-ok', (e) => this.emit('capture', { ...where, kind: 'device-ok', device: e.device, rate: e.rate }));

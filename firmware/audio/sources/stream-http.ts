@@ -15,7 +15,10 @@ export interface OpenOptions {
   maxRedirects?: number; // default 5
 }
 
-export interface OpenResponse { response: IncomingMessage; url: URL }
+export interface OpenResponse {
+  response: IncomingMessage;
+  url: URL;
+}
 
 /** Opens `url` and resolves with a 2xx response (its body unread); rejects with a message naming `what`. */
 export async function openHttp(url: URL, options: OpenOptions): Promise<OpenResponse> {
@@ -28,7 +31,8 @@ export async function openHttp(url: URL, options: OpenOptions): Promise<OpenResp
       response.resume();
       if (redirects >= (options.maxRedirects ?? 5)) throw new Error(`${options.what}: too many redirects`);
       current = new URL(location, current);
-      if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new Error(`${options.what}: redirected to a ${current.protocol} URL, only http and https are played`);
+      if (current.protocol !== 'http:' && current.protocol !== 'https:')
+        throw new Error(`${options.what}: redirected to a ${current.protocol} URL, only http and https are played`);
       continue;
     }
     if (status < 200 || status >= 300) {
@@ -60,14 +64,21 @@ export function readBounded(response: IncomingMessage, what: string, maxBytes = 
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let length = 0;
-    const fail = (message: string) => { clearTimeout(timer); response.destroy(); reject(new Error(`${what}: ${message}`)); };
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      response.destroy();
+      reject(new Error(`${what}: ${message}`));
+    };
     const timer = setTimeout(() => fail(`playlist not read within ${timeoutMs} ms`), timeoutMs);
     response.on('data', (b: Buffer) => {
       length += b.length;
       if (length > maxBytes) fail(`playlist larger than ${maxBytes} bytes`);
       else parts.push(b);
     });
-    response.on('end', () => { clearTimeout(timer); resolve(Buffer.concat(parts).toString('utf8')); });
+    response.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(parts).toString('utf8'));
+    });
     response.on('error', (e) => fail(describeNetworkError(e)));
   });
 }
@@ -75,11 +86,19 @@ export function readBounded(response: IncomingMessage, what: string, maxBytes = 
 /** "connect ECONNREFUSED 127.0.0.1:8000" → "connection refused"; keeps what a person can act on, drops addresses */
 export function describeNetworkError(e: Error & { code?: string }): string {
   switch (e.code) {
-    case 'ECONNREFUSED': return 'connection refused';
-    case 'ECONNRESET': return 'connection reset';
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'host not found';
-    case 'ETIMEDOUT': return 'connection timed out';
-    case 'EHOSTUNREACH': case 'ENETUNREACH': return 'network unreachable';
-    default: return e.message;
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    case 'ETIMEDOUT':
+      return 'connection timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'network unreachable';
+    default:
+      return e.message;
   }
 }

@@ -28,7 +28,8 @@ export class ToneSource implements PcmSource {
   constructor(opts: ToneOptions) {
     const { hz, amplitude = 0.25, durationMs } = opts;
     this.format = opts.format ?? DEFAULT_FORMAT;
-    if (!Number.isFinite(hz) || hz < 0 || hz >= this.format.sampleRate / 2) throw new RangeError(`tone frequency must be 0 (silence) up to below ${this.format.sampleRate / 2} Hz, got ${hz}`);
+    if (!Number.isFinite(hz) || hz < 0 || hz >= this.format.sampleRate / 2)
+      throw new RangeError(`tone frequency must be 0 (silence) up to below ${this.format.sampleRate / 2} Hz, got ${hz}`);
     if (!Number.isFinite(amplitude) || amplitude < 0 || amplitude > 1) throw new RangeError(`tone amplitude must be 0..1, got ${amplitude}`);
     if (durationMs !== undefined && (!Number.isFinite(durationMs) || durationMs < 0)) throw new RangeError(`tone duration must be ≥ 0 ms, got ${durationMs}`);
     this.hz = hz;
@@ -39,7 +40,9 @@ export class ToneSource implements PcmSource {
     this.description = hz === 0 ? 'silence' : `tone ${hz} Hz`;
   }
 
-  get ended(): boolean { return this.closed || this.frame >= this.endFrame; }
+  get ended(): boolean {
+    return this.closed || this.frame >= this.endFrame;
+  }
 
   /** frames left before the end; null when endless */
   remainingFrames(): number | null {

@@ -52,8 +52,15 @@ export interface UrlSourceEvents {
 const MAX_PLAYLIST_DEPTH = 3;
 const NOT_AUDIO = /^(application\/json|application\/xml|text\/)/i;
 const FORMAT_OF_TYPE: Record<string, string> = {
-  'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/aac': 'aac', 'audio/aacp': 'aac', 'audio/x-aac': 'aac',
-  'audio/ogg': 'ogg', 'application/ogg': 'ogg', 'audio/flac': 'flac', 'audio/x-flac': 'flac',
+  'audio/mpeg': 'mp3',
+  'audio/mp3': 'mp3',
+  'audio/aac': 'aac',
+  'audio/aacp': 'aac',
+  'audio/x-aac': 'aac',
+  'audio/ogg': 'ogg',
+  'application/ogg': 'ogg',
+  'audio/flac': 'flac',
+  'audio/x-flac': 'flac',
 };
 /** a connection that carried audio this long resets the backoff */
 const STABLE_MS = 10_000;
@@ -80,7 +87,10 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
   private station = '';
   private connectedAt = 0;
 
-  constructor(url: string, private readonly options: UrlSourceOptions) {
+  constructor(
+    url: string,
+    private readonly options: UrlSourceOptions,
+  ) {
     super();
     this.url = checkedUrl(url, options.label);
     this.trackId = options.trackId;
@@ -138,16 +148,29 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
     try {
       let url = this.options.authorize ? this.options.authorize(new URL(this.url)) : this.url;
       for (let depth = 0; ; depth++) {
-        const { response, url: at } = await openHttp(url, { what: this.options.label, timeoutMs: this.options.connectTimeoutMs, headers: { 'Icy-MetaData': '1', 'User-Agent': 'nearcast' } });
-        if (this.closed) { response.destroy(); return; }
+        const { response, url: at } = await openHttp(url, {
+          what: this.options.label,
+          timeoutMs: this.options.connectTimeoutMs,
+          headers: { 'Icy-MetaData': '1', 'User-Agent': 'nearcast' },
+        });
+        if (this.closed) {
+          response.destroy();
+          return;
+        }
         const kind = playlistKind(response.headers['content-type'], at);
         if (!kind && !this.options.live && NOT_AUDIO.test(headerText(response.headers['content-type']))) {
           // a music server answers an error (a song gone, a bad login) in JSON or XML with HTTP 200
           throw new Error(`${this.options.label}: the server answered instead of sending audio: ${errorText(await readBounded(response, this.options.label, 16_384))}`);
         }
-        if (!kind) { this.play(response); return; }
+        if (!kind) {
+          this.play(response);
+          return;
+        }
         const text = await readBounded(response, this.options.label);
-        if (isHls(text)) { this.playHls(at); return; }
+        if (isHls(text)) {
+          this.playHls(at);
+          return;
+        }
         const [first] = playlistEntries(kind, text, at);
         if (!first) throw new Error(`${this.options.label}: the playlist names no http(s) stream`);
         if (depth + 1 >= MAX_PLAYLIST_DEPTH) throw new Error(`${this.options.label}: playlists nested more than ${MAX_PLAYLIST_DEPTH} deep`);
@@ -160,7 +183,10 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
 
   /** an audio response: ICY blocks out, the rest into a new decoder */
   private play(response: IncomingMessage): void {
-    if (this.closed) { response.destroy(); return; }
+    if (this.closed) {
+      response.destroy();
+      return;
+    }
     // the content type names the container: ffmpeg then need not guess it from the first bytes, wherever the stream was joined
     const format = FORMAT_OF_TYPE[headerText(response.headers['content-type']).split(';')[0]?.toLowerCase() ?? ''];
     const decoder = this.newDecoder([...(format ? ['-f', format] : []), '-i', 'pipe:0']);
@@ -175,12 +201,18 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
     }
     body.pipe(decoder.stdin);
     this.startIdleTimer();
-    response.on('data', () => { this.lastDataAt = Date.now(); });
+    response.on('data', () => {
+      this.lastDataAt = Date.now();
+    });
     response.on('error', (e) => this.streamFailed(e));
     response.on('aborted', () => this.streamFailed(new Error('the server closed the connection')));
     response.on('end', () => {
       if (this.response !== response) return;
-      if (response.complete && !this.options.live) { this.bodyDone = true; this.stopIdleTimer(); return; }
+      if (response.complete && !this.options.live) {
+        this.bodyDone = true;
+        this.stopIdleTimer();
+        return;
+      }
       this.streamFailed(new Error(response.complete ? 'the stream ended' : 'the server closed the connection'));
     });
     this.connectedAt = Date.now();
@@ -202,7 +234,10 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
     this.buffering = true;
     // a live stream that ffmpeg cannot decode (or an HLS stream ending) counts as lost
     const watch = setInterval(() => {
-      if (this.closed || !this.decoders.includes(decoder)) { clearInterval(watch); return; }
+      if (this.closed || !this.decoders.includes(decoder)) {
+        clearInterval(watch);
+        return;
+      }
       if (decoder.error || (decoder.finished && this.options.live)) {
         clearInterval(watch);
         if (this.decoders.at(-1) === decoder) this.streamFailed(decoder.error ?? new Error('the stream ended'));
@@ -256,11 +291,14 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
     this.stopIdleTimer();
     const idleMs = this.options.idleTimeoutMs ?? 10_000;
     this.lastDataAt = Date.now();
-    this.idleTimer = setInterval(() => {
-      const decoder = this.decoders.at(-1);
-      const hungry = !decoder || decoder.bufferedFrames < decoder.format.sampleRate;
-      if (hungry && Date.now() - this.lastDataAt > idleMs) this.streamFailed(new Error(`no data for ${Math.round(idleMs / 1000)} s`));
-    }, Math.min(1000, idleMs / 4));
+    this.idleTimer = setInterval(
+      () => {
+        const decoder = this.decoders.at(-1);
+        const hungry = !decoder || decoder.bufferedFrames < decoder.format.sampleRate;
+        if (hungry && Date.now() - this.lastDataAt > idleMs) this.streamFailed(new Error(`no data for ${Math.round(idleMs / 1000)} s`));
+      },
+      Math.min(1000, idleMs / 4),
+    );
     this.idleTimer.unref();
   }
 

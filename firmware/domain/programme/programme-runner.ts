@@ -109,11 +109,13 @@ export class ProgrammeRunner {
   /** the next items with their planned start times (the `programme` request) */
   upcoming(count: number): Array<{ kind: string; startsAt: string; title?: string; artist?: string; playlist?: string | null; until?: string | null; reason: string }> {
     const iso = (ms: number) => new Date(ms).toISOString();
-    return this.options.scheduler.upcoming(this.now, Math.min(UPCOMING_MAX, count)).map((item: Planned) =>
-      item.kind === 'silence'
-        ? { kind: 'silence', startsAt: iso(item.startsAt), until: item.until === null ? null : iso(item.until), reason: item.reason }
-        : { kind: item.kind, startsAt: iso(item.startsAt), title: item.track.title, artist: item.track.artist, playlist: item.playlist, reason: item.reason },
-    );
+    return this.options.scheduler
+      .upcoming(this.now, Math.min(UPCOMING_MAX, count))
+      .map((item: Planned) =>
+        item.kind === 'silence'
+          ? { kind: 'silence', startsAt: iso(item.startsAt), until: item.until === null ? null : iso(item.until), reason: item.reason }
+          : { kind: item.kind, startsAt: iso(item.startsAt), title: item.track.title, artist: item.track.artist, playlist: item.playlist, reason: item.reason },
+      );
   }
 
   stop(): void {

@@ -16,7 +16,10 @@ export async function resolveTrack(ctx: RequestContext, ref: { id?: unknown; que
     return t;
   }
   const q = String(ref.query ?? '');
-  const { hits: [best], unreachable } = await ctx.box.library.find(q, 1);
+  const {
+    hits: [best],
+    unreachable,
+  } = await ctx.box.library.find(q, 1);
   if (!best) throw new ClientError(`no song matches "${q}"${unreachable.length ? ` (not reachable now: ${unreachable.map((u) => u.server).join(', ')})` : ''}`);
   return best.track;
 }

@@ -8,7 +8,11 @@ import type { MonitorRecorder } from './pulse-rig.ts';
 import { correlate, RIG_RATE, SilenceRuns, spectra, type WindowSpectra } from './xcorr.ts';
 import { itemAt } from '../../../firmware/util/checked-index.ts';
 
-export interface Phase { name: string; fromUs: number; toUs: number }
+export interface Phase {
+  name: string;
+  fromUs: number;
+  toUs: number;
+}
 
 export interface OffsetOptions {
   /** window length, ms (≤ 500) */
@@ -69,13 +73,23 @@ export function firstAudible(rec: MonitorRecorder, level = 0.01): Array<number |
     const s = rec.read(f, step);
     for (let c = 0; c < rec.channels; c++) {
       if (found[c] !== null) continue;
-      for (let i = c; i < s.length; i += rec.channels) if (Math.abs(s[i]!) > threshold) { found[c] = f + (i - c) / rec.channels; break; }
+      for (let i = c; i < s.length; i += rec.channels)
+        if (Math.abs(s[i]!) > threshold) {
+          found[c] = f + (i - c) / rec.channels;
+          break;
+        }
     }
   }
   return found;
 }
 
-export function analyseOffsets(rec: MonitorRecorder, players: string[], channelOf: (player: string) => number, pairs: Array<[string, string]>, o: OffsetOptions = {}): OffsetReport {
+export function analyseOffsets(
+  rec: MonitorRecorder,
+  players: string[],
+  channelOf: (player: string) => number,
+  pairs: Array<[string, string]>,
+  o: OffsetOptions = {},
+): OffsetReport {
   const windowMs = Math.min(500, o.windowMs ?? 500);
   const W = Math.round((windowMs * RIG_RATE) / 1000);
   const L = Math.round(((o.maxLagMs ?? 200) * RIG_RATE) / 1000);
@@ -87,7 +101,11 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
   const fromFrame = Math.max(L, Math.ceil((heard.length ? Math.max(...heard) : 0) + ((o.settleMs ?? 2000) * RIG_RATE) / 1000));
   const toFrame = Math.min(o.toFrame ?? Infinity, rec.frames() - L);
   const runs = new Map(players.map((p) => [p, new SilenceRuns(Math.round(((o.dropoutMs ?? 2) * RIG_RATE) / 1000))]));
-  const phaseOf = (frame: number) => o.phases?.find((ph) => { const t = rec.timeOfFrame(frame); return t >= ph.fromUs && t < ph.toUs; })?.name ?? 'all';
+  const phaseOf = (frame: number) =>
+    o.phases?.find((ph) => {
+      const t = rec.timeOfFrame(frame);
+      return t >= ph.fromUs && t < ph.toUs;
+    })?.name ?? 'all';
   const raw = new Map(pairs.map(([a, b]) => [`${a}|${b}`, { a, b, windows: [] as Array<[number, number, number]>, phase: [] as string[], status: [] as string[] }]));
   const block = new Float64Array(W + 2 * L);
   for (let w = fromFrame; w + W <= toFrame; w += W) {
@@ -119,7 +137,12 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
     for (const r of raw.values()) {
       const A = spectraOf(r.a);
       const B = spectraOf(r.b);
-      if (A.rms < silence || B.rms < silence) { r.windows.push([t, NaN, 0]); r.phase.push(phase); r.status.push('silent'); continue; }
+      if (A.rms < silence || B.rms < silence) {
+        r.windows.push([t, NaN, 0]);
+        r.phase.push(phase);
+        r.status.push('silent');
+        continue;
+      }
       const est = correlate(A, B, W, L);
       const ok = est.rho >= minRho;
       r.windows.push([round(t, 3), ok ? round((est.lag * 1000) / RIG_RATE, 4) : NaN, round(est.rho, 3)]);
@@ -137,16 +160,28 @@ export function analyseOffsets(rec: MonitorRecorder, players: string[], channelO
     };
   };
   return {
-    windowMs, fromFrame, toFrame,
+    windowMs,
+    fromFrame,
+    toFrame,
     firstAudible: firstOf,
     dropouts: Object.fromEntries(players.map((p) => [p, { count: runs.get(p)!.count, ms: round((runs.get(p)!.frames * 1000) / RIG_RATE, 1) }])),
     pairs: [...raw.values()].map((r) => {
       const names = [...new Set(r.phase)];
       const all = r.windows.map((_, i) => i);
       return {
-        a: r.a, b: r.b, windows: r.windows,
+        a: r.a,
+        b: r.b,
+        windows: r.windows,
         all: stats(all, r),
-        byPhase: Object.fromEntries(names.map((n) => [n, stats(all.filter((i) => r.phase[i] === n), r)])),
+        byPhase: Object.fromEntries(
+          names.map((n) => [
+            n,
+            stats(
+              all.filter((i) => r.phase[i] === n),
+              r,
+            ),
+          ]),
+        ),
       };
     }),
   };

@@ -84,8 +84,10 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   // realtime scheduling as a desktop session gives its sound server (through rtkit): on a
   // busy machine a server at normal priority falls behind its own clock, and the
   // recording with it (granted when the process may; else it runs at normal priority)
-  writeFileSync(path.join(dir, '.config/pulse/daemon.conf'),
-    `default-sample-rate = ${RIG_RATE}\nalternate-sample-rate = ${RIG_RATE}\nhigh-priority = yes\nrealtime-scheduling = yes\nrealtime-priority = 9\n`);
+  writeFileSync(
+    path.join(dir, '.config/pulse/daemon.conf'),
+    `default-sample-rate = ${RIG_RATE}\nalternate-sample-rate = ${RIG_RATE}\nhigh-priority = yes\nrealtime-scheduling = yes\nrealtime-priority = 9\n`,
+  );
   const socket = path.join(dir, 'native');
   const channelMap = o.players.map((_, i) => `aux${i}`).join(',');
   const modules = [
@@ -95,27 +97,39 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   ];
   const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config'), PULSE_RUNTIME_PATH: path.join(dir, 'runtime') };
   const proc: ChildProcess = spawn('pulseaudio', ['-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', ...modules.flatMap((m) => ['-L', m])], {
-    env, stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
   const log: string[] = [];
   proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const server = `unix:${socket}`;
   const deadline = Date.now() + 15_000;
-  const cleanup = () => { proc.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); };
+  const cleanup = () => {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   for (;;) {
     const info = spawnSync('pactl', ['info'], { env: { ...process.env, PULSE_SERVER: server } });
     if (info.status === 0) {
       const spec = /Default Sample Specification: (.*)/.exec(info.stdout.toString())?.[1] ?? '';
-      if (!spec.includes(`${RIG_RATE}Hz`)) { cleanup(); throw new Error(`pulseaudio runs at '${spec}', not ${RIG_RATE} Hz`); }
+      if (!spec.includes(`${RIG_RATE}Hz`)) {
+        cleanup();
+        throw new Error(`pulseaudio runs at '${spec}', not ${RIG_RATE} Hz`);
+      }
       break;
     }
-    if (proc.exitCode !== null || Date.now() > deadline) { cleanup(); throw new Error(`pulseaudio did not start:\n${log.join('')}`); }
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      cleanup();
+      throw new Error(`pulseaudio did not start:\n${log.join('')}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const sinks = Object.fromEntries(o.players.map((p) => [p, `nc_${p}`]));
   let recorder: MonitorRecorder | undefined;
   return {
-    server, sinks, players: [...o.players],
+    server,
+    sinks,
+    players: [...o.players],
     env: (player, base = process.env) => {
       if (!(player in sinks)) throw new Error(`no sink for player '${player}' (players: ${o.players.join(', ')})`);
       return { ...base, PULSE_SERVER: server, PULSE_SINK: sinks[player] };
@@ -146,8 +160,23 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   const channelMap = Array.from({ length: channels }, (_, i) => `aux${i}`).join(',');
   // the recorder is the instrument: at a higher priority than the players (nice −10 when
   // permitted; `nice` runs it at normal priority otherwise), so its reads arrive on time
-  const proc = spawn('nice', ['-n', '-10', 'parec', '-d', 'nc_rec.monitor', '--raw', '--format=s16le', `--rate=${RIG_RATE}`, `--channels=${channels}`, `--channel-map=${channelMap}`,
-    `--latency-msec=${latencyMs}`], { env: { ...process.env, PULSE_SERVER: server }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    'nice',
+    [
+      '-n',
+      '-10',
+      'parec',
+      '-d',
+      'nc_rec.monitor',
+      '--raw',
+      '--format=s16le',
+      `--rate=${RIG_RATE}`,
+      `--channels=${channels}`,
+      `--channel-map=${channelMap}`,
+      `--latency-msec=${latencyMs}`,
+    ],
+    { env: { ...process.env, PULSE_SERVER: server }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const out = createWriteStream(file);
   const frameBytes = 2 * channels;
   let bytes = 0;
@@ -163,7 +192,9 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   const tail: Buffer[] = []; // the last second, for levels()
   let tailBytes = 0;
   let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   proc.stdout!.on('data', (b: Buffer) => {
     const at = clock();
     out.write(b);
@@ -182,10 +213,11 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   // the null sink renders `configured latency` ahead of what it counts as played
   const configured: number[] = [];
-  const sampleLatency = () => execFile('pactl', ['list', 'sinks'], { env: { ...process.env, PULSE_SERVER: server } }, (err, out) => {
-    const m = err ? null : /Name: nc_rec\n[\s\S]*?Latency: \d+ usec, configured (\d+) usec/.exec(out);
-    if (m) configured.push(Number(m[1]));
-  });
+  const sampleLatency = () =>
+    execFile('pactl', ['list', 'sinks'], { env: { ...process.env, PULSE_SERVER: server } }, (err, out) => {
+      const m = err ? null : /Name: nc_rec\n[\s\S]*?Latency: \d+ usec, configured (\d+) usec/.exec(out);
+      if (m) configured.push(Number(m[1]));
+    });
   const sampler = setInterval(sampleLatency, 2000);
   sampleLatency();
   /** the lower envelope of the reads ending within 0.5 s after frame i (the global one when none) */
@@ -194,7 +226,11 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     let lo = 0;
     let hi = readEnds.length;
     // readEnds and readOrigins grow together, one entry per read: every k below is inside both
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (readEnds[mid]! < i) lo = mid + 1; else hi = mid; }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (readEnds[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
     let best = Infinity;
     for (let k = lo; k < readEnds.length && readEnds[k]! <= i + ENVELOPE_FRAMES; k++) best = Math.min(best, readOrigins[k]!);
     if (best === Infinity) for (let k = readEnds.length - 1; k >= 0 && best === Infinity; k--) best = readOrigins[k]!;
@@ -206,7 +242,8 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   };
   let fd: number | undefined;
   return {
-    file, channels,
+    file,
+    channels,
     frames: () => Math.floor(bytes / frameBytes),
     read: (from, count) => {
       fd ??= openSync(file, 'r');
@@ -221,7 +258,8 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       let hi = Math.max(1, Math.floor(bytes / frameBytes)) * 2;
       for (let k = 0; k < 60 && hi - lo > 0.01; k++) {
         const mid = (lo + hi) / 2;
-        if (originAt(mid) + mid * frameUs + renderAhead() < timeUs) lo = mid; else hi = mid;
+        if (originAt(mid) + mid * frameUs + renderAhead() < timeUs) lo = mid;
+        else hi = mid;
       }
       return (lo + hi) / 2;
     },
@@ -248,7 +286,10 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
         await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
       }
       await new Promise<void>((r) => out.end(() => r()));
-      if (fd !== undefined) { closeSync(fd); fd = undefined; }
+      if (fd !== undefined) {
+        closeSync(fd);
+        fd = undefined;
+      }
       if (bytes === 0 && stderr) throw new Error(`parec recorded nothing: ${stderr}`);
     },
   };

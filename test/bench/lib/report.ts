@@ -14,7 +14,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i]!; // 0 <= i < sorted.length, which is not 0
 }
 
-export interface Summary { n: number; p50: number; p95: number; p99: number; max: number }
+export interface Summary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
 
 export function summarize(xs: number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,7 +44,13 @@ function fmt(x: number): string {
 }
 
 export function machine(): Record<string, unknown> {
-  return { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memGB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
 }
 
 /** Writes results/<name>.json and returns its path. */
@@ -56,8 +68,16 @@ export function parseArgs(argv: string[], defaults: Record<string, number | bool
     const a = argv[i]!; // i < argv.length
     if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}'`);
     const key = a.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown option ${a} (known: ${Object.keys(defaults).map((k) => '--' + k).join(', ')})`);
-    if (typeof defaults[key] === 'boolean') { out[key] = true; continue; }
+    if (!(key in defaults))
+      throw new Error(
+        `unknown option ${a} (known: ${Object.keys(defaults)
+          .map((k) => '--' + k)
+          .join(', ')})`,
+      );
+    if (typeof defaults[key] === 'boolean') {
+      out[key] = true;
+      continue;
+    }
     if (typeof defaults[key] === 'string') {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith('--')) throw new Error(`${a} needs a value`);

@@ -36,8 +36,15 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
   const engine = new AudioEngine({ format: DEFAULT_FORMAT, chunkMs: 20, latencyMs, codecs, clock });
   const tokens = new StreamTokens(60_000);
   const header = (codec: CodecName): CodecHeaderFrame => ({
-    type: FrameType.CodecHeader, version: PROTOCOL_VERSION, codec, sampleRate: DEFAULT_FORMAT.sampleRate, channels: DEFAULT_FORMAT.channels,
-    bitsPerSample: 16, chunkMs: 20, codecDelayFrames: engine.codecDelayFrames(codec), latencyMs,
+    type: FrameType.CodecHeader,
+    version: PROTOCOL_VERSION,
+    codec,
+    sampleRate: DEFAULT_FORMAT.sampleRate,
+    channels: DEFAULT_FORMAT.channels,
+    bitsPerSample: 16,
+    chunkMs: 20,
+    codecDelayFrames: engine.codecDelayFrames(codec),
+    latencyMs,
   });
   // the controller's join lead (firmware/controller.ts)
   const server = new StreamServer({ fifo: engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: engine });
@@ -54,7 +61,11 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
     speaker = { player: sp.player, dac };
   }
   return {
-    engine, server, tokens, port, speaker,
+    engine,
+    server,
+    tokens,
+    port,
+    speaker,
     stop: async () => {
       await sp?.stop();
       await server.close();
@@ -98,7 +109,9 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
   const dac = new VirtualDac(DEFAULT_FORMAT, { ppm: o.ppm, bufferMs: o.dacBufferMs ?? 300, clock: sinkClock, name: o.name });
   const sync = new ClockSync();
   const player = new Player({
-    sink: dac, clockSync: sync, now,
+    sink: dac,
+    clockSync: sync,
+    now,
     decoderFactory: (h) => createDecoder(h.codec, { sampleRate: h.sampleRate, channels: h.channels, bitsPerSample: 16 }),
   });
   if (o.onStarted) player.scheduler.once('started', (e) => o.onStarted!(e.firstFrameOutUs));
@@ -111,12 +124,17 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
     failure ??= `${o.name}: ${why}`;
     console.error(failure);
   };
-  const protocol = new StreamProtocol((b) => socket.write(b), now, {
-    onCodecHeader: (h) => player.onCodecHeader(h),
-    onAudio: (f) => player.onAudio(f),
-    onServerError: (e) => fail(`the box closed the stream: ${e.reason}`),
-    onProtocolError: (m) => fail(`protocol error: ${m}`),
-  }, sync);
+  const protocol = new StreamProtocol(
+    (b) => socket.write(b),
+    now,
+    {
+      onCodecHeader: (h) => player.onCodecHeader(h),
+      onAudio: (f) => player.onAudio(f),
+      onServerError: (e) => fail(`the box closed the stream: ${e.reason}`),
+      onProtocolError: (m) => fail(`protocol error: ${m}`),
+    },
+    sync,
+  );
   socket.on('data', (b: Buffer) => protocol.receive(new Uint8Array(b.buffer, b.byteOffset, b.length), now()));
   socket.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {
@@ -126,7 +144,11 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
   protocol.start(o.token, o.name);
   const extra = o.extraSyncHz ? setInterval(() => socket.write(encodeFrame({ type: FrameType.TimeRequest, t1: now() })), 1000 / o.extraSyncHz) : null;
   return {
-    name: o.name, player, dac, sync, clockOffsetUs: off,
+    name: o.name,
+    player,
+    dac,
+    sync,
+    clockOffsetUs: off,
     outTimeOf: (source) => {
       const dev = player.scheduler.deviceFrameOfSource(source);
       return Number.isNaN(dev) || dev >= dac.framesWritten ? NaN : dac.frameOutTimeUs(dev) - off;

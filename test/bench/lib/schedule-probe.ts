@@ -14,7 +14,10 @@ import { connectTcpStream, type TcpStream } from '../../../companion/client/tcp-
 import { ClockSync } from '../../../firmware/wire/clock.ts';
 import type { MonitorRecorder } from './pulse-rig.ts';
 
-interface ScheduledChunk { playAt: number; mono: Int16Array }
+interface ScheduledChunk {
+  playAt: number;
+  mono: Int16Array;
+}
 
 export interface ScheduleProbe {
   chunks(): number;
@@ -26,12 +29,20 @@ export interface ScheduleProbe {
 export async function probeSchedule(host: string, mqttPort: number, name = 'schedule-probe'): Promise<ScheduleProbe> {
   const client = await BoxClient.connect({ url: `mqtt://${host}:${mqttPort}` });
   const reply = await client.request<{ stream: { tcpPort: number; token: string }; codec: string }>('join', { name, codec: 'pcm' }, { timeoutMs: 10_000 });
-  if (reply.status !== 'ok' || !reply.data) { await client.close(); throw new Error(`schedule probe: join refused: ${reply.error}`); }
-  if (reply.data.codec !== 'pcm') { await client.close(); throw new Error(`schedule probe: the box streams ${reply.data.codec}, the probe needs pcm`); }
+  if (reply.status !== 'ok' || !reply.data) {
+    await client.close();
+    throw new Error(`schedule probe: join refused: ${reply.error}`);
+  }
+  if (reply.data.codec !== 'pcm') {
+    await client.close();
+    throw new Error(`schedule probe: the box streams ${reply.data.codec}, the probe needs pcm`);
+  }
   const chunks: ScheduledChunk[] = [];
   let channels = 2;
   const stream: TcpStream = await connectTcpStream(host, reply.data.stream.tcpPort, reply.data.stream.token, name, new ClockSync(), {
-    onCodecHeader: (h) => { channels = h.channels; },
+    onCodecHeader: (h) => {
+      channels = h.channels;
+    },
     onAudio: (f) => {
       const pcm = new Int16Array(f.payload.buffer.slice(f.payload.byteOffset, f.payload.byteOffset + (f.payload.byteLength & ~1)));
       const frames = Math.floor(pcm.length / channels);
@@ -55,7 +66,11 @@ export async function probeSchedule(host: string, mqttPort: number, name = 'sche
         let lo = 0;
         let hi = starts.length;
         // starts has one entry per chunk, so every index below (< chunks.length) is inside both
-        while (lo < hi) { const mid = (lo + hi) >> 1; if (starts[mid]! + chunks[mid]!.mono.length <= from) lo = mid + 1; else hi = mid; }
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (starts[mid]! + chunks[mid]!.mono.length <= from) lo = mid + 1;
+          else hi = mid;
+        }
         for (let k = lo; k < chunks.length && starts[k]! < from + count; k++) {
           const m = chunks[k]!.mono;
           const start = starts[k]!;

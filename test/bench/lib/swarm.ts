@@ -17,7 +17,11 @@ if (!Number(mqttPort) || !Number.isInteger(count) || count < 1 || !codec || !['o
   process.exit(2);
 }
 
-interface Member { client: BoxClient; listener: Listener; markUnderruns: number }
+interface Member {
+  client: BoxClient;
+  listener: Listener;
+  markUnderruns: number;
+}
 const members: Member[] = [];
 
 async function joinOne(i: number): Promise<Member> {
@@ -28,7 +32,10 @@ async function joinOne(i: number): Promise<Member> {
   let onStart!: () => void;
   let timer: NodeJS.Timeout | undefined;
   const playing = new Promise<void>((resolve, reject) => {
-    onStart = () => { clearTimeout(timer); resolve(); };
+    onStart = () => {
+      clearTimeout(timer);
+      resolve();
+    };
     timer = setTimeout(() => reject(new Error(`${name}: no sound within 20 s`)), 20_000);
   });
   const listener = await startListener({ port: reply.data.stream.tcpPort, token: reply.data.stream.token, name, ppm: 0, onStarted: () => onStart() });
@@ -54,7 +61,12 @@ rl.on('line', async (line) => {
     process.stdout.write(JSON.stringify({ listeners }) + '\n');
   } else if (cmd === 'quit') {
     rl.close();
-    await Promise.all(members.map(async (m) => { await m.listener.close(); await m.client.close(); }));
+    await Promise.all(
+      members.map(async (m) => {
+        await m.listener.close();
+        await m.client.close();
+      }),
+    );
     process.exit(0);
   }
 });

@@ -57,9 +57,12 @@ export function nextPow2(n: number): number {
 /** Spectra of one channel's window, computed once and shared by every pair that uses the channel. */
 export interface WindowSpectra {
   /** the centre W frames, zero-padded: the "A" side */
-  centreRe: Float64Array; centreIm: Float64Array; centreEnergy: number;
+  centreRe: Float64Array;
+  centreIm: Float64Array;
+  centreEnergy: number;
   /** W + 2L frames: the "B" side */
-  fullRe: Float64Array; fullIm: Float64Array;
+  fullRe: Float64Array;
+  fullIm: Float64Array;
   /** prefix sums of squares over the W + 2L frames, for the B energy at each lag */
   prefix: Float64Array;
   rms: number;
@@ -139,7 +142,11 @@ export class SilenceRuns {
     for (let i = 0; i < samples.length; i++) {
       if (samples[i] === 0) {
         this.run++;
-        if (this.run === this.minFrames) { this.count++; this.frames += this.minFrames; this.inDropout = true; } else if (this.inDropout) this.frames++;
+        if (this.run === this.minFrames) {
+          this.count++;
+          this.frames += this.minFrames;
+          this.inDropout = true;
+        } else if (this.inDropout) this.frames++;
       } else {
         this.run = 0;
         this.inDropout = false;

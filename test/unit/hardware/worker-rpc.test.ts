@@ -27,14 +27,16 @@ parentPort.on('message', (m) => {
 describe('WorkerRpc', function () {
   this.timeout(20_000);
   const started: Array<{ terminate(): Promise<void> }> = [];
-  afterEach(async () => { await Promise.all(started.splice(0).map((rpc) => rpc.terminate())); });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((rpc) => rpc.terminate()));
+  });
   function scripted(): WorkerRpc<TestOperations> {
     const rpc = new WorkerRpc<TestOperations>(new Worker(SCRIPTED_WORKER, { eval: true }), 'test device');
     started.push(rpc);
     return rpc;
   }
 
-  it('matches each reply to its call, and rejects with the worker\'s error message', async () => {
+  it("matches each reply to its call, and rejects with the worker's error message", async () => {
     const rpc = scripted();
     const replies = await Promise.all(['a', 'b', 'c'].map((text) => rpc.call('echo', { text })));
     expect(replies).to.deep.equal(['a', 'b', 'c']);

@@ -14,16 +14,22 @@ describe('CLI first run: credentials, port probe, stale saved queue', () => {
     let t = io({ NEARCAST_PASSWORD: 'pw-env' });
     expect(await resolveCredentials({ user: 'owner' }, t.io)).to.deep.equal({ username: 'owner', password: 'pw-env' });
     expect(t.warnings).to.deep.equal([]);
-    t = io({}, async (q) => { expect(q).to.match(/password for owner/); return 'typed'; });
+    t = io({}, async (q) => {
+      expect(q).to.match(/password for owner/);
+      return 'typed';
+    });
     expect(await resolveCredentials({ user: 'owner' }, t.io)).to.deep.equal({ username: 'owner', password: 'typed' });
     t = io({ NEARCAST_PASSWORD: 'pw-env' });
     expect(await resolveCredentials({ user: 'owner', password: 'argv' }, t.io)).to.deep.equal({ username: 'owner', password: 'argv' });
     expect(t.warnings.join()).to.match(/visible to other users/);
     expect(await resolveCredentials({}, io({ NEARCAST_PASSWORD: 'x' }).io)).to.deep.equal({});
-    await resolveCredentials({ user: 'owner' }, io({}).io).then(() => expect.fail('no password'), (e) => {
-      expect(e).to.be.instanceOf(CredentialError);
-      expect(e.message).to.match(/set NEARCAST_PASSWORD/);
-    });
+    await resolveCredentials({ user: 'owner' }, io({}).io).then(
+      () => expect.fail('no password'),
+      (e) => {
+        expect(e).to.be.instanceOf(CredentialError);
+        expect(e.message).to.match(/set NEARCAST_PASSWORD/);
+      },
+    );
   });
 
   it('names what answers on a port: MQTT, HTTP, the stream, nothing', async () => {
@@ -34,7 +40,9 @@ describe('CLI first run: credentials, port probe, stale saved queue', () => {
     const port = (http.address() as net.AddressInfo).port;
     const r = await probePort('127.0.0.1', port);
     expect(r.kind).to.equal('http');
-    expect(explainProbe('127.0.0.1', port, r)).to.equal(`127.0.0.1:${port} is the box's HTTP port (the web companion: open http://127.0.0.1:${port}/ in a browser); the MQTT port is 1883 unless the box was started with --mqtt-port`);
+    expect(explainProbe('127.0.0.1', port, r)).to.equal(
+      `127.0.0.1:${port} is the box's HTTP port (the web companion: open http://127.0.0.1:${port}/ in a browser); the MQTT port is 1883 unless the box was started with --mqtt-port`,
+    );
     await new Promise<void>((r2) => http.close(() => r2()));
     const refused = await probePort('127.0.0.1', port);
     expect(refused.kind).to.equal('refused');

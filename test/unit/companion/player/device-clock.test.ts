@@ -8,7 +8,17 @@ const RATE = 48000;
  * from local time 0 (plus `shiftFrames(t)`, a real move of the device), reported
  * with `reportErrorUs(t)` added to its delay, while 150 ms stay queued.
  */
-function feed(clock: DeviceClock, o: { seconds: number; from?: number; ppm?: number; reportErrorUs?: (tUs: number) => number; shiftFrames?: (tUs: number) => number; onStep?: (frames: number, tUs: number) => void }): (tUs: number) => number {
+function feed(
+  clock: DeviceClock,
+  o: {
+    seconds: number;
+    from?: number;
+    ppm?: number;
+    reportErrorUs?: (tUs: number) => number;
+    shiftFrames?: (tUs: number) => number;
+    onStep?: (frames: number, tUs: number) => void;
+  },
+): (tUs: number) => number {
   const consumedAt = (tUs: number) => (tUs / 1e6) * RATE * (1 + (o.ppm ?? 0) * 1e-6) + (o.shiftFrames?.(tUs) ?? 0);
   for (let tUs = (o.from ?? 0) * 1e6; tUs < ((o.from ?? 0) + o.seconds) * 1e6; tUs += 10_000) {
     const written = Math.floor(consumedAt(tUs)) + 0.15 * RATE;
@@ -24,7 +34,7 @@ function predictionErrorUs(clock: DeviceClock, consumedAt: (tUs: number) => numb
   return clock.frameOutUs(consumedAt(tUs)) - tUs;
 }
 
-const sawtooth = (tUs: number) => ((tUs / 1.5e6) % 1 - 0.5) * 2000; // ±1 ms, 1.5 s period
+const sawtooth = (tUs: number) => (((tUs / 1.5e6) % 1) - 0.5) * 2000; // ±1 ms, 1.5 s period
 
 describe('DeviceClock', () => {
   it('with exact readings, predicts when a frame leaves to within a frame, and says the device reports finely', () => {
@@ -36,7 +46,7 @@ describe('DeviceClock', () => {
     expect(clock.ppm).to.be.closeTo(80, 10);
   });
 
-  it('averages a sound server\'s ±1 ms sawtooth out: prediction within 0.1 ms after 20 s, drift learnt, no step', () => {
+  it("averages a sound server's ±1 ms sawtooth out: prediction within 0.1 ms after 20 s, drift learnt, no step", () => {
     const clock = new DeviceClock({ rate: RATE });
     let steps = 0;
     const consumedAt = feed(clock, { seconds: 20, ppm: -50, reportErrorUs: sawtooth, onStep: () => steps++ });

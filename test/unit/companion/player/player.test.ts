@@ -72,8 +72,14 @@ describe('Player', () => {
     sync = new ClockSync();
     decoders = [];
     player = new Player({
-      sink, clockSync: sync, now,
-      decoderFactory: () => { const d = new TestDecoder(); decoders.push(d); return d; },
+      sink,
+      clockSync: sync,
+      now,
+      decoderFactory: () => {
+        const d = new TestDecoder();
+        decoders.push(d);
+        return d;
+      },
     });
   });
   afterEach(async () => {

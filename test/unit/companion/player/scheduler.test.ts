@@ -40,7 +40,14 @@ interface Rig {
  * A scheduler on a fake DAC, fed like a network stream: chunk b (due at base + b·20 ms)
  * is pushed once it is within `leadMs` of its time, unless `skip(b)`.
  */
-function rig(opts: { baseInMs: number; sink?: Partial<FakeSinkOptions>; sched?: SchedulerOptions; leadMs?: number; skip?: (b: number) => boolean; estimateErrorUs?: (b: number) => number }): Rig {
+function rig(opts: {
+  baseInMs: number;
+  sink?: Partial<FakeSinkOptions>;
+  sched?: SchedulerOptions;
+  leadMs?: number;
+  skip?: (b: number) => boolean;
+  estimateErrorUs?: (b: number) => number;
+}): Rig {
   const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
   const now = () => clock.now * 1000;
   const sink = new FakeSink({ format: FORMAT, now, ...opts.sink });
@@ -168,7 +175,7 @@ describe('PlayoutScheduler', () => {
     expect(r.sched.stats().resyncs).to.equal(1);
     expect(resyncs[0]).to.be.closeTo(50_000, 1000);
     // the step is believed once it persists (250 ms of readings), then fixed at once
-    expect(maxAbs(errors(r, stalledAt + 0.5 * RATE)), "error after the resync, µs").to.be.at.most(100);
+    expect(maxAbs(errors(r, stalledAt + 0.5 * RATE)), 'error after the resync, µs').to.be.at.most(100);
   });
 
   // A young estimate 2.4 ms off that improves 60 µs per chunk (each step below the
@@ -246,7 +253,12 @@ describe('PlayoutScheduler', () => {
     r.sched.setMuted(true);
     const from = r.sink.framesWritten;
     await r.clock.tickAsync(300);
-    expect(r.sink.output().subarray(2 * (from + 0.1 * RATE)).every((v) => v === 0)).to.equal(true);
+    expect(
+      r.sink
+        .output()
+        .subarray(2 * (from + 0.1 * RATE))
+        .every((v) => v === 0),
+    ).to.equal(true);
     expect(() => r!.sched.setVolume(101)).to.throw(/volume must be within 0..100/);
   });
 
@@ -255,10 +267,16 @@ describe('PlayoutScheduler', () => {
     const now = () => clock.now * 1000;
     let frames = 0;
     const sink: PcmSink = {
-      name: 'null', format: FORMAT, clocked: false,
-      open: async () => {}, close: async () => {},
+      name: 'null',
+      format: FORMAT,
+      clocked: false,
+      open: async () => {},
+      close: async () => {},
       status: async (): Promise<SinkStatus> => ({ delayFrames: 0, atUs: now(), underruns: 0 }),
-      write: async (pcm) => { frames += pcm.length / 2; return { delayFrames: 0, atUs: now(), underruns: 0 }; },
+      write: async (pcm) => {
+        frames += pcm.length / 2;
+        return { delayFrames: 0, atUs: now(), underruns: 0 };
+      },
     };
     const sched = new PlayoutScheduler(sink, { now });
     sched.push({ playAt: now(), pcm: chunk(0), seq: 0 });
@@ -329,7 +347,7 @@ describe('PlayoutScheduler', () => {
     return (phase - 0.5) * 2000 + spike;
   };
 
-  it('a sound server\'s jumpy delay readings do not move the output: within 0.2 ms from 2 s on, no resync, corrections ≤ 0.1 %', async function () {
+  it("a sound server's jumpy delay readings do not move the output: within 0.2 ms from 2 s on, no resync, corrections ≤ 0.1 %", async function () {
     this.timeout(60_000);
     r = rig({ baseInMs: 200, sink: { reportErrorUs: soundServer } });
     await r.sched.start();

@@ -15,7 +15,9 @@ class TitledTone extends ToneSource {
 
 describe('AudioEngine with URL sources', () => {
   let timers: sinon.SinonFakeTimers;
-  beforeEach(() => { timers = sinon.useFakeTimers({ now: 5000, toFake: ['setTimeout', 'clearTimeout'] }); });
+  beforeEach(() => {
+    timers = sinon.useFakeTimers({ now: 5000, toFake: ['setTimeout', 'clearTimeout'] });
+  });
   afterEach(() => timers.restore());
 
   it('parses url: sources (http and https only)', () => {
@@ -30,10 +32,11 @@ describe('AudioEngine with URL sources', () => {
     expect(sourceLabel({ kind: 'url', url: 'http://radio.example/live', live: true, label: 'Test FM' })).to.equal('Test FM');
   });
 
-  it("announces each new title of a stream where it is heard, with the title", () => {
+  it('announces each new title of a stream where it is heard, with the title', () => {
     let radio: TitledTone | null = null;
     const engine = new AudioEngine({
-      codecs: ['pcm'], clock: () => timers.now * 1000,
+      codecs: ['pcm'],
+      clock: () => timers.now * 1000,
       openSource: (spec: SourceSpec): PcmSource => (radio = new TitledTone({ hz: spec.kind === 'url' ? 440 : 0 })),
     });
     const tracks: TrackEvent[] = [];
@@ -46,7 +49,11 @@ describe('AudioEngine with URL sources', () => {
     radio!.streamTitle = { title: 'Second Song', artist: 'Bob', station: 'Test FM' };
     timers.tick(100);
     engine.stop();
-    expect(tracks.map((t) => [t.trackId, t.title?.title ?? null, t.spec?.kind])).to.deep.equal([[null, null, 'url'], [null, 'First Song', 'url'], [null, 'Second Song', 'url']]);
+    expect(tracks.map((t) => [t.trackId, t.title?.title ?? null, t.spec?.kind])).to.deep.equal([
+      [null, null, 'url'],
+      [null, 'First Song', 'url'],
+      [null, 'Second Song', 'url'],
+    ]);
     expect(tracks[1]!.playAt).to.be.greaterThan(tracks[0]!.playAt);
   });
 
@@ -54,8 +61,13 @@ describe('AudioEngine with URL sources', () => {
     const next = [{ path: 'x', trackId: 'r2', spec: { kind: 'url', url: 'http://nas/rest/stream?id=2', live: false, trackId: 'r2', server: 'home' } as SourceSpec }];
     const opened: SourceSpec[] = [];
     const engine = new AudioEngine({
-      codecs: ['pcm'], clock: () => timers.now * 1000, nextTrack: () => next.shift() ?? null,
-      openSource: (spec) => { opened.push(spec); return new ToneSource({ hz: 440, durationMs: 100 }); },
+      codecs: ['pcm'],
+      clock: () => timers.now * 1000,
+      nextTrack: () => next.shift() ?? null,
+      openSource: (spec) => {
+        opened.push(spec);
+        return new ToneSource({ hz: 440, durationMs: 100 });
+      },
     });
     const chunks: Array<string | undefined> = [];
     engine.on('chunk', (c) => chunks.push(c.trackId));

@@ -57,7 +57,10 @@ describe('AudioEngine', () => {
     expect(chunks.map((c) => c.seq)).to.deep.equal([0, 1, 2, 3, 4, 5]);
     expect(chunks.map((c) => c.playAt)).to.deep.equal([0, 1, 2, 3, 4, 5].map((n) => (T0_MS + n * 20 + 400) * 1000));
     expect(engine.fifo.newestSeq).to.equal(5);
-    expect(chunks.every((c) => c.payloads.size === 0), 'nobody listens: nothing encoded').to.equal(true);
+    expect(
+      chunks.every((c) => c.payloads.size === 0),
+      'nobody listens: nothing encoded',
+    ).to.equal(true);
     expect(engine.acquire('pcm', 2)).to.equal(2);
     expect(chunks.map((c) => c.payloads.get('pcm')?.length ?? 0)).to.deep.equal([0, 0, FPC * 4, FPC * 4, FPC * 4, FPC * 4]);
   });
@@ -82,13 +85,19 @@ describe('AudioEngine', () => {
     // 30 ms tracks: boundaries fall mid-chunk
     const queue = ['300:30', '500:30'];
     const tracks: TrackEvent[] = [];
-    make({ nextTrack: () => { const p = queue.shift(); return p ? { path: p, trackId: `t${p}` } : null; } });
+    make({
+      nextTrack: () => {
+        const p = queue.shift();
+        return p ? { path: p, trackId: `t${p}` } : null;
+      },
+    });
     engine.on('track', (t) => tracks.push(t));
     engine.skip(); // start the queue
     engine.start();
     timers.tick(100);
     const heard = chunks.flatMap((c) => Array.from(c.pcm.filter((_, i) => i % 2 === 0)));
-    const a = new ToneSource({ hz: 300 }); const b = new ToneSource({ hz: 500 });
+    const a = new ToneSource({ hz: 300 });
+    const b = new ToneSource({ hz: 500 });
     const expected = [...Array.from({ length: 1440 }, (_, i) => a.sampleAt(i)), ...Array.from({ length: 1440 }, (_, i) => b.sampleAt(i))];
     expect(heard.slice(0, 2880)).to.deep.equal(Array.from(Int16Array.from(expected)));
     expect(heard.slice(2880).every((v) => v === 0)).to.equal(true);
@@ -133,7 +142,14 @@ describe('AudioEngine', () => {
 
   it('encodes each chunk once per codec whatever the number of listeners, and only while someone listens', () => {
     const encoders: PcmEncoder[] = [];
-    make({ codecs: ['pcm', 'opus'], createEncoder: (_c, format) => { const e = new PcmEncoder(format, FPC); encoders.push(e); return e; } });
+    make({
+      codecs: ['pcm', 'opus'],
+      createEncoder: (_c, format) => {
+        const e = new PcmEncoder(format, FPC);
+        encoders.push(e);
+        return e;
+      },
+    });
     const encode = sinon.spy(PcmEncoder.prototype, 'encode');
     try {
       engine.setSource({ kind: 'tone', hz: 440 });
@@ -161,7 +177,12 @@ describe('AudioEngine', () => {
   it('a bad file emits source-error and playback moves on without stalling', () => {
     const queue = ['bad', '440:1000'];
     const errors: SourceErrorEvent[] = [];
-    make({ nextTrack: () => { const p = queue.shift(); return p ? { path: p, trackId: p } : null; } });
+    make({
+      nextTrack: () => {
+        const p = queue.shift();
+        return p ? { path: p, trackId: p } : null;
+      },
+    });
     engine.on('source-error', (e) => errors.push(e));
     engine.skip();
     engine.start();
@@ -173,7 +194,11 @@ describe('AudioEngine', () => {
   });
 
   it('a source that cannot be opened is reported like a bad file', () => {
-    make({ openSource: () => { throw new Error('no such device'); } });
+    make({
+      openSource: () => {
+        throw new Error('no such device');
+      },
+    });
     const errors: SourceErrorEvent[] = [];
     engine.on('source-error', (e) => errors.push(e));
     engine.setSource({ kind: 'pipe', path: '/nope' });
@@ -184,11 +209,18 @@ describe('AudioEngine', () => {
 
   it('a source that falls behind is padded with silence and counted', () => {
     let give = true;
-    const src: PcmSource = { kind: 'pipe', description: 'p', ended: false, error: null, close() {}, read: (n) => {
-      if (!give) return new Int16Array(0);
-      give = false;
-      return new Int16Array(n * 2).fill(7);
-    } };
+    const src: PcmSource = {
+      kind: 'pipe',
+      description: 'p',
+      ended: false,
+      error: null,
+      close() {},
+      read: (n) => {
+        if (!give) return new Int16Array(0);
+        give = false;
+        return new Int16Array(n * 2).fill(7);
+      },
+    };
     make({ openSource: () => src }).setSource({ kind: 'pipe', path: 'p' });
     engine.start();
     timers.tick(40);
@@ -197,16 +229,19 @@ describe('AudioEngine', () => {
     expect(engine.stats.sourceUnderruns).to.equal(2);
   });
 
-  it('sends the stream at full scale (the box volume is its speaker\'s, not the stream\'s)', () => {
+  it("sends the stream at full scale (the box volume is its speaker's, not the stream's)", () => {
     const src: PcmSource = { kind: 'tone', description: 'dc', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(10000) };
     make({ openSource: () => src }).setSource({ kind: 'tone', hz: 1 });
     engine.start();
     timers.tick(20);
     expect(chunks.length, `chunks produced: ${chunks.length}`).to.be.greaterThan(0);
-    expect(chunks.every((c) => c.pcm.every((v) => v === 10000)), 'every sample as the source gave it').to.equal(true);
+    expect(
+      chunks.every((c) => c.pcm.every((v) => v === 10000)),
+      'every sample as the source gave it',
+    ).to.equal(true);
   });
 
-  it('applies a file\'s loudness gain to its samples, clamped at full scale', () => {
+  it("applies a file's loudness gain to its samples, clamped at full scale", () => {
     const src: PcmSource = { kind: 'file', description: 'loud', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(20000) };
     make({ openSource: () => src }).setSource({ kind: 'file', path: '/m/a.flac', gainDb: -6 });
     engine.start();
@@ -214,13 +249,22 @@ describe('AudioEngine', () => {
     expect(itemAt(chunks, 0, 'chunks').pcm[0], '−6 dB').to.equal(Math.round(20000 * 10 ** (-6 / 20)));
     engine.setSource({ kind: 'file', path: '/m/b.flac', gainDb: 6 });
     timers.tick(40);
-    expect(itemAt(chunks, chunks.length - 1, 'chunks').pcm.every((v) => v === 32767), '+6 dB of 20000 clamps').to.equal(true);
+    expect(
+      itemAt(chunks, chunks.length - 1, 'chunks').pcm.every((v) => v === 32767),
+      '+6 dB of 20000 clamps',
+    ).to.equal(true);
   });
 
   it('fades what plays out over the time asked, then skips to the next track (or stops)', () => {
     const queue = ['b.flac'];
     const dc = (): PcmSource => ({ kind: 'file', description: 'dc', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(10000) });
-    make({ openSource: dc, nextTrack: () => { const f = queue.shift(); return f ? { path: f, trackId: f } : null; } }).setSource({ kind: 'file', path: 'a.flac', trackId: 'a' });
+    make({
+      openSource: dc,
+      nextTrack: () => {
+        const f = queue.shift();
+        return f ? { path: f, trackId: f } : null;
+      },
+    }).setSource({ kind: 'file', path: 'a.flac', trackId: 'a' });
     const tracks: Array<string | null> = [];
     engine.on('track', (t) => tracks.push(t.trackId));
     engine.start();
@@ -239,7 +283,17 @@ describe('AudioEngine', () => {
 
   it('reports a failing chunk at once, then at most every 10 s with the count, and keeps producing', () => {
     let reads = 0;
-    const src: PcmSource = { kind: 'tone', description: 'broken', ended: false, error: null, close() {}, read: () => { reads++; throw new Error('bad read'); } };
+    const src: PcmSource = {
+      kind: 'tone',
+      description: 'broken',
+      ended: false,
+      error: null,
+      close() {},
+      read: () => {
+        reads++;
+        throw new Error('bad read');
+      },
+    };
     make({ openSource: () => src }).setSource({ kind: 'tone', hz: 1 });
     const reports: Array<{ message: string; count: number }> = [];
     engine.on('produce-error', (e) => reports.push({ message: e.error.message, count: e.count }));
@@ -274,7 +328,10 @@ describe('AudioEngine with real files (real time)', () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'nearcast-engine-'));
-    for (const [name, hz] of [['a.flac', 440], ['b.ogg', 660]] as const) {
+    for (const [name, hz] of [
+      ['a.flac', 440],
+      ['b.ogg', 660],
+    ] as const) {
       execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', `sine=f=${hz}:d=0.5`, '-ac', '2', '-ar', '48000', join(dir, name)]);
     }
   });
@@ -290,12 +347,19 @@ describe('AudioEngine with real files (real time)', () => {
     for (let i = 0; i < 200 && [...opened.values()].some((src) => src.remainingFrames() === null && !src.error); i++) await new Promise((r) => setTimeout(r, 50));
     const engine = new AudioEngine({
       codecs: ['opus', 'pcm'],
-      nextTrack: () => { const f = queue.shift(); return f ? { path: join(dir, f), trackId: f } : null; },
+      nextTrack: () => {
+        const f = queue.shift();
+        return f ? { path: join(dir, f), trackId: f } : null;
+      },
       openSource: (spec) => (spec.kind === 'file' && opened.get(spec.path)) || new ToneSource({ hz: 0 }),
     });
     const parts: Int16Array[] = [];
     engine.on('chunk', (c) => parts.push(c.pcm));
-    const idle = new Promise<void>((resolve) => engine.on('track', (t) => { if (t.trackId === null) resolve(); }));
+    const idle = new Promise<void>((resolve) =>
+      engine.on('track', (t) => {
+        if (t.trackId === null) resolve();
+      }),
+    );
     engine.skip();
     engine.start();
     await Promise.race([idle, new Promise((r) => setTimeout(r, 5000))]);

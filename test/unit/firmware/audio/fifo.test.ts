@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { FifoCursor, FifoRing, type Chunk } from '../../../../firmware/audio/fifo.ts';
 
 const chunk = (seq: number, extra: Partial<Chunk> = {}): Chunk => ({
-  seq, playAt: 1_000_000 + seq * 20_000, pcm: new Int16Array(0), payloads: new Map(), ...extra,
+  seq,
+  playAt: 1_000_000 + seq * 20_000,
+  pcm: new Int16Array(0),
+  payloads: new Map(),
+  ...extra,
 });
 
 function filled(capacity: number, n: number, from = 0): FifoRing {
@@ -69,7 +73,10 @@ describe('FifoCursor', () => {
     const r = new FifoRing(10);
     const slow = new FifoCursor(r, { startSeq: 0 });
     const fast = new FifoCursor(r, { startSeq: 0 });
-    for (let s = 0; s < 30; s++) { r.push(chunk(s)); expect(fast.next()!.chunk.seq).to.equal(s); }
+    for (let s = 0; s < 30; s++) {
+      r.push(chunk(s));
+      expect(fast.next()!.chunk.seq).to.equal(s);
+    }
     expect(r.size).to.equal(10); // the stalled cursor did not make the ring grow
     const first = slow.next()!;
     expect(first.gap).to.equal(true);

@@ -10,15 +10,22 @@ function constant(value: number, frames: number, holdFor = 0): PcmSource & { clo
   let left = frames;
   let holds = holdFor;
   return {
-    kind: 'file', description: `constant ${value}`, error: null, closed: false,
-    get ended() { return left === 0; },
+    kind: 'file',
+    description: `constant ${value}`,
+    error: null,
+    closed: false,
+    get ended() {
+      return left === 0;
+    },
     read(n: number) {
       if (holds-- > 0) return new Int16Array(0);
       const k = Math.min(n, left);
       left -= k;
       return new Int16Array(k * 2).fill(value);
     },
-    close() { this.closed = true; },
+    close() {
+      this.closed = true;
+    },
   };
 }
 const music = () => new Int16Array(FRAMES * 2).fill(10_000);
@@ -51,7 +58,10 @@ describe('OverlayMixer (announcements over ducked music)', () => {
     const voiced = out.findIndex((v, i) => i > ducked && v === 3_500);
     expect(voiced % FRAMES, 'the overlay starts on a chunk boundary').to.equal(0);
     expect(voiced, 'after the duck').to.be.greaterThan(ducked);
-    expect(out.slice(voiced, voiced + 4800).every((v) => v === 3_500), 'ducked music + voice for the whole voice').to.equal(true);
+    expect(
+      out.slice(voiced, voiced + 4800).every((v) => v === 3_500),
+      'ducked music + voice for the whole voice',
+    ).to.equal(true);
     // then back up to full scale; done only once it is there
     expect(out.at(-1)).to.equal(10_000);
     expect(done).to.deep.equal([undefined]);
@@ -88,7 +98,10 @@ describe('OverlayMixer (announcements over ducked music)', () => {
     mixer.clear();
     expect(long.closed).to.equal(true);
     expect(errors.at(-1)?.message).to.equal('stopped');
-    expect(run(mixer, 1).every((v) => v === 10_000), 'full scale again at once').to.equal(true);
+    expect(
+      run(mixer, 1).every((v) => v === 10_000),
+      'full scale again at once',
+    ).to.equal(true);
   });
 
   it('dB to gain', () => {

@@ -4,7 +4,8 @@ import { PlayQueue, PlayQueueError } from '../../../../firmware/audio/play-queue
 describe('PlayQueue', () => {
   it('plays enqueued tracks in order and stops at the end with repeat none', () => {
     const q = new PlayQueue({ repeat: 'none' });
-    q.enqueue('a'); q.enqueue('b');
+    q.enqueue('a');
+    q.enqueue('b');
     expect(q.current()).to.equal(null);
     expect(q.next()).to.equal('a');
     expect(q.next()).to.equal('b');
@@ -25,7 +26,8 @@ describe('PlayQueue', () => {
 
   it('starts over with repeat all', () => {
     const q = new PlayQueue({ repeat: 'all' });
-    q.enqueue('a'); q.enqueue('b');
+    q.enqueue('a');
+    q.enqueue('b');
     expect([q.next(), q.next(), q.next()]).to.deep.equal(['a', 'b', 'a']);
   });
 
@@ -37,7 +39,8 @@ describe('PlayQueue', () => {
 
   it('playNow inserts after the current track and jumps to it; the rest follows', () => {
     const q = new PlayQueue({ repeat: 'none' });
-    q.enqueue('a'); q.enqueue('b');
+    q.enqueue('a');
+    q.enqueue('b');
     q.next();
     expect(q.playNow('n')).to.equal('n');
     expect(q.list()).to.deep.equal({ items: ['a', 'n', 'b'], index: 1 });
@@ -46,8 +49,10 @@ describe('PlayQueue', () => {
 
   it('previous stays on the first track', () => {
     const q = new PlayQueue();
-    q.enqueue('a'); q.enqueue('b');
-    q.next(); q.next();
+    q.enqueue('a');
+    q.enqueue('b');
+    q.next();
+    q.next();
     expect(q.previous()).to.equal('a');
     expect(q.previous()).to.equal('a');
   });
@@ -55,7 +60,8 @@ describe('PlayQueue', () => {
   it('remove keeps the current track and clear empties it', () => {
     const q = new PlayQueue({ repeat: 'none' });
     for (const id of ['a', 'b', 'c']) q.enqueue(id);
-    q.next(); q.next(); // b
+    q.next();
+    q.next(); // b
     expect(q.remove(0)).to.equal('a');
     expect(q.current()).to.equal('b');
     expect(() => q.remove(5)).to.throw(PlayQueueError, /no queue item at position 5/);
@@ -72,7 +78,9 @@ describe('PlayQueue', () => {
 
   it('survives a JSON round trip and rejects invalid saved state', () => {
     const q = new PlayQueue({ repeat: 'none' });
-    q.enqueue('a'); q.enqueue('b'); q.next();
+    q.enqueue('a');
+    q.enqueue('b');
+    q.next();
     const back = PlayQueue.fromJSON(JSON.parse(JSON.stringify(q)));
     expect(back.list()).to.deep.equal({ items: ['a', 'b'], index: 0 });
     expect(back.repeat).to.equal('none');

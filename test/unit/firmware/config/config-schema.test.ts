@@ -6,7 +6,7 @@ import { ConfigSchema, SCHEMA_FILE, fileSchemaText } from '../../../../firmware/
 import { loadConfig, type BoxConfig } from '../../../../firmware/config/config.ts';
 
 // compile-time checks: the loaded configuration's type is the schema's (tsc fails on a drift)
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 const typeChecks: Array<true> = [
   true satisfies Equal<BoxConfig['boxId'], string>,
   true satisfies Equal<BoxConfig['stream']['chunkMs'], 10 | 20 | 40>,
@@ -36,8 +36,13 @@ describe('box configuration schema (firmware/config/config-schema.ts → config/
     const have = readFileSync(SCHEMA_FILE, 'utf8').split('\n');
     const line = want.findIndex((text, i) => text !== have[i]);
     const first = line === -1 && have.length > want.length ? want.length : line;
-    expect(first, first === -1 ? '' : `config/schema.json is out of date (run make config-schema); first difference at line ${first + 1}:\n` +
-      `  generated: ${want[first] ?? '(end of file)'}\n  in file:   ${have[first] ?? '(end of file)'}`).to.equal(-1);
+    expect(
+      first,
+      first === -1
+        ? ''
+        : `config/schema.json is out of date (run make config-schema); first difference at line ${first + 1}:\n` +
+            `  generated: ${want[first] ?? '(end of file)'}\n  in file:   ${have[first] ?? '(end of file)'}`,
+    ).to.equal(-1);
   });
 
   it('every property the type requires has a default, and the file schema requires nothing', () => {

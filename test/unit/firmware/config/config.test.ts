@@ -7,11 +7,22 @@ import { ConfigError, loadConfig } from '../../../../firmware/config/config.ts';
 
 describe('box configuration', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nc-config-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nc-config-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const file = (name: string, text: string) => { const p = path.join(dir, name); writeFileSync(p, text); return p; };
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
   const errorOf = (fn: () => unknown): string => {
-    try { fn(); } catch (e) { expect(e).to.be.instanceOf(ConfigError); return (e as Error).message; }
+    try {
+      fn();
+    } catch (e) {
+      expect(e).to.be.instanceOf(ConfigError);
+      return (e as Error).message;
+    }
     throw new Error('expected a ConfigError');
   };
 
@@ -32,7 +43,11 @@ describe('box configuration', () => {
     expect(loadConfig({ file: y })).to.deep.include({ boxId: 'shop1' });
     const j = file('c.json', JSON.stringify({ stream: { codec: 'pcm' } }));
     expect(loadConfig({ file: j }).stream.codec).to.equal('pcm');
-    const c = loadConfig({ file: y, env: { NEARCAST_MQTT__PORT: '1999', NEARCAST_SHARE__POLICY: 'open', NEARCAST_LIBRARY__FOLDERS: '["/m"]' }, overrides: { mqtt: { port: 2000 } } });
+    const c = loadConfig({
+      file: y,
+      env: { NEARCAST_MQTT__PORT: '1999', NEARCAST_SHARE__POLICY: 'open', NEARCAST_LIBRARY__FOLDERS: '["/m"]' },
+      overrides: { mqtt: { port: 2000 } },
+    });
     expect(c.mqtt.port).to.equal(2000);
     expect(c.share.policy).to.equal('open');
     expect(c.library.folders).to.deep.equal(['/m']);

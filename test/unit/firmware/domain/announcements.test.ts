@@ -12,7 +12,9 @@ const source = (description: string): PcmSource => ({ kind: 'file', description,
 
 describe('Announcements (queued over ducked music)', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-announce-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-announce-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function setup(maxQueue = 2) {
@@ -24,9 +26,20 @@ describe('Announcements (queued over ducked music)', () => {
     const spoken: string[] = [];
     const speech = path.join(dir, 'speech.wav');
     const announcements = new Announcements({
-      mixer, events, chime: () => [source('chime')], openFile: (file) => source(file),
-      speak: async (text) => { spoken.push(text); fs.writeFileSync(speech, 'RIFF'); return speech; },
-      folders: [path.join(dir, 'music')], defaults: { duckDb: 12, chime: true }, maxQueue, latencyMs: 400, now: () => 1_000,
+      mixer,
+      events,
+      chime: () => [source('chime')],
+      openFile: (file) => source(file),
+      speak: async (text) => {
+        spoken.push(text);
+        fs.writeFileSync(speech, 'RIFF');
+        return speech;
+      },
+      folders: [path.join(dir, 'music')],
+      defaults: { duckDb: 12, chime: true },
+      maxQueue,
+      latencyMs: 400,
+      now: () => 1_000,
     });
     fs.mkdirSync(path.join(dir, 'music'));
     return { announcements, played, mixer, told, spoken, speech };
@@ -57,7 +70,12 @@ describe('Announcements (queued over ducked music)', () => {
     expect(played[0]!.duckGain).to.equal(1);
     fs.writeFileSync(path.join(dir, 'secret.txt'), 'x');
     fs.symlinkSync(path.join(dir, 'secret.txt'), path.join(dir, 'music', 'link.mp3'));
-    for (const [file, reason] of [[path.join(dir, 'secret.txt'), /must be in the library/], [path.join(dir, 'music', 'link.mp3'), /must be in the library/], [path.join(dir, 'music', 'none.mp3'), /does not exist/], [path.join(dir, 'music'), /not a file/]] as const) {
+    for (const [file, reason] of [
+      [path.join(dir, 'secret.txt'), /must be in the library/],
+      [path.join(dir, 'music', 'link.mp3'), /must be in the library/],
+      [path.join(dir, 'music', 'none.mp3'), /does not exist/],
+      [path.join(dir, 'music'), /not a file/],
+    ] as const) {
       const refusal = await announcements.announce({ file }).catch((e: Error) => e);
       expect(refusal, file).to.be.instanceOf(ClientError);
       expect((refusal as Error).message, file).to.match(reason);
@@ -70,8 +88,15 @@ describe('Announcements (queued over ducked music)', () => {
     expect(((await announcements.announce({ text: 'hi' }).catch((e: Error) => e)) as Error).message).to.match(/2 announcements are already waiting/);
     mixer.waiting = 0;
     const failing = new Announcements({
-      mixer, events: new BoxEvents(), chime: () => [], openFile: source, speak: () => Promise.reject(new Error('espeak-ng is not installed (Debian package espeak-ng)')),
-      folders: [], defaults: { duckDb: 12, chime: true }, maxQueue: 2, latencyMs: 0,
+      mixer,
+      events: new BoxEvents(),
+      chime: () => [],
+      openFile: source,
+      speak: () => Promise.reject(new Error('espeak-ng is not installed (Debian package espeak-ng)')),
+      folders: [],
+      defaults: { duckDb: 12, chime: true },
+      maxQueue: 2,
+      latencyMs: 0,
     });
     const refusal = (await failing.announce({ text: 'hi' }).catch((e: Error) => e)) as Error;
     expect(refusal).to.be.instanceOf(ClientError);

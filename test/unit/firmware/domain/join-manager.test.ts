@@ -10,7 +10,9 @@ const who = (clientId: string, role: 'owner' | 'guest' = 'guest', address = `10.
 
 describe('JoinManager and ShareWindow', () => {
   let clock: sinon.SinonFakeTimers;
-  beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000 }); });
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000 });
+  });
   afterEach(() => clock.restore());
 
   const make = (policy: 'button' | 'approve' | 'open', listeners = 0) => {
@@ -38,7 +40,10 @@ describe('JoinManager and ShareWindow', () => {
     expect(w.remainingMs).to.equal(120_000);
     clock.tick(120_001);
     expect(w.isOpen).to.equal(false);
-    expect(changes.map((c) => c.open), 'closing by itself is announced (state, WPS, LEDs follow it)').to.deep.equal([true, false]);
+    expect(
+      changes.map((c) => c.open),
+      'closing by itself is announced (state, WPS, LEDs follow it)',
+    ).to.deep.equal([true, false]);
     expect(jm.request(who('b'), {}, undefined).kind).to.equal('pending');
   });
 
@@ -74,9 +79,19 @@ describe('JoinManager and ShareWindow', () => {
   it('one address may have only a few joins waiting, so strangers cannot fill the queue the share button approves from', () => {
     const refused: string[] = [];
     const w = new ShareWindow(120);
-    const jm = new JoinManager('button', w, () => ({ listeners: 0, max: 100 }), Date.now, 2, (k) => refused.push(k));
+    const jm = new JoinManager(
+      'button',
+      w,
+      () => ({ listeners: 0, max: 100 }),
+      Date.now,
+      2,
+      (k) => refused.push(k),
+    );
     const verdicts = Array.from({ length: 50 }, (_, i) => jm.request(who(`fake${i}`, 'guest', '10.9.9.9'), {}, undefined).kind);
-    expect(verdicts.filter((v) => v === 'pending'), verdicts.join(',')).to.have.length(2);
+    expect(
+      verdicts.filter((v) => v === 'pending'),
+      verdicts.join(','),
+    ).to.have.length(2);
     expect(refused).to.have.length(48);
     expect(jm.request(who('friend', 'guest', '10.1.1.1'), {}, undefined).kind).to.equal('pending');
     expect(jm.pending.map((p) => p.clientId)).to.deep.equal(['fake0', 'fake1', 'friend']);

@@ -26,7 +26,9 @@ function lineIn(state: { loud: boolean }): CaptureDevice {
 
 describe('LiveInput (kiosk fallback while the capture is silent)', () => {
   let clock: sinon.SinonFakeTimers;
-  beforeEach(() => { clock = sinon.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] }); });
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 0, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
+  });
   afterEach(() => clock.restore());
 
   it('plays the library while the capture stays silent, and returns to it when sound comes back', async () => {
@@ -72,7 +74,13 @@ describe('LiveInput (kiosk fallback while the capture is silent)', () => {
     const bus = new BoxEvents();
     const events = recorded(bus);
     const opener = new SourceOpener({ silenceSeconds: 1, silenceThreshold: 64, device: () => lineIn(line), clock: () => clock.now * 1000 });
-    const playback = { nowPlaying: () => ({ source: 'capture:line' }) as NowPlaying, selectSource: (s: string) => { selects.push(s); return s; } };
+    const playback = {
+      nowPlaying: () => ({ source: 'capture:line' }) as NowPlaying,
+      selectSource: (s: string) => {
+        selects.push(s);
+        return s;
+      },
+    };
     const live = new LiveInput({ opener, playback, events: bus, fallback: 'none', log: () => undefined });
     live.start();
     const src = opener.open({ kind: 'capture', pcm: 'line' }) as CaptureSource;

@@ -15,19 +15,35 @@ function fakeEngine() {
 
 describe('Playback: radio stations and music servers', () => {
   let clock: sinon.SinonFakeTimers;
-  beforeEach(() => { clock = sinon.useFakeTimers(); });
+  beforeEach(() => {
+    clock = sinon.useFakeTimers();
+  });
   afterEach(() => clock.restore());
 
   const remote: Track = {
-    id: 'r1', path: 'http://nas:4533/rest/stream?id=s1&format=raw', title: 'Harbour Lights', artist: 'Remote Band', album: 'Far', durationMs: 1000,
-    fileName: 'Harbour Lights.mp3', hasArtwork: true, server: 'home', remoteId: 's1',
+    id: 'r1',
+    path: 'http://nas:4533/rest/stream?id=s1&format=raw',
+    title: 'Harbour Lights',
+    artist: 'Remote Band',
+    album: 'Far',
+    durationMs: 1000,
+    fileName: 'Harbour Lights.mp3',
+    hasArtwork: true,
+    server: 'home',
+    remoteId: 's1',
   };
   const setup = () => {
     const engine = fakeEngine();
     const lib = new LibraryIndex([]);
     const library = { get: (id: string) => (id === 'r1' ? remote : lib.get(id)), all: () => lib.all() };
     const pb = new Playback({
-      engine, library, clock: () => 0, sourceLabel: 'library', liveSources: ['tone:440'], initialVolume: 60, repeat: 'all',
+      engine,
+      library,
+      clock: () => 0,
+      sourceLabel: 'library',
+      liveSources: ['tone:440'],
+      initialVolume: 60,
+      repeat: 'all',
       stations: [{ name: 'Test FM', url: 'http://radio.example/live.mp3' }],
     });
     return { pb, engine };
@@ -53,9 +69,12 @@ describe('Playback: radio stations and music servers', () => {
     engine.emit('track', { trackId: null, spec, playAt: 400_000, title: { title: 'Second Song', artist: 'Bob', station: 'Test FM' } });
     clock.tick(400);
     expect(heard.map((t) => t && { title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs })).to.deep.equal([
-      { title: 'First Song', artist: 'Ann', album: 'Test FM', durationMs: 0 }, { title: 'Second Song', artist: 'Bob', album: 'Test FM', durationMs: 0 },
+      { title: 'First Song', artist: 'Ann', album: 'Test FM', durationMs: 0 },
+      { title: 'Second Song', artist: 'Bob', album: 'Test FM', durationMs: 0 },
     ]);
-    expect(heard[0]!.id).to.match(/^[0-9a-f]{12}$/).and.not.equal(heard[1]!.id);
+    expect(heard[0]!.id)
+      .to.match(/^[0-9a-f]{12}$/)
+      .and.not.equal(heard[1]!.id);
     expect(pb.nowPlaying().track).to.include({ title: 'Second Song' });
   });
 
@@ -63,7 +82,12 @@ describe('Playback: radio stations and music servers', () => {
     const { pb, engine } = setup();
     pb.playNow(remote);
     expect(engine.setSource.lastCall.args[0]).to.deep.equal({
-      kind: 'url', url: 'http://nas:4533/rest/stream?id=s1&format=raw', live: false, trackId: 'r1', server: 'home', label: 'Harbour Lights (home)',
+      kind: 'url',
+      url: 'http://nas:4533/rest/stream?id=s1&format=raw',
+      live: false,
+      trackId: 'r1',
+      server: 'home',
+      label: 'Harbour Lights (home)',
     });
     pb.enqueue(remote);
     expect(pb.nextTrack()?.spec).to.include({ kind: 'url', trackId: 'r1', server: 'home' });

@@ -11,15 +11,33 @@ const track = (id: string, title: string): Track => ({ id, path: `/m/${id}.flac`
 function fakeEngine() {
   const e = new EventEmitter() as EventEmitter & Record<string, unknown>;
   Object.assign(e, {
-    state: 'idle', latencyMs: 400, positionMs: 0, currentTrackId: null as string | null, currentSpec: null,
-    setSource: sinon.spy(), pause: sinon.spy(), resume: sinon.spy(), skip: sinon.spy(), dropPrefetched: sinon.spy(), setVolume: sinon.spy(),
+    state: 'idle',
+    latencyMs: 400,
+    positionMs: 0,
+    currentTrackId: null as string | null,
+    currentSpec: null,
+    setSource: sinon.spy(),
+    pause: sinon.spy(),
+    resume: sinon.spy(),
+    skip: sinon.spy(),
+    dropPrefetched: sinon.spy(),
+    setVolume: sinon.spy(),
   });
-  return e as unknown as AudioEngine & { setSource: sinon.SinonSpy; pause: sinon.SinonSpy; skip: sinon.SinonSpy; dropPrefetched: sinon.SinonSpy; setVolume: sinon.SinonSpy; emit: EventEmitter['emit'] };
+  return e as unknown as AudioEngine & {
+    setSource: sinon.SinonSpy;
+    pause: sinon.SinonSpy;
+    skip: sinon.SinonSpy;
+    dropPrefetched: sinon.SinonSpy;
+    setVolume: sinon.SinonSpy;
+    emit: EventEmitter['emit'];
+  };
 }
 
 describe('Playback', () => {
   let clock: sinon.SinonFakeTimers;
-  beforeEach(() => { clock = sinon.useFakeTimers(); });
+  beforeEach(() => {
+    clock = sinon.useFakeTimers();
+  });
   afterEach(() => clock.restore());
 
   const setup = () => {
@@ -66,7 +84,7 @@ describe('Playback', () => {
     expect(engine.setSource.lastCall.args[0]).to.equal(null);
   });
 
-  it('the box volume is the speaker\'s: clamped, announced, and not applied to the stream', () => {
+  it("the box volume is the speaker's: clamped, announced, and not applied to the stream", () => {
     const { pb } = setup();
     const vol = sinon.spy();
     pb.on('volume', vol);
@@ -88,7 +106,16 @@ describe('Playback', () => {
     expect(saved.position).to.deep.equal({ trackId: 'b', ms: 12_000 });
 
     const engine2 = fakeEngine();
-    const again = new Playback({ engine: engine2, library: lib, clock: () => 0, sourceLabel: 'library', initialVolume: 60, queue: saved.queue, resume: saved.position, repeat: 'all' });
+    const again = new Playback({
+      engine: engine2,
+      library: lib,
+      clock: () => 0,
+      sourceLabel: 'library',
+      initialVolume: 60,
+      queue: saved.queue,
+      resume: saved.position,
+      repeat: 'all',
+    });
     expect(again.startQueue()).to.deep.equal({ trackId: 'b', ms: 12_000 });
     expect(engine2.setSource.lastCall.args[0]).to.deep.equal({ kind: 'file', path: '/m/b.flac', trackId: 'b', startMs: 12_000 });
     again.startQueue(); // only the first start resumes
@@ -102,7 +129,10 @@ describe('Playback', () => {
     clock.tick(1);
     expect(pb.toJSON().position, 'engine no longer plays it').to.equal(undefined);
     const queue = pb.toJSON().queue;
-    for (const resume of [{ trackId: 'c', ms: 5000 }, { trackId: 'a', ms: 60_000 }]) {
+    for (const resume of [
+      { trackId: 'c', ms: 5000 },
+      { trackId: 'a', ms: 60_000 },
+    ]) {
       const engine2 = fakeEngine();
       new Playback({ engine: engine2, library: lib, clock: () => 0, sourceLabel: 'library', initialVolume: 60, queue, resume, repeat: 'all' }).startQueue();
       expect(engine2.setSource.lastCall.args[0], JSON.stringify(resume)).to.deep.equal({ kind: 'file', path: '/m/a.flac', trackId: 'a' });

@@ -21,11 +21,15 @@ function router(answers: Record<string, Reply | ((body: Record<string, unknown>)
 
 class FakeButtons extends EventEmitter<{ press: [ButtonEvent]; quit: [] }> implements ButtonSource {
   started = false;
-  start(): void { this.started = true; }
-  stop(): void { this.started = false; }
+  start(): void {
+    this.started = true;
+  }
+  stop(): void {
+    this.started = false;
+  }
 }
 
-describe('Buttons (the box\'s buttons act through the request router)', () => {
+describe("Buttons (the box's buttons act through the request router)", () => {
   it('each press is a request made as the owner-rights BUTTONS caller, and what it did is told on the bus', async () => {
     const r = router({
       approve: { status: 'error', error: 'no join is waiting for approval' },
@@ -46,7 +50,12 @@ describe('Buttons (the box\'s buttons act through the request router)', () => {
     expect(await buttons.press({ button: 'next', gesture: 'click' })).to.equal('next track');
     expect(await buttons.press({ button: 'volumeDown', gesture: 'click' })).to.equal('volume 45');
     expect(r.asked.map((a) => `${a.op} ${JSON.stringify(a.body)}`)).to.deep.equal([
-      'approve {}', 'share {"action":"open"}', 'share {"action":"stop"}', 'control {"action":"toggle"}', 'control {"action":"next"}', 'volume {"delta":-5}',
+      'approve {}',
+      'share {"action":"open"}',
+      'share {"action":"stop"}',
+      'control {"action":"toggle"}',
+      'control {"action":"next"}',
+      'volume {"delta":-5}',
     ]);
     expect(r.asked.every((a) => a.caller.role === 'owner' && a.caller.serial === 0 && a.caller.clientId === 'buttons')).to.equal(true);
     expect(told).to.have.length(5);
@@ -78,7 +87,9 @@ describe('Buttons (the box\'s buttons act through the request router)', () => {
     expect(parseSimButton(Buffer.from('{"button":"next"}'))).to.deep.equal({ button: 'next', gesture: 'click' });
     expect(parseSimButton(Buffer.from('{"button":"share","gesture":"long"}'))).to.deep.equal({ button: 'share', gesture: 'long' });
     for (const bad of ['{nope', '{"button":"eject"}', '[]', '{"button":"quit"}']) {
-      expect(parseSimButton(Buffer.from(bad)), bad).to.be.a('string').and.match(/^sim\/button: expected/);
+      expect(parseSimButton(Buffer.from(bad)), bad)
+        .to.be.a('string')
+        .and.match(/^sim\/button: expected/);
     }
   });
 });

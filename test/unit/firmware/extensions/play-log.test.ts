@@ -8,7 +8,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { DailyLog } from '../../../../firmware/util/daily-log.ts';
 
-const moon: Track = { id: 't1', path: '/music/moon.flac', title: 'Moon River', artist: 'Demo Quartet', album: 'Demo', durationMs: 30_000, fileName: 'moon.flac', hasArtwork: false, isrc: 'USRC17607839' };
+const moon: Track = {
+  id: 't1',
+  path: '/music/moon.flac',
+  title: 'Moon River',
+  artist: 'Demo Quartet',
+  album: 'Demo',
+  durationMs: 30_000,
+  fileName: 'moon.flac',
+  hasArtwork: false,
+  isrc: 'USRC17607839',
+};
 const cafe: Track = { id: 't2', path: '/music/cafe.mp3', title: 'Café Olé', artist: '', album: '', durationMs: 20_000, fileName: 'cafe.mp3', hasArtwork: false };
 const summary = (t: Track) => ({ id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs });
 
@@ -19,8 +29,12 @@ function setup() {
   const state = { now: Date.UTC(2026, 11, 1, 9, 0, 0), playing: true, listeners: 3 };
   events.on('played', (p) => told.push(p as PlayedItem));
   const log = new PlayLog({
-    events, log: { append: (record, at) => written.push({ record: record as PlayedItem, at }), close: () => {} },
-    track: (id) => [moon, cafe].find((t) => t.id === id), playing: () => state.playing, listenerCount: () => state.listeners, now: () => state.now,
+    events,
+    log: { append: (record, at) => written.push({ record: record as PlayedItem, at }), close: () => {} },
+    track: (id) => [moon, cafe].find((t) => t.id === id),
+    playing: () => state.playing,
+    listenerCount: () => state.listeners,
+    now: () => state.now,
   });
   log.start();
   return { events, written, told, state, log };
@@ -31,17 +45,26 @@ describe('PlayLog (every item that played, one line each)', () => {
     const { events, written, told, state } = setup();
     events.emit('track', { track: summary(moon), kind: 'song', playlist: null });
     state.now += 10_000;
-    state.playing = false; events.emit('changed');
+    state.playing = false;
+    events.emit('changed');
     state.now += 60_000; // paused for a minute
-    state.playing = true; events.emit('changed');
+    state.playing = true;
+    events.emit('changed');
     state.now += 5_000;
     state.listeners = 7;
     events.emit('track', { track: summary(cafe), kind: 'jingle', playlist: 'morning' });
     expect(written, JSON.stringify(written)).to.have.length(1);
     const line = written[0]!.record;
     expect(line).to.deep.include({
-      playedMs: 15_000, kind: 'song', title: 'Moon River', artist: 'Demo Quartet', album: 'Demo', isrc: 'USRC17607839',
-      file: '/music/moon.flac', playlist: null, listenersAtStart: 3,
+      playedMs: 15_000,
+      kind: 'song',
+      title: 'Moon River',
+      artist: 'Demo Quartet',
+      album: 'Demo',
+      isrc: 'USRC17607839',
+      file: '/music/moon.flac',
+      playlist: null,
+      listenersAtStart: 3,
     });
     expect(Date.parse(line.end) - Date.parse(line.start), `${line.start} → ${line.end}`).to.equal(75_000);
     expect(line.start).to.match(/[+-]\d{2}:\d{2}$/);
@@ -54,20 +77,34 @@ describe('PlayLog (every item that played, one line each)', () => {
     events.emit('track', { track: summary(moon), kind: 'song', playlist: null });
     state.now += 3_000;
     events.emit('track', { track: summary(cafe), kind: 'jingle', playlist: 'morning' }); // moon never played: paused throughout
-    state.playing = true; events.emit('changed');
+    state.playing = true;
+    events.emit('changed');
     state.now += 4_000;
     events.emit('track', { track: null, kind: 'song', playlist: null }); // the box stopped
     state.now += 9_000;
     log.stop();
-    expect(written.map((w) => [w.record.title, w.record.playedMs, w.record.listenersAtStart, w.record.kind, w.record.playlist])).to.deep.equal([['Café Olé', 4_000, 3, 'jingle', 'morning']]);
+    expect(written.map((w) => [w.record.title, w.record.playedMs, w.record.listenersAtStart, w.record.kind, w.record.playlist])).to.deep.equal([
+      ['Café Olé', 4_000, 3, 'jingle', 'morning'],
+    ]);
     expect(written[0]!.record.isrc).to.equal(null);
   });
 });
 
 describe('nearcast-box playlog export', () => {
   const item = (title: string, extra: Partial<PlayedItem> = {}): PlayedItem => ({
-    id: 'x', start: '2026-12-01T09:00:00.000+01:00', end: '2026-12-01T09:03:00.000+01:00', playedMs: 180_000, kind: 'song', title,
-    artist: 'A', album: '', isrc: null, file: '/m/a.mp3', playlist: 'morning', listenersAtStart: 2, ...extra,
+    id: 'x',
+    start: '2026-12-01T09:00:00.000+01:00',
+    end: '2026-12-01T09:03:00.000+01:00',
+    playedMs: 180_000,
+    kind: 'song',
+    title,
+    artist: 'A',
+    album: '',
+    isrc: null,
+    file: '/m/a.mp3',
+    playlist: 'morning',
+    listenersAtStart: 2,
+    ...extra,
   });
 
   it('CSV: a header, one row per item, RFC 4180 quoting, and no cell a spreadsheet would run as a formula', () => {
@@ -88,7 +125,12 @@ describe('nearcast-box playlog export', () => {
       log.append(item('one'), new Date(2026, 10, 30, 12));
       log.append(item('two'), new Date(2026, 11, 1, 12));
       log.close();
-      expect(exportPlayLog(dir, '2026-12-01', '2026-12-01', 'jsonl').trim().split('\n').map((l) => (JSON.parse(l) as PlayedItem).title)).to.deep.equal(['two']);
+      expect(
+        exportPlayLog(dir, '2026-12-01', '2026-12-01', 'jsonl')
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as PlayedItem).title),
+      ).to.deep.equal(['two']);
       expect(exportPlayLog(dir, '2026-11-30', '2026-12-01', 'csv').split('\r\n').filter(Boolean)).to.have.length(3);
       expect(() => exportPlayLog(dir, '2026-12-02', '2026-12-01', 'csv')).to.throw(/after --to/);
     } finally {

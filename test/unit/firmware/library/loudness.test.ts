@@ -17,10 +17,12 @@ const SUMMARY = `[Parsed_ebur128_0 @ 0x1] Summary:
 
 describe('loudness (EBU R128 measured once, gain to the target)', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-loudness-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-loudness-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('reads ffmpeg\'s ebur128 summary', () => {
+  it("reads ffmpeg's ebur128 summary", () => {
     expect(parseEbur128(`noise\n${SUMMARY}\n`)).to.deep.equal({ integratedLufs: -31.8, truePeakDbtp: -28.1 });
     expect(parseEbur128(SUMMARY.replace('-31.8 LUFS', '-inf LUFS'))?.integratedLufs).to.equal(-Infinity);
     expect(parseEbur128('no summary here')).to.equal(null);
@@ -49,9 +51,28 @@ describe('loudness (EBU R128 measured once, gain to the target)', () => {
   it('keeps measurements across restarts, measures a changed file again, and uses ReplayGain tags until measured', async () => {
     const file = path.join(dir, 'a.flac');
     fs.writeFileSync(file, 'one');
-    const track: Track = { id: '0123456789ab', path: file, title: 'a', artist: '', album: '', durationMs: 1000, fileName: 'a.flac', hasArtwork: false, replayGainDb: -4, replayGainPeak: 0.5 };
+    const track: Track = {
+      id: '0123456789ab',
+      path: file,
+      title: 'a',
+      artist: '',
+      album: '',
+      durationMs: 1000,
+      fileName: 'a.flac',
+      hasArtwork: false,
+      replayGainDb: -4,
+      replayGainPeak: 0.5,
+    };
     const measured: string[] = [];
-    const make = () => new LoudnessIndex({ file: path.join(dir, 'loudness.json'), log: () => {}, measure: async (f) => { measured.push(f); return { integratedLufs: -12, truePeakDbtp: -0.5 }; } });
+    const make = () =>
+      new LoudnessIndex({
+        file: path.join(dir, 'loudness.json'),
+        log: () => {},
+        measure: async (f) => {
+          measured.push(f);
+          return { integratedLufs: -12, truePeakDbtp: -0.5 };
+        },
+      });
     const first = make();
     const before = first.get(track);
     expect(before?.from).to.equal('replaygain');

@@ -14,8 +14,16 @@ import { SubsonicServer } from '../../../../firmware/library/subsonic-client.ts'
 import type { Track } from '../../../../firmware/library/track.ts';
 import { startSubsonicServer, type SubsonicTestServer } from '../../../helpers/subsonic-server.ts';
 
-const local = (id: string, title: string, artist = 'Local Artist'): Track =>
-  ({ id, path: `/music/${id}.flac`, title, artist, album: 'On the box', durationMs: 1000, fileName: `${title}.flac`, hasArtwork: false });
+const local = (id: string, title: string, artist = 'Local Artist'): Track => ({
+  id,
+  path: `/music/${id}.flac`,
+  title,
+  artist,
+  album: 'On the box',
+  durationMs: 1000,
+  fileName: `${title}.flac`,
+  hasArtwork: false,
+});
 
 describe('MusicLibrary with an OpenSubsonic server', function () {
   this.timeout(20_000);
@@ -28,12 +36,19 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
     writeFileSync(file, Buffer.alloc(1000));
     const song = (id: string, title: string, artist: string) => ({ id, title, artist, album: 'Remote Album', file, durationS: 200, contentType: 'audio/mpeg', suffix: 'mp3' });
     server = await startSubsonicServer({
-      username: 'ann', password: 'pa$$word',
+      username: 'ann',
+      password: 'pa$$word',
       songs: [song('s1', 'Moon River', 'Local Artist'), song('s2', 'Moonlight Sonata', 'Remote Pianist'), song('s3', 'Harbour Lights', 'Remote Band')],
     });
   });
-  beforeEach(() => { server.requests.length = 0; server.searchDelayMs = 0; });
-  after(async () => { await server.close(); rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    server.requests.length = 0;
+    server.searchDelayMs = 0;
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const home = (overrides: Partial<ConstructorParameters<typeof SubsonicServer>[0]> = {}) =>
     new SubsonicServer({ name: 'home', url: server.url, username: 'ann', password: 'pa$$word', ...overrides });
@@ -44,7 +59,11 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
     const [a, b] = server.requests;
     for (const r of [a!, b!]) {
       expect(r.searchParams.has('p'), 'no plain password').to.equal(false);
-      expect(r.searchParams.get('t')).to.equal(createHash('md5').update('pa$$word' + r.searchParams.get('s')).digest('hex'));
+      expect(r.searchParams.get('t')).to.equal(
+        createHash('md5')
+          .update('pa$$word' + r.searchParams.get('s'))
+          .digest('hex'),
+      );
       expect(r.searchParams.get('u')).to.equal('ann');
       expect(r.searchParams.get('f')).to.equal('json');
     }
@@ -52,7 +71,12 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
   });
 
   it("a wrong password is the server's own reason, without the credentials", async () => {
-    const error = await home({ password: 'wrong' }).ping().then(() => null, (e: Error) => e);
+    const error = await home({ password: 'wrong' })
+      .ping()
+      .then(
+        () => null,
+        (e: Error) => e,
+      );
     expect(error?.message).to.equal("server 'home': Wrong username or password. (Subsonic error 40)");
   });
 
@@ -60,7 +84,11 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
     const library = new MusicLibrary({ local: new LibraryIndex([local('l1', 'Moon River'), local('l2', 'Neon Tide')]), servers: [home()] });
     const { hits, unreachable } = await library.find('moon', 10);
     expect(unreachable).to.deep.equal([]);
-    expect(hits.map((h) => [h.track.title, h.where])).to.deep.equal([['Moon River', 'box'], ['Moon River', 'home'], ['Moonlight Sonata', 'home']]);
+    expect(hits.map((h) => [h.track.title, h.where])).to.deep.equal([
+      ['Moon River', 'box'],
+      ['Moon River', 'home'],
+      ['Moonlight Sonata', 'home'],
+    ]);
     expect(hits[0]!.score).to.equal(hits[1]!.score);
     // a server's track is known by id afterwards (play by id, the queue), and its stored URL has no credentials
     const remote = library.get(hits[1]!.track.id);
@@ -71,7 +99,10 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
     // the credentials are added at the moment of the request
     const authorized = library.authorize('home', stored);
     expect(authorized.searchParams.get('t')).to.have.length(32);
-    expect(library.all().map((t) => t.id), 'the queue loops over the box only').to.deep.equal(['l1', 'l2']);
+    expect(
+      library.all().map((t) => t.id),
+      'the queue loops over the box only',
+    ).to.deep.equal(['l1', 'l2']);
     // its cover art, from the server (the web page shows /art/<id>)
     const cover = await library.coverArt(hits[1]!.track.id);
     expect(cover?.type).to.equal('image/png');
@@ -105,12 +136,29 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
     const pwFile = path.join(dir, 'pw');
     writeFileSync(pwFile, 'from-file\n');
     const base = { name: 'n', url: 'http://127.0.0.1:1', username: 'u' };
-    expect(openServers([{ ...base, passwordFile: pwFile }, { ...base, name: 'm', passwordEnv: 'NC_PW' }], { NC_PW: 'x' })).to.have.length(2);
+    expect(
+      openServers(
+        [
+          { ...base, passwordFile: pwFile },
+          { ...base, name: 'm', passwordEnv: 'NC_PW' },
+        ],
+        { NC_PW: 'x' },
+      ),
+    ).to.have.length(2);
     expect(() => openServers([base])).to.throw(/servers\[0\] \('n'\): give exactly one of password, passwordFile, passwordEnv/);
     expect(() => openServers([{ ...base, password: 'a', passwordEnv: 'X' }])).to.throw(/exactly one/);
     expect(() => openServers([{ ...base, passwordEnv: 'NC_MISSING' }], {})).to.throw(/environment variable NC_MISSING is not set/);
     expect(() => openServers([{ ...base, passwordFile: path.join(dir, 'nope') }])).to.throw(/cannot read passwordFile .*ENOENT/);
     expect(() => openServers([{ ...base, url: 'http://u:p@host/', password: 'a' }])).to.throw(/must not hold credentials/);
-    expect(() => new MusicLibrary({ local: new LibraryIndex([]), servers: openServers([{ ...base, password: 'a' }, { ...base, password: 'b' }]) })).to.throw(/used twice/);
+    expect(
+      () =>
+        new MusicLibrary({
+          local: new LibraryIndex([]),
+          servers: openServers([
+            { ...base, password: 'a' },
+            { ...base, password: 'b' },
+          ]),
+        }),
+    ).to.throw(/used twice/);
   });
 });

@@ -114,10 +114,7 @@ describe('LibraryIndex', () => {
     });
 
     it('ranks the whole phrase above tracks that contain only some of the words', () => {
-      const idx = new LibraryIndex([
-        track('partial', 'River Deep', 'The Moon Band'),
-        track('phrase', 'Moon River'),
-      ]);
+      const idx = new LibraryIndex([track('partial', 'River Deep', 'The Moon Band'), track('phrase', 'Moon River')]);
       expect(idx.search('moon river')[0]?.track.id).to.equal('phrase');
     });
 

@@ -24,14 +24,20 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
   const np: NowPlaying = { state: 'playing', track: null, positionMs: 0, volume: 50, source: 'library' };
   const w = new ShareWindow(120);
   const box = {
-    boxId: 'b', name: 'Box', permissions,
+    boxId: 'b',
+    name: 'Box',
+    permissions,
     library: {
       find: async (q: string) => ({ hits: q.includes('moon') ? [{ track: moon, score: 1, where: 'box' }] : [], unreachable: [] }),
       get: (id: string) => (id === 't1' ? moon : undefined),
     },
     playback: {
-      nowPlaying: () => np, playNow: sinon.spy(), enqueue: sinon.stub().returns(1), queue: () => [moon],
-      control: sinon.spy(), setVolume: sinon.stub().callsFake((v: number) => (np.volume = v)),
+      nowPlaying: () => np,
+      playNow: sinon.spy(),
+      enqueue: sinon.stub().returns(1),
+      queue: () => [moon],
+      control: sinon.spy(),
+      setVolume: sinon.stub().callsFake((v: number) => (np.volume = v)),
       sources: () => ['library', 'capture:hw:1,0'],
       selectSource: sinon.stub().callsFake((s: string) => {
         if (!['library', 'capture:hw:1,0'].includes(s)) throw new RangeError(`source '${s}' is not one of this box's sources: library, capture:hw:1,0`);
@@ -41,9 +47,22 @@ function makeBox(permissions: BoxServices['permissions'] = { request: 'listeners
     joins: new JoinManager('button', w, () => ({ listeners: listeners.size, max: 10 })),
     shareWindow: w,
     listeners: {
-      count: () => listeners.size, isListener: (c: Caller) => listeners.has(c.clientId), list: () => [],
+      count: () => listeners.size,
+      isListener: (c: Caller) => listeners.has(c.clientId),
+      list: () => [],
       leave: (c: Caller) => listeners.delete(c.clientId),
-      admit: (c: Caller) => { const id = c.clientId; listeners.add(id); return { listenerId: id, stream: { tcpPort: 1, wsPath: '/stream', token: 'tok', expiresInMs: 1 }, codec: 'opus' as const, format: { sampleRate: 48000, channels: 2, bitsPerSample: 16 }, chunkMs: 20, latencyMs: 400 }; },
+      admit: (c: Caller) => {
+        const id = c.clientId;
+        listeners.add(id);
+        return {
+          listenerId: id,
+          stream: { tcpPort: 1, wsPath: '/stream', token: 'tok', expiresInMs: 1 },
+          codec: 'opus' as const,
+          format: { sampleRate: 48000, channels: 2, bitsPerSample: 16 },
+          chunkMs: 20,
+          latencyMs: 400,
+        };
+      },
       remove: (id: string) => listeners.delete(id),
     },
     persisted: () => Promise.resolve(),
@@ -67,7 +86,11 @@ describe('RequestRouter', () => {
   it('answers every malformed request with an error naming the problem, echoing the transaction', async () => {
     const { ask } = setup();
     expect((await ask('search', '{nope')).reply.error).to.match(/^malformed JSON/);
-    expect((await ask('search', '{"query":1,"transaction":"x"}')).reply).to.deep.equal({ status: 'error', error: "field 'query' must be a string, got number 1", transaction: 'x' });
+    expect((await ask('search', '{"query":1,"transaction":"x"}')).reply).to.deep.equal({
+      status: 'error',
+      error: "field 'query' must be a string, got number 1",
+      transaction: 'x',
+    });
     expect((await ask('volume', '{"volume":10,"extra":true}', 'c1', 'owner')).reply.error).to.contain("unknown field 'extra'");
     const unknown = await ask('teleport', '{}');
     expect(unknown.op).to.equal('teleport');
@@ -143,7 +166,10 @@ describe('RequestRouter', () => {
     const { ask } = setup(makeBox(), new RateLimiter(600, 100), new RateLimiter(60, 5));
     const replies = [];
     for (let i = 0; i < 20; i++) replies.push((await ask('status', '', `id${i}`, 'guest', '10.6.6.6')).reply);
-    expect(replies.filter((r) => r.status === 'ok'), JSON.stringify(replies.map((r) => r.status))).to.have.length(5);
+    expect(
+      replies.filter((r) => r.status === 'ok'),
+      JSON.stringify(replies.map((r) => r.status)),
+    ).to.have.length(5);
     expect(replies[19]?.error).to.match(/^rate limit/);
     expect((await ask('status', '', 'neighbour', 'guest', '10.7.7.7')).reply.status).to.equal('ok');
   });
@@ -162,7 +188,9 @@ describe('RequestRouter', () => {
 
   it('a handler that throws gets an internal-error reply, not a crash', async () => {
     const box = makeBox();
-    box.playback.nowPlaying = () => { throw new Error('boom'); };
+    box.playback.nowPlaying = () => {
+      throw new Error('boom');
+    };
     const { ask } = setup(box);
     expect((await ask('status', '')).reply).to.deep.equal({ status: 'error', error: "internal error while handling 'status'" });
   });
@@ -186,12 +214,15 @@ describe('RequestRouter', () => {
     expect(removeAll.calledOnceWith('sharing stopped on the box')).to.equal(true);
   });
 
-  it('the box\'s own callers (buttons, Home Assistant) are checked like anyone but not rate-limited', async () => {
+  it("the box's own callers (buttons, Home Assistant) are checked like anyone but not rate-limited", async () => {
     const { router } = setup(makeBox(), new RateLimiter(60, 2));
     const buttons = { clientId: 'buttons', serial: 0, address: 'box', role: 'owner' as const };
     const replies = [];
     for (let i = 0; i < 10; i++) replies.push(await router.ask(buttons, 'volume', { delta: 5 }));
-    expect(replies.map((r) => r.status), JSON.stringify(replies.find((r) => r.status !== 'ok'))).to.deep.equal(Array(10).fill('ok'));
+    expect(
+      replies.map((r) => r.status),
+      JSON.stringify(replies.find((r) => r.status !== 'ok')),
+    ).to.deep.equal(Array(10).fill('ok'));
     const guest = { clientId: 'g', serial: 0, address: 'box', role: 'guest' as const };
     expect((await router.ask(guest, 'volume', { delta: 5 })).error).to.contain('owner');
   });

@@ -10,7 +10,12 @@ import { persistedSchema, publicWifi } from '../../../../firmware/security/publi
 function mqttHeader(type: number, bodyLength: number): Buffer {
   const len: number[] = [];
   let n = bodyLength;
-  do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 0x80; len.push(b); } while (n > 0);
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    len.push(b);
+  } while (n > 0);
   return Buffer.from([type, ...len]);
 }
 const packet = (type: number, bodyLength: number) => Buffer.concat([mqttHeader(type, bodyLength), Buffer.alloc(bodyLength, 7)]);
@@ -71,10 +76,28 @@ describe('login guard', () => {
     let running = 0;
     let maxRunning = 0;
     const g = new LoginGuard({
-      username: 'owner', maxBackoffMs: 60_000, refusals, now: () => now, log: (_l, _m, e) => logs.push(e ?? {}),
-      verify: async (pw) => { running++; maxRunning = Math.max(maxRunning, running); await new Promise((r) => setTimeout(r, 5)); running--; return pw === good; },
+      username: 'owner',
+      maxBackoffMs: 60_000,
+      refusals,
+      now: () => now,
+      log: (_l, _m, e) => logs.push(e ?? {}),
+      verify: async (pw) => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return pw === good;
+      },
     });
-    return { g, logs, refusals, tick: (ms: number) => { now += ms; }, maxRunning: () => maxRunning };
+    return {
+      g,
+      logs,
+      refusals,
+      tick: (ms: number) => {
+        now += ms;
+      },
+      maxRunning: () => maxRunning,
+    };
   };
 
   it('after a failure the address waits 1 s, then 2, 4 ... without any hashing; another address is not affected', async () => {
@@ -97,7 +120,7 @@ describe('login guard', () => {
     expect(logs[2]).to.deep.include({ address: '10.0.0.1', failures: 3, nextAttemptInMs: 4000 });
   });
 
-  it('logins from one address at once (the owner\'s mosquitto_sub and mosquitto_pub) are all checked, up to four; more are refused', async () => {
+  it("logins from one address at once (the owner's mosquitto_sub and mosquitto_pub) are all checked, up to four; more are refused", async () => {
     const { g, refusals } = make();
     const verdicts = await Promise.all(Array.from({ length: 6 }, (_, i) => g.check('10.2.0.1', `c${i}`, 'owner', 'pw')));
     expect(verdicts.map((v) => v.ok)).to.deep.equal([true, true, true, true, false, false]);

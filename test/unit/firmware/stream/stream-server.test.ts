@@ -8,7 +8,15 @@ import { encodeFrame, ErrorCode, FrameDecoder, FrameType, PROTOCOL_VERSION, type
 import { itemAt } from '../../../../firmware/util/checked-index.ts';
 
 function chunk(seq: number, playAt: number): Chunk {
-  return { seq, playAt, pcm: new Int16Array(4), payloads: new Map([['pcm', new Uint8Array([seq & 255, 1, 2, 3])], ['opus', new Uint8Array([9])]]) };
+  return {
+    seq,
+    playAt,
+    pcm: new Int16Array(4),
+    payloads: new Map([
+      ['pcm', new Uint8Array([seq & 255, 1, 2, 3])],
+      ['opus', new Uint8Array([9])],
+    ]),
+  };
 }
 
 async function connect(port: number) {
@@ -41,7 +49,10 @@ describe('StreamServer', () => {
     for (let i = 0; i < 20; i++) fifo.push(chunk(i, now + (i - 10) * 20_000));
     tokens = new StreamTokens(60_000);
     server = new StreamServer({
-      fifo, tokens, clock: monotonicUs, joinLeadUs: 0,
+      fifo,
+      tokens,
+      clock: monotonicUs,
+      joinLeadUs: 0,
       header: (codec) => ({ type: FrameType.CodecHeader, version: 1, codec, sampleRate: 48000, channels: 2, bitsPerSample: 16, chunkMs: 20, codecDelayFrames: 0, latencyMs: 400 }),
     });
     port = await server.listen(0, '127.0.0.1');
@@ -125,7 +136,11 @@ describe('StreamServer', () => {
   it('a token is refused once the MQTT connection it was issued to has closed; a big or slow pre-hello is closed', async () => {
     const open = new Set([7]);
     const guarded = new StreamServer({
-      fifo, tokens, clock: monotonicUs, joinLeadUs: 0, grantValid: (g) => open.has(g.serial),
+      fifo,
+      tokens,
+      clock: monotonicUs,
+      joinLeadUs: 0,
+      grantValid: (g) => open.has(g.serial),
       limits: { perAddress: 4, total: 8, helloTimeoutMs: 300 },
       header: (codec) => ({ type: FrameType.CodecHeader, version: 1, codec, sampleRate: 48000, channels: 2, bitsPerSample: 16, chunkMs: 20, codecDelayFrames: 0, latencyMs: 400 }),
     });

@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { cutToWholeLines, DailyLog, isoWithOffset, localDay, readDays } from '../../../../firmware/util/daily-log.ts';
 
-describe('DailyLog (the play log\'s files: one per day, crash-safe)', () => {
+describe("DailyLog (the play log's files: one per day, crash-safe)", () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-dailylog-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nearcast-dailylog-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('writes each record as one line in the file of its local day and reads a range of days back', () => {
@@ -65,13 +67,16 @@ describe('DailyLog (the play log\'s files: one per day, crash-safe)', () => {
     const logDir = path.join(dir, 'log');
     const moduleUrl = new URL('../../../../firmware/util/daily-log.ts', import.meta.url).href;
     // a writer that appends numbered records as fast as it can, announcing each one it finished
-    fs.writeFileSync(writer, `
+    fs.writeFileSync(
+      writer,
+      `
       import { DailyLog } from ${JSON.stringify(moduleUrl)};
       const log = new DailyLog({ dir: ${JSON.stringify(logDir)}, keepDays: 2 });
       let n = Number(process.argv[2]);
       const pad = 'x'.repeat(3000); // long lines: a kill lands inside a write more often
       for (;;) { log.append({ n, pad }, new Date()); process.stdout.write(n + '\\n'); n++; }
-    `);
+    `,
+    );
     let next = 0;
     const rounds = 6;
     for (let round = 0; round < rounds; round++) {

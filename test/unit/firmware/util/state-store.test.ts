@@ -8,7 +8,9 @@ const validate = (v: unknown) => (v && typeof v === 'object' && typeof (v as { v
 
 describe('StateStore', () => {
   let dir: string;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nc-state-')); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nc-state-'));
+  });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('saves atomically (no temp file left) and loads back', () => {

@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import {
-  decodeBody, encodeFrame, FrameDecoder, FrameError, FrameType, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Frame,
-} from '../../../../firmware/wire/frames.ts';
+import { decodeBody, encodeFrame, FrameDecoder, FrameError, FrameType, MAX_FRAME_BYTES, PROTOCOL_VERSION, type Frame } from '../../../../firmware/wire/frames.ts';
 
 const samples: Frame[] = [
   { type: FrameType.Hello, version: PROTOCOL_VERSION, token: 'abc', name: 'Bob' },
@@ -57,7 +55,8 @@ describe('wire frames', () => {
   it('fuzz: random and mutated input only ever raises FrameError', () => {
     const rand = rng(7);
     const valid = samples.map(encodeFrame);
-    let errors = 0, frames = 0;
+    let errors = 0,
+      frames = 0;
     for (let i = 0; i < 5000; i++) {
       let bytes: Uint8Array;
       if (i % 2) {

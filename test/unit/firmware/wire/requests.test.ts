@@ -22,7 +22,7 @@ describe('request payloads', () => {
     ['volume', '{"volume":101}', "field 'volume' must be between 0 and 100, got 101"],
     ['volume', '{"volume":50.5}', "field 'volume' must be an integer"],
     ['volume', '{"volume":5,"delta":1}', "exactly one of 'volume' or 'delta'"],
-    ['control', '{"action":"explode"}', "must be one of pause, resume"],
+    ['control', '{"action":"explode"}', 'must be one of pause, resume'],
     ['leave', '{"x":1}', 'it takes no fields'],
     ['fly', '{}', "unknown operation 'fly'"],
     ['status', '{"transaction":{}}', "field 'transaction'"],

@@ -38,7 +38,6 @@ async function playAll(sink: AlsaSink, pcm: Int16Array): Promise<number[]> {
   return delays;
 }
 
-
 describe('AlsaSink (real libasound, file PCM)', function () {
   this.timeout(20_000);
   let dir: string;

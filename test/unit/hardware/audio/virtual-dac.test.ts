@@ -12,7 +12,6 @@ function chunk(frames: number, value = 0): Int16Array {
   return new Int16Array(frames * FORMAT.channels).fill(value);
 }
 
-
 describe('VirtualDac', () => {
   let timers: sinon.SinonFakeTimers;
   let clock: SinkClock;
@@ -60,7 +59,7 @@ describe('VirtualDac', () => {
     const start = dac.frameOutTimeUs(0);
     expect(start).to.equal(1_000_000);
     // a +100 ppm crystal plays 48000 frames in 1 s / 1.0001
-    expect(dac.frameOutTimeUs(47_999) - start).to.be.closeTo((47_999 / 48_000) * 1e6 / 1.0001, 0.01);
+    expect(dac.frameOutTimeUs(47_999) - start).to.be.closeTo(((47_999 / 48_000) * 1e6) / 1.0001, 0.01);
     expect(dac.actualRate).to.be.closeTo(48_004.8, 1e-9);
   });
 

@@ -12,13 +12,24 @@ describe('GestureDetector', () => {
     got = [];
     g = new GestureDetector((x) => got.push(x));
   });
-  afterEach(() => { g.stop(); clock.restore(); });
+  afterEach(() => {
+    g.stop();
+    clock.restore();
+  });
 
   /** a press with contact bounce: on/off/on within a few ms, then held */
   function press(holdMs: number): void {
-    g.input(true); clock.tick(2); g.input(false); clock.tick(3); g.input(true);
+    g.input(true);
+    clock.tick(2);
+    g.input(false);
+    clock.tick(3);
+    g.input(true);
     clock.tick(holdMs);
-    g.input(false); clock.tick(2); g.input(true); clock.tick(2); g.input(false);
+    g.input(false);
+    clock.tick(2);
+    g.input(true);
+    clock.tick(2);
+    g.input(false);
   }
 
   it('a short press is one click, once the double-click window has passed; bounces do not count', () => {
@@ -47,7 +58,9 @@ describe('GestureDetector', () => {
   });
 
   it('a glitch shorter than the debounce time is ignored', () => {
-    g.input(true); clock.tick(10); g.input(false);
+    g.input(true);
+    clock.tick(10);
+    g.input(false);
     clock.tick(2000);
     expect(got).to.deep.equal([]);
   });
@@ -63,7 +76,10 @@ describe('GestureDetector', () => {
   });
 
   it('presses far apart are separate clicks', () => {
-    press(50); clock.tick(1000); press(50); clock.tick(1000);
+    press(50);
+    clock.tick(1000);
+    press(50);
+    clock.tick(1000);
     expect(got).to.deep.equal(['click', 'click']);
   });
 });

@@ -22,11 +22,17 @@ describe('keyboard buttons (the simulated twin)', () => {
     kb.start();
     (input as unknown as PassThrough).write('share\nplayPause\nbogus\nvolumeUp lo');
     (input as unknown as PassThrough).write('ng\n');
-    return new Promise<void>((resolve) => setImmediate(() => {
-      expect(presses).to.deep.equal([{ button: 'share', gesture: 'click' }, { button: 'playPause', gesture: 'click' }, { button: 'volumeUp', gesture: 'long' }]);
-      expect(unknown).to.deep.equal(['bogus']);
-      kb.stop();
-      resolve();
-    }));
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(presses).to.deep.equal([
+          { button: 'share', gesture: 'click' },
+          { button: 'playPause', gesture: 'click' },
+          { button: 'volumeUp', gesture: 'long' },
+        ]);
+        expect(unknown).to.deep.equal(['bogus']);
+        kb.stop();
+        resolve();
+      }),
+    );
   });
 });

@@ -22,7 +22,10 @@ describe('GpiodBackend (libgpiod tools and library, faked)', function () {
   const saved = { PATH: process.env.PATH, FAKE_LIBGPIOD_LOG: process.env.FAKE_LIBGPIOD_LOG, FAKE_LIBGPIOD_FAIL: process.env.FAKE_LIBGPIOD_FAIL };
   let gpio: GpiodBackend | null = null;
   let errors: string[];
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-gpiod-')); errors = []; });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-gpiod-'));
+    errors = [];
+  });
   afterEach(async () => {
     await gpio?.close(); // a second close does nothing
     gpio = null;
@@ -43,7 +46,7 @@ describe('GpiodBackend (libgpiod tools and library, faked)', function () {
     return { fake, gpio };
   }
 
-  it('parses the tools\' version and finds the chip by its label', () => {
+  it("parses the tools' version and finds the chip by its label", () => {
     expect(parseGpiodVersion('gpiomon (libgpiod) v1.6.3\nCopyright...')).to.equal(1);
     expect(parseGpiodVersion('gpiomon (libgpiod) v2.1.2')).to.equal(2);
     expect(() => parseGpiodVersion('gpiomon 3')).to.throw(/cannot tell/);
@@ -64,10 +67,16 @@ describe('GpiodBackend (libgpiod tools and library, faked)', function () {
       fake.edge(17, false);
       fake.edge(27, true);
       await waitFor('three edges', () => edges.length === 3);
-      expect(edges).to.deep.equal([[17, true], [17, false], [27, true]]);
-      expect(fake.calls()).to.deep.equal([version === 1
-        ? 'gpiomon --active-low --bias=pull-up --line-buffered --format=%o %e gpiochip0 17 27'
-        : 'gpiomon --chip gpiochip0 --active-low --bias=pull-up --edges=both --format=%o %e 17 27']);
+      expect(edges).to.deep.equal([
+        [17, true],
+        [17, false],
+        [27, true],
+      ]);
+      expect(fake.calls()).to.deep.equal([
+        version === 1
+          ? 'gpiomon --active-low --bias=pull-up --line-buffered --format=%o %e gpiochip0 17 27'
+          : 'gpiomon --chip gpiochip0 --active-low --bias=pull-up --edges=both --format=%o %e 17 27',
+      ]);
       expect(errors).to.deep.equal([]);
     });
 
@@ -100,7 +109,9 @@ describe('GpiodBackend (libgpiod tools and library, faked)', function () {
       gpio.setLed(25, true);
       process.env.FAKE_LIBGPIOD_FAIL = 'set';
       gpio.setLed(25, false);
-      expect(errors).to.deep.equal([`LED line 25: libgpiod: ${version === 1 ? 'gpiod_line_set_value' : 'gpiod_line_request_set_value'}(line 25) failed: EIO; trying again in 20 ms`]);
+      expect(errors).to.deep.equal([
+        `LED line 25: libgpiod: ${version === 1 ? 'gpiod_line_set_value' : 'gpiod_line_request_set_value'}(line 25) failed: EIO; trying again in 20 ms`,
+      ]);
       gpio.setLed(25, true); // while waiting for the retry: only remembered
       gpio.setLed(25, false);
       await waitFor('line requested again', () => fake.library.log().length === 4);
@@ -114,7 +125,9 @@ describe('GpiodBackend (libgpiod tools and library, faked)', function () {
         'LED line 24: libgpiod: ' + (version === 1 ? 'gpiod_line_request_output' : 'gpiod_chip_request_lines') + '(line 24) failed: EBUSY; trying again in 20 ms',
         'LED line 24: libgpiod: ' + (version === 1 ? 'gpiod_line_request_output' : 'gpiod_chip_request_lines') + '(line 24) failed: EBUSY; trying again in 40 ms',
         'LED line 24: libgpiod: ' + (version === 1 ? 'gpiod_line_request_output' : 'gpiod_chip_request_lines') + '(line 24) failed: EBUSY; trying again in 40 ms',
-        'LED line 24: libgpiod: ' + (version === 1 ? 'gpiod_line_request_output' : 'gpiod_chip_request_lines') + '(line 24) failed: EBUSY; gave up after 3 retries, the LEDs stay as they are',
+        'LED line 24: libgpiod: ' +
+          (version === 1 ? 'gpiod_line_request_output' : 'gpiod_chip_request_lines') +
+          '(line 24) failed: EBUSY; gave up after 3 retries, the LEDs stay as they are',
       ]);
       delete process.env.FAKE_LIBGPIOD_FAIL;
       gpio.setLed(24, false);

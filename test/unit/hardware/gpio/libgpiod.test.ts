@@ -14,7 +14,9 @@ function installedLibgpiod(): { file: string; api: 1 | 2 } {
     try {
       koffi.load(candidate.file).unload();
       return candidate;
-    } catch { /* not this one */ }
+    } catch {
+      /* not this one */
+    }
   }
   throw new Error(`no libgpiod here (tried ${LIBGPIOD_LIBRARIES.map((l) => l.file).join(', ')}): install the Debian package gpiod (make test-setup does)`);
 }
@@ -30,12 +32,19 @@ describe('libgpiod through koffi (the real library, no chip)', () => {
   it('a library whose version is not the API its file name promises is refused, naming both', () => {
     const installed = installedLibgpiod();
     const other = installed.api === 1 ? 2 : 1;
-    expect(() => openOutputLines('/dev/gpiochip0', [{ file: installed.file, api: other }]))
-      .to.throw(new RegExp(`${installed.file.replace(/\./g, '\\.')}: is libgpiod ${installed.api}\\.\\d+\\.\\d+, expected ${other}\\.x`));
+    expect(() => openOutputLines('/dev/gpiochip0', [{ file: installed.file, api: other }])).to.throw(
+      new RegExp(`${installed.file.replace(/\./g, '\\.')}: is libgpiod ${installed.api}\\.\\d+\\.\\d+, expected ${other}\\.x`),
+    );
   });
 
   it('no libgpiod at all: says what was tried and which package brings it', () => {
-    expect(() => openOutputLines('/dev/gpiochip0', [{ file: 'libgpiod-nearcast-absent.so.3', api: 2 }, { file: '/nonexistent/libgpiod.so.2', api: 1 }]))
-      .to.throw(/^libgpiod not found \(install the Debian package gpiod, which brings libgpiod2 or libgpiod3\): libgpiod-nearcast-absent\.so\.3: .+; \/nonexistent\/libgpiod\.so\.2: .+/);
+    expect(() =>
+      openOutputLines('/dev/gpiochip0', [
+        { file: 'libgpiod-nearcast-absent.so.3', api: 2 },
+        { file: '/nonexistent/libgpiod.so.2', api: 1 },
+      ]),
+    ).to.throw(
+      /^libgpiod not found \(install the Debian package gpiod, which brings libgpiod2 or libgpiod3\): libgpiod-nearcast-absent\.so\.3: .+; \/nonexistent\/libgpiod\.so\.2: .+/,
+    );
   });
 });

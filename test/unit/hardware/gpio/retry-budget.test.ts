@@ -15,7 +15,11 @@ describe('RetryBudget', () => {
   });
 
   it('refuses options that make no sense, saying which', () => {
-    for (const bad of [{ firstDelayMs: 0, maxDelayMs: 10, maxRetries: 1 }, { firstDelayMs: 10, maxDelayMs: 5, maxRetries: 1 }, { firstDelayMs: 1, maxDelayMs: 5, maxRetries: 1.5 }]) {
+    for (const bad of [
+      { firstDelayMs: 0, maxDelayMs: 10, maxRetries: 1 },
+      { firstDelayMs: 10, maxDelayMs: 5, maxRetries: 1 },
+      { firstDelayMs: 1, maxDelayMs: 5, maxRetries: 1.5 },
+    ]) {
       expect(() => new RetryBudget(bad)).to.throw(/retry options must have 0 < firstDelayMs <= maxDelayMs and a whole maxRetries >= 0/);
     }
   });

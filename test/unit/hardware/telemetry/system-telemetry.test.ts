@@ -17,16 +17,22 @@ describe('SystemTelemetry', function () {
     expect(s.wifi === null || typeof s.wifi.interface === 'string').to.equal(true);
   });
 
-  it('reads a Pi\'s CPU thermal zone and Wi-Fi link (fake /sys and /proc)', async () => {
+  it("reads a Pi's CPU thermal zone and Wi-Fi link (fake /sys and /proc)", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-tel-'));
     try {
-      for (const [z, type, t] of [['thermal_zone0', 'cpu-thermal', '48312'], ['thermal_zone1', 'gpu', '71000']] as const) {
+      for (const [z, type, t] of [
+        ['thermal_zone0', 'cpu-thermal', '48312'],
+        ['thermal_zone1', 'gpu', '71000'],
+      ] as const) {
         mkdirSync(path.join(dir, 'thermal', z), { recursive: true });
         writeFileSync(path.join(dir, 'thermal', z, 'type'), type + '\n');
         writeFileSync(path.join(dir, 'thermal', z, 'temp'), t + '\n');
       }
       mkdirSync(path.join(dir, 'proc', 'net'), { recursive: true });
-      writeFileSync(path.join(dir, 'proc', 'net', 'wireless'), 'Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n  wlan0: 0000   58.  -52.  -256        0      0      0      0     12        0\n');
+      writeFileSync(
+        path.join(dir, 'proc', 'net', 'wireless'),
+        'Inter-| sta-|   Quality        |   Discarded packets               | Missed | WE\n face | tus | link level noise |  nwid  crypt   frag  retry   misc | beacon | 22\n  wlan0: 0000   58.  -52.  -256        0      0      0      0     12        0\n',
+      );
       const s = await new SystemTelemetry({ proc: path.join(dir, 'proc'), thermal: path.join(dir, 'thermal') }).sample();
       expect(s.cpuTemperatureC).to.equal(48.3);
       expect(s.wifi).to.deep.equal({ interface: 'wlan0', quality: 58, signalDbm: -52 });
@@ -39,7 +45,11 @@ describe('SystemTelemetry', function () {
     const t = new SystemTelemetry();
     let worst = 0;
     let last = performance.now();
-    const ticker = setInterval(() => { const now = performance.now(); worst = Math.max(worst, now - last - 5); last = now; }, 5);
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - last - 5);
+      last = now;
+    }, 5);
     try {
       for (let i = 0; i < 5; i++) await t.sample();
     } finally {

@@ -7,17 +7,27 @@ import type { RadioState } from '../../../../hardware/wifi/p2p-radio.ts';
 import { FakeWpaSupplicant } from '../../../helpers/fake-wpa-supplicant.ts';
 import { waitFor } from '../../../helpers/box-process.ts';
 
-
 describe('ApRadio (hostapd access point; a fake hostapd and its control socket)', function () {
   this.timeout(20_000);
   let dir: string;
   let savedPath: string | undefined;
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-ap-')); savedPath = process.env.PATH; });
-  afterEach(() => { process.env.PATH = savedPath; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-ap-'));
+    savedPath = process.env.PATH;
+  });
+  afterEach(() => {
+    process.env.PATH = savedPath;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('generates a WPA2 + WPS push-button hostapd config for the channel of the frequency', () => {
     const c = hostapdConfig({ iface: 'wlan0', ssid: 'Shop music', passphrase: 'secret99', freq: 2437, runDir: '/run/nearcast' });
-    expect(c).to.include('ssid=Shop music\n').and.include('hw_mode=g\nchannel=6\n').and.include('wpa=2\n').and.include('config_methods=push_button\n').and.include('ctrl_interface=/run/nearcast/hostapd\n');
+    expect(c)
+      .to.include('ssid=Shop music\n')
+      .and.include('hw_mode=g\nchannel=6\n')
+      .and.include('wpa=2\n')
+      .and.include('config_methods=push_button\n')
+      .and.include('ctrl_interface=/run/nearcast/hostapd\n');
     expect(hostapdConfig({ iface: 'wlan0', ssid: 'x', passphrase: 'secret99', freq: 5180, runDir: '/r' })).to.include('hw_mode=a\nchannel=36\n');
     expect(() => hostapdConfig({ iface: 'wlan0', ssid: 'x', passphrase: 'short', freq: 2437, runDir: '/r' })).to.throw(/8-63 characters/);
     expect(() => hostapdConfig({ iface: 'wlan0', ssid: 'x\nwpa=0', passphrase: 'secret99', freq: 2437, runDir: '/r' })).to.throw(/one line/);
@@ -34,7 +44,15 @@ describe('ApRadio (hostapd access point; a fake hostapd and its control socket)'
     const dhcp: string[] = [];
     const states: RadioState[] = [];
     const stations: unknown[] = [];
-    const radio = new ApRadio({ iface: 'wlan0', ssid: 'Shop music', passphrase: 'secret99', freq: 2437, runDir, dhcp: { start: (i) => dhcp.push(i), stop: () => dhcp.push('stop') }, backoffMs: [100, 200] });
+    const radio = new ApRadio({
+      iface: 'wlan0',
+      ssid: 'Shop music',
+      passphrase: 'secret99',
+      freq: 2437,
+      runDir,
+      dhcp: { start: (i) => dhcp.push(i), stop: () => dhcp.push('stop') },
+      backoffMs: [100, 200],
+    });
     radio.on('state', (s) => states.push(s));
     radio.on('station', (s) => stations.push(s));
     try {

@@ -7,7 +7,6 @@ import { P2pRadio, parseGroupStarted, type RadioState } from '../../../../hardwa
 import { FakeWpaSupplicant } from '../../../helpers/fake-wpa-supplicant.ts';
 import { waitFor } from '../../../helpers/box-process.ts';
 
-
 describe('P2pRadio (Wi-Fi Direct group owner over a fake wpa_supplicant control socket)', function () {
   this.timeout(20_000);
   let dir: string;
@@ -17,13 +16,30 @@ describe('P2pRadio (Wi-Fi Direct group owner over a fake wpa_supplicant control 
   const problems: string[] = [];
   const dhcp: string[] = [];
 
-  beforeEach(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-wpa-')); states.length = 0; problems.length = 0; dhcp.length = 0; });
-  afterEach(() => { radio?.stop(); fake?.stop(); radio = null; fake = null; rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-wpa-'));
+    states.length = 0;
+    problems.length = 0;
+    dhcp.length = 0;
+  });
+  afterEach(() => {
+    radio?.stop();
+    fake?.stop();
+    radio = null;
+    fake = null;
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   function makeRadio() {
     radio = new P2pRadio({
-      ctrlDir: path.join(dir, 'ctrl'), iface: 'wlan0', deviceName: 'Shop box', freq: 2437, passphrase: 'secret99',
-      dhcp: { start: (i) => dhcp.push(`start ${i}`), stop: () => dhcp.push('stop') }, backoffMs: [100, 400], pingMs: 100,
+      ctrlDir: path.join(dir, 'ctrl'),
+      iface: 'wlan0',
+      deviceName: 'Shop box',
+      freq: 2437,
+      passphrase: 'secret99',
+      dhcp: { start: (i) => dhcp.push(`start ${i}`), stop: () => dhcp.push('stop') },
+      backoffMs: [100, 400],
+      pingMs: 100,
     });
     radio.on('state', (s) => states.push(s));
     radio.on('problem', (p) => problems.push(p));
@@ -32,8 +48,12 @@ describe('P2pRadio (Wi-Fi Direct group owner over a fake wpa_supplicant control 
   const up = () => states.filter((s) => s.state === 'up').length;
 
   it('parses the group-started event of the real supplicant', () => {
-    expect(parseGroupStarted('P2P-GROUP-STARTED p2p-wlan0-0 GO ssid="DIRECT-ab Box" freq=5180 passphrase="pa ss" go_dev_addr=02:00:00:00:01:00 [PERSISTENT]'))
-      .to.deep.equal({ iface: 'p2p-wlan0-0', ssid: 'DIRECT-ab Box', freq: 5180, passphrase: 'pa ss' });
+    expect(parseGroupStarted('P2P-GROUP-STARTED p2p-wlan0-0 GO ssid="DIRECT-ab Box" freq=5180 passphrase="pa ss" go_dev_addr=02:00:00:00:01:00 [PERSISTENT]')).to.deep.equal({
+      iface: 'p2p-wlan0-0',
+      ssid: 'DIRECT-ab Box',
+      freq: 5180,
+      passphrase: 'pa ss',
+    });
     expect(parseGroupStarted('P2P-GROUP-STARTED p2p-wlan0-0 client ssid="x" freq=2412')).to.equal(null);
   });
 
@@ -47,7 +67,11 @@ describe('P2pRadio (Wi-Fi Direct group owner over a fake wpa_supplicant control 
     r.start();
     await waitFor('group up', () => up() === 1);
     expect(r.state).to.deep.equal({ state: 'up', group: { iface: 'p2p-wlan0-0', ssid: 'DIRECT-nc-nearcast', freq: 2437, passphrase: 'Xy12Ab34' } });
-    expect(fake.commands.filter((c) => c.iface === 'wlan0').map((c) => c.cmd)).to.deep.equal(['ATTACH', 'SET device_name Shop box', 'P2P_GROUP_ADD persistent freq=2437 passphrase=secret99']);
+    expect(fake.commands.filter((c) => c.iface === 'wlan0').map((c) => c.cmd)).to.deep.equal([
+      'ATTACH',
+      'SET device_name Shop box',
+      'P2P_GROUP_ADD persistent freq=2437 passphrase=secret99',
+    ]);
     expect(dhcp).to.deep.equal(['start p2p-wlan0-0']);
     await r.armWps();
     expect(fake.commands.some((c) => c.iface === 'p2p-wlan0-0' && c.cmd === 'WPS_PBC')).to.equal(true);

@@ -71,12 +71,17 @@ describe('codecs', () => {
         output.set(pcm, c * FPC * 2);
       }
       const d = enc.codecDelayFrames;
-      let xy = 0, xx = 0, yy = 0;
-      for (let i = 2400; i < 2400 + 48000; i++) { // skip the encoder's warm-up
+      let xy = 0,
+        xx = 0,
+        yy = 0;
+      for (let i = 2400; i < 2400 + 48000; i++) {
+        // skip the encoder's warm-up
         for (let ch = 0; ch < 2; ch++) {
           const x = itemAt(input, 2 * i + ch, 'input');
           const y = itemAt(output, 2 * (i + d) + ch, 'decoded output');
-          xy += x * y; xx += x * x; yy += y * y;
+          xy += x * y;
+          xx += x * x;
+          yy += y * y;
         }
       }
       expect(xy / Math.sqrt(xx * yy)).to.be.at.least(0.99);

@@ -17,7 +17,13 @@ describe('OnDemandEncoders (encode only what someone listens to)', () => {
   let fifo: FifoRing;
   let made: Array<{ codec: CodecName; enc: ChunkEncoder; closed: boolean }>;
   let encoders: OnDemandEncoders;
-  const push = (from: number, to: number) => { for (let s = from; s <= to; s++) { const c = chunk(s); fifo.push(c); encoders.push(c); } };
+  const push = (from: number, to: number) => {
+    for (let s = from; s <= to; s++) {
+      const c = chunk(s);
+      fifo.push(c);
+      encoders.push(c);
+    }
+  };
 
   beforeEach(() => {
     fifo = new FifoRing(50);
@@ -26,7 +32,17 @@ describe('OnDemandEncoders (encode only what someone listens to)', () => {
       const enc = createEncoder(codec, DEFAULT_FORMAT);
       const rec = { codec, enc, closed: false };
       made.push(rec);
-      return { ...enc, codec: enc.codec, format: enc.format, codecDelayFrames: enc.codecDelayFrames, encode: (p) => enc.encode(p), close: () => { rec.closed = true; enc.close(); } };
+      return {
+        ...enc,
+        codec: enc.codec,
+        format: enc.format,
+        codecDelayFrames: enc.codecDelayFrames,
+        encode: (p) => enc.encode(p),
+        close: () => {
+          rec.closed = true;
+          enc.close();
+        },
+      };
     });
   });
   afterEach(() => encoders.close());
@@ -54,7 +70,7 @@ describe('OnDemandEncoders (encode only what someone listens to)', () => {
     expect(encoders.encodedChunks('opus')).to.equal(22);
   });
 
-  it('a run is one encoder: its packets are those of one encoder fed from the run\'s first chunk, and a later joiner shares them', () => {
+  it("a run is one encoder: its packets are those of one encoder fed from the run's first chunk, and a later joiner shares them", () => {
     push(0, 30);
     encoders.acquire('opus', 10);
     push(31, 40);

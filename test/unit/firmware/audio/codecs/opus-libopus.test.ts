@@ -68,11 +68,14 @@ describe('Opus through the system libopus', () => {
     expect(describeOpus()).to.equal(`native ${impl.version}`);
   });
 
-  it('encodes every packet byte-identical to ffmpeg\'s libopus encoder with the same settings', () => {
+  it("encodes every packet byte-identical to ffmpeg's libopus encoder with the same settings", () => {
     setOpusPreference('auto');
     // framemd5: one line per packet: stream, dts, pts, duration, size, md5
-    const lines = ffmpeg(['-f', 's16le', '-ar', '48000', '-ac', '2', '-i', raw, ...ENCODE_ARGS, '-f', 'framemd5', '-']).toString()
-      .split('\n').filter((l) => /^\d/.test(l)).map((l) => l.split(',').map((f) => f.trim()));
+    const lines = ffmpeg(['-f', 's16le', '-ar', '48000', '-ac', '2', '-i', raw, ...ENCODE_ARGS, '-f', 'framemd5', '-'])
+      .toString()
+      .split('\n')
+      .filter((l) => /^\d/.test(l))
+      .map((l) => l.split(',').map((f) => f.trim()));
     expect(lines.length, 'ffmpeg packets').to.be.at.least(CHUNKS); // plus the padded tail packet
     const enc = createEncoder('opus', DEFAULT_FORMAT, { bitrate: 128_000 });
     const mismatches: string[] = [];
@@ -86,7 +89,7 @@ describe('Opus through the system libopus', () => {
     expect(mismatches, `${mismatches.length} of ${CHUNKS} packets differ:\n${mismatches.slice(0, 5).join('\n')}`).to.deep.equal([]);
   });
 
-  it('decodes those packets to exactly the samples ffmpeg\'s libopus decoder gives', () => {
+  it("decodes those packets to exactly the samples ffmpeg's libopus decoder gives", () => {
     setOpusPreference('auto');
     const ogg = path.join(dir, 'ffmpeg.ogg');
     ffmpeg(['-y', '-f', 's16le', '-ar', '48000', '-ac', '2', '-i', raw, ...ENCODE_ARGS, ogg]);
@@ -103,7 +106,10 @@ describe('Opus through the system libopus', () => {
     let differ = 0;
     let first = -1;
     for (let i = 0; i < n; i++) {
-      if (ours[skip + i] !== reference[i]) { differ++; if (first < 0) first = i; }
+      if (ours[skip + i] !== reference[i]) {
+        differ++;
+        if (first < 0) first = i;
+      }
     }
     enc.close();
     dec.close();
@@ -125,13 +131,16 @@ describe('Opus through the system libopus', () => {
     for (let k = 0; k < 20; k++) dec.decode(enc.encode(input.subarray(k * FPC * 2, (k + 1) * FPC * 2)));
     const plc = dec.conceal(FPC);
     expect(plc.length).to.equal(FPC * 2);
-    expect(plc.some((s) => Math.abs(s) > 100), 'concealment is not silence').to.equal(true);
+    expect(
+      plc.some((s) => Math.abs(s) > 100),
+      'concealment is not silence',
+    ).to.equal(true);
     enc.close();
     dec.close();
     expect(() => dec.decode(new Uint8Array([1, 2]))).to.throw(/closed/);
   });
 
-  it('packets from native libopus play through the WebAssembly decoder (the web page\'s) with correlation ≥ 0.99', () => {
+  it("packets from native libopus play through the WebAssembly decoder (the web page's) with correlation ≥ 0.99", () => {
     setOpusPreference('auto');
     const enc = createEncoder('opus', DEFAULT_FORMAT);
     setOpusPreference('wasm');
@@ -139,11 +148,15 @@ describe('Opus through the system libopus', () => {
     setOpusPreference('auto');
     const out = new Int16Array(input.length);
     for (let k = 0; k < CHUNKS; k++) out.set(dec.decode(enc.encode(input.subarray(k * FPC * 2, (k + 1) * FPC * 2))), k * FPC * 2);
-    let xy = 0, xx = 0, yy = 0;
+    let xy = 0,
+      xx = 0,
+      yy = 0;
     for (let i = 4800; i < input.length / 2 - 400; i++) {
       const x = itemAt(input, 2 * i, 'input');
       const y = itemAt(out, 2 * (i + 312), 'decoded output');
-      xy += x * y; xx += x * x; yy += y * y;
+      xy += x * y;
+      xx += x * x;
+      yy += y * y;
     }
     enc.close();
     dec.close();

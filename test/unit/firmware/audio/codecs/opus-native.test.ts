@@ -15,17 +15,21 @@ function music(frames: number, from: number): Int16Array {
 }
 
 function corr(a: Int16Array, b: Int16Array): number {
-  let ab = 0, aa = 0, bb = 0;
+  let ab = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!; // i < a.length
     const y = itemAt(b, i, 'second signal');
-    ab += x * y; aa += x * x; bb += y * y;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
   }
   return ab / Math.sqrt(aa * bb);
 }
 
 describe('Opus WebAssembly binding', () => {
-  it('several encoders and decoders in one process do not disturb each other (opusscript\'s own wrapper does)', () => {
+  it("several encoders and decoders in one process do not disturb each other (opusscript's own wrapper does)", () => {
     const encoders = [new OpusCodec(48000, 2), new OpusCodec(48000, 2)] as const;
     const decoders = [new OpusCodec(48000, 2), new OpusCodec(48000, 2), new OpusCodec(48000, 2)];
     encoders[0].setBitrate(128000);
@@ -41,7 +45,13 @@ describe('Opus WebAssembly binding', () => {
       });
     }
     const delay = 312 * 2;
-    const flat = (xs: Int16Array[]) => { const o = new Int16Array(xs.length * 1920); xs.forEach((x, i) => { o.set(x, i * 1920); }); return o; };
+    const flat = (xs: Int16Array[]) => {
+      const o = new Int16Array(xs.length * 1920);
+      xs.forEach((x, i) => {
+        o.set(x, i * 1920);
+      });
+      return o;
+    };
     const s = flat(src);
     for (const out of outs.map(flat)) {
       expect(corr(s.subarray(48000, 48000 * 3), out.subarray(48000 + delay, 48000 * 3 + delay))).to.be.above(0.99);

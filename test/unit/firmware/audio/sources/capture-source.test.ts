@@ -16,7 +16,11 @@ class SimulatedCapture implements CaptureDevice {
   failOpen: string | null = null;
   stopAfterFrames = Infinity;
   opens = 0;
-  constructor(private ppm: number, private clock: sinon.SinonFakeTimers, private clocked = true) {}
+  constructor(
+    private ppm: number,
+    private clock: sinon.SinonFakeTimers,
+    private clocked = true,
+  ) {}
   async open() {
     this.opens++;
     if (this.failOpen) throw new Error(this.failOpen);
@@ -33,14 +37,22 @@ class SimulatedCapture implements CaptureDevice {
     const dueMs = this.startMs + (this.captured * 1000) / (48000 * (1 + this.ppm * 1e-6));
     return new Promise((r) => setTimeout(() => r(out), Math.max(0, dueMs - this.clock.now)));
   }
-  async close() { /* nothing held */ }
+  async close() {
+    /* nothing held */
+  }
 }
 
 describe('CaptureSource', () => {
   let clock: sinon.SinonFakeTimers;
   let src: CaptureSource | null = null;
-  beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }); });
-  afterEach(() => { src?.close(); src = null; clock.restore(); });
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  });
+  afterEach(() => {
+    src?.close();
+    src = null;
+    clock.restore();
+  });
 
   /** the engine: 960 frames every 20 ms of box clock; returns level extremes after priming */
   async function pull(s: CaptureSource, seconds: number, onChunk?: (pcm: Int16Array) => void) {
@@ -50,7 +62,10 @@ describe('CaptureSource', () => {
     const timer = setInterval(() => {
       const pcm = s.read(960);
       onChunk?.(pcm);
-      if (++chunks > 25) { min = Math.min(min, s.bufferedFrames); max = Math.max(max, s.bufferedFrames); }
+      if (++chunks > 25) {
+        min = Math.min(min, s.bufferedFrames);
+        max = Math.max(max, s.bufferedFrames);
+      }
     }, 20);
     await clock.tickAsync(seconds * 1000);
     clearInterval(timer);
@@ -107,7 +122,10 @@ describe('CaptureSource', () => {
     const after: Int16Array[] = [];
     await pull(src, 6, (pcm) => after.push(pcm));
     expect(src.deviceUp).to.equal(true);
-    expect(after.at(-1)!.some((x) => x !== 0), 'audio again').to.equal(true);
+    expect(
+      after.at(-1)!.some((x) => x !== 0),
+      'audio again',
+    ).to.equal(true);
   });
 
   it('a device that stops delivering mid-stream is reported, reopened, and the stream plays silence meanwhile', async () => {
@@ -127,7 +145,11 @@ describe('CaptureSource', () => {
     const dev = new SimulatedCapture(0, clock);
     const quiet = { on: true };
     const read = dev.read.bind(dev);
-    dev.read = async (n) => { const pcm = await read(n); if (quiet.on) pcm.fill(0); return pcm; };
+    dev.read = async (n) => {
+      const pcm = await read(n);
+      if (quiet.on) pcm.fill(0);
+      return pcm;
+    };
     const events: Array<{ state: string; silentForMs: number }> = [];
     src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 2000 });
     src.on('silence', (e) => events.push(e));
@@ -163,7 +185,12 @@ describe('CaptureSource format conversion', () => {
     clock.restore();
     let crossings = 0;
     let prev = 0;
-    for (const c of chunks.slice(-50)) for (let i = 0; i < c.length; i += 2) { const v = c[i]!; if (prev < 0 && v >= 0) crossings++; prev = v; }
+    for (const c of chunks.slice(-50))
+      for (let i = 0; i < c.length; i += 2) {
+        const v = c[i]!;
+        if (prev < 0 && v >= 0) crossings++;
+        prev = v;
+      }
     expect(crossings).to.be.within(995, 1005);
     expect(src.stats.underruns).to.equal(0);
   });

@@ -14,7 +14,10 @@ async function drain(src: FileSource, maxMs = 10_000): Promise<Int16Array> {
   }
   const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 
@@ -68,7 +71,7 @@ describe('FileSource', () => {
     src.close();
   });
 
-  it('a corrupt file sets error with ffmpeg\'s message instead of throwing', async () => {
+  it("a corrupt file sets error with ffmpeg's message instead of throwing", async () => {
     const src = new FileSource(join(dir, 'corrupt.mp3'));
     await src.ready(48000, 5000);
     expect(src.error).to.be.instanceOf(Error);

@@ -11,20 +11,33 @@ const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 
 function frames(start: number, n: number): Buffer {
   const b = Buffer.alloc(n * 4);
-  for (let i = 0; i < n; i++) { b.writeInt16LE((start + i) % 32768, i * 4); b.writeInt16LE(-((start + i) % 32768), i * 4 + 2); }
+  for (let i = 0; i < n; i++) {
+    b.writeInt16LE((start + i) % 32768, i * 4);
+    b.writeInt16LE(-((start + i) % 32768), i * 4 + 2);
+  }
   return b;
 }
 
 function writeToFifo(path: string, data: Buffer): void {
   const fd = openSync(path, 'w'); // the source holds a read end, so this does not block
-  try { writeSync(fd, data); } finally { closeSync(fd); }
+  try {
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 describe('PipeSource', () => {
   let dir: string;
   const open: PipeSource[] = [];
-  const make = (path: string, opts = {}) => { const s = new PipeSource(path, opts); open.push(s); return s; };
-  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'nearcast-pipe-')); });
+  const make = (path: string, opts = {}) => {
+    const s = new PipeSource(path, opts);
+    open.push(s);
+    return s;
+  };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nearcast-pipe-'));
+  });
   afterEach(() => {
     for (const s of open.splice(0)) s.close();
     rmSync(dir, { recursive: true, force: true });
@@ -66,7 +79,10 @@ describe('PipeSource', () => {
     const path = join(dir, 'fifo');
     const src = make(path, { maxBufferMs: 100 }); // 4800 frames
     await src.opened;
-    for (let k = 0; k < 10; k++) { writeToFifo(path, frames(k * 1000, 1000)); await tick(5); }
+    for (let k = 0; k < 10; k++) {
+      writeToFifo(path, frames(k * 1000, 1000));
+      await tick(5);
+    }
     await tick();
     expect(src.bufferedFrames).to.be.at.most(4800);
     expect(src.overflows).to.be.at.least(1);

@@ -42,7 +42,24 @@ describe('UrlSource', function () {
 
   before(async () => {
     // 2 s of 440 Hz as MP3, the usual radio and server format
-    mp3 = execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=440:d=2:sample_rate=48000', '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', '-f', 'mp3', '-']);
+    mp3 = execFileSync('ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=440:d=2:sample_rate=48000',
+      '-ac',
+      '2',
+      '-c:a',
+      'libmp3lame',
+      '-b:a',
+      '128k',
+      '-f',
+      'mp3',
+      '-',
+    ]);
     server = http.createServer((req, res) => {
       requests.push(req.url ?? '');
       const url = new URL(req.url ?? '/', 'http://x');
@@ -59,7 +76,9 @@ describe('UrlSource', function () {
         res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': String(mp3.length) });
         res.write(mp3.subarray(0, mp3.length >> 1), () => res.destroy());
       } else if (url.pathname === '/gone') {
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ 'subsonic-response': { status: 'failed', error: { code: 70, message: 'The requested data was not found.' } } }));
+        res
+          .writeHead(200, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ 'subsonic-response': { status: 'failed', error: { code: 70, message: 'The requested data was not found.' } } }));
       } else res.writeHead(404).end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -77,10 +96,14 @@ describe('UrlSource', function () {
       try {
         let frames = 0;
         // reading until audio comes (ffmpeg's start takes a while on a loaded machine)
-        await pump(source, () => {
-          frames += source.read(960).length / 2;
-          return frames > 0 && titles.length > 0;
-        }, 15_000);
+        await pump(
+          source,
+          () => {
+            frames += source.read(960).length / 2;
+            return frames > 0 && titles.length > 0;
+          },
+          15_000,
+        );
         expect(connected[0]).to.deep.equal({ station: 'Loop FM', contentType: 'audio/mpeg' });
         expect(titles[0]).to.deep.equal({ title: 'First Song', artist: 'Ann', station: 'Loop FM' });
         expect(source.streamTitle).to.deep.equal(titles[0]);
@@ -93,14 +116,34 @@ describe('UrlSource', function () {
 
   it('plays an HLS stream through ffmpeg, the playlist fetched first to know it is HLS', async () => {
     const hlsDir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-hls-'));
-    execFileSync('ffmpeg', ['-nostdin', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=f=440:d=4:sample_rate=48000', '-ac', '2', '-c:a', 'aac', '-f', 'hls',
-      '-hls_time', '1', '-hls_list_size', '0', path.join(hlsDir, 'index.m3u8')]);
+    execFileSync('ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=440:d=4:sample_rate=48000',
+      '-ac',
+      '2',
+      '-c:a',
+      'aac',
+      '-f',
+      'hls',
+      '-hls_time',
+      '1',
+      '-hls_list_size',
+      '0',
+      path.join(hlsDir, 'index.m3u8'),
+    ]);
     const hls = http.createServer((req, res) => {
       const name = path.basename(new URL(req.url ?? '/', 'http://x').pathname);
       try {
         const body = readFileSync(path.join(hlsDir, name));
         res.writeHead(200, { 'Content-Type': name.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t' }).end(body);
-      } catch { res.writeHead(404).end(); }
+      } catch {
+        res.writeHead(404).end();
+      }
     });
     await new Promise<void>((r) => hls.listen(0, '127.0.0.1', r));
     const source = new UrlSource(`http://127.0.0.1:${(hls.address() as AddressInfo).port}/index.m3u8`, { live: true, label: 'HLS FM', retryMs: [5000, 5000], prebufferMs: 100 });
@@ -108,10 +151,14 @@ describe('UrlSource', function () {
     source.on('connected', (c) => connected.push(c));
     try {
       let frames = 0;
-      await pump(source, () => {
-        frames += source.read(960).length / 2;
-        return frames > 48000;
-      }, 20_000);
+      await pump(
+        source,
+        () => {
+          frames += source.read(960).length / 2;
+          return frames > 48000;
+        },
+        20_000,
+      );
       expect(connected[0]).to.deep.equal({ station: 'HLS FM', contentType: 'application/vnd.apple.mpegurl' });
       expect(frames, 'decoded frames (more than 1 s)').to.be.greaterThan(48000);
     } finally {
@@ -136,8 +183,13 @@ describe('UrlSource', function () {
 
   it('a server dying mid-track: what arrived is played, then an error that names the track, not its credentials', async () => {
     const source = new UrlSource(`${base}/dies`, {
-      live: false, label: 'Song (home server)', trackId: 't2',
-      authorize: (url) => { url.searchParams.set('t', 'secret-token'); return url; },
+      live: false,
+      label: 'Song (home server)',
+      trackId: 't2',
+      authorize: (url) => {
+        url.searchParams.set('t', 'secret-token');
+        return url;
+      },
     });
     try {
       const frames = await pump(source, () => source.error !== null, 10_000);
@@ -145,7 +197,10 @@ describe('UrlSource', function () {
       expect(source.error?.message).to.match(/^Song \(home server\): /);
       expect(source.error?.message).not.to.include('secret');
       expect(source.ended).to.equal(false);
-      expect(requests.some((r) => r.startsWith('/dies?t=secret-token')), 'the credentials went to the server').to.equal(true);
+      expect(
+        requests.some((r) => r.startsWith('/dies?t=secret-token')),
+        'the credentials went to the server',
+      ).to.equal(true);
     } finally {
       source.close();
     }
