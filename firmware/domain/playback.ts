@@ -7,7 +7,7 @@ import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
 import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
-import type { PlanStep } from './programme/programme-runner.ts';
+import type { ProgrammeSteps } from './programme/plan-step.ts';
 
 export interface NowPlaying {
   state: 'playing' | 'paused' | 'idle';
@@ -43,12 +43,6 @@ export interface PlaybackEvents {
 export interface PlayedAs {
   kind: 'song' | 'jingle' | 'ad' | 'news' | 'announcement';
   playlist: string | null;
-}
-
-/** the part of the kiosk's programme Playback asks (domain/programme/programme-runner.ts) */
-export interface ProgrammeSteps {
-  next(at: number): PlanStep;
-  maxVolume(): number;
 }
 
 /** how long before the current track ends the engine asks for the next (its pre-open time) */

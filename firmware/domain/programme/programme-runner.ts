@@ -7,14 +7,8 @@
 
 import type { Track } from '../../library/track.ts';
 import type { BoxEvents } from '../box-events.ts';
-import type { InterstitialKind } from './model.ts';
+import type { PlanStep, ProgrammeSteps } from './plan-step.ts';
 import type { Planned, ProgrammeScheduler } from './scheduler.ts';
-
-/** what Playback plays next, and as what */
-export type PlanStep =
-  | { kind: 'song' | InterstitialKind; track: Track; playlist: string | null; cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' } | null }
-  /** nothing now (closed, or nothing to play); Playback tries again at `until` */
-  | { kind: 'silence'; until: number | null; reason: string };
 
 /** the part of Playback the runner drives */
 export interface ProgrammedPlayback {
@@ -37,7 +31,7 @@ export interface ProgrammeRunnerOptions {
 const MAX_TIMER_MS = 6 * 3_600_000;
 const UPCOMING_MAX = 20;
 
-export class ProgrammeRunner {
+export class ProgrammeRunner implements ProgrammeSteps {
   private playback: ProgrammedPlayback | null = null;
   private timer: NodeJS.Timeout | null = null;
   private open = true;
