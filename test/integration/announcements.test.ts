@@ -12,10 +12,8 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import { hashPassword } from '../../firmware/config/password.ts';
 import { localDay, readDays } from '../../firmware/util/daily-log.ts';
-import { BoxClient } from '../../companion/client/box-client.ts';
-import { connectTcpStream, type TcpStream } from '../../companion/client/tcp-stream.ts';
-import { ClockSync } from '../../firmware/wire/clock.ts';
 import { startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
+import { probeStream, type StreamProbe } from '../helpers/stream-probe.ts';
 
 const RATE = 48_000;
 const WINDOW = 960; // 20 ms
@@ -43,15 +41,14 @@ describe('announcements (real box, real espeak-ng)', function () {
   this.timeout(120_000);
   let dir: string;
   let box: BoxProcess | null = null;
-  let listener: { client: BoxClient; stream: TcpStream } | null = null;
+  let listener: StreamProbe | null = null;
   let owner: mqtt.MqttClient | null = null;
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-announce-'));
   });
   afterEach(async () => {
     await owner?.endAsync();
-    listener?.stream.close();
-    await listener?.client.close();
+    await listener?.close();
     if (box) await box.stop();
     owner = null;
     listener = null;
@@ -64,19 +61,9 @@ describe('announcements (real box, real espeak-ng)', function () {
     box = await startBox(['--box-id', 'an', '--source', 'tone:440', '--audio-device', 'none', '--policy', 'open', '--state-dir', stateDir], {
       NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
     });
-    // a PCM listener keeping every chunk's left channel by sequence number
-    const chunks = new Map<number, Int16Array>();
-    const client = await BoxClient.connect({ url: `mqtt://127.0.0.1:${box.ports.mqtt}` });
-    const joined = await client.request<{ stream: { tcpPort: number; token: string } }>('join', { name: 'probe', codec: 'pcm' }, { timeoutMs: 10_000 });
-    expect(joined.status, JSON.stringify(joined)).to.equal('ok');
-    const stream = await connectTcpStream('127.0.0.1', joined.data!.stream.tcpPort, joined.data!.stream.token, 'probe', new ClockSync(), {
-      onCodecHeader: () => {},
-      onAudio: (frame) => {
-        const pcm = new Int16Array(frame.payload.buffer.slice(frame.payload.byteOffset, frame.payload.byteOffset + (frame.payload.byteLength & ~1)));
-        chunks.set(frame.seq, pcm);
-      },
-    });
-    listener = { client, stream };
+    // a PCM listener keeping every chunk by sequence number
+    listener = await probeStream(box.ports.mqtt);
+    const chunks = listener.chunks;
     await waitFor('the stream flowing', () => chunks.size > 25, 20_000);
 
     owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'me', username: 'owner', password: 'pw' });

@@ -7,11 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BoxClient } from '../../companion/client/box-client.ts';
-import { connectTcpStream, type TcpStream } from '../../companion/client/tcp-stream.ts';
 import { hashPassword } from '../../firmware/config/password.ts';
-import { ClockSync } from '../../firmware/wire/clock.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
+import { probeStream, type StreamProbe } from '../helpers/stream-probe.ts';
 
 const rmsDb = (pcm: Int16Array) => {
   let sum = 0;
@@ -23,13 +21,12 @@ describe('loudness normalisation (real box, real ffmpeg ebur128)', function () {
   this.timeout(90_000);
   let dir: string;
   let box: BoxProcess | null = null;
-  let listener: { client: BoxClient; stream: TcpStream } | null = null;
+  let listener: StreamProbe | null = null;
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-loudness-'));
   });
   afterEach(async () => {
-    listener?.stream.close();
-    await listener?.client.close();
+    await listener?.close();
     if (box) await box.stop();
     listener = null;
     box = null;
@@ -61,22 +58,14 @@ describe('loudness normalisation (real box, real ffmpeg ebur128)', function () {
     });
     await waitFor('both tracks measured', () => box!.logs.some((l) => l.includes('"loudness measured"') && l.includes('"tracks":2')), 30_000, 100);
 
-    const received: Int16Array[] = [];
-    const client = await BoxClient.connect({ url: `mqtt://127.0.0.1:${box.ports.mqtt}` });
-    const joined = await client.request<{ stream: { tcpPort: number; token: string } }>('join', { name: 'probe', codec: 'pcm' }, { timeoutMs: 10_000 });
-    const stream = await connectTcpStream('127.0.0.1', joined.data!.stream.tcpPort, joined.data!.stream.token, 'probe', new ClockSync(), {
-      onCodecHeader: () => {},
-      onAudio: (frame) => {
-        received.push(new Int16Array(frame.payload.buffer.slice(frame.payload.byteOffset, frame.payload.byteOffset + (frame.payload.byteLength & ~1))));
-      },
-    });
-    listener = { client, stream };
+    listener = await probeStream(box.ports.mqtt);
+    const received = listener.chunks;
 
     const levelOf = async (title: string): Promise<number> => {
       const play = runCompanion(['--box', `127.0.0.1:${box!.ports.mqtt}`, '--user', 'owner', 'play', title], { ...process.env, NEARCAST_PASSWORD: 'pw' });
       expect(await play.exited, play.stderr.join('\n')).to.equal(0);
       await new Promise((r) => setTimeout(r, 1500)); // the new track is what the box sends now
-      const last = received.slice(-25); // the last half second
+      const last = [...received.values()].slice(-25); // the last half second
       const pcm = new Int16Array(last.reduce((n, c) => n + c.length, 0));
       let at = 0;
       for (const c of last) {
