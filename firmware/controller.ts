@@ -7,11 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import mqttPacket from 'mqtt-packet';
 import { openSink } from '../hardware/audio/open-sink.ts';
-import type { ButtonSource } from '../hardware/buttons/buttons.ts';
-import { KeyboardButtons, KEY_HELP } from '../hardware/buttons/keyboard-buttons.ts';
-import { openGpioPanel } from '../hardware/gpio/open-panel.ts';
-import { chooseBackend } from '../hardware/gpio/select-backend.ts';
-import type { LedOutput } from '../hardware/leds/led-driver.ts';
+import { KEY_HELP } from '../hardware/buttons/keyboard-buttons.ts';
 import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
 import { opusImplementation } from './audio/codecs/opus-backend.ts';
 import { AudioEngine, parseSourceSpec } from './audio/engine.ts';
@@ -36,11 +32,10 @@ import { ProgrammeScheduler } from './domain/programme/scheduler.ts';
 import { compileProgramme } from './domain/programme/validate.ts';
 import { ShareWindow } from './domain/share-window.ts';
 import { BoxConsole } from './extensions/box-console.ts';
-import { Buttons, SimButtonTopic } from './extensions/buttons.ts';
 import { EventPublisher } from './extensions/event-publisher.ts';
+import { frontPanel } from './extensions/front-panel.ts';
 import type { Extension } from './extensions/extension.ts';
 import { HomeAssistant } from './extensions/home-assistant.ts';
-import { Leds } from './extensions/leds.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { MqttRequests } from './extensions/mqtt-requests.ts';
 import { PlayLog } from './extensions/play-log.ts';
@@ -293,7 +288,19 @@ export class Controller {
           })
         : null,
       this.speaker(saved.volume),
-      ...(await this.frontPanel(router)),
+      ...(await frontPanel({
+        hardware: config.hardware,
+        broker: this.broker,
+        simButtonTopic: this.topics.prefix + 'sim/button',
+        router,
+        events: this.events,
+        log: this.log,
+        playing: () => this.engine.state === 'playing',
+        shareWindow: this.shareWindow,
+        joins: this.joins,
+        noMusic: this.noMusic,
+        onStop: (name, stop) => this.onStop(name, stop),
+      })),
       wifi,
       // the uplink to an external broker (README.md "MQTT uplink"): after the publishers it forwards
       config.mqtt.uplink.url !== null
@@ -488,49 +495,6 @@ export class Controller {
     return sink && new Speaker({ engine: this.engine, sink, clock: this.clock, events: this.events, volume });
   }
 
-  /** Buttons and LEDs: GPIO through libgpiod or onoff on a board, or the simulated twin (keyboard, sim/button topic). */
-  private async frontPanel(router: RequestRouter): Promise<Extension[]> {
-    const { hardware } = this.config;
-    const backend = chooseBackend(hardware.buttons.backend, hardware.sim);
-    const sources: ButtonSource[] = [];
-    let ledOutput: LedOutput;
-    if (backend === 'sim') {
-      if (hardware.sim && hardware.keyboard) {
-        const keyboard = new KeyboardButtons();
-        keyboard.on('quit', () => process.kill(process.pid, 'SIGINT'));
-        sources.push(keyboard);
-      }
-      if (hardware.sim) sources.push(new SimButtonTopic(this.broker, this.topics.prefix + 'sim/button', this.events));
-      ledOutput = (led, on) => this.log.debug('LED', { led, on });
-    } else {
-      try {
-        const panel = await openGpioPanel({
-          backend,
-          board: hardware.board,
-          buttonLines: hardware.buttons.map,
-          ledLines: hardware.leds.map,
-          onError: (message) => {
-            this.log.warn('GPIO problem', { error: message });
-            this.events.emit('error', { message: `GPIO: ${message}` });
-          },
-        });
-        await panel.buttons.startWatching();
-        this.onStop('GPIO', () => panel.close());
-        this.log.info('buttons and LEDs', { backend, board: panel.boardName });
-        sources.push(panel.buttons);
-        ledOutput = (led, on) => panel.setLed(led, on);
-      } catch (e) {
-        this.log.error('no buttons or LEDs; the box runs without them', { backend, error: (e as Error).message });
-        this.events.emit('error', { message: `buttons (${backend}): ${(e as Error).message}` });
-        return [];
-      }
-    }
-    return [
-      new Buttons({ sources, router, events: this.events, noMusic: this.noMusic }),
-      new Leds({ output: ledOutput, events: this.events, playing: () => this.engine.state === 'playing', shareWindow: this.shareWindow, joins: this.joins }),
-    ];
-  }
-
   /** The kiosk's programme, when the configuration has one; a programme with problems stops the start with each one's path. */
   private programmeRunner(): ProgrammeRunner | null {
     const config = this.config.programme;
@@ -549,7 +513,6 @@ export class Controller {
     this.onStop('programme state', () => store.flush());
     return new ProgrammeRunner({
       scheduler,
-      library: () => this.library.all(),
       events: this.events,
       save: (state) => store.save(state as object),
       log: (l, m, e) => this.log.log(l, m, e),

@@ -5,7 +5,6 @@
 // opening time starts it, a volume window sets the speaker's volume.
 // ARCHITECTURE.md "Programme".
 
-import type { Track } from '../../library/track.ts';
 import type { BoxEvents } from '../box-events.ts';
 import type { PlanStep, ProgrammeSteps } from './plan-step.ts';
 import type { Planned, ProgrammeScheduler } from './scheduler.ts';
@@ -19,7 +18,6 @@ export interface ProgrammedPlayback {
 
 export interface ProgrammeRunnerOptions {
   scheduler: ProgrammeScheduler;
-  library(): readonly Track[];
   events: BoxEvents;
   /** saves the scheduler's state (after each pick) */
   save(state: unknown): void;
@@ -44,7 +42,7 @@ export class ProgrammeRunner implements ProgrammeSteps {
 
   /** Called by Playback for each item; `at` is when it will start (wall clock, ms). */
   next(at: number): PlanStep {
-    const { item, warnings } = this.options.scheduler.next(at, { library: this.options.library() });
+    const { item, warnings } = this.options.scheduler.next(at); // the library it was built with (the box does not rescan while running)
     for (const warning of warnings) {
       this.options.log('warn', 'programme', { warning });
       this.options.events.emit('error', { message: `programme: ${warning}` });
