@@ -355,7 +355,9 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.stallGap = true;
       this.stats.stalls++;
     }
-    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && this.t0 + this.n * this.chunkUs <= now; budget--) {
+    // a live input's slot is produced once its frames have been captured and read
+    const due = () => this.t0 + this.n * this.chunkUs + (this.cur?.source.inputDelayUs ?? 0);
+    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && due() <= now; budget--) {
       try {
         this.produce(this.t0 + this.n * this.chunkUs);
       } catch (err) {
@@ -364,12 +366,12 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.n++;
     }
     if (!this.started) return; // stopped by a listener
-    const wait = (this.t0 + this.n * this.chunkUs - this.clock()) / 1000;
+    const wait = (due() - this.clock()) / 1000;
     this.timer = setTimeout(this.tick, Math.max(0, wait));
   };
 
   private produce(captureUs: number): void {
-    const { pcm, trackId, announce } = this.fill();
+    const { pcm, trackId, announce } = this.fill(captureUs);
     this.applyFade(pcm);
     this.overlay.mix(pcm);
     const chunk: Chunk = { seq: this.seq++, playAt: captureUs + this.latencyMs * 1000, pcm, payloads: new Map() };
@@ -388,7 +390,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   }
 
   /** Builds one chunk of PCM, crossing into the next source when one ends (gapless). */
-  private fill(): { pcm: Int16Array; trackId?: string; announce: Announce[] } {
+  private fill(slotUs: number): { pcm: Int16Array; trackId?: string; announce: Announce[] } {
     const fpc = this.framesPerChunk;
     const ch = this.format.channels;
     const pcm = new Int16Array(fpc * ch);
@@ -398,7 +400,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (this.paused) return { pcm, announce: this.takeIdle(announce) };
     for (let switches = 0; this.cur && filled < fpc && switches <= MAX_SWITCHES_PER_CHUNK; ) {
       const cur = this.cur;
-      const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled);
+      const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled, slotUs + framesToUs(filled, this.format));
       const frames = got.length / ch;
       if (frames > 0) {
         const title = cur.source.streamTitle ?? null;

@@ -15,9 +15,13 @@ export interface PcmSource {
   readonly description: string;
   /**
    * Takes up to `frames` interleaved s16 frames that are ready now. Returns fewer
-   * (possibly an empty array) when the producer is behind.
+   * (possibly an empty array) when the producer is behind. `atUs` is the box-clock
+   * instant the first of them stands for (its playAt minus the latency): a live
+   * input hands out what it captured then.
    */
-  read(frames: number): Int16Array;
+  read(frames: number, atUs?: number): Int16Array;
+  /** a live input's frames exist only this long after their instant: the engine produces its slots that much later (µs) */
+  readonly inputDelayUs?: number;
   /** true once the source has delivered everything it ever will (end of file) */
   readonly ended: boolean;
   /** set when the source failed (corrupt file, ffmpeg error); read() then returns nothing */

@@ -30,6 +30,8 @@ export interface CaptureData {
   data: ArrayBuffer; // interleaved samples in `format`
   frames: number;
   atUs: number; // when the read returned
+  /** frames the device had captured but not yet handed over at atUs (snd_pcm_delay); NaN when it cannot tell */
+  delayFrames: number;
   overruns: number;
 }
 
@@ -113,7 +115,11 @@ function read(req: CaptureReadRequest): CaptureData {
     got += n;
   }
   const data = buf.buffer.slice(buf.byteOffset, buf.byteOffset + got * bytesPerFrame);
-  return { data, frames: got, atUs: monotonicUs(), overruns };
+  // the newest captured frame at this instant is (frames read so far + delay): the
+  // source's capture clock is fitted to these readings (capture-source.ts)
+  const delay: number[] = [0];
+  const rc = snd.delay(p, delay) as number;
+  return { data, frames: got, atUs: monotonicUs(), delayFrames: rc < 0 ? Number.NaN : Math.max(0, Number(delay[0])), overruns };
 }
 
 function closePcm(): null {

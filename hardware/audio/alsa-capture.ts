@@ -11,6 +11,16 @@ const SND_PCM_TYPE_NULL = 4;
 /** how long a close may wait for a read that never returns before the worker is terminated */
 const CLOSE_TIMEOUT_MS = 1000;
 
+/** Where the device stood when a read returned: the basis of the capture clock. */
+export interface CaptureReading {
+  /** monotonic µs when the read returned */
+  atUs: number;
+  /** frames captured but not yet read at that instant (NaN: the device cannot tell) */
+  delayFrames: number;
+  /** overruns since open: frames the device lost, so the frame count jumped */
+  overruns: number;
+}
+
 /** What a capture source needs of a device: the ALSA one, or a test's. */
 export interface CaptureDevice {
   readonly name: string;
@@ -18,12 +28,15 @@ export interface CaptureDevice {
   open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }>;
   /** reads up to `frames` frames as s16 stereo (fewer at the end of a file-backed PCM) */
   read(frames: number): Promise<Int16Array>;
+  /** the reading taken with the last read; a device without one is read as "captured when the read returned" */
+  readonly lastReading?: CaptureReading | null;
   close(): Promise<void>;
 }
 
 export class AlsaCapture implements CaptureDevice {
   private worker: WorkerRpc<CaptureOperations> | null = null;
   private opened: CaptureOpened | null = null;
+  lastReading: CaptureReading | null = null;
 
   constructor(
     readonly name: string,
@@ -50,6 +63,7 @@ export class AlsaCapture implements CaptureDevice {
     const opened = this.opened;
     if (!opened || !this.worker) throw new Error(`ALSA capture '${this.name}': not open`);
     const captured = await this.worker.call('read', { frames });
+    this.lastReading = { atUs: captured.atUs, delayFrames: captured.delayFrames, overruns: captured.overruns };
     return toStereoS16(captured.data, opened.format, opened.channels);
   }
 
@@ -64,6 +78,7 @@ export class AlsaCapture implements CaptureDevice {
     const worker = this.worker;
     this.worker = null;
     this.opened = null;
+    this.lastReading = null;
     await worker?.terminate();
   }
 }

@@ -5,40 +5,17 @@
 // jumpy snd_pcm_delay; the recording shows whether it still plays on time.
 
 import { expect } from 'chai';
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monotonicUs } from '../../firmware/util/time.ts';
+import { makeCorrelationMaterial } from '../bench/lib/material.ts';
 import { startPulseRig, type PulseRig, type MonitorRecorder } from '../bench/lib/pulse-rig.ts';
 import { probeSchedule, type ScheduleProbe } from '../bench/lib/schedule-probe.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** band-limited noise under a wandering envelope: one sharp correlation peak per window */
-function makeMaterial(file: string, seconds: number): void {
-  const voice = (k: number) => `(0.55+0.35*sin(2*PI*0.23*t+${k}))*0.35*(2*random(${k})-1)`;
-  execFileSync('ffmpeg', [
-    '-nostdin',
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=${seconds}`,
-    '-af',
-    'lowpass=f=4000',
-    '-ac',
-    '2',
-    '-ar',
-    '48000',
-    '-sample_fmt',
-    's16',
-    file,
-  ]);
-}
 
 describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recorded)', function () {
   this.timeout(120_000);
@@ -53,7 +30,7 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-sync-'));
     const material = path.join(dir, 'material.flac');
-    makeMaterial(material, 40);
+    makeCorrelationMaterial(material, 40);
     const fifo = path.join(dir, 'box.fifo');
     spawnSync('mkfifo', [fifo]);
     feeder = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', material, '-f', 's16le', '-ar', '48000', '-ac', '2', '-y', fifo], { stdio: 'ignore' });

@@ -1,28 +1,40 @@
 // Live input: an ALSA capture PCM (line-in, USB interface, a loopback or PulseAudio
-// monitor) as a PcmSource. The device delivers periods on its own crystal; the
-// engine pulls chunks on the box clock. Between them an elastic buffer: kept near a
-// target level, and when drift carries it out of a band around that level the
-// source resamples by at most 0.1 % (linear interpolation, inaudible) until it is
-// back near the target. Inside the band frames pass through untouched, so a capture
-// whose clock matches the box's stays sample-exact.
+// monitor) as a PcmSource, timed so that a sample leaves every DAC at the instant it
+// entered the box plus the stream latency (README "Live input", ARCHITECTURE.md).
+//
+// The device delivers periods on its own crystal. Each read comes with a reading
+// (when it returned, how many frames the device still held), and a capture clock —
+// the same filtered line the players fit to their output device (DeviceClock) —
+// gives the frame that was being captured at any instant. The engine asks for the
+// frames of a chunk slot `inputDelayUs` after the slot began, naming the slot's
+// instant; the source hands out the frames captured at that instant. Small
+// departures (the capture crystal against the box clock) are corrected by
+// resampling at most 0.1 % (linear interpolation, inaudible); inside ±0.5 ms frames
+// pass through untouched, so a capture whose clock matches the box's stays
+// sample-exact. A large one (start, overrun, a stalled engine) re-aligns at once.
 //
 // The stream never stops for a device problem: while the PCM is missing, busy,
 // unplugged or silent-stuck the source returns silence, reports the error once, and
 // reopens with exponential backoff.
 
 import { EventEmitter } from 'node:events';
+import { DeviceClock } from '../../../companion/player/device-clock.ts';
 import type { CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
 import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
 import { monotonicUs } from '../../util/time.ts';
 import type { PcmSource } from '../types.ts';
 
-const LEVEL_SMOOTHING = 0.04; // per chunk: a time constant of ~25 chunks
+/** |timing error| beyond which the source re-aligns at once instead of resampling */
+const JUMP_MS = 20;
+/** the resampling starts beyond this error and stops under a fifth of it */
+const CORRECT_FROM_MS = 0.5;
+/** full correction (maxRatio) from this error on: a time constant of about 2 s */
+const FULL_CORRECTION_MS = 2;
 
 export interface CaptureSourceOptions {
   format?: PcmFormat;
   clock?: () => number; // µs
-  targetMs?: number; // elastic buffer level aimed at (default 80)
-  bandMs?: number; // drift is corrected only once the level leaves ±band around the target (default 30)
+  inputDelayMs?: number; // how long after a slot's instant the engine asks for its frames (default 100)
   maxRatio?: number; // largest resampling correction (default 0.001 = 0.1 %)
   stallMs?: number; // a read that takes longer is a device that stopped delivering (default 2000)
   retryMs?: [number, number]; // reopen backoff, first and longest (default 500, 30000)
@@ -41,33 +53,35 @@ export interface CaptureSourceEvents {
 
 export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements PcmSource {
   readonly kind = 'capture' as const;
+  /** the engine produces a slot this long after its instant, once its frames are captured and read */
+  readonly inputDelayUs: number;
   readonly description: string;
   readonly ended = false;
   readonly error: Error | null = null;
   readonly format: PcmFormat;
   private readonly clock: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly targetFrames: number;
-  private readonly bandFrames: number;
   private readonly maxRatio: number;
   private readonly stallMs: number;
   private readonly retryMs: [number, number];
   private readonly silenceThreshold: number;
   private readonly silenceMs: number;
-  // elastic buffer: captured s16 stereo at the device rate
+  // captured s16 stereo at the device rate, not yet handed out
   private chunks: Int16Array[] = [];
   private head = 0; // frames already consumed from chunks[0]
   private level = 0; // frames buffered
   private frac = 0; // fractional read position (resampling)
   private deviceRate = 0;
+  private readTotal = 0; // frames read from the device since it opened: the buffer ends at this index
+  private captureClock: DeviceClock | null = null;
+  private overrunsSeen = 0;
   private primed = false;
-  private avgLevel = NaN;
   private correcting = false;
   private closed = false;
   private up = false;
   private silentSinceUs = NaN;
   private silenceReported = false;
-  readonly stats = { overflows: 0, underruns: 0, corrections: 0, reopens: 0, framesCaptured: 0 };
+  readonly stats = { overflows: 0, underruns: 0, corrections: 0, realignments: 0, reopens: 0, framesCaptured: 0, lastErrorMs: 0 };
 
   constructor(
     private readonly device: CaptureDevice,
@@ -78,9 +92,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     if (this.format.channels !== 2 || this.format.bitsPerSample !== 16) throw new Error('capture: the stream format must be 16-bit stereo');
     this.clock = opts.clock ?? monotonicUs;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    const rate = this.format.sampleRate;
-    this.targetFrames = Math.round(((opts.targetMs ?? 80) * rate) / 1000);
-    this.bandFrames = Math.round(((opts.bandMs ?? 30) * rate) / 1000);
+    this.inputDelayUs = (opts.inputDelayMs ?? 100) * 1000;
+    if (!(this.inputDelayUs > 0)) throw new RangeError(`capture: inputDelayMs must be > 0, got ${opts.inputDelayMs}`);
     this.maxRatio = opts.maxRatio ?? 0.001;
     this.stallMs = opts.stallMs ?? 2000;
     this.retryMs = opts.retryMs ?? [500, 30_000];
@@ -104,36 +117,57 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     return this.level;
   }
 
-  read(frames: number): Int16Array {
+  /**
+   * The frames captured from `atUs` on (box clock; default: `inputDelayUs` ago),
+   * resampled to the stream rate. Silence while the device is down or before the
+   * frames of that instant have been read.
+   */
+  read(frames: number, atUs?: number): Int16Array {
     const out = new Int16Array(frames * 2);
-    if (!this.primed) {
-      if (this.level < this.targetFrames) {
-        // silence until the buffer holds its target
+    const captureClock = this.captureClock;
+    if (!this.up || !captureClock?.ready) {
+      this.trackSilence(out, 0);
+      return out;
+    }
+    const ratio = this.deviceRate / this.format.sampleRate; // device frames per stream frame
+    const msFrames = this.deviceRate / 1000;
+    // the device frame being captured at the slot's instant, against where the buffer stands
+    const wanted = captureClock.consumedAt(atUs ?? this.clock() - this.inputDelayUs);
+    let err = this.readTotal - this.level + this.frac - wanted; // > 0: the head was captured after the slot
+    let lead = 0; // stream frames of silence before the head (its instant is later than the slot's)
+    if (!this.primed || Math.abs(err) > JUMP_MS * msFrames) {
+      if (this.primed) this.stats.realignments++;
+      this.primed = false;
+      this.correcting = false;
+      if (err < 0) {
+        const drop = Math.min(this.level, Math.ceil(-err));
+        this.discard(drop);
+        err += drop;
+        this.frac = 0;
+      } else {
+        lead = Math.min(frames, Math.round(err / ratio));
+        err -= lead * ratio;
+      }
+      if (err < -1 || lead === frames) {
+        // the slot's frames are not read yet, or its whole span lies before the first buffered frame
         this.trackSilence(out, 0);
         return out;
       }
       this.primed = true;
     }
-    // input frames per output frame: the rate conversion, and the drift correction,
-    // steered by the level averaged over ~0.5 s (device periods and scheduling
-    // jitter move the instant level by more than drift does in minutes)
-    const mid = this.level - (frames * this.deviceRate) / this.format.sampleRate / 2;
-    this.avgLevel = Number.isNaN(this.avgLevel) ? mid : this.avgLevel + (mid - this.avgLevel) * LEVEL_SMOOTHING;
-    const err = this.avgLevel - this.targetFrames;
-    if (Math.abs(err) > this.bandFrames) this.correcting = true;
-    else if (Math.abs(err) < this.bandFrames / 4) this.correcting = false;
-    const correction = this.correcting ? Math.max(-this.maxRatio, Math.min(this.maxRatio, (err / this.bandFrames) * this.maxRatio)) : 0;
+    this.stats.lastErrorMs = err / msFrames;
+    if (Math.abs(err) > CORRECT_FROM_MS * msFrames) this.correcting = true;
+    else if (Math.abs(err) < (CORRECT_FROM_MS / 5) * msFrames) this.correcting = false;
+    // while correcting: the capture crystal's measured rate (feed-forward) plus a pull towards the slot
+    const pull = (-err / (FULL_CORRECTION_MS * msFrames)) * this.maxRatio;
+    const correction = this.correcting ? Math.max(-this.maxRatio, Math.min(this.maxRatio, captureClock.ppm * 1e-6 + pull)) : 0;
     if (correction !== 0) this.stats.corrections++;
-    const step = (this.deviceRate / this.format.sampleRate) * (1 + correction);
-    if (step === 1 && this.frac === 0) {
-      const n = this.take(out, frames);
-      if (n < frames) this.underrun();
-      this.trackSilence(out, n);
-      return out;
-    }
-    const n = this.resample(out, frames, step);
-    if (n < frames) this.underrun();
-    this.trackSilence(out, n);
+    const step = ratio * (1 + correction);
+    const body = out.subarray(lead * 2);
+    const want = frames - lead;
+    const n = step === 1 && this.frac === 0 ? this.take(body, want) : this.resample(body, want, step);
+    if (n < want) this.underrun();
+    this.trackSilence(out, lead + n);
     return out;
   }
 
@@ -151,6 +185,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         const info = await this.device.open();
         if (this.closed) break;
         this.deviceRate = info.rate;
+        this.restartTiming(info.rate);
         this.up = true;
         backoff = this.retryMs[0];
         this.emit('device-ok', { device: this.device.name, rate: info.rate, clocked: info.clocked });
@@ -159,7 +194,6 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         if (this.closed) break;
         this.up = false;
         this.primed = false;
-        this.avgLevel = NaN;
         this.emit('device-error', { device: this.device.name, message: (e as Error).message, retryInMs: backoff });
         await this.device.close().catch(() => undefined);
         this.stats.reopens++;
@@ -196,17 +230,45 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       captured += pcm.length / 2;
       this.stats.framesCaptured += pcm.length / 2;
       this.push(pcm);
+      // a paced file PCM's frames are due at exact instants; a clocked device says how far it is ahead of the read
+      this.observe(info.clocked ? (this.device.lastReading ?? null) : { atUs: startUs + (captured * 1e6) / info.rate, delayFrames: 0, overruns: 0 });
     }
+  }
+
+  private restartTiming(rate: number): void {
+    this.chunks = [];
+    this.head = 0;
+    this.level = 0;
+    this.frac = 0;
+    this.readTotal = 0;
+    this.overrunsSeen = 0;
+    this.primed = false;
+    this.captureClock = new DeviceClock({ rate });
+  }
+
+  private observe(reading: { atUs: number; delayFrames: number; overruns: number } | null): void {
+    const captureClock = this.captureClock;
+    if (!captureClock) return;
+    if (reading && reading.overruns !== this.overrunsSeen) {
+      // the device lost frames: the count no longer lines up with the old line
+      this.overrunsSeen = reading.overruns;
+      captureClock.restart();
+      this.primed = false;
+    }
+    const delay = reading && Number.isFinite(reading.delayFrames) ? reading.delayFrames : 0;
+    // frames captured by then = read + still held by the device (a negative delay for the playback-side model)
+    captureClock.observe(reading?.atUs ?? this.clock(), this.readTotal, -delay);
   }
 
   private push(pcm: Int16Array): void {
     this.chunks.push(pcm);
     this.level += pcm.length / 2;
+    this.readTotal += pcm.length / 2;
     // never more than a second buffered: a stalled engine must not grow memory
-    const max = this.targetFrames + this.deviceRate;
-    if (this.level > max) {
+    const keep = (this.inputDelayUs * this.deviceRate) / 1e6;
+    if (this.level > keep + this.deviceRate) {
       this.stats.overflows++;
-      this.discard(this.level - this.targetFrames);
+      this.discard(Math.round(this.level - keep));
     }
   }
 
@@ -269,8 +331,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
 
   private underrun(): void {
     this.stats.underruns++;
-    this.primed = false; // refill to the target before playing on
-    this.avgLevel = NaN;
+    this.primed = false; // re-align with the next read
   }
 
   private trackSilence(out: Int16Array, n: number): void {

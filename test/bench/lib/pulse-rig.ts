@@ -55,6 +55,8 @@ export interface PulseRig {
   /** recording channel of each player, in order */
   players: string[];
   env(player: string, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** environment for a process capturing one of `inputs`: its channel of the null sink, as a PulseAudio source */
+  captureEnv(player: string, base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
   /** starts recording the null sink's monitor (once) */
   record(clock: () => number): MonitorRecorder;
   /**
@@ -71,6 +73,11 @@ export interface PulseRigOptions {
   players: string[];
   /** parec's latency: also the null sink's render block (a monitor's latency request sets it) */
   recordLatencyMs?: number;
+  /**
+   * players whose channel is also a capture source (a mono remap of the monitor): what is
+   * played into such a sink enters a capturing process at the instant it is recorded
+   */
+  inputs?: string[];
 }
 
 const SINK_NAME = /^[a-z][a-z0-9_]{0,30}$/;
@@ -79,6 +86,7 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   if (o.players.length < 1 || o.players.length > 32) throw new Error(`startPulseRig: 1 to 32 players (one null-sink channel each), got ${o.players.length}`);
   for (const p of o.players) if (!SINK_NAME.test(p)) throw new Error(`startPulseRig: player name '${p}' must be lower-case letters, digits, _ (it names a sink)`);
   if (new Set(o.players).size !== o.players.length) throw new Error('startPulseRig: player names must be distinct');
+  for (const p of o.inputs ?? []) if (!o.players.includes(p)) throw new Error(`startPulseRig: input '${p}' is not one of the players (${o.players.join(', ')})`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-rig-'));
   mkdirSync(path.join(dir, '.config/pulse'), { recursive: true });
   // realtime scheduling as a desktop session gives its sound server (through rtkit): on a
@@ -94,6 +102,9 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
     `module-null-sink sink_name=nc_rec rate=${RIG_RATE} channels=${o.players.length} channel_map=${channelMap}`,
     `module-native-protocol-unix socket=${socket} auth-anonymous=1`,
     ...o.players.map((p, i) => `module-remap-sink sink_name=nc_${p} master=nc_rec channels=1 channel_map=mono master_channel_map=aux${i} remix=no`),
+    ...(o.inputs ?? []).map(
+      (p) => `module-remap-source source_name=nc_in_${p} master=nc_rec.monitor channels=1 channel_map=mono master_channel_map=aux${o.players.indexOf(p)} remix=no`,
+    ),
   ];
   const env = { ...process.env, HOME: dir, XDG_CONFIG_HOME: path.join(dir, '.config'), PULSE_RUNTIME_PATH: path.join(dir, 'runtime') };
   const proc: ChildProcess = spawn('pulseaudio', ['-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', ...modules.flatMap((m) => ['-L', m])], {
@@ -133,6 +144,10 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
     env: (player, base = process.env) => {
       if (!(player in sinks)) throw new Error(`no sink for player '${player}' (players: ${o.players.join(', ')})`);
       return { ...base, PULSE_SERVER: server, PULSE_SINK: sinks[player] };
+    },
+    captureEnv: (player, base = process.env) => {
+      if (!o.inputs?.includes(player)) throw new Error(`no capture source for '${player}' (inputs: ${(o.inputs ?? []).join(', ') || 'none'})`);
+      return { ...base, PULSE_SERVER: server, PULSE_SOURCE: `nc_in_${player}` };
     },
     record: (clock) => (recorder ??= recordMonitor(server, path.join(dir, 'monitor.raw'), o.players.length, clock, o.recordLatencyMs ?? 5)),
     offsets: (pairs, opts = {}) => {
