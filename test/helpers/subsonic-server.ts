@@ -109,7 +109,7 @@ export async function startSubsonicServer(options: SubsonicServerOptions): Promi
     if (!ok) return fail(res, 40, 'Wrong username or password.');
     return serve(method, q, res);
   });
-  const serve = (method: string, q: URLSearchParams, res: http.ServerResponse): void => {
+  const serve = (method: string, q: URLSearchParams, res: http.ServerResponse) => {
     switch (method) {
       case 'ping':
         return reply(res, {});
