@@ -171,7 +171,14 @@ export class Controller {
       this.onStop('loudness', () => loudness.stop());
     }
     network.on('stations', (stations) => this.playback.setStations(stations));
-    const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });
+    const liveInput = new LiveInput({
+      opener,
+      playback: this.playback,
+      events: this.events,
+      fallback: config.capture.silenceFallback,
+      programme: programme !== null,
+      log: (l, m, e) => this.log.log(l, m, e),
+    });
     this.reportAudioErrors(codecs);
     this.playback.on('change', () => store.save(this.playback.toJSON()));
     const positionSaver = setInterval(() => {
