@@ -69,6 +69,17 @@ export class NetworkSources extends EventEmitter<NetworkSourcesEvents> {
   constructor(private readonly options: NetworkSourcesOptions) {
     super();
     this.changes = structuredClone(options.saved);
+    // an entry edited by hand into something the config would refuse is left out (and dropped at the next change)
+    for (const kind of ['stations', 'servers'] as const) {
+      const entries: Array<Station | ServerConfig> = this.changes[kind];
+      const valid = entries.filter((entry) => {
+        const problem = options.checkEntry(kind, entry);
+        if (problem) options.log('warn', `a saved ${kind === 'stations' ? 'station' : 'server'} is not valid and is left out`, { name: entry.name, problem });
+        return !problem;
+      });
+      if (kind === 'stations') this.changes.stations = valid as Station[];
+      else this.changes.servers = valid as ServerConfig[];
+    }
     for (const entry of this.changes.servers) {
       try {
         this.added.set(entry.name, options.openServer(entry, `server '${entry.name}' (added over MQTT)`));

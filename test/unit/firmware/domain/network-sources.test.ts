@@ -64,6 +64,27 @@ describe('NetworkSources (stations and servers the owner changes)', () => {
     expect(statSync(file).mode & 0o777).to.equal(0o600);
   });
 
+  it('a saved entry edited by hand into one the config refuses is left out and named in the log', () => {
+    writeFileSync(
+      path.join(dir, 'network.json'),
+      JSON.stringify({
+        version: 1,
+        stations: [
+          { name: 'Edited', url: 'gopher://x' },
+          { name: 'Fine FM', url: 'http://127.0.0.1:1/fine' },
+        ],
+        servers: [],
+        removed: { stations: [], servers: [] },
+      }),
+    );
+    expect(
+      open()
+        .stations()
+        .map((s) => s.name),
+    ).to.deep.equal(['Config FM', 'Other FM', 'Fine FM']);
+    expect(logs.join('\n')).to.match(/a saved station is not valid and is left out .*Edited.*url must match pattern/);
+  });
+
   it('a corrupt file is set aside and the config lists hold', () => {
     writeFileSync(path.join(dir, 'network.json'), '{"version":1,"stations":[{"name":');
     const network = open();
