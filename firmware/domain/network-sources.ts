@@ -117,10 +117,7 @@ export class NetworkSources extends EventEmitter<NetworkSourcesEvents> {
     const name = typeof entry.name === 'string' ? entry.name : '';
     const what = kind === 'stations' ? 'station' : 'server';
     if (problem) throw new ClientError(`${what} '${name}': ${problem}`);
-    const present = this.entries(kind);
-    if (present.some((e) => e.entry.name === name) || (kind === 'servers' && name === ON_THE_BOX))
-      throw new ClientError(`a ${what} named '${name}' exists already${name === ON_THE_BOX ? " ('box' names the box's own files)" : ''}: remove it first or pick another name`);
-    if (present.length >= MAX[kind]) throw new ClientError(`the box holds at most ${MAX[kind]} ${kind}: remove one first`);
+    this.ensureRoom(kind, name);
     let reply: Record<string, unknown> = {};
     let server: SubsonicServer | null = null;
     if (kind === 'servers') {
@@ -130,6 +127,7 @@ export class NetworkSources extends EventEmitter<NetworkSourcesEvents> {
         throw new ClientError((e as Error).message);
       }
       reply = await probe(server);
+      this.ensureRoom(kind, name); // another request may have added one while the server was asked
     }
     const next = structuredClone(this.changes);
     if (kind === 'stations') next.stations.push(entry as unknown as Station);
@@ -140,6 +138,14 @@ export class NetworkSources extends EventEmitter<NetworkSourcesEvents> {
     await this.options.settled();
     this.options.log('info', `the owner added the ${what} '${name}'`);
     return { [what]: { ...redacted(entry as unknown as Station | ServerConfig), from: 'owner' }, ...reply };
+  }
+
+  private ensureRoom(kind: NetworkKind, name: string): void {
+    const what = kind === 'stations' ? 'station' : 'server';
+    const present = this.entries(kind);
+    if (present.some((e) => e.entry.name === name) || (kind === 'servers' && name === ON_THE_BOX))
+      throw new ClientError(`a ${what} named '${name}' exists already${name === ON_THE_BOX ? " ('box' names the box's own files)" : ''}: remove it first or pick another name`);
+    if (present.length >= MAX[kind]) throw new ClientError(`the box holds at most ${MAX[kind]} ${kind}: remove one first`);
   }
 
   /** Removes a station or server by name (the config's too: it stays hidden until added again). */
