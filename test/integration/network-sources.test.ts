@@ -232,6 +232,12 @@ describe('the owner adds and removes stations and music servers over MQTT (real 
       queue.data.queue.map((t: Json) => t.title),
       JSON.stringify(queue.data),
     ).to.include('Lighthouse Keeper');
+    // and it still plays: streamed from the server again, its credentials added anew
+    const streamsBefore = server.requests.filter((u) => u.pathname.endsWith('/stream')).length;
+    const played = await ask('play', { id: found.data.results[0].id });
+    expect(played.status, JSON.stringify(played)).to.equal('ok');
+    await waitFor(`the queued server track playing after the restart (${JSON.stringify(state.track)})`, () => state.track?.title === 'Lighthouse Keeper', 20_000);
+    expect(server.requests.filter((u) => u.pathname.endsWith('/stream')).length).to.be.greaterThan(streamsBefore);
     const keyedAgain = await ask('search', { query: 'keyed voyage' });
     expect(
       keyedAgain.data?.results.map((r: Json) => r.where),
