@@ -26,6 +26,7 @@ import { NOBODY } from './domain/caller.ts';
 import { JoinManager } from './domain/join-manager.ts';
 import { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
+import { openNetworkSources } from './domain/network-sources.ts';
 import { Playback, type TrackPosition } from './domain/playback.ts';
 import { ProgrammeRunner } from './domain/programme/programme-runner.ts';
 import { ProgrammeScheduler } from './domain/programme/scheduler.ts';
@@ -47,7 +48,8 @@ import { Wifi } from './extensions/wifi.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
 import { gainDbFor, LoudnessIndex } from './library/loudness.ts';
-import { MusicLibrary, openServers } from './library/music-library.ts';
+import { MusicLibrary } from './library/music-library.ts';
+import type { Track } from './library/track.ts';
 import { LibraryIndex } from './library/search.ts';
 import type { BoxServices } from './requests/context.ts';
 import { statusData } from './requests/handlers/status.ts';
@@ -74,6 +76,8 @@ interface Persisted {
   volume: number;
   queue?: PlayQueueJSON;
   position?: TrackPosition;
+  /** the music servers' tracks in the queue (Playback.toJSON) */
+  remote?: Track[];
 }
 
 /** how often the playing track's position is saved, so a box that restarts (even after kill -9) continues near it */
@@ -122,7 +126,10 @@ export class Controller {
     });
     const saved = store.load({ volume: config.audio.volume });
     this.library = await this.scanLibrary();
-    this.music = new MusicLibrary({ local: this.library, servers: openServers(config.servers) });
+    const network = openNetworkSources(config, (l, m, e) => this.log.log(l, m, e));
+    this.music = new MusicLibrary({ local: this.library, servers: network.servers() });
+    this.music.rememberAll(saved.remote ?? []);
+    network.on('servers', (servers) => this.music.setServers(servers));
 
     // the audio path: sources → engine → FIFO → stream
     const codecs = [...new Set<CodecName>([...config.stream.codecs, config.stream.codec])];
@@ -151,7 +158,7 @@ export class Controller {
       clock: this.clock,
       sourceLabel: config.source,
       liveSources: config.sources,
-      stations: config.stations,
+      stations: network.stations(),
       initialVolume: saved.volume,
       queue: saved.queue,
       resume: saved.position,
@@ -163,7 +170,15 @@ export class Controller {
       void loudness.measureAll(this.library.all());
       this.onStop('loudness', () => loudness.stop());
     }
-    const liveInput = new LiveInput({ opener, playback: this.playback, events: this.events, fallback: config.capture.silenceFallback, log: (l, m, e) => this.log.log(l, m, e) });
+    network.on('stations', (stations) => this.playback.setStations(stations));
+    const liveInput = new LiveInput({
+      opener,
+      playback: this.playback,
+      events: this.events,
+      fallback: config.capture.silenceFallback,
+      programme: programme !== null,
+      log: (l, m, e) => this.log.log(l, m, e),
+    });
     this.reportAudioErrors(codecs);
     this.playback.on('change', () => store.save(this.playback.toJSON()));
     const positionSaver = setInterval(() => {
@@ -209,6 +224,7 @@ export class Controller {
       shareWindow: this.shareWindow,
       listeners: this.listeners,
       announcements,
+      network,
       persisted: () => store.settled(),
       ...(programme ? { programme } : {}),
     };
@@ -266,6 +282,7 @@ export class Controller {
             version: packageVersion(),
             topics: this.topics,
             sources: () => this.playback.sources(),
+            events: this.events,
             broker: this.broker,
             router,
             log: (l, m, e) => this.log.log(l, m, e),

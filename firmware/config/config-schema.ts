@@ -259,10 +259,19 @@ export const ConfigSchema = Type.Object(
             maxLength: 2000,
             description: "the server's address, e.g. http://192.168.1.10:4533 (Navidrome) or http://nas:4747 (Gonic)",
           }),
-          username: Type.String({ minLength: 1, maxLength: 200 }),
+          username: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'with a password (not with an API key)' })),
           password: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'better: passwordFile or passwordEnv' })),
-          passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'a file holding the password (one line)' })),
-          passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'an environment variable holding the password' })),
+          passwordFile: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'a file holding the password (one line)' })),
+          passwordEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 200, description: 'an environment variable holding the password' })),
+          apiKey: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 2000,
+              description: "an OpenSubsonic API key (servers with the 'apiKeyAuthentication' extension), instead of username and password",
+            }),
+          ),
+          apiKeyFile: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'a file holding the API key (one line)' })),
+          apiKeyEnv: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 200, description: 'an environment variable holding the API key' })),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 10000, description: 'a search waits this long for the server (default 1000)' })),
         },
         { additionalProperties: false },
@@ -271,7 +280,7 @@ export const ConfigSchema = Type.Object(
         maxItems: 8,
         default: [],
         description:
-          "Subsonic/OpenSubsonic music servers (Navidrome, Gonic, Airsonic…) searched beside the box's own library; exactly one of password, passwordFile, passwordEnv each",
+          "Subsonic/OpenSubsonic music servers (Navidrome, Gonic, Airsonic…) searched beside the box's own library; each: username with exactly one of password, passwordFile, passwordEnv, or exactly one of apiKey, apiKeyFile, apiKeyEnv (no username)",
       },
     ),
     capture: Section({

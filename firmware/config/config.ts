@@ -191,3 +191,24 @@ export function loadConfig(options: LoadOptions = {}): BoxConfig {
   }
   return { ...data, boxId: data.boxId ?? defaultBoxId() };
 }
+
+/**
+ * Checks one entry of a list setting (`stations`, `servers`) against the same schema as
+ * the file, for a change made at run time (the owner's `stations`/`servers` requests):
+ * null when valid, else the problems, each naming the entry's field.
+ */
+export function checkListEntry(key: 'stations' | 'servers', entry: unknown): string | null {
+  const { validate } = schema();
+  const data = { [key]: [structuredClone(entry)] };
+  if (validate(data)) return null;
+  const prefix = `/${key}/0`;
+  const problems = (validate.errors ?? [])
+    .filter((error) => error.instancePath.startsWith(prefix))
+    .map((error) =>
+      describe({ ...error, instancePath: error.instancePath.slice(prefix.length) }, entry)
+        .replace(/^\//, '')
+        .replace(/^unknown key \//, 'unknown key ')
+        .trim(),
+    );
+  return problems.length > 0 ? [...new Set(problems)].join('; ') : `not a valid entry of ${key}`;
+}

@@ -2,7 +2,7 @@
 // (the MQTT event topics, the state topics, the LEDs, the console, Home Assistant).
 // Domain parts keep their own small events; `announceDomainEvents` translates them
 // here in one place, so an extension never reaches into a part to listen.
-// Every event except `changed` and `volume` is published as nearcast/<boxId>/event/<name>
+// Every event except `changed`, `volume` and `sources` is published as nearcast/<boxId>/event/<name>
 // (README.md "MQTT topics"). ARCHITECTURE.md "Control path".
 
 import { EventEmitter } from 'node:events';
@@ -30,6 +30,8 @@ export interface BoxEventMap {
   changed: [];
   /** the box volume (the box's own speaker; listeners set their own) */
   volume: [number];
+  /** the sources the owner may switch to changed (a station added or removed): Home Assistant's select is announced again */
+  sources: [string[]];
   /** the track listeners hear now (emitted when it starts being heard) */
   track: [{ track: TrackSummary | null; kind: PlayedAs['kind']; playlist: string | null }];
   share: [ShareState];
@@ -102,6 +104,7 @@ export function announceDomainEvents(events: BoxEvents, parts: DomainParts): voi
   const changed = () => events.emit('changed');
   playback.on('change', changed);
   playback.on('volume', (v) => events.emit('volume', v));
+  playback.on('sources', (list) => events.emit('sources', list));
   playback.on('track', (t, as) =>
     events.emit('track', {
       track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs },

@@ -4,6 +4,11 @@
 // `library`) the box plays its library while the capture stays silent — listening
 // on in the background and switching back when sound returns.
 //
+// Under a kiosk programme, a radio stream that is lost is not waited for: the
+// programme goes on with its next item at once, and event/error says why (README.md
+// "Kiosk": the box is never silent without a word). Without a programme the box keeps
+// trying the station with backoff, as the owner chose it.
+//
 // Switches are made on the next turn of the event loop: a report can come from
 // inside the engine's read of that very source, and the engine must not have its
 // source changed under it.
@@ -17,6 +22,8 @@ export interface LiveInputOptions {
   playback: Pick<PlaybackControl, 'selectSource' | 'nowPlaying'>;
   events: BoxEvents;
   fallback: 'none' | 'library';
+  /** a kiosk programme runs: a lost radio stream gives way to its next item */
+  programme?: boolean;
   log(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
 }
 
@@ -36,7 +43,11 @@ export class LiveInput {
   private stream(r: StreamReport): void {
     if (!r.live) return;
     const { events } = this.options;
-    if (r.kind === 'lost') {
+    if (r.kind === 'lost' && this.options.programme && this.options.playback.nowPlaying().source !== 'library') {
+      this.options.log('warn', 'radio stream lost; the programme goes on with its next item', { source: r.source, error: r.message });
+      events.emit('error', { source: r.source, message: `${r.message}; the programme goes on with its next item` });
+      this.switchTo('library');
+    } else if (r.kind === 'lost') {
       this.options.log('warn', 'radio stream lost; reconnecting', { source: r.source, error: r.message, retryInMs: r.retryInMs });
       events.emit('error', { source: r.source, message: r.message, retryInMs: r.retryInMs });
     } else if (r.kind === 'connected') {

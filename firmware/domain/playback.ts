@@ -37,6 +37,8 @@ export interface PlaybackEvents {
   volume: [number];
   /** the track listeners hear changed (emitted when it starts being heard), and what it plays as */
   track: [Track | null, PlayedAs];
+  /** what selectSource accepts changed (the owner added or removed a station) */
+  sources: [string[]];
 }
 
 /** what an item plays as: a song, or (under a programme) a jingle, ad, news or announcement, and from which playlist */
@@ -91,6 +93,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private mode: string; // 'library' or the live source's spec
   /** where the track playing before a restart was (it continues there) */
   private resumePosition: TrackPosition | null;
+  private stationList: Array<{ name: string; url: string }>;
 
   constructor(private readonly options: PlaybackOptions) {
     super();
@@ -106,6 +109,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.vol = options.initialVolume;
     this.mode = options.sourceLabel;
     this.resumePosition = options.resume ?? null;
+    this.stationList = options.stations ?? [];
     options.engine.on('track', (e) => this.onTrack(e));
   }
 
@@ -256,7 +260,18 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   sources(): string[] {
-    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? []), ...(this.options.stations ?? []).map((s) => s.name)])];
+    return [...new Set(['library', this.options.sourceLabel, ...(this.options.liveSources ?? []), ...this.stationList.map((s) => s.name)])];
+  }
+
+  /**
+   * The stations offered from now on (the owner added or removed one). A station that
+   * is playing and was removed plays on until the source changes: the owner removed a
+   * choice, not the music of the moment.
+   */
+  setStations(stations: Array<{ name: string; url: string }>): void {
+    this.stationList = [...stations];
+    this.emit('sources', this.sources());
+    this.emit('change');
   }
 
   selectSource(source: string): string {
@@ -264,7 +279,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     if (!choices.includes(source)) throw new RangeError(`source '${source}' is not one of this box's sources: ${choices.join(', ')} (config 'sources' lists more)`);
     if (source === 'library') this.startQueue();
     else {
-      const station = this.options.stations?.find((s) => s.name === source);
+      const station = this.stationList.find((s) => s.name === source);
       this.options.engine.setSource(station ? { kind: 'url', url: station.url, live: true, label: station.name } : parseSourceSpec(source));
       this.mode = source;
     }
@@ -339,12 +354,27 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return this.vol;
   }
 
-  /** What the box saves: volume, queue and, while a library track plays, where it is. */
-  toJSON(): { volume: number; queue: PlayQueueJSON; position?: TrackPosition } {
+  /**
+   * What the box saves: volume, queue and, while a library track plays, where it is.
+   * A music server's tracks in the queue are saved whole (id, stream URL without
+   * credentials, title…): the box knows them only from a search, and after a restart
+   * it must know them again to keep them in the queue.
+   */
+  toJSON(): { volume: number; queue: PlayQueueJSON; position?: TrackPosition; remote?: Track[] } {
     const now = this.nowPlaying();
     // only a track the engine is still playing has a position (not after stop, nor a live source)
     const playing = this.mode === 'library' && now.track && this.options.engine.currentTrackId === now.track.id;
-    return { volume: this.vol, queue: this.queueModel.toJSON(), ...(playing ? { position: { trackId: now.track!.id, ms: now.positionMs } } : {}) };
+    const queue = this.queueModel.toJSON();
+    const remote = [...new Set(queue.items)].flatMap((id) => {
+      const track = this.options.library.get(id);
+      return track?.server ? [track] : [];
+    });
+    return {
+      volume: this.vol,
+      queue,
+      ...(playing ? { position: { trackId: now.track!.id, ms: now.positionMs } } : {}),
+      ...(remote.length > 0 ? { remote } : {}),
+    };
   }
 
   stop(): void {

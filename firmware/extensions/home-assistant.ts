@@ -7,6 +7,7 @@
 // owner publish there) and go through the same request router as MQTT clients.
 
 import type { EmbeddedBroker } from '../broker/embedded-broker.ts';
+import type { BoxEvents } from '../domain/box-events.ts';
 import { HOME_ASSISTANT } from '../domain/caller.ts';
 import type { RequestRouter } from '../requests/router.ts';
 import type { BoxTopics } from '../wire/topics.ts';
@@ -21,6 +22,8 @@ export interface HomeAssistantOptions {
   version: string;
   topics: BoxTopics;
   sources(): string[];
+  /** the bus: a changed list of sources (a station added or removed) announces the configs again */
+  events?: Pick<BoxEvents, 'on' | 'off'>;
   broker: Pick<EmbeddedBroker, 'publish' | 'subscribe'>;
   /** commands are requests like any other, made as Home Assistant (with the owner's rights) */
   router: Pick<RequestRouter, 'ask'>;
@@ -58,15 +61,20 @@ export class HomeAssistant implements Extension {
       if (p.toString().trim() === 'online') this.announce();
     });
     await this.options.broker.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3] ?? '', p.toString().trim()));
+    this.options.events?.on('sources', this.onSources);
     this.announce();
   }
+
+  private readonly onSources = (): void => this.announce();
 
   /** (Re)publishes every config, retained. */
   announce(): void {
     for (const [topic, payload] of this.configs()) void this.options.broker.publish(topic, JSON.stringify(payload), { retain: true });
   }
 
-  stop(): void {}
+  stop(): void {
+    this.options.events?.off('sources', this.onSources);
+  }
 
   private onCommand(entity: string, value: string): void {
     const command = homeAssistantCommand(entity, value);

@@ -117,6 +117,10 @@ export class Uplink implements Extension {
       bus.on(name, listener);
       this.detach.push(() => bus.off(name, listener));
     }
+    // a station added or removed: Home Assistant's select offers the new list
+    const onSources = () => this.announce();
+    this.options.events.on('sources', onSources);
+    this.detach.push(() => this.options.events.off('sources', onSources));
     const onState = (topic: 'state' | 'listeners', payload: string) => this.publishLive(topic, payload, true);
     statePublisher.on('published', onState);
     this.detach.push(() => statePublisher.off('published', onState));

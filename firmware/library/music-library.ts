@@ -35,19 +35,33 @@ export interface MusicLibraryOptions {
 
 export class MusicLibrary {
   readonly local: LibraryIndex;
-  readonly servers: SubsonicServer[];
+  private serverList: SubsonicServer[] = [];
   private readonly remote = new Map<string, Track>(); // insertion order = least recently found first
   private readonly cacheSize: number;
 
   constructor(options: MusicLibraryOptions) {
     this.local = options.local;
-    this.servers = options.servers ?? [];
     this.cacheSize = options.cacheSize ?? DEFAULT_CACHE;
+    this.setServers(options.servers ?? []);
+  }
+
+  get servers(): readonly SubsonicServer[] {
+    return this.serverList;
+  }
+
+  /** The servers searched from now on (the owner added or removed one); a search under way keeps the ones it asked. */
+  setServers(servers: SubsonicServer[]): void {
     const names = new Set<string>();
-    for (const s of this.servers) {
+    for (const s of servers) {
       if (names.has(s.name) || s.name === ON_THE_BOX) throw new RangeError(`server name '${s.name}' is used twice (or is '${ON_THE_BOX}'): each server needs its own name`);
       names.add(s.name);
     }
+    this.serverList = [...servers];
+  }
+
+  /** Server tracks the box saved (a queue across a restart): known again by id, so the queue keeps them. */
+  rememberAll(tracks: Track[]): void {
+    for (const track of tracks) if (track.server) this.remember(track);
   }
 
   get(id: string): Track | undefined {
@@ -81,8 +95,9 @@ export class MusicLibrary {
   async find(query: string, limit = 10): Promise<FindResult> {
     const local: LocatedHit[] = this.local.search(query, limit).map((h) => ({ ...h, where: ON_THE_BOX }));
     const unreachable: FindResult['unreachable'] = [];
+    const servers = this.serverList; // the owner may change the list while this search waits
     const answers = await Promise.all(
-      this.servers.map(async (server) => {
+      servers.map(async (server) => {
         try {
           return { server, tracks: await withDeadline(server.search(query, limit, AbortSignal.timeout(server.timeoutMs)), server.timeoutMs + 100, server.name) };
         } catch (e) {
@@ -97,7 +112,7 @@ export class MusicLibrary {
       // a song the server matched on something we do not index (a genre, a comment) still counts, last
       for (const track of tracks) remote.push({ track, score: scored.get(track.id) ?? 0, where: server.name });
     }
-    const order = new Map(this.servers.map((s, i) => [s.name, i + 1]));
+    const order = new Map(servers.map((s, i) => [s.name, i + 1]));
     const hits = [...local, ...remote].sort((a, b) => b.score - a.score || (order.get(a.where) ?? 0) - (order.get(b.where) ?? 0)).slice(0, limit);
     for (const hit of hits) if (hit.where !== ON_THE_BOX) this.remember(hit.track);
     return { hits, unreachable };
@@ -126,29 +141,48 @@ function withDeadline<T>(promise: Promise<T>, ms: number, name: string): Promise
 export interface ServerConfig {
   name: string;
   url: string;
-  username: string;
+  username?: string;
   password?: string;
   passwordFile?: string;
   passwordEnv?: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  apiKeyEnv?: string;
   timeoutMs?: number;
 }
 
-/** The servers of config `servers`, each with its password from the file, the environment or the config itself. */
+/** the keys of a server entry that hold or point at its secret (a list shows the file and variable names, never a value) */
+export const SECRET_KEYS = ['password', 'apiKey'] as const;
+
+/** The servers of config `servers`, each with its password or API key from the file, the environment or the config itself. */
 export function openServers(configs: ServerConfig[], env: NodeJS.ProcessEnv = process.env, readFile = (p: string) => readFileSync(p, 'utf8')): SubsonicServer[] {
-  return configs.map((c, i) => {
-    const where = `config servers[${i}] ('${c.name}')`;
-    const given = [c.password, c.passwordFile, c.passwordEnv].filter((x) => x !== undefined).length;
-    if (given !== 1) throw new RangeError(`${where}: give exactly one of password, passwordFile, passwordEnv`);
-    let password = c.password;
-    if (c.passwordFile !== undefined) {
+  return configs.map((c, i) => openServer(c, `config servers[${i}] ('${c.name}')`, env, readFile));
+}
+
+/** One server entry opened: its secret read from wherever the entry says; a RangeError/Error naming `where` and the problem otherwise. */
+export function openServer(c: ServerConfig, where: string, env: NodeJS.ProcessEnv = process.env, readFile = (p: string) => readFileSync(p, 'utf8')): SubsonicServer {
+  const password = [c.password, c.passwordFile, c.passwordEnv].filter((x) => x !== undefined).length;
+  const apiKey = [c.apiKey, c.apiKeyFile, c.apiKeyEnv].filter((x) => x !== undefined).length;
+  if (password + apiKey !== 1) throw new RangeError(`${where}: give exactly one of password, passwordFile, passwordEnv (with username) or one of apiKey, apiKeyFile, apiKeyEnv`);
+  if (password === 1 && c.username === undefined) throw new RangeError(`${where}: a password needs a username`);
+  if (apiKey === 1 && c.username !== undefined) throw new RangeError(`${where}: an API key goes without a username (OpenSubsonic refuses both at once)`);
+  const secret = (kind: 'password' | 'apiKey', value: string | undefined, file: string | undefined, variable: string | undefined): string => {
+    let found = value;
+    if (file !== undefined) {
       try {
-        password = readFile(c.passwordFile).split(/\r?\n/)[0] ?? '';
+        found = readFile(file).split(/\r?\n/)[0] ?? '';
       } catch (e) {
-        throw new Error(`${where}: cannot read passwordFile ${c.passwordFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new Error(`${where}: cannot read ${kind}File ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
     }
-    if (c.passwordEnv !== undefined) password = env[c.passwordEnv];
-    if (!password) throw new RangeError(`${where}: the password is empty${c.passwordEnv !== undefined ? ` (environment variable ${c.passwordEnv} is not set)` : ''}`);
-    return new SubsonicServer({ name: c.name, url: c.url, username: c.username, password, timeoutMs: c.timeoutMs });
-  });
+    if (variable !== undefined) found = env[variable];
+    if (!found)
+      throw new RangeError(`${where}: the ${kind === 'apiKey' ? 'API key' : 'password'} is empty${variable !== undefined ? ` (environment variable ${variable} is not set)` : ''}`);
+    return found;
+  };
+  const credentials =
+    apiKey === 1
+      ? { apiKey: secret('apiKey', c.apiKey, c.apiKeyFile, c.apiKeyEnv) }
+      : { username: c.username, password: secret('password', c.password, c.passwordFile, c.passwordEnv) };
+  return new SubsonicServer({ name: c.name, url: c.url, timeoutMs: c.timeoutMs, ...credentials });
 }

@@ -9,7 +9,9 @@
 // logged or published. That takes a few lines over fetch and adds nothing to the box.
 //
 // Auth is the Subsonic salted token: t = md5(password + s) with a fresh random salt s
-// per request (the password itself never goes on the wire).
+// per request (the password itself never goes on the wire), or an OpenSubsonic API key
+// (`apiKey=`, for servers that list the `apiKeyAuthentication` extension): then no
+// u/t/s at all, since the extension makes a server refuse a mix with error 43.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { trackIdFor, type Track } from './track.ts';
@@ -17,8 +19,10 @@ import { trackIdFor, type Track } from './track.ts';
 export interface SubsonicServerOptions {
   name: string;
   url: string;
-  username: string;
-  password: string;
+  /** username and password (salted token), or an API key: exactly one way */
+  username?: string;
+  password?: string;
+  apiKey?: string;
   /** a search waits this long (default 1000) */
   timeoutMs?: number;
 }
@@ -59,6 +63,15 @@ export class SubsonicServer {
     if (base.username || base.password || base.search) throw new RangeError(`server '${options.name}': url must not hold credentials or a query; use username and password`);
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.base = base;
+    const byKey = options.apiKey !== undefined;
+    const byPassword = options.username !== undefined || options.password !== undefined;
+    if (byKey === byPassword || (byPassword && (!options.username || !options.password)))
+      throw new RangeError(`server '${options.name}': give username and password, or an API key (not both)`);
+  }
+
+  /** how the box signs in: an OpenSubsonic API key or the salted token */
+  get auth(): 'apiKey' | 'token' {
+    return this.options.apiKey !== undefined ? 'apiKey' : 'token';
   }
 
   /** the URL of an API call without credentials (safe to store and show) */
@@ -71,8 +84,14 @@ export class SubsonicServer {
   /** `url` with this server's credentials added: a fresh salted token, for one request */
   readonly authorize = (url: URL): URL => {
     const out = new URL(url);
+    out.searchParams.set('v', API_VERSION);
+    out.searchParams.set('c', CLIENT);
+    if (this.options.apiKey !== undefined) {
+      out.searchParams.set('apiKey', this.options.apiKey);
+      return out;
+    }
     const salt = randomBytes(8).toString('hex');
-    out.searchParams.set('u', this.options.username);
+    out.searchParams.set('u', this.options.username ?? '');
     out.searchParams.set(
       't',
       createHash('md5')
@@ -80,14 +99,26 @@ export class SubsonicServer {
         .digest('hex'),
     );
     out.searchParams.set('s', salt);
-    out.searchParams.set('v', API_VERSION);
-    out.searchParams.set('c', CLIENT);
     return out;
   };
 
   /** Checks the server answers and accepts the credentials; rejects with the server's own reason. */
   async ping(signal?: AbortSignal): Promise<void> {
     await this.call('ping', {}, signal);
+  }
+
+  /**
+   * The OpenSubsonic extensions the server lists (getOpenSubsonicExtensions, which the
+   * specification makes answer without credentials); [] for a plain Subsonic server.
+   */
+  async extensions(signal?: AbortSignal): Promise<string[]> {
+    const body = await this.call('getOpenSubsonicExtensions', {}, signal, false).catch((e: Error) => {
+      // a server without OpenSubsonic does not know the method: no extensions, not a failure
+      if (/Subsonic error (0|70)\)/.test(e.message)) return { openSubsonicExtensions: [] };
+      throw e;
+    });
+    const list = Array.isArray(body.openSubsonicExtensions) ? (body.openSubsonicExtensions as Array<{ name?: unknown }>) : [];
+    return list.flatMap((x) => (typeof x?.name === 'string' ? [x.name] : []));
   }
 
   /** Songs matching `query`, as library tracks of this server (their `path` is the stream URL, without credentials). */
@@ -145,8 +176,9 @@ export class SubsonicServer {
   }
 
   /** one API call in JSON; a Subsonic error (status "failed", HTTP 200) becomes an Error with its message */
-  private async call(method: string, params: Record<string, string>, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    const url = this.authorize(this.endpoint(method, { ...params, f: 'json' }));
+  private async call(method: string, params: Record<string, string>, signal?: AbortSignal, signed = true): Promise<Record<string, unknown>> {
+    const plain = this.endpoint(method, { ...params, f: 'json', v: API_VERSION, c: CLIENT });
+    const url = signed ? this.authorize(plain) : plain;
     let response: Response;
     try {
       response = await fetch(url, { signal, redirect: 'follow' });

@@ -8,6 +8,7 @@ import type { PlaybackControl } from '../domain/playback.ts';
 import type { ProgrammeRunner } from '../domain/programme/programme-runner.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
 import type { MusicLibrary } from '../library/music-library.ts';
+import type { NetworkSources } from '../domain/network-sources.ts';
 import type { Transaction } from '../wire/requests.ts';
 
 /** the rights the owner can share with listeners (config `permissions`) */
@@ -27,6 +28,8 @@ export interface BoxServices {
   announcements?: Pick<Announcements, 'announce'>;
   /** the kiosk's programme, when the box runs one */
   programme?: Pick<ProgrammeRunner, 'status' | 'upcoming'>;
+  /** the radio stations and music servers the owner may change (absent on a box built without them, e.g. in tests) */
+  network?: Pick<NetworkSources, 'list' | 'add' | 'remove'>;
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */
   radio?: () => unknown;
   /** resolves once every change made so far is on disk (replies wait for it) */

@@ -23,6 +23,8 @@ const NEEDS: Record<Op, Need> = {
   share: 'owner',
   announce: 'owner',
   programme: 'anyone',
+  stations: 'owner',
+  servers: 'owner',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

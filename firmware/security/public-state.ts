@@ -29,6 +29,28 @@ export const persistedSchema: Schema = {
         repeat: { type: 'string', max: 8, enum: ['all', 'none'] },
       },
     },
+    // a music server's tracks in the queue, whole: after a restart the box knows them only from here
+    remote: {
+      type: 'array',
+      maxItems: 10_000,
+      items: {
+        type: 'object',
+        required: ['id', 'path', 'title', 'artist', 'album', 'durationMs', 'fileName', 'hasArtwork', 'server', 'remoteId'],
+        fields: {
+          id: { type: 'string', min: 1, max: 64 },
+          path: { type: 'string', min: 1, max: 4096 },
+          title: { type: 'string', max: 1000 },
+          artist: { type: 'string', max: 1000 },
+          album: { type: 'string', max: 1000 },
+          durationMs: { type: 'integer', min: 0, max: 864_000_000 },
+          fileName: { type: 'string', max: 2000 },
+          hasArtwork: { type: 'boolean' },
+          server: { type: 'string', min: 1, max: 64 },
+          remoteId: { type: 'string', min: 1, max: 1000 },
+          coverId: { type: 'string', min: 1, max: 1000 },
+        },
+      },
+    },
     // where the playing track was (saved every few seconds): a restarted box continues it there
     position: {
       type: 'object',

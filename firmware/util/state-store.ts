@@ -22,6 +22,8 @@ export class StateStore<T extends object> {
     name: string,
     private validate: (v: unknown) => T | null,
     private onProblem: (msg: string) => void = () => {},
+    /** the file's permissions: 0o600 for one that holds secrets (music servers' passwords) */
+    private readonly mode = 0o644,
   ) {
     this.file = path.join(dir, `${name}.json`);
   }
@@ -74,7 +76,7 @@ export class StateStore<T extends object> {
       const v = this.pending;
       this.pending = null;
       try {
-        await writeAtomicAsync(this.file, JSON.stringify(v, null, 1));
+        await writeAtomicAsync(this.file, JSON.stringify(v, null, 1), this.mode);
       } catch (e) {
         this.onProblem(`could not save ${this.file}: ${(e as Error).message}`);
       }
@@ -89,7 +91,7 @@ export class StateStore<T extends object> {
     this.pending = null;
     if (!v) return;
     try {
-      writeAtomic(this.file, JSON.stringify(v, null, 1));
+      writeAtomic(this.file, JSON.stringify(v, null, 1), this.mode);
     } catch (e) {
       this.onProblem(`could not save ${this.file}: ${(e as Error).message}`);
     }
@@ -98,11 +100,11 @@ export class StateStore<T extends object> {
 
 let tmpSerial = 0;
 
-export function writeAtomic(file: string, data: string): void {
+export function writeAtomic(file: string, data: string, mode = 0o644): void {
   const dir = path.dirname(file);
   fs.mkdirSync(dir, { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${++tmpSerial}`;
-  const fd = fs.openSync(tmp, 'w', 0o644);
+  const fd = fs.openSync(tmp, 'w', mode);
   try {
     fs.writeSync(fd, data);
     fs.fsyncSync(fd);
@@ -119,11 +121,11 @@ export function writeAtomic(file: string, data: string): void {
   }
 }
 
-export async function writeAtomicAsync(file: string, data: string): Promise<void> {
+export async function writeAtomicAsync(file: string, data: string, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
   await fs.promises.mkdir(dir, { recursive: true });
   const tmp = `${file}.tmp-${process.pid}-${++tmpSerial}`;
-  const fh = await fs.promises.open(tmp, 'w', 0o644);
+  const fh = await fs.promises.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -28,6 +28,11 @@ export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 export const SHARE_ACTIONS = ['open', 'close', 'stop'] as const;
 export type ShareAction = (typeof SHARE_ACTIONS)[number];
 
+/** the owner's list of radio stations or music servers: show it, add one, remove one by name */
+export const LIST_ACTIONS = ['list', 'add', 'remove'] as const;
+export type ListAction = (typeof LIST_ACTIONS)[number];
+const LIST_ACTION: Schema = { type: 'string', max: 8, enum: LIST_ACTIONS };
+
 export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   join: op({ name: text(64), song: text(200), codec: { type: 'string', max: 4, enum: ['opus', 'pcm'] } }),
   leave: op({}),
@@ -44,6 +49,24 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
   programme: op({ count: { type: 'integer', min: 1, max: 20 } }),
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
+  // the entry's own rules (URL forms, names, one credential) are the config file's, checked by the box
+  stations: op({ action: LIST_ACTION, name: text(64), url: text(2000) }, { required: ['action'] }),
+  servers: op(
+    {
+      action: LIST_ACTION,
+      name: text(64),
+      url: text(2000),
+      username: text(200),
+      password: text(1000),
+      passwordFile: text(4096),
+      passwordEnv: text(200),
+      apiKey: text(2000),
+      apiKeyFile: text(4096),
+      apiKeyEnv: text(200),
+      timeoutMs: { type: 'integer', min: 100, max: 10000 },
+    },
+    { required: ['action'] },
+  ),
 };
 
 export interface JoinRequest {
@@ -85,6 +108,25 @@ export interface AnnounceRequest {
 export interface ShareRequest {
   action: ShareAction;
   seconds?: number;
+}
+
+export interface StationsRequest {
+  action: ListAction;
+  name?: string;
+  url?: string;
+}
+export interface ServersRequest {
+  action: ListAction;
+  name?: string;
+  url?: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  passwordEnv?: string;
+  apiKey?: string;
+  apiKeyFile?: string;
+  apiKeyEnv?: string;
+  timeoutMs?: number;
 }
 
 export type ParsedRequest = { ok: true; op: Op; body: Record<string, unknown>; transaction?: Transaction } | { ok: false; error: string; transaction?: Transaction };

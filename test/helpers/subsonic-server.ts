@@ -1,6 +1,8 @@
 // A small Subsonic/OpenSubsonic server for tests, built from the OpenSubsonic
-// specification's documented responses (ping, search3, stream, getCoverArt; JSON
-// with f=json; salted-token auth t = md5(password + s)).
+// specification's documented responses (ping, search3, stream, getCoverArt,
+// getOpenSubsonicExtensions; JSON with f=json; salted-token auth t = md5(password + s);
+// with `apiKey` given, the apiKeyAuthentication extension: `apiKey=` alone, error 43
+// when it comes with u/t/s/p, 44 for a wrong key, and 42 for a token when `keyOnly`).
 // No OpenSubsonic server installs here (Debian has no navidrome, gonic or airsonic
 // package), so the tests talk to this one. It serves real audio files, answers
 // errors the way the spec says (HTTP 200 with status "failed" and an error code),
@@ -35,7 +37,17 @@ export interface SubsonicTestServer {
 
 const VERSION = '1.16.1';
 
-export async function startSubsonicServer(options: { username: string; password: string; songs: TestSong[] }): Promise<SubsonicTestServer> {
+export interface SubsonicServerOptions {
+  username: string;
+  password: string;
+  songs: TestSong[];
+  /** the API key this server accepts (it then lists the apiKeyAuthentication extension) */
+  apiKey?: string;
+  /** refuse the salted token and plain passwords (error 42), as the extension recommends */
+  keyOnly?: boolean;
+}
+
+export async function startSubsonicServer(options: SubsonicServerOptions): Promise<SubsonicTestServer> {
   const sockets = new Set<import('node:net').Socket>();
   const state = { searchDelayMs: 0, streamFraction: 1 };
   const requests: URL[] = [];
@@ -70,9 +82,21 @@ export async function startSubsonicServer(options: { username: string; password:
     requests.push(url);
     const method = url.pathname.replace(/^\/rest\//, '').replace(/\.view$/, '');
     const q = url.searchParams;
+    if (!q.get('v') || !q.get('c')) return fail(res, 10, 'Required parameter is missing.');
+    // the specification makes this one answer without credentials
+    if (method === 'getOpenSubsonicExtensions')
+      return reply(res, { openSubsonicExtensions: [{ name: 'formPost', versions: [1] }, ...(options.apiKey ? [{ name: 'apiKeyAuthentication', versions: [1] }] : [])] });
+    const key = q.get('apiKey');
+    if (key !== null) {
+      if (!options.apiKey) return fail(res, 42, 'Provided authentication mechanism not supported.');
+      if (['u', 't', 's', 'p'].some((k) => q.has(k))) return fail(res, 43, 'Multiple conflicting authentication mechanisms provided.');
+      if (key !== options.apiKey) return fail(res, 44, 'Invalid API key.');
+      return serve(method, q, res);
+    }
     // authentication: u plus either t/s (salted token) or p (plain, or enc:hex)
     const user = q.get('u');
-    if (!user || !q.get('v') || !q.get('c')) return fail(res, 10, 'Required parameter is missing.');
+    if (!user) return fail(res, 10, 'Required parameter is missing.');
+    if (options.keyOnly) return fail(res, 42, 'Provided authentication mechanism not supported. Use API keys.');
     const token = q.get('t');
     const salt = q.get('s');
     const ok =
@@ -83,6 +107,9 @@ export async function startSubsonicServer(options: { username: string; password:
             .digest('hex') === token
         : q.get('p') === options.password);
     if (!ok) return fail(res, 40, 'Wrong username or password.');
+    return serve(method, q, res);
+  });
+  const serve = (method: string, q: URLSearchParams, res: http.ServerResponse) => {
     switch (method) {
       case 'ping':
         return reply(res, {});
@@ -118,7 +145,7 @@ export async function startSubsonicServer(options: { username: string; password:
       default:
         return fail(res, 0, `Unknown method ${method}`);
     }
-  });
+  };
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -186,6 +186,14 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     await waitFor('discovery republished', () => discoveries > before, 10_000);
   });
 
+  it("a station the owner adds or removes down the uplink is in the device's source select at once", async () => {
+    const added = await ask('stations', { action: 'add', name: 'Uplink FM', url: 'http://127.0.0.1:9/uplink.mp3' });
+    expect(added.status, JSON.stringify(added)).to.equal('ok');
+    await waitFor(`the select offers it (${JSON.stringify(discovery?.cmps.source?.options)})`, () => discovery?.cmps.source?.options?.includes('Uplink FM'), 10_000);
+    expect((await ask('stations', { action: 'remove', name: 'Uplink FM' })).status).to.equal('ok');
+    await waitFor('the select without it', () => discovery?.cmps.source?.options?.join() === 'library,tone:440', 10_000);
+  });
+
   it('Home Assistant commands change the box: volume, source, share switch, transport buttons', async () => {
     await ha.publishAsync(`${BASE}ha/volume/set`, '23', { qos: 1 });
     await waitFor(`volume 23 (state says ${state.volume})`, () => state.volume === 23, 10_000);

@@ -7,6 +7,7 @@
 
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { icyTolerantConnection } from './icy-status.ts';
 
 export interface OpenOptions {
   what: string;
@@ -46,8 +47,10 @@ export async function openHttp(url: URL, options: OpenOptions): Promise<OpenResp
 function getOnce(url: URL, options: OpenOptions): Promise<IncomingMessage> {
   const timeoutMs = options.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const get = url.protocol === 'https:' ? https.get : http.get;
-    const request = get(url, { headers: options.headers }, (response) => {
+    const secure = url.protocol === 'https:';
+    const get = secure ? https.get : http.get;
+    // plain http may be a SHOUTcast v1 server answering `ICY 200 OK` (icy-status.ts)
+    const request = get(url, { headers: options.headers, ...(secure ? {} : { createConnection: icyTolerantConnection }) }, (response) => {
       clearTimeout(timer);
       resolve(response);
     });

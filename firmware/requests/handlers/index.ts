@@ -12,8 +12,27 @@ import { queue } from './queue.ts';
 import { search } from './search.ts';
 import { announce } from './announce.ts';
 import { share } from './share.ts';
+import { servers, stations } from './network.ts';
 import { source } from './source.ts';
 import { status } from './status.ts';
 import { volume } from './volume.ts';
 
-export const HANDLERS: Record<Op, Handler> = { join, leave, status, search, play, enqueue, queue, control, volume, source, approve, deny, share, announce, programme };
+export const HANDLERS: Record<Op, Handler> = {
+  join,
+  leave,
+  status,
+  search,
+  play,
+  enqueue,
+  queue,
+  control,
+  volume,
+  source,
+  approve,
+  deny,
+  share,
+  announce,
+  programme,
+  stations,
+  servers,
+};

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { CaptureDevice } from '../../../../hardware/audio/alsa-capture.ts';
 import { LiveInput } from '../../../../firmware/domain/live-input.ts';
@@ -92,5 +93,51 @@ describe('LiveInput (kiosk fallback while the capture is silent)', () => {
     live.stop();
     expect(events.map(([n]) => n)).to.include('silence');
     expect(selects).to.deep.equal([]);
+  });
+});
+
+describe('LiveInput (a radio stream lost)', () => {
+  /** the opener's radio reports, sent by the test */
+  function setup(programme: boolean) {
+    const opener = Object.assign(new EventEmitter(), { listenOffAir: () => undefined, stopListening: () => undefined });
+    const selects: string[] = [];
+    let current = 'Shop Radio';
+    const playback = {
+      nowPlaying: () => ({ source: current }) as NowPlaying,
+      selectSource: (source: string) => {
+        selects.push(source);
+        current = source;
+        return source;
+      },
+    };
+    const bus = new BoxEvents();
+    const errors: Array<Record<string, unknown>> = [];
+    bus.on('error', (e) => errors.push(e));
+    const live = new LiveInput({ opener: opener as unknown as SourceOpener, playback, events: bus, fallback: 'none', programme, log: () => undefined });
+    live.start();
+    const lost = () => opener.emit('stream', { source: 'Shop Radio', live: true, kind: 'lost', message: 'Shop Radio: connection reset', retryInMs: 1000 });
+    return { live, lost, selects, errors };
+  }
+
+  it('under a programme: told on event/error, and the programme goes on (once, on the next turn)', async () => {
+    const { live, lost, selects, errors } = setup(true);
+    lost();
+    expect(selects, 'not switched inside the report').to.deep.equal([]);
+    await new Promise((r) => setImmediate(r));
+    expect(selects).to.deep.equal(['library']);
+    expect(errors).to.deep.equal([{ source: 'Shop Radio', message: 'Shop Radio: connection reset; the programme goes on with its next item' }]);
+    lost(); // a late report once the programme plays: only retried news, no second switch
+    await new Promise((r) => setImmediate(r));
+    expect(selects).to.deep.equal(['library']);
+    live.stop();
+  });
+
+  it('without a programme: told with the retry, and the station is kept', async () => {
+    const { live, lost, selects, errors } = setup(false);
+    lost();
+    await new Promise((r) => setImmediate(r));
+    expect(selects).to.deep.equal([]);
+    expect(errors).to.deep.equal([{ source: 'Shop Radio', message: 'Shop Radio: connection reset', retryInMs: 1000 }]);
+    live.stop();
   });
 });

@@ -6,6 +6,8 @@ import type { AudioEngine } from '../../../../firmware/audio/engine.ts';
 import { LibraryIndex } from '../../../../firmware/library/search.ts';
 import type { Track } from '../../../../firmware/library/track.ts';
 import { Playback } from '../../../../firmware/domain/playback.ts';
+import { persistedSchema } from '../../../../firmware/security/public-state.ts';
+import { check } from '../../../../firmware/wire/schema.ts';
 
 function fakeEngine() {
   const e = new EventEmitter() as EventEmitter & Record<string, unknown>;
@@ -91,5 +93,20 @@ describe('Playback: radio stations and music servers', () => {
     });
     pb.enqueue(remote);
     expect(pb.nextTrack()?.spec).to.include({ kind: 'url', trackId: 'r1', server: 'home' });
+  });
+
+  it("saves a server's queued tracks whole; the saved state passes the store's schema; stations change live", () => {
+    const { pb } = setup();
+    pb.enqueue(remote);
+    pb.enqueue(remote);
+    const saved = pb.toJSON();
+    expect(saved.remote, 'each server track once').to.deep.equal([remote]);
+    expect(check(persistedSchema, JSON.parse(JSON.stringify(saved))).ok).to.equal(true);
+    const told: string[][] = [];
+    pb.on('sources', (list) => told.push(list));
+    pb.setStations([{ name: 'New FM', url: 'http://radio.example/new.mp3' }]);
+    expect(told).to.deep.equal([['library', 'tone:440', 'New FM']]);
+    expect(() => pb.selectSource('Test FM')).to.throw(RangeError);
+    expect(pb.selectSource('New FM')).to.equal('New FM');
   });
 });

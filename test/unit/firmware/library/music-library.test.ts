@@ -161,4 +161,66 @@ describe('MusicLibrary with an OpenSubsonic server', function () {
         }),
     ).to.throw(/used twice/);
   });
+
+  it('an API key: the key alone on the wire (no u/t/s), for a server that lists apiKeyAuthentication; the test server refuses a mix (43), a wrong key (44), a token where keys are required (42)', async () => {
+    const file = path.join(dir, 'a.mp3');
+    const keyed = await startSubsonicServer({
+      username: 'ann',
+      password: 'pw',
+      apiKey: 'key-5f1e',
+      keyOnly: true,
+      songs: [{ id: 'k1', title: 'Keyed Tune', artist: 'Keyed Band', album: 'K', file, durationS: 10, contentType: 'audio/mpeg', suffix: 'mp3' }],
+    });
+    try {
+      const byKey = openServers([{ name: 'keyed', url: keyed.url, apiKey: 'key-5f1e' }])[0]!;
+      expect(byKey.auth).to.equal('apiKey');
+      expect(await byKey.extensions()).to.include('apiKeyAuthentication');
+      const library = new MusicLibrary({ local: new LibraryIndex([]), servers: [byKey] });
+      const found = await library.find('keyed tune');
+      expect(found.unreachable).to.deep.equal([]);
+      expect(found.hits.map((h) => h.track.title)).to.deep.equal(['Keyed Tune']);
+      const signed = keyed.requests.filter((u) => u.pathname.endsWith('/search3'));
+      expect(signed).to.have.length(1);
+      expect(signed[0]!.searchParams.get('apiKey')).to.equal('key-5f1e');
+      for (const k of ['u', 't', 's', 'p']) expect(signed[0]!.searchParams.has(k), `search3 carried '${k}'`).to.equal(false);
+      // the stream URL the box stores has no key; the one it fetches has
+      const stored = new URL(found.hits[0]!.track.path);
+      expect(stored.searchParams.has('apiKey')).to.equal(false);
+      expect(library.authorize('keyed', stored).searchParams.get('apiKey')).to.equal('key-5f1e');
+      // the test server keeps the extension's rules
+      const ask = async (query: string) =>
+        ((await (await fetch(`${keyed.url}/rest/ping?f=json&v=1.16.1&c=t&${query}`)).json()) as { 'subsonic-response': { error: { code: number } } })['subsonic-response'];
+      expect((await ask('apiKey=key-5f1e&u=ann')).error.code).to.equal(43);
+      expect((await ask('apiKey=wrong')).error.code).to.equal(44);
+      expect((await ask('u=ann&p=pw')).error.code).to.equal(42);
+      // and the box says why when the key is wrong, without the key
+      const wrong = new SubsonicServer({ name: 'keyed', url: keyed.url, apiKey: 'not-the-key' });
+      const error = await wrong.ping().then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      expect(error).to.match(/Invalid API key.*Subsonic error 44/);
+      expect(error).to.not.include('not-the-key');
+      // a plain Subsonic server lists no extension: none, not a failure
+      expect(await openServers([{ name: 'plain', url: server.url, username: 'ann', password: 'pa$$word' }])[0]!.extensions()).to.not.include('apiKeyAuthentication');
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('config servers: an API key from the config, a file or the environment, never with a username', () => {
+    const keyFile = path.join(dir, 'key');
+    writeFileSync(keyFile, 'k-from-file\n');
+    const base = { name: 'n', url: 'http://127.0.0.1:1' };
+    expect(
+      openServers([{ ...base, apiKeyFile: keyFile }])[0]!
+        .authorize(new URL('http://127.0.0.1:1/rest/ping'))
+        .searchParams.get('apiKey'),
+    ).to.equal('k-from-file');
+    expect(openServers([{ ...base, apiKeyEnv: 'NC_KEY' }], { NC_KEY: 'k' })[0]!.auth).to.equal('apiKey');
+    expect(() => openServers([{ ...base, username: 'u', apiKey: 'k' }])).to.throw(/an API key goes without a username/);
+    expect(() => openServers([{ ...base, password: 'p', apiKey: 'k' }])).to.throw(/exactly one of/);
+    expect(() => openServers([{ ...base, password: 'p' }])).to.throw(/a password needs a username/);
+    expect(() => openServers([{ ...base, apiKeyEnv: 'NC_NONE' }], {})).to.throw(/API key is empty \(environment variable NC_NONE is not set\)/);
+  });
 });

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UrlSource } from '../../../../../firmware/audio/sources/url-source.ts';
@@ -113,6 +113,52 @@ describe('UrlSource', function () {
       }
     });
   }
+
+  it("plays a SHOUTcast v1 server's answer ('ICY 200 OK', metadata interleaved), which Node's HTTP parser alone refuses", async () => {
+    // a raw TCP server speaking like SHOUTcast v1: status line, icy- headers, then audio with metadata blocks
+    const heard: string[] = [];
+    const shoutcast = net.createServer((socket) => {
+      socket.once('data', (request) => {
+        heard.push(request.toString('latin1'));
+        socket.write('ICY 200 OK\r\nicy-notice1: <BR>This stream requires Winamp<BR>\r\nicy-name: Old School FM\r\ncontent-type: audio/mpeg\r\nicy-metaint: 8192\r\n\r\n');
+        socket.end(withIcy(mp3, 8192, 'Bea - Second Song'));
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((r) => shoutcast.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(shoutcast.address() as AddressInfo).port}/;stream.mp3`;
+    try {
+      // without the box's status-line shim, Node refuses this answer
+      const refused = await new Promise<string>((resolve) => {
+        http.get(url, (res) => resolve(`answered ${res.statusCode}`)).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      });
+      expect(refused).to.equal('HPE_INVALID_CONSTANT');
+      const source = new UrlSource(url, { live: true, label: 'Old School', retryMs: [50, 100], prebufferMs: 100 });
+      const titles: unknown[] = [];
+      const connected: unknown[] = [];
+      source.on('title', (t) => titles.push(t));
+      source.on('connected', (c) => connected.push(c));
+      try {
+        let frames = 0;
+        await pump(
+          source,
+          () => {
+            frames += source.read(960).length / 2;
+            return frames > 48000 && titles.length > 0;
+          },
+          15_000,
+        );
+        expect(connected[0]).to.deep.equal({ station: 'Old School FM', contentType: 'audio/mpeg' });
+        expect(titles[0]).to.deep.equal({ title: 'Second Song', artist: 'Bea', station: 'Old School FM' });
+        expect(frames, 'decoded audio frames').to.be.greaterThan(48000);
+        expect(heard.at(-1), 'the box asked for metadata').to.match(/icy-metadata: 1/i);
+      } finally {
+        source.close();
+      }
+    } finally {
+      shoutcast.close();
+    }
+  });
 
   it('plays an HLS stream through ffmpeg, the playlist fetched first to know it is HLS', async () => {
     const hlsDir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-hls-'));
