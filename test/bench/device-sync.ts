@@ -6,7 +6,7 @@
 //   node --import tsx test/bench/device-sync.ts [--duration 300] [--quick] [--companions 3] [--snapclients 3]
 //     [--jitter 20] [--hog-from 0.5] [--codec opus] [--window-ms 500] [--max-lag-ms 200] [--systems nearcast,snapcast]
 
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { ROOT, runCompanion, type CompanionProcess } from '../helpers/box-process.ts';
 import { analyseOffsets, type OffsetReport, type PhaseStats } from './lib/device-offsets.ts';
 import { startJitterProxy, type JitterProxy } from './lib/jitter-proxy.ts';
+import { makeCorrelationMaterial } from './lib/material.ts';
 import { startPulseRig } from './lib/pulse-rig.ts';
 import { parseArgs, RESULTS_DIR, summarize, table, writeResult } from './lib/report.ts';
 import { probeSchedule, type ScheduleProbe } from './lib/schedule-probe.ts';
@@ -79,29 +80,9 @@ async function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise
 }
 const lastLines = (xs: string[], n = 15) => xs.slice(-n).join('\n');
 
-// rich, non-periodic material (over the lags searched): band-limited noise under a
-// wandering envelope plus a gliding tone, so each 0.5 s window has one sharp peak
+// rich, non-periodic material (over the lags searched), with a gliding tone
 const source = path.join(dir, 'source.flac');
-const voice = (k: number) => `(0.55+0.35*sin(2*PI*0.23*t+${k}))*0.35*(2*random(${k})-1)+0.12*sin(2*PI*(220+60*sin(2*PI*0.13*t+${k}))*t)`;
-execFileSync('ffmpeg', [
-  '-nostdin',
-  '-v',
-  'error',
-  '-y',
-  '-f',
-  'lavfi',
-  '-i',
-  `aevalsrc=exprs='${voice(0)}|${voice(1)}':s=48000:d=60`,
-  '-af',
-  'lowpass=f=12000',
-  '-ac',
-  '2',
-  '-ar',
-  '48000',
-  '-sample_fmt',
-  's16',
-  source,
-]);
+makeCorrelationMaterial(source, 60, { lowpassHz: 12000, glide: true });
 /** ffmpeg decoding the source in real time, looped, into a named pipe */
 function feed(fifo: string): ChildProcess {
   spawnSync('mkfifo', [fifo]);
