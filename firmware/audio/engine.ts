@@ -247,6 +247,12 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     return start + (this.cur.framesRead * 1000) / this.format.sampleRate;
   }
 
+  /** how much of the current item is still to be produced, when its source knows (a file does; a stream does not) */
+  get remainingMs(): number | null {
+    const left = this.cur ? remainingFrames(this.cur.source) : null;
+    return left === null ? null : (left * 1000) / this.format.sampleRate;
+  }
+
   /** The encoder look-ahead of `codec`, for the codec header. */
   codecDelayFrames(codec: CodecName): number {
     return this.ensureEncoders().codecDelayFrames(codec);

@@ -25,6 +25,8 @@ export interface PlaybackControl {
   queue(): Track[];
   control(action: ControlAction): void;
   setVolume(volume: number): number;
+  /** what the item listeners hear now plays as: a song, a jingle..., and from which programme playlist */
+  playingAs(): PlayedAs;
   /** switches what the box plays: 'library' or one of sources(); throws a RangeError naming the choices otherwise */
   selectSource(source: string): string;
   /** what selectSource accepts */
@@ -82,6 +84,7 @@ export interface TrackPosition {
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
   readonly queueModel: PlayQueue;
   private heard: Track | null = null;
+  private heardAs: PlayedAs = AS_SONG;
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
   /** what each programmed track plays as, until it is heard */
@@ -111,7 +114,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** The engine asks for the following track (a few seconds early, to pre-open it). */
   nextTrack = (): NextTrack | null => {
-    if (this.options.programme) return this.fromProgramme(this.wallNow() + NEXT_ASKED_AHEAD_MS);
+    if (this.programme) return this.fromProgramme(this.nextStartsAt());
     for (let tries = 0; tries < 8; tries++) {
       const id = this.queueModel.next();
       if (!id) return null;
@@ -129,7 +132,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
    */
   startQueue(): TrackPosition | null {
     this.mode = 'library';
-    if (this.options.programme) {
+    if (this.programme) {
       this.cancelResume();
       this.options.engine.setSource(this.fromProgramme(this.wallNow())?.spec ?? null);
       this.emit('change');
@@ -150,9 +153,25 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return (this.options.now ?? Date.now)();
   }
 
+  /** the programme, while it is active (a box without one plays its queue; one can be set over MQTT) */
+  private get programme(): ProgrammeSteps | null {
+    const programme = this.options.programme;
+    return programme?.active() ? programme : null;
+  }
+
+  /**
+   * When the item asked for now will be heard (wall clock): the current item's real
+   * remaining duration, when its source knows it, plus the stream's latency; else the
+   * engine's usual pre-open time.
+   */
+  private nextStartsAt(): number {
+    const remainingMs = this.options.engine.remainingMs;
+    return this.wallNow() + (remainingMs ?? NEXT_ASKED_AHEAD_MS) + this.options.engine.latencyMs;
+  }
+
   /** The programme's next item as the engine plays it; nothing (and a retry at its end) when the programme says silence. */
   private fromProgramme(at: number): NextTrack | null {
-    const step = this.options.programme!.next(at);
+    const step = this.programme!.next(at);
     if (step.kind === 'silence') {
       this.resumeAt(step.until);
       return null;
@@ -207,6 +226,20 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.resumeTimer = null;
   }
 
+  /** The programme changed (replaced, or a playlist chosen): the item pre-opened to follow and the planned fades no longer hold. */
+  replanNext(): void {
+    this.clearCuts();
+    this.options.engine.dropPrefetched();
+  }
+
+  /** Plays the programme's next item now (a playlist was chosen). */
+  skipToNext(): void {
+    if (this.mode !== 'library') return; // a live source the owner chose keeps playing; the programme resumes with the library
+    if (this.options.engine.state === 'idle') this.startQueue();
+    else this.options.engine.skip();
+    this.emit('change');
+  }
+
   /** Closing time (the programme): the music stops; listeners stay connected and see the box idle. */
   stopForClosing(_reason: string): void {
     this.cancelResume();
@@ -224,6 +257,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.heardTimer = setTimeout(() => {
       this.heardTimer = null;
       this.heard = track;
+      this.heardAs = playedAs;
       this.emit('track', track, playedAs);
       this.emit('change');
     }, delayMs);
@@ -253,6 +287,10 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       volume: this.vol,
       source: this.mode,
     };
+  }
+
+  playingAs(): PlayedAs {
+    return this.heard ? this.heardAs : AS_SONG;
   }
 
   sources(): string[] {
@@ -333,7 +371,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     // a non-number must never reach the speaker or the saved state
     if (typeof volume !== 'number' || !Number.isFinite(volume)) throw new RangeError(`volume must be a number 0-100, got ${String(volume).slice(0, 40)}`);
     // under a programme, its maximum holds for buttons and requests alike
-    this.vol = Math.round(Math.max(0, Math.min(this.options.programme?.maxVolume() ?? 100, volume)));
+    this.vol = Math.round(Math.max(0, Math.min(this.programme?.maxVolume() ?? 100, volume)));
     this.emit('volume', this.vol);
     this.emit('change');
     return this.vol;

@@ -25,8 +25,8 @@ export interface BoxServices {
   listeners: ListenerDirectory;
   /** announcements over the music (absent on a box built without them, e.g. in tests) */
   announcements?: Pick<Announcements, 'announce'>;
-  /** the kiosk's programme, when the box runs one */
-  programme?: Pick<ProgrammeRunner, 'status' | 'upcoming'>;
+  /** the kiosk's programme (inactive while the box runs none; one can be set over MQTT) */
+  programme?: Pick<ProgrammeRunner, 'active' | 'status' | 'upcoming' | 'set' | 'choose' | 'playlistName'>;
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */
   radio?: () => unknown;
   /** resolves once every change made so far is on disk (replies wait for it) */

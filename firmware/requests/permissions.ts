@@ -23,6 +23,8 @@ const NEEDS: Record<Op, Need> = {
   share: 'owner',
   announce: 'owner',
   programme: 'anyone',
+  'set-programme': 'owner',
+  playlist: 'owner',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

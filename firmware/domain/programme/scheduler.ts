@@ -72,6 +72,8 @@ export class ProgrammeScheduler {
   /** resolved lists by cursor key, until the library changes */
   private lists = new Map<string, TrackList>();
   private readonly maxNoRepeat: { songs: number; ms: number };
+  /** the playlist the owner chose (Home Assistant's select, the `playlist` request): its songs until `until`; not saved */
+  private chosen: { playlist: Playlist; until: number | null } | null = null;
 
   constructor(
     readonly programme: Programme,
@@ -140,6 +142,35 @@ export class ProgrammeScheduler {
   /** The playlists on the air at `now`, in configuration order. */
   onAir(now: number): string[] {
     return this.timetable.onAir(now);
+  }
+
+  /**
+   * Plays songs from `playlistId` (an id or a name) from `now` until the playlists on the
+   * air or the opening hours next change (until: null, no such change within a year);
+   * interstitial rules still apply. Null when the programme has no such playlist.
+   */
+  choose(playlistId: string, now: number): { playlist: string; until: number | null } | null {
+    const playlist = this.programme.playlists.find((p) => p.id === playlistId) ?? this.programme.playlists.find((p) => p.name === playlistId);
+    if (!playlist || !isInstant(now)) return null;
+    let until: number | null = null;
+    for (let at = now, steps = 0; steps < 100; steps++) {
+      const change = this.timetable.nextChange(at);
+      if (!change) break;
+      if (change.changes.includes('playlists') || change.changes.includes('open')) {
+        until = change.at;
+        break;
+      }
+      at = change.at;
+    }
+    this.chosen = { playlist, until };
+    return { playlist: playlist.id, until };
+  }
+
+  /** the playlist the owner chose, while it holds at `now` */
+  chosenAt(now: number): { playlist: string; until: number | null } | null {
+    const chosen = this.chosen;
+    if (!chosen || (chosen.until !== null && now >= chosen.until)) return null;
+    return { playlist: chosen.playlist.id, until: chosen.until };
   }
 
   /** When opening, the volume window or the playlists on the air next change after `now`, and which; null: not within a year. */
@@ -263,7 +294,8 @@ export class ProgrammeScheduler {
   private song(state: LiveState, now: number, wall: WallTime, warnings: string[]): NextResult {
     const { playlists, rules } = this.programme;
     const onAir = this.timetable.onAirAt(wall);
-    const chosen = chooseWeighted(onAir, state.credits);
+    const byOwner = this.chosenAt(now) ? (this.chosen?.playlist ?? null) : null;
+    const chosen = byOwner ?? chooseWeighted(onAir, state.credits);
     let playlist: Playlist | null = null;
     let reason: string;
     if (playlists.length === 0) reason = 'the whole library (the programme has no playlists)';
@@ -276,7 +308,8 @@ export class ProgrammeScheduler {
     } else {
       playlist = chosen;
       const total = onAir.reduce((sum, p) => sum + p.weight, 0);
-      reason = `playlist "${chosen.id}"${onAir.length > 1 ? ` (weight ${chosen.weight} of ${total}; on the air: ${onAir.map((p) => p.id).join(', ')})` : ''}`;
+      if (byOwner) reason = `playlist "${chosen.id}", chosen by the owner`;
+      else reason = `playlist "${chosen.id}"${onAir.length > 1 ? ` (weight ${chosen.weight} of ${total}; on the air: ${onAir.map((p) => p.id).join(', ')})` : ''}`;
     }
     const list = playlist ? this.playlistList(playlist) : this.libraryList();
     const cursor = this.cursor(state, playlist ? `playlist:${playlist.id}` : 'library');

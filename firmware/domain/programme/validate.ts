@@ -187,6 +187,17 @@ export function compileProgramme(config: ProgrammeConfig, at = '/programme'): Co
     checkIds(playlistConfigs, `${at}/playlists`, problems);
     const playlists = playlistConfigs.map((playlist, index) => compilePlaylist(playlist, `${at}/playlists/${index}`, problems));
     const playlistIds = new Set(playlists.map((playlist) => playlist.id).filter((id) => id !== ''));
+    // the names are what Home Assistant's playlist select offers: one name, one playlist
+    const names = new Map<string, number>();
+    const firstWithId = new Map<string, number>();
+    playlists.forEach((playlist, index) => {
+      if (firstWithId.has(playlist.id)) return; // a repeated id is refused already
+      firstWithId.set(playlist.id, index);
+      const first = names.get(playlist.name);
+      if (first !== undefined && playlist.name !== '')
+        problems.add(`${at}/playlists/${index}/name`, `repeats the name of ${at}/playlists/${first} (a name defaults to the id)`, playlist.name);
+      else names.set(playlist.name, index);
+    });
     const ruleConfigs = config.interstitials ?? [];
     checkIds(ruleConfigs, `${at}/interstitials`, problems);
     const rules = ruleConfigs.flatMap((rule, index) => compileRule(rule, `${at}/interstitials/${index}`, playlistIds, problems) ?? []);

@@ -94,6 +94,12 @@ describe('programme validation: refused with the path of every problem', () => {
     ]);
   });
 
+  it("two playlists may not share a name (Home Assistant's select offers the names; a name defaults to the id)", () => {
+    expect(problemsOf({ playlists: [songs, { id: 'other', name: 'songs', items: [{ folder: 'other' }] }] })).to.deep.equal([
+      '/programme/playlists/1/name repeats the name of /programme/playlists/0 (a name defaults to the id) (got "songs")',
+    ]);
+  });
+
   it('a programme that skipped the schema is refused, never thrown', () => {
     const broken = { playlists: 'all of them', interstitials: [{ id: 'x', at: [7] }] } as unknown as ProgrammeConfig;
     const compiled = compileProgramme(broken);
