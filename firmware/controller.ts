@@ -162,7 +162,14 @@ export class Controller {
       resume: saved.position,
       repeat: config.library.repeat,
       programme,
-      gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
+      gainDbOf: loudness
+        ? (track, kind) =>
+            gainDbFor(
+              loudness.get(track),
+              kind === 'song' ? config.loudness.targetLufs : (config.loudness.interstitialTargetLufs ?? config.loudness.targetLufs),
+              config.loudness.truePeakDbtp,
+            )
+        : undefined,
     });
     if (loudness) {
       void loudness.measureAll(this.library.all());
@@ -285,7 +292,7 @@ export class Controller {
         ? new PlayLog({
             events: this.events,
             log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
-            track: (id) => this.library.get(id),
+            track: (id) => this.playback.track(id),
             playing: () => this.engine.state === 'playing',
             listenerCount: () => this.listeners.count(),
             onError: (message) => {

@@ -49,6 +49,7 @@ export interface PlayedAs {
 
 /** how long before the current track ends the engine asks for the next (its pre-open time) */
 const NEXT_ASKED_AHEAD_MS = 3000;
+const MAX_UNLISTED = 16;
 const AS_SONG: PlayedAs = { kind: 'song', playlist: null };
 
 export interface PlaybackOptions {
@@ -67,8 +68,8 @@ export interface PlaybackOptions {
   /** where the current track was when the box last saved (it resumes there after a restart) */
   resume?: TrackPosition;
   repeat: 'all' | 'none';
-  /** the loudness-normalising gain of a track (library/loudness.ts); none when absent */
-  gainDbOf?: (track: Track) => number;
+  /** the loudness-normalising gain of a track played as `kind` (library/loudness.ts; interstitials have their own target); none when absent */
+  gainDbOf?: (track: Track, kind: PlayedAs['kind']) => number;
   /** the kiosk's programme: what plays next comes from it instead of the queue */
   programme?: ProgrammeSteps;
   /** the wall clock, ms (the programme's times) */
@@ -89,6 +90,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private vol: number;
   /** what each programmed track plays as, until it is heard */
   private readonly playedAs = new Map<string, PlayedAs>();
+  /** the last programme items that are in no library (interstitials fetched from URLs): the play log still asks for them when they end */
+  private readonly unlisted = new Map<string, Track>();
   private resumeTimer: NodeJS.Timeout | null = null;
   private readonly cutTimers = new Set<NodeJS.Timeout>();
   private mode: string; // 'library' or the live source's spec
@@ -177,8 +180,12 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       return null;
     }
     this.playedAs.set(step.track.id, { kind: step.kind, playlist: step.playlist });
+    if (!this.options.library.get(step.track.id)) {
+      this.unlisted.set(step.track.id, step.track);
+      for (const id of this.unlisted.keys()) if (this.unlisted.size > MAX_UNLISTED) this.unlisted.delete(id); // the oldest first
+    }
     this.planCut(step.cut);
-    return this.nextOf(step.track);
+    return this.nextOf(step.track, step.kind);
   }
 
   /**
@@ -248,7 +255,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   private onTrack(e: TrackEvent): void {
-    const track = e.trackId ? (this.options.library.get(e.trackId) ?? null) : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
+    const track = e.trackId ? (this.track(e.trackId) ?? null) : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
     const playedAs = (track && this.playedAs.get(track.id)) ?? AS_SONG;
     if (track) this.playedAs.delete(track.id);
     // listeners hear it at playAt: announce it then
@@ -264,16 +271,17 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.heardTimer.unref();
   }
 
-  /** how the engine plays a library track: its file, at the gain that evens out loudness */
-  private specFor(track: Track): SourceSpec {
+  /** how the engine plays a library track: its file, at the gain that evens out loudness (a jingle's target may differ from a song's) */
+  private specFor(track: Track, kind: PlayedAs['kind'] = 'song'): SourceSpec {
     if (track.server) return sourceOf(track);
-    const gainDb = this.options.gainDbOf?.(track) ?? 0;
+    if (/^https?:\/\//i.test(track.path)) return { kind: 'url', url: track.path, live: false, trackId: track.id, label: `url:${track.path}` }; // a programme's interstitial from a URL
+    const gainDb = this.options.gainDbOf?.(track, kind) ?? 0;
     return { kind: 'file', path: track.path, trackId: track.id, ...(gainDb !== 0 ? { gainDb } : {}) };
   }
 
   /** the engine's next track for a library track */
-  private nextOf(track: Track): NextTrack {
-    return { path: track.path, trackId: track.id, spec: this.specFor(track) };
+  private nextOf(track: Track, kind: PlayedAs['kind'] = 'song'): NextTrack {
+    return { path: track.path, trackId: track.id, spec: this.specFor(track, kind) };
   }
 
   nowPlaying(): NowPlaying {
@@ -287,6 +295,11 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       volume: this.vol,
       source: this.mode,
     };
+  }
+
+  /** a library track, or a programme item fetched from a URL that played lately */
+  track(id: string): Track | undefined {
+    return this.options.library.get(id) ?? this.unlisted.get(id);
   }
 
   playingAs(): PlayedAs {

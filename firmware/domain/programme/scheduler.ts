@@ -13,7 +13,7 @@ import { describeTrigger, dueRules, firstInterrupt, formatDuration, markFired, s
 import type { InterstitialKind, Playlist, Programme } from './model.ts';
 import { chooseWeighted, newCursor, pickTrack, type Cursor } from './picker.ts';
 import { SeededRandom } from './random.ts';
-import { resolveQuery, trackList, type TrackList } from './sources.ts';
+import { isUrlTrack, resolveQuery, trackList, type TrackList } from './sources.ts';
 import { copyState, freshState, rememberSong, restoreState, saveState, type LiveState, type SavedState } from './state.ts';
 import { HORIZON_MS, Timetable, type Change } from './timetable.ts';
 
@@ -58,6 +58,8 @@ export interface SchedulerOptions {
   random?: SeededRandom;
 }
 
+/** An item fetched from a URL is planned as this long (a typical ad or news bulletin). */
+const URL_PLANNED_MS = 30_000;
 /** A track without a usable duration is planned as this long. */
 const UNKNOWN_DURATION_MS = 180_000;
 const MAX_UPCOMING = 100;
@@ -211,6 +213,7 @@ export class ProgrammeScheduler {
 
   private durationOf(track: Track, warnings: string[]): number {
     if (Number.isFinite(track.durationMs) && track.durationMs > 0) return track.durationMs;
+    if (isUrlTrack(track)) return URL_PLANNED_MS; // its length is known only once fetched: not worth a warning each time
     warnings.push(`track ${JSON.stringify(track.title || track.path)} has no usable duration; planned as ${formatDuration(UNKNOWN_DURATION_MS)}`);
     return UNKNOWN_DURATION_MS;
   }
@@ -265,7 +268,9 @@ export class ProgrammeScheduler {
       const list =
         'playlist' in source
           ? this.list(`playlist:${source.playlist}`, () => resolveQuery(this.programme.playlists.find((p) => p.id === source.playlist)?.query ?? { entries: [] }, this.byPath))
-          : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
+          : 'urls' in source
+            ? this.list(`rule:${rule.id}`, () => source.urls)
+            : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
       const picked = pickTrack(list, rule.order, this.cursor(state, `rule:${rule.id}`), state.random, NO_REPEAT_NONE, [], now);
       if (!picked) {
         warnings.push(`rule "${rule.id}" (${describeTrigger(rule)}) has no tracks in the library: nothing played for it`);

@@ -9,7 +9,7 @@
 
 import { canonicalZone, parseClockTime, parseDate, systemZone, MINUTE_MS } from './calendar.ts';
 import type { Closure, InterstitialRule, Playlist, Programme, ProgrammeConfig, Trigger } from './model.ts';
-import { compileEntry, type TrackQuery, type TrackQueryConfig } from './sources.ts';
+import { compileEntry, urlTrack, type TrackQuery, type TrackQueryConfig } from './sources.ts';
 import { EVERY_DAY, everOpens, type Window } from './windows.ts';
 
 export type Compiled = { ok: true; programme: Programme } | { ok: false; errors: string[] };
@@ -130,8 +130,12 @@ function compileRule(config: ProgrammeConfig['interstitials'][number], at: strin
     problems.add(`${at}/interrupt`, 'fade needs a fixed time (at or atMinute): every-songs and every-minutes rules wait for the song boundary');
   }
   let source: InterstitialRule['source'] | null = null;
-  if (config.source === undefined) problems.add(`${at}/source`, 'is needed: a folder, glob, files, tags or a playlist id');
-  else if (config.source.playlist !== undefined) {
+  if (config.source === undefined) problems.add(`${at}/source`, 'is needed: a folder, glob, files, tags, a playlist id or urls');
+  else if (config.source.urls !== undefined) {
+    const { urls, ...others } = config.source;
+    if (Object.keys(others).length > 0) problems.add(`${at}/source`, `names urls and also ${Object.keys(others).join(', ')}: a source is one or the other`);
+    else source = { urls: urls.map(urlTrack) };
+  } else if (config.source.playlist !== undefined) {
     const { playlist, ...others } = config.source;
     if (Object.keys(others).length > 0) problems.add(`${at}/source`, `names a playlist and also ${Object.keys(others).join(', ')}: a source is one or the other`);
     else if (!playlistIds.has(playlist)) {
