@@ -139,6 +139,7 @@ export class Controller {
       clock: this.clock,
       bitrate: config.stream.opusBitrate,
       duckRampMs: config.announce.rampMs,
+      crossfadeMs: config.audio.crossfadeMs,
       nextTrack: () => this.playback.nextTrack(),
     });
     const loudness = config.loudness.enabled ? new LoudnessIndex({ file: path.join(config.stateDir, 'loudness.json'), log: (l, m, e) => this.log.log(l, m, e) }) : null;
@@ -161,6 +162,7 @@ export class Controller {
       queue: saved.queue,
       resume: saved.position,
       repeat: config.library.repeat,
+      crossfadeMs: config.audio.crossfadeMs,
       programme,
       gainDbOf: loudness
         ? (track, kind) =>

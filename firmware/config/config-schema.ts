@@ -234,6 +234,12 @@ export const ConfigSchema = Type.Object(
         description: "the box's own speaker: auto (the ALSA default device when the machine has a sound card, else the simulated DAC), an ALSA PCM name, sim, sim:<ppm> or none",
       }),
       volume: Type.Integer({ minimum: 0, maximum: 100, default: 60 }),
+      crossfadeMs: Type.Integer({
+        minimum: 0,
+        maximum: 10000,
+        default: 0,
+        description: 'songs overlap by this much, one fading out as the next fades in; the next track of the same album follows gapless; 0: back to back',
+      }),
     }),
     library: Section({
       folders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),

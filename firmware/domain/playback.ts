@@ -70,6 +70,8 @@ export interface PlaybackOptions {
   repeat: 'all' | 'none';
   /** the loudness-normalising gain of a track played as `kind` (library/loudness.ts; interstitials have their own target); none when absent */
   gainDbOf?: (track: Track, kind: PlayedAs['kind']) => number;
+  /** songs overlap by this much (the engine's `crossfadeMs`), except the next track of the same album, which follows gapless */
+  crossfadeMs?: number;
   /** the kiosk's programme: what plays next comes from it instead of the queue */
   programme?: ProgrammeSteps;
   /** the wall clock, ms (the programme's times) */
@@ -86,6 +88,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   readonly queueModel: PlayQueue;
   private heard: Track | null = null;
   private heardAs: PlayedAs = AS_SONG;
+  /** the track last handed to the engine, and as what (the one a crossfade would fade from) */
+  private handed: { track: Track; kind: PlayedAs['kind'] } | null = null;
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
   /** what each programmed track plays as, until it is heard */
@@ -126,6 +130,13 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     }
     return null;
   };
+
+  /** whether the engine fades from what it hands over now into `next`: between two songs, unless `next` continues the album gapless */
+  private crossfadeInto(next: Track, kind: PlayedAs['kind']): boolean {
+    const before = this.handed;
+    if (!this.options.crossfadeMs || !before || kind !== 'song' || before.kind !== 'song') return false;
+    return !continuesAlbum(before.track, next, this.options.library.all());
+  }
 
   /**
    * Starts the queue (or the library) when the box boots with the library source.
@@ -273,6 +284,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** how the engine plays a library track: its file, at the gain that evens out loudness (a jingle's target may differ from a song's) */
   private specFor(track: Track, kind: PlayedAs['kind'] = 'song'): SourceSpec {
+    this.handed = { track, kind };
     if (track.server) return sourceOf(track);
     if (/^https?:\/\//i.test(track.path)) return { kind: 'url', url: track.path, live: false, trackId: track.id, label: `url:${track.path}` }; // a programme's interstitial from a URL
     const gainDb = this.options.gainDbOf?.(track, kind) ?? 0;
@@ -281,7 +293,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** the engine's next track for a library track */
   private nextOf(track: Track, kind: PlayedAs['kind'] = 'song'): NextTrack {
-    return { path: track.path, trackId: track.id, spec: this.specFor(track, kind) };
+    const crossfade = this.crossfadeInto(track, kind);
+    return { path: track.path, trackId: track.id, spec: this.specFor(track, kind), ...(crossfade ? { crossfade } : {}) };
   }
 
   nowPlaying(): NowPlaying {
@@ -441,3 +454,21 @@ export function keepKnownTracks(saved: PlayQueueJSON, known: (id: string) => boo
   if (items.length === 0) return null;
   return { ...saved, items, index: saved.index < 0 || index >= items.length ? -1 : index };
 }
+
+/**
+ * Whether `next` is the track after `track` on the same album, so that it plays gapless
+ * (no crossfade, no gap): the same album tag, in the same folder, and the next file there
+ * in name order (the library has no track numbers; albums are ripped as "01 …", "02 …").
+ */
+export function continuesAlbum(track: Track, next: Track, library: readonly Track[]): boolean {
+  if (!track.album || track.album !== next.album || track.server || next.server) return false;
+  const folder = dirname(track.path);
+  if (dirname(next.path) !== folder) return false;
+  let following: string | null = null;
+  for (const other of library) {
+    if (dirname(other.path) === folder && other.path > track.path && (following === null || other.path < following)) following = other.path;
+  }
+  return following === next.path;
+}
+
+const dirname = (file: string) => file.slice(0, Math.max(0, file.lastIndexOf('/')));
