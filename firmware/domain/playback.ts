@@ -7,6 +7,7 @@ import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
 import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
+import { continuesAlbum } from './album-order.ts';
 import type { ProgrammeSteps } from './programme/plan-step.ts';
 
 export interface NowPlaying {
@@ -90,6 +91,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private heardAs: PlayedAs = AS_SONG;
   /** the track last handed to the engine, and as what (the one a crossfade would fade from) */
   private handed: { track: Track; kind: PlayedAs['kind'] } | null = null;
+  /** skipToNext() is under way */
+  private skipping = false;
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
   /** what each programmed track plays as, until it is heard */
@@ -179,7 +182,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
    * engine's usual pre-open time.
    */
   private nextStartsAt(): number {
-    const remainingMs = this.options.engine.remainingMs;
+    const remainingMs = this.skipping ? 0 : this.options.engine.remainingMs;
     return this.wallNow() + (remainingMs ?? NEXT_ASKED_AHEAD_MS) + this.options.engine.latencyMs;
   }
 
@@ -254,7 +257,14 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   skipToNext(): void {
     if (this.mode !== 'library') return; // a live source the owner chose keeps playing; the programme resumes with the library
     if (this.options.engine.state === 'idle') this.startQueue();
-    else this.options.engine.skip();
+    else {
+      this.skipping = true; // the engine asks for the next item at once: it starts now, not when the current one would have ended
+      try {
+        this.options.engine.skip();
+      } finally {
+        this.skipping = false;
+      }
+    }
     this.emit('change');
   }
 
@@ -454,21 +464,3 @@ export function keepKnownTracks(saved: PlayQueueJSON, known: (id: string) => boo
   if (items.length === 0) return null;
   return { ...saved, items, index: saved.index < 0 || index >= items.length ? -1 : index };
 }
-
-/**
- * Whether `next` is the track after `track` on the same album, so that it plays gapless
- * (no crossfade, no gap): the same album tag, in the same folder, and the next file there
- * in name order (the library has no track numbers; albums are ripped as "01 …", "02 …").
- */
-export function continuesAlbum(track: Track, next: Track, library: readonly Track[]): boolean {
-  if (!track.album || track.album !== next.album || track.server || next.server) return false;
-  const folder = dirname(track.path);
-  if (dirname(next.path) !== folder) return false;
-  let following: string | null = null;
-  for (const other of library) {
-    if (dirname(other.path) === folder && other.path > track.path && (following === null || other.path < following)) following = other.path;
-  }
-  return following === next.path;
-}
-
-const dirname = (file: string) => file.slice(0, Math.max(0, file.lastIndexOf('/')));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { continuesAlbum } from '../../../../firmware/domain/playback.ts';
+import { continuesAlbum } from '../../../../firmware/domain/album-order.ts';
 import type { Track } from '../../../../firmware/library/track.ts';
 
 const track = (file: string, album: string, extra: Partial<Track> = {}): Track => ({
