@@ -224,7 +224,7 @@ describe('kiosk programme control over MQTT (real box)', function () {
     const replaced = await owner.ask('set-programme', { programme: { playlists: [{ id: 'all', name: 'Everything', items: [{ folder: 'morning' }, { folder: 'evening' }] }] } });
     expect(replaced.status, JSON.stringify(replaced)).to.equal('ok');
     await waitFor('the select lists the new playlists', () => JSON.parse(owner.configs.get(selectTopic) ?? '{}').options?.[0] === 'Everything', 10_000);
-    expect(owner.seen.state.programme?.chosen ?? null, 'a new programme ends the choice').to.equal(null);
+    await waitFor('the state shows the new programme ended the choice', () => owner.seen.state.programme !== undefined && owner.seen.state.programme.chosen === null, 10_000);
     // an empty programme: the box plays its queue again and the select goes (an empty retained config removes it)
     const none = await owner.ask('set-programme', { programme: {} });
     expect(none.status, JSON.stringify(none)).to.equal('ok');
