@@ -28,9 +28,7 @@ import { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
 import { openNetworkSources } from './domain/network-sources.ts';
 import { Playback, type TrackPosition } from './domain/playback.ts';
-import { ProgrammeRunner } from './domain/programme/programme-runner.ts';
-import { ProgrammeScheduler } from './domain/programme/scheduler.ts';
-import { compileProgramme } from './domain/programme/validate.ts';
+import { boxProgramme } from './domain/programme/box-programme.ts';
 import { ShareWindow } from './domain/share-window.ts';
 import { BoxConsole } from './extensions/box-console.ts';
 import { EventPublisher } from './extensions/event-publisher.ts';
@@ -148,10 +146,18 @@ export class Controller {
       clock: this.clock,
       bitrate: config.stream.opusBitrate,
       duckRampMs: config.announce.rampMs,
+      crossfadeMs: config.audio.crossfadeMs,
       nextTrack: () => this.playback.nextTrack(),
     });
     const loudness = config.loudness.enabled ? new LoudnessIndex({ file: path.join(config.stateDir, 'loudness.json'), log: (l, m, e) => this.log.log(l, m, e) }) : null;
-    const programme = this.programmeRunner();
+    const { runner: programme, flush: flushProgramme } = boxProgramme({
+      config: config.programme,
+      stateDir: config.stateDir,
+      library: () => this.library.all(),
+      events: this.events,
+      log: (l, m, e) => this.log.log(l, m, e),
+    });
+    this.onStop('programme state', flushProgramme);
     this.playback = new Playback({
       engine: this.engine,
       library: this.music,
@@ -163,8 +169,16 @@ export class Controller {
       queue: saved.queue,
       resume: saved.position,
       repeat: config.library.repeat,
-      programme: programme ?? undefined,
-      gainDbOf: loudness ? (track) => gainDbFor(loudness.get(track), config.loudness.targetLufs, config.loudness.truePeakDbtp) : undefined,
+      crossfadeMs: config.audio.crossfadeMs,
+      programme,
+      gainDbOf: loudness
+        ? (track, kind) =>
+            gainDbFor(
+              loudness.get(track),
+              kind === 'song' ? config.loudness.targetLufs : (config.loudness.interstitialTargetLufs ?? config.loudness.targetLufs),
+              config.loudness.truePeakDbtp,
+            )
+        : undefined,
     });
     if (loudness) {
       void loudness.measureAll(this.library.all());
@@ -226,7 +240,7 @@ export class Controller {
       announcements,
       network,
       persisted: () => store.settled(),
-      ...(programme ? { programme } : {}),
+      programme,
     };
     const limits = config.limits;
     const router = new RequestRouter({
@@ -282,6 +296,7 @@ export class Controller {
             version: packageVersion(),
             topics: this.topics,
             sources: () => this.playback.sources(),
+            playlists: () => programme.playlists().map((p) => p.name),
             events: this.events,
             broker: this.broker,
             router,
@@ -295,7 +310,7 @@ export class Controller {
         ? new PlayLog({
             events: this.events,
             log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
-            track: (id) => this.library.get(id),
+            track: (id) => this.playback.track(id),
             playing: () => this.engine.state === 'playing',
             listenerCount: () => this.listeners.count(),
             onError: (message) => {
@@ -332,6 +347,7 @@ export class Controller {
             telemetry,
             router,
             sources: () => this.playback.sources(),
+            playlists: () => programme.playlists().map((p) => p.name),
             log: (l, m, e) => this.log.log(l, m, e),
           })
         : null,
@@ -350,10 +366,8 @@ export class Controller {
     for (const extension of extensions) if (extension) await this.startExtension(extension);
 
     // the music starts once everything that follows it (play log, state, events) is listening
-    if (programme) {
-      programme.start(this.playback);
-      this.onStop('programme', () => programme.stop());
-    }
+    programme.start(this.playback);
+    this.onStop('programme', () => programme.stop());
     if (config.source === 'library') {
       const from = this.playback.startQueue();
       if (from && from.ms > 0) this.log.info('continuing the saved track where it was', { trackId: from.trackId, positionMs: from.ms });
@@ -510,30 +524,6 @@ export class Controller {
     const device = configured === 'auto' ? (fs.existsSync('/dev/snd') ? 'default' : 'sim') : configured;
     const sink = openSink(device, DEFAULT_FORMAT, { bufferMs: 300 });
     return sink && new Speaker({ engine: this.engine, sink, clock: this.clock, events: this.events, volume });
-  }
-
-  /** The kiosk's programme, when the configuration has one; a programme with problems stops the start with each one's path. */
-  private programmeRunner(): ProgrammeRunner | null {
-    const config = this.config.programme;
-    if (config.playlists.length === 0 && config.interstitials.length === 0 && config.openingHours.length === 0 && config.closures.length === 0) return null;
-    const compiled = compileProgramme(config);
-    if (!compiled.ok) throw new Error(`the programme has problems:\n  ${compiled.errors.join('\n  ')}`);
-    const store = new StateStore<object>(
-      this.config.stateDir,
-      'programme',
-      (v) => (v && typeof v === 'object' ? v : null),
-      (m) => this.log.warn(m),
-    );
-    const saved = store.load({});
-    const { scheduler, problem } = ProgrammeScheduler.fromJSON(compiled.programme, saved, { library: this.library.all() });
-    if (problem && Object.keys(saved).length > 0) this.log.warn('the saved programme state does not fit; the day starts afresh', { problem });
-    this.onStop('programme state', () => store.flush());
-    return new ProgrammeRunner({
-      scheduler,
-      events: this.events,
-      save: (state) => store.save(state as object),
-      log: (l, m, e) => this.log.log(l, m, e),
-    });
   }
 
   /** Starts one extension; one that cannot start is logged and told, and the box runs on without it. */

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { PcmSource, ChunkEncoder, StreamTitle } from './types.ts';
 import { FifoRing, type Chunk } from './fifo.ts';
+import { Crossfade } from './crossfade.ts';
 import { OverlayMixer } from './overlay-mixer.ts';
 import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
 import { OnDemandEncoders, type CodecDemand } from './codecs/on-demand-encoders.ts';
@@ -20,7 +21,16 @@ import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFor
 import { monotonicUs } from '../util/time.ts';
 
 export type SourceSpec =
-  | { kind: 'file'; path: string; trackId?: string; startMs?: number /** loudness normalisation (library/loudness.ts) */; gainDb?: number }
+  | {
+      kind: 'file';
+      path: string;
+      trackId?: string;
+      startMs?: number;
+      /** loudness normalisation (library/loudness.ts) */
+      gainDb?: number;
+      /** how far ahead the file is decoded (default 3000): a crossfade needs to know the end this early */
+      bufferMs?: number;
+    }
   | { kind: 'pipe'; path: string }
   | { kind: 'capture'; pcm: string }
   | { kind: 'tone'; hz: number }
@@ -38,6 +48,8 @@ export interface NextTrack {
   trackId: string;
   gainDb?: number;
   spec?: SourceSpec;
+  /** fade into it from the track before (when `crossfadeMs` is set); false: gapless, as the next track of an album */
+  crossfade?: boolean;
 }
 /**
  * What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a
@@ -87,6 +99,8 @@ export interface AudioEngineOptions {
   maxStallMs?: number;
   /** how long the music takes to duck under an overlay and to come back (default 300) */
   duckRampMs?: number;
+  /** queue tracks that ask for it overlap by this much, one fading out as the next fades in (default 0: back to back) */
+  crossfadeMs?: number;
 }
 
 export interface EngineStats {
@@ -104,6 +118,8 @@ interface Current {
   heard: boolean;
   gain: number;
   title: StreamTitle | null;
+  /** the track before it fades into it */
+  crossfade: boolean;
 }
 interface Announce {
   trackId: string | null;
@@ -137,7 +153,7 @@ export function parseSourceSpec(text: string): SourceSpec {
 export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_FORMAT): PcmSource {
   switch (spec.kind) {
     case 'file':
-      return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId });
+      return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId, maxBufferMs: spec.bufferMs });
     case 'pipe':
       return new PipeSource(spec.path, { format });
     case 'capture':
@@ -190,6 +206,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   readonly fifo: FifoRing;
   /** announcements (and their chimes) mixed over the music, which ducks under them */
   readonly overlay: OverlayMixer;
+  private readonly crossfade: Crossfade;
   readonly stats: EngineStats = { chunks: 0, sourceUnderruns: 0, stalls: 0, errors: 0 };
   lastError: Error | null = null;
   private readonly options: AudioEngineOptions;
@@ -226,6 +243,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.codecs = [...new Set<CodecName>(opts.codecs ?? ['opus', 'pcm'])];
     this.fifo = new FifoRing(Math.max(1, Math.round(((opts.fifoSeconds ?? 5) * 1000) / this.chunkMs)));
     this.overlay = new OverlayMixer(this.format, opts.duckRampMs ?? 300);
+    this.crossfade = new Crossfade(this.format.channels, Math.round(((opts.crossfadeMs ?? 0) * this.format.sampleRate) / 1000));
   }
 
   get running(): boolean {
@@ -245,6 +263,12 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (!this.cur) return 0;
     const start = this.cur.spec.kind === 'file' ? (this.cur.spec.startMs ?? 0) : 0;
     return start + (this.cur.framesRead * 1000) / this.format.sampleRate;
+  }
+
+  /** how much of the current item is still to be produced, when its source knows (a file does; a stream does not) */
+  get remainingMs(): number | null {
+    const left = this.cur ? remainingFrames(this.cur.source) : null;
+    return left === null ? null : (left * 1000) / this.format.sampleRate;
   }
 
   /** The encoder look-ahead of `codec`, for the codec header. */
@@ -286,6 +310,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.timer = null;
     this.closeSource(this.cur);
     this.closeSource(this.prefetched);
+    this.crossfade.cancel();
     this.cur = this.prefetched = null;
     this.overlay.clear();
     this.encoders?.close();
@@ -295,6 +320,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   /** Plays `spec` from the next chunk on (null: nothing). Queue mode continues after a file. */
   setSource(spec: SourceSpec | null): void {
     this.fade = null;
+    this.crossfade.cancel();
     this.closeSource(this.cur);
     this.closeSource(this.prefetched);
     this.prefetched = null;
@@ -314,6 +340,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   /** Jumps to the next track now (queue mode), or stops a non-queue source. */
   skip(): void {
     this.fade = null;
+    this.crossfade.cancel();
     this.advance();
   }
 
@@ -398,6 +425,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     let trackId: string | undefined;
     let filled = 0;
     if (this.paused) return { pcm, announce: this.takeIdle(announce) };
+    this.maybeCrossfade();
     for (let switches = 0; this.cur && filled < fpc && switches <= MAX_SWITCHES_PER_CHUNK; ) {
       const cur = this.cur;
       const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled, slotUs + framesToUs(filled, this.format));
@@ -426,8 +454,22 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       switches++;
       if (!this.advance(filled)) break;
     }
+    this.crossfade.mix(pcm);
     this.maybePrefetch();
     return { pcm, trackId, announce: this.takeIdle(announce) };
+  }
+
+  /** The current track is within the crossfade of its end and the next, open, asks for one: the next starts now, over it. */
+  private maybeCrossfade(): void {
+    const cur = this.cur;
+    const next = this.prefetched;
+    if (!cur || !next?.crossfade || this.fade || !isQueueTrack(cur.spec) || cur.source.error) return;
+    const left = remainingFrames(cur.source);
+    if (left === null || !this.crossfade.due(left, this.framesPerChunk)) return;
+    this.crossfade.start({ source: cur.source, gain: cur.gain }, left);
+    this.prefetched = null;
+    this.prefetchAsked = false;
+    this.cur = next;
   }
 
   private takeIdle(announce: Announce[]): Announce[] {
@@ -453,7 +495,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     const cur = this.cur;
     if (!cur || this.prefetched || this.prefetchAsked || !this.options.nextTrack || !isQueueTrack(cur.spec)) return;
     const left = remainingFrames(cur.source);
-    const preopen = ((this.options.preopenMs ?? 3000) * this.format.sampleRate) / 1000;
+    const preopen = Math.max(((this.options.preopenMs ?? 3000) * this.format.sampleRate) / 1000, this.crossfade.maxFrames + this.format.sampleRate);
     if (left === null || left > preopen) return;
     this.prefetchAsked = true;
     this.prefetched = this.openNextTrack();
@@ -468,11 +510,19 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.failed(err as Error, this.clock());
       return null;
     }
-    return t ? this.open(t.spec ?? { kind: 'file', path: t.path, trackId: t.trackId, ...(t.gainDb ? { gainDb: t.gainDb } : {}) }) : null;
+    if (!t) return null;
+    const next = this.open(t.spec ?? { kind: 'file', path: t.path, trackId: t.trackId, ...(t.gainDb ? { gainDb: t.gainDb } : {}) });
+    next.crossfade = t.crossfade ?? false;
+    return next;
   }
 
   /** Opens a source; a source that cannot even be constructed becomes an already-failed one. */
-  private open(spec: SourceSpec): Current {
+  private open(given: SourceSpec): Current {
+    // a crossfade longer than the decoder's usual look-ahead needs the file's end known that early
+    const spec =
+      given.kind === 'file' && this.crossfade.maxFrames > 2 * this.format.sampleRate
+        ? { ...given, bufferMs: (this.crossfade.maxFrames * 1000) / this.format.sampleRate + 1500 }
+        : given;
     let source: PcmSource;
     try {
       source = (this.options.openSource ?? ((s: SourceSpec) => defaultOpenSource(s, this.format)))(spec);
@@ -480,7 +530,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       source = failedSource(spec, err as Error);
     }
     const gainDb = spec.kind === 'file' ? (spec.gainDb ?? 0) : 0;
-    return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1, title: null };
+    return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1, title: null, crossfade: false };
   }
 
   private closeSource(c: Current | null): void {
@@ -502,6 +552,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     }
     if (fade.gain > 0) return;
     this.fade = null;
+    this.crossfade.cancel();
     if (fade.then === 'stop') this.setSource(null);
     else this.advance();
   }

@@ -116,7 +116,23 @@ const Interstitial = Type.Object(
   {
     id: Type.Optional(ProgrammeId),
     kind: OneOf(['jingle', 'ad', 'news', 'announcement'], { default: 'jingle' }),
-    source: Type.Optional(Type.Object({ ...TrackQuery, playlist: Type.Optional(ProgrammeId) }, { additionalProperties: false, minProperties: 1 })),
+    source: Type.Optional(
+      Type.Object(
+        {
+          ...TrackQuery,
+          playlist: Type.Optional(ProgrammeId),
+          urls: Type.Optional(
+            Type.Array(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }), {
+              minItems: 1,
+              maxItems: 64,
+              uniqueItems: true,
+              description: 'http(s) URLs of the items (a news bulletin, an ad server), fetched when they play; alone, not with a playlist or library filters',
+            }),
+          ),
+        },
+        { additionalProperties: false, minProperties: 1 },
+      ),
+    ),
     everySongs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'after this many songs' })),
     everyMinutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 10080, description: 'this long after the last time, at the next song boundary' })),
     at: Type.Optional(Type.Array(Type.String({ pattern: CLOCK_TIME }), { minItems: 1, maxItems: 96, uniqueItems: true, description: 'daily at these local times' })),
@@ -218,6 +234,12 @@ export const ConfigSchema = Type.Object(
         description: "the box's own speaker: auto (the ALSA default device when the machine has a sound card, else the simulated DAC), an ALSA PCM name, sim, sim:<ppm> or none",
       }),
       volume: Type.Integer({ minimum: 0, maximum: 100, default: 60 }),
+      crossfadeMs: Type.Integer({
+        minimum: 0,
+        maximum: 10000,
+        default: 0,
+        description: 'songs overlap by this much, one fading out as the next fades in; the next track of the same album follows gapless; 0: back to back',
+      }),
     }),
     library: Section({
       folders: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
@@ -367,6 +389,13 @@ export const ConfigSchema = Type.Object(
       enabled: Type.Boolean({ default: true, description: 'even loudness: each track measured once (EBU R128, ffmpeg ebur128) and played at the gain to the target' }),
       targetLufs: Type.Number({ minimum: -40, maximum: -5, default: -17, description: 'integrated loudness every track is brought to, LUFS' }),
       truePeakDbtp: Type.Number({ minimum: -12, maximum: 0, default: -1, description: "the gain never lifts a track's true peak above this, dBTP" }),
+      interstitialTargetLufs: Type.Unsafe<number | null>({
+        type: ['number', 'null'],
+        minimum: -40,
+        maximum: -5,
+        default: null,
+        description: "the target of a programme's jingles, ads and news (library files), LUFS; null: targetLufs",
+      }),
     }),
     announce: Section({
       duckDb: Type.Integer({ minimum: 0, maximum: 40, default: 12, description: 'how far the music ducks under an announcement, dB' }),

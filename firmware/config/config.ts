@@ -212,3 +212,30 @@ export function checkListEntry(key: 'stations' | 'servers', entry: unknown): str
     );
   return problems.length > 0 ? [...new Set(problems)].join('; ') : `not a valid entry of ${key}`;
 }
+
+let sectionValidators: Map<string, ValidateFunction> | null = null;
+
+/**
+ * Checks one section of the configuration given on its own (a programme sent over MQTT)
+ * against the same schema as the file, with the same messages; paths start at the
+ * section (`/programme/playlists/2/windows/0/start ...`). Defaults are filled in.
+ */
+export function checkSection<Name extends keyof LoadedConfig>(name: Name, value: unknown): { ok: true; value: LoadedConfig[Name] } | { ok: false; errors: string[] } {
+  const { schema: configSchema } = schema();
+  sectionValidators ??= new Map();
+  let validate = sectionValidators.get(name);
+  if (!validate) {
+    const properties = isSettings(configSchema.properties) ? configSchema.properties : {};
+    const section = properties[name];
+    if (!isSettings(section)) throw new ConfigError(`the configuration has no section ${name}`);
+    validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(section);
+    sectionValidators.set(name, validate);
+  }
+  const given = structuredClone(value);
+  const data = structuredClone(value);
+  if (!validate(data)) {
+    const rooted = (validate.errors ?? []).map((error) => ({ ...error, instancePath: `/${name}${error.instancePath}` }));
+    return { ok: false, errors: [...new Set(rooted.map((error) => describe(error, { [name]: given })))] };
+  }
+  return { ok: true, value: data as LoadedConfig[Name] };
+}

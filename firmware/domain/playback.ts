@@ -7,6 +7,7 @@ import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
 import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
+import { continuesAlbum } from './album-order.ts';
 import type { ProgrammeSteps } from './programme/plan-step.ts';
 
 export interface NowPlaying {
@@ -25,6 +26,8 @@ export interface PlaybackControl {
   queue(): Track[];
   control(action: ControlAction): void;
   setVolume(volume: number): number;
+  /** what the item listeners hear now plays as: a song, a jingle..., and from which programme playlist */
+  playingAs(): PlayedAs;
   /** switches what the box plays: 'library' or one of sources(); throws a RangeError naming the choices otherwise */
   selectSource(source: string): string;
   /** what selectSource accepts */
@@ -49,6 +52,7 @@ export interface PlayedAs {
 
 /** how long before the current track ends the engine asks for the next (its pre-open time) */
 const NEXT_ASKED_AHEAD_MS = 3000;
+const MAX_UNLISTED = 16;
 const AS_SONG: PlayedAs = { kind: 'song', playlist: null };
 
 export interface PlaybackOptions {
@@ -67,8 +71,10 @@ export interface PlaybackOptions {
   /** where the current track was when the box last saved (it resumes there after a restart) */
   resume?: TrackPosition;
   repeat: 'all' | 'none';
-  /** the loudness-normalising gain of a track (library/loudness.ts); none when absent */
-  gainDbOf?: (track: Track) => number;
+  /** the loudness-normalising gain of a track played as `kind` (library/loudness.ts; interstitials have their own target); none when absent */
+  gainDbOf?: (track: Track, kind: PlayedAs['kind']) => number;
+  /** songs overlap by this much (the engine's `crossfadeMs`), except the next track of the same album, which follows gapless */
+  crossfadeMs?: number;
   /** the kiosk's programme: what plays next comes from it instead of the queue */
   programme?: ProgrammeSteps;
   /** the wall clock, ms (the programme's times) */
@@ -84,10 +90,17 @@ export interface TrackPosition {
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
   readonly queueModel: PlayQueue;
   private heard: Track | null = null;
+  private heardAs: PlayedAs = AS_SONG;
+  /** the track last handed to the engine, and as what (the one a crossfade would fade from) */
+  private handed: { track: Track; kind: PlayedAs['kind'] } | null = null;
+  /** skipToNext() is under way */
+  private skipping = false;
   private heardTimer: NodeJS.Timeout | null = null;
   private vol: number;
   /** what each programmed track plays as, until it is heard */
   private readonly playedAs = new Map<string, PlayedAs>();
+  /** the last programme items that are in no library (interstitials fetched from URLs): the play log still asks for them when they end */
+  private readonly unlisted = new Map<string, Track>();
   private resumeTimer: NodeJS.Timeout | null = null;
   private readonly cutTimers = new Set<NodeJS.Timeout>();
   private mode: string; // 'library' or the live source's spec
@@ -115,7 +128,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** The engine asks for the following track (a few seconds early, to pre-open it). */
   nextTrack = (): NextTrack | null => {
-    if (this.options.programme) return this.fromProgramme(this.wallNow() + NEXT_ASKED_AHEAD_MS);
+    if (this.programme) return this.fromProgramme(this.nextStartsAt());
     for (let tries = 0; tries < 8; tries++) {
       const id = this.queueModel.next();
       if (!id) return null;
@@ -125,6 +138,13 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return null;
   };
 
+  /** whether the engine fades from what it hands over now into `next`: between two songs, unless `next` continues the album gapless */
+  private crossfadeInto(next: Track, kind: PlayedAs['kind']): boolean {
+    const before = this.handed;
+    if (!this.options.crossfadeMs || !before || kind !== 'song' || before.kind !== 'song') return false;
+    return !continuesAlbum(before.track, next, this.options.library.all());
+  }
+
   /**
    * Starts the queue (or the library) when the box boots with the library source.
    * The first start after a restart continues the saved track where it was, so
@@ -133,7 +153,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
    */
   startQueue(): TrackPosition | null {
     this.mode = 'library';
-    if (this.options.programme) {
+    if (this.programme) {
       this.cancelResume();
       this.options.engine.setSource(this.fromProgramme(this.wallNow())?.spec ?? null);
       this.emit('change');
@@ -154,16 +174,36 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return (this.options.now ?? Date.now)();
   }
 
+  /** the programme, while it is active (a box without one plays its queue; one can be set over MQTT) */
+  private get programme(): ProgrammeSteps | null {
+    const programme = this.options.programme;
+    return programme?.active() ? programme : null;
+  }
+
+  /**
+   * When the item asked for now will be heard (wall clock): the current item's real
+   * remaining duration, when its source knows it, plus the stream's latency; else the
+   * engine's usual pre-open time.
+   */
+  private nextStartsAt(): number {
+    const remainingMs = this.skipping ? 0 : this.options.engine.remainingMs;
+    return this.wallNow() + (remainingMs ?? NEXT_ASKED_AHEAD_MS) + this.options.engine.latencyMs;
+  }
+
   /** The programme's next item as the engine plays it; nothing (and a retry at its end) when the programme says silence. */
   private fromProgramme(at: number): NextTrack | null {
-    const step = this.options.programme!.next(at);
+    const step = this.programme!.next(at);
     if (step.kind === 'silence') {
       this.resumeAt(step.until);
       return null;
     }
     this.playedAs.set(step.track.id, { kind: step.kind, playlist: step.playlist });
+    if (!this.options.library.get(step.track.id)) {
+      this.unlisted.set(step.track.id, step.track);
+      for (const id of this.unlisted.keys()) if (this.unlisted.size > MAX_UNLISTED) this.unlisted.delete(id); // the oldest first
+    }
     this.planCut(step.cut);
-    return this.nextOf(step.track);
+    return this.nextOf(step.track, step.kind);
   }
 
   /**
@@ -211,6 +251,27 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.resumeTimer = null;
   }
 
+  /** The programme changed (replaced, or a playlist chosen): the item pre-opened to follow and the planned fades no longer hold. */
+  replanNext(): void {
+    this.clearCuts();
+    this.options.engine.dropPrefetched();
+  }
+
+  /** Plays the programme's next item now (a playlist was chosen). */
+  skipToNext(): void {
+    if (this.mode !== 'library') return; // a live source the owner chose keeps playing; the programme resumes with the library
+    if (this.options.engine.state === 'idle') this.startQueue();
+    else {
+      this.skipping = true; // the engine asks for the next item at once: it starts now, not when the current one would have ended
+      try {
+        this.options.engine.skip();
+      } finally {
+        this.skipping = false;
+      }
+    }
+    this.emit('change');
+  }
+
   /** Closing time (the programme): the music stops; listeners stay connected and see the box idle. */
   stopForClosing(_reason: string): void {
     this.cancelResume();
@@ -219,7 +280,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   private onTrack(e: TrackEvent): void {
-    const track = e.trackId ? (this.options.library.get(e.trackId) ?? null) : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
+    const track = e.trackId ? (this.track(e.trackId) ?? null) : e.title && e.spec ? streamTrack(sourceLabel(e.spec), e.title) : null;
     const playedAs = (track && this.playedAs.get(track.id)) ?? AS_SONG;
     if (track) this.playedAs.delete(track.id);
     // listeners hear it at playAt: announce it then
@@ -228,22 +289,26 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.heardTimer = setTimeout(() => {
       this.heardTimer = null;
       this.heard = track;
+      this.heardAs = playedAs;
       this.emit('track', track, playedAs);
       this.emit('change');
     }, delayMs);
     this.heardTimer.unref();
   }
 
-  /** how the engine plays a library track: its file, at the gain that evens out loudness */
-  private specFor(track: Track): SourceSpec {
+  /** how the engine plays a library track: its file, at the gain that evens out loudness (a jingle's target may differ from a song's) */
+  private specFor(track: Track, kind: PlayedAs['kind'] = 'song'): SourceSpec {
+    this.handed = { track, kind };
     if (track.server) return sourceOf(track);
-    const gainDb = this.options.gainDbOf?.(track) ?? 0;
+    if (/^https?:\/\//i.test(track.path)) return { kind: 'url', url: track.path, live: false, trackId: track.id, label: `url:${track.path}` }; // a programme's interstitial from a URL
+    const gainDb = this.options.gainDbOf?.(track, kind) ?? 0;
     return { kind: 'file', path: track.path, trackId: track.id, ...(gainDb !== 0 ? { gainDb } : {}) };
   }
 
   /** the engine's next track for a library track */
-  private nextOf(track: Track): NextTrack {
-    return { path: track.path, trackId: track.id, spec: this.specFor(track) };
+  private nextOf(track: Track, kind: PlayedAs['kind'] = 'song'): NextTrack {
+    const crossfade = this.crossfadeInto(track, kind);
+    return { path: track.path, trackId: track.id, spec: this.specFor(track, kind), ...(crossfade ? { crossfade } : {}) };
   }
 
   nowPlaying(): NowPlaying {
@@ -257,6 +322,15 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       volume: this.vol,
       source: this.mode,
     };
+  }
+
+  /** a library track, or a programme item fetched from a URL that played lately */
+  track(id: string): Track | undefined {
+    return this.options.library.get(id) ?? this.unlisted.get(id);
+  }
+
+  playingAs(): PlayedAs {
+    return this.heard ? this.heardAs : AS_SONG;
   }
 
   sources(): string[] {
@@ -348,7 +422,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     // a non-number must never reach the speaker or the saved state
     if (typeof volume !== 'number' || !Number.isFinite(volume)) throw new RangeError(`volume must be a number 0-100, got ${String(volume).slice(0, 40)}`);
     // under a programme, its maximum holds for buttons and requests alike
-    this.vol = Math.round(Math.max(0, Math.min(this.options.programme?.maxVolume() ?? 100, volume)));
+    this.vol = Math.round(Math.max(0, Math.min(this.programme?.maxVolume() ?? 100, volume)));
     this.emit('volume', this.vol);
     this.emit('change');
     return this.vol;

@@ -5,7 +5,7 @@
 // `cmps`. Home Assistant has no MQTT media player, so the box appears as the
 // entities a user expects from one: now-playing sensors, listeners, a volume
 // number, a source select, transport buttons, a share-window switch, and a device
-// trigger per physical button gesture. Commands come back on
+// trigger per physical button gesture, and on a kiosk a playlist select. Commands come back on
 // `<box topics>/ha/<entity>/set` and become the owner's requests (see
 // `homeAssistantCommand`).
 
@@ -30,6 +30,8 @@ export interface DiscoverySpec {
   name: string;
   version: string;
   sources: string[];
+  /** the programme's playlist names (none: no playlist select) */
+  playlists?: string[];
   topics: DiscoveryTopics;
   /**
    * How a device trigger recognises its gesture in `event/button`: `payload` matches the
@@ -109,6 +111,7 @@ export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
       icon: 'mdi:import',
     },
   });
+  if (spec.playlists?.length) out.push(playlistSelect(spec.playlists, entity('playlist', 'Playlist'), state, topics.command('playlist')));
   const buttons: Array<[string, string, string]> = [
     ['play_pause', 'Play/pause', 'mdi:play-pause'],
     ['next', 'Next', 'mdi:skip-next'],
@@ -161,6 +164,22 @@ export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
     }
   }
   return out;
+}
+
+/** the kiosk's playlists: choosing one plays its songs now, until the playlists on the air change (the `playlist` request) */
+function playlistSelect(names: string[], entity: object, state: string, command: string): DiscoveryComponent {
+  return {
+    platform: 'select',
+    key: 'playlist',
+    config: {
+      ...entity,
+      state_topic: state,
+      value_template: "{{ value_json.programme.playing.playlistName if value_json.programme and value_json.programme.playing.playlistName else '' }}",
+      command_topic: command,
+      options: names,
+      icon: 'mdi:playlist-music',
+    },
+  };
 }
 
 function device(spec: DiscoverySpec) {
@@ -218,6 +237,9 @@ export function homeAssistantCommand(entity: string, value: string): HomeAssista
       if (value === 'ON') return { op: 'share', body: { action: 'open' } };
       if (value === 'OFF') return { op: 'share', body: { action: 'close' } };
       return { error: `share command '${value.slice(0, 40)}' must be ON or OFF` };
+    case 'playlist':
+      if (value === '') return { error: 'playlist command is empty: name a playlist of the programme' };
+      return { op: 'playlist', body: { playlist: value.slice(0, 128) } };
     case 'announce':
       if (value === '') return { error: 'announce command is empty: type what the box should say' };
       return { op: 'announce', body: { text: value.slice(0, ANNOUNCE_MAX) } };

@@ -22,7 +22,9 @@ export interface HomeAssistantOptions {
   version: string;
   topics: BoxTopics;
   sources(): string[];
-  /** the bus: a changed list of sources (a station added or removed) announces the configs again */
+  /** the programme's playlist names, for the playlist select (none: no select) */
+  playlists?(): string[];
+  /** the bus: a changed list of sources (a station added), or a programme replaced over MQTT (its playlists), announces the configs again */
   events?: Pick<BoxEvents, 'on' | 'off'>;
   broker: Pick<EmbeddedBroker, 'publish' | 'subscribe'>;
   /** commands are requests like any other, made as Home Assistant (with the owner's rights) */
@@ -32,6 +34,12 @@ export interface HomeAssistantOptions {
 
 export class HomeAssistant implements Extension {
   readonly name = 'home-assistant';
+  /** the config topics published last: one no longer there is cleared (an empty retained message removes the entity) */
+  private published = new Set<string>();
+  private announcedPlaylists = '';
+  private readonly onChange = () => {
+    if (JSON.stringify(this.options.playlists?.() ?? []) !== this.announcedPlaylists) this.announce();
+  };
 
   constructor(private readonly options: HomeAssistantOptions) {}
 
@@ -46,6 +54,7 @@ export class HomeAssistant implements Extension {
       name,
       version,
       sources: this.options.sources(),
+      playlists: this.options.playlists?.() ?? [],
       triggerMatch: 'payload',
       topics: { state: topics.state, availability: topics.availability, buttonEvent: topics.event('button'), command: (entity) => `${this.prefix}ha/${entity}/set` },
     };
@@ -62,6 +71,7 @@ export class HomeAssistant implements Extension {
     });
     await this.options.broker.subscribe(`${this.prefix}ha/+/set`, (topic, p) => this.onCommand(topic.split('/')[3] ?? '', p.toString().trim()));
     this.options.events?.on('sources', this.onSources);
+    this.options.events?.on('changed', this.onChange);
     this.announce();
   }
 
@@ -69,11 +79,16 @@ export class HomeAssistant implements Extension {
 
   /** (Re)publishes every config, retained. */
   announce(): void {
-    for (const [topic, payload] of this.configs()) void this.options.broker.publish(topic, JSON.stringify(payload), { retain: true });
+    this.announcedPlaylists = JSON.stringify(this.options.playlists?.() ?? []);
+    const configs = this.configs();
+    for (const topic of this.published) if (!configs.has(topic)) void this.options.broker.publish(topic, '', { retain: true });
+    this.published = new Set(configs.keys());
+    for (const [topic, payload] of configs) void this.options.broker.publish(topic, JSON.stringify(payload), { retain: true });
   }
 
   stop(): void {
     this.options.events?.off('sources', this.onSources);
+    this.options.events?.off('changed', this.onChange);
   }
 
   private onCommand(entity: string, value: string): void {

@@ -50,12 +50,15 @@ export interface UplinkOptions {
   telemetry?: Pick<Telemetry, 'on' | 'off'> | null;
   router: Pick<RequestRouter, 'handle' | 'ask'>;
   sources(): string[];
+  /** the programme's playlist names, for Home Assistant's playlist select */
+  playlists?(): string[];
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
   random?: () => number;
 }
 
 export class Uplink implements Extension {
   readonly name = 'uplink';
+  private announcedPlaylists = '';
   /** `<prefix>/<boxId>/` on the external broker */
   readonly base: string;
   private readonly outbox: UplinkOutbox;
@@ -121,6 +124,12 @@ export class Uplink implements Extension {
     const onSources = () => this.announce();
     this.options.events.on('sources', onSources);
     this.detach.push(() => this.options.events.off('sources', onSources));
+    // a programme replaced over MQTT changes the playlists Home Assistant's select offers
+    const onChanged = () => {
+      if (JSON.stringify(this.options.playlists?.() ?? []) !== this.announcedPlaylists) this.announce();
+    };
+    bus.on('changed', onChanged);
+    this.detach.push(() => bus.off('changed', onChanged));
     const onState = (topic: 'state' | 'listeners', payload: string) => this.publishLive(topic, payload, true);
     statePublisher.on('published', onState);
     this.detach.push(() => statePublisher.off('published', onState));
@@ -227,12 +236,14 @@ export class Uplink implements Extension {
   announce(): void {
     const { config, boxId, name, version } = this.options;
     if (!config.homeassistant || !this.client || !this.connected) return;
+    this.announcedPlaylists = JSON.stringify(this.options.playlists?.() ?? []);
     const { topic, payload } = deviceConfig(
       {
         boxId,
         name,
         version,
         sources: this.options.sources(),
+        playlists: this.options.playlists?.() ?? [],
         triggerMatch: 'template',
         topics: {
           state: this.base + 'state',

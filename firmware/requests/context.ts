@@ -26,8 +26,8 @@ export interface BoxServices {
   listeners: ListenerDirectory;
   /** announcements over the music (absent on a box built without them, e.g. in tests) */
   announcements?: Pick<Announcements, 'announce'>;
-  /** the kiosk's programme, when the box runs one */
-  programme?: Pick<ProgrammeRunner, 'status' | 'upcoming'>;
+  /** the kiosk's programme (inactive while the box runs none; one can be set over MQTT) */
+  programme?: Pick<ProgrammeRunner, 'active' | 'status' | 'upcoming' | 'set' | 'choose' | 'playlistName'>;
   /** the radio stations and music servers the owner may change (absent on a box built without them, e.g. in tests) */
   network?: Pick<NetworkSources, 'list' | 'add' | 'remove'>;
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */

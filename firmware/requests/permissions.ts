@@ -25,6 +25,8 @@ const NEEDS: Record<Op, Need> = {
   programme: 'anyone',
   stations: 'owner',
   servers: 'owner',
+  'set-programme': 'owner',
+  playlist: 'owner',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

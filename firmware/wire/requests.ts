@@ -32,6 +32,8 @@ export type ShareAction = (typeof SHARE_ACTIONS)[number];
 export const LIST_ACTIONS = ['list', 'add', 'remove'] as const;
 export type ListAction = (typeof LIST_ACTIONS)[number];
 const LIST_ACTION: Schema = { type: 'string', max: 8, enum: LIST_ACTIONS };
+/** a `set-programme` payload may be this big (others MAX_PAYLOAD); the broker's packet limit (config `limits.mqttPacketBytes`) also holds */
+const MAX_PROGRAMME_PAYLOAD = 256 * 1024;
 
 export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   join: op({ name: text(64), song: text(200), codec: { type: 'string', max: 4, enum: ['opus', 'pcm'] } }),
@@ -48,6 +50,9 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   deny: op({ clientId: text(64), reason: text(200) }),
   announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
   programme: op({ count: { type: 'integer', min: 1, max: 20 } }),
+  // the section is checked by the box against the configuration schema (config/schema.json), with path-precise messages
+  'set-programme': op({ programme: { type: 'document' } }, { required: ['programme'] }),
+  playlist: op({ playlist: text(128) }, { required: ['playlist'] }),
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
   // the entry's own rules (URL forms, names, one credential) are the config file's, checked by the box
   stations: op({ action: LIST_ACTION, name: text(64), url: text(2000) }, { required: ['action'] }),
@@ -105,6 +110,14 @@ export interface AnnounceRequest {
   chime?: boolean;
   duckDb?: number;
 }
+export interface SetProgrammeRequest {
+  /** the same shape as the configuration section `programme` */
+  programme: Record<string, unknown>;
+}
+export interface PlaylistRequest {
+  /** a playlist id or name */
+  playlist: string;
+}
 export interface ShareRequest {
   action: ShareAction;
   seconds?: number;
@@ -137,7 +150,8 @@ const MAX_PAYLOAD = 16 * 1024;
 export function parseRequest(op: string, payload: Uint8Array | string): ParsedRequest {
   if (!isOp(op)) return { ok: false, error: `unknown operation '${op.slice(0, 64)}'; known: ${Object.keys(REQUEST_SCHEMAS).join(', ')}` };
   const size = typeof payload === 'string' ? payload.length : payload.byteLength;
-  if (size > MAX_PAYLOAD) return { ok: false, error: `payload is ${size} bytes, more than the ${MAX_PAYLOAD} allowed` };
+  if (size > (op === 'set-programme' ? MAX_PROGRAMME_PAYLOAD : MAX_PAYLOAD))
+    return { ok: false, error: `payload is ${size} bytes, more than the ${op === 'set-programme' ? MAX_PROGRAMME_PAYLOAD : MAX_PAYLOAD} allowed` };
   let raw: unknown;
   let src: string;
   try {

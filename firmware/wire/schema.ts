@@ -14,11 +14,17 @@ export type Schema =
   /** a transaction id: a string of at most `max` characters, or a finite number */
   | { type: 'id'; max: number }
   | { type: 'array'; items: Schema; maxItems: number }
-  | { type: 'object'; fields: Readonly<Record<string, Schema>>; required?: readonly string[]; oneOf?: readonly string[] };
+  | { type: 'object'; fields: Readonly<Record<string, Schema>>; required?: readonly string[]; oneOf?: readonly string[] }
+  /**
+   * a JSON object the receiver checks against a schema of its own (a configuration
+   * section); here only its nesting (MAX_DOCUMENT_DEPTH) and prototype keys are refused
+   */
+  | { type: 'document' };
 
 export type Checked<T = unknown> = { ok: true; value: T } | { ok: false; error: string };
 
 const MAX_DEPTH = 8;
+const MAX_DOCUMENT_DEPTH = 16;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function describe(v: unknown): string {
@@ -76,6 +82,9 @@ function walk(s: Schema, v: unknown, path: string, depth: number, out: { value?:
       out.value = copy;
       return null;
     }
+    case 'document':
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${name(path)} must be a JSON object, got ${describe(v)}`;
+      return copyDocument(v, path, 0, out);
     case 'object': {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${name(path)} must be a JSON object, got ${describe(v)}`;
       const proto = Object.getPrototypeOf(v);
@@ -101,6 +110,39 @@ function walk(s: Schema, v: unknown, path: string, depth: number, out: { value?:
       out.value = copy;
       return null;
     }
+  }
+  out.value = v;
+  return null;
+}
+
+/** a plain copy of JSON data, refusing prototype keys and deep nesting */
+function copyDocument(v: unknown, path: string, depth: number, out: { value?: unknown }): string | null {
+  if (depth > MAX_DOCUMENT_DEPTH) return `${name(path)} is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
+  if (Array.isArray(v)) {
+    const copy: unknown[] = [];
+    for (let i = 0; i < v.length; i++) {
+      const item: { value?: unknown } = {};
+      const e = copyDocument(v[i], `${path}[${i}]`, depth + 1, item);
+      if (e) return e;
+      copy.push(item.value);
+    }
+    out.value = copy;
+    return null;
+  }
+  if (typeof v === 'object' && v !== null) {
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return `${name(path)} must be a plain JSON object`;
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(v)) {
+      const at = `${path}.${key.slice(0, 64)}`;
+      if (FORBIDDEN_KEYS.has(key)) return `field '${at}' is not allowed`;
+      const item: { value?: unknown } = {};
+      const e = copyDocument((v as Record<string, unknown>)[key], at, depth + 1, item);
+      if (e) return e;
+      copy[key] = item.value;
+    }
+    out.value = copy;
+    return null;
   }
   out.value = v;
   return null;

@@ -20,6 +20,8 @@ export const OPS = [
   'programme',
   'stations',
   'servers',
+  'set-programme',
+  'playlist',
 ] as const;
 export type Op = (typeof OPS)[number];
 

@@ -65,18 +65,23 @@ describe('kiosk programme (real box, compressed day)', function () {
     });
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'me', username: 'owner', password: 'pw' });
     const heard: Array<{ title: string; kind: string; playlist: string | null }> = [];
+    const announced: string[] = [];
     const replies: Array<{ transaction?: number; status: string; data?: { open: boolean; onAir: string[]; upcoming: Array<{ kind: string; title?: string }> } }> = [];
     client.on('message', (topic, payload) => {
       const message = JSON.parse(payload.toString());
       if (topic.endsWith('/event/track') && message.track) heard.push({ title: message.track.title, kind: message.kind, playlist: message.playlist });
       if (topic.includes('/response/')) replies.push(message);
+      if (topic.endsWith('/event/announcement')) announced.push(message.state);
     });
-    await client.subscribeAsync(['nearcast/kp/event/track', 'nearcast/kp/client/me/response/#']);
+    await client.subscribeAsync(['nearcast/kp/event/track', 'nearcast/kp/event/announcement', 'nearcast/kp/client/me/response/#']);
     client.publish('nearcast/kp/client/me/request/programme', JSON.stringify({ count: 4, transaction: 1 }));
     await waitFor('seven items heard', () => heard.length >= 7, 60_000, 100);
     client.publish('nearcast/kp/client/me/request/announce', JSON.stringify({ text: 'Hello shoppers', chime: false, transaction: 2 }));
     await waitFor('the announcement answered', () => replies.some((r) => r.transaction === 2), 20_000);
     await waitFor('two more items heard', () => heard.length >= 9, 30_000, 100);
+    // speech is synthesised first (espeak-ng), which takes a while on a loaded machine: the log has it once it played
+    await waitFor(`the announcement played (${announced.join(', ')})`, () => announced.includes('done') || announced.includes('failed'), 30_000, 100);
+    expect(announced, 'the announcement played').to.include('done');
 
     const sequence = heard.map((h) => `${h.kind}:${h.title}`);
     const firstJingle = sequence.indexOf('jingle:Ding');

@@ -107,7 +107,9 @@ export interface DueContext {
 export function dueRules(rules: readonly InterstitialRule[], states: Map<string, RuleState>, at: number, context: DueContext): { due: DueRule[]; skipped: Skipped[] } {
   const due: DueRule[] = [];
   const skipped: Skipped[] = [];
-  const gapKept = context.lastInterstitialEnd === null || at - context.lastInterstitialEnd >= context.minGapMs;
+  // the item asked for at `at` starts after the interstitial before it ended: one that ended sooner than
+  // planned (an item from a URL, whose length is known only once fetched) ended at `at` at the latest
+  const gapKept = context.lastInterstitialEnd === null || at - Math.min(context.lastInterstitialEnd, at) >= context.minGapMs;
   for (const rule of rules) {
     const state = stateOf(states, rule);
     const inWindows = rule.windows.length === 0 || firstWindowAt(rule.windows, context.wall) !== -1;

@@ -12,6 +12,8 @@ export type PlanStep =
 
 /** the part of a programme Playback asks (ProgrammeRunner implements it) */
 export interface ProgrammeSteps {
+  /** false while the box runs no programme: Playback plays its queue */
+  active(): boolean;
   next(at: number): PlanStep;
   maxVolume(): number;
 }

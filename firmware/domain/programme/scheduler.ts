@@ -13,7 +13,7 @@ import { describeTrigger, dueRules, firstInterrupt, formatDuration, markFired, s
 import type { InterstitialKind, Playlist, Programme } from './model.ts';
 import { chooseWeighted, newCursor, pickTrack, type Cursor } from './picker.ts';
 import { SeededRandom } from './random.ts';
-import { resolveQuery, trackList, type TrackList } from './sources.ts';
+import { isUrlTrack, resolveQuery, trackList, type TrackList } from './sources.ts';
 import { copyState, freshState, rememberSong, restoreState, saveState, type LiveState, type SavedState } from './state.ts';
 import { HORIZON_MS, Timetable, type Change } from './timetable.ts';
 
@@ -58,6 +58,8 @@ export interface SchedulerOptions {
   random?: SeededRandom;
 }
 
+/** An item fetched from a URL is planned as this long (a typical ad or news bulletin). */
+const URL_PLANNED_MS = 30_000;
 /** A track without a usable duration is planned as this long. */
 const UNKNOWN_DURATION_MS = 180_000;
 const MAX_UPCOMING = 100;
@@ -72,6 +74,8 @@ export class ProgrammeScheduler {
   /** resolved lists by cursor key, until the library changes */
   private lists = new Map<string, TrackList>();
   private readonly maxNoRepeat: { songs: number; ms: number };
+  /** the playlist the owner chose (Home Assistant's select, the `playlist` request): its songs until `until`; not saved */
+  private chosen: { playlist: Playlist; until: number | null } | null = null;
 
   constructor(
     readonly programme: Programme,
@@ -142,6 +146,35 @@ export class ProgrammeScheduler {
     return this.timetable.onAir(now);
   }
 
+  /**
+   * Plays songs from `playlistId` (an id or a name) from `now` until the playlists on the
+   * air or the opening hours next change (until: null, no such change within a year);
+   * interstitial rules still apply. Null when the programme has no such playlist.
+   */
+  choose(playlistId: string, now: number): { playlist: string; until: number | null } | null {
+    const playlist = this.programme.playlists.find((p) => p.id === playlistId) ?? this.programme.playlists.find((p) => p.name === playlistId);
+    if (!playlist || !isInstant(now)) return null;
+    let until: number | null = null;
+    for (let at = now, steps = 0; steps < 100; steps++) {
+      const change = this.timetable.nextChange(at);
+      if (!change) break;
+      if (change.changes.includes('playlists') || change.changes.includes('open')) {
+        until = change.at;
+        break;
+      }
+      at = change.at;
+    }
+    this.chosen = { playlist, until };
+    return { playlist: playlist.id, until };
+  }
+
+  /** the playlist the owner chose, while it holds at `now` */
+  chosenAt(now: number): { playlist: string; until: number | null } | null {
+    const chosen = this.chosen;
+    if (!chosen || (chosen.until !== null && now >= chosen.until)) return null;
+    return { playlist: chosen.playlist.id, until: chosen.until };
+  }
+
   /** When opening, the volume window or the playlists on the air next change after `now`, and which; null: not within a year. */
   nextChange(now: number): { at: number; changes: Change[] } | null {
     return this.timetable.nextChange(now);
@@ -180,6 +213,7 @@ export class ProgrammeScheduler {
 
   private durationOf(track: Track, warnings: string[]): number {
     if (Number.isFinite(track.durationMs) && track.durationMs > 0) return track.durationMs;
+    if (isUrlTrack(track)) return URL_PLANNED_MS; // its length is known only once fetched: not worth a warning each time
     warnings.push(`track ${JSON.stringify(track.title || track.path)} has no usable duration; planned as ${formatDuration(UNKNOWN_DURATION_MS)}`);
     return UNKNOWN_DURATION_MS;
   }
@@ -234,7 +268,9 @@ export class ProgrammeScheduler {
       const list =
         'playlist' in source
           ? this.list(`playlist:${source.playlist}`, () => resolveQuery(this.programme.playlists.find((p) => p.id === source.playlist)?.query ?? { entries: [] }, this.byPath))
-          : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
+          : 'urls' in source
+            ? this.list(`rule:${rule.id}`, () => source.urls)
+            : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
       const picked = pickTrack(list, rule.order, this.cursor(state, `rule:${rule.id}`), state.random, NO_REPEAT_NONE, [], now);
       if (!picked) {
         warnings.push(`rule "${rule.id}" (${describeTrigger(rule)}) has no tracks in the library: nothing played for it`);
@@ -263,7 +299,8 @@ export class ProgrammeScheduler {
   private song(state: LiveState, now: number, wall: WallTime, warnings: string[]): NextResult {
     const { playlists, rules } = this.programme;
     const onAir = this.timetable.onAirAt(wall);
-    const chosen = chooseWeighted(onAir, state.credits);
+    const byOwner = this.chosenAt(now) ? (this.chosen?.playlist ?? null) : null;
+    const chosen = byOwner ?? chooseWeighted(onAir, state.credits);
     let playlist: Playlist | null = null;
     let reason: string;
     if (playlists.length === 0) reason = 'the whole library (the programme has no playlists)';
@@ -276,7 +313,8 @@ export class ProgrammeScheduler {
     } else {
       playlist = chosen;
       const total = onAir.reduce((sum, p) => sum + p.weight, 0);
-      reason = `playlist "${chosen.id}"${onAir.length > 1 ? ` (weight ${chosen.weight} of ${total}; on the air: ${onAir.map((p) => p.id).join(', ')})` : ''}`;
+      if (byOwner) reason = `playlist "${chosen.id}", chosen by the owner`;
+      else reason = `playlist "${chosen.id}"${onAir.length > 1 ? ` (weight ${chosen.weight} of ${total}; on the air: ${onAir.map((p) => p.id).join(', ')})` : ''}`;
     }
     const list = playlist ? this.playlistList(playlist) : this.libraryList();
     const cursor = this.cursor(state, playlist ? `playlist:${playlist.id}` : 'library');

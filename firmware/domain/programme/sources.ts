@@ -5,7 +5,7 @@
 // library holds absolute paths, and a relative folder, glob or file is matched against
 // the end of a path so that a programme need not repeat the music folder.
 
-import type { Track } from '../../library/track.ts';
+import { trackIdFor, type Track } from '../../library/track.ts';
 
 export interface TrackQueryConfig {
   folder?: string;
@@ -145,3 +145,17 @@ export interface TrackList {
 export function trackList(tracks: Track[]): TrackList {
   return { tracks, indexOf: new Map(tracks.map((track, index) => [track.id, index])) };
 }
+
+/** An interstitial fetched from an http(s) URL: a track that is in no library, titled by its file name, of unknown length. */
+export function urlTrack(url: string): Track {
+  let fileName = url;
+  try {
+    fileName = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '') || new URL(url).host;
+  } catch {
+    /* the schema let through only http(s) URLs; keep the text */
+  }
+  return { id: trackIdFor(`url:${url}`), path: url, title: fileName.replace(/\.[A-Za-z0-9]{1,5}$/, ''), artist: '', album: '', durationMs: 0, fileName, hasArtwork: false };
+}
+
+/** whether a programme track is fetched from a URL rather than a library file */
+export const isUrlTrack = (track: Track): boolean => /^https?:\/\//i.test(track.path);

@@ -9,7 +9,7 @@
 
 import { canonicalZone, parseClockTime, parseDate, systemZone, MINUTE_MS } from './calendar.ts';
 import type { Closure, InterstitialRule, Playlist, Programme, ProgrammeConfig, Trigger } from './model.ts';
-import { compileEntry, type TrackQuery, type TrackQueryConfig } from './sources.ts';
+import { compileEntry, urlTrack, type TrackQuery, type TrackQueryConfig } from './sources.ts';
 import { EVERY_DAY, everOpens, type Window } from './windows.ts';
 
 export type Compiled = { ok: true; programme: Programme } | { ok: false; errors: string[] };
@@ -130,8 +130,12 @@ function compileRule(config: ProgrammeConfig['interstitials'][number], at: strin
     problems.add(`${at}/interrupt`, 'fade needs a fixed time (at or atMinute): every-songs and every-minutes rules wait for the song boundary');
   }
   let source: InterstitialRule['source'] | null = null;
-  if (config.source === undefined) problems.add(`${at}/source`, 'is needed: a folder, glob, files, tags or a playlist id');
-  else if (config.source.playlist !== undefined) {
+  if (config.source === undefined) problems.add(`${at}/source`, 'is needed: a folder, glob, files, tags, a playlist id or urls');
+  else if (config.source.urls !== undefined) {
+    const { urls, ...others } = config.source;
+    if (Object.keys(others).length > 0) problems.add(`${at}/source`, `names urls and also ${Object.keys(others).join(', ')}: a source is one or the other`);
+    else source = { urls: urls.map(urlTrack) };
+  } else if (config.source.playlist !== undefined) {
     const { playlist, ...others } = config.source;
     if (Object.keys(others).length > 0) problems.add(`${at}/source`, `names a playlist and also ${Object.keys(others).join(', ')}: a source is one or the other`);
     else if (!playlistIds.has(playlist)) {
@@ -187,6 +191,17 @@ export function compileProgramme(config: ProgrammeConfig, at = '/programme'): Co
     checkIds(playlistConfigs, `${at}/playlists`, problems);
     const playlists = playlistConfigs.map((playlist, index) => compilePlaylist(playlist, `${at}/playlists/${index}`, problems));
     const playlistIds = new Set(playlists.map((playlist) => playlist.id).filter((id) => id !== ''));
+    // the names are what Home Assistant's playlist select offers: one name, one playlist
+    const names = new Map<string, number>();
+    const firstWithId = new Map<string, number>();
+    playlists.forEach((playlist, index) => {
+      if (firstWithId.has(playlist.id)) return; // a repeated id is refused already
+      firstWithId.set(playlist.id, index);
+      const first = names.get(playlist.name);
+      if (first !== undefined && playlist.name !== '')
+        problems.add(`${at}/playlists/${index}/name`, `repeats the name of ${at}/playlists/${first} (a name defaults to the id)`, playlist.name);
+      else names.set(playlist.name, index);
+    });
     const ruleConfigs = config.interstitials ?? [];
     checkIds(ruleConfigs, `${at}/interstitials`, problems);
     const rules = ruleConfigs.flatMap((rule, index) => compileRule(rule, `${at}/interstitials/${index}`, playlistIds, problems) ?? []);

@@ -7,7 +7,7 @@ import { enqueue } from './enqueue.ts';
 import { join } from './join.ts';
 import { leave } from './leave.ts';
 import { play } from './play.ts';
-import { programme } from './programme.ts';
+import { playlist, programme, setProgramme } from './programme.ts';
 import { queue } from './queue.ts';
 import { search } from './search.ts';
 import { announce } from './announce.ts';
@@ -35,4 +35,6 @@ export const HANDLERS: Record<Op, Handler> = {
   programme,
   stations,
   servers,
+  'set-programme': setProgramme,
+  playlist,
 };

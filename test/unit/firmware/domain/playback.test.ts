@@ -138,4 +138,41 @@ describe('Playback', () => {
       expect(engine2.setSource.lastCall.args[0], JSON.stringify(resume)).to.deep.equal({ kind: 'file', path: '/m/a.flac', trackId: 'a' });
     }
   });
+  it("asks a programme for the next item at the time it will be heard: the current item's real remaining duration plus the latency", () => {
+    const lib = new LibraryIndex([track('a', 'Moon River'), track('b', 'Café Olé')]);
+    const engine = fakeEngine();
+    const asked: number[] = [];
+    const programme = {
+      active: () => true,
+      maxVolume: () => 100,
+      next: (at: number) => {
+        asked.push(at);
+        return { kind: 'song' as const, track: lib.get('b')!, playlist: 'p', cut: null };
+      },
+    };
+    const pb = new Playback({ engine, library: lib, clock: () => 0, sourceLabel: 'library', initialVolume: 60, repeat: 'all', programme, now: () => 5_000_000 });
+    Object.assign(engine, { remainingMs: 1234 });
+    pb.nextTrack();
+    Object.assign(engine, { remainingMs: null }); // a source that does not know its end: the engine's pre-open time
+    pb.nextTrack();
+    expect(asked).to.deep.equal([5_000_000 + 1234 + 400, 5_000_000 + 3000 + 400]);
+  });
+
+  it('plays its queue while the programme is inactive (a box without one, until one is set over MQTT)', () => {
+    const lib = new LibraryIndex([track('a', 'Moon River'), track('b', 'Café Olé')]);
+    const engine = fakeEngine();
+    const next = sinon.spy();
+    const pb = new Playback({
+      engine,
+      library: lib,
+      clock: () => 0,
+      sourceLabel: 'library',
+      initialVolume: 60,
+      repeat: 'all',
+      programme: { active: () => false, maxVolume: () => 10, next },
+    });
+    expect(pb.nextTrack()?.trackId).to.be.a('string');
+    expect(next.called, 'the inactive programme is not asked').to.equal(false);
+    expect(pb.setVolume(80), 'nor its maximum applied').to.equal(80);
+  });
 });

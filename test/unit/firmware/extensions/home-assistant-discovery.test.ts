@@ -46,6 +46,8 @@ describe('Home Assistant discovery model', () => {
     expect(homeAssistantCommand('share', 'maybe')).to.deep.equal({ error: "share command 'maybe' must be ON or OFF" });
     expect(homeAssistantCommand('announce', 'Closing in ten minutes')).to.deep.equal({ op: 'announce', body: { text: 'Closing in ten minutes' } });
     expect(homeAssistantCommand('announce', '')).to.deep.equal({ error: 'announce command is empty: type what the box should say' });
+    expect(homeAssistantCommand('playlist', 'Evening')).to.deep.equal({ op: 'playlist', body: { playlist: 'Evening' } });
+    expect(homeAssistantCommand('playlist', '')).to.deep.equal({ error: 'playlist command is empty: name a playlist of the programme' });
     expect(homeAssistantCommand('colour', 'red')).to.deep.equal({ error: "unknown Home Assistant command topic 'ha/colour/set'" });
   });
 });

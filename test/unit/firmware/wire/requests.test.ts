@@ -45,6 +45,22 @@ describe('request payloads', () => {
     expect(parseRequest('status', 'x'.repeat(20000)).ok).to.equal(false);
   });
 
+  it('set-programme takes a programme document as it is (the box checks it against the configuration schema), refusing prototype keys and deep nesting', () => {
+    const programme = { playlists: [{ id: 'a', items: [{ folder: 'a', years: { from: 1990 } }], windows: [{ days: [1, 2], start: '08:00' }] }] };
+    expect(parseRequest('set-programme', JSON.stringify({ programme, transaction: 3 }))).to.deep.equal({ ok: true, op: 'set-programme', body: { programme }, transaction: 3 });
+    const poisoned = parseRequest('set-programme', '{"programme":{"playlists":[{"__proto__":{"x":1}}]}}');
+    expect(poisoned).to.deep.include({ ok: false, error: "field 'programme.playlists[0].__proto__' is not allowed" });
+    let deep: unknown = 1;
+    for (let i = 0; i < 20; i++) deep = [deep];
+    expect(parseRequest('set-programme', JSON.stringify({ programme: { deep } }))).to.include({ ok: false });
+    expect(parseRequest('set-programme', '{"programme":[]}')).to.deep.include({ ok: false, error: "field 'programme' must be a JSON object, got an array" });
+    expect(parseRequest('set-programme', '{}')).to.deep.include({ ok: false, error: "missing required field 'programme'" });
+    // a programme may be bigger than other requests
+    const big = { playlists: [{ id: 'a', items: [{ files: Array.from({ length: 800 }, (_, i) => `/music/shop/track-${i}.flac`) }] }] };
+    expect(parseRequest('set-programme', JSON.stringify({ programme: big })).ok).to.equal(true);
+    expect(parseRequest('playlist', '{"playlist":"Evening"}')).to.deep.include({ ok: true, body: { playlist: 'Evening' } });
+  });
+
   it('parses request topics and nothing else', () => {
     const t = boxTopics('box1');
     expect(t.parseRequest(t.request('c1', 'join'))).to.deep.equal({ clientId: 'c1', op: 'join' });

@@ -83,6 +83,34 @@ describe('programme scheduler: playlists over simulated weeks', function () {
     expect(off && when(off.at)).to.equal('2026-10-25 06:00:00 +01:00');
   });
 
+  it('a playlist the owner chooses plays until the playlists on the air next change, interstitials still due; then the weights again', () => {
+    const s = scheduler(
+      {
+        playlists: [
+          { id: 'day', items: [{ folder: 'day' }], windows: [{ start: '08:00', end: '18:00' }], weight: 100 },
+          { id: 'evening', items: [{ folder: 'evening' }], windows: [{ start: '18:00', end: '24:00' }], weight: 100 },
+          { id: 'quiet', name: 'Quiet hour', items: [{ folder: 'quiet' }], weight: 1 },
+        ],
+        interstitials: [{ id: 'ding', source: { folder: 'jingles' }, everySongs: 3 }],
+      },
+      [...library({ day: 10, evening: 10, quiet: 10 }, 60_000, 60_000), track('ding', 'jingles', 5000)],
+    );
+    expect(s.choose('nosuch', at('2026-05-04 16:00')), 'an unknown playlist').to.equal(null);
+    const chosen = s.choose('Quiet hour', at('2026-05-04 16:00'));
+    expect(chosen && { playlist: chosen.playlist, until: chosen.until && when(chosen.until) }).to.deep.equal({ playlist: 'quiet', until: '2026-05-04 18:00:00 +02:00' });
+    const played = simulate(s, at('2026-05-04 16:00'), at('2026-05-04 19:00')).played;
+    const songs = played.filter((item) => item.kind === 'song');
+    const [before, after] = [songs.filter((item) => item.startsAt < at('2026-05-04 18:00')), songs.filter((item) => item.startsAt >= at('2026-05-04 18:00'))];
+    expect(
+      before.filter((item) => item.playlist !== 'quiet').map((item) => `${when(item.startsAt)} ${item.playlist}`),
+      'songs from the chosen playlist until 18:00',
+    ).to.deep.equal([]);
+    const quietAfter = after.filter((item) => item.playlist === 'quiet').length;
+    expect(quietAfter, `then the weights again (100 evening : 1 quiet): ${quietAfter} of ${after.length} songs quiet`).to.be.at.most(2);
+    expect(played.filter((item) => item.kind === 'jingle').length, 'the jingle rule still runs').to.be.at.least(20);
+    expect(s.chosenAt(at('2026-05-04 18:00')), 'the choice ended with the window change').to.equal(null);
+  });
+
   it('a playlist with a date range plays only between its dates and hours', () => {
     const s = scheduler(
       {

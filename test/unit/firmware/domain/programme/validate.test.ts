@@ -94,6 +94,24 @@ describe('programme validation: refused with the path of every problem', () => {
     ]);
   });
 
+  it("two playlists may not share a name (Home Assistant's select offers the names; a name defaults to the id)", () => {
+    expect(problemsOf({ playlists: [songs, { id: 'other', name: 'songs', items: [{ folder: 'other' }] }] })).to.deep.equal([
+      '/programme/playlists/1/name repeats the name of /programme/playlists/0 (a name defaults to the id) (got "songs")',
+    ]);
+  });
+
+  it('an interstitial from URLs: http(s) only, alone in its source, each a track titled by its file name', () => {
+    expect(problemsOf({ interstitials: [{ id: 'n', source: { urls: ['ftp://news.example/a.mp3'] }, everySongs: 2 }] })).to.deep.equal([
+      '/programme/interstitials/0/source/urls/0 must match pattern "^https?://[^\\s]+$" (got "ftp://news.example/a.mp3")',
+    ]);
+    expect(problemsOf({ interstitials: [{ id: 'n', source: { urls: ['https://news.example/a.mp3'], folder: 'news' }, everySongs: 2 }] })).to.deep.equal([
+      '/programme/interstitials/0/source names urls and also folder: a source is one or the other',
+    ]);
+    const [rule] = programmeOf({ interstitials: [{ id: 'n', kind: 'news', source: { urls: ['https://news.example/hourly/Top%20News.mp3'] }, atMinute: 0 }] }).rules;
+    const tracks = rule && 'urls' in rule.source ? rule.source.urls : [];
+    expect(tracks.map((t) => ({ path: t.path, title: t.title }))).to.deep.equal([{ path: 'https://news.example/hourly/Top%20News.mp3', title: 'Top News' }]);
+  });
+
   it('a programme that skipped the schema is refused, never thrown', () => {
     const broken = { playlists: 'all of them', interstitials: [{ id: 'x', at: [7] }] } as unknown as ProgrammeConfig;
     const compiled = compileProgramme(broken);
