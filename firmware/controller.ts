@@ -39,6 +39,7 @@ import { HomeAssistant } from './extensions/home-assistant.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { MqttRequests } from './extensions/mqtt-requests.ts';
 import { PlayLog } from './extensions/play-log.ts';
+import { playLogPage } from './extensions/play-log-export.ts';
 import { Speaker } from './extensions/speaker.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { Telemetry } from './extensions/telemetry.ts';
@@ -211,6 +212,7 @@ export class Controller {
       announcements,
       persisted: () => store.settled(),
       ...(programme ? { programme } : {}),
+      ...(config.playLog.enabled ? { playLog: { page: (from: string, to: string, cursor?: string) => playLogPage(path.join(config.stateDir, 'playlog'), from, to, cursor) } } : {}),
     };
     const limits = config.limits;
     const router = new RequestRouter({

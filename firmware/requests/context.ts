@@ -8,6 +8,7 @@ import type { PlaybackControl } from '../domain/playback.ts';
 import type { ProgrammeRunner } from '../domain/programme/programme-runner.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
 import type { MusicLibrary } from '../library/music-library.ts';
+import type { PlayLogPage } from '../wire/play-log.ts';
 import type { Transaction } from '../wire/requests.ts';
 
 /** the rights the owner can share with listeners (config `permissions`) */
@@ -27,6 +28,8 @@ export interface BoxServices {
   announcements?: Pick<Announcements, 'announce'>;
   /** the kiosk's programme, when the box runs one */
   programme?: Pick<ProgrammeRunner, 'status' | 'upcoming'>;
+  /** the play log's pages (extensions/play-log-export.ts), when the box keeps one */
+  playLog?: { page(from: string, to: string, cursor?: string): PlayLogPage };
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */
   radio?: () => unknown;
   /** resolves once every change made so far is on disk (replies wait for it) */

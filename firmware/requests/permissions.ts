@@ -23,6 +23,8 @@ const NEEDS: Record<Op, Need> = {
   share: 'owner',
   announce: 'owner',
   programme: 'anyone',
+  // the log names files and listener counts: the owner's records
+  playlog: 'owner',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

@@ -43,6 +43,8 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   deny: op({ clientId: text(64), reason: text(200) }),
   announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
   programme: op({ count: { type: 'integer', min: 1, max: 20 } }),
+  // days YYYY-MM-DD (checked by the handler); cursor: a previous page's `next`
+  playlog: op({ from: text(10), to: text(10), cursor: text(32) }, { required: ['from', 'to'] }),
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
 };
 

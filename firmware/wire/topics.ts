@@ -2,7 +2,24 @@
 
 export const TOPIC_ROOT = 'nearcast';
 
-export const OPS = ['join', 'leave', 'status', 'search', 'play', 'enqueue', 'queue', 'control', 'volume', 'source', 'approve', 'deny', 'share', 'announce', 'programme'] as const;
+export const OPS = [
+  'join',
+  'leave',
+  'status',
+  'search',
+  'play',
+  'enqueue',
+  'queue',
+  'control',
+  'volume',
+  'source',
+  'approve',
+  'deny',
+  'share',
+  'announce',
+  'programme',
+  'playlog',
+] as const;
 export type Op = (typeof OPS)[number];
 
 export function isOp(s: string): s is Op {

@@ -7,6 +7,7 @@ import { enqueue } from './enqueue.ts';
 import { join } from './join.ts';
 import { leave } from './leave.ts';
 import { play } from './play.ts';
+import { playlog } from './playlog.ts';
 import { programme } from './programme.ts';
 import { queue } from './queue.ts';
 import { search } from './search.ts';
@@ -16,4 +17,4 @@ import { source } from './source.ts';
 import { status } from './status.ts';
 import { volume } from './volume.ts';
 
-export const HANDLERS: Record<Op, Handler> = { join, leave, status, search, play, enqueue, queue, control, volume, source, approve, deny, share, announce, programme };
+export const HANDLERS: Record<Op, Handler> = { join, leave, status, search, play, enqueue, queue, control, volume, source, approve, deny, share, announce, programme, playlog };
