@@ -95,7 +95,6 @@ const MAX_PAYLOAD = 16 * 1024;
 
 /** Parses and validates one request payload. Never throws. */
 export function parseRequest(op: string, payload: Uint8Array | string): ParsedRequest {
-  if (!isOp(op)) return { ok: false, error: `unknown operation '${op.slice(0, 64)}'; known: ${Object.keys(REQUEST_SCHEMAS).join(', ')}` };
   const size = typeof payload === 'string' ? payload.length : payload.byteLength;
   if (size > MAX_PAYLOAD) return { ok: false, error: `payload is ${size} bytes, more than the ${MAX_PAYLOAD} allowed` };
   let raw: unknown;
@@ -123,6 +122,8 @@ export function parseRequest(op: string, payload: Uint8Array | string): ParsedRe
     if (!t.ok) return { ok: false, error: "field 'transaction' must be a string (≤128 characters) or a number" };
     transaction = t.value;
   }
+  // after the transaction: a client asking a box that does not know the op yet (an older release) can still match the refusal
+  if (!isOp(op)) return { ok: false, transaction, error: `unknown operation '${op.slice(0, 64)}'; known: ${Object.keys(REQUEST_SCHEMAS).join(', ')}` };
   const { transaction: _t, ...fields } = obj; // an own '__proto__' key is copied as data and refused by check()
   const checked = check<Record<string, unknown>>(REQUEST_SCHEMAS[op], fields, `'${op}'`);
   if (!checked.ok) return { ok: false, transaction, error: checked.error };
