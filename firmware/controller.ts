@@ -65,6 +65,7 @@ import { packageVersion } from './util/package-version.ts';
 import { StateStore } from './util/state-store.ts';
 import { monotonicUs } from './util/time.ts';
 import { startBoxHttp } from './web/http-server.ts';
+import { trackCovers } from './web/cover-art.ts';
 import { WebServer } from './web/web-server.ts';
 import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
 import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frames.ts';
@@ -317,6 +318,10 @@ export class Controller {
             telemetry,
             router,
             sources: () => this.playback.sources(),
+            cover: trackCovers(
+              (id) => this.library.get(id)?.path,
+              (id) => this.music.coverArt(id),
+            ),
             log: (l, m, e) => this.log.log(l, m, e),
           })
         : null,

@@ -4,8 +4,9 @@
 // `<prefix>/<boxId>/`: `availability` (online, and offline as the last will, both
 // retained), `state` and `listeners` (retained, as the state publisher publishes
 // them), `event/<name>` (from the bus, each with an `id` and `at`, queued on disk
-// while the uplink is down: uplink-outbox.ts), `telemetry` (live only), and Home
-// Assistant's device discovery. Down come the owner's requests on
+// while the uplink is down: uplink-outbox.ts), `telemetry` (queued the same way in
+// its own, smaller outbox), `cover` (the now-playing picture for Home Assistant's
+// image entity, retained: uplink-cover.ts), and Home Assistant's device discovery. Down come the owner's requests on
 // `<prefix>/<boxId>/client/<clientId>/request/<op>` (the embedded broker's shape),
 // answered on `.../client/<clientId>/response/<op>`, and Home Assistant's commands
 // on `<prefix>/<boxId>/ha/<entity>/set`; both run through the request router as
@@ -29,6 +30,8 @@ import { deviceConfig, homeAssistantCommand } from './home-assistant-discovery.t
 import type { StatePublisher } from './state-publisher.ts';
 import type { Telemetry } from './telemetry.ts';
 import { protocolVersions, reconnectDelayMs, refusedProtocol, type ProtocolVersion, type UplinkConfig, uplinkClientOptions, urlForLogs } from './uplink-connection.ts';
+import type { CoverArt } from '../web/cover-art.ts';
+import { NowPlayingCover } from './uplink-cover.ts';
 import { UplinkOutbox, type QueuedEvent } from './uplink-outbox.ts';
 
 /** what the owner may not ask over the uplink: joining and leaving belong to a listener on the box's own network (every other op is allowed) */
@@ -50,6 +53,8 @@ export interface UplinkOptions {
   telemetry?: Pick<Telemetry, 'on' | 'off'> | null;
   router: Pick<RequestRouter, 'handle' | 'ask'>;
   sources(): string[];
+  /** a track's cover picture (web/cover-art.ts trackCovers); absent: no cover entity */
+  cover?: (trackId: string) => Promise<CoverArt | null>;
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
   random?: () => number;
 }
@@ -59,6 +64,9 @@ export class Uplink implements Extension {
   /** `<prefix>/<boxId>/` on the external broker */
   readonly base: string;
   private readonly outbox: UplinkOutbox;
+  /** telemetry waiting for the broker, like the events but in its own queue (a long outage keeps the newest) */
+  private readonly telemetryOutbox: UplinkOutbox;
+  private readonly cover: NowPlayingCover | null;
   private client: MqttClient | null = null;
   private connectedVersion: ProtocolVersion | null = null;
   /** failed attempts since the last connection (the backoff's exponent) */
@@ -83,6 +91,17 @@ export class Uplink implements Extension {
       max: options.config.queueEvents,
       onProblem: (message) => options.log('warn', message),
     });
+    this.telemetryOutbox = new UplinkOutbox({
+      stateDir: options.stateDir,
+      file: 'uplink-telemetry',
+      max: options.config.queueTelemetry,
+      onProblem: (message) => options.log('warn', message),
+    });
+    const cover = options.cover;
+    this.cover =
+      cover && options.config.homeassistant
+        ? new NowPlayingCover({ cover, onCover: (bytes) => this.publishCover(bytes), log: (level, msg, extra) => options.log(level, msg, extra) })
+        : null;
   }
 
   get connected(): boolean {
@@ -92,6 +111,11 @@ export class Uplink implements Extension {
   /** events waiting for the broker's acknowledgement */
   get queued(): number {
     return this.outbox.size;
+  }
+
+  /** telemetry messages waiting for the broker's acknowledgement */
+  get queuedTelemetry(): number {
+    return this.telemetryOutbox.size;
   }
 
   async start(): Promise<void> {
@@ -121,19 +145,47 @@ export class Uplink implements Extension {
     statePublisher.on('published', onState);
     this.detach.push(() => statePublisher.off('published', onState));
     if (telemetry) {
-      const onTelemetry = (payload: string) => this.publishLive('telemetry', payload, false);
+      const onTelemetry = (payload: string) => this.onTelemetry(payload);
       telemetry.on('published', onTelemetry);
       this.detach.push(() => telemetry.off('published', onTelemetry));
     }
+    const cover = this.cover;
+    if (cover) {
+      const onTrack = ({ track }: { track: { id: string } | null }) => void cover.track(track?.id ?? null);
+      this.options.events.on('track', onTrack);
+      this.detach.push(() => this.options.events.off('track', onTrack));
+    }
+  }
+
+  /** telemetry is queued like the events (bounded, the newest kept), and sent once acknowledged */
+  private onTelemetry(payload: string): void {
+    let reading: unknown;
+    try {
+      reading = JSON.parse(payload);
+    } catch {
+      return; // the telemetry publisher writes JSON; anything else is not forwarded
+    }
+    if (typeof reading !== 'object' || reading === null || Array.isArray(reading)) return;
+    if (this.options.config.queueTelemetry === 0) {
+      this.publishLive('telemetry', payload, false);
+      return;
+    }
+    this.telemetryOutbox.add('telemetry', reading);
+    void this.pump();
+  }
+
+  private publishCover(bytes: Buffer): void {
+    if (!this.client || !this.connected) return; // the latest goes up on connect
+    this.client.publish(this.base + 'cover', bytes, { qos: 1, retain: true });
   }
 
   private onEvent(name: string, payload: object): void {
     const event = this.outbox.add(name, payload);
-    if (this.options.config.queueEvents === 0) this.send(event, () => {});
+    if (this.options.config.queueEvents === 0) this.send('event/' + name, event, () => {});
     else void this.pump();
   }
 
-  /** state, listeners, telemetry: only the latest matters, so nothing is queued while down (state goes up again on connect) */
+  /** state and listeners: only the latest matters, so nothing is queued while down (they go up again on connect) */
   private publishLive(topic: string, payload: string, retain: boolean): void {
     if (!this.client || !this.connected) return;
     this.client.publish(this.base + topic, payload, { qos: retain ? 1 : 0, retain });
@@ -173,7 +225,10 @@ export class Uplink implements Extension {
       this.inFlight.clear();
       client.end(true);
       if (wasConnected) this.options.log('warn', 'uplink lost; the box runs on and queues its events', { queued: this.outbox.size });
+      // a refused version: the next one at once; after a connection that was lost, MQTT 5 first again
+      // (a broker upgraded since the fallback, or a 3.1.1 fallback that was only a passing refusal)
       if (refused) this.versionIndex++;
+      else if (wasConnected) this.versionIndex = 0;
       this.scheduleReconnect(refused);
     });
   }
@@ -211,6 +266,8 @@ export class Uplink implements Extension {
       const latest = this.options.statePublisher.latest();
       if (latest.state) client.publish(this.base + 'state', latest.state, { qos: 1, retain: true });
       if (latest.listeners) client.publish(this.base + 'listeners', latest.listeners, { qos: 1, retain: true });
+      const cover = this.cover?.latest;
+      if (cover) client.publish(this.base + 'cover', cover, { qos: 1, retain: true });
       this.announce();
       void this.pump();
     } catch (e) {
@@ -235,6 +292,7 @@ export class Uplink implements Extension {
           availability: this.base + 'availability',
           buttonEvent: this.base + 'event/button',
           command: (entity) => `${this.base}ha/${entity}/set`,
+          ...(this.cover ? { cover: this.base + 'cover' } : {}),
         },
       },
       config.discoveryPrefix,
@@ -242,7 +300,10 @@ export class Uplink implements Extension {
     this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
   }
 
-  /** Sends the oldest queued events (on disk first), a bounded number at a time, each leaving the queue when acknowledged. */
+  /**
+   * Sends the oldest queued events, then telemetry (on disk first), a bounded number at
+   * a time, each leaving its queue when acknowledged.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -252,18 +313,20 @@ export class Uplink implements Extension {
     try {
       do {
         this.pumpAgain = false;
-        await this.outbox.settled();
+        await Promise.all([this.outbox.settled(), this.telemetryOutbox.settled()]);
         if (!this.client || !this.connected) return;
-        for (const event of this.outbox.oldest(MAX_IN_FLIGHT)) {
-          if (this.inFlight.size >= MAX_IN_FLIGHT) break;
-          if (this.inFlight.has(event.id)) continue;
-          this.inFlight.add(event.id);
-          this.send(event, (error) => {
-            this.inFlight.delete(event.id);
-            if (error) return; // the connection went: it is sent again after the reconnect
-            this.outbox.acknowledged(event.id);
-            void this.pump();
-          });
+        for (const [outbox, topic] of this.queues()) {
+          for (const event of outbox.oldest(MAX_IN_FLIGHT)) {
+            if (this.inFlight.size >= MAX_IN_FLIGHT) break;
+            if (this.inFlight.has(event.id)) continue;
+            this.inFlight.add(event.id);
+            this.send(topic(event), event, (error) => {
+              this.inFlight.delete(event.id);
+              if (error) return; // the connection went: it is sent again after the reconnect
+              outbox.acknowledged(event.id);
+              void this.pump();
+            });
+          }
         }
       } while (this.pumpAgain);
     } finally {
@@ -271,14 +334,22 @@ export class Uplink implements Extension {
     }
   }
 
-  private send(event: QueuedEvent, done: (error?: Error) => void): void {
+  /** each queue with the topic its messages go on */
+  private queues(): Array<[UplinkOutbox, (event: QueuedEvent) => string]> {
+    return [
+      [this.outbox, (event) => 'event/' + event.name],
+      [this.telemetryOutbox, () => 'telemetry'],
+    ];
+  }
+
+  private send(topic: string, event: QueuedEvent, done: (error?: Error) => void): void {
     const client = this.client;
     if (!client || !this.connected) {
       done(new Error('uplink not connected'));
       return;
     }
     const properties = this.connectedVersion === 5 ? { properties: { userProperties: { id: event.id } } } : {};
-    client.publish(this.base + 'event/' + event.name, JSON.stringify(event.payload), { qos: 1, retain: false, ...properties }, (error) => done(error ?? undefined));
+    client.publish(this.base + topic, JSON.stringify(event.payload), { qos: 1, retain: false, ...properties }, (error) => done(error ?? undefined));
   }
 
   private onMessage(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -350,6 +421,7 @@ export class Uplink implements Extension {
     }
     client?.end(true);
     this.outbox.flush();
+    this.telemetryOutbox.flush();
   }
 }
 
