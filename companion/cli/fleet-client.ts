@@ -30,8 +30,9 @@ export const BOX_ID = /^[a-zA-Z0-9_-]{1,64}$/;
 
 export async function connectFleet(o: FleetOptions, credentials: CredentialOptions): Promise<MqttClient> {
   const creds = await resolveCredentials(credentials, { env: process.env, prompt: terminalPrompt(), warn: (line) => console.error(line) });
+  let client: MqttClient;
   try {
-    return await mqtt.connectAsync(o.broker, {
+    client = await mqtt.connectAsync(o.broker, {
       protocolVersion: 5,
       clientId: `nearcast-fleet-${randomBytes(4).toString('hex')}`,
       reconnectPeriod: 0,
@@ -44,6 +45,9 @@ export async function connectFleet(o: FleetOptions, credentials: CredentialOptio
     if (/not authori[sz]ed|bad user ?name or password/i.test(message)) throw new Error(`the broker refused the login of '${creds.username ?? '(none)'}': ${message}`);
     throw new Error(`cannot reach the fleet broker ${o.broker}: ${message}`);
   }
+  // askBox listens for each reply it waits for: a command to a whole fleet waits for hundreds at once
+  client.setMaxListeners(0);
+  return client;
 }
 
 /** The parts of a box's `status` reply that `fleet status` prints (README "MQTT topics"). */
@@ -108,12 +112,21 @@ export async function listFleet(client: MqttClient, prefix: string): Promise<Fle
   return [...boxes.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
+/**
+ * Subscribes to every box's replies to `op` for this connection, once: then askBox with
+ * `subscribed` sends at once instead of waiting for a subscription per box (a fan-out
+ * to hundreds of boxes).
+ */
+export async function subscribeReplies(client: MqttClient, prefix: string, op: string): Promise<void> {
+  await client.subscribeAsync(`${prefix}/+/client/${client.options.clientId ?? 'nearcast-fleet'}/response/${op}`, { qos: 1 });
+}
+
 /** One request to one box over the fleet broker, and its reply. */
-export async function askBox(client: MqttClient, prefix: string, boxId: string, op: string, body: object, timeoutSeconds: number): Promise<Reply> {
+export async function askBox(client: MqttClient, prefix: string, boxId: string, op: string, body: object, timeoutSeconds: number, subscribed = false): Promise<Reply> {
   const clientId = client.options.clientId ?? 'nearcast-fleet';
   const transaction = randomBytes(6).toString('hex');
   const responses = `${prefix}/${boxId}/client/${clientId}/response/${op}`;
-  await client.subscribeAsync(responses, { qos: 1 });
+  if (!subscribed) await client.subscribeAsync(responses, { qos: 1 });
   const reply = new Promise<Reply>((resolve, reject) => {
     const onMessage = (topic: string, payload: Buffer) => {
       const json = topic === responses ? parseJson(payload.toString()) : null;
@@ -137,7 +150,8 @@ export type BoxAnswer = { box: string; reply: Reply } | { box: string; error: st
 
 /** The same request to each box at once; every box gets one answer, in the order given. */
 export async function askEach(client: MqttClient, prefix: string, ids: string[], op: string, body: object, timeoutSeconds: number): Promise<BoxAnswer[]> {
-  const results = await Promise.allSettled(ids.map((id) => askBox(client, prefix, id, op, body, timeoutSeconds)));
+  await subscribeReplies(client, prefix, op);
+  const results = await Promise.allSettled(ids.map((id) => askBox(client, prefix, id, op, body, timeoutSeconds, true)));
   return results.map((result, i) => {
     const box = ids[i] ?? '';
     return result.status === 'fulfilled' ? { box, reply: result.value } : { box, error: (result.reason as Error).message };

@@ -5,7 +5,7 @@
 
 import type { MqttClient } from 'mqtt';
 import { type PlayedItem, type PlayLogPage, toCsv } from '../../firmware/wire/play-log.ts';
-import { askBox } from './fleet-client.ts';
+import { askBox, subscribeReplies } from './fleet-client.ts';
 
 export type FleetPlayedItem = PlayedItem & { box: string };
 
@@ -32,7 +32,7 @@ async function boxPlayLog(client: MqttClient, prefix: string, box: string, from:
   for (let page = 0; page < MAX_PAGES; page++) {
     let data: unknown;
     try {
-      const reply = await askBox(client, prefix, box, 'playlog', { from, to, ...(cursor !== null ? { cursor } : {}) }, timeoutSeconds);
+      const reply = await askBox(client, prefix, box, 'playlog', { from, to, ...(cursor !== null ? { cursor } : {}) }, timeoutSeconds, true);
       if (reply.status !== 'ok') return { box, items, error: reply.error ?? reply.status };
       data = reply.data;
     } catch (e) {
@@ -49,6 +49,7 @@ async function boxPlayLog(client: MqttClient, prefix: string, box: string, from:
 
 /** Every box's play log from..to, in the order of `boxes`. */
 export async function collectPlayLogs(client: MqttClient, prefix: string, boxes: string[], from: string, to: string, timeoutSeconds: number): Promise<BoxPlayLog[]> {
+  await subscribeReplies(client, prefix, 'playlog');
   const out: BoxPlayLog[] = new Array(boxes.length);
   let next = 0;
   const worker = async () => {
