@@ -4,7 +4,7 @@
 // `<prefix>/<boxId>/`: `availability` (online, and offline as the last will, both
 // retained), `state` and `listeners` (retained, as the state publisher publishes
 // them), `event/<name>` (from the bus, each with an `id` and `at`, queued on disk
-// while the uplink is down: uplink-outbox.ts), `telemetry` (queued the same way in
+// while the uplink is down: uplink-queues.ts), `telemetry` (queued the same way in
 // its own, smaller outbox), `cover` (the now-playing picture for Home Assistant's
 // image entity, retained: uplink-cover.ts), and Home Assistant's device discovery. Down come the owner's requests on
 // `<prefix>/<boxId>/client/<clientId>/request/<op>` (the embedded broker's shape),
@@ -32,13 +32,12 @@ import type { Telemetry } from './telemetry.ts';
 import { protocolVersions, reconnectDelayMs, refusedProtocol, type ProtocolVersion, type UplinkConfig, uplinkClientOptions, urlForLogs } from './uplink-connection.ts';
 import type { CoverArt } from '../web/cover-art.ts';
 import { NowPlayingCover } from './uplink-cover.ts';
-import { UplinkOutbox, type QueuedEvent } from './uplink-outbox.ts';
+import type { QueuedEvent } from './uplink-outbox.ts';
+import { UplinkQueues } from './uplink-queues.ts';
 
 /** what the owner may not ask over the uplink: joining and leaving belong to a listener on the box's own network (every other op is allowed) */
 export const LOCAL_ONLY_OPS: readonly Op[] = ['join', 'leave'];
 
-/** events sent and not yet acknowledged at once */
-const MAX_IN_FLIGHT = 32;
 /** how long stop() waits for the broker to take the offline message */
 const STOP_TIMEOUT_MS = 3000;
 
@@ -63,9 +62,7 @@ export class Uplink implements Extension {
   readonly name = 'uplink';
   /** `<prefix>/<boxId>/` on the external broker */
   readonly base: string;
-  private readonly outbox: UplinkOutbox;
-  /** telemetry waiting for the broker, like the events but in its own queue (a long outage keeps the newest) */
-  private readonly telemetryOutbox: UplinkOutbox;
+  private readonly queues: UplinkQueues;
   private readonly cover: NowPlayingCover | null;
   private client: MqttClient | null = null;
   private connectedVersion: ProtocolVersion | null = null;
@@ -75,9 +72,6 @@ export class Uplink implements Extension {
   private versionIndex = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly inFlight = new Set<string>();
-  private pumping = false;
-  private pumpAgain = false;
   private readonly detach: Array<() => void> = [];
   /** connections made so far (tests and logs) */
   connections = 0;
@@ -86,16 +80,12 @@ export class Uplink implements Extension {
 
   constructor(private readonly options: UplinkOptions) {
     this.base = `${options.config.prefix}/${options.boxId}/`;
-    this.outbox = new UplinkOutbox({
+    this.queues = new UplinkQueues({
       stateDir: options.stateDir,
-      max: options.config.queueEvents,
+      queueEvents: options.config.queueEvents,
+      queueTelemetry: options.config.queueTelemetry,
       onProblem: (message) => options.log('warn', message),
-    });
-    this.telemetryOutbox = new UplinkOutbox({
-      stateDir: options.stateDir,
-      file: 'uplink-telemetry',
-      max: options.config.queueTelemetry,
-      onProblem: (message) => options.log('warn', message),
+      sender: () => (this.client && this.connected ? (topic, message, done) => this.sendQueued(topic, message, done) : null),
     });
     const cover = options.cover;
     this.cover =
@@ -110,12 +100,12 @@ export class Uplink implements Extension {
 
   /** events waiting for the broker's acknowledgement */
   get queued(): number {
-    return this.outbox.size;
+    return this.queues.events.size;
   }
 
   /** telemetry messages waiting for the broker's acknowledgement */
   get queuedTelemetry(): number {
-    return this.telemetryOutbox.size;
+    return this.queues.telemetry.size;
   }
 
   async start(): Promise<void> {
@@ -137,7 +127,7 @@ export class Uplink implements Extension {
     const bus: EventEmitter = this.options.events;
     for (const name of PUBLISHED_EVENTS) {
       const shape = publishedEventPayload as (name: PublishedName, payload: object) => object;
-      const listener = (payload: object) => this.onEvent(name, shape(name, payload));
+      const listener = (payload: object) => this.queues.addEvent(name, shape(name, payload));
       bus.on(name, listener);
       this.detach.push(() => bus.off(name, listener));
     }
@@ -166,23 +156,12 @@ export class Uplink implements Extension {
       return; // the telemetry publisher writes JSON; anything else is not forwarded
     }
     if (typeof reading !== 'object' || reading === null || Array.isArray(reading)) return;
-    if (this.options.config.queueTelemetry === 0) {
-      this.publishLive('telemetry', payload, false);
-      return;
-    }
-    this.telemetryOutbox.add('telemetry', reading);
-    void this.pump();
+    this.queues.addTelemetry(reading);
   }
 
   private publishCover(bytes: Buffer): void {
     if (!this.client || !this.connected) return; // the latest goes up on connect
     this.client.publish(this.base + 'cover', bytes, { qos: 1, retain: true });
-  }
-
-  private onEvent(name: string, payload: object): void {
-    const event = this.outbox.add(name, payload);
-    if (this.options.config.queueEvents === 0) this.send('event/' + name, event, () => {});
-    else void this.pump();
   }
 
   /** state and listeners: only the latest matters, so nothing is queued while down (they go up again on connect) */
@@ -222,9 +201,9 @@ export class Uplink implements Extension {
       const wasConnected = this.connected;
       this.client = null;
       this.connectedVersion = null;
-      this.inFlight.clear();
+      this.queues.disconnected();
       client.end(true);
-      if (wasConnected) this.options.log('warn', 'uplink lost; the box runs on and queues its events', { queued: this.outbox.size });
+      if (wasConnected) this.options.log('warn', 'uplink lost; the box runs on and queues its events', { queued: this.queues.events.size });
       // a refused version: the next one at once; after a connection that was lost, MQTT 5 first again
       // (a broker upgraded since the fallback, or a 3.1.1 fallback that was only a passing refusal)
       if (refused) this.versionIndex++;
@@ -252,8 +231,8 @@ export class Uplink implements Extension {
     this.options.log('info', 'uplink connected', {
       url: urlForLogs(config.url),
       protocol: version === 5 ? '5' : '3.1.1',
-      queued: this.outbox.size,
-      dropped: this.outbox.droppedCount,
+      queued: this.queues.events.size,
+      dropped: this.queues.events.droppedCount,
     });
     try {
       const filters = [this.base + 'client/+/request/+', this.base + 'ha/+/set', ...(config.homeassistant ? [`${config.discoveryPrefix}/status`] : [])];
@@ -269,7 +248,7 @@ export class Uplink implements Extension {
       const cover = this.cover?.latest;
       if (cover) client.publish(this.base + 'cover', cover, { qos: 1, retain: true });
       this.announce();
-      void this.pump();
+      void this.queues.pump();
     } catch (e) {
       this.options.log('warn', 'uplink could not subscribe to its command topics', { error: (e as Error).message });
       client.end(true); // closes: the next attempt starts over
@@ -300,49 +279,8 @@ export class Uplink implements Extension {
     this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
   }
 
-  /**
-   * Sends the oldest queued events, then telemetry (on disk first), a bounded number at
-   * a time, each leaving its queue when acknowledged.
-   */
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        await Promise.all([this.outbox.settled(), this.telemetryOutbox.settled()]);
-        if (!this.client || !this.connected) return;
-        for (const [outbox, topic] of this.queues()) {
-          for (const event of outbox.oldest(MAX_IN_FLIGHT)) {
-            if (this.inFlight.size >= MAX_IN_FLIGHT) break;
-            if (this.inFlight.has(event.id)) continue;
-            this.inFlight.add(event.id);
-            this.send(topic(event), event, (error) => {
-              this.inFlight.delete(event.id);
-              if (error) return; // the connection went: it is sent again after the reconnect
-              outbox.acknowledged(event.id);
-              void this.pump();
-            });
-          }
-        }
-      } while (this.pumpAgain);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  /** each queue with the topic its messages go on */
-  private queues(): Array<[UplinkOutbox, (event: QueuedEvent) => string]> {
-    return [
-      [this.outbox, (event) => 'event/' + event.name],
-      [this.telemetryOutbox, () => 'telemetry'],
-    ];
-  }
-
-  private send(topic: string, event: QueuedEvent, done: (error?: Error) => void): void {
+  /** one queued message up, with its id also as an MQTT 5 user property */
+  private sendQueued(topic: string, event: QueuedEvent, done: (error?: Error) => void): void {
     const client = this.client;
     if (!client || !this.connected) {
       done(new Error('uplink not connected'));
@@ -420,8 +358,7 @@ export class Uplink implements Extension {
       );
     }
     client?.end(true);
-    this.outbox.flush();
-    this.telemetryOutbox.flush();
+    this.queues.flush();
   }
 }
 

@@ -106,7 +106,7 @@ describe('nearcast fleet set-programme and playlog (Mosquitto 2, real boxes)', f
 
   it('set-programme: every box answers for itself, a box that is not there is reported as not answering', async () => {
     const file = path.join(dir, 'programme.yaml');
-    writeFileSync(file, 'programme:\n  playlists:\n    - id: fleet-test\n      items: [{ folder: "." }]\n');
+    writeFileSync(file, 'programme:\n  minGapMinutes: 5\n  playlists: []\n');
     const all = await fleet('set-programme', 'all', file);
     const lines: Record<string, string> = Object.fromEntries(all.stdout.map((l) => [l.split(/ +/)[0], l]));
     expect(Object.keys(lines).sort(), all.stdout.join('\n')).to.deep.equal(['f1', 'f2']);
