@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { MqttClient } from 'mqtt';
-import { parse as parseYaml } from 'yaml';
 import { parseDay } from '../../firmware/wire/play-log.ts';
 import type { CredentialOptions } from './credentials.ts';
 import { askBox, askEach, BOX_ID, connectFleet, type FleetBox, type FleetOptions, listFleet, PREFIX, resolveTargets, type StatusData, targetProblem } from './fleet-client.ts';
@@ -55,7 +54,7 @@ const MAX_REQUEST_BYTES = 60 * 1024;
  * A programme file (YAML or JSON): either the programme itself or a configuration
  * holding it under `programme:` (so a box's config file works as it is).
  */
-export function readProgrammeFile(file: string): Record<string, unknown> {
+export async function readProgrammeFile(file: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -63,6 +62,8 @@ export function readProgrammeFile(file: string): Record<string, unknown> {
     throw new Error(`cannot read the programme file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let document: unknown;
+  // loaded here, not at start-up: every other command of the CLI would pay for it
+  const { parse: parseYaml } = await import('yaml');
   try {
     document = parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
@@ -173,11 +174,13 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
     )
     .action((target: string, file: string) => {
       checkTarget(target);
-      const programme = readProgrammeFile(file);
-      return withClient(async (client, o) => {
-        const failed = await fanOut(client, o, target, 'set-programme', { programme }, () => 'programme set');
-        if (failed > 0) process.exitCode = 1;
-      });
+      // the file is read and checked before the broker is asked anything
+      return readProgrammeFile(file).then((programme) =>
+        withClient(async (client, o) => {
+          const failed = await fanOut(client, o, target, 'set-programme', { programme }, () => 'programme set');
+          if (failed > 0) process.exitCode = 1;
+        }),
+      );
     });
 
   fleet
