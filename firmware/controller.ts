@@ -38,6 +38,7 @@ import { HomeAssistant } from './extensions/home-assistant.ts';
 import { MdnsAdvertiser } from './extensions/mdns.ts';
 import { MqttRequests } from './extensions/mqtt-requests.ts';
 import { PlayLog } from './extensions/play-log.ts';
+import { playLogPage } from './extensions/play-log-export.ts';
 import { Speaker } from './extensions/speaker.ts';
 import { StatePublisher } from './extensions/state-publisher.ts';
 import { Telemetry } from './extensions/telemetry.ts';
@@ -64,6 +65,7 @@ import { packageVersion } from './util/package-version.ts';
 import { StateStore } from './util/state-store.ts';
 import { monotonicUs } from './util/time.ts';
 import { startBoxHttp } from './web/http-server.ts';
+import { trackCovers } from './web/cover-art.ts';
 import { WebServer } from './web/web-server.ts';
 import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
 import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frames.ts';
@@ -241,6 +243,7 @@ export class Controller {
       network,
       persisted: () => store.settled(),
       programme,
+      ...(config.playLog.enabled ? { playLog: { page: (from: string, to: string, cursor?: string) => playLogPage(path.join(config.stateDir, 'playlog'), from, to, cursor) } } : {}),
     };
     const limits = config.limits;
     const router = new RequestRouter({
@@ -348,6 +351,10 @@ export class Controller {
             router,
             sources: () => this.playback.sources(),
             playlists: () => programme.playlists().map((p) => p.name),
+            cover: trackCovers(
+              (id) => this.library.get(id)?.path,
+              (id) => this.music.coverArt(id),
+            ),
             log: (l, m, e) => this.log.log(l, m, e),
           })
         : null,

@@ -1,138 +1,15 @@
 // `nearcast fleet`: the boxes uplinked to one central MQTT broker (README.md
 // "Fleet"). `list` reads every box's retained `availability` and `state` under the
-// prefix; `status BOX` asks one box, as its `status` request over the uplink. What
-// a login may see and ask is the broker's access control (config/mosquitto-acl.example):
-// a shop's login lists that shop's boxes only.
+// prefix; the other commands ask boxes requests over their uplink
+// (fleet-client.ts), one answer line per box.
 
-import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import mqtt, { type MqttClient } from 'mqtt';
-import type { Reply } from '../../firmware/wire/requests.ts';
-import { resolveCredentials, terminalPrompt, type CredentialOptions } from './credentials.ts';
-
-export interface FleetBox {
-  id: string;
-  /** null: the box published state but no availability yet */
-  online: boolean | null;
-  version: string | null;
-  state: string | null;
-  nowPlaying: string | null;
-  listeners: number | null;
-  volume: number | null;
-}
-
-interface FleetOptions {
-  broker: string;
-  prefix: string;
-  timeout: number;
-}
-
-const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
-const BOX_ID = /^[a-zA-Z0-9_-]{1,64}$/;
-
-async function connectFleet(o: FleetOptions, credentials: CredentialOptions): Promise<MqttClient> {
-  const creds = await resolveCredentials(credentials, { env: process.env, prompt: terminalPrompt(), warn: (line) => console.error(line) });
-  try {
-    return await mqtt.connectAsync(o.broker, {
-      protocolVersion: 5,
-      clientId: `nearcast-fleet-${randomBytes(4).toString('hex')}`,
-      reconnectPeriod: 0,
-      connectTimeout: o.timeout * 1000,
-      ...(creds.username ? { username: creds.username } : {}),
-      ...(creds.password ? { password: creds.password } : {}),
-    });
-  } catch (e) {
-    const message = (e as Error).message;
-    if (/not authori[sz]ed|bad user ?name or password/i.test(message)) throw new Error(`the broker refused the login of '${creds.username ?? '(none)'}': ${message}`);
-    throw new Error(`cannot reach the fleet broker ${o.broker}: ${message}`);
-  }
-}
-
-/** The parts of a box's `status` reply that `fleet status` prints (README "MQTT topics"). */
-interface StatusData {
-  box?: { name: string; id: string };
-  state: string;
-  track: { title: string; artist: string } | null;
-  volume: number;
-  source: string;
-  sharing?: { open: boolean };
-  listeners: number;
-  pending: number;
-}
-
-function parseJson(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Every box under the prefix, from the retained topics the broker holds. */
-export async function listFleet(client: MqttClient, prefix: string): Promise<FleetBox[]> {
-  const boxes = new Map<string, FleetBox>();
-  const box = (id: string) => {
-    const known = boxes.get(id);
-    if (known) return known;
-    const entry: FleetBox = { id, online: null, version: null, state: null, nowPlaying: null, listeners: null, volume: null };
-    boxes.set(id, entry);
-    return entry;
-  };
-  const levels = prefix.split('/').length;
-  const onMessage = (topic: string, payload: Buffer) => {
-    const parts = topic.split('/');
-    const id = parts[levels];
-    const leaf = parts[levels + 1];
-    if (parts.length !== levels + 2 || !id || !BOX_ID.test(id)) return;
-    const json = parseJson(payload.toString());
-    if (!json) return;
-    const entry = box(id);
-    if (leaf === 'availability') {
-      entry.online = json.state === 'online';
-      if (typeof json.version === 'string') entry.version = json.version;
-    } else if (leaf === 'state') {
-      entry.state = typeof json.state === 'string' ? json.state : null;
-      const track = json.track as { title?: string; artist?: string } | null | undefined;
-      entry.nowPlaying = track?.title ? `${track.title}${track.artist ? ` — ${track.artist}` : ''}` : null;
-      entry.listeners = typeof json.listeners === 'number' ? json.listeners : null;
-      entry.volume = typeof json.volume === 'number' ? json.volume : null;
-    }
-  };
-  client.on('message', onMessage);
-  // QoS 0: retained messages follow their SUBACK at once, with no in-flight window
-  await client.subscribeAsync([`${prefix}/+/availability`, `${prefix}/+/state`], { qos: 0 });
-  // a broker sends a subscription's retained messages before it handles the next packet on the
-  // connection, so once a second SUBACK is here every retained message of the first has arrived
-  await client.subscribeAsync(`${prefix}/fleet-sync/${randomBytes(4).toString('hex')}`, { qos: 0 });
-  client.off('message', onMessage);
-  await client.unsubscribeAsync([`${prefix}/+/availability`, `${prefix}/+/state`]);
-  return [...boxes.values()].sort((a, b) => a.id.localeCompare(b.id));
-}
-
-/** One request to one box over the fleet broker, and its reply. */
-export async function askBox(client: MqttClient, prefix: string, boxId: string, op: string, body: object, timeoutSeconds: number): Promise<Reply> {
-  const clientId = client.options.clientId ?? 'nearcast-fleet';
-  const transaction = randomBytes(6).toString('hex');
-  const responses = `${prefix}/${boxId}/client/${clientId}/response/${op}`;
-  await client.subscribeAsync(responses, { qos: 1 });
-  const reply = new Promise<Reply>((resolve, reject) => {
-    const onMessage = (topic: string, payload: Buffer) => {
-      const json = topic === responses ? parseJson(payload.toString()) : null;
-      if (!json || json.transaction !== transaction || (json.status !== 'ok' && json.status !== 'error')) return;
-      clearTimeout(timer);
-      client.off('message', onMessage);
-      resolve({ status: json.status, data: json.data, ...(typeof json.error === 'string' ? { error: json.error } : {}) });
-    };
-    const timer = setTimeout(() => {
-      client.off('message', onMessage);
-      reject(new Error(`no reply within ${timeoutSeconds} s: is it online under ${prefix}? (nearcast fleet list)`));
-    }, timeoutSeconds * 1000);
-    client.on('message', onMessage);
-  });
-  await client.publishAsync(`${prefix}/${boxId}/client/${clientId}/request/${op}`, JSON.stringify({ ...body, transaction }), { qos: 1 });
-  return reply;
-}
+import type { MqttClient } from 'mqtt';
+import { parseDay } from '../../firmware/wire/play-log.ts';
+import type { CredentialOptions } from './credentials.ts';
+import { askBox, askEach, BOX_ID, connectFleet, type FleetBox, type FleetOptions, listFleet, PREFIX, resolveTargets, type StatusData, targetProblem } from './fleet-client.ts';
+import { collectPlayLogs, formatPlayLogs } from './fleet-playlog.ts';
 
 const dash = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
 
@@ -146,28 +23,58 @@ function table(boxes: FleetBox[]): string {
 }
 
 /**
- * One request to a box, or to every online box (`all`), at once; prints one line per box,
+ * One request to the target boxes at once (resolveTargets); prints one line per box,
  * `<box>  ok  <what>` or `<box>  error  <why>`, and returns how many did not say ok.
  */
 async function fanOut(client: MqttClient, o: FleetOptions, target: string, op: string, body: object, done: (data: unknown) => string): Promise<number> {
-  const ids = target === 'all' ? (await listFleet(client, o.prefix)).filter((b) => b.online).map((b) => b.id) : [target];
-  if (ids.length === 0) throw new Error(`no online box under ${o.prefix}/ (nearcast fleet list)`);
-  const results = await Promise.allSettled(ids.map((id) => askBox(client, o.prefix, id, op, body, o.timeout)));
+  const ids = await resolveTargets(client, o.prefix, target);
+  const answers = await askEach(client, o.prefix, ids, op, body, o.timeout);
   const width = Math.max(...ids.map((id) => id.length));
   let failed = 0;
-  results.forEach((result, i) => {
-    const id = (ids[i] ?? '').padEnd(width);
-    if (result.status === 'fulfilled' && result.value.status === 'ok') console.log(`${id}  ok     ${done(result.value.data)}`);
+  for (const answer of answers) {
+    const id = answer.box.padEnd(width);
+    if ('reply' in answer && answer.reply.status === 'ok') console.log(`${id}  ok     ${done(answer.reply.data)}`);
     else {
       failed++;
-      console.log(`${id}  error  ${result.status === 'rejected' ? (result.reason as Error).message : (result.value.error ?? result.value.status)}`);
+      console.log(`${id}  error  ${'error' in answer ? answer.error : (answer.reply.error ?? answer.reply.status)}`);
     }
-  });
+  }
   return failed;
 }
 
 function checkTarget(target: string): void {
-  if (target !== 'all' && !BOX_ID.test(target)) throw new InvalidArgumentError(`box id '${target}' must be 1-64 letters, digits, _ or - (or all)`);
+  const problem = targetProblem(target);
+  if (problem) throw new InvalidArgumentError(problem);
+}
+
+/** the largest request the broker passes to a box (the uplink's MQTT 5 maximum packet size, 64 KiB, less the topic and framing) */
+const MAX_REQUEST_BYTES = 60 * 1024;
+
+/**
+ * A programme file (YAML or JSON): either the programme itself or a configuration
+ * holding it under `programme:` (so a box's config file works as it is).
+ */
+export async function readProgrammeFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`cannot read the programme file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let document: unknown;
+  // loaded here, not at start-up: every other command of the CLI would pay for it
+  const { parse: parseYaml } = await import('yaml');
+  try {
+    document = parseYaml(text, { maxAliasCount: 100 });
+  } catch (e) {
+    throw new Error(`${file} is not YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject(document)) throw new Error(`${file} must hold a programme (an object with playlists, interstitials, openingHours...)`);
+  const programme = isObject(document.programme) ? document.programme : document;
+  const bytes = Buffer.byteLength(JSON.stringify({ programme }));
+  if (bytes > MAX_REQUEST_BYTES) throw new Error(`the programme in ${file} is ${bytes} bytes as JSON; a request to a box may be at most ${MAX_REQUEST_BYTES}`);
+  return programme;
 }
 
 /** `nearcast fleet ...`; `credentials` reads the program's --user/--password when the command runs. */
@@ -238,7 +145,7 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
     });
   fleet
     .command('volume <box> <level>')
-    .description('set the volume of one box, or of every online box (all); each box answers')
+    .description('set the volume of one box, several (a,b), the online boxes matching a pattern (shop-*), or every online box (all); each box answers')
     .action((target: string, level: string) => {
       checkTarget(target);
       if (!/^\d{1,3}$/.test(level) || Number(level) > 100) throw new InvalidArgumentError(`volume '${level}' must be 0-100`);
@@ -250,7 +157,7 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
 
   fleet
     .command('announce <box> <text...>')
-    .description('speak a text on one box, or on every online box (all), over its music')
+    .description('speak a text over the music on one box, several (a,b), a pattern (shop-*) or every online box (all)')
     .action((target: string, words: string[]) => {
       checkTarget(target);
       const text = words.join(' ');
@@ -260,5 +167,64 @@ export function fleetCommand(credentials: () => CredentialOptions): Command {
         if (failed > 0) process.exitCode = 1;
       });
     });
+  fleet
+    .command('set-programme <box> <file>')
+    .description(
+      "replace the kiosk programme (YAML or JSON, as the config's `programme:` section) on one box, several (a,b), a pattern (shop-*) or every online box (all); each box answers ok or why not",
+    )
+    .action((target: string, file: string) => {
+      checkTarget(target);
+      // the file is read and checked before the broker is asked anything
+      return readProgrammeFile(file).then((programme) =>
+        withClient(async (client, o) => {
+          const failed = await fanOut(client, o, target, 'set-programme', { programme }, () => 'programme set');
+          if (failed > 0) process.exitCode = 1;
+        }),
+      );
+    });
+
+  fleet
+    .command('playlog [box]')
+    .description('the play logs of the boxes for a range of days, collected over the broker into one CSV (or JSON lines) with a box column')
+    .requiredOption('--from <day>', "first day, YYYY-MM-DD (each box's local day)", day)
+    .option('--to <day>', 'last day, YYYY-MM-DD (default: --from)', day)
+    .option('--format <format>', 'csv or jsonl', 'csv')
+    .option('--output <file>', 'write here instead of to stdout')
+    .action((target: string | undefined, cmd: { from: string; to?: string; format: string; output?: string }) => {
+      // one box, several (a,b), a pattern (shop-*) or all: the online ones, the offline ones reported as not collected
+      const boxTarget = target ?? 'all';
+      const to = cmd.to ?? cmd.from;
+      if (cmd.from > to) throw new InvalidArgumentError(`--from ${cmd.from} is after --to ${to}`);
+      if (cmd.format !== 'csv' && cmd.format !== 'jsonl') throw new InvalidArgumentError(`--format '${cmd.format}' must be csv or jsonl`);
+      const format = cmd.format;
+      checkTarget(boxTarget);
+      return withClient(async (client, o) => {
+        let boxes: string[];
+        const missing: Array<{ box: string; error: string }> = [];
+        if (boxTarget === 'all') {
+          const fleetBoxes = await listFleet(client, o.prefix);
+          boxes = fleetBoxes.filter((b) => b.online).map((b) => b.id);
+          for (const b of fleetBoxes) if (!b.online) missing.push({ box: b.id, error: 'offline: its play log was not collected' });
+          if (fleetBoxes.length === 0) throw new Error(`no boxes under ${o.prefix}/ (or this login may not read them)`);
+        } else boxes = await resolveTargets(client, o.prefix, boxTarget);
+        const logs = await collectPlayLogs(client, o.prefix, boxes, cmd.from, to, o.timeout);
+        const text = formatPlayLogs(logs, format);
+        if (cmd.output) fs.writeFileSync(cmd.output, text);
+        else process.stdout.write(text);
+        // the summary goes to stderr, so that stdout is the report alone
+        const results = [...logs.map((log) => ({ box: log.box, error: log.error, count: log.items.length })), ...missing.map((m) => ({ ...m, count: 0 }))];
+        const width = Math.max(...results.map((r) => r.box.length));
+        for (const r of results) console.error(`${r.box.padEnd(width)}  ${r.error === null ? 'ok   ' : 'error'}  ${r.count} item(s)${r.error === null ? '' : ` — ${r.error}`}`);
+        if (results.some((r) => r.error !== null)) process.exitCode = 1;
+      });
+    });
   return fleet;
+}
+
+function day(value: string): string {
+  try {
+    return parseDay(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

@@ -203,6 +203,12 @@ const MqttUplink = Section(
     homeassistant: Type.Boolean({ default: true, description: 'Home Assistant device discovery on the uplink' }),
     discoveryPrefix: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', default: 'homeassistant' }),
     queueEvents: Type.Integer({ minimum: 0, maximum: 100000, default: 1000, description: 'events kept on disk while the uplink is down (the oldest dropped beyond)' }),
+    queueTelemetry: Type.Integer({
+      minimum: 0,
+      maximum: 100000,
+      default: 240,
+      description: 'telemetry messages kept on disk while the uplink is down (the oldest dropped beyond; 240 is two hours at 30 s)',
+    }),
     reconnectMinSeconds: Type.Number({ minimum: 0.1, maximum: 60, default: 1 }),
     reconnectMaxSeconds: Type.Number({ minimum: 1, maximum: 3600, default: 60 }),
   },

@@ -23,6 +23,8 @@ export interface DiscoveryTopics {
   /** the topic of `event/button` */
   buttonEvent: string;
   command(entity: string): string;
+  /** where the now-playing cover goes as image bytes (the uplink publishes it); absent: no cover entity */
+  cover?: string;
 }
 
 export interface DiscoverySpec {
@@ -43,7 +45,7 @@ export interface DiscoverySpec {
 
 /** One Home Assistant component: its platform, its key on the device, its options. */
 export interface DiscoveryComponent {
-  platform: 'sensor' | 'number' | 'select' | 'button' | 'switch' | 'text' | 'device_automation';
+  platform: 'sensor' | 'number' | 'select' | 'button' | 'switch' | 'text' | 'image' | 'device_automation';
   key: string;
   config: Record<string, unknown>;
 }
@@ -71,6 +73,12 @@ export function discoveryComponents(spec: DiscoverySpec): DiscoveryComponent[] {
         icon: 'mdi:music-note',
       },
     });
+  }
+  if (topics.cover) {
+    // the picture's bytes themselves (image_topic), not a URL: a Home Assistant on another network than
+    // the box (a shop's central broker) cannot reach the box's web port. Declared JPEG, which most
+    // embedded covers are; browsers sniff the others (PNG) when they show it.
+    out.push({ platform: 'image', key: 'cover', config: { ...entity('cover', 'Cover'), image_topic: topics.cover, content_type: 'image/jpeg', icon: 'mdi:album' } });
   }
   out.push({
     platform: 'sensor',

@@ -9,26 +9,10 @@
 import type { BoxEventMap, BoxEvents, TrackSummary } from '../domain/box-events.ts';
 import type { Track } from '../library/track.ts';
 import { isoWithOffset, type DailyLog } from '../util/daily-log.ts';
+import type { PlayedItem, PlayedKind } from '../wire/play-log.ts';
 import type { Extension } from './extension.ts';
 
-export type PlayedKind = 'song' | 'jingle' | 'ad' | 'news' | 'announcement';
-
-export interface PlayedItem {
-  /** unique per item: the start instant and the track */
-  id: string;
-  start: string;
-  end: string;
-  playedMs: number;
-  kind: PlayedKind;
-  title: string;
-  artist: string;
-  album: string;
-  isrc: string | null;
-  /** the file (or URL) it came from */
-  file: string | null;
-  playlist: string | null;
-  listenersAtStart: number;
-}
+export type { PlayedItem, PlayedKind } from '../wire/play-log.ts';
 
 export interface PlayLogOptions {
   events: BoxEvents;

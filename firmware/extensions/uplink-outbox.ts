@@ -43,6 +43,8 @@ function validOutbox(value: unknown): OutboxFile | null {
 
 export interface UplinkOutboxOptions {
   stateDir: string;
+  /** the state file's name (default `uplink-outbox`: the events; `uplink-telemetry` keeps telemetry) */
+  file?: string;
   /** most events kept; 0 keeps none (events are then sent only while connected) */
   max: number;
   onProblem(message: string): void;
@@ -60,7 +62,7 @@ export class UplinkOutbox {
   constructor(private readonly options: UplinkOutboxOptions) {
     this.now = options.now ?? Date.now;
     this.bootId = this.now().toString(36) + randomBytes(4).toString('hex');
-    this.store = new StateStore<OutboxFile>(options.stateDir, 'uplink-outbox', validOutbox, options.onProblem);
+    this.store = new StateStore<OutboxFile>(options.stateDir, options.file ?? 'uplink-outbox', validOutbox, options.onProblem);
     const saved = this.store.load({ events: [], dropped: 0 });
     this.events = saved.events.slice(-Math.max(options.max, 0));
     this.dropped = saved.dropped + (saved.events.length - this.events.length);

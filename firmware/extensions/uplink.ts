@@ -4,8 +4,9 @@
 // `<prefix>/<boxId>/`: `availability` (online, and offline as the last will, both
 // retained), `state` and `listeners` (retained, as the state publisher publishes
 // them), `event/<name>` (from the bus, each with an `id` and `at`, queued on disk
-// while the uplink is down: uplink-outbox.ts), `telemetry` (live only), and Home
-// Assistant's device discovery. Down come the owner's requests on
+// while the uplink is down: uplink-queues.ts), `telemetry` (queued the same way in
+// its own, smaller outbox), `cover` (the now-playing picture for Home Assistant's
+// image entity, retained: uplink-cover.ts), and Home Assistant's device discovery. Down come the owner's requests on
 // `<prefix>/<boxId>/client/<clientId>/request/<op>` (the embedded broker's shape),
 // answered on `.../client/<clientId>/response/<op>`, and Home Assistant's commands
 // on `<prefix>/<boxId>/ha/<entity>/set`; both run through the request router as
@@ -29,13 +30,14 @@ import { deviceConfig, homeAssistantCommand } from './home-assistant-discovery.t
 import type { StatePublisher } from './state-publisher.ts';
 import type { Telemetry } from './telemetry.ts';
 import { protocolVersions, reconnectDelayMs, refusedProtocol, type ProtocolVersion, type UplinkConfig, uplinkClientOptions, urlForLogs } from './uplink-connection.ts';
-import { UplinkOutbox, type QueuedEvent } from './uplink-outbox.ts';
+import type { CoverArt } from '../web/cover-art.ts';
+import { NowPlayingCover } from './uplink-cover.ts';
+import type { QueuedEvent } from './uplink-outbox.ts';
+import { UplinkQueues } from './uplink-queues.ts';
 
 /** what the owner may not ask over the uplink: joining and leaving belong to a listener on the box's own network (every other op is allowed) */
 export const LOCAL_ONLY_OPS: readonly Op[] = ['join', 'leave'];
 
-/** events sent and not yet acknowledged at once */
-const MAX_IN_FLIGHT = 32;
 /** how long stop() waits for the broker to take the offline message */
 const STOP_TIMEOUT_MS = 3000;
 
@@ -52,6 +54,8 @@ export interface UplinkOptions {
   sources(): string[];
   /** the programme's playlist names, for Home Assistant's playlist select */
   playlists?(): string[];
+  /** a track's cover picture (web/cover-art.ts trackCovers); absent: no cover entity */
+  cover?: (trackId: string) => Promise<CoverArt | null>;
   log(level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
   random?: () => number;
 }
@@ -61,7 +65,8 @@ export class Uplink implements Extension {
   private announcedPlaylists = '';
   /** `<prefix>/<boxId>/` on the external broker */
   readonly base: string;
-  private readonly outbox: UplinkOutbox;
+  private readonly queues: UplinkQueues;
+  private readonly cover: NowPlayingCover | null;
   private client: MqttClient | null = null;
   private connectedVersion: ProtocolVersion | null = null;
   /** failed attempts since the last connection (the backoff's exponent) */
@@ -70,9 +75,6 @@ export class Uplink implements Extension {
   private versionIndex = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private readonly inFlight = new Set<string>();
-  private pumping = false;
-  private pumpAgain = false;
   private readonly detach: Array<() => void> = [];
   /** connections made so far (tests and logs) */
   connections = 0;
@@ -81,11 +83,18 @@ export class Uplink implements Extension {
 
   constructor(private readonly options: UplinkOptions) {
     this.base = `${options.config.prefix}/${options.boxId}/`;
-    this.outbox = new UplinkOutbox({
+    this.queues = new UplinkQueues({
       stateDir: options.stateDir,
-      max: options.config.queueEvents,
+      queueEvents: options.config.queueEvents,
+      queueTelemetry: options.config.queueTelemetry,
       onProblem: (message) => options.log('warn', message),
+      sender: () => (this.client && this.connected ? (topic, message, done) => this.sendQueued(topic, message, done) : null),
     });
+    const cover = options.cover;
+    this.cover =
+      cover && options.config.homeassistant
+        ? new NowPlayingCover({ cover, onCover: (bytes) => this.publishCover(bytes), log: (level, msg, extra) => options.log(level, msg, extra) })
+        : null;
   }
 
   get connected(): boolean {
@@ -94,7 +103,12 @@ export class Uplink implements Extension {
 
   /** events waiting for the broker's acknowledgement */
   get queued(): number {
-    return this.outbox.size;
+    return this.queues.events.size;
+  }
+
+  /** telemetry messages waiting for the broker's acknowledgement */
+  get queuedTelemetry(): number {
+    return this.queues.telemetry.size;
   }
 
   async start(): Promise<void> {
@@ -116,7 +130,7 @@ export class Uplink implements Extension {
     const bus: EventEmitter = this.options.events;
     for (const name of PUBLISHED_EVENTS) {
       const shape = publishedEventPayload as (name: PublishedName, payload: object) => object;
-      const listener = (payload: object) => this.onEvent(name, shape(name, payload));
+      const listener = (payload: object) => this.queues.addEvent(name, shape(name, payload));
       bus.on(name, listener);
       this.detach.push(() => bus.off(name, listener));
     }
@@ -134,19 +148,36 @@ export class Uplink implements Extension {
     statePublisher.on('published', onState);
     this.detach.push(() => statePublisher.off('published', onState));
     if (telemetry) {
-      const onTelemetry = (payload: string) => this.publishLive('telemetry', payload, false);
+      const onTelemetry = (payload: string) => this.onTelemetry(payload);
       telemetry.on('published', onTelemetry);
       this.detach.push(() => telemetry.off('published', onTelemetry));
     }
+    const cover = this.cover;
+    if (cover) {
+      const onTrack = ({ track }: { track: { id: string } | null }) => void cover.track(track?.id ?? null);
+      this.options.events.on('track', onTrack);
+      this.detach.push(() => this.options.events.off('track', onTrack));
+    }
   }
 
-  private onEvent(name: string, payload: object): void {
-    const event = this.outbox.add(name, payload);
-    if (this.options.config.queueEvents === 0) this.send(event, () => {});
-    else void this.pump();
+  /** telemetry is queued like the events (bounded, the newest kept), and sent once acknowledged */
+  private onTelemetry(payload: string): void {
+    let reading: unknown;
+    try {
+      reading = JSON.parse(payload);
+    } catch {
+      return; // the telemetry publisher writes JSON; anything else is not forwarded
+    }
+    if (typeof reading !== 'object' || reading === null || Array.isArray(reading)) return;
+    this.queues.addTelemetry(reading);
   }
 
-  /** state, listeners, telemetry: only the latest matters, so nothing is queued while down (state goes up again on connect) */
+  private publishCover(bytes: Buffer): void {
+    if (!this.client || !this.connected) return; // the latest goes up on connect
+    this.client.publish(this.base + 'cover', bytes, { qos: 1, retain: true });
+  }
+
+  /** state and listeners: only the latest matters, so nothing is queued while down (they go up again on connect) */
   private publishLive(topic: string, payload: string, retain: boolean): void {
     if (!this.client || !this.connected) return;
     this.client.publish(this.base + topic, payload, { qos: retain ? 1 : 0, retain });
@@ -183,10 +214,13 @@ export class Uplink implements Extension {
       const wasConnected = this.connected;
       this.client = null;
       this.connectedVersion = null;
-      this.inFlight.clear();
+      this.queues.disconnected();
       client.end(true);
-      if (wasConnected) this.options.log('warn', 'uplink lost; the box runs on and queues its events', { queued: this.outbox.size });
+      if (wasConnected) this.options.log('warn', 'uplink lost; the box runs on and queues its events', { queued: this.queues.events.size });
+      // a refused version: the next one at once; after a connection that was lost, MQTT 5 first again
+      // (a broker upgraded since the fallback, or a 3.1.1 fallback that was only a passing refusal)
       if (refused) this.versionIndex++;
+      else if (wasConnected) this.versionIndex = 0;
       this.scheduleReconnect(refused);
     });
   }
@@ -210,8 +244,8 @@ export class Uplink implements Extension {
     this.options.log('info', 'uplink connected', {
       url: urlForLogs(config.url),
       protocol: version === 5 ? '5' : '3.1.1',
-      queued: this.outbox.size,
-      dropped: this.outbox.droppedCount,
+      queued: this.queues.events.size,
+      dropped: this.queues.events.droppedCount,
     });
     try {
       const filters = [this.base + 'client/+/request/+', this.base + 'ha/+/set', ...(config.homeassistant ? [`${config.discoveryPrefix}/status`] : [])];
@@ -224,8 +258,10 @@ export class Uplink implements Extension {
       const latest = this.options.statePublisher.latest();
       if (latest.state) client.publish(this.base + 'state', latest.state, { qos: 1, retain: true });
       if (latest.listeners) client.publish(this.base + 'listeners', latest.listeners, { qos: 1, retain: true });
+      const cover = this.cover?.latest;
+      if (cover) client.publish(this.base + 'cover', cover, { qos: 1, retain: true });
       this.announce();
-      void this.pump();
+      void this.queues.pump();
     } catch (e) {
       this.options.log('warn', 'uplink could not subscribe to its command topics', { error: (e as Error).message });
       client.end(true); // closes: the next attempt starts over
@@ -250,6 +286,7 @@ export class Uplink implements Extension {
           availability: this.base + 'availability',
           buttonEvent: this.base + 'event/button',
           command: (entity) => `${this.base}ha/${entity}/set`,
+          ...(this.cover ? { cover: this.base + 'cover' } : {}),
         },
       },
       config.discoveryPrefix,
@@ -257,43 +294,15 @@ export class Uplink implements Extension {
     this.client.publish(topic, JSON.stringify(payload), { qos: 1, retain: true });
   }
 
-  /** Sends the oldest queued events (on disk first), a bounded number at a time, each leaving the queue when acknowledged. */
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      do {
-        this.pumpAgain = false;
-        await this.outbox.settled();
-        if (!this.client || !this.connected) return;
-        for (const event of this.outbox.oldest(MAX_IN_FLIGHT)) {
-          if (this.inFlight.size >= MAX_IN_FLIGHT) break;
-          if (this.inFlight.has(event.id)) continue;
-          this.inFlight.add(event.id);
-          this.send(event, (error) => {
-            this.inFlight.delete(event.id);
-            if (error) return; // the connection went: it is sent again after the reconnect
-            this.outbox.acknowledged(event.id);
-            void this.pump();
-          });
-        }
-      } while (this.pumpAgain);
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private send(event: QueuedEvent, done: (error?: Error) => void): void {
+  /** one queued message up, with its id also as an MQTT 5 user property */
+  private sendQueued(topic: string, event: QueuedEvent, done: (error?: Error) => void): void {
     const client = this.client;
     if (!client || !this.connected) {
       done(new Error('uplink not connected'));
       return;
     }
     const properties = this.connectedVersion === 5 ? { properties: { userProperties: { id: event.id } } } : {};
-    client.publish(this.base + 'event/' + event.name, JSON.stringify(event.payload), { qos: 1, retain: false, ...properties }, (error) => done(error ?? undefined));
+    client.publish(this.base + topic, JSON.stringify(event.payload), { qos: 1, retain: false, ...properties }, (error) => done(error ?? undefined));
   }
 
   private onMessage(client: MqttClient, topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -364,7 +373,7 @@ export class Uplink implements Extension {
       );
     }
     client?.end(true);
-    this.outbox.flush();
+    this.queues.flush();
   }
 }
 

@@ -9,6 +9,7 @@ import type { ProgrammeRunner } from '../domain/programme/programme-runner.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
 import type { MusicLibrary } from '../library/music-library.ts';
 import type { NetworkSources } from '../domain/network-sources.ts';
+import type { PlayLogPage } from '../wire/play-log.ts';
 import type { Transaction } from '../wire/requests.ts';
 
 /** the rights the owner can share with listeners (config `permissions`) */
@@ -30,6 +31,8 @@ export interface BoxServices {
   programme?: Pick<ProgrammeRunner, 'active' | 'status' | 'upcoming' | 'set' | 'choose' | 'playlistName'>;
   /** the radio stations and music servers the owner may change (absent on a box built without them, e.g. in tests) */
   network?: Pick<NetworkSources, 'list' | 'add' | 'remove'>;
+  /** the play log's pages (extensions/play-log-export.ts), when the box keeps one */
+  playLog?: { page(from: string, to: string, cursor?: string): PlayLogPage };
   /** the Wi-Fi Direct radio's state without its secrets, when the box runs one */
   radio?: () => unknown;
   /** resolves once every change made so far is on disk (replies wait for it) */

@@ -27,6 +27,8 @@ const NEEDS: Record<Op, Need> = {
   servers: 'owner',
   'set-programme': 'owner',
   playlist: 'owner',
+  // the log names files and listener counts: the owner's records
+  playlog: 'owner',
 };
 
 function allows(level: PermissionLevel, ctx: RequestContext): boolean {

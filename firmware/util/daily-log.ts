@@ -103,22 +103,30 @@ export function cutToWholeLines(file: string): void {
   }
 }
 
-/** The records of the days from..to (local, inclusive) in order, skipping any unfinished last line. */
-export function readDays(dir: string, from: string, to: string): unknown[] {
+/** The whole lines of each day's file from..to (local, inclusive), in order of days, without any unfinished last line. */
+export function readLines(dir: string, from: string, to: string): Array<{ day: string; lines: string[] }> {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
     return [];
   }
-  const records: unknown[] = [];
+  const days: Array<{ day: string; lines: string[] }> = [];
   for (const name of names.sort()) {
     const day = FILE_PATTERN.exec(name)?.[1];
     if (!day || day < from || day > to) continue;
     const text = fs.readFileSync(path.join(dir, name), 'utf8');
     const whole = text.slice(0, text.lastIndexOf('\n') + 1);
-    for (const line of whole.split('\n')) {
-      if (!line) continue;
+    days.push({ day, lines: whole.split('\n').filter((line) => line !== '') });
+  }
+  return days;
+}
+
+/** The records of the days from..to (local, inclusive) in order, skipping any unfinished last line. */
+export function readDays(dir: string, from: string, to: string): unknown[] {
+  const records: unknown[] = [];
+  for (const { lines } of readLines(dir, from, to)) {
+    for (const line of lines) {
       try {
         records.push(JSON.parse(line));
       } catch {

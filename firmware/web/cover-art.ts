@@ -30,3 +30,23 @@ export class CoverArtCache {
     return p;
   }
 }
+
+/**
+ * A track's cover by its id: the embedded picture of a library file, else what the
+ * track's music server has (`remote`), else null.
+ */
+export function trackCovers(trackPath: (id: string) => string | undefined, remote?: (id: string) => Promise<CoverArt | null>, cache = new CoverArtCache()) {
+  return async (id: string): Promise<CoverArt | null> => {
+    const file = trackPath(id);
+    return file ? cache.get(file) : ((await remote?.(id)) ?? null);
+  };
+}
+
+/** what is shown when the track has no cover, or there is no track: a plain dark 96×96 JPEG */
+export const NO_COVER: CoverArt = {
+  type: 'image/jpeg',
+  data: Buffer.from(
+    '/9j/4AAQSkZJRgABAgAAAQABAAD//gAQTGF2YzU5LjM3LjEwMAD/2wBDAAgQEBMQExYWFhYWFhoYGhsbGxoaGhobGxsdHR0iIiIdHR0bGx0dICAiIiUmJSMjIiMmJigoKDAwLi44ODpFRVP/xABLAAEBAAAAAAAAAAAAAAAAAAAABwEBAAAAAAAAAAAAAAAAAAAAABABAAAAAAAAAAAAAAAAAAAAABEBAAAAAAAAAAAAAAAAAAAAAP/AABEIAGAAYAMBIgACEQADEQD/2gAMAwEAAhEDEQA/AJUAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAD/2Q==',
+    'base64',
+  ),
+};

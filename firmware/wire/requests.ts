@@ -53,6 +53,8 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   // the section is checked by the box against the configuration schema (config/schema.json), with path-precise messages
   'set-programme': op({ programme: { type: 'document' } }, { required: ['programme'] }),
   playlist: op({ playlist: text(128) }, { required: ['playlist'] }),
+  // days YYYY-MM-DD (checked by the handler); cursor: a previous page's `next`
+  playlog: op({ from: text(10), to: text(10), cursor: text(32) }, { required: ['from', 'to'] }),
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
   // the entry's own rules (URL forms, names, one credential) are the config file's, checked by the box
   stations: op({ action: LIST_ACTION, name: text(64), url: text(2000) }, { required: ['action'] }),
@@ -148,7 +150,6 @@ const MAX_PAYLOAD = 16 * 1024;
 
 /** Parses and validates one request payload. Never throws. */
 export function parseRequest(op: string, payload: Uint8Array | string): ParsedRequest {
-  if (!isOp(op)) return { ok: false, error: `unknown operation '${op.slice(0, 64)}'; known: ${Object.keys(REQUEST_SCHEMAS).join(', ')}` };
   const size = typeof payload === 'string' ? payload.length : payload.byteLength;
   if (size > (op === 'set-programme' ? MAX_PROGRAMME_PAYLOAD : MAX_PAYLOAD))
     return { ok: false, error: `payload is ${size} bytes, more than the ${op === 'set-programme' ? MAX_PROGRAMME_PAYLOAD : MAX_PAYLOAD} allowed` };
@@ -177,6 +178,8 @@ export function parseRequest(op: string, payload: Uint8Array | string): ParsedRe
     if (!t.ok) return { ok: false, error: "field 'transaction' must be a string (≤128 characters) or a number" };
     transaction = t.value;
   }
+  // after the transaction: a client asking a box that does not know the op yet (an older release) can still match the refusal
+  if (!isOp(op)) return { ok: false, transaction, error: `unknown operation '${op.slice(0, 64)}'; known: ${Object.keys(REQUEST_SCHEMAS).join(', ')}` };
   const { transaction: _t, ...fields } = obj; // an own '__proto__' key is copied as data and refused by check()
   const checked = check<Record<string, unknown>>(REQUEST_SCHEMAS[op], fields, `'${op}'`);
   if (!checked.ok) return { ok: false, transaction, error: checked.error };

@@ -22,6 +22,7 @@ export const OPS = [
   'servers',
   'set-programme',
   'playlist',
+  'playlog',
 ] as const;
 export type Op = (typeof OPS)[number];
 

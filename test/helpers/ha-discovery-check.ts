@@ -1,10 +1,10 @@
 // What Home Assistant checks in an MQTT discovery message before it creates
 // anything, for the components the box announces (Home Assistant's MQTT
 // integration documentation: device-based discovery, sensor, number, select,
-// button, switch, device trigger). Returns the problems found, empty when Home
+// button, switch, text, image, device trigger). Returns the problems found, empty when Home
 // Assistant would accept the message.
 
-const PLATFORMS = new Set(['sensor', 'number', 'select', 'button', 'switch', 'text', 'device_automation']);
+const PLATFORMS = new Set(['sensor', 'number', 'select', 'button', 'switch', 'text', 'image', 'device_automation']);
 const REQUIRED: Record<string, string[]> = {
   sensor: ['state_topic'],
   number: ['command_topic'],
@@ -12,9 +12,10 @@ const REQUIRED: Record<string, string[]> = {
   button: ['command_topic'],
   switch: ['command_topic'],
   text: ['command_topic'],
+  image: [],
   device_automation: ['automation_type', 'topic', 'type', 'subtype'],
 };
-const TOPIC_KEYS = ['state_topic', 'command_topic', 'topic'];
+const TOPIC_KEYS = ['state_topic', 'command_topic', 'topic', 'image_topic', 'url_topic'];
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -38,6 +39,17 @@ export function componentProblems(where: string, platform: string, config: Json,
   if (typeof merged.unique_id !== 'string' || merged.unique_id === '') problems.push(`${where}: unique_id is required in device discovery`);
   if (platform === 'select' && (!Array.isArray(merged.options) || merged.options.length === 0 || merged.options.some((o) => typeof o !== 'string'))) {
     problems.push(`${where}: select options must be a non-empty list of strings`);
+  }
+  if (platform === 'image') {
+    // image: exactly one of image_topic (the picture's bytes) and url_topic (a URL to fetch); the content
+    // type only with image_topic (with a URL it comes from the download); the only encoding is b64
+    const topics = ['image_topic', 'url_topic'].filter((key) => merged[key] !== undefined);
+    if (topics.length !== 1) problems.push(`${where}: image needs exactly one of image_topic and url_topic, got ${topics.length ? topics.join(' and ') : 'neither'}`);
+    if (merged.url_topic !== undefined && merged.content_type !== undefined) problems.push(`${where}: image content_type cannot go with url_topic`);
+    if (merged.content_type !== undefined && !(typeof merged.content_type === 'string' && /^image\/[\w.+-]+$/.test(merged.content_type))) {
+      problems.push(`${where}: image content_type must be an image/* type`);
+    }
+    if (merged.image_encoding !== undefined && merged.image_encoding !== 'b64') problems.push(`${where}: image_encoding may only be 'b64'`);
   }
   if (platform === 'text') {
     const min = (merged.min ?? 0) as number;

@@ -8,7 +8,7 @@ import { loadConfig } from '../../firmware/config/config.ts';
 import { BoxEvents } from '../../firmware/domain/box-events.ts';
 import type { Caller } from '../../firmware/domain/caller.ts';
 import { StatePublisher } from '../../firmware/extensions/state-publisher.ts';
-import { Uplink } from '../../firmware/extensions/uplink.ts';
+import { Uplink, type UplinkOptions } from '../../firmware/extensions/uplink.ts';
 import type { UplinkConfig } from '../../firmware/extensions/uplink-connection.ts';
 import type { Reply } from '../../firmware/wire/requests.ts';
 
@@ -21,7 +21,10 @@ export interface InProcessBox {
   logs: Array<{ level: string; msg: string; extra?: Record<string, unknown> }>;
 }
 
-export function inProcessBox(boxId: string, stateDir: string, config: Partial<UplinkConfig>, state: object = { volume: 41 }): InProcessBox {
+/** more of the box, for the tests that need it: a telemetry publisher (an emitter of `published`) and the cover lookup */
+export type InProcessExtras = Pick<UplinkOptions, 'telemetry' | 'cover'>;
+
+export function inProcessBox(boxId: string, stateDir: string, config: Partial<UplinkConfig>, state: object = { volume: 41 }, extras: InProcessExtras = {}): InProcessBox {
   const events = new BoxEvents();
   const asked: InProcessBox['asked'] = [];
   const logs: InProcessBox['logs'] = [];
@@ -59,6 +62,7 @@ export function inProcessBox(boxId: string, stateDir: string, config: Partial<Up
     statePublisher,
     router,
     sources: () => ['library'],
+    ...extras,
     log: (level, msg, extra) => logs.push({ level, msg, ...(extra ? { extra } : {}) }),
   });
   return { uplink, events, state: statePublisher, asked, logs };

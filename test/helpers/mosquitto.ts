@@ -26,6 +26,8 @@ export interface Mosquitto {
   dir: string;
   /** the broker's log lines */
   logs: string[];
+  /** the running broker's process id (its CPU and memory are in /proc/<pid>), null while stopped */
+  pid(): number | null;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** stops the broker and removes its files */
@@ -81,6 +83,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     extraPorts,
     dir,
     logs,
+    pid: () => proc?.pid ?? null,
     start: () =>
       new Promise((resolve, reject) => {
         const child = spawn('mosquitto', ['-c', path.join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -94,6 +94,17 @@ describe('benchmarks (smoke)', function () {
     expect(Object.keys(j.heap.byKind)).to.include.members(['code', 'object']);
   });
 
+  it('fleet puts boxes on one Mosquitto, lists them, fans a command out and writes its JSON', async () => {
+    const out = await runBench('fleet.ts', ['--boxes', '20', '--rounds', '2', '--steady', '2'], dir);
+    expect(out).to.match(/fan-out to 20/);
+    const j = JSON.parse(readFileSync(path.join(dir, 'fleet.json'), 'utf8'));
+    expect(j.boxes).to.equal(20);
+    expect(j.fanOutAckMs.n, 'one ack per box and round').to.equal(40);
+    expect(j.listMs.n).to.equal(2);
+    expect(j.broker.rssMB, 'broker RSS MB').to.be.within(1, 500);
+    expect(j.broker.phases['fan-out'].cpuPerSecond).to.be.a('number');
+  });
+
   it('install-size measures an installed tree and its largest packages (offline: linked packages)', async () => {
     const out = await runBench('install-size.ts', ['--node-modules', 'link', '--top', '5'], dir);
     expect(out).to.match(/part of \/opt\/nearcast/);

@@ -70,6 +70,8 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
   const tracksSeen = new Set<string>();
   let discovery: DiscoveryJson | null = null;
   let discoveries = 0;
+  /** what arrived on the cover topic (image bytes) */
+  const covers: Buffer[] = [];
 
   const eventsSeen = (name?: string) => seen.filter((m) => m.topic.startsWith(BASE + 'event/') && (!name || m.topic === BASE + 'event/' + name));
 
@@ -98,6 +100,7 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
       reconnectPeriod: 200,
     });
     ha.on('message', (topic, payload, packet) => {
+      if (topic === BASE + 'cover') covers.push(payload);
       const text = payload.toString();
       const id = packet.properties?.userProperties?.id;
       seen.push({ topic, text, retain: packet.retain, ...(typeof id === 'string' ? { id } : {}) });
@@ -157,8 +160,9 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
     expect(deviceDiscoveryProblems(payload), 'problems Home Assistant would refuse').to.deep.equal([]);
     const cmps = payload.cmps;
     const platforms = Object.values(cmps).map((c) => c.p);
-    for (const p of ['sensor', 'number', 'select', 'button', 'switch', 'text', 'device_automation']) expect(platforms, `a ${p}`).to.include(p);
-    expect(Object.keys(cmps)).to.include.members(['title', 'artist', 'album', 'listeners', 'volume', 'source', 'play_pause', 'next', 'previous', 'share', 'announce']);
+    for (const p of ['sensor', 'number', 'select', 'button', 'switch', 'text', 'image', 'device_automation']) expect(platforms, `a ${p}`).to.include(p);
+    expect(Object.keys(cmps)).to.include.members(['title', 'artist', 'album', 'cover', 'listeners', 'volume', 'source', 'play_pause', 'next', 'previous', 'share', 'announce']);
+    expect(cmps.cover).to.include({ image_topic: BASE + 'cover' });
     expect(payload.o.name).to.equal('nearcast');
     expect(payload.availability[0]?.topic).to.equal(BASE + 'availability');
     for (const [key, component] of Object.entries(cmps)) {
@@ -167,6 +171,12 @@ describe('uplink to Mosquitto 2 over MQTT 5 (real box process)', function () {
       if (component.p !== 'device_automation') for (const field of templateKeys(component)) expect(state, `${key} reads value_json.${field}`).to.have.property(field);
     }
     expect(cmps.source!.options).to.deep.equal(['library', 'tone:440']);
+  });
+
+  it("the cover entity's topic carries the now-playing picture (the track's, or the placeholder), as image bytes", async () => {
+    await waitFor('a cover on the uplink', () => covers.length > 0, 10_000);
+    const magic = covers.at(-1)!.subarray(0, 4).toString('hex');
+    expect(['ffd8', '8950'], `first bytes ${magic}`).to.include(magic.slice(0, 4));
   });
 
   it('the discovery message is retained: a Home Assistant that connects later finds it', async () => {

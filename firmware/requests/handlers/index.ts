@@ -8,6 +8,7 @@ import { join } from './join.ts';
 import { leave } from './leave.ts';
 import { play } from './play.ts';
 import { playlist, programme, setProgramme } from './programme.ts';
+import { playlog } from './playlog.ts';
 import { queue } from './queue.ts';
 import { search } from './search.ts';
 import { announce } from './announce.ts';
@@ -37,4 +38,5 @@ export const HANDLERS: Record<Op, Handler> = {
   servers,
   'set-programme': setProgramme,
   playlist,
+  playlog,
 };

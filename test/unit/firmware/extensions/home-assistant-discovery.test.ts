@@ -34,6 +34,30 @@ describe('Home Assistant discovery model', () => {
     expect(templated).to.include({ payload: 'share_long', value_template: '{{ value_json.button }}_{{ value_json.gesture }}' });
   });
 
+  it('a cover image entity when the spec has a cover topic (the uplink), none without (the embedded broker)', () => {
+    const withCover = { ...spec('template'), topics: { ...spec('template').topics, cover: 'p/b1/cover' } };
+    const device = deviceConfig(withCover).payload as { cmps: Record<string, Record<string, unknown>> };
+    expect(device.cmps.cover).to.include({ p: 'image', image_topic: 'p/b1/cover', content_type: 'image/jpeg', unique_id: 'nearcast_b1_cover' });
+    expect(deviceDiscoveryProblems(device)).to.deep.equal([]);
+    expect((deviceConfig(spec('template')).payload as { cmps: object }).cmps).to.not.have.property('cover');
+  });
+
+  it("the HA-like check refuses what Home Assistant refuses in an image's config", () => {
+    const base = { unique_id: 'u' };
+    expect(componentProblems('c', 'image', { ...base })).to.deep.equal(['c: image needs exactly one of image_topic and url_topic, got neither']);
+    expect(componentProblems('c', 'image', { ...base, image_topic: 'a', url_topic: 'b' })).to.deep.equal([
+      'c: image needs exactly one of image_topic and url_topic, got image_topic and url_topic',
+    ]);
+    expect(componentProblems('c', 'image', { ...base, url_topic: 'b', content_type: 'image/png' })).to.deep.equal(['c: image content_type cannot go with url_topic']);
+    expect(componentProblems('c', 'image', { ...base, image_topic: 'a/#' })).to.deep.equal(["c: image_topic 'a/#' holds a wildcard"]);
+    expect(componentProblems('c', 'image', { ...base, image_topic: 'a', content_type: 'text/plain', image_encoding: 'hex' })).to.deep.equal([
+      'c: image content_type must be an image/* type',
+      "c: image_encoding may only be 'b64'",
+    ]);
+    expect(componentProblems('c', 'image', { image_topic: 'a' })).to.deep.equal(['c: unique_id is required in device discovery']);
+    expect(componentProblems('c', 'image', { ...base, url_topic: 'b' })).to.deep.equal([]);
+  });
+
   it("turns Home Assistant's commands into the owner's requests, and says what is wrong with a bad one", () => {
     expect(homeAssistantCommand('volume', '37.6')).to.deep.equal({ op: 'volume', body: { volume: 38 } });
     expect(homeAssistantCommand('volume', '150')).to.deep.equal({ op: 'volume', body: { volume: 100 } });

@@ -38,6 +38,8 @@ describe('request payloads', () => {
   it('keeps the transaction on a rejected payload so the client can match the error', () => {
     const r = parseRequest('search', '{"transaction":9,"query":3}');
     expect(r).to.include({ ok: false, transaction: 9 });
+    // also for an op this box does not know (a fleet asking an older box)
+    expect(parseRequest('set-programme', '{"transaction":"t1","programme":{}}')).to.include({ ok: false, transaction: 't1' });
   });
 
   it('rejects invalid UTF-8 and oversize payloads', () => {
