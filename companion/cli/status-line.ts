@@ -14,7 +14,7 @@ export interface ListenStatus {
   resyncs: number;
   droppedFrames: number;
   insertedFrames: number;
-  /** the device model (see companion/player/device-clock.ts): last raw delay, reading noise, steps, rate vs the local clock */
+  /** the device model (see firmware/util/device-clock.ts): last raw delay, reading noise, steps, rate vs the local clock */
   deviceDelayMs?: number;
   deviceNoiseMs?: number;
   deviceSteps?: number;

@@ -30,7 +30,7 @@ import { EventEmitter } from 'node:events';
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import type { PcmSink, SinkStatus } from '../../hardware/audio/pcm-sink.ts';
-import { DeviceClock } from './device-clock.ts';
+import { DeviceClock } from '../../firmware/util/device-clock.ts';
 import { GainRamp } from './gain-ramp.ts';
 import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer.ts';
 import { OutputMap } from './output-map.ts';

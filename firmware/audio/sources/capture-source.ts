@@ -18,7 +18,7 @@
 // reopens with exponential backoff.
 
 import { EventEmitter } from 'node:events';
-import { DeviceClock } from '../../../companion/player/device-clock.ts';
+import { DeviceClock } from '../../util/device-clock.ts';
 import type { CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
 import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
 import { monotonicUs } from '../../util/time.ts';

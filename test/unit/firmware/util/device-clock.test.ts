@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DeviceClock } from '../../../../companion/player/device-clock.ts';
+import { DeviceClock } from '../../../../firmware/util/device-clock.ts';
 
 const RATE = 48000;
 
