@@ -28,6 +28,9 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** MQTT keepalive of the companions (s) */
+export const KEEPALIVE_SECONDS = 10;
+
 export class BoxClient {
   private waiters = new Map<string, Waiter>();
   private seq = 0;
@@ -78,6 +81,9 @@ export class BoxClient {
       password: o.password,
       protocolVersion: 4,
       connectTimeout: o.connectTimeoutMs ?? 5000,
+      // the box drops a connection silent for 1.5 x this: a companion whose network vanished
+      // frees its place within 15 s (README.md "Reliability")
+      keepalive: KEEPALIVE_SECONDS,
       reconnectPeriod: reconnect ? 1000 : 0,
       clean: true,
     });
