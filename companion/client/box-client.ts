@@ -28,6 +28,8 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** how long a clean MQTT disconnect may take before the socket is dropped */
+const CLOSE_WITHIN_MS = 2000;
 /** MQTT keepalive of the companions (s) */
 export const KEEPALIVE_SECONDS = 10;
 
@@ -163,9 +165,20 @@ export class BoxClient {
     this.waiters.clear();
   }
 
+  /** Disconnects cleanly; over a network that vanished (the DISCONNECT is never answered) the socket is dropped after CLOSE_WITHIN_MS. */
   async close(): Promise<void> {
     this.failWaiters(new Error('client closed'));
-    await this.mqtt.endAsync();
+    let timer: NodeJS.Timeout | undefined;
+    const clean = this.mqtt.endAsync().then(
+      () => true,
+      () => true,
+    );
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), CLOSE_WITHIN_MS);
+    });
+    const closed = await Promise.race([clean, late]);
+    clearTimeout(timer);
+    if (!closed) this.mqtt.stream?.destroy();
   }
 }
 
