@@ -295,6 +295,13 @@ export const ConfigSchema = Type.Object(
       policy: OneOf(['button', 'approve', 'open'], { default: 'button' }),
       windowSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 120 }),
       maxListeners: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+      rememberDays: Type.Integer({
+        minimum: 0,
+        maximum: 3650,
+        default: 30,
+        description: 'policy button: a listener the owner let in is let in again without asking (by its listener key) until this many days after its last join; 0 remembers nobody',
+      }),
+      rememberMax: Type.Integer({ minimum: 1, maximum: 10000, default: 200, description: 'listeners remembered at most (the least recently seen make room)' }),
     }),
     owner: Section({
       username: Type.String({ minLength: 1, maxLength: 64, default: 'owner' }),
