@@ -171,6 +171,12 @@ describe('a listener whose network vanishes (black-holing proxy on loopback, rea
     // 0 resyncs is the aim and what an unloaded machine gives; a loaded 2-core machine starves the
     // player now and then with nobody dropping (the control window): the drop may not add to that
     expect(resyncs, `${figures}\n${said(honest)}`).to.be.at.most(Math.max(3, 2 * control.resyncs + 1));
-    expect(listeners.filter((l) => l.connected).map((l) => l.name).sort(), 'both listening again').to.deep.equal(['Honest', 'Walker']);
+    expect(
+      listeners
+        .filter((l) => l.connected)
+        .map((l) => l.name)
+        .sort(),
+      'both listening again',
+    ).to.deep.equal(['Honest', 'Walker']);
   });
 });

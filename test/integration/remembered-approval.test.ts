@@ -77,8 +77,14 @@ describe('share policy button: an approved listener is remembered across a box r
     // the approval's reply came after it was on disk: kill -9 at once
     await kill();
     const stateFiles = readdirSync(path.join(dir, 'state')).map((f) => readFileSync(path.join(dir, 'state', f), 'latin1'));
-    expect(stateFiles.some((t) => t.includes('"Ann"')), 'the box remembers Ann').to.equal(true);
-    expect(stateFiles.filter((t) => t.includes(key)), 'the key itself is not stored on the box').to.have.length(0);
+    expect(
+      stateFiles.some((t) => t.includes('"Ann"')),
+      'the box remembers Ann',
+    ).to.equal(true);
+    expect(
+      stateFiles.filter((t) => t.includes(key)),
+      'the key itself is not stored on the box',
+    ).to.have.length(0);
     await start();
 
     const annAgain = join('ann', 'Ann', 60);
@@ -113,7 +119,10 @@ describe('share policy button: an approved listener is remembered across a box r
     const annForgotten = join('ann', 'Ann', 0);
     const code = await Promise.race([annForgotten.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
     expect(code, `forgotten, Ann is asked about again: ${said(annForgotten)}`).to.equal(2);
-    expect(box!.logs.filter((l) => l.includes(key)), 'the key is in no log line').to.have.length(0);
+    expect(
+      box!.logs.filter((l) => l.includes(key)),
+      'the key is in no log line',
+    ).to.have.length(0);
     console.log(`      Ann let in ${(tookMs / 1000).toFixed(1)} s after starting, without approval, after kill -9 and a restart`);
   });
 });

@@ -85,7 +85,15 @@ describe('RememberedListeners (approvals kept across restarts)', () => {
   it('JoinManager, policy button: approval and the open window remember the key; the key, not the id or name, lets in again', () => {
     const r = open();
     const w = new ShareWindow(120);
-    const jm = new JoinManager('button', w, () => ({ listeners: 0, max: 10 }), Date.now, 2, () => {}, r);
+    const jm = new JoinManager(
+      'button',
+      w,
+      () => ({ listeners: 0, max: 10 }),
+      Date.now,
+      2,
+      () => {},
+      r,
+    );
     expect(jm.request(guest('ann'), { name: 'Ann', listenerKey: KEY_A }, 't').kind).to.equal('pending');
     expect(jm.approve()?.clientId).to.equal('ann');
     expect(jm.request(guest('ann'), { name: 'Ann', listenerKey: KEY_A }, 't').kind, 'approved key').to.equal('accept');
@@ -95,9 +103,25 @@ describe('RememberedListeners (approvals kept across restarts)', () => {
     expect(jm.request(guest('bob'), { name: 'Bob', listenerKey: KEY_B }, 't').kind).to.equal('accept');
     w.close();
     expect(jm.request(guest('bob2'), { name: 'Bob', listenerKey: KEY_B }, 't').kind, 'let in by the window, remembered').to.equal('accept');
-    const approveOnly = new JoinManager('approve', w, () => ({ listeners: 0, max: 10 }), Date.now, 2, () => {}, r);
+    const approveOnly = new JoinManager(
+      'approve',
+      w,
+      () => ({ listeners: 0, max: 10 }),
+      Date.now,
+      2,
+      () => {},
+      r,
+    );
     expect(approveOnly.request(guest('ann3'), { name: 'Ann', listenerKey: KEY_A }, 't').kind, 'policy approve always asks').to.equal('pending');
-    const full = new JoinManager('button', w, () => ({ listeners: 10, max: 10 }), Date.now, 2, () => {}, r);
+    const full = new JoinManager(
+      'button',
+      w,
+      () => ({ listeners: 10, max: 10 }),
+      Date.now,
+      2,
+      () => {},
+      r,
+    );
     expect(full.request(guest('ann4'), { listenerKey: KEY_A }, 't').kind, 'a full box').to.equal('reject');
   });
 });
