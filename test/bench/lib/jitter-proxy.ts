@@ -27,6 +27,8 @@ export interface JitterProxyOptions {
   maxMs: number;
   minMs?: number;
   random?: () => number;
+  /** the address each connection to the target comes from (default: the system's choice) */
+  localAddress?: () => string;
 }
 
 export async function startJitterProxy(o: JitterProxyOptions): Promise<JitterProxy> {
@@ -82,7 +84,7 @@ export async function startJitterProxy(o: JitterProxyOptions): Promise<JitterPro
     a.on('close', () => passOn(() => setTimeout(() => b.destroy(), o.maxMs + 5)));
   };
   const connectPair = (p: Pair) => {
-    const upstream = net.connect({ host: '127.0.0.1', port: o.targetPort, noDelay: true });
+    const upstream = net.connect({ host: '127.0.0.1', port: o.targetPort, noDelay: true, localAddress: o.localAddress?.() });
     p.upstream = upstream;
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
