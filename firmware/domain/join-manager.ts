@@ -54,11 +54,14 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
     if (listeners >= max && !isOwner) return { kind: 'reject', reason: `the box is full (${max} listeners)` };
     this.withdraw(caller);
     if (isOwner || this.policy === 'open') return { kind: 'accept' };
-    if (this.policy === 'button' && request.listenerKey) {
-      if (this.window.isOpen) this.remembered?.remember(request.listenerKey, request.name ?? caller.clientId);
-      if (this.window.isOpen || this.remembered?.knows(request.listenerKey)) return { kind: 'accept' };
+    if (this.policy === 'button') {
+      const key = request.listenerKey;
+      if (this.window.isOpen) {
+        if (key) this.remembered?.remember(key, request.name ?? caller.clientId); // the owner opened the window: let in
+        return { kind: 'accept' };
+      }
+      if (key && this.remembered?.knows(key)) return { kind: 'accept' };
     }
-    if (this.policy === 'button' && this.window.isOpen) return { kind: 'accept' };
     if (this.pendingJoins.length >= 50) {
       this.onRefused('pending_joins');
       return { kind: 'reject', reason: 'too many joins are waiting for approval' };
