@@ -23,6 +23,7 @@ import { simOwnerPassword } from './config/sim-owner.ts';
 import { Announcements } from './domain/announcements.ts';
 import { announceDomainEvents, BoxEvents } from './domain/box-events.ts';
 import { NOBODY } from './domain/caller.ts';
+import { RememberedListeners } from './domain/remembered-listeners.ts';
 import { JoinManager } from './domain/join-manager.ts';
 import { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
@@ -97,6 +98,8 @@ export class Controller {
   /** the box's files and its music servers (config `servers`) */
   music!: MusicLibrary;
   joins!: JoinManager;
+  /** listeners the owner let in under policy `button`, kept across restarts */
+  remembered!: RememberedListeners;
   shareWindow!: ShareWindow;
   listeners!: Listeners;
   playback!: Playback;
@@ -237,11 +240,12 @@ export class Controller {
       library: this.music,
       playback: this.playback,
       joins: this.joins,
+      remembered: this.remembered,
       shareWindow: this.shareWindow,
       listeners: this.listeners,
       announcements,
       network,
-      persisted: () => store.settled(),
+      persisted: () => Promise.all([store.settled(), this.remembered.settled()]).then(() => undefined),
       programme,
       ...(config.playLog.enabled ? { playLog: { page: (from: string, to: string, cursor?: string) => playLogPage(path.join(config.stateDir, 'playlog'), from, to, cursor) } } : {}),
     };
@@ -466,6 +470,7 @@ export class Controller {
       onReleased: () => this.refusals.count('joins_released'),
       grantTemplate: () => ({ tcpPort: this.ports.stream, wsPath: '/stream', format: { ...DEFAULT_FORMAT }, chunkMs: stream.chunkMs, latencyMs: stream.latencyMs }),
     });
+    this.remembered = new RememberedListeners({ stateDir: this.config.stateDir, days: share.rememberDays, max: share.rememberMax, onProblem: (m) => this.log.warn(m) });
     this.joins = new JoinManager(
       share.policy,
       this.shareWindow,
@@ -473,6 +478,7 @@ export class Controller {
       Date.now,
       limits.pendingJoinsPerAddress,
       (kind) => this.refusals.count(kind),
+      this.remembered,
     );
     announceDomainEvents(this.events, { playback: this.playback, shareWindow: this.shareWindow, joins: this.joins, listeners: this.listeners, stream: this.stream });
   }

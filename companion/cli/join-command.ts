@@ -33,6 +33,8 @@ export interface JoinOptions {
   reconnect?: (clientId?: string) => Promise<BoxClient>;
   /** called whenever the box accepted the join (the CLI notes the connection for one-shot commands); returns how to forget it */
   onJoined?: (client: BoxClient) => () => void;
+  /** this companion's listener key for the box (listener-key.ts) */
+  listenerKey?: string;
   /** reach the stream here instead of the box's address and the port in the join reply */
   stream?: { host: string; port: number };
 }
@@ -116,7 +118,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
         if (client) clientId = client.clientId;
       }
       if (client) {
-        const asked = requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, wait: o.wait }, out);
+        const asked = requestJoin(client, { name: o.name, song: ask.song, codec: o.codec, listenerKey: o.listenerKey, wait: o.wait }, out);
         const r = await Promise.race([asked, stopRequested.then(() => null)]);
         if (!r) {
           // Ctrl-C while the join waits for approval: withdraw it

@@ -21,6 +21,8 @@ export interface JoinAsk {
   name?: string;
   song?: string;
   codec?: 'opus' | 'pcm';
+  /** this companion's secret for the box: a box that remembers the owner's approval knows it by this */
+  listenerKey?: string;
   /** seconds to wait for the owner's approval (0: do not wait) */
   wait: number;
 }
@@ -49,7 +51,7 @@ export async function requestJoin(client: BoxClient, ask: JoinAsk, out: (line: s
   const joined = client
     .request<Grant>(
       'join',
-      { name: ask.name, song: ask.song, codec: ask.codec },
+      { name: ask.name, song: ask.song, codec: ask.codec, listenerKey: ask.listenerKey },
       {
         timeoutMs: 15_000,
         onPending: () => {

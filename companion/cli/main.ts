@@ -1,6 +1,7 @@
 // `nearcast`: the PC companion. join / search / play / enqueue / queue / control /
 // volume / status, and fleet (boxes on a central broker).
 
+import { listenerKeyFor } from './listener-key.ts';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -121,7 +122,8 @@ program
     const { client, box, reconnect } = await connectToBox(program.opts<CommonOptions>(), { join: true });
     const onJoined = (joined: BoxClient) =>
       startListenerRelay(box.host, box.mqttPort, { clientId: joined.clientId, boxId: joined.boxId, pid: process.pid }, (op, body) => joined.request(op, body));
-    const code = await runJoin(client, box, { ...o, onJoined, reconnect });
+    const listenerKey = listenerKeyFor(client.boxId, process.env, (line) => process.stderr.write(line + '\n')) ?? undefined;
+    const code = await runJoin(client, box, { ...o, onJoined, reconnect, listenerKey });
     process.exit(code);
   });
 

@@ -28,6 +28,11 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
+/** how long a clean MQTT disconnect may take before the socket is dropped */
+const CLOSE_WITHIN_MS = 2000;
+/** MQTT keepalive of the companions (s) */
+export const KEEPALIVE_SECONDS = 10;
+
 export class BoxClient {
   private waiters = new Map<string, Waiter>();
   private seq = 0;
@@ -78,6 +83,9 @@ export class BoxClient {
       password: o.password,
       protocolVersion: 4,
       connectTimeout: o.connectTimeoutMs ?? 5000,
+      // the box drops a connection silent for 1.5 x this: a companion whose network vanished
+      // frees its place within 15 s (README.md "Reliability")
+      keepalive: KEEPALIVE_SECONDS,
       reconnectPeriod: reconnect ? 1000 : 0,
       clean: true,
     });
@@ -157,9 +165,20 @@ export class BoxClient {
     this.waiters.clear();
   }
 
+  /** Disconnects cleanly; over a network that vanished (the DISCONNECT is never answered) the socket is dropped after CLOSE_WITHIN_MS. */
   async close(): Promise<void> {
     this.failWaiters(new Error('client closed'));
-    await this.mqtt.endAsync();
+    let timer: NodeJS.Timeout | undefined;
+    const clean = this.mqtt.endAsync().then(
+      () => true,
+      () => true,
+    );
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), CLOSE_WITHIN_MS);
+    });
+    const closed = await Promise.race([clean, late]);
+    clearTimeout(timer);
+    if (!closed) this.mqtt.stream?.destroy();
   }
 }
 

@@ -47,7 +47,8 @@ function message(text: string, kind: 'info' | 'error' = 'info'): void {
   m.className = kind;
 }
 
-const client = mqtt.connect(`ws://${location.host}/mqtt`, { clientId, protocolVersion: 4, reconnectPeriod: 2000, connectTimeout: 5000 });
+// keepalive as the CLI's: the box frees the place of a page whose network vanished within 15 s
+const client = mqtt.connect(`ws://${location.host}/mqtt`, { clientId, protocolVersion: 4, reconnectPeriod: 2000, connectTimeout: 5000, keepalive: 10 });
 client.on('connect', () => {
   $('availability').className = 'online';
   client.subscribe(['nearcast/+/availability', 'nearcast/+/state']);

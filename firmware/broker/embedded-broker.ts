@@ -40,6 +40,8 @@ export interface BrokerLimits {
   topicLevels: number;
   subscriptionsPerClient: number;
   loginBackoffMaxSeconds: number;
+  /** the longest MQTT keepalive a client may ask for; 0 (none) or more is served as this */
+  keepaliveMaxSeconds: number;
 }
 
 export const DEFAULT_BROKER_LIMITS: BrokerLimits = {
@@ -50,6 +52,7 @@ export const DEFAULT_BROKER_LIMITS: BrokerLimits = {
   topicLevels: 8,
   subscriptionsPerClient: 32,
   loginBackoffMaxSeconds: 60,
+  keepaliveMaxSeconds: 60,
 };
 
 export interface BrokerStartOptions {
@@ -109,6 +112,15 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
       maxClientsIdLength: 64,
       connectTimeout: CONNECT_TIMEOUT_MS,
       drainTimeout: 10_000, // a client that stops reading is dropped instead of queueing for it
+      // A client whose network vanished sends nothing more, and closes nothing: aedes drops a
+      // connection silent for 1.5 x its keepalive, so a keepalive of 0 (never) or of hours would
+      // hold a dead connection and its listener's rights that long. Such a keepalive is served
+      // as the limit instead (README.md "Reliability": a vanished network).
+      preConnect: (_client, packet, done) => {
+        const asked = packet.keepalive ?? 0;
+        if (asked <= 0 || asked > limits.keepaliveMaxSeconds) packet.keepalive = limits.keepaliveMaxSeconds;
+        done(null, true);
+      },
       authenticate: (client, username, password, done) => {
         const transport = this.transports.get(client.conn);
         const address = transport?.address ?? 'unknown';
@@ -184,6 +196,10 @@ export class EmbeddedBroker extends EventEmitter<{ clientConnected: [Connection]
       this.emit('clientConnected', c);
     });
     aedes.on('clientDisconnect', (client: Client) => this.forget(client));
+    aedes.on('keepaliveTimeout', (client: Client) => {
+      const c = this.connections.get(client);
+      o.log?.('info', 'MQTT connection silent past its keepalive: closed', { clientId: client.id, address: c?.address });
+    });
     aedes.on('clientError', (client: Client) => this.forget(client));
     aedes.on('connectionError', (client: Client) => this.forget(client));
     aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {

@@ -323,6 +323,13 @@ export const ConfigSchema = Type.Object(
       policy: OneOf(['button', 'approve', 'open'], { default: 'button' }),
       windowSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 120 }),
       maxListeners: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+      rememberDays: Type.Integer({
+        minimum: 0,
+        maximum: 3650,
+        default: 30,
+        description: 'policy button: a listener the owner let in is let in again without asking (by its listener key) until this many days after its last join; 0 remembers nobody',
+      }),
+      rememberMax: Type.Integer({ minimum: 1, maximum: 10000, default: 200, description: 'listeners remembered at most (the least recently seen make room)' }),
     }),
     owner: Section({
       username: Type.String({ minLength: 1, maxLength: 64, default: 'owner' }),
@@ -367,6 +374,12 @@ export const ConfigSchema = Type.Object(
         unconnectedJoinSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 10, description: 'an accepted join whose stream does not connect within this is released' }),
         helloTimeoutMs: Type.Integer({ minimum: 100, maximum: 60000, default: 3000, description: 'a stream connection must send its hello within this' }),
         loginBackoffMaxSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 60, description: 'the longest an address waits after failed logins (doubling from 1 s)' }),
+        keepaliveMaxSeconds: Type.Integer({
+          minimum: 5,
+          maximum: 3600,
+          default: 60,
+          description: 'the longest MQTT keepalive served: a client silent for 1.5 x its keepalive (at most this) is disconnected; a keepalive of 0 is served as this',
+        }),
       },
       { description: 'what one client or address may take from the box; a refusal is a clear error or a clean close, counted in telemetry' },
     ),

@@ -4,11 +4,15 @@
 // One address may have only a few joins waiting (limits.pendingJoinsPerAddress),
 // so strangers cannot fill the queue that the share button approves from; the
 // owner's own join is always accepted, even on a full box.
+// Under `button`, a listener let in by the owner (approved, or joining while the
+// window was open) is remembered by its listener key (remembered-listeners.ts) and
+// accepted at once the next time, after a restart too.
 
 import { EventEmitter } from 'node:events';
 import type { Caller } from './caller.ts';
 import type { JoinRequest, Transaction } from '../wire/requests.ts';
 import type { ShareWindow } from './share-window.ts';
+import type { ApprovalMemory } from './remembered-listeners.ts';
 
 export type SharePolicy = 'button' | 'approve' | 'open';
 
@@ -38,6 +42,7 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
     private now: () => number = Date.now,
     private perAddress = 2,
     private onRefused: (why: 'pending_joins') => void = () => {},
+    private remembered: ApprovalMemory | null = null,
   ) {
     super();
   }
@@ -48,7 +53,15 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
     const { listeners, max } = this.capacity();
     if (listeners >= max && !isOwner) return { kind: 'reject', reason: `the box is full (${max} listeners)` };
     this.withdraw(caller);
-    if (isOwner || this.policy === 'open' || (this.policy === 'button' && this.window.isOpen)) return { kind: 'accept' };
+    if (isOwner || this.policy === 'open') return { kind: 'accept' };
+    if (this.policy === 'button') {
+      const key = request.listenerKey;
+      if (this.window.isOpen) {
+        if (key) this.remembered?.remember(key, request.name ?? caller.clientId); // the owner opened the window: let in
+        return { kind: 'accept' };
+      }
+      if (key && this.remembered?.knows(key)) return { kind: 'accept' };
+    }
     if (this.pendingJoins.length >= 50) {
       this.onRefused('pending_joins');
       return { kind: 'reject', reason: 'too many joins are waiting for approval' };
@@ -69,6 +82,7 @@ export class JoinManager extends EventEmitter<JoinManagerEvents> {
   /** Approves the given client's join, or the oldest. Returns it, or undefined if none is waiting. */
   approve(clientId?: string): PendingJoin | undefined {
     const p = this.take(clientId);
+    if (p && this.policy === 'button' && p.request.listenerKey) this.remembered?.remember(p.request.listenerKey, p.request.name ?? p.clientId);
     if (p) this.emit('decided', { pending: p, approved: true });
     return p;
   }

@@ -1,5 +1,6 @@
 // What a request handler sees: who asks, and the box services it may use.
 
+import type { RememberedListeners } from '../domain/remembered-listeners.ts';
 import type { Caller, PermissionLevel, Role } from '../domain/caller.ts';
 import type { Announcements } from '../domain/announcements.ts';
 import type { JoinManager } from '../domain/join-manager.ts';
@@ -23,6 +24,8 @@ export interface BoxServices {
   library: Pick<MusicLibrary, 'get' | 'find'>;
   playback: PlaybackControl;
   joins: JoinManager;
+  /** listeners remembered as approved (absent on a box built without them, e.g. in tests) */
+  remembered?: Pick<RememberedListeners, 'list' | 'forget'>;
   shareWindow: ShareWindow;
   listeners: ListenerDirectory;
   /** announcements over the music (absent on a box built without them, e.g. in tests) */

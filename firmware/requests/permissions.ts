@@ -20,6 +20,7 @@ const NEEDS: Record<Op, Need> = {
   source: 'source',
   approve: 'owner',
   deny: 'owner',
+  approvals: 'owner',
   share: 'owner',
   announce: 'owner',
   programme: 'anyone',

@@ -12,7 +12,11 @@ import { encodeFrame, ErrorCode, FrameType, type CodecHeaderFrame, type Frame } 
 import type { StreamTransport } from './transport.ts';
 
 const MAX_QUEUED_BYTES = 96 * 1024; // ≈ 0.5 s of PCM, 6 s of Opus: beyond that wait for 'drain'
+// An honest listener sends time requests several times a second: 30 s without a byte is a
+// listener whose network vanished (nothing closes such a connection; README.md "Reliability").
+// Checked every second, so its place is freed within 31 s.
 const IDLE_TIMEOUT_MS = 30_000;
+const IDLE_CHECK_MS = 1000;
 // Time-sync replies are the only thing a listener can make the box send on
 // demand. A listener that asks faster than this, or does not read what it is
 // sent, gets no reply (counted): a stalled or hostile listener cannot make the
@@ -85,7 +89,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
     options.transport.onClose((reason) => this.finish(reason));
     this.idleTimer = setInterval(() => {
       if (Date.now() - this.lastRx > IDLE_TIMEOUT_MS) this.kick(ErrorCode.Timeout, 'no data from the listener for 30 s');
-    }, 5000);
+    }, IDLE_CHECK_MS);
     this.idleTimer.unref();
   }
 

@@ -36,7 +36,8 @@ const LIST_ACTION: Schema = { type: 'string', max: 8, enum: LIST_ACTIONS };
 const MAX_PROGRAMME_PAYLOAD = 256 * 1024;
 
 export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
-  join: op({ name: text(64), song: text(200), codec: { type: 'string', max: 4, enum: ['opus', 'pcm'] } }),
+  // listenerKey: the companion's secret for this box, by which an approval is remembered (README.md "Security and limits")
+  join: op({ name: text(64), song: text(200), codec: { type: 'string', max: 4, enum: ['opus', 'pcm'] }, listenerKey: { type: 'string', min: 22, max: 64 } }),
   leave: op({}),
   status: op({}),
   search: op({ query: text(200), limit: { type: 'integer', min: 1, max: 50 } }, { required: ['query'] }),
@@ -47,6 +48,8 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   volume: op({ volume: { type: 'integer', min: 0, max: 100 }, delta: { type: 'integer', min: -100, max: 100 } }, { oneOf: ['volume', 'delta'] }),
   source: op({ source: text(200) }, { required: ['source'] }),
   approve: op({ clientId: text(64) }),
+  /** listeners remembered as approved under policy `button`: list them, or forget one (by id) or all */
+  approvals: op({ action: { type: 'string', max: 8, enum: ['list', 'forget'] }, id: text(64) }, { required: ['action'] }),
   deny: op({ clientId: text(64), reason: text(200) }),
   announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
   programme: op({ count: { type: 'integer', min: 1, max: 20 } }),
@@ -78,6 +81,7 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
 
 export interface JoinRequest {
   name?: string;
+  listenerKey?: string;
   song?: string;
   codec?: 'opus' | 'pcm';
 }

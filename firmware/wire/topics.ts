@@ -15,6 +15,7 @@ export const OPS = [
   'source',
   'approve',
   'deny',
+  'approvals',
   'share',
   'announce',
   'programme',

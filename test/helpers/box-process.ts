@@ -2,6 +2,8 @@
 // `nearcast` companion processes against it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,8 +97,17 @@ export interface CompanionProcess {
   interrupt(): Promise<number | null>;
 }
 
+let testConfigHome: string | null = null;
+
+/** `env` without XDG_CONFIG_HOME: the companions of this test run keep their listener keys in a folder of its own, not in the user's */
 export function runCompanion(args: string[], env: NodeJS.ProcessEnv = process.env): CompanionProcess {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'companion/cli/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (!testConfigHome) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-companion-config-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    testConfigHome = dir;
+  }
+  const withConfig = env.XDG_CONFIG_HOME ? env : { ...env, XDG_CONFIG_HOME: testConfigHome };
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'companion/cli/main.ts', ...args], { cwd: ROOT, env: withConfig, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   let ob = '';

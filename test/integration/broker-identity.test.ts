@@ -180,4 +180,24 @@ describe('embedded broker: identity cannot be claimed, limits hold before work',
     await new Promise((r) => setTimeout(r, 1100));
     expect(await refusedConnect('l3', { username: 'owner', password: 'pw' })).to.equal('accepted');
   });
+
+  it('a client whose network vanished is closed after 1.5 x the keepalive served: 0 (never) is served as keepaliveMaxSeconds', async () => {
+    const strict = new EmbeddedBroker();
+    await strict.start({ host: '127.0.0.1', mqttPort: 0, boxId: 'box', owner: { username: 'owner', passwordHash: null }, limits: { keepaliveMaxSeconds: 5 } });
+    try {
+      const s = net.connect(strict.mqttPort, '127.0.0.1');
+      sockets.push(s);
+      await new Promise((r) => s.once('connect', r));
+      const connack = new Promise<Buffer>((r) => s.once('data', r));
+      s.write(connectPacket('silent')); // keepalive 0, then nothing more: a device that walked away
+      expect((await connack)[3], 'CONNACK accepted').to.equal(0);
+      const t0 = Date.now();
+      const gone = await closedWithin(s, 15_000);
+      const ms = Date.now() - t0;
+      expect(gone, 'closed within 15 s').to.equal(true);
+      expect(ms, `closed ${ms} ms after its CONNACK, against 7.5 s`).to.be.within(7000, 12_000);
+    } finally {
+      await strict.stop();
+    }
+  });
 });

@@ -12,7 +12,8 @@ describe('soak (short): the box under attack from nearby', function () {
     r = await runSoak(true, () => {});
   });
 
-  const figures = () => JSON.stringify({ phases: r.phases, rss: r.rss, fds: r.fds, honest: r.honest, refused: r.refused, state: r.state, capture: r.capture });
+  const figures = () =>
+    JSON.stringify({ phases: r.phases, rss: r.rss, fds: r.fds, honest: r.honest, refused: r.refused, state: r.state, capture: r.capture, vanished: r.vanished });
 
   it('the honest listener is still playing at the end, on the stream it started with', () => {
     expect(r.honest.playing, figures()).to.equal(true);
@@ -23,6 +24,11 @@ describe('soak (short): the box under attack from nearby', function () {
     expect(r.rss.maxMB, figures()).to.be.at.most(150);
     expect(r.rss.endMB - r.rss.startMB, figures()).to.be.at.most(10);
     expect(r.fds.end, figures()).to.be.at.most(r.fds.start);
+  });
+
+  it('listeners whose network vanished (no close) are all gone from the box within 31 s (plus slack)', () => {
+    expect(r.vanished.listeners, figures()).to.be.greaterThan(0);
+    expect(r.vanished.freedMs, figures()).to.be.a('number').and.at.most(36_000);
   });
 
   it('no acknowledged change is lost to kill -9, and the box always restarts', () => {

@@ -22,6 +22,7 @@ import { makeTestMusic } from '../helpers/test-music.ts';
 import { attackerAddress, closed, connected, fuzzOp, fuzzPayload, mqttFrom, randomBytes, socketFrom } from './attackers.ts';
 import { startCaptureRig, unplugCapture, warmUpCapture, type UnplugResult } from './capture-unplug.ts';
 import { killDuringWrites } from './kill-during-writes.ts';
+import { vanishListeners, type VanishResult } from './vanished-listeners.ts';
 
 export interface PhaseResult {
   phase: string;
@@ -42,6 +43,8 @@ export interface SoakResult {
   refused: Record<string, number>;
   state: { kills: number; lost: number };
   capture: UnplugResult;
+  /** listeners whose network vanished (no close): how long until the box listed none of them */
+  vanished: VanishResult;
 }
 
 const rssMB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -88,6 +91,7 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
   let refused: Record<string, number> = {};
   let state = { kills: 0, lost: 0 };
   let capture: UnplugResult = { unplugs: 0, errors: 0, recovered: 0, recoverMs: [] };
+  let vanished: VanishResult = { listeners: 0, freedMs: null };
   try {
     await waitFor('the honest listener playing', () => honest.status().some((s) => s.state === 'playing'), 60_000);
     await warmUpCapture(box, 'soak-owner'); // its one-time library load is not a fault's doing
@@ -126,6 +130,10 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
     await phase('connect/disconnect cycles', () => cycles(box, count(1_000)));
     await phase('garbage + slow-loris connections on each port', () => garbageAndLoris(box, count(200)));
     await phase('stalled listeners flooding time requests', () => stalledListeners(box, count(50)));
+    await phase('listeners whose network vanished (black-holed, never closed)', async () => {
+      vanished = await vanishListeners(box, count(50));
+      return vanished.listeners;
+    });
     await phase('login storm (wrong passwords)', () => loginStorm(box, count(500)));
     await phase('source faults (ffmpeg killed, file deleted mid-song)', () =>
       sourceFaults(
@@ -152,6 +160,7 @@ export async function runSoak(quick: boolean, log: (m: string) => void = (m) => 
       phases,
       rss: { startMB: start.rss, endMB: end.rss, maxMB: maxRss },
       fds: { start: start.fds, end: end.fds },
+      vanished,
       honest: {
         underruns: end.underruns - start.underruns,
         resyncs: end.resyncs - start.resyncs,
@@ -345,6 +354,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     `RSS start ${r.rss.startMB.toFixed(1)} MB, end ${r.rss.endMB.toFixed(1)} MB, max ${r.rss.maxMB.toFixed(1)} MB; fds ${r.fds.start} → ${r.fds.end}; ` +
       `honest listener: ${r.honest.underruns} underruns, ${r.honest.resyncs} resyncs, playing ${r.honest.playing}, lost its stream ${r.honest.lostStream} times; state: ${r.state.kills} kills, ${r.state.lost} lost; ` +
       `capture: ${r.capture.unplugs} unplugs, ${r.capture.errors} errors reported, ${r.capture.recovered} recovered (${r.capture.recoverMs.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} after plugging back in)`,
+  );
+  console.log(
+    `vanished listeners: ${r.vanished.listeners} playing, all gone from the box ${r.vanished.freedMs === null ? 'NOT within the wait' : `${(r.vanished.freedMs / 1000).toFixed(1)} s`} after the drop`,
   );
   console.log('refused (telemetry):', JSON.stringify(r.refused));
   writeResult(quick ? 'soak-quick' : 'soak', r);

@@ -1,6 +1,7 @@
 import type { Op } from '../../wire/topics.ts';
 import type { Handler } from '../context.ts';
 import { approve } from './approve.ts';
+import { approvals } from './approvals.ts';
 import { control } from './control.ts';
 import { deny } from './deny.ts';
 import { enqueue } from './enqueue.ts';
@@ -31,6 +32,7 @@ export const HANDLERS: Record<Op, Handler> = {
   source,
   approve,
   deny,
+  approvals,
   share,
   announce,
   programme,
