@@ -132,7 +132,14 @@ export async function startSubsonicServer(options: SubsonicServerOptions): Promi
         if (!genre) return fail(res, 10, 'Required parameter is missing.');
         const count = Math.min(500, Number(q.get('count') ?? 10));
         const offset = Number(q.get('offset') ?? 0);
-        return reply(res, { songsByGenre: { song: options.songs.filter((s) => s.genre === genre).slice(offset, offset + count).map(song) } });
+        return reply(res, {
+          songsByGenre: {
+            song: options.songs
+              .filter((s) => s.genre === genre)
+              .slice(offset, offset + count)
+              .map(song),
+          },
+        });
       }
       case 'stream': {
         const s = options.songs.find((x) => x.id === q.get('id'));

@@ -267,8 +267,7 @@ export class ProgrammeScheduler {
       for (const rule of this.programme.rules) if (rule.trigger.type === 'minutes') Object.assign(stateOf(state.rules, rule), { armedAt: now, lastFiredAt: null });
       state.silent = false;
     }
-    if (this.byPath.length === 0 && !this.hasNetworkEntries)
-      return this.silence('the library is empty', now, null, ['nothing to play: the library is empty']);
+    if (this.byPath.length === 0 && !this.hasNetworkEntries) return this.silence('the library is empty', now, null, ['nothing to play: the library is empty']);
     return this.interstitial(state, now, wall, warnings) ?? this.song(state, now, wall, warnings);
   }
 

@@ -57,7 +57,7 @@ export class ServerTracks {
 
   /** The songs of `entry` known now ([] before the first answer); asks the server in the background when they have aged. */
   readonly songs = (entry: ServerEntry): readonly Track[] => {
-    this.want(entry);
+    void this.want(entry); // ask() never rejects: failures go to onFailure
     return this.answers.get(entry.key)?.tracks ?? [];
   };
 
@@ -69,7 +69,7 @@ export class ServerTracks {
       this.answers.set(entry.key, answer);
       this.trim();
     }
-    if (answer.pending) return answer.pending;
+    if (answer.pending !== null) return answer.pending;
     const now = this.now;
     const fresh = answer.answeredAt !== null && now - answer.answeredAt < (this.options.freshMs ?? FRESH_MS);
     const failedLately = answer.failedAt !== null && now - answer.failedAt < (this.options.retryMs ?? RETRY_MS);

@@ -125,7 +125,10 @@ describe('programme playlists from network sources', () => {
 
   it('a server that does not answer is reported once, its playlist plays its other entries (never silence), and it is asked again a minute later', async () => {
     const songs = [serverTrack('s1', 'Ann', ['Jazz'])];
-    const { backend, failures, play, advance } = setup([{ server: 'home', genre: ['Jazz'] }, { folder: 'local' }], songs, [track('l1', 'local', 10_000), track('l2', 'local', 10_000)]);
+    const { backend, failures, play, advance } = setup([{ server: 'home', genre: ['Jazz'] }, { folder: 'local' }], songs, [
+      track('l1', 'local', 10_000),
+      track('l2', 'local', 10_000),
+    ]);
     backend.failing = 'no answer in time';
     const played = play(1).map((item) => `${item.playlist}:${item.track.id}`);
     await settle();
