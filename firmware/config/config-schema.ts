@@ -104,6 +104,8 @@ const TrackQuery = {
     }),
   ),
   search: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "with server: the server's search for this text" })),
+  station: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a radio station by name (config stations, or added over MQTT), played for minutes' })),
+  minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1440, description: 'with station: how long it plays each time it is picked' })),
 };
 const ORDERS = ['shuffle', 'sequential', 'random'] as const;
 

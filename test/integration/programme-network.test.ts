@@ -52,11 +52,15 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
   let box: BoxProcess | null = null;
   let probe: StreamProbe | null = null;
   let client: mqtt.MqttClient | null = null;
-  after(async () => {
+  let radio: http.Server | null = null;
+  afterEach(async () => {
     await probe?.close();
     await client?.endAsync();
     if (box) await box.stop();
     await server?.close();
+    radio?.closeAllConnections();
+    await new Promise<void>((resolve) => (radio ? radio.close(() => resolve()) : resolve()));
+    [probe, client, box, server, radio] = [null, null, null, null, null];
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -153,5 +157,93 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
       expect(item, JSON.stringify(item)).to.include({ server: 'home', playlist: 'shop', kind: 'song' });
       expect(item.file, 'the stream URL, without credentials').to.match(/\/rest\/stream\?id=s1&format=raw$/);
     }
+  });
+
+  it('a station as a playlist item plays for its minutes, then the next item; logged as the station', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-programme-station-'));
+    const music = path.join(dir, 'music');
+    mkdirSync(music, { recursive: true });
+    sine(path.join(music, 'local.flac'), 440, 2, 'Local Song');
+    const mp3 = execFileSync('ffmpeg', [
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=1000:d=4:sample_rate=48000',
+      '-ac',
+      '2',
+      '-c:a',
+      'libmp3lame',
+      '-f',
+      'mp3',
+      '-',
+    ]);
+    // paced like a real station (128 kbit/s after a 2 s burst): it never ends by itself
+    const bytesPerTick = 1600;
+    radio = http.createServer((_request, response) => {
+      response.writeHead(200, { 'Content-Type': 'audio/mpeg' });
+      let at = 0;
+      const send = (bytes: number) => {
+        const parts: Buffer[] = [];
+        for (let left = bytes; left > 0; ) {
+          const part = mp3.subarray(at, Math.min(mp3.length, at + left));
+          parts.push(part);
+          left -= part.length;
+          at = (at + part.length) % mp3.length;
+        }
+        response.write(Buffer.concat(parts));
+      };
+      send(20 * bytesPerTick);
+      const timer = setInterval(() => send(bytesPerTick), 100);
+      response.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => radio!.listen(0, '127.0.0.1', resolve));
+    const config = path.join(dir, 'box.yaml');
+    writeFileSync(
+      config,
+      [
+        'stations:',
+        `  - { name: Shop Radio, url: "http://127.0.0.1:${(radio.address() as AddressInfo).port}/live" }`,
+        'programme:',
+        '  playlists: [{ id: mix, items: [{ station: Shop Radio, minutes: 0.1 }, { folder: music }], order: sequential }]',
+        '',
+      ].join('\n'),
+    );
+    const stateDir = path.join(dir, 'state');
+    box = await startBox(['--config', config, '--box-id', 'ps', '--music', music, '--audio-device', 'none', '--policy', 'open', '--latency', '200', '--state-dir', stateDir], {
+      NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+      NEARCAST_LOUDNESS__ENABLED: 'false',
+    });
+    probe = await probeStream(box.ports.mqtt);
+    client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'watch' });
+    const heard: string[] = [];
+    client.on('message', (_topic, payload) => {
+      const message = JSON.parse(payload.toString());
+      if (message.track) heard.push(message.track.title);
+    });
+    await client.subscribeAsync('nearcast/ps/event/track');
+    await waitFor(
+      `station, song, station, song (heard: ${heard.join(', ')})`,
+      () => heard.filter((title) => title === 'Shop Radio').length >= 2 && heard.at(-1) === 'Local Song',
+      60_000,
+      100,
+    );
+    let station1000 = 0;
+    for (const pcm of probe.chunks.values()) {
+      const zc = crossings(pcm);
+      if (zc >= 36 && zc <= 44) station1000++;
+    }
+    expect(station1000, `20 ms chunks of the station's 1000 Hz: ${station1000}`).to.be.at.least(200);
+    await client.endAsync();
+    client = null;
+    expect(await box.stop()).to.equal(0);
+    box = null;
+    const log = readDays(path.join(stateDir, 'playlog'), localDay(new Date(Date.now() - 86_400_000)), localDay(new Date())) as PlayedItem[];
+    const stations = log.filter((item) => item.title === 'Shop Radio');
+    expect(stations.length, JSON.stringify(log)).to.be.at.least(2);
+    // 6 s each, the fade included; the first may have begun before a listener counted it
+    for (const item of stations) expect(item.playedMs, JSON.stringify(item)).to.be.within(4500, 7500);
   });
 });

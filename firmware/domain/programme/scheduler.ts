@@ -13,7 +13,7 @@ import { describeTrigger, dueRules, firstInterrupt, formatDuration, markFired, s
 import type { InterstitialKind, Playlist, Programme } from './model.ts';
 import { chooseWeighted, newCursor, pickTrack, type Cursor } from './picker.ts';
 import { SeededRandom } from './random.ts';
-import { isUrlTrack, resolveQuery, trackList, type ServerSongs, type TrackList, type TrackQuery } from './sources.ts';
+import { isUrlTrack, resolveQuery, stationOf, trackList, type ServerSongs, type TrackList, type TrackQuery } from './sources.ts';
 import { copyState, freshState, rememberSong, restoreState, saveState, type LiveState, type SavedState } from './state.ts';
 import { HORIZON_MS, Timetable, type Change } from './timetable.ts';
 
@@ -33,7 +33,7 @@ export interface PlannedItem {
   /** planned end: the start plus the track's duration, or the cut */
   endsAt: number;
   /** fade the item out over `fadeMs` so that it ends at `at`: an interstitial is due then, or the box closes */
-  cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing'; rule: string | null } | null;
+  cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' | 'duration'; rule: string | null } | null;
 }
 
 export interface Silence {
@@ -249,6 +249,11 @@ export class ProgrammeScheduler {
     return interrupt ? { at: interrupt.at, fadeMs, because: 'interstitial', rule: interrupt.rule.id } : null;
   }
 
+  /** a station's stream never ends by itself: it fades out at the end of its minutes */
+  private stationEnd(track: Track, endsAt: number): PlannedItem['cut'] {
+    return stationOf(track) === null ? null : { at: endsAt, fadeMs: this.programme.fadeMs, because: 'duration', rule: null };
+  }
+
   private silence(reason: string, now: number, until: number | null, warnings: string[]): NextResult {
     return { item: { kind: 'silence', reason, startsAt: now, until }, warnings };
   }
@@ -296,7 +301,7 @@ export class ProgrammeScheduler {
       }
       const endsAt = now + this.durationOf(picked.track, warnings);
       state.lastInterstitialEnd = endsAt;
-      const cut = this.cutFor(state, now, endsAt);
+      const cut = this.cutFor(state, now, endsAt) ?? this.stationEnd(picked.track, endsAt);
       return {
         item: {
           kind: rule.kind,
@@ -345,7 +350,8 @@ export class ProgrammeScheduler {
     rememberSong(state, picked.track.id, now, this.maxNoRepeat);
     for (const rule of rules) stateOf(state.rules, rule).songs++;
     const endsAt = now + this.durationOf(picked.track, warnings);
-    const cut = this.cutFor(state, now, endsAt);
+    // a station's stream never ends by itself: it fades out at the end of its minutes
+    const cut = this.cutFor(state, now, endsAt) ?? this.stationEnd(picked.track, endsAt);
     return { item: { kind: 'song', track: picked.track, playlist: playlist?.id ?? null, rule: null, reason, startsAt: now, endsAt: cut?.at ?? endsAt, cut }, warnings };
   }
 }

@@ -22,6 +22,9 @@ export interface TrackQueryConfig {
   /** a music server of config `servers` (or added over MQTT): its songs, asked with `search` or the tag filters */
   server?: string;
   search?: string;
+  /** a radio station by name (config `stations`, or added over MQTT), played this many minutes each time it is picked */
+  station?: string;
+  minutes?: number;
 }
 
 type TrackTest = (track: Track) => boolean;
@@ -46,7 +49,13 @@ export interface ServerEntry {
   key: string;
 }
 
-export type Entry = LibraryEntry | { kind: 'urls'; tracks: Track[] } | ServerEntry;
+/** items the entry names itself: http(s) URLs, or a radio station for a while */
+export interface FixedEntry {
+  kind: 'fixed';
+  tracks: Track[];
+}
+
+export type Entry = LibraryEntry | FixedEntry | ServerEntry;
 
 export interface TrackQuery {
   entries: Entry[];
@@ -111,7 +120,15 @@ export function compileEntry(config: TrackQueryConfig): Entry | Problem {
     const others = Object.keys(config).filter((key) => key !== 'urls');
     if (others.length > 0) return { key: '', problem: `names urls and also ${others.join(', ')}: an entry is one or the other` };
     if (config.urls.length === 0) return { key: 'urls', problem: 'names no URL' };
-    return { kind: 'urls', tracks: config.urls.map(urlTrack) };
+    return { kind: 'fixed', tracks: config.urls.map(urlTrack) };
+  }
+  if (config.station !== undefined || config.minutes !== undefined) {
+    const others = Object.keys(config).filter((key) => key !== 'station' && key !== 'minutes');
+    if (config.station === undefined) return { key: '', problem: 'names minutes but no station: minutes is how long a station plays' };
+    if (others.length > 0) return { key: '', problem: `names a station and also ${others.join(', ')}: an entry is one or the other` };
+    if (config.station.trim() === '') return { key: 'station', problem: 'names no station' };
+    if (config.minutes === undefined) return { key: 'minutes', problem: 'is needed with station: how long the station plays each time it is picked' };
+    return { kind: 'fixed', tracks: [stationTrack(config.station.trim(), config.minutes * 60_000)] };
   }
   if (config.server !== undefined || config.search !== undefined) return compileServerEntry(config);
   const tests = compileTagTests(config);
@@ -199,7 +216,7 @@ export function resolveQuery(query: TrackQuery, byPath: readonly Track[], server
     out.push(track);
   };
   for (const entry of query.entries) {
-    if (entry.kind === 'urls') {
+    if (entry.kind === 'fixed') {
       for (const track of entry.tracks) add(track);
       continue;
     }
@@ -242,3 +259,13 @@ export function urlTrack(url: string): Track {
 
 /** whether a programme track is fetched from a URL rather than a library file */
 export const isUrlTrack = (track: Track): boolean => /^https?:\/\//i.test(track.path);
+
+const STATION_PATH = 'station:';
+
+/** A radio station as a programme item: it plays for `ms`, then fades out for the next item. Its stream is found by name when it plays. */
+export function stationTrack(name: string, ms: number): Track {
+  return { id: trackIdFor(`${STATION_PATH}${name}`), path: `${STATION_PATH}${name}`, title: name, artist: '', album: '', durationMs: ms, fileName: name, hasArtwork: false };
+}
+
+/** the station a programme item plays (null: not a station) */
+export const stationOf = (track: Track): string | null => (track.path.startsWith(STATION_PATH) && !track.server ? track.path.slice(STATION_PATH.length) : null);

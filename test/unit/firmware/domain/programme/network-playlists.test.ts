@@ -11,7 +11,7 @@ import { MINUTE_MS } from '../../../../../firmware/domain/programme/calendar.ts'
 import { SeededRandom } from '../../../../../firmware/domain/programme/random.ts';
 import { ProgrammeScheduler, type PlannedItem } from '../../../../../firmware/domain/programme/scheduler.ts';
 import { ServerTracks } from '../../../../../firmware/domain/programme/server-tracks.ts';
-import type { ServerCall } from '../../../../../firmware/domain/programme/sources.ts';
+import { stationOf, type ServerCall } from '../../../../../firmware/domain/programme/sources.ts';
 import type { Track } from '../../../../../firmware/library/track.ts';
 import { localTime, problemsOf, programmeOf, track } from './fixtures.ts';
 
@@ -151,5 +151,25 @@ describe('programme playlists from network sources', () => {
     const [item] = play(1);
     expect(item?.playlist).to.equal(null);
     expect(item?.reason).to.equal('the whole library: playlist "shop" has no tracks');
+  });
+
+  it('a station entry: refused without minutes or with other filters; planned for its minutes and faded out at their end', () => {
+    expect(problemsOf({ playlists: [{ id: 'p', items: [{ station: 'Shop Radio' }] }] })).to.deep.equal([
+      '/programme/playlists/0/items/0/minutes is needed with station: how long the station plays each time it is picked',
+    ]);
+    expect(problemsOf({ playlists: [{ id: 'p', items: [{ minutes: 5 }] }] })).to.deep.equal([
+      '/programme/playlists/0/items/0 names minutes but no station: minutes is how long a station plays (got {"minutes":5})',
+    ]);
+    expect(problemsOf({ playlists: [{ id: 'p', items: [{ station: 'Shop Radio', minutes: 5, folder: 'x' }] }] })).to.deep.equal([
+      '/programme/playlists/0/items/0 names a station and also folder: an entry is one or the other (got {"station":"Shop Radio","minutes":5,"folder":"x"})',
+    ]);
+    expect(problemsOf({ playlists: [{ id: 'p', items: [{ station: 'Shop Radio', minutes: 0 }] }] })).to.deep.equal(['/programme/playlists/0/items/0/minutes must be > 0 (got 0)']);
+    const { play } = setup([{ station: 'Shop Radio', minutes: 15 }, { folder: 'local' }], [], [track('l1', 'local', 60_000)]);
+    const [station, song] = play(2);
+    expect(station && stationOf(station.track)).to.equal('Shop Radio');
+    expect(station?.endsAt).to.equal(START + 15 * MINUTE_MS);
+    expect(station?.cut).to.deep.equal({ at: START + 15 * MINUTE_MS, fadeMs: 2000, because: 'duration', rule: null });
+    expect(song?.track.id).to.equal('l1');
+    expect(song?.cut, 'a file ends by itself').to.equal(null);
   });
 });
