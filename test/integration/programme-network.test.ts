@@ -159,7 +159,7 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
     }
   });
 
-  it('a station as a playlist item plays for its minutes, then the next item; logged as the station', async () => {
+  it('a station as a playlist item plays for its minutes, then the next item; logged as the station; an unknown one is reported and skipped', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-programme-station-'));
     const music = path.join(dir, 'music');
     mkdirSync(music, { recursive: true });
@@ -207,7 +207,7 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
         'stations:',
         `  - { name: Shop Radio, url: "http://127.0.0.1:${(radio.address() as AddressInfo).port}/live" }`,
         'programme:',
-        '  playlists: [{ id: mix, items: [{ station: Shop Radio, minutes: 0.1 }, { folder: music }], order: sequential }]',
+        '  playlists: [{ id: mix, items: [{ station: Shop Radio, minutes: 0.1 }, { station: Nowhere, minutes: 1 }, { folder: music }], order: sequential }]',
         '',
       ].join('\n'),
     );
@@ -219,17 +219,24 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
     probe = await probeStream(box.ports.mqtt);
     client = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'watch' });
     const heard: string[] = [];
-    client.on('message', (_topic, payload) => {
+    const errors: string[] = [];
+    client.on('message', (topic, payload) => {
       const message = JSON.parse(payload.toString());
-      if (message.track) heard.push(message.track.title);
+      if (topic.endsWith('/event/track') && message.track) heard.push(message.track.title);
+      if (topic.endsWith('/event/error')) errors.push(String(message.message));
     });
-    await client.subscribeAsync('nearcast/ps/event/track');
+    await client.subscribeAsync(['nearcast/ps/event/track', 'nearcast/ps/event/error']);
     await waitFor(
       `station, song, station, song (heard: ${heard.join(', ')})`,
       () => heard.filter((title) => title === 'Shop Radio').length >= 2 && heard.at(-1) === 'Local Song',
       60_000,
       100,
     );
+    expect(heard, 'a station the box does not know is skipped').not.to.include('Nowhere');
+    expect(
+      errors.some((message) => message.includes("no station named 'Nowhere'")),
+      JSON.stringify(errors),
+    ).to.equal(true);
     let station1000 = 0;
     for (const pcm of probe.chunks.values()) {
       const zc = crossings(pcm);

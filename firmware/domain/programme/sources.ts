@@ -1,11 +1,12 @@
 // Which tracks a playlist or an interstitial rule means. A query is a list of
 // entries; an entry names filters (folder, glob, files, genre, artist, album, years)
 // and means the library tracks that pass all of them, or lists http(s) URLs (items
-// fetched when they play), or asks a music server (`server`: its songs of a genre, an
-// artist, an album or a search, resolved by server-tracks.ts); the query means every
-// entry's tracks, in entry order, each track once. Paths are compared as '/'-separated text: the
-// library holds absolute paths, and a relative folder, glob or file is matched against
-// the end of a path so that a programme need not repeat the music folder.
+// fetched when they play), or names a radio station played for some minutes, or asks a
+// music server (`server`: its songs of a genre, an artist, an album or a search,
+// resolved by server-tracks.ts); the query means every entry's tracks, in entry
+// order, each track once. Paths are compared as '/'-separated text: the library holds
+// absolute paths, and a relative folder, glob or file is matched against the end of a
+// path so that a programme need not repeat the music folder.
 
 import { trackIdFor, type Track } from '../../library/track.ts';
 
