@@ -159,6 +159,7 @@ export class Controller {
       config: config.programme,
       stateDir: config.stateDir,
       library: () => this.library.all(),
+      servers: { songs: (server, call) => this.music.serverSongs(server, call) },
       events: this.events,
       log: (l, m, e) => this.log.log(l, m, e),
     });

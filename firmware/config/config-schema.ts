@@ -79,7 +79,7 @@ const WindowFields = {
   to: Type.Optional(Type.String({ pattern: DATE, description: 'last date the window starts on (inclusive)' })),
 };
 const Windows = (description: string) => Type.Array(Type.Object(WindowFields, { additionalProperties: false }), { maxItems: 64, default: [], description });
-/** Which library tracks an entry means: the tracks that pass every filter it names. */
+/** Which tracks an entry means: the library tracks that pass every filter it names, URL items, or a music server's songs. */
 const TrackQuery = {
   folder: Type.Optional(Type.String({ minLength: 1, description: 'an absolute folder, or a relative one (a folder of that name anywhere in the library)' })),
   glob: Type.Optional(Type.String({ minLength: 1, description: 'path pattern with * ** ? [...] {a,b}; a relative one matches the end of the path' })),
@@ -88,6 +88,24 @@ const TrackQuery = {
   artist: TagValues('artist'),
   album: TagValues('album'),
   years: Type.Optional(Type.Object({ from: Type.Optional(Year), to: Type.Optional(Year) }, { additionalProperties: false, minProperties: 1 })),
+  urls: Type.Optional(
+    Type.Array(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }), {
+      minItems: 1,
+      maxItems: 64,
+      uniqueItems: true,
+      description: 'http(s) URLs of the items (a news bulletin, an ad server, a stream of songs), fetched when they play; alone in the entry',
+    }),
+  ),
+  server: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 64,
+      description: 'a music server (config servers, or added over MQTT): its songs of search, else of genre, else of artist/album (filtered by the tags named)',
+    }),
+  ),
+  search: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "with server: the server's search for this text" })),
+  station: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'a radio station by name (config stations, or added over MQTT), played for minutes' })),
+  minutes: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1440, description: 'with station: how long it plays each time it is picked' })),
 };
 const ORDERS = ['shuffle', 'sequential', 'random'] as const;
 
@@ -121,14 +139,6 @@ const Interstitial = Type.Object(
         {
           ...TrackQuery,
           playlist: Type.Optional(ProgrammeId),
-          urls: Type.Optional(
-            Type.Array(Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }), {
-              minItems: 1,
-              maxItems: 64,
-              uniqueItems: true,
-              description: 'http(s) URLs of the items (a news bulletin, an ad server), fetched when they play; alone, not with a playlist or library filters',
-            }),
-          ),
         },
         { additionalProperties: false, minProperties: 1 },
       ),

@@ -105,6 +105,7 @@ export function announceDomainEvents(events: BoxEvents, parts: DomainParts): voi
   playback.on('change', changed);
   playback.on('volume', (v) => events.emit('volume', v));
   playback.on('sources', (list) => events.emit('sources', list));
+  playback.on('problem', (message) => events.emit('error', { message }));
   playback.on('track', (t, as) =>
     events.emit('track', {
       track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs },

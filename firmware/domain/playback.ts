@@ -8,6 +8,7 @@ import type { LibraryIndex } from '../library/search.ts';
 import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
 import { continuesAlbum } from './album-order.ts';
+import { stationOf } from './programme/sources.ts';
 import type { ProgrammeSteps } from './programme/plan-step.ts';
 
 export interface NowPlaying {
@@ -42,6 +43,8 @@ export interface PlaybackEvents {
   track: [Track | null, PlayedAs];
   /** what selectSource accepts changed (the owner added or removed a station) */
   sources: [string[]];
+  /** something the owner should know (a programme's station the box does not know) */
+  problem: [string];
 }
 
 /** what an item plays as: a song, or (under a programme) a jingle, ad, news or announcement, and from which playlist */
@@ -192,7 +195,10 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** The programme's next item as the engine plays it; nothing (and a retry at its end) when the programme says silence. */
   private fromProgramme(at: number): NextTrack | null {
-    const step = this.programme!.next(at);
+    let step = this.programme!.next(at);
+    // a station the programme names but the box does not know (removed over MQTT): said, and the next item asked for
+    for (let tries = 0; step.kind !== 'silence' && this.unknownStation(step.track) && tries < 4; tries++) step = this.programme!.next(at);
+    if (step.kind !== 'silence' && this.unknownStation(step.track)) step = { kind: 'silence', until: this.wallNow() + 60_000, reason: 'only unknown stations' };
     if (step.kind === 'silence') {
       this.resumeAt(step.until);
       return null;
@@ -213,7 +219,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
    * when they are heard. A cut planned for an item that has not started yet waits for
    * the item before it to end.
    */
-  private planCut(cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' } | null): void {
+  private planCut(cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' | 'duration' } | null): void {
     if (!cut) return;
     const wait = cut.at - cut.fadeMs - this.options.engine.latencyMs - this.wallNow();
     if (wait > 6 * 3_600_000) return; // further than an item lasts: the plan will have moved on
@@ -232,6 +238,13 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private clearCuts(): void {
     for (const timer of this.cutTimers) clearTimeout(timer);
     this.cutTimers.clear();
+  }
+
+  private unknownStation(track: Track): boolean {
+    const name = stationOf(track);
+    if (name === null || this.stationList.some((s) => s.name === name)) return false;
+    this.emit('problem', `programme: no station named '${name}' (config stations, or the stations request); skipped`);
+    return true;
   }
 
   /** tries the programme again at `until` (wall clock), as when the box is closed or had nothing to play */
@@ -300,6 +313,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private specFor(track: Track, kind: PlayedAs['kind'] = 'song'): SourceSpec {
     this.handed = { track, kind };
     if (track.server) return sourceOf(track);
+    const station = stationOf(track) === null ? undefined : this.stationList.find((s) => s.name === stationOf(track));
+    if (station) return { kind: 'url', url: station.url, live: true, trackId: track.id, label: station.name }; // a programme's station, for its minutes
     if (/^https?:\/\//i.test(track.path)) return { kind: 'url', url: track.path, live: false, trackId: track.id, label: `url:${track.path}` }; // a programme's interstitial from a URL
     const gainDb = this.options.gainDbOf?.(track, kind) ?? 0;
     return { kind: 'file', path: track.path, trackId: track.id, ...(gainDb !== 0 ? { gainDb } : {}) };

@@ -124,6 +124,7 @@ export class PlayLog implements Extension {
       album: item.summary.album,
       isrc: track?.isrc ?? null,
       file: track?.path ?? null,
+      ...(track?.server !== undefined && { server: track.server }),
       playlist: item.playlist,
       listenersAtStart: item.listenersAtStart,
     };

@@ -25,6 +25,8 @@ export interface FindResult {
 
 export const ON_THE_BOX = 'box';
 const DEFAULT_CACHE = 5000;
+/** the most songs a programme entry takes from one call to a server (getSongsByGenre's own maximum) */
+const SERVER_SONGS_MAX = 500;
 
 export interface MusicLibraryOptions {
   local: LibraryIndex;
@@ -116,6 +118,22 @@ export class MusicLibrary {
     const hits = [...local, ...remote].sort((a, b) => b.score - a.score || (order.get(a.where) ?? 0) - (order.get(b.where) ?? 0)).slice(0, limit);
     for (const hit of hits) if (hit.where !== ON_THE_BOX) this.remember(hit.track);
     return { hits, unreachable };
+  }
+
+  /**
+   * One server's songs for a programme entry: a search (search3) or a genre's songs
+   * (getSongsByGenre), up to `limit`, within that server's time limit. Rejects naming the
+   * server and why (unknown, unreachable, refused); the songs are remembered like a
+   * search's, so the queue, now-playing and the play log know them.
+   */
+  async serverSongs(name: string, call: { search: string } | { genre: string }, limit = SERVER_SONGS_MAX): Promise<Track[]> {
+    const server = this.serverList.find((s) => s.name === name);
+    if (!server) throw new Error(`no music server named '${name}' (config servers, or added over MQTT)`);
+    const signal = AbortSignal.timeout(server.timeoutMs);
+    const asking = 'genre' in call ? server.songsByGenre(call.genre, limit, signal) : server.search(call.search, limit, signal);
+    const tracks = await withDeadline(asking, server.timeoutMs + 100, server.name);
+    for (const track of tracks) this.remember(track);
+    return tracks;
   }
 
   private remember(track: Track): void {

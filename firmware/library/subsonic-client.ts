@@ -2,7 +2,7 @@
 // Airsonic-Advanced, Ampache…), as one backend of the box's library.
 //
 // Why a small client of our own rather than the `subsonic-api` package: the box uses
-// four calls (ping, search3, stream, getCoverArt), and the one that matters most,
+// a few calls (ping, search3, getSongsByGenre, stream, getCoverArt), and the one that matters most,
 // stream, is not fetched here at all: the URL source streams it into the decoder and
 // asks this client to add the credentials at the moment of the request
 // (`authorize`), so they live in this object only, never in a URL that is stored,
@@ -41,6 +41,10 @@ interface SubsonicSong {
   duration?: unknown;
   suffix?: unknown;
   coverArt?: unknown;
+  genre?: unknown;
+  /** OpenSubsonic: every genre of the song */
+  genres?: unknown;
+  year?: unknown;
   isDir?: unknown;
   isVideo?: unknown;
 }
@@ -129,6 +133,14 @@ export class SubsonicServer {
     return songs.flatMap((song) => this.toTrack(song));
   }
 
+  /** Up to `count` songs of a genre (getSongsByGenre, at most 500 a call), as library tracks of this server. */
+  async songsByGenre(genre: string, count: number, signal?: AbortSignal): Promise<Track[]> {
+    const body = await this.call('getSongsByGenre', { genre, count: String(Math.min(500, count)), offset: '0' }, signal);
+    const result = body.songsByGenre as { song?: unknown } | undefined;
+    const songs = Array.isArray(result?.song) ? (result.song as SubsonicSong[]) : [];
+    return songs.flatMap((song) => this.toTrack(song));
+  }
+
   /** A song's cover art (at most 4 MiB, within 3 s); null when the server has none. */
   async coverArt(coverId: string): Promise<{ data: Uint8Array; type: string } | null> {
     try {
@@ -156,6 +168,11 @@ export class SubsonicServer {
     const remoteId = String(song.id);
     const title = typeof song.title === 'string' && song.title ? song.title : remoteId;
     const suffix = typeof song.suffix === 'string' ? song.suffix : '';
+    const genres = Array.isArray(song.genres)
+      ? (song.genres as Array<{ name?: unknown }>).flatMap((g) => (typeof g?.name === 'string' && g.name ? [g.name] : []))
+      : typeof song.genre === 'string' && song.genre
+        ? [song.genre]
+        : [];
     return [
       {
         id: trackIdFor(`${this.name}\n${remoteId}`),
@@ -168,6 +185,8 @@ export class SubsonicServer {
         durationMs: typeof song.duration === 'number' && song.duration > 0 ? Math.round(song.duration * 1000) : 0,
         fileName: suffix ? `${title}.${suffix}` : title,
         hasArtwork: typeof song.coverArt === 'string' && song.coverArt !== '',
+        ...(genres.length > 0 && { genres }),
+        ...(typeof song.year === 'number' && Number.isInteger(song.year) && song.year > 0 && { year: song.year }),
         server: this.name,
         remoteId,
         ...(typeof song.coverArt === 'string' && song.coverArt !== '' && { coverId: song.coverArt }),

@@ -15,8 +15,10 @@ export interface PlayedItem {
   artist: string;
   album: string;
   isrc: string | null;
-  /** the file (or URL) it came from */
+  /** the file (or URL) it came from; a music server's song: its stream URL, without credentials */
   file: string | null;
+  /** the music server (config `servers`) a song came from; absent for the box's own files and URL items */
+  server?: string;
   playlist: string | null;
   listenersAtStart: number;
 }

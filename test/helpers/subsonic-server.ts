@@ -1,6 +1,6 @@
 // A small Subsonic/OpenSubsonic server for tests, built from the OpenSubsonic
-// specification's documented responses (ping, search3, stream, getCoverArt,
-// getOpenSubsonicExtensions; JSON with f=json; salted-token auth t = md5(password + s);
+// specification's documented responses (ping, search3, getSongsByGenre, stream,
+// getCoverArt, getOpenSubsonicExtensions; JSON with f=json; salted-token auth t = md5(password + s);
 // with `apiKey` given, the apiKeyAuthentication extension: `apiKey=` alone, error 43
 // when it comes with u/t/s/p, 44 for a wrong key, and 42 for a token when `keyOnly`).
 // No OpenSubsonic server installs here (Debian has no navidrome, gonic or airsonic
@@ -22,6 +22,7 @@ export interface TestSong {
   durationS: number;
   contentType: string;
   suffix: string;
+  genre?: string;
 }
 
 export interface SubsonicTestServer {
@@ -73,6 +74,7 @@ export async function startSubsonicServer(options: SubsonicServerOptions): Promi
     suffix: s.suffix,
     contentType: s.contentType,
     coverArt: `mf-${s.id}`,
+    ...(s.genre !== undefined && { genre: s.genre, genres: [{ name: s.genre }] }),
     type: 'music',
     mediaType: 'song',
   });
@@ -124,6 +126,20 @@ export async function startSubsonicServer(options: SubsonicServerOptions): Promi
         if (state.searchDelayMs > 0) setTimeout(answer, state.searchDelayMs).unref();
         else answer();
         return;
+      }
+      case 'getSongsByGenre': {
+        const genre = q.get('genre');
+        if (!genre) return fail(res, 10, 'Required parameter is missing.');
+        const count = Math.min(500, Number(q.get('count') ?? 10));
+        const offset = Number(q.get('offset') ?? 0);
+        return reply(res, {
+          songsByGenre: {
+            song: options.songs
+              .filter((s) => s.genre === genre)
+              .slice(offset, offset + count)
+              .map(song),
+          },
+        });
       }
       case 'stream': {
         const s = options.songs.find((x) => x.id === q.get('id'));

@@ -1,6 +1,7 @@
 // Builds the box's programme runner: the programme from its store (set over MQTT, or
 // the configuration's), the scheduler state saved before a restart, and where both are
-// kept. The controller calls this once; it holds no behaviour of its own.
+// kept, and where a playlist's music-server entries get their songs. The controller
+// calls this once; it holds no behaviour of its own.
 
 import type { Track } from '../../library/track.ts';
 import { StateStore } from '../../util/state-store.ts';
@@ -8,11 +9,14 @@ import type { BoxEvents } from '../box-events.ts';
 import type { ProgrammeConfig } from './model.ts';
 import { ProgrammeRunner } from './programme-runner.ts';
 import { checkProgramme, ProgrammeStore } from './programme-store.ts';
+import { ServerTracks, type ServerSongsBackend } from './server-tracks.ts';
 
 export interface BoxProgrammeOptions {
   config: ProgrammeConfig;
   stateDir: string;
   library(): readonly Track[];
+  /** the box's music library: the servers' songs for playlist entries that name a server */
+  servers: ServerSongsBackend;
   events: BoxEvents;
   log(level: 'info' | 'warn', msg: string, extra?: object): void;
 }
@@ -27,7 +31,15 @@ export function boxProgramme(options: BoxProgrammeOptions): { runner: ProgrammeR
     (v) => (v && typeof v === 'object' ? v : null),
     (m) => options.log('warn', m),
   );
+  const servers = new ServerTracks({
+    backend: options.servers,
+    onFailure: (server, problem) => {
+      options.log('warn', 'programme: a music server gave no songs; its playlist entries play what it gave last (or nothing)', { server, problem });
+      options.events.emit('error', { message: `programme: music server '${server}' gave no songs: ${problem}` });
+    },
+  });
   const runner = new ProgrammeRunner({
+    servers,
     programme,
     origin,
     saved: programme ? state.load({}) : {},

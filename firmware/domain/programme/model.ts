@@ -4,7 +4,6 @@
 // be malformed, while the box plays.
 
 import type { LoadedConfig } from '../../config/config-schema.ts';
-import type { Track } from '../../library/track.ts';
 import type { TrackQuery } from './sources.ts';
 import type { DayRange, Window } from './windows.ts';
 
@@ -37,8 +36,8 @@ export type Trigger =
 export interface InterstitialRule {
   id: string;
   kind: InterstitialKind;
-  /** the tracks it plays: its own query, a playlist's, or items fetched from http(s) URLs */
-  source: { query: TrackQuery } | { playlist: string } | { urls: Track[] };
+  /** the tracks it plays: its own query (library filters, http(s) URLs or a music server), or a playlist's */
+  source: { query: TrackQuery } | { playlist: string };
   trigger: Trigger;
   /** a fixed-time rule that fades out the song playing to start on time */
   interrupt: boolean;

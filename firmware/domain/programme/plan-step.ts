@@ -6,7 +6,7 @@ import type { InterstitialKind } from './model.ts';
 
 /** what Playback plays next, and as what */
 export type PlanStep =
-  | { kind: 'song' | InterstitialKind; track: Track; playlist: string | null; cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' } | null }
+  | { kind: 'song' | InterstitialKind; track: Track; playlist: string | null; cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' | 'duration' } | null }
   /** nothing now (closed, or nothing to play); Playback tries again at `until` */
   | { kind: 'silence'; until: number | null; reason: string };
 

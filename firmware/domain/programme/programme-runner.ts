@@ -15,6 +15,7 @@ import type { Programme, ProgrammeConfig } from './model.ts';
 import type { PlanStep, ProgrammeSteps } from './plan-step.ts';
 import type { CheckedProgramme, ProgrammeOrigin } from './programme-store.ts';
 import { ProgrammeScheduler, type Planned } from './scheduler.ts';
+import type { ServerTracks } from './server-tracks.ts';
 
 /** the part of Playback the runner drives */
 export interface ProgrammedPlayback {
@@ -35,6 +36,8 @@ export interface ProgrammeRunnerOptions {
   saved: unknown;
   /** the tracks to choose from */
   library(): readonly Track[];
+  /** the music servers' songs for the programme's `server` entries; none: such entries give nothing */
+  servers?: ServerTracks;
   /** checks a programme section sent over MQTT (programme-store.ts) */
   check(section: unknown): CheckedProgramme;
   /** keeps a checked programme section on disk; throws when it cannot */
@@ -60,10 +63,17 @@ export class ProgrammeRunner implements ProgrammeSteps {
   constructor(private readonly options: ProgrammeRunnerOptions) {
     this.origin = options.origin;
     if (options.programme) {
-      const { scheduler, problem } = ProgrammeScheduler.fromJSON(options.programme, options.saved, { library: options.library() });
+      const { scheduler, problem } = ProgrammeScheduler.fromJSON(options.programme, options.saved, { library: options.library(), servers: options.servers });
       if (problem && isNonEmpty(options.saved)) options.log('warn', 'the saved programme state does not fit; the day starts afresh', { problem });
       this.scheduler = scheduler;
+      this.askServers();
     }
+  }
+
+  /** Asks the music servers for the programme's server entries now, so that the first picks have their songs. */
+  private askServers(): void {
+    const servers = this.options.servers;
+    if (servers && this.scheduler) void servers.prefetch(this.scheduler.programme.playlists.map((playlist) => playlist.query));
   }
 
   private get now(): number {
@@ -114,7 +124,10 @@ export class ProgrammeRunner implements ProgrammeSteps {
     }
     const previous = this.scheduler;
     const wasOpen = this.open;
-    this.scheduler = checked.programme ? ProgrammeScheduler.fromJSON(checked.programme, previous?.toJSON() ?? {}, { library: this.options.library() }).scheduler : null;
+    this.scheduler = checked.programme
+      ? ProgrammeScheduler.fromJSON(checked.programme, previous?.toJSON() ?? {}, { library: this.options.library(), servers: this.options.servers }).scheduler
+      : null;
+    this.askServers();
     this.origin = { from: 'set', setAt: setAt.toISOString() };
     if (this.scheduler) this.options.save(this.scheduler.toJSON());
     this.options.log('info', 'programme replaced', { playlists: checked.config.playlists.length, interstitials: checked.config.interstitials.length });

@@ -13,7 +13,7 @@ import { describeTrigger, dueRules, firstInterrupt, formatDuration, markFired, s
 import type { InterstitialKind, Playlist, Programme } from './model.ts';
 import { chooseWeighted, newCursor, pickTrack, type Cursor } from './picker.ts';
 import { SeededRandom } from './random.ts';
-import { isUrlTrack, resolveQuery, trackList, type TrackList } from './sources.ts';
+import { isUrlTrack, resolveQuery, stationOf, trackList, type ServerSongs, type TrackList, type TrackQuery } from './sources.ts';
 import { copyState, freshState, rememberSong, restoreState, saveState, type LiveState, type SavedState } from './state.ts';
 import { HORIZON_MS, Timetable, type Change } from './timetable.ts';
 
@@ -33,7 +33,7 @@ export interface PlannedItem {
   /** planned end: the start plus the track's duration, or the cut */
   endsAt: number;
   /** fade the item out over `fadeMs` so that it ends at `at`: an interstitial is due then, or the box closes */
-  cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing'; rule: string | null } | null;
+  cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' | 'duration'; rule: string | null } | null;
 }
 
 export interface Silence {
@@ -56,6 +56,8 @@ export interface SchedulerOptions {
   library?: readonly Track[];
   /** default: seeded from the system's random source */
   random?: SeededRandom;
+  /** the songs of music-server entries known now (server-tracks.ts), and a number that grows when they change */
+  servers?: { songs: ServerSongs; readonly version: number };
 }
 
 /** An item fetched from a URL is planned as this long (a typical ad or news bulletin). */
@@ -73,7 +75,12 @@ export class ProgrammeScheduler {
   private byPath: Track[] = [];
   /** resolved lists by cursor key, until the library changes */
   private lists = new Map<string, TrackList>();
+  private readonly servers: SchedulerOptions['servers'];
+  /** the servers' version the resolved lists were made with */
+  private serversVersion = 0;
   private readonly maxNoRepeat: { songs: number; ms: number };
+  /** some playlist draws on URLs or a music server: an empty library alone does not mean silence */
+  private readonly hasNetworkEntries: boolean;
   /** the playlist the owner chose (Home Assistant's select, the `playlist` request): its songs until `until`; not saved */
   private chosen: { playlist: Playlist; until: number | null } | null = null;
 
@@ -87,6 +94,9 @@ export class ProgrammeScheduler {
     this.state = freshState(0);
     if (options.random) this.state.random = options.random;
     else this.state.random = new SeededRandom(crypto.getRandomValues(new Uint32Array(1))[0] ?? Date.now());
+    this.servers = options.servers;
+    this.hasNetworkEntries = programme.playlists.some((playlist) => playlist.query.entries.some((entry) => entry.kind !== 'library'));
+    this.serversVersion = this.servers?.version ?? 0;
     this.setLibrary(options.library ?? []);
     const random = programme.playlists.filter((playlist) => playlist.order === 'random');
     this.maxNoRepeat = { songs: Math.max(0, ...random.map((p) => p.noRepeat.songs)), ms: Math.max(0, ...random.map((p) => p.noRepeat.ms)) };
@@ -180,7 +190,14 @@ export class ProgrammeScheduler {
     return this.timetable.nextChange(now);
   }
 
-  private list(key: string, tracks: () => Track[]): TrackList {
+  private list(key: string, tracks: () => Track[], query?: TrackQuery): TrackList {
+    // each pick asks after the servers' songs (a fresh answer asks nothing): a list kept for long still sees them age
+    if (this.servers && query) for (const entry of query.entries) if (entry.kind === 'server') this.servers.songs(entry);
+    if (this.servers && this.servers.version !== this.serversVersion) {
+      // a server answered with other songs: lists made with its old answer are out of date
+      this.serversVersion = this.servers.version;
+      this.lists.clear();
+    }
     const known = this.lists.get(key);
     if (known) return known;
     const list = trackList(tracks());
@@ -188,8 +205,13 @@ export class ProgrammeScheduler {
     return list;
   }
 
+  /** A query's tracks; a server's songs are those it last gave, asked again in the background once they have aged. */
+  private resolve(query: TrackQuery): Track[] {
+    return resolveQuery(query, this.byPath, this.servers?.songs);
+  }
+
   private playlistList(playlist: Playlist): TrackList {
-    return this.list(`playlist:${playlist.id}`, () => resolveQuery(playlist.query, this.byPath));
+    return this.list(`playlist:${playlist.id}`, () => this.resolve(playlist.query), playlist.query);
   }
 
   /** The whole library, less the tracks that interstitial rules name by folder, glob, files or tags: jingles are not songs. */
@@ -197,7 +219,7 @@ export class ProgrammeScheduler {
     return this.list('library', () => {
       const interstitialOnly = new Set<string>();
       for (const rule of this.programme.rules) {
-        if ('query' in rule.source) for (const track of resolveQuery(rule.source.query, this.byPath)) interstitialOnly.add(track.id);
+        if ('query' in rule.source) for (const track of resolveQuery(rule.source.query, this.byPath)) interstitialOnly.add(track.id); // the box's own files only
       }
       return this.byPath.filter((track) => !interstitialOnly.has(track.id));
     });
@@ -227,6 +249,11 @@ export class ProgrammeScheduler {
     return interrupt ? { at: interrupt.at, fadeMs, because: 'interstitial', rule: interrupt.rule.id } : null;
   }
 
+  /** a station's stream never ends by itself: it fades out at the end of its minutes */
+  private stationEnd(track: Track, endsAt: number): PlannedItem['cut'] {
+    return stationOf(track) === null ? null : { at: endsAt, fadeMs: this.programme.fadeMs, because: 'duration', rule: null };
+  }
+
   private silence(reason: string, now: number, until: number | null, warnings: string[]): NextResult {
     return { item: { kind: 'silence', reason, startsAt: now, until }, warnings };
   }
@@ -245,7 +272,7 @@ export class ProgrammeScheduler {
       for (const rule of this.programme.rules) if (rule.trigger.type === 'minutes') Object.assign(stateOf(state.rules, rule), { armedAt: now, lastFiredAt: null });
       state.silent = false;
     }
-    if (this.byPath.length === 0) return this.silence('the library is empty', now, null, ['nothing to play: the library is empty']);
+    if (this.byPath.length === 0 && !this.hasNetworkEntries) return this.silence('the library is empty', now, null, ['nothing to play: the library is empty']);
     return this.interstitial(state, now, wall, warnings) ?? this.song(state, now, wall, warnings);
   }
 
@@ -265,12 +292,8 @@ export class ProgrammeScheduler {
     for (const { rule, slot, why } of due) {
       markFired(stateOf(state.rules, rule), now, slot);
       const source = rule.source;
-      const list =
-        'playlist' in source
-          ? this.list(`playlist:${source.playlist}`, () => resolveQuery(this.programme.playlists.find((p) => p.id === source.playlist)?.query ?? { entries: [] }, this.byPath))
-          : 'urls' in source
-            ? this.list(`rule:${rule.id}`, () => source.urls)
-            : this.list(`rule:${rule.id}`, () => resolveQuery(source.query, this.byPath));
+      const query = 'playlist' in source ? (this.programme.playlists.find((p) => p.id === source.playlist)?.query ?? { entries: [] }) : source.query;
+      const list = this.list('playlist' in source ? `playlist:${source.playlist}` : `rule:${rule.id}`, () => this.resolve(query), query);
       const picked = pickTrack(list, rule.order, this.cursor(state, `rule:${rule.id}`), state.random, NO_REPEAT_NONE, [], now);
       if (!picked) {
         warnings.push(`rule "${rule.id}" (${describeTrigger(rule)}) has no tracks in the library: nothing played for it`);
@@ -278,7 +301,7 @@ export class ProgrammeScheduler {
       }
       const endsAt = now + this.durationOf(picked.track, warnings);
       state.lastInterstitialEnd = endsAt;
-      const cut = this.cutFor(state, now, endsAt);
+      const cut = this.cutFor(state, now, endsAt) ?? this.stationEnd(picked.track, endsAt);
       return {
         item: {
           kind: rule.kind,
@@ -309,7 +332,8 @@ export class ProgrammeScheduler {
       warnings.push(`no playlist is on at ${formatDate(wall.day)} ${formatClockTime(wall.minute)}: playing the whole library`);
     } else if (this.playlistList(chosen).tracks.length === 0) {
       reason = `the whole library: playlist "${chosen.id}" has no tracks`;
-      warnings.push(`playlist "${chosen.id}" has no tracks in the library: playing the whole library instead`);
+      const where = chosen.query.entries.some((entry) => entry.kind === 'server') ? ' in the library or from its music servers (yet)' : ' in the library';
+      warnings.push(`playlist "${chosen.id}" has no tracks${where}: playing the whole library instead`);
     } else {
       playlist = chosen;
       const total = onAir.reduce((sum, p) => sum + p.weight, 0);
@@ -319,13 +343,15 @@ export class ProgrammeScheduler {
     const list = playlist ? this.playlistList(playlist) : this.libraryList();
     const cursor = this.cursor(state, playlist ? `playlist:${playlist.id}` : 'library');
     const picked = pickTrack(list, playlist?.order ?? 'shuffle', cursor, state.random, playlist?.noRepeat ?? NO_REPEAT_NONE, state.history, now);
+    if (!picked && this.byPath.length === 0) return this.silence('the library is empty', now, null, [...warnings, 'nothing to play: the library is empty']);
     if (!picked)
       return this.silence('no songs: every track is an interstitial', now, null, [...warnings, 'nothing to play: every track in the library belongs to an interstitial rule']);
     if (picked.repeated) warnings.push(`playlist "${playlist?.id}" has fewer tracks than its no-repeat window: repeating the one played longest ago`);
     rememberSong(state, picked.track.id, now, this.maxNoRepeat);
     for (const rule of rules) stateOf(state.rules, rule).songs++;
     const endsAt = now + this.durationOf(picked.track, warnings);
-    const cut = this.cutFor(state, now, endsAt);
+    // a station's stream never ends by itself: it fades out at the end of its minutes
+    const cut = this.cutFor(state, now, endsAt) ?? this.stationEnd(picked.track, endsAt);
     return { item: { kind: 'song', track: picked.track, playlist: playlist?.id ?? null, rule: null, reason, startsAt: now, endsAt: cut?.at ?? endsAt, cut }, warnings };
   }
 }

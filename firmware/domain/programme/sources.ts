@@ -1,9 +1,12 @@
-// Which library tracks a playlist or an interstitial rule means. A query is a list of
+// Which tracks a playlist or an interstitial rule means. A query is a list of
 // entries; an entry names filters (folder, glob, files, genre, artist, album, years)
-// and means the tracks that pass all of them; the query means every entry's tracks,
-// in entry order, each track once. Paths are compared as '/'-separated text: the
-// library holds absolute paths, and a relative folder, glob or file is matched against
-// the end of a path so that a programme need not repeat the music folder.
+// and means the library tracks that pass all of them, or lists http(s) URLs (items
+// fetched when they play), or names a radio station played for some minutes, or asks a
+// music server (`server`: its songs of a genre, an artist, an album or a search,
+// resolved by server-tracks.ts); the query means every entry's tracks, in entry
+// order, each track once. Paths are compared as '/'-separated text: the library holds
+// absolute paths, and a relative folder, glob or file is matched against the end of a
+// path so that a programme need not repeat the music folder.
 
 import { trackIdFor, type Track } from '../../library/track.ts';
 
@@ -15,13 +18,45 @@ export interface TrackQueryConfig {
   artist?: string[];
   album?: string[];
   years?: { from?: number; to?: number };
+  /** http(s) items, fetched when they play (alone in their entry) */
+  urls?: string[];
+  /** a music server of config `servers` (or added over MQTT): its songs, asked with `search` or the tag filters */
+  server?: string;
+  search?: string;
+  /** a radio station by name (config `stations`, or added over MQTT), played this many minutes each time it is picked */
+  station?: string;
+  minutes?: number;
 }
 
-interface Entry {
-  tests: Array<(track: Track) => boolean>;
+type TrackTest = (track: Track) => boolean;
+
+export interface LibraryEntry {
+  kind: 'library';
+  tests: TrackTest[];
   /** explicit files, in their order; null: the whole library in path order */
   files: string[] | null;
 }
+
+/** one request to a music server: a text search (search3) or a genre's songs (getSongsByGenre) */
+export type ServerCall = { search: string } | { genre: string };
+
+export interface ServerEntry {
+  kind: 'server';
+  server: string;
+  /** what the server is asked; the answers are merged, then filtered by `tests` */
+  calls: ServerCall[];
+  tests: TrackTest[];
+  /** the same server and calls give the same key: what a cache keeps the answer under */
+  key: string;
+}
+
+/** items the entry names itself: http(s) URLs, or a radio station for a while */
+export interface FixedEntry {
+  kind: 'fixed';
+  tracks: Track[];
+}
+
+export type Entry = LibraryEntry | FixedEntry | ServerEntry;
 
 export interface TrackQuery {
   entries: Entry[];
@@ -78,9 +113,27 @@ export function globPattern(glob: string): RegExp | string {
   }
 }
 
+type Problem = { key: string; problem: string };
+
 /** Compiles one entry; returns the problem (with the key it concerns) instead when there is one. */
-export function compileEntry(config: TrackQueryConfig): Entry | { key: string; problem: string } {
-  const tests: Entry['tests'] = [];
+export function compileEntry(config: TrackQueryConfig): Entry | Problem {
+  if (config.urls !== undefined) {
+    const others = Object.keys(config).filter((key) => key !== 'urls');
+    if (others.length > 0) return { key: '', problem: `names urls and also ${others.join(', ')}: an entry is one or the other` };
+    if (config.urls.length === 0) return { key: 'urls', problem: 'names no URL' };
+    return { kind: 'fixed', tracks: config.urls.map(urlTrack) };
+  }
+  if (config.station !== undefined || config.minutes !== undefined) {
+    const others = Object.keys(config).filter((key) => key !== 'station' && key !== 'minutes');
+    if (config.station === undefined) return { key: '', problem: 'names minutes but no station: minutes is how long a station plays' };
+    if (others.length > 0) return { key: '', problem: `names a station and also ${others.join(', ')}: an entry is one or the other` };
+    if (config.station.trim() === '') return { key: 'station', problem: 'names no station' };
+    if (config.minutes === undefined) return { key: 'minutes', problem: 'is needed with station: how long the station plays each time it is picked' };
+    return { kind: 'fixed', tracks: [stationTrack(config.station.trim(), config.minutes * 60_000)] };
+  }
+  if (config.server !== undefined || config.search !== undefined) return compileServerEntry(config);
+  const tests = compileTagTests(config);
+  if ('problem' in tests) return tests;
   if (config.folder !== undefined) {
     const folder = portable(config.folder.trim());
     if (folder === '' || folder === '.') return { key: 'folder', problem: 'names no folder' };
@@ -92,6 +145,19 @@ export function compileEntry(config: TrackQueryConfig): Entry | { key: string; p
     if (typeof pattern === 'string') return { key: 'glob', problem: `is not a usable pattern: ${pattern}` };
     tests.push((track) => pattern.test(portable(track.path)));
   }
+  let files: string[] | null = null;
+  if (config.files !== undefined) {
+    files = config.files.map((file) => portable(file.trim()));
+    const blank = files.indexOf('');
+    if (blank !== -1) return { key: `files/${blank}`, problem: 'names no file' };
+  }
+  if (tests.length === 0 && files === null) return { key: '', problem: 'names no filter (folder, glob, files, genre, artist, album or years)' };
+  return { kind: 'library', tests, files };
+}
+
+/** The tests of the tag filters (genre, artist, album, years) an entry names. */
+function compileTagTests(config: TrackQueryConfig): TrackTest[] | Problem {
+  const tests: TrackTest[] = [];
   for (const key of ['genre', 'artist', 'album'] as const) {
     const wanted = new Set((config[key] ?? []).map(normalizeTag).filter((value) => value !== ''));
     if (config[key] === undefined) continue;
@@ -104,18 +170,45 @@ export function compileEntry(config: TrackQueryConfig): Entry | { key: string; p
     if (from > to) return { key: 'years', problem: `is an empty range: from ${from} is after to ${to}` };
     tests.push((track) => track.year !== undefined && track.year >= from && track.year <= to);
   }
-  let files: string[] | null = null;
-  if (config.files !== undefined) {
-    files = config.files.map((file) => portable(file.trim()));
-    const blank = files.indexOf('');
-    if (blank !== -1) return { key: `files/${blank}`, problem: 'names no file' };
-  }
-  if (tests.length === 0 && files === null) return { key: '', problem: 'names no filter (folder, glob, files, genre, artist, album or years)' };
-  return { tests, files };
+  return tests;
 }
 
-/** The tracks of a query, each once, in entry order (explicit files in their order, the rest by path). */
-export function resolveQuery(query: TrackQuery, byPath: readonly Track[]): Track[] {
+/**
+ * A music server's entry. What the server is asked: the search text, else each genre
+ * (getSongsByGenre), else each artist or album name (search3, which also matches titles:
+ * the tag filters then keep only the songs that really carry the tag).
+ */
+function compileServerEntry(config: TrackQueryConfig): Entry | Problem {
+  const server = config.server?.trim() ?? '';
+  if (server === '') return { key: config.server === undefined ? '' : 'server', problem: config.server === undefined ? 'has search but names no server' : 'names no server' };
+  for (const key of ['folder', 'glob', 'files'] as const) {
+    if (config[key] !== undefined) return { key, problem: `applies to the box's own files, not to a music server's songs (server ${JSON.stringify(server)})` };
+  }
+  const search = config.search?.trim();
+  if (search === '') return { key: 'search', problem: 'names no text' };
+  const tests = compileTagTests(config);
+  if ('problem' in tests) return tests;
+  const values = (key: 'genre' | 'artist' | 'album') => (config[key] ?? []).map((value) => value.trim()).filter((value) => value !== '');
+  let calls: ServerCall[];
+  if (search !== undefined) calls = [{ search }];
+  else if (config.genre !== undefined) calls = values('genre').map((genre) => ({ genre }));
+  else calls = [...values('artist'), ...values('album')].map((name) => ({ search: name }));
+  if (calls.length === 0) return { key: '', problem: 'asks the server for nothing: give search, genre, artist or album' };
+  // a genre's songs carry that genre: the filter would only drop those a server tags differently
+  const kept = search === undefined && config.genre !== undefined ? compileTagTests({ ...config, genre: undefined }) : tests;
+  if ('problem' in kept) return kept;
+  return { kind: 'server', server, calls, tests: kept, key: JSON.stringify([server, calls]) };
+}
+
+/** a music server's answer to an entry (server-tracks.ts): the songs known now, [] when none are (yet) */
+export type ServerSongs = (entry: ServerEntry) => readonly Track[];
+
+/**
+ * The tracks of a query, each once, in entry order (explicit files in their order, the
+ * rest by path; URL items and a server's songs in their own order). Without `serverSongs`
+ * a server's entry means nothing.
+ */
+export function resolveQuery(query: TrackQuery, byPath: readonly Track[], serverSongs?: ServerSongs): Track[] {
   const seen = new Set<string>();
   const out: Track[] = [];
   const add = (track: Track) => {
@@ -124,7 +217,15 @@ export function resolveQuery(query: TrackQuery, byPath: readonly Track[]): Track
     out.push(track);
   };
   for (const entry of query.entries) {
+    if (entry.kind === 'fixed') {
+      for (const track of entry.tracks) add(track);
+      continue;
+    }
     const passes = (track: Track) => entry.tests.every((test) => test(track));
+    if (entry.kind === 'server') {
+      for (const track of serverSongs?.(entry) ?? []) if (passes(track)) add(track);
+      continue;
+    }
     if (entry.files === null) {
       for (const track of byPath) if (passes(track)) add(track);
       continue;
@@ -146,7 +247,7 @@ export function trackList(tracks: Track[]): TrackList {
   return { tracks, indexOf: new Map(tracks.map((track, index) => [track.id, index])) };
 }
 
-/** An interstitial fetched from an http(s) URL: a track that is in no library, titled by its file name, of unknown length. */
+/** An item fetched from an http(s) URL: a track that is in no library, titled by its file name, of unknown length. */
 export function urlTrack(url: string): Track {
   let fileName = url;
   try {
@@ -159,3 +260,13 @@ export function urlTrack(url: string): Track {
 
 /** whether a programme track is fetched from a URL rather than a library file */
 export const isUrlTrack = (track: Track): boolean => /^https?:\/\//i.test(track.path);
+
+const STATION_PATH = 'station:';
+
+/** A radio station as a programme item: it plays for `ms`, then fades out for the next item. Its stream is found by name when it plays. */
+export function stationTrack(name: string, ms: number): Track {
+  return { id: trackIdFor(`${STATION_PATH}${name}`), path: `${STATION_PATH}${name}`, title: name, artist: '', album: '', durationMs: ms, fileName: name, hasArtwork: false };
+}
+
+/** the station a programme item plays (null: not a station) */
+export const stationOf = (track: Track): string | null => (track.path.startsWith(STATION_PATH) && !track.server ? track.path.slice(STATION_PATH.length) : null);

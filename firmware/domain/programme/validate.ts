@@ -9,7 +9,7 @@
 
 import { canonicalZone, parseClockTime, parseDate, systemZone, MINUTE_MS } from './calendar.ts';
 import type { Closure, InterstitialRule, Playlist, Programme, ProgrammeConfig, Trigger } from './model.ts';
-import { compileEntry, urlTrack, type TrackQuery, type TrackQueryConfig } from './sources.ts';
+import { compileEntry, type TrackQuery, type TrackQueryConfig } from './sources.ts';
 import { EVERY_DAY, everOpens, type Window } from './windows.ts';
 
 export type Compiled = { ok: true; programme: Programme } | { ok: false; errors: string[] };
@@ -88,7 +88,7 @@ function checkIds(items: Array<{ id?: string }>, at: string, problems: Problems)
 }
 
 function compilePlaylist(config: ProgrammeConfig['playlists'][number], at: string, problems: Problems): Playlist {
-  if ((config.items ?? []).length === 0) problems.add(`${at}/items`, 'is empty: a playlist needs at least one entry (folder, glob, files or tags)');
+  if ((config.items ?? []).length === 0) problems.add(`${at}/items`, 'is empty: a playlist needs at least one entry (folder, glob, files, tags, urls or a music server)');
   const order = config.order ?? 'shuffle';
   const noRepeat = { songs: config.noRepeat?.songs ?? 0, ms: (config.noRepeat?.minutes ?? 0) * MINUTE_MS };
   if (config.noRepeat !== undefined && order !== 'random') problems.add(`${at}/noRepeat`, `applies to order random only (this playlist is ${order})`);
@@ -131,11 +131,7 @@ function compileRule(config: ProgrammeConfig['interstitials'][number], at: strin
   }
   let source: InterstitialRule['source'] | null = null;
   if (config.source === undefined) problems.add(`${at}/source`, 'is needed: a folder, glob, files, tags, a playlist id or urls');
-  else if (config.source.urls !== undefined) {
-    const { urls, ...others } = config.source;
-    if (Object.keys(others).length > 0) problems.add(`${at}/source`, `names urls and also ${Object.keys(others).join(', ')}: a source is one or the other`);
-    else source = { urls: urls.map(urlTrack) };
-  } else if (config.source.playlist !== undefined) {
+  else if (config.source.playlist !== undefined) {
     const { playlist, ...others } = config.source;
     if (Object.keys(others).length > 0) problems.add(`${at}/source`, `names a playlist and also ${Object.keys(others).join(', ')}: a source is one or the other`);
     else if (!playlistIds.has(playlist)) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadConfig } from '../../../../../firmware/config/config.ts';
 import { systemZone } from '../../../../../firmware/domain/programme/calendar.ts';
 import { compileProgramme } from '../../../../../firmware/domain/programme/validate.ts';
+import { resolveQuery } from '../../../../../firmware/domain/programme/sources.ts';
 import type { ProgrammeConfig } from '../../../../../firmware/domain/programme/model.ts';
 import { problemsOf, programmeOf } from './fixtures.ts';
 
@@ -76,7 +77,7 @@ describe('programme validation: refused with the path of every problem', () => {
       '/programme/playlists/2/id is needed: 1 to 64 letters, digits, _ . or -',
       '/programme/playlists/0/windows/0 is empty: start equals end (for the whole day write 00:00 to 24:00) (got {"start":"09:00","end":"09:00"})',
       '/programme/playlists/0/windows/1/from is not a calendar date YYYY-MM-DD (got "2026-02-30")',
-      '/programme/playlists/1/items is empty: a playlist needs at least one entry (folder, glob, files or tags)',
+      '/programme/playlists/1/items is empty: a playlist needs at least one entry (folder, glob, files, tags, urls or a music server)',
       '/programme/playlists/2/noRepeat applies to order random only (this playlist is shuffle)',
       '/programme/playlists/2/items/0/years is an empty range: from 1990 is after to 1980',
       '/programme/interstitials/0/source/playlist names no playlist of this programme (known: morning) (got "evening")',
@@ -105,10 +106,10 @@ describe('programme validation: refused with the path of every problem', () => {
       '/programme/interstitials/0/source/urls/0 must match pattern "^https?://[^\\s]+$" (got "ftp://news.example/a.mp3")',
     ]);
     expect(problemsOf({ interstitials: [{ id: 'n', source: { urls: ['https://news.example/a.mp3'], folder: 'news' }, everySongs: 2 }] })).to.deep.equal([
-      '/programme/interstitials/0/source names urls and also folder: a source is one or the other',
+      '/programme/interstitials/0/source names urls and also folder: an entry is one or the other (got {"urls":["https://news.example/a.mp3"],"folder":"news"})',
     ]);
     const [rule] = programmeOf({ interstitials: [{ id: 'n', kind: 'news', source: { urls: ['https://news.example/hourly/Top%20News.mp3'] }, atMinute: 0 }] }).rules;
-    const tracks = rule && 'urls' in rule.source ? rule.source.urls : [];
+    const tracks = rule && 'query' in rule.source ? resolveQuery(rule.source.query, []) : [];
     expect(tracks.map((t) => ({ path: t.path, title: t.title }))).to.deep.equal([{ path: 'https://news.example/hourly/Top%20News.mp3', title: 'Top News' }]);
   });
 
