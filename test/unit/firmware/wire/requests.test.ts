@@ -39,7 +39,7 @@ describe('request payloads', () => {
     const r = parseRequest('search', '{"transaction":9,"query":3}');
     expect(r).to.include({ ok: false, transaction: 9 });
     // also for an op this box does not know (a fleet asking an older box)
-    expect(parseRequest('set-programme', '{"transaction":"t1","programme":{}}')).to.include({ ok: false, transaction: 't1' });
+    expect(parseRequest('reboot', '{"transaction":"t1"}')).to.include({ ok: false, transaction: 't1' });
   });
 
   it('rejects invalid UTF-8 and oversize payloads', () => {
