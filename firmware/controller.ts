@@ -196,7 +196,7 @@ export class Controller {
       playback: this.playback,
       events: this.events,
       fallback: config.capture.silenceFallback,
-      programme: programme !== null,
+      programme: () => programme.active(),
       log: (l, m, e) => this.log.log(l, m, e),
     });
     this.reportAudioErrors(codecs);

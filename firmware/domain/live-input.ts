@@ -22,8 +22,8 @@ export interface LiveInputOptions {
   playback: Pick<PlaybackControl, 'selectSource' | 'nowPlaying'>;
   events: BoxEvents;
   fallback: 'none' | 'library';
-  /** a kiosk programme runs: a lost radio stream gives way to its next item */
-  programme?: boolean;
+  /** whether a kiosk programme runs now (one may be set or ended over MQTT): a lost radio stream then gives way to its next item */
+  programme?: () => boolean;
   log(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
 }
 
@@ -43,7 +43,7 @@ export class LiveInput {
   private stream(r: StreamReport): void {
     if (!r.live) return;
     const { events } = this.options;
-    if (r.kind === 'lost' && this.options.programme && this.options.playback.nowPlaying().source !== 'library') {
+    if (r.kind === 'lost' && this.options.programme?.() && this.options.playback.nowPlaying().source !== 'library') {
       this.options.log('warn', 'radio stream lost; the programme goes on with its next item', { source: r.source, error: r.message });
       events.emit('error', { source: r.source, message: `${r.message}; the programme goes on with its next item` });
       this.switchTo('library');

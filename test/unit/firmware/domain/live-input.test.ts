@@ -113,7 +113,7 @@ describe('LiveInput (a radio stream lost)', () => {
     const bus = new BoxEvents();
     const errors: Array<Record<string, unknown>> = [];
     bus.on('error', (e) => errors.push(e));
-    const live = new LiveInput({ opener: opener as unknown as SourceOpener, playback, events: bus, fallback: 'none', programme, log: () => undefined });
+    const live = new LiveInput({ opener: opener as unknown as SourceOpener, playback, events: bus, fallback: 'none', programme: () => programme, log: () => undefined });
     live.start();
     const lost = () => opener.emit('stream', { source: 'Shop Radio', live: true, kind: 'lost', message: 'Shop Radio: connection reset', retryInMs: 1000 });
     return { live, lost, selects, errors };
