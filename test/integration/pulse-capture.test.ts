@@ -30,9 +30,9 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
   });
 
   it('captures the tone played into the sink, on the device clock', async () => {
-    // 1 kHz at half scale, s16le stereo, played in real time by pacat for 6 s
-    const tone = Buffer.alloc(48000 * 4 * 6);
-    for (let i = 0; i < 48000 * 6; i++) {
+    // 1 kHz at half scale, s16le stereo, played in real time by pacat for 8 s
+    const tone = Buffer.alloc(48000 * 4 * 8);
+    for (let i = 0; i < 48000 * 8; i++) {
       const v = Math.round(16000 * Math.sin((2 * Math.PI * 1000 * i) / 48000));
       tone.writeInt16LE(v, i * 4);
       tone.writeInt16LE(v, i * 4 + 2);
@@ -54,7 +54,7 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     const chunks: Int16Array[] = [];
     const timer = setInterval(() => chunks.push(src.read(960)), 20);
     try {
-      await new Promise((r) => setTimeout(r, 3500));
+      await new Promise((r) => setTimeout(r, 5000)); // the last second is judged: the capture clock has settled by then
     } finally {
       clearInterval(timer);
       src.close();

@@ -24,6 +24,13 @@ import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
 import { monotonicUs } from '../../util/time.ts';
 import type { PcmSource } from '../types.ts';
 
+/** the input delay covers the device's hold plus this: a chunk (20 ms) and a read that comes late */
+const INPUT_MARGIN_US = 50_000;
+/** ...and never more than this (the stream's latency must still leave listeners a lead) */
+const MAX_INPUT_DELAY_US = 300_000;
+/** per reading (every 10–20 ms): the longest hold is forgotten over tens of seconds */
+const DELAY_MAX_DECAY = 0.999;
+
 /** |timing error| beyond which the source re-aligns at once instead of resampling */
 const JUMP_MS = 20;
 /** the resampling starts beyond this error and stops under a fifth of it */
@@ -53,8 +60,8 @@ export interface CaptureSourceEvents {
 
 export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements PcmSource {
   readonly kind = 'capture' as const;
-  /** the engine produces a slot this long after its instant, once its frames are captured and read */
-  readonly inputDelayUs: number;
+  private readonly minInputDelayUs: number;
+  private deviceDelayMaxUs = 0; // the longest the device held captured frames lately (decaying)
   readonly description: string;
   readonly ended = false;
   readonly error: Error | null = null;
@@ -92,8 +99,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     if (this.format.channels !== 2 || this.format.bitsPerSample !== 16) throw new Error('capture: the stream format must be 16-bit stereo');
     this.clock = opts.clock ?? monotonicUs;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    this.inputDelayUs = (opts.inputDelayMs ?? 100) * 1000;
-    if (!(this.inputDelayUs > 0)) throw new RangeError(`capture: inputDelayMs must be > 0, got ${opts.inputDelayMs}`);
+    this.minInputDelayUs = (opts.inputDelayMs ?? 100) * 1000;
+    if (!(this.minInputDelayUs > 0)) throw new RangeError(`capture: inputDelayMs must be > 0, got ${opts.inputDelayMs}`);
     this.maxRatio = opts.maxRatio ?? 0.001;
     this.stallMs = opts.stallMs ?? 2000;
     this.retryMs = opts.retryMs ?? [500, 30_000];
@@ -105,6 +112,16 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     }
     this.description = `capture:${device.name}`;
     void this.run();
+  }
+
+  /**
+   * How long after a slot's instant the engine asks for its frames: they must have been
+   * captured and read by then. A sound server may hold ~100 ms of captured audio before
+   * handing it over (its capture buffer), a hardware device a period: the longest hold seen
+   * lately plus a margin for a chunk and a late read, at least `inputDelayMs`.
+   */
+  get inputDelayUs(): number {
+    return Math.min(MAX_INPUT_DELAY_US, Math.max(this.minInputDelayUs, this.deviceDelayMaxUs + INPUT_MARGIN_US));
   }
 
   /** true while the device delivers */
@@ -242,6 +259,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.frac = 0;
     this.readTotal = 0;
     this.overrunsSeen = 0;
+    this.deviceDelayMaxUs = 0;
     this.primed = false;
     this.captureClock = new DeviceClock({ rate });
   }
@@ -256,6 +274,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       this.primed = false;
     }
     const delay = reading && Number.isFinite(reading.delayFrames) ? reading.delayFrames : 0;
+    this.deviceDelayMaxUs = Math.max((delay * 1e6) / this.deviceRate, this.deviceDelayMaxUs * DELAY_MAX_DECAY);
     // frames captured by then = read + still held by the device (a negative delay for the playback-side model)
     captureClock.observe(reading?.atUs ?? this.clock(), this.readTotal, -delay);
   }
