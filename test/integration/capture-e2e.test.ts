@@ -126,7 +126,8 @@ describe('live input through ALSA capture (real box and companion processes)', f
       await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
       await sleep(1500);
       expect(await select('capture:nc_in2')).to.deep.include({ status: 'ok', data: { source: 'capture:nc_in2', sources: ['library', 'capture:nc_in2'] } });
-      await sleep(2500);
+      // the capture opens on a worker and its clock needs a few readings: on a loaded machine that takes a while
+      await sleep(4000);
       const framesNow = statSync(alsa.outputs.nc_out3).size / 4;
       expect(await select('library')).to.deep.include({ status: 'ok' });
       await sleep(1500);
