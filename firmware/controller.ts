@@ -228,6 +228,7 @@ export class Controller {
       events: this.events,
       chime: () => chime(DEFAULT_FORMAT),
       openFile: (file) => new FileSource(file, { format: DEFAULT_FORMAT }),
+      openUrl: (url) => opener.open({ kind: 'url', url, live: false, label: `url:${url}` }),
       speak: (text) => synthesize(text, { voice: announce.voice, dir: path.join(config.stateDir, 'speech') }),
       folders: [...this.libraryFolders, ...announce.folders],
       defaults: { duckDb: announce.duckDb, chime: announce.chime },

@@ -1,4 +1,4 @@
-// Announcements: a file, or text spoken by espeak-ng, after an optional chime, mixed
+// Announcements: a file, an http(s) URL, or text spoken by espeak-ng, after an optional chime, mixed
 // over the music while it ducks (audio/overlay-mixer.ts). They queue and play one at
 // a time; every listener hears them in sync because they are mixed before the FIFO.
 // Each is told on the bus as `announcement` (queued, started, done or failed).
@@ -13,6 +13,8 @@ import { ClientError } from './client-error.ts';
 export interface AnnouncementRequest {
   text?: string;
   file?: string;
+  /** an http(s) address the announcement is fetched from when it plays */
+  url?: string;
   chime?: boolean;
   duckDb?: number;
 }
@@ -22,6 +24,8 @@ export interface AnnouncementsOptions {
   events: BoxEvents;
   /** a decoded source for a file */
   openFile(file: string): PcmSource;
+  /** a decoded source for an http(s) URL */
+  openUrl(url: string): PcmSource;
   /** the chime played before an announcement */
   chime(): PcmSource[];
   /** speaks text into a file */
@@ -50,7 +54,7 @@ export class Announcements {
       return Promise.reject(new ClientError(`${mixer.waiting} announcements are already waiting (at most ${maxQueue}); try again when they have played`));
     let file: string | null;
     try {
-      file = request.file !== undefined ? this.allowedFile(request.file) : null;
+      file = request.file !== undefined ? this.allowedFile(request.file) : request.url !== undefined ? webAddress(request.url) : null;
     } catch (e) {
       return Promise.reject(e);
     }
@@ -72,12 +76,15 @@ export class Announcements {
 
   private enqueue(request: AnnouncementRequest, content: string | null, spoken: string | null): { id: string; ahead: number } {
     const { mixer } = this.options;
-    if (!content) throw new ClientError("an announcement needs 'text' or 'file'");
+    if (!content) throw new ClientError("an announcement needs 'text', 'file' or 'url'");
     const id = `a${Date.now().toString(36)}${(sequence++).toString(36)}`;
-    const title = request.text ?? path.basename(content);
+    const title = request.text ?? path.basename(content.replace(/[?#].*$/, ''));
     const file = spoken ? null : content;
     const ahead = mixer.waiting + (mixer.playing ? 1 : 0);
-    const sources = [...((request.chime ?? this.options.defaults.chime) ? this.options.chime() : []), this.options.openFile(content)];
+    const sources = [
+      ...((request.chime ?? this.options.defaults.chime) ? this.options.chime() : []),
+      request.url !== undefined && !spoken ? this.options.openUrl(content) : this.options.openFile(content),
+    ];
     const heard = () => (this.options.now ?? Date.now)() + this.options.latencyMs;
     let startedAt = 0;
     mixer.play({
@@ -125,4 +132,16 @@ export class Announcements {
     if (!fs.statSync(real).isFile()) throw new ClientError(`'${requested.slice(0, 200)}' is not a file`);
     return real;
   }
+}
+
+/** An http(s) address, refused with the reason otherwise (no file:, no other scheme: an owner's request still cannot read the disk). */
+function webAddress(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ClientError(`announcement url '${text.slice(0, 200)}' is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ClientError(`announcement url must be http or https, not ${url.protocol.slice(0, 20)}`);
+  return url.href;
 }

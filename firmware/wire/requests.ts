@@ -51,7 +51,10 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   /** listeners remembered as approved under policy `button`: list them, or forget one (by id) or all */
   approvals: op({ action: { type: 'string', max: 8, enum: ['list', 'forget'] }, id: text(64) }, { required: ['action'] }),
   deny: op({ clientId: text(64), reason: text(200) }),
-  announce: op({ text: text(500), file: text(4096), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } }, { oneOf: ['text', 'file'] }),
+  announce: op(
+    { text: text(500), file: text(4096), url: text(2048), chime: { type: 'boolean' }, duckDb: { type: 'integer', min: 0, max: 40 } },
+    { oneOf: ['text', 'file', 'url'] },
+  ),
   programme: op({ count: { type: 'integer', min: 1, max: 20 } }),
   // the section is checked by the box against the configuration schema (config/schema.json), with path-precise messages
   'set-programme': op({ programme: { type: 'document' } }, { required: ['programme'] }),
@@ -113,6 +116,7 @@ export interface DenyRequest {
 export interface AnnounceRequest {
   text?: string;
   file?: string;
+  url?: string;
   chime?: boolean;
   duckDb?: number;
 }

@@ -30,6 +30,7 @@ describe('Announcements (queued over ducked music)', () => {
       events,
       chime: () => [source('chime')],
       openFile: (file) => source(file),
+      openUrl: (url) => source(`fetched ${url}`),
       speak: async (text) => {
         spoken.push(text);
         fs.writeFileSync(speech, 'RIFF');
@@ -82,6 +83,21 @@ describe('Announcements (queued over ducked music)', () => {
     }
   });
 
+  it('an http(s) URL is fetched when it plays, titled by its name; other schemes are refused', async () => {
+    const { announcements, played, told } = setup();
+    await announcements.announce({ url: 'http://127.0.0.1:8000/news/top.mp3?k=1', chime: false });
+    expect(played[0]!.sources.map((s) => s.description)).to.deep.equal(['fetched http://127.0.0.1:8000/news/top.mp3?k=1']);
+    expect(told[0]).to.deep.include({ state: 'queued', title: 'top.mp3' });
+    for (const [url, reason] of [
+      ['file:///etc/passwd', /must be http or https, not file:/],
+      ['not a url', /is not a URL/],
+    ] as const) {
+      const refusal = await announcements.announce({ url }).catch((e: Error) => e);
+      expect(refusal, url).to.be.instanceOf(ClientError);
+      expect((refusal as Error).message, url).to.match(reason);
+    }
+  });
+
   it('refuses more than maxQueue waiting, and says why speech failed', async () => {
     const { announcements, mixer } = setup(2);
     mixer.waiting = 2;
@@ -92,6 +108,7 @@ describe('Announcements (queued over ducked music)', () => {
       events: new BoxEvents(),
       chime: () => [],
       openFile: source,
+      openUrl: source,
       speak: () => Promise.reject(new Error('espeak-ng is not installed (Debian package espeak-ng)')),
       folders: [],
       defaults: { duckDb: 12, chime: true },
