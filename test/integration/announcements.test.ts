@@ -6,7 +6,10 @@
 // stream sample-exactly is what the box-e2e tests prove.
 
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -131,5 +134,40 @@ describe('announcements (real box, real espeak-ng)', function () {
 
     const log = readDays(path.join(stateDir, 'playlog'), localDay(new Date(Date.now() - 86_400_000)), localDay(new Date())) as Array<{ kind: string; title: string }>;
     expect(log.filter((l) => l.kind === 'announcement').map((l) => l.title)).to.deep.equal(['Attention please. The shop closes in ten minutes.', 'Thank you.']);
+  });
+
+  it('an announcement from an http URL is fetched and heard over the ducked music; a file: URL is refused', async () => {
+    const news = path.join(dir, 'news.wav');
+    execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=1000:duration=1.5:sample_rate=48000', '-ac', '2', news]);
+    const server = http.createServer((_, res) => res.writeHead(200, { 'content-type': 'audio/wav' }).end(readFileSync(news)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      box = await startBox(['--box-id', 'an', '--source', 'tone:440', '--audio-device', 'none', '--policy', 'open', '--state-dir', path.join(dir, 'state')], {
+        NEARCAST_OWNER__PASSWORDHASH: hashPassword('pw'),
+      });
+      listener = await probeStream(box.ports.mqtt);
+      const chunks = listener.chunks;
+      await waitFor('the stream flowing', () => chunks.size > 25, 20_000);
+      owner = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { protocolVersion: 4, clientId: 'me', username: 'owner', password: 'pw' });
+      const replies: Array<{ status: string; transaction?: number; error?: string }> = [];
+      const told: Array<{ state: string; title: string; error?: string }> = [];
+      owner.on('message', (topic, payload) => (topic.includes('/response/') ? replies : told).push(JSON.parse(payload.toString())));
+      await owner.subscribeAsync(['nearcast/an/client/me/response/#', 'nearcast/an/event/announcement']);
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/news.wav`;
+      owner.publish('nearcast/an/client/me/request/announce', JSON.stringify({ url, chime: false, transaction: 1 }));
+      owner.publish('nearcast/an/client/me/request/announce', JSON.stringify({ url: 'file:///etc/passwd', transaction: 2 }));
+      await waitFor('the announcement over', () => told.some((t) => t.state === 'done' || t.state === 'failed'), 30_000, 100);
+      await new Promise((r) => setTimeout(r, 1000)); // the latency past
+      expect(told.map((t) => `${t.title} ${t.state}${t.error ? `: ${t.error}` : ''}`)).to.deep.equal(['news.wav queued', 'news.wav started', 'news.wav done']);
+      expect(replies.find((r) => r.transaction === 2)?.error, JSON.stringify(replies)).to.match(/must be http or https, not file:/);
+      const seqs = [...chunks.keys()].sort((a, b) => a - b);
+      const pcm = new Int16Array(seqs.length * 960 * 2);
+      seqs.forEach((seq, i) => pcm.set(chunks.get(seq)!.subarray(0, 960 * 2), i * 960 * 2));
+      const voice = toneLevels(pcm, 1000);
+      const heard = voice.filter((v) => v > 0.05).length; // ffmpeg's sine is at 1/8 of full scale
+      expect(heard * 20, `ms of the fetched 1000 Hz announcement in the stream (max level ${Math.max(...voice).toFixed(3)})`).to.be.within(1200, 1800);
+    } finally {
+      server.close();
+    }
   });
 });
