@@ -162,7 +162,7 @@ describe('announcements (real box, real espeak-ng)', function () {
       expect(replies.find((r) => r.transaction === 2)?.error, JSON.stringify(replies)).to.match(/must be http or https, not file:/);
       const seqs = [...chunks.keys()].sort((a, b) => a - b);
       const pcm = new Int16Array(seqs.length * 960 * 2);
-      seqs.forEach((seq, i) => pcm.set(chunks.get(seq)!.subarray(0, 960 * 2), i * 960 * 2));
+      for (const [i, seq] of seqs.entries()) pcm.set(chunks.get(seq)!.subarray(0, 960 * 2), i * 960 * 2);
       const voice = toneLevels(pcm, 1000);
       const heard = voice.filter((v) => v > 0.05).length; // ffmpeg's sine is at 1/8 of full scale
       expect(heard * 20, `ms of the fetched 1000 Hz announcement in the stream (max level ${Math.max(...voice).toFixed(3)})`).to.be.within(1200, 1800);
