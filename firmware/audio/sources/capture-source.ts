@@ -31,8 +31,12 @@ const MAX_INPUT_DELAY_US = 300_000;
 /** per reading (every 10–20 ms): the longest hold is forgotten over tens of seconds */
 const DELAY_MAX_DECAY = 0.999;
 
-/** |timing error| beyond which the source re-aligns at once instead of resampling */
-const JUMP_MS = 20;
+/**
+ * |timing error| beyond which the source re-aligns at once (a gap or a skip) instead of
+ * resampling: a young capture clock on a sound server wanders by ±20 ms (its readings move in
+ * fragments), which is no reason to cut the sound
+ */
+const JUMP_MS = 40;
 /** the resampling starts beyond this error and stops under a fifth of it */
 const CORRECT_FROM_MS = 0.5;
 /** full correction (maxRatio) from this error on: a time constant of about 2 s */
