@@ -77,9 +77,10 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     }
     expect(peak, 'captured level').to.be.within(12000, 20000);
     expect(crossings, 'a 1 kHz tone over one second').to.be.within(990, 1010);
-    // the reads ask for what was captured 100 ms ago; a thread starved for longer than that (a
-    // loaded machine) finds it not read yet: an underrun, after which the source realigns
-    expect(src.stats.underruns, `capture underruns; ${JSON.stringify(src.stats)}`).to.be.at.most(3);
+    // the reads ask for what was captured one input delay ago; that delay grows with the longest
+    // hold the sound server has shown, so in the first second a read can find its frames not read
+    // yet (an underrun, then a re-alignment). Gaps in the judged last second would show above.
+    expect(src.stats.underruns, `capture underruns; ${JSON.stringify(src.stats)}`).to.be.at.most(20);
   });
 
   it('a PCM that stops delivering (the sound server dies mid-capture) is reported, and the stream goes on in silence', async () => {
