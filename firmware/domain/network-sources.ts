@@ -16,6 +16,7 @@ import { ON_THE_BOX, openServer, openServers, type ServerConfig } from '../libra
 import type { SubsonicServer } from '../library/subsonic-client.ts';
 import { StateStore } from '../util/state-store.ts';
 import { check, type Schema } from '../wire/schema.ts';
+import { SERVER_ENTRY_FIELDS } from '../wire/requests.ts';
 import { ClientError } from './client-error.ts';
 
 export interface Station {
@@ -235,18 +236,7 @@ export const networkChangesSchema: Schema = {
       items: {
         type: 'object',
         required: ['name', 'url'],
-        fields: {
-          name: text(64),
-          url: text(2000),
-          username: text(200),
-          password: text(1000),
-          passwordFile: text(4096),
-          passwordEnv: text(200),
-          apiKey: text(2000),
-          apiKeyFile: text(4096),
-          apiKeyEnv: text(200),
-          timeoutMs: { type: 'integer', min: 100, max: 10000 },
-        },
+        fields: SERVER_ENTRY_FIELDS,
       },
     },
     removed: {

@@ -32,6 +32,19 @@ export type ShareAction = (typeof SHARE_ACTIONS)[number];
 export const LIST_ACTIONS = ['list', 'add', 'remove'] as const;
 export type ListAction = (typeof LIST_ACTIONS)[number];
 const LIST_ACTION: Schema = { type: 'string', max: 8, enum: LIST_ACTIONS };
+/** a music server as the owner adds it (and as the box keeps it, domain/network-sources.ts) */
+export const SERVER_ENTRY_FIELDS: Readonly<Record<string, Schema>> = {
+  name: text(64),
+  url: text(2000),
+  username: text(200),
+  password: text(1000),
+  passwordFile: text(4096),
+  passwordEnv: text(200),
+  apiKey: text(2000),
+  apiKeyFile: text(4096),
+  apiKeyEnv: text(200),
+  timeoutMs: { type: 'integer', min: 100, max: 10000 },
+};
 /** a `set-programme` payload may be this big (others MAX_PAYLOAD); the broker's packet limit (config `limits.mqttPacketBytes`) also holds */
 const MAX_PROGRAMME_PAYLOAD = 256 * 1024;
 
@@ -64,22 +77,7 @@ export const REQUEST_SCHEMAS: Record<Op, OpSchema> = {
   share: op({ action: { type: 'string', max: 8, enum: SHARE_ACTIONS }, seconds: { type: 'integer', min: 10, max: 3600 } }, { required: ['action'] }),
   // the entry's own rules (URL forms, names, one credential) are the config file's, checked by the box
   stations: op({ action: LIST_ACTION, name: text(64), url: text(2000) }, { required: ['action'] }),
-  servers: op(
-    {
-      action: LIST_ACTION,
-      name: text(64),
-      url: text(2000),
-      username: text(200),
-      password: text(1000),
-      passwordFile: text(4096),
-      passwordEnv: text(200),
-      apiKey: text(2000),
-      apiKeyFile: text(4096),
-      apiKeyEnv: text(200),
-      timeoutMs: { type: 'integer', min: 100, max: 10000 },
-    },
-    { required: ['action'] },
-  ),
+  servers: op({ action: LIST_ACTION, ...SERVER_ENTRY_FIELDS }, { required: ['action'] }),
 };
 
 export interface JoinRequest {
