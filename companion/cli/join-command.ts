@@ -254,6 +254,8 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
       deviceNoiseMs: s.deviceNoiseUs / 1000,
       deviceSteps: s.deviceSteps,
       devicePpm: s.devicePpm,
+      clockOffsetMs: sync.synced ? sync.offsetAt(monotonicUs()) / 1000 : undefined,
+      clockDriftPpm: sync.synced ? sync.drift : undefined,
       concealedChunks: s.concealedChunks,
       discardedChunks: s.discardedChunks,
       decodeErrors: s.decodeErrors,

@@ -19,6 +19,9 @@ export interface ListenStatus {
   deviceNoiseMs?: number;
   deviceSteps?: number;
   devicePpm?: number;
+  /** the clock estimate (firmware/wire/clock.ts): box clock − local clock, and its drift */
+  clockOffsetMs?: number;
+  clockDriftPpm?: number;
   concealedChunks?: number;
   discardedChunks?: number;
   decodeErrors?: number;

@@ -7,9 +7,10 @@ import v8 from 'node:v8';
 
 const bundle = new URL('../../dist/firmware/nearcast-box.mjs', import.meta.url);
 if (existsSync(bundle)) {
-  // the young-generation size the systemd unit passes on node's command line (firmware/build.ts
+  // the heap settings the systemd unit passes on node's command line (firmware/build.ts
   // BOX_NODE_FLAGS); the V8 thread pool size and MALLOC_ARENA_MAX can only be set there
   v8.setFlagsFromString('--max-semi-space-size=1');
+  v8.setFlagsFromString('--optimize-for-size');
   await import(bundle.href);
 } else {
   const { register } = await import('tsx/esm/api');

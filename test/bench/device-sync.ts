@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
-import { ROOT, runCompanion, type CompanionProcess } from '../helpers/box-process.ts';
+import { LOOPBACK_BOX_ARGS, ROOT, runCompanion, type CompanionProcess } from '../helpers/box-process.ts';
 import { analyseOffsets, type OffsetReport, type PhaseStats } from './lib/device-offsets.ts';
 import { startJitterProxy, type JitterProxy } from './lib/jitter-proxy.ts';
 import { makeCorrelationMaterial } from './lib/material.ts';
@@ -114,14 +114,7 @@ if (ncPlayers.length) {
         '--import',
         'tsx',
         'firmware/main.ts',
-        '--host',
-        '127.0.0.1',
-        '--mqtt-port',
-        '0',
-        '--http-port',
-        '0',
-        '--stream-port',
-        '0',
+        ...LOOPBACK_BOX_ARGS,
         '--policy',
         'open',
         '--no-keyboard',

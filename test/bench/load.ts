@@ -39,6 +39,7 @@ import readline from 'node:readline';
 import { BOX_ENV, BOX_NODE_FLAGS, buildBox, CLI_BUNDLE, ROOT } from '../../firmware/build.ts';
 import { sleep } from '../../firmware/util/time.ts';
 import { makeTestMusic } from '../helpers/test-music.ts';
+import { LOOPBACK_BOX_ARGS, SERVING_BOX_ARGS } from '../helpers/box-process.ts';
 import { machine, parseArgs, table, writeResult } from './lib/report.ts';
 import { groupOf, itemAt } from '../../firmware/util/checked-index.ts';
 
@@ -166,19 +167,8 @@ async function runNearcast(codec: string, n: number, bundle: string): Promise<Ro
       ...pinned(process.execPath, [
         ...BOX_NODE_FLAGS,
         bundle,
-        '--host',
-        '127.0.0.1',
-        '--mqtt-port',
-        '0',
-        '--http-port',
-        '0',
-        '--stream-port',
-        '0',
-        '--policy',
-        'open',
-        '--audio-device',
-        'none',
-        '--no-keyboard',
+        ...LOOPBACK_BOX_ARGS,
+        ...SERVING_BOX_ARGS,
         '--source',
         `pipe:${path.join(run, 'fifo')}`,
         '--codec',

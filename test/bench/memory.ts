@@ -27,6 +27,7 @@ import readline from 'node:readline';
 import { BOX_ENV, BOX_NODE_FLAGS, buildBox, ROOT } from '../../firmware/build.ts';
 import { sleep } from '../../firmware/util/time.ts';
 import { parseArgs, table, writeResult } from './lib/report.ts';
+import { LOOPBACK_BOX_ARGS, SERVING_BOX_ARGS } from '../helpers/box-process.ts';
 import { groupOf, itemAt } from '../../firmware/util/checked-index.ts';
 
 const args = parseArgs(process.argv.slice(2), { listeners: 20, codec: 'opus', warmup: 30, quick: false });
@@ -128,19 +129,8 @@ const box = spawn(
     '--heapsnapshot-signal=SIGUSR2',
     `--diagnostic-dir=${dir}`,
     bundle,
-    '--host',
-    '127.0.0.1',
-    '--mqtt-port',
-    '0',
-    '--http-port',
-    '0',
-    '--stream-port',
-    '0',
-    '--policy',
-    'open',
-    '--audio-device',
-    'none',
-    '--no-keyboard',
+    ...LOOPBACK_BOX_ARGS,
+    ...SERVING_BOX_ARGS,
     '--source',
     'tone:440',
     '--codec',

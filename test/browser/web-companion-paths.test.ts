@@ -56,7 +56,7 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     expect(await decodePath(page)).to.equal('webcodecs');
     const heard = await listen(page);
     expect(heard.peak, 'audible').to.be.greaterThan(0.05);
-    expect(heard.hz).to.be.within(430, 450);
+    expect(heard.hz, `the tone heard: ${JSON.stringify(heard)}`).to.be.within(430, 450);
     await recordSchedule(page);
     await sleep(3000);
     const errs = await scheduleErrors(page, Date.now() - monotonicUs() / 1000);
@@ -105,7 +105,7 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     // the page's error wanders within about 1 ms from one second to the next; a stale anchor would be a chunk or more
     expect(Math.abs(median(after) - median(before)), 'lasting offset, ms').to.be.lessThan(2);
     const heard = await listen(page);
-    expect(heard.hz).to.be.within(430, 450);
+    expect(heard.hz, `the tone heard: ${JSON.stringify(heard)}`).to.be.within(430, 450);
     await page.close();
   });
 

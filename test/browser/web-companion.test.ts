@@ -56,7 +56,7 @@ describe('web companion (headless Chromium, insecure context)', function () {
     await waitMessage(page, /^listening$/);
     const hz = await listen(page, 1500, 32768);
     expect(hz.peak, 'audible').to.be.greaterThan(0.05);
-    expect(hz.hz).to.be.within(430, 450);
+    expect(hz.hz, `the tone heard: ${JSON.stringify(hz)}`).to.be.within(430, 450);
   });
 
   it('a song asked for by name becomes now playing', async () => {

@@ -19,9 +19,14 @@ export interface BoxProcess {
   stop(): Promise<number | null>;
 }
 
+/** a box on loopback with ports the system picks: it says which in its 'box ready' log line */
+export const LOOPBACK_BOX_ARGS = ['--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0'] as const;
+/** anyone may join, no speaker, no keyboard buttons: a box that only serves listeners (benchmarks) */
+export const SERVING_BOX_ARGS = ['--policy', 'open', '--audio-device', 'none', '--no-keyboard'] as const;
+
 /** `entry`: how node runs the box (default: the TypeScript sources through tsx; the soak runs the deployed bundle) */
 export async function startBox(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000, entry = ['--import', 'tsx', 'firmware/main.ts']): Promise<BoxProcess> {
-  const proc = spawn(process.execPath, [...entry, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--stream-port', '0', ...args], {
+  const proc = spawn(process.execPath, [...entry, ...LOOPBACK_BOX_ARGS, ...args], {
     cwd: ROOT,
     env: { ...process.env, NEARCAST_MDNS__ENABLED: 'false', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

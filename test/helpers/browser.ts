@@ -57,8 +57,10 @@ export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<
 }
 
 /** What the page plays now, through an AnalyserNode on its output: the dominant frequency
- *  (zero crossings) and the peak, over `fftSize` frames after `ms` of listening. */
-export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: number; peak: number }> {
+ *  (from the median interval between rising zero crossings, so a gap in the sound does not
+ *  halve it), the peak, and the share of the window that was sound, over `fftSize` frames
+ *  after `ms` of listening. */
+export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: number; peak: number; soundFraction: number }> {
   return page.evaluate(
     async ([ms, fftSize]) => {
       const stream = window.__nearcast;
@@ -71,14 +73,19 @@ export function listen(page: Page, ms = 600, fftSize = 16384): Promise<{ hz: num
       const d = new Float32Array(an.fftSize);
       an.getFloatTimeDomainData(d);
       player.gain.disconnect(an);
-      let crossings = 0;
+      const crossings: number[] = [];
       let peak = 0;
+      let sound = 0;
       for (let i = 1; i < d.length; i++) {
         const v = d[i]!;
-        if (d[i - 1]! < 0 && v >= 0) crossings++;
+        if (d[i - 1]! < 0 && v >= 0) crossings.push(i);
         peak = Math.max(peak, Math.abs(v));
+        if (Math.abs(v) > 1e-3) sound++;
       } // 1 <= i < d.length
-      return { hz: (crossings * ctx.sampleRate) / d.length, peak };
+      const intervals = crossings.slice(1).map((c, k) => c - crossings[k]!);
+      intervals.sort((a, b) => a - b);
+      const median = intervals[Math.floor(intervals.length / 2)];
+      return { hz: median ? ctx.sampleRate / median : 0, peak, soundFraction: sound / d.length };
     },
     [ms, fftSize] as const,
   );

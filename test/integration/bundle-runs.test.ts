@@ -13,6 +13,7 @@ import readline from 'node:readline';
 import mqtt from 'mqtt';
 import { buildBox, ROOT } from '../../firmware/build.ts';
 import type { TelemetryMessage } from '../../firmware/extensions/telemetry.ts';
+import { LOOPBACK_BOX_ARGS, SERVING_BOX_ARGS } from '../helpers/box-process.ts';
 
 describe('the built box and CLI run with production dependencies only', function () {
   this.timeout(120_000);
@@ -53,19 +54,8 @@ describe('the built box and CLI run with production dependencies only', function
       process.execPath,
       [
         path.join(tree, 'firmware/bin/nearcast-box.js'),
-        '--host',
-        '127.0.0.1',
-        '--mqtt-port',
-        '0',
-        '--http-port',
-        '0',
-        '--stream-port',
-        '0',
-        '--policy',
-        'open',
-        '--audio-device',
-        'none',
-        '--no-keyboard',
+        ...LOOPBACK_BOX_ARGS,
+        ...SERVING_BOX_ARGS,
         '--source',
         'tone:440',
         '--state-dir',

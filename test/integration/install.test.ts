@@ -50,7 +50,9 @@ describe('make install (DESTDIR)', function () {
     expect(unit).to.match(/^Environment=MALLOC_ARENA_MAX=2$/m);
     expect(unit).to.match(/^User=nearcast$/m);
     expect(unit).to.match(/^SupplementaryGroups=audio gpio netdev$/m);
-    expect(unit).to.include('ExecStart=/usr/bin/node --max-semi-space-size=1 --v8-pool-size=1 /opt/nearcast/dist/firmware/nearcast-box.mjs --config /etc/nearcast/config.yaml');
+    expect(unit).to.include(
+      'ExecStart=/usr/bin/node --max-semi-space-size=1 --optimize-for-size --v8-pool-size=1 /opt/nearcast/dist/firmware/nearcast-box.mjs --config /etc/nearcast/config.yaml',
+    );
     expect(unit).not.to.include('@PREFIX@');
     expect(readFileSync(path.join(root, 'etc/nearcast/wpa_supplicant-p2p.conf'), 'utf8')).to.match(
       /p2p_go_intent=15[\s\S]*persistent_reconnect=1|persistent_reconnect=1[\s\S]*p2p_go_intent=15/,

@@ -5,13 +5,12 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { hashPassword } from '../../firmware/config/password.ts';
 import { startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
+import { startLoopbackStation, type LoopbackStation } from '../helpers/loopback-station.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON from MQTT, its shape is what the assertions check
 type Json = Record<string, any>;
@@ -20,7 +19,7 @@ describe('kiosk: a dead radio stream gives way to the programme (real box, loopb
   this.timeout(180_000);
   let dir: string;
   let box: BoxProcess;
-  let radio: http.Server;
+  let radio: LoopbackStation;
   let client: mqtt.MqttClient;
   const events: Array<{ name: string; payload: Json; at: number }> = [];
   const replies: Json[] = [];
@@ -48,43 +47,8 @@ describe('kiosk: a dead radio stream gives way to the programme (real box, loopb
         `title=Shop Song ${i}`,
         path.join(music, `song${i}.flac`),
       ]);
-    const mp3 = execFileSync('ffmpeg', [
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=f=600:d=4:sample_rate=48000',
-      '-ac',
-      '2',
-      '-c:a',
-      'libmp3lame',
-      '-f',
-      'mp3',
-      '-',
-    ]);
-    // paced like a real station (128 kbit/s after a 2 s burst): a faster one would leave minutes of audio in the socket buffers
-    const bytesPerTick = 1600; // 100 ms at 128 kbit/s
-    radio = http.createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'icy-name': 'Shop Radio' });
-      let at = 0;
-      const send = (bytes: number) => {
-        const parts: Buffer[] = [];
-        for (let left = bytes; left > 0; ) {
-          const part = mp3.subarray(at, Math.min(mp3.length, at + left));
-          parts.push(part);
-          left -= part.length;
-          at = (at + part.length) % mp3.length;
-        }
-        res.write(Buffer.concat(parts));
-      };
-      send(20 * bytesPerTick);
-      const timer = setInterval(() => send(bytesPerTick), 100);
-      res.on('close', () => clearInterval(timer));
-    });
-    await new Promise<void>((r) => radio.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${(radio.address() as AddressInfo).port}/live`;
+    radio = await startLoopbackStation(600, { 'icy-name': 'Shop Radio' });
+    const url = radio.url;
     const config = path.join(dir, 'box.yaml');
     writeFileSync(
       config,
@@ -107,7 +71,6 @@ describe('kiosk: a dead radio stream gives way to the programme (real box, loopb
   after(async () => {
     await client?.endAsync();
     if (box) expect(await box.stop()).to.equal(0);
-    radio?.closeAllConnections();
     radio?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -123,7 +86,6 @@ describe('kiosk: a dead radio stream gives way to the programme (real box, loopb
 
     const killedAt = Date.now();
     radio.close();
-    radio.closeAllConnections();
     const error = await waitFor(`event/error after the station died (${JSON.stringify(events)})`, () => events.find((e) => e.at >= killedAt && e.name === 'error'), 20_000);
     expect(error.payload.source).to.equal('Shop Radio');
     expect(error.payload.message).to.match(/the programme goes on with its next item/);

@@ -20,6 +20,7 @@ import { hashPassword } from '../../firmware/config/password.ts';
 import type { PlayedItem } from '../../firmware/extensions/play-log.ts';
 import { localDay, readDays } from '../../firmware/util/daily-log.ts';
 import { startBox, waitFor, type BoxProcess } from '../helpers/box-process.ts';
+import { startLoopbackStation, type LoopbackStation } from '../helpers/loopback-station.ts';
 import { probeStream, type StreamProbe } from '../helpers/stream-probe.ts';
 import { startSubsonicServer, type SubsonicTestServer } from '../helpers/subsonic-server.ts';
 
@@ -52,14 +53,13 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
   let box: BoxProcess | null = null;
   let probe: StreamProbe | null = null;
   let client: mqtt.MqttClient | null = null;
-  let radio: http.Server | null = null;
+  let radio: LoopbackStation | null = null;
   afterEach(async () => {
     await probe?.close();
     await client?.endAsync();
     if (box) await box.stop();
     await server?.close();
-    radio?.closeAllConnections();
-    await new Promise<void>((resolve) => (radio ? radio.close(() => resolve()) : resolve()));
+    radio?.close();
     [probe, client, box, server, radio] = [null, null, null, null, null];
     rmSync(dir, { recursive: true, force: true });
   });
@@ -164,48 +164,13 @@ describe('a programme playlist from a music server (real box, OpenSubsonic test 
     const music = path.join(dir, 'music');
     mkdirSync(music, { recursive: true });
     sine(path.join(music, 'local.flac'), 440, 2, 'Local Song');
-    const mp3 = execFileSync('ffmpeg', [
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=f=1000:d=4:sample_rate=48000',
-      '-ac',
-      '2',
-      '-c:a',
-      'libmp3lame',
-      '-f',
-      'mp3',
-      '-',
-    ]);
-    // paced like a real station (128 kbit/s after a 2 s burst): it never ends by itself
-    const bytesPerTick = 1600;
-    radio = http.createServer((_request, response) => {
-      response.writeHead(200, { 'Content-Type': 'audio/mpeg' });
-      let at = 0;
-      const send = (bytes: number) => {
-        const parts: Buffer[] = [];
-        for (let left = bytes; left > 0; ) {
-          const part = mp3.subarray(at, Math.min(mp3.length, at + left));
-          parts.push(part);
-          left -= part.length;
-          at = (at + part.length) % mp3.length;
-        }
-        response.write(Buffer.concat(parts));
-      };
-      send(20 * bytesPerTick);
-      const timer = setInterval(() => send(bytesPerTick), 100);
-      response.on('close', () => clearInterval(timer));
-    });
-    await new Promise<void>((resolve) => radio!.listen(0, '127.0.0.1', resolve));
+    radio = await startLoopbackStation(1000);
     const config = path.join(dir, 'box.yaml');
     writeFileSync(
       config,
       [
         'stations:',
-        `  - { name: Shop Radio, url: "http://127.0.0.1:${(radio.address() as AddressInfo).port}/live" }`,
+        `  - { name: Shop Radio, url: "${radio.url}" }`,
         'programme:',
         '  playlists: [{ id: mix, items: [{ station: Shop Radio, minutes: 0.1 }, { station: Nowhere, minutes: 1 }, { folder: music }], order: sequential }]',
         '',

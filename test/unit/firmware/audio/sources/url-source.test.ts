@@ -11,6 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { UrlSource } from '../../../../../firmware/audio/sources/url-source.ts';
+import { mp3Tone } from '../../../../helpers/loopback-station.ts';
 
 /** reads the source like the engine does (960 frames per 20 ms) until `done` or the deadline */
 async function pump(source: UrlSource, done: () => boolean, maxMs: number): Promise<number> {
@@ -42,24 +43,7 @@ describe('UrlSource', function () {
 
   before(async () => {
     // 2 s of 440 Hz as MP3, the usual radio and server format
-    mp3 = execFileSync('ffmpeg', [
-      '-nostdin',
-      '-loglevel',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=f=440:d=2:sample_rate=48000',
-      '-ac',
-      '2',
-      '-c:a',
-      'libmp3lame',
-      '-b:a',
-      '128k',
-      '-f',
-      'mp3',
-      '-',
-    ]);
+    mp3 = mp3Tone(440, 2);
     server = http.createServer((req, res) => {
       requests.push(req.url ?? '');
       const url = new URL(req.url ?? '/', 'http://x');
