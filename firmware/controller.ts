@@ -86,6 +86,8 @@ const POSITION_SAVE_MS = 5000;
 
 /** how far ahead of playout a new listener's first chunk is sent */
 const JOIN_LEAD_US = 30_000;
+/** a part of the box that takes longer than this to stop is named in the log (the whole stop has 5 s) */
+const SLOW_STOP_MS = 500;
 
 export class Controller {
   readonly topics: BoxTopics;
@@ -570,8 +572,11 @@ export class Controller {
 
   async stop(): Promise<void> {
     for (let part = this.stops.pop(); part; part = this.stops.pop()) {
+      const t0 = performance.now();
       try {
         await part.stop();
+        const ms = performance.now() - t0;
+        if (ms > SLOW_STOP_MS) this.log.warn('slow to stop', { part: part.name, ms: Math.round(ms) });
       } catch (e) {
         this.log.warn('error while stopping', { part: part.name, error: (e as Error).message });
       }

@@ -129,6 +129,10 @@ interface Announce {
 }
 
 const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
+/** a live input's slot needs its frames read this far past its end (the capture clock's correction window) */
+const LIVE_READ_MARGIN_US = 1000;
+/** while a live input's frames are not read yet, the engine looks again this often */
+const LIVE_RECHECK_US = 3000;
 
 /** Parses the `--source` forms: `silence`, `tone:440`, `pipe` / `pipe:/path`, `capture:hw:1,0`, `file:/path`, `url:http://…`. */
 export function parseSourceSpec(text: string): SourceSpec {
@@ -382,9 +386,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.stallGap = true;
       this.stats.stalls++;
     }
-    // a live input's slot is produced once its frames have been captured and read
-    const due = () => this.t0 + this.n * this.chunkUs + (this.cur?.source.inputDelayUs ?? 0);
-    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && due() <= now; budget--) {
+    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && this.nextDueUs(now) <= now; budget--) {
       try {
         this.produce(this.t0 + this.n * this.chunkUs);
       } catch (err) {
@@ -393,9 +395,25 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       this.n++;
     }
     if (!this.started) return; // stopped by a listener
-    const wait = (due() - this.clock()) / 1000;
-    this.timer = setTimeout(this.tick, Math.max(0, wait));
+    const at = this.clock();
+    this.timer = setTimeout(this.tick, Math.max(0, (this.nextDueUs(at) - at) / 1000));
   };
+
+  /**
+   * When the next slot may be produced. A live input's slot comes `inputDelayUs` after its
+   * instant, once its frames have been captured and read; frames not read by then (its read
+   * loop fell behind a stalled event loop) are waited for, looking again every few
+   * milliseconds, for at most a quarter of the stream latency (README "Live input").
+   */
+  private nextDueUs(now: number): number {
+    const slot = this.t0 + this.n * this.chunkUs;
+    const source = this.cur?.source;
+    const due = slot + (source?.inputDelayUs ?? 0);
+    const readUntil = source?.capturedUntilUs;
+    const holdUs = this.latencyMs * 250;
+    if (readUntil === undefined || readUntil >= slot + this.chunkUs + LIVE_READ_MARGIN_US || now >= due + holdUs) return due;
+    return Math.max(due, Math.min(now + LIVE_RECHECK_US, due + holdUs));
+  }
 
   private produce(captureUs: number): void {
     const { pcm, trackId, announce } = this.fill(captureUs);

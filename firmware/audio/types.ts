@@ -22,6 +22,12 @@ export interface PcmSource {
   read(frames: number, atUs?: number): Int16Array;
   /** a live input's frames exist only this long after their instant: the engine produces its slots that much later (µs) */
   readonly inputDelayUs?: number;
+  /**
+   * a live input: the box-clock instant its frames have been read up to (undefined while it
+   * cannot tell). A slot whose frames are not read yet (the read loop fell behind a stalled
+   * event loop) waits for them a little instead of going out as silence.
+   */
+  readonly capturedUntilUs?: number | undefined;
   /** true once the source has delivered everything it ever will (end of file) */
   readonly ended: boolean;
   /** set when the source failed (corrupt file, ffmpeg error); read() then returns nothing */

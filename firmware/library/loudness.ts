@@ -34,9 +34,10 @@ export function parseEbur128(stderr: string): { integratedLufs: number; truePeak
   return { integratedLufs: number(integrated[1]!), truePeakDbtp: number(peak[1]!) };
 }
 
-/** Measures one file; rejects with ffmpeg's reason. */
-export function measureLoudness(file: string, program = 'ffmpeg'): Promise<{ integratedLufs: number; truePeakDbtp: number }> {
+/** Measures one file; rejects with ffmpeg's reason, or at once when `signal` aborts (the ffmpeg is killed). */
+export function measureLoudness(file: string, signal?: AbortSignal, program = 'ffmpeg'): Promise<{ integratedLufs: number; truePeakDbtp: number }> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('loudness measurement stopped'));
     const args = ['-nostdin', '-hide_banner', '-nostats', '-i', `file:${file}`, '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'];
     // at the lowest CPU priority: the audio engine and the listeners come first
     const child = spawn('nice', ['-n', '19', program, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -45,12 +46,20 @@ export function measureLoudness(file: string, program = 'ffmpeg'): Promise<{ int
       stderr = (stderr + d.toString()).slice(-8192);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), MEASURE_TIMEOUT_MS);
+    // at the lowest priority on a busy machine a file can take minutes: a stopping box does not wait for it
+    const abort = () => {
+      child.kill('SIGKILL');
+      reject(new Error('loudness measurement stopped'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
     child.on('error', (e) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
       reject(e);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
       const result = parseEbur128(stderr);
       if (code === 0 && result) resolve(result);
       else reject(new Error(`ffmpeg ebur128 exited ${code}: ${stderr.trim().split('\n').at(-1)?.slice(0, 200) ?? ''}`));
@@ -76,13 +85,14 @@ interface Entry {
 export interface LoudnessIndexOptions {
   /** where the measurements are kept */
   file: string;
-  measure?: (file: string) => Promise<{ integratedLufs: number; truePeakDbtp: number }>;
+  /** measures one file; rejects at once when `signal` aborts */
+  measure?: (file: string, signal: AbortSignal) => Promise<{ integratedLufs: number; truePeakDbtp: number }>;
   log(level: 'info' | 'warn', msg: string, extra?: object): void;
 }
 
 export class LoudnessIndex {
   private entries = new Map<string, Entry>();
-  private stopped = false;
+  private readonly stopping = new AbortController();
   private running: Promise<void> | null = null;
 
   constructor(private readonly options: LoudnessIndexOptions) {
@@ -118,15 +128,16 @@ export class LoudnessIndex {
     const measure = this.options.measure ?? measureLoudness;
     let measured = 0;
     for (const track of todo) {
-      if (this.stopped) break;
+      if (this.stopping.signal.aborted) break;
       let stat: fs.Stats;
       try {
         stat = fs.statSync(track.path);
-        const result = await measure(track.path);
+        const result = await measure(track.path, this.stopping.signal);
         this.entries.set(track.id, { size: stat.size, mtimeMs: stat.mtimeMs, ...result });
         measured++;
         if (measured % 20 === 0) this.save();
       } catch (e) {
+        if (this.stopping.signal.aborted) break; // the file under way is measured again at the next start
         this.options.log('warn', 'cannot measure the loudness of a track; it plays without gain', { path: track.path, error: (e as Error).message });
       }
     }
@@ -169,9 +180,9 @@ export class LoudnessIndex {
     }
   }
 
-  /** stops measuring after the file under way */
+  /** stops measuring: the file under way is abandoned, what was measured is kept */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.stopping.abort();
     await this.running;
   }
 }

@@ -146,12 +146,13 @@ export function runCompanion(args: string[], env: NodeJS.ProcessEnv = process.en
   };
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 15_000, stepMs = 50): Promise<T> {
+/** `what` names the condition in the timeout's message; a function is asked at the timeout (what was measured then) */
+export async function waitFor<T>(what: string | (() => string), fn: () => T | undefined | null | false, timeoutMs = 15_000, stepMs = 50): Promise<T> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     const v = fn();
     if (v) return v;
     await new Promise((r) => setTimeout(r, stepMs));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
 }

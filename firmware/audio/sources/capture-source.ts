@@ -28,6 +28,8 @@ import type { PcmSource } from '../types.ts';
 const INPUT_MARGIN_US = 50_000;
 /** ...and never more than this (the stream's latency must still leave listeners a lead) */
 const MAX_INPUT_DELAY_US = 300_000;
+/** a file-backed PCM behind the time (a stalled event loop) catches up by up to this many periods per read */
+const MAX_CATCH_UP_PERIODS = 16;
 /** per reading (every 10–20 ms): the longest hold is forgotten over tens of seconds */
 const DELAY_MAX_DECAY = 0.999;
 
@@ -126,6 +128,12 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
    */
   get inputDelayUs(): number {
     return Math.min(MAX_INPUT_DELAY_US, Math.max(this.minInputDelayUs, this.deviceDelayMaxUs + INPUT_MARGIN_US));
+  }
+
+  /** the box-clock instant of the newest frame read from the device (undefined until the capture clock can tell) */
+  get capturedUntilUs(): number | undefined {
+    const captureClock = this.captureClock;
+    return this.up && captureClock?.ready ? captureClock.frameOutUs(this.readTotal) : undefined;
   }
 
   /** true while the device delivers */
@@ -229,13 +237,15 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     const startUs = this.clock();
     let captured = 0;
     while (!this.closed) {
+      let frames = period;
       if (!info.clocked) {
-        // a file-backed PCM delivers as fast as it is read: take it at the rate of time
+        // a file-backed PCM delivers as fast as it is read: take it at the rate of time, all that is due in one read
         const due = ((this.clock() - startUs) * info.rate) / 1e6;
         if (captured + period > due) {
           await this.sleep(Math.max(1, ((captured + period - due) * 1000) / info.rate));
           continue;
         }
+        frames = Math.min(MAX_CATCH_UP_PERIODS, Math.floor((due - captured) / period)) * period;
       }
       let timer: NodeJS.Timeout | undefined;
       const stalled = new Promise<never>((_, reject) => {
@@ -243,7 +253,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       });
       let pcm: Int16Array;
       try {
-        pcm = await Promise.race([this.device.read(period), stalled]);
+        pcm = await Promise.race([this.device.read(frames), stalled]);
       } finally {
         clearTimeout(timer);
       }

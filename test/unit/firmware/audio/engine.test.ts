@@ -229,6 +229,50 @@ describe('AudioEngine', () => {
     expect(engine.stats.sourceUnderruns).to.equal(2);
   });
 
+  it("waits for a live input's frames its read loop has not read yet (a stall), for at most a quarter of the latency", () => {
+    // a live input 100 ms behind its slots whose frames are read only up to `readUntilUs`
+    let readUntilUs = Number.POSITIVE_INFINITY;
+    const asked: Array<{ slotUs: number; atUs: number; readUntilUs: number }> = [];
+    const src: PcmSource = {
+      kind: 'capture',
+      description: 'live',
+      ended: false,
+      error: null,
+      inputDelayUs: 100_000,
+      get capturedUntilUs() {
+        return readUntilUs;
+      },
+      close() {},
+      read: (n, atUs) => {
+        asked.push({ slotUs: atUs ?? Number.NaN, atUs: timers.now * 1000 + extraUs, readUntilUs });
+        return new Int16Array(n * 2).fill(atUs !== undefined && atUs + 20_000 < readUntilUs ? 5 : 0);
+      },
+    };
+    make({ openSource: () => src, latencyMs: 400 }).setSource({ kind: 'capture', pcm: 'live' });
+    engine.start();
+    timers.tick(200);
+    const before = asked.length;
+    expect(before, 'slots produced in the first 200 ms').to.equal(6); // slots at 0..100 ms, each 100 ms later
+    // the read loop stalls: frames read only up to the next slot's start
+    const next = T0_MS * 1000 + before * 20_000;
+    readUntilUs = next;
+    timers.tick(60);
+    expect(asked.length, `slots produced while their frames are not read (${JSON.stringify(asked.slice(before))})`).to.equal(before);
+    readUntilUs = next + 41_000; // it catches up with two slots (and the 1 ms the capture clock may correct by)
+    timers.tick(5);
+    expect(asked.slice(before).map((a) => a.slotUs)).to.deep.equal([next, next + 20_000]);
+    expect(
+      chunks.slice(before).every((c) => c.pcm.every((v) => v === 5)),
+      'the held slots carry the captured frames',
+    ).to.equal(true);
+    // frames that never come: after 100 ms (a quarter of 400) past its time the slot goes out as it is
+    timers.tick(200);
+    const late = asked.slice(before + 2);
+    expect(late.length, 'slots produced after the hold').to.be.greaterThan(0);
+    const heldUs = itemAt(late, 0, 'late slot').atUs - (itemAt(late, 0, 'late slot').slotUs + 100_000);
+    expect(heldUs, 'the longest hold (µs)').to.be.within(99_000, 103_000);
+    expect(engine.stats.stalls).to.equal(0);
+  });
   it("sends the stream at full scale (the box volume is its speaker's, not the stream's)", () => {
     const src: PcmSource = { kind: 'tone', description: 'dc', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(10000) };
     make({ openSource: () => src }).setSource({ kind: 'tone', hz: 1 });

@@ -48,6 +48,38 @@ describe('loudness (EBU R128 measured once, gain to the target)', () => {
     expect((refused as Error).message).to.match(/ffmpeg ebur128 exited/);
   });
 
+  it('a stopping box does not wait for the file under way: its ffmpeg is killed, what was measured is kept', async () => {
+    // a named pipe nobody writes: ffmpeg waits on it for ever, like a long file at the lowest priority on a busy machine
+    const stuck = path.join(dir, 'stuck.flac');
+    execFileSync('mkfifo', [stuck]);
+    const done = path.join(dir, 'done.flac');
+    fs.writeFileSync(done, 'x');
+    const track = (id: string, file: string): Track => ({ id, path: file, title: id, artist: '', album: '', durationMs: 1000, fileName: path.basename(file), hasArtwork: false });
+    const warnings: string[] = [];
+    const options = {
+      file: path.join(dir, 'loudness.json'),
+      log: (level: 'info' | 'warn', msg: string) => {
+        if (level === 'warn') warnings.push(msg);
+      },
+    };
+    const index = new LoudnessIndex({
+      ...options,
+      measure: (f, signal) => (f === done ? Promise.resolve({ integratedLufs: -20, truePeakDbtp: -3 }) : measureLoudness(f, signal)),
+    });
+    const running = index.measureAll([track('aaaaaaaaaaaa', done), track('bbbbbbbbbbbb', stuck)]);
+    await new Promise((r) => setTimeout(r, 500)); // ffmpeg has started on the pipe
+    const t0 = Date.now();
+    await index.stop();
+    await running;
+    expect(Date.now() - t0, 'ms to stop').to.be.below(2000);
+    expect(warnings, 'an abandoned file is no failure').to.deep.equal([]);
+    const again = new LoudnessIndex(options);
+    expect(again.get(track('aaaaaaaaaaaa', done))?.from).to.equal('measured');
+    expect(again.get(track('bbbbbbbbbbbb', stuck)), 'measured at the next start').to.equal(null);
+    const refused = await measureLoudness(done, AbortSignal.abort()).catch((e: Error) => e);
+    expect((refused as Error).message).to.equal('loudness measurement stopped');
+  });
+
   it('keeps measurements across restarts, measures a changed file again, and uses ReplayGain tags until measured', async () => {
     const file = path.join(dir, 'a.flac');
     fs.writeFileSync(file, 'one');
