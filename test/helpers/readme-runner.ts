@@ -26,7 +26,9 @@ export function shellBlocks(readme: string, heading: string): string[] {
 }
 
 const say = (o: object) => process.stdout.write(JSON.stringify(o) + '\n');
-const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${prefix}/bin:${process.env.PATH}`, COMPANION_PREFIX: prefix };
+// the companions' listener keys in a folder of this run: Ann joins as the README's first-time listener,
+// even in a checkout whose box (`make run`, state in .run/) remembers an Ann from an earlier run
+const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${prefix}/bin:${process.env.PATH}`, COMPANION_PREFIX: prefix, XDG_CONFIG_HOME: `${prefix}/config` };
 
 function waitFor(proc: ChildProcess, stream: 'stdout' | 'stderr', re: RegExp, ms: number, seen: { text: string }): Promise<boolean> {
   return new Promise((resolve) => {
