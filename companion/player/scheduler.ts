@@ -14,8 +14,9 @@
 //    in steady state, one per `settleSpacingFrames` (0.5 %) during the first
 //    seconds while the clock estimates are young, and again after the device moved; corrected back to zero;
 //  - hard (resync), only when the device itself moved: at start (lead-in), after
-//    an xrun or a confirmed step of the device line beyond `stepResyncUs`, or an
-//    error beyond `hardThresholdUs` that persists. A single reading can do neither.
+//    an xrun or a device that ran dry beyond `stepResyncUs`, or an error beyond
+//    `hardThresholdUs` that persists (a confirmed step of the device line is worked
+//    off softly at the settling rate below that). A single reading can do neither.
 // Until the first audible frame, the lead-in silence is re-sized at every write
 // from the latest model, so the first sample is on time without any resync.
 // Underruns (no data) write silence while the stream timeline keeps moving, so
@@ -45,7 +46,7 @@ export interface SchedulerOptions {
   deadbandUs?: number; // errors within it get no proportional correction (default 40: a settled clock estimate's noise on a quiet link)
   correctionTauMs?: number; // soft correction works an error off with this time constant (default 1500)
   hardThresholdUs?: number; // errors beyond it that persist are fixed at once (default 30000)
-  stepResyncUs?: number; // after the device line moved (step, xrun), errors beyond this are fixed at once (default 5000)
+  stepResyncUs?: number; // after the device ran dry or had an xrun, errors beyond this are fixed at once (default 5000)
   settleMs?: number; // the first seconds after the first audible frame, while the clock estimates are young (default 3000)...
   settleSpacingFrames?: number; // ...correct up to one frame per this many (default 200 = 0.5 %)
   softSpacingFrames?: number; // afterwards, one frame per this many (default 1000 = 0.1 %)
@@ -119,7 +120,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private pendingSilence = 0;
   private errors: number[] = [];
   private beyondHard = 0;
-  private deviceMoved = false; // the device line stepped since the last measurement
+  private deviceMoved = false; // the device ran dry or had an xrun since the last measurement
   private correctionCredit = 0; // frames owed to the soft correction (+ drop, − repeat)
   private driftRate = 0; // learnt stream-vs-device drift, frames/s (the integral term)
   private inUnderrun = false;
@@ -491,8 +492,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceMoved = true;
     }
     if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {
-      // the device moved (its line stepped): what is left after any resync is worked off at the settling rate
-      this.deviceMoved = true;
+      // the device's line stepped (on a sound server often an error of its report that comes back
+      // within seconds): worked off at the settling rate, never a resync unless beyond hardThresholdUs
       if (this.state === 'playing') this.audibleSinceUs = this.now();
     }
   }

@@ -5,9 +5,13 @@
 // Every reading gives consumed = written − delay at a monotonic time. A real
 // device consumes at a constant rate (its crystal, or for a sound server the
 // system clock), so consumed(t) is a straight line — but the readings are not:
-//  - sound servers (PulseAudio, PipeWire's pulse/ALSA plugins) interpolate the
-//    delay between timing updates and re-snap it, a sawtooth of about ±1 ms with a
-//    period of a second or two, plus occasional jumps;
+//  - sound servers (PulseAudio, PipeWire's pulse/ALSA plugins) report finely
+//    (successive readings agree within ~10 µs) but their line moves in discrete
+//    steps: 0.3–7 ms, often 1.5 s apart while a stream settles and when other
+//    streams join the sink — some moves of the sound, some errors of the report
+//    that come back within seconds. One interpolating between timing updates on
+//    another clock than the device's adds a sawtooth about the line, bounded by the
+//    clocks' difference. Single readings go wild (a reading taken late);
 //  - hardware devices report per period (steps of the period size);
 //  - a device that ran dry or was stalled (server starved, xrun) really lost time:
 //    the line itself moves.
@@ -18,11 +22,16 @@
 //    that the nominal rate (or the previous segment's);
 //  - the offset: the mean residual over `offsetWindowUs` given that rate — long
 //    enough to average several sawtooth periods;
-//  - steps: when every reading for `stepConfirmUs` sits more than `stepFrames`
-//    (or four times the reading noise) off the line on the same side, the device
-//    really moved (a sound server that changed its latency when another client
-//    connected, a stall): a new segment starts
-//    from those readings (the rate is kept). That is the only way the model jumps.
+//  - steps: when every reading for `stepConfirmUs` sits more than a threshold off
+//    the line on the same side, the device really moved (a sound server that
+//    changed its latency when another client connected, a stall): a new segment
+//    starts from those readings (the rate is kept). That is the only way the model
+//    jumps. The threshold is `stepFrames` or, when more, six times the scatter
+//    between successive readings (a per-period reporter's steps are its scatter,
+//    not moves) or three times the mean distance of the readings from the model (a
+//    sawtooth's excursions are not moves either). Following a server's moves within
+//    a tenth of a second put players closer at the sink than averaging them in over
+//    the offset window (ARCHITECTURE.md, "Playout").
 //
 // Coordinates inside a segment are relative to its first reading (t in seconds,
 // consumed minus nominalRate·t in frames) so the running sums stay small and exact.
@@ -38,9 +47,9 @@ export interface DeviceClockOptions {
   minRateSpanUs?: number;
   /** largest believable rate error vs nominal, ppm (default 1000) */
   maxPpm?: number;
-  /** a step is a persistent residual beyond this many frames (default 2 ms worth, or 4× the reading noise if more) */
+  /** a step is a persistent residual beyond this many frames (default 0.5 ms worth; more on a coarse or scattered reporter) */
   stepFrames?: number;
-  /** ...held by every reading for this long (default 250 ms) */
+  /** ...held by every reading for this long (default 80 ms) */
   stepConfirmUs?: number;
 }
 
@@ -76,6 +85,11 @@ class LineSums {
     const den = this.n * this.tt - this.t * this.t;
     return den > 0 ? (this.n * this.ty - this.t * this.y) / den : 0;
   }
+  /** the least-squares line's value at t (needs n ≥ 1) */
+  at(t: number): number {
+    const b = this.slope();
+    return (this.y - b * this.t) / this.n + b * t;
+  }
 }
 
 export class DeviceClock {
@@ -92,14 +106,20 @@ export class DeviceClock {
   private readings: Reading[] = [];
   private rateStart = 0; // index of the oldest reading in the rate window
   private offsetStart = 0; // ...in the offset window
+  private noiseStart = 0; // ...in the noise window
   private readonly rateSums = new LineSums();
   private readonly offsetSums = new LineSums();
+  private readonly noiseSums = new LineSums();
   private priorSlope = 0; // frames/s beyond nominal, carried across segments
   private slopeNow = 0;
   private intercept = 0;
   private outliers: Array<{ t: number; residual: number }> = [];
   private stepCount = 0;
-  private noiseFrames: number; // running mean |residual| of accepted readings
+  private noiseFrames: number; // running mean distance of accepted readings from the least-squares line of the last NOISE_WINDOW_S
+  private modelNoiseFrames: number; // running mean |residual| of accepted readings against the model (a sawtooth about the line shows here)
+  private scatterFrames: number; // running mean |change between successive readings| beyond the line's
+  private last: Reading | null = null; // the previous reading of this segment
+  private accepted = 0; // readings taken into the line since the last reset: the noise estimates are young below YOUNG_READINGS
 
   constructor(opts: DeviceClockOptions) {
     if (!(opts.rate > 0)) throw new RangeError(`device clock: rate must be positive, got ${opts.rate}`);
@@ -108,9 +128,11 @@ export class DeviceClock {
     this.rateWindowS = (opts.rateWindowUs ?? 60e6) / 1e6;
     this.minRateSpanS = (opts.minRateSpanUs ?? 6e6) / 1e6;
     this.maxSlope = (opts.rate * (opts.maxPpm ?? 1000)) / 1e6;
-    this.stepFrames = opts.stepFrames ?? Math.round(opts.rate * 0.002);
-    this.stepConfirmS = (opts.stepConfirmUs ?? 250e3) / 1e6;
+    this.stepFrames = opts.stepFrames ?? Math.round(opts.rate * 0.0005);
+    this.stepConfirmS = (opts.stepConfirmUs ?? 80e3) / 1e6;
     this.noiseFrames = INITIAL_NOISE_S * opts.rate;
+    this.scatterFrames = INITIAL_NOISE_S * opts.rate;
+    this.modelNoiseFrames = INITIAL_NOISE_S * opts.rate;
   }
 
   /** mean |residual| of the readings around the line, µs: how coarse the device reports */
@@ -157,6 +179,9 @@ export class DeviceClock {
     this.slopeNow = 0;
     this.stepCount = 0;
     this.noiseFrames = INITIAL_NOISE_S * this.nominalRate;
+    this.scatterFrames = INITIAL_NOISE_S * this.nominalRate;
+    this.modelNoiseFrames = INITIAL_NOISE_S * this.nominalRate;
+    this.accepted = 0;
   }
 
   /** The device restarted (xrun recovered): a new line, the rate kept. */
@@ -178,10 +203,19 @@ export class DeviceClock {
     const t = (atUs - this.originUs) / 1e6;
     const y = consumed - this.originConsumed - this.nominalRate * t;
     const reading = { t, y };
+    const last = this.last;
+    if (last) {
+      // a wild reading counts at most a few times the scatter so far: one does not make the device look coarse
+      const change = Math.abs(y - last.y - this.slopeNow * (t - last.t));
+      this.scatterFrames += NOISE_GAIN * (Math.min(change, 4 * this.scatterFrames + 1) - this.scatterFrames);
+    }
+    this.last = reading;
     if (this.readings.length > 0) {
       const residual = y - this.predictY(t);
-      // a coarse reporter's own scatter is no step: the threshold grows with the measured noise
-      if (Math.abs(residual) > Math.max(this.stepFrames, 4 * this.noiseFrames)) {
+      // a coarse reporter's own scatter, or a sawtooth about the line, is no step
+      // (while the noise estimates are young, only a move of YOUNG_STEP_S or more counts)
+      const floor = this.accepted < YOUNG_READINGS ? Math.max(this.stepFrames, YOUNG_STEP_S * this.nominalRate) : this.stepFrames;
+      if (Math.abs(residual) > Math.max(floor, STEP_PER_SCATTER * this.scatterFrames, STEP_PER_NOISE * this.modelNoiseFrames)) {
         this.outliers.push({ t, residual });
         const first = this.outliers[0]!;
         const sameSide = this.outliers.every((o) => Math.sign(o.residual) === Math.sign(residual));
@@ -190,7 +224,11 @@ export class DeviceClock {
         return null; // held back until confirmed or contradicted
       }
       this.outliers = [];
-      this.noiseFrames += NOISE_GAIN * (Math.abs(residual) - this.noiseFrames);
+      this.accepted++;
+      // the distance from the readings' own best line, not from the model: a rate not learnt yet is no noise
+      const fromFit = this.noiseSums.n >= 3 ? y - this.noiseSums.at(t) : residual;
+      this.noiseFrames += NOISE_GAIN * (Math.abs(fromFit) - this.noiseFrames);
+      this.modelNoiseFrames += NOISE_GAIN * (Math.abs(residual) - this.modelNoiseFrames);
     }
     this.push(reading);
     return null;
@@ -218,14 +256,17 @@ export class DeviceClock {
     this.readings.push(r);
     this.rateSums.add(r, 1);
     this.offsetSums.add(r, 1);
+    this.noiseSums.add(r, 1);
     while (r.t - this.readings[this.rateStart]!.t > this.rateWindowS) this.rateSums.add(this.readings[this.rateStart++]!, -1);
     const offsetWindow = this.offsetWindowNowS;
     while (r.t - this.readings[this.offsetStart]!.t > offsetWindow) this.offsetSums.add(this.readings[this.offsetStart++]!, -1);
-    const drop = Math.min(this.rateStart, this.offsetStart);
+    while (r.t - this.readings[this.noiseStart]!.t > NOISE_WINDOW_S) this.noiseSums.add(this.readings[this.noiseStart++]!, -1);
+    const drop = Math.min(this.rateStart, this.offsetStart, this.noiseStart);
     if (drop > 4096) {
       this.readings = this.readings.slice(drop);
       this.rateStart -= drop;
       this.offsetStart -= drop;
+      this.noiseStart -= drop;
     }
     this.refit();
   }
@@ -252,10 +293,13 @@ export class DeviceClock {
     this.readings = [];
     this.rateStart = 0;
     this.offsetStart = 0;
+    this.noiseStart = 0;
     this.rateSums.clear();
     this.offsetSums.clear();
+    this.noiseSums.clear();
     this.intercept = 0;
     this.outliers = [];
+    this.last = null;
   }
 
   private restartAtStep(atUs: number, consumed: number): ClockStep {
@@ -265,6 +309,7 @@ export class DeviceClock {
     // flat for a while, then runs again), so they would bend it
     this.startSegment(atUs, consumed);
     this.push({ t: 0, y: 0 });
+    this.last = { t: 0, y: 0 };
     this.stepCount++;
     return { frames: this.consumedAt(atUs) - before, atUs };
   }
@@ -272,6 +317,15 @@ export class DeviceClock {
 
 const INITIAL_NOISE_S = 0.0003; // assume a sound server until readings show otherwise
 const NOISE_GAIN = 0.02;
+/** the noise is the readings' distance from their own best line over this span: a rate not learnt yet is no noise, a sawtooth is */
+const NOISE_WINDOW_S = 3;
+/** a step must exceed this many times the scatter between successive readings... */
+const STEP_PER_SCATTER = 6;
+/** ...and this many times the readings' mean distance from the line */
+const STEP_PER_NOISE = 3;
+/** the first readings after a reset (about 1.5 s) say little about the noise yet: only a move of 2 ms or more is a step */
+const YOUNG_READINGS = 150;
+const YOUNG_STEP_S = 0.002;
 
 function clamp(x: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, x));

@@ -30,10 +30,13 @@ function pattern(frames: number): Int16Array {
   return a;
 }
 
-async function playAll(sink: AlsaSink, pcm: Int16Array): Promise<number[]> {
+/** writes `pcm` in CHUNK-frame writes, the first `firstFrames` in one (a player primes its device so) */
+async function playAll(sink: AlsaSink, pcm: Int16Array, firstFrames = CHUNK): Promise<number[]> {
   const delays: number[] = [];
-  for (let at = 0; at < pcm.length; at += CHUNK * FORMAT.channels) {
-    delays.push((await sink.write(pcm.subarray(at, at + CHUNK * FORMAT.channels))).delayFrames);
+  for (let at = 0; at < pcm.length; ) {
+    const n = (at === 0 ? firstFrames : CHUNK) * FORMAT.channels;
+    delays.push((await sink.write(pcm.subarray(at, at + n))).delayFrames);
+    at += n;
   }
   return delays;
 }
@@ -76,7 +79,8 @@ describe('AlsaSink (real libasound, file PCM)', function () {
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 10);
     const t0 = performance.now();
-    const delays = await playAll(sink, pattern(48_000));
+    // primed with half the 200 ms buffer (a player keeps it full): a stalled second write must not run the virtual device dry
+    const delays = await playAll(sink, pattern(48_000), 4800);
     const seconds = (performance.now() - t0) / 1000;
     clearInterval(ticker);
     const status = await sink.status();
