@@ -93,6 +93,13 @@ describe('switching between a clocked live input and the library (real box; comp
       try {
         await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
         await sleep(3000); // past the companion's settling
+        // ...and past any step of its device's line still being worked off softly (a sound server
+        // that moved by tens of ms as the stream started): the switches are what is judged here
+        await waitFor(
+          () => `the companion back within 1 ms of its device model (${JSON.stringify(comp.status().at(-1))})`,
+          () => Math.abs((comp.status().at(-1)?.syncErrorMs as number) ?? Number.NaN) < 1,
+          20_000,
+        );
         const before = comp.status().at(-1)!;
         await select('library');
         await sleep(2500);
