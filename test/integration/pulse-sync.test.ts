@@ -50,9 +50,11 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
     rmSync(dir, { recursive: true, force: true });
   });
 
-  // Issue 11 asks ±1 ms at p95; measured here (2026-12-01) the p95 is 2–3 ms, part of
-  // it the recording's own clock map (README Performance, test/bench/README.md). The
-  // bounds below hold what is achieved so a regression fails; the target stays open.
+  // Issue 11 asks ±1 ms. Measured here (2026-12-02, five runs): p95 0.8–1.3 ms and max 0.9–1.4
+  // on a quiet machine, p95/max up to 1.9/2.0 ms with a busy core — the error of the pulse
+  // PCM's interpolated delay report in a stream's first seconds, which the companion's model
+  // follows (README "Sync where the listener hears it"). The bounds below hold what is
+  // achieved with room for a loaded CI machine, so a regression fails; the target stays open.
   it("a companion on `pulse` plays on the box clock's schedule for 20 s (p50 ≤ 1 ms, p95 ≤ 4 ms, mean within 2 ms), with no resync after 2 s", async () => {
     comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'nc1', '--device', 'pulse', '--codec', 'pcm', '--json'], rig.env('nc1'));
     await waitFor('audible at the sink', () => (rec.levels(200)[0] ?? 0) > 0.01, 20_000).catch((e: Error) => {
