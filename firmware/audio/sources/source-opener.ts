@@ -9,7 +9,7 @@
 
 import { EventEmitter } from 'node:events';
 import { AlsaCapture, type CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
-import { defaultOpenSource, sourceLabel, type SourceSpec } from '../engine.ts';
+import { defaultOpenSource, sourceLabel, type SourceSpec } from './source-spec.ts';
 import type { PcmSource, StreamTitle } from '../types.ts';
 import { CaptureSource } from './capture-source.ts';
 import { UrlSource, type UrlSourceOptions } from './url-source.ts';

@@ -5,7 +5,8 @@
 // so the clock sync has something real to find; its DAC clock shares that offset.
 
 import net from 'node:net';
-import { AudioEngine, type SourceSpec } from '../../../firmware/audio/engine.ts';
+import { AudioEngine } from '../../../firmware/audio/engine.ts';
+import type { SourceSpec } from '../../../firmware/audio/sources/source-spec.ts';
 import { createDecoder } from '../../../firmware/audio/codecs/index.ts';
 import { BoxEvents } from '../../../firmware/domain/box-events.ts';
 import { Speaker } from '../../../firmware/extensions/speaker.ts';

@@ -4,7 +4,8 @@
 
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { AudioEngine, parseSourceSpec, sourceLabel, type SourceSpec, type TrackEvent } from '../../../../firmware/audio/engine.ts';
+import { AudioEngine, type TrackEvent } from '../../../../firmware/audio/engine.ts';
+import { parseSourceSpec, sourceLabel, type SourceSpec } from '../../../../firmware/audio/sources/source-spec.ts';
 import { ToneSource } from '../../../../firmware/audio/sources/tone-source.ts';
 import type { PcmSource, StreamTitle } from '../../../../firmware/audio/types.ts';
 
