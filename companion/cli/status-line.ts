@@ -12,6 +12,8 @@ export interface ListenStatus {
   syncErrorMs: number | null;
   underruns: number;
   resyncs: number;
+  /** of the resyncs, those after this player starved its device (not scheduled for longer than the device held) */
+  starvedResyncs?: number;
   droppedFrames: number;
   insertedFrames: number;
   /** the device model (see firmware/util/device-clock.ts): last raw delay, reading noise, steps, rate vs the local clock */

@@ -60,6 +60,7 @@ export interface SchedulerOptions {
 }
 
 export type SchedulerState = 'waiting' | 'lead-in' | 'playing' | 'stopped';
+export type ResyncCause = 'error' | 'device' | 'starved';
 
 export interface SchedulerStats {
   state: SchedulerState;
@@ -67,6 +68,8 @@ export interface SchedulerStats {
   underrunFrames: number;
   underruns: number; // events (runs of missing data)
   resyncs: number;
+  /** of the resyncs, those after the device ran dry because this player's next write came after its queue ran out (a process starved of CPU) */
+  starvedResyncs: number;
   insertedFrames: number; // soft duplicates + resync silence
   droppedFrames: number; // soft drops + resync skips
   bufferedMs: number; // jitter buffer ahead of the play head
@@ -79,7 +82,8 @@ export interface SchedulerStats {
 export interface SchedulerEvents {
   started: [{ firstFrameOutUs: number }];
   underrun: [{ atUs: number }];
-  resync: [{ errorUs: number; cause: 'error' | 'device' }];
+  /** cause: a persistent error; the device stalled or ran dry; or it ran dry because this player's next write came `starvedMs` after its queue ran out */
+  resync: [{ errorUs: number; cause: ResyncCause; starvedMs?: number }];
   error: [Error];
 }
 
@@ -127,7 +131,10 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
   private lastFrame: Int16Array;
-  private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, insertedFrames: 0, droppedFrames: 0 };
+  private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, insertedFrames: 0, droppedFrames: 0 };
+  /** when the device runs dry without another write (µs, from the last write's status) */
+  private dryAtUs = Number.NaN;
+  private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
 
   constructor(sink: PcmSink, opts: SchedulerOptions = {}) {
     super();
@@ -234,6 +241,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.output.reset();
     this.deviceClock.reset();
     this.deviceUnderruns = 0;
+    this.dryAtUs = Number.NaN;
+    this.starvedUs = 0;
     this.driftRate = 0;
     this.running = true;
     this.state = 'waiting';
@@ -315,6 +324,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       // report that as an xrun, it just stops) and restarts on the next write.
       this.deviceClock.restart();
       this.deviceMoved = true;
+      this.noteDry(now);
       await this.writeSilence(this.framesOf(PRIME_US));
       tNext = this.deviceClock.frameOutUs(this.output.framesWritten);
     }
@@ -336,7 +346,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     const moved = this.deviceMoved;
     this.deviceMoved = false;
     if ((moved && Math.abs(e) > this.stepResyncUs) || this.beyondHard >= HARD_CONFIRM) {
-      this.resync(e, moved ? 'device' : 'error');
+      this.resync(e, !moved ? 'error' : this.starvedUs > 0 ? 'starved' : 'device');
       return 0;
     }
 
@@ -436,7 +446,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     return clamp(Math.trunc(this.correctionCredit), -perBlock, perBlock);
   }
 
-  private resync(errorUs: number, cause: 'error' | 'device'): void {
+  private resync(errorUs: number, cause: ResyncCause): void {
     const frames = this.framesOf(Math.abs(errorUs));
     if (errorUs > 0) {
       this.buffer.skip(frames);
@@ -446,8 +456,18 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.counters.insertedFrames += frames;
     }
     this.counters.resyncs++;
+    if (cause === 'starved') this.counters.starvedResyncs++;
     this.resetErrors();
-    this.emit('resync', { errorUs, cause });
+    this.emit('resync', { errorUs, cause, ...(cause === 'starved' && { starvedMs: this.starvedUs / 1000 }) });
+  }
+
+  /**
+   * The device ran dry, and this player's audio reaches it again at `nowUs`: the player
+   * starved it when that is after the queue of its last write ran out (its process was not
+   * scheduled in time); before that, the device stopped or dropped audio on its own.
+   */
+  private noteDry(nowUs: number): void {
+    this.starvedUs = nowUs > this.dryAtUs ? nowUs - this.dryAtUs : 0;
   }
 
   private noteUnderrun(missing: number): void {
@@ -490,7 +510,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceUnderruns = st.underruns;
       this.deviceClock.restart();
       this.deviceMoved = true;
+      this.noteDry(this.now());
     }
+    this.dryAtUs = st.atUs + this.usOf(st.delayFrames);
     if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {
       // the device's line stepped (on a sound server often an error of its report that comes back
       // within seconds): worked off at the settling rate, never a resync unless beyond hardThresholdUs

@@ -84,7 +84,7 @@ describe('live input on time (capture through `pulse`, box speaker and companion
       const series = p.windows.map(([, ms]) => (Number.isNaN(ms) ? '·' : ms.toFixed(2))).join(' ');
       return `${p.b}: |offset| p50 ${p.all.p50} p95 ${p.all.p95} max ${p.all.max} ms, mean ${p.all.meanMs} ms, ${p.all.n} windows (${p.all.silent} silent, ${p.all.lowCorrelation} low ρ): ${series}`;
     });
-    const what = `${lines.join('\n')}\ncompanion ${JSON.stringify(late)}`;
+    const what = `${lines.join('\n')}\ncompanion ${JSON.stringify(late)}; its log: ${comp.stderr.join(' / ')}`;
     // The aim is 2 ms (README "Live input"); measured here on a loaded machine the mean sat
     // at 2–5 ms, with a player on `pulse` jumping by 10–20 ms now and then at load 8–9. The
     // bounds hold what is achieved even then, so that a regression fails — the old elastic
@@ -94,6 +94,12 @@ describe('live input on time (capture through `pulse`, box speaker and companion
       expect(Math.abs(p.all.meanMs), `${p.b} mean offset; ${what}`).to.be.at.most(15);
       expect(p.all.p50, `${p.b} p50; ${what}`).to.be.at.most(15);
     }
-    expect((late?.resyncs ?? NaN) - (early?.resyncs ?? NaN), `companion resyncs after 2 s; ${what}`).to.equal(0);
+    // a player that its machine starves of CPU for longer than its device holds runs dry and
+    // must resync (it says so: its audio came after the device's queue ran out): that is the
+    // machine, not the timing of live input; any other resync fails
+    const resyncs = (s: typeof late) => (s?.resyncs ?? NaN) - ((s?.starvedResyncs as number | undefined) ?? 0);
+    const starved = comp.stderr.filter((l) => l.startsWith('resync:') && l.includes('not scheduled in time'));
+    if (starved.length) console.warn(`      (tolerated: the companion was starved of CPU — ${starved.join(' / ')})`);
+    expect(resyncs(late) - resyncs(early), `companion resyncs after 2 s, other than after it was starved; ${what}`).to.equal(0);
   });
 });

@@ -359,6 +359,36 @@ describe('PlayoutScheduler', () => {
     expect(s.droppedFrames + s.insertedFrames, 'frames corrected in 20 s').to.be.at.most(0.001 * 20 * RATE);
   });
 
+  it('a resync names its cause: a device that stalled on its own is not a starved player; a player that was not writing (its process starved) is', async function () {
+    this.timeout(30_000);
+    r = rig({ baseInMs: 200 });
+    const events: Array<{ cause: string; starvedMs?: number }> = [];
+    r.sched.on('resync', (e) => events.push(e));
+    await r.sched.start();
+    await r.clock.tickAsync(4000);
+    r.sink.stall(50_000); // the device stops on its own while the player writes on time: a persistent 50 ms error
+    await r.clock.tickAsync(1000);
+    // the player stops writing for 300 ms (its process was not scheduled): the 60 ms queue runs out
+    const sink = r.sink;
+    const write = sink.write.bind(sink);
+    let stalled = false;
+    sink.write = async (pcm) => {
+      if (!stalled) {
+        stalled = true;
+        await new Promise((res) => setTimeout(res, 300));
+      }
+      return write(pcm);
+    };
+    await r.clock.tickAsync(1500);
+    expect(
+      events.map((e) => e.cause),
+      JSON.stringify(events),
+    ).to.deep.equal(['error', 'starved']);
+    // the 300 ms without a write, less the 60 ms the device held
+    expect(events[1]!.starvedMs, JSON.stringify(events)).to.be.within(200, 300);
+    expect(r.sched.stats()).to.include({ resyncs: 2, starvedResyncs: 1 });
+  });
+
   it('a device that runs dry without reporting it (a sound server) is noticed, re-anchored and back on time within a second', async function () {
     this.timeout(30_000);
     r = rig({ baseInMs: 200, sink: { silentUnderruns: true } });
