@@ -177,6 +177,7 @@ export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: 
   for (let w = 0; w < count; w++) {
     const from = outFrame + w * windowFrames;
     if ((from + windowFrames) * 2 > out.length) break;
+    if (expected - slack > refM.length - windowFrames) break; // the output has run past the end of the reference
     const o = mono(out, from, windowFrames);
     let best = -2,
       at = expected;

@@ -138,11 +138,14 @@ describe('internet radio from a real Icecast 2 server (real box and companion pr
     expect(start, 'the companion played sound').to.be.greaterThan(-1);
     const first = toneMatch(out, start + 24000, 48000, 440);
     const lastFrame = Math.floor(recoveredUntil) - 72000; // 1.5 s before then: well after the reconnect
-    const last = toneMatch(out, lastFrame, 48000, 660);
+    // that second in ten 100 ms windows, each matched at its own phase: a loaded machine may put
+    // a gap or a resync (a phase jump) into it, which spoils a window or two, not the tone
+    const windows = Array.from({ length: 10 }, (_, k) => toneMatch(out, lastFrame + k * 4800, 4800, 660));
+    const last = [...windows].sort((a, b) => a - b)[5]!;
     expect(first, `correlation of the first second of output with the 440 Hz feed (with 660 Hz: ${toneMatch(out, start + 24000, 48000, 660).toFixed(3)})`).to.be.above(0.9);
     expect(
       last,
-      `correlation of the output 1.5 s before the end of the recovered stretch with the 660 Hz feed (with 440 Hz: ${toneMatch(out, lastFrame, 48000, 440).toFixed(3)})`,
+      `median correlation of ten 100 ms windows of the output from 1.5 s before the end of the recovered stretch with the 660 Hz feed (each: ${windows.map((w) => w.toFixed(3)).join(' ')}; the second with 440 Hz: ${toneMatch(out, lastFrame, 48000, 440).toFixed(3)})`,
     ).to.be.above(0.9);
   });
 });
