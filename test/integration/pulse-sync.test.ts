@@ -51,7 +51,7 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
   });
 
   // Issue 11 asks ±1 ms. Measured here (2026-12-02, five runs): p95 0.8–1.3 ms and max 0.9–1.4
-  // on a quiet machine, p95/max up to 1.9/2.0 ms with a busy core — the error of the pulse
+  // with one core busy, p95/max up to 1.9/2.0 ms with both busy — the error of the pulse
   // PCM's interpolated delay report in a stream's first seconds, which the companion's model
   // follows (README "Sync where the listener hears it"). The bounds below hold what is
   // achieved with room for a loaded CI machine, so a regression fails; the target stays open.
