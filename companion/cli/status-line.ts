@@ -12,7 +12,7 @@ export interface ListenStatus {
   syncErrorMs: number | null;
   underruns: number;
   resyncs: number;
-  /** of the resyncs, those after this player starved its device (not scheduled for longer than the device held) */
+  /** of the resyncs, those after this player starved its device: its next audio came after the queue ran out (companion/player/scheduler.ts) */
   starvedResyncs?: number;
   droppedFrames: number;
   insertedFrames: number;
