@@ -5,6 +5,7 @@
 
 import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
+import { setProcessNice } from '../../firmware/util/priority.ts';
 import { openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
@@ -24,6 +25,8 @@ export interface JoinOptions {
   device: string;
   latencyOffset: number;
   volume: number;
+  /** the player's nice value, set before the device is opened (0: left as it is) */
+  priority: number;
   json?: boolean;
   codec?: 'opus' | 'pcm';
   /** seconds to wait for the owner's approval (0: do not wait) */
@@ -149,6 +152,11 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
   if (first.grant.song?.error) out(`song request: ${first.grant.song.error}`);
   else if (first.grant.song?.title) out(`playing your song: ${first.grant.song.title}`);
 
+  if (o.priority !== 0) {
+    // before the device opens: the threads an ALSA plugin starts take this nice value
+    const p = setProcessNice(o.priority);
+    if (!p.ok) out(`priority: playing at nice ${p.nice}, not ${o.priority}: ${p.why} (a busy machine may starve the player)`);
+  }
   // a roomy device buffer: the scheduler keeps only what it needs queued in it
   const sink = openSink(o.device, DEFAULT_FORMAT, { bufferMs: 300 });
   if (!sink) {

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_ACTIONS } from '../../firmware/wire/requests.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import { parseStreamAddress } from '../client/discovery.ts';
+import { PLAYER_NICE } from '../../firmware/util/priority.ts';
 import type { Reply } from '../../firmware/wire/requests.ts';
 import { connectToBox, runningListener, type CommonOptions } from './connect.ts';
 import { fleetCommand } from './fleet-command.ts';
@@ -109,6 +110,12 @@ program
   .option('--volume <0-100>', 'local volume', intIn(0, 100, '--volume'), 100)
   .option('--wait <s>', 'how long to wait for the owner to approve (0: not at all)', intIn(0, 86_400, '--wait'), 120)
   .option('--rejoin-timeout <s>', 'when the box goes away (restart, network drop), keep joining it again this long (0: exit at once)', intIn(0, 86_400, '--rejoin-timeout'), 300)
+  .option(
+    '--priority <nice>',
+    `CPU priority of the player, as a nice value (0: leave it as it is); raising it needs root, CAP_SYS_NICE or a nice limit`,
+    intIn(-20, 19, '--priority'),
+    PLAYER_NICE,
+  )
   .option('--json', 'print status as JSON lines')
   .addOption(new Option('--codec <codec>', 'opus or pcm (default: the box decides)').choices(['opus', 'pcm']))
   .option('--stream <host:port>', "reach the audio stream here instead of the box's stream port (a relay or proxy)", (v: string) => {

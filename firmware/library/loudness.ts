@@ -34,13 +34,16 @@ export function parseEbur128(stderr: string): { integratedLufs: number; truePeak
   return { integratedLufs: number(integrated[1]!), truePeakDbtp: number(peak[1]!) };
 }
 
-/** Measures one file; rejects with ffmpeg's reason, or at once when `signal` aborts (the ffmpeg is killed). */
-export function measureLoudness(file: string, signal?: AbortSignal, program = 'ffmpeg'): Promise<{ integratedLufs: number; truePeakDbtp: number }> {
+/**
+ * Measures one file; rejects with ffmpeg's reason, or at once when `signal` aborts (the ffmpeg is
+ * killed). `niceness` is the ffmpeg's nice increment: 19, the lowest priority, in the box.
+ */
+export function measureLoudness(file: string, signal?: AbortSignal, { program = 'ffmpeg', niceness = 19 } = {}): Promise<{ integratedLufs: number; truePeakDbtp: number }> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new Error('loudness measurement stopped'));
     const args = ['-nostdin', '-hide_banner', '-nostats', '-i', `file:${file}`, '-vn', '-af', 'ebur128=peak=true', '-f', 'null', '-'];
-    // at the lowest CPU priority: the audio engine and the listeners come first
-    const child = spawn('nice', ['-n', '19', program, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // the box measures at the lowest CPU priority: the audio engine and the listeners come first
+    const child = spawn('nice', ['-n', String(niceness), program, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-8192);

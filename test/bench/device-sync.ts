@@ -19,6 +19,7 @@ import { makeCorrelationMaterial } from './lib/material.ts';
 import { startPulseRig } from './lib/pulse-rig.ts';
 import { parseArgs, RESULTS_DIR, summarize, table, writeResult } from './lib/report.ts';
 import { probeSchedule, type ScheduleProbe } from './lib/schedule-probe.ts';
+import { PLAYER_NICE } from '../../firmware/util/priority.ts';
 import { startSnapclient, startSnapserver, type SnapClient } from './lib/snapcast.ts';
 import { deviceSyncTargets, METHOD, LIMITS } from './lib/device-sync-text.ts';
 import { itemAt } from '../../firmware/util/checked-index.ts';
@@ -109,8 +110,11 @@ if (ncPlayers.length) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_')));
   boxProc = owned(
     spawn(
-      process.execPath,
+      'nice',
       [
+        '-n',
+        String(PLAYER_NICE), // as its systemd unit runs it
+        process.execPath,
         '--import',
         'tsx',
         'firmware/main.ts',
@@ -171,7 +175,8 @@ if (snapPlayers.length) {
       proxies.push(proxy);
       port = proxy.port;
     }
-    const c = startSnapclient(p, port, 'pulse', rig.env(p));
+    // at the nice value a companion asks for by default (`nearcast join --priority`), as the box runs (its systemd unit)
+    const c = startSnapclient(p, port, 'pulse', rig.env(p), PLAYER_NICE);
     owned(c.proc);
     snapclients.push(c);
   }

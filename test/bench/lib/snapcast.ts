@@ -84,11 +84,16 @@ export interface SnapClient {
   log: string[];
 }
 
-export function startSnapclient(name: string, port: number, pcm: string, env: NodeJS.ProcessEnv): SnapClient {
-  const proc = spawn('snapclient', ['-h', '127.0.0.1', '-p', String(port), '--hostID', `bench-${name}`, '--player', 'alsa', '-s', pcm, '--logsink', 'stderr'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/** `nice`: the snapclient's nice value, the same as the players it is compared with */
+export function startSnapclient(name: string, port: number, pcm: string, env: NodeJS.ProcessEnv, nice = 0): SnapClient {
+  const proc = spawn(
+    'nice',
+    ['-n', String(nice), 'snapclient', '-h', '127.0.0.1', '-p', String(port), '--hostID', `bench-${name}`, '--player', 'alsa', '-s', pcm, '--logsink', 'stderr'],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   const c: SnapClient = { name, proc, lateChunkLines: 0, log: [] };
   readline.createInterface({ input: proc.stderr! }).on('line', (l) => {
     if (LATE_CHUNK.test(l)) c.lateChunkLines++;
