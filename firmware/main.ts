@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Controller } from './controller.ts';
 import { exportPlayLog, parseDay } from './extensions/play-log-export.ts';
 import { createLogger } from './util/log.ts';
+import { setProcessNice } from './util/priority.ts';
 
 function port(v: string): number {
   const n = Number(v);
@@ -129,6 +130,11 @@ program.action(async (opts) => {
     process.exit(2);
   }
   const log = createLogger(config.log.level);
+  if (config.audio.priority !== 0) {
+    // before the speaker and capture devices open: the threads their ALSA plugins start take it
+    const p = setProcessNice(config.audio.priority);
+    if (!p.ok) log.warn('running at a lower CPU priority than audio.priority', { nice: p.nice, asked: config.audio.priority, why: p.why });
+  }
   const controller = new Controller(config, log);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -250,6 +250,13 @@ export const ConfigSchema = Type.Object(
         description: "the box's own speaker: auto (the ALSA default device when the machine has a sound card, else the simulated DAC), an ALSA PCM name, sim, sim:<ppm> or none",
       }),
       volume: Type.Integer({ minimum: 0, maximum: 100, default: 60 }),
+      priority: Type.Integer({
+        minimum: -20,
+        maximum: 19,
+        default: -10,
+        description:
+          "the box's CPU priority as a nice value, set before its speaker and capture devices open: its audio comes first on a busy machine; 0 leaves it; raising it needs CAP_SYS_NICE (systemd's Nice= gives it)",
+      }),
       crossfadeMs: Type.Integer({
         minimum: 0,
         maximum: 10000,

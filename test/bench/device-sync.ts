@@ -110,11 +110,8 @@ if (ncPlayers.length) {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NEARCAST_')));
   boxProc = owned(
     spawn(
-      'nice',
+      process.execPath,
       [
-        '-n',
-        String(PLAYER_NICE), // as its systemd unit runs it
-        process.execPath,
         '--import',
         'tsx',
         'firmware/main.ts',
@@ -175,7 +172,7 @@ if (snapPlayers.length) {
       proxies.push(proxy);
       port = proxy.port;
     }
-    // at the nice value a companion asks for by default (`nearcast join --priority`), as the box runs (its systemd unit)
+    // at the nice value the companions and the box ask for by default (`--priority`, `audio.priority`)
     const c = startSnapclient(p, port, 'pulse', rig.env(p), PLAYER_NICE);
     owned(c.proc);
     snapclients.push(c);
