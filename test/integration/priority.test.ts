@@ -23,7 +23,7 @@ describe('CPU priority of the players (box audio.priority, join --priority)', fu
   this.timeout(60_000);
   let dir: string;
   let box: BoxProcess;
-  let comps: CompanionProcess[] = [];
+  const comps: CompanionProcess[] = [];
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-priority-'));
