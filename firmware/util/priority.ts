@@ -14,21 +14,23 @@ export type PriorityResult = { ok: true; nice: number } | { ok: false; nice: num
 /** the nice value an audio player asks for by default */
 export const PLAYER_NICE = -10;
 
-/** Sets the nice value of every thread of this process; on refusal, says why and changes nothing it could avoid. */
+/** Sets the nice value of every thread of this process; on refusal (the first thread already refuses: the rights are the same for all), says why. */
 export function setProcessNice(nice: number): PriorityResult {
   if (!Number.isInteger(nice) || nice < -20 || nice > 19) return { ok: false, nice: currentNice(), why: `nice must be a whole number from -20 to 19, not ${nice}` };
-  const threads = threadIds();
-  try {
-    for (const tid of threads) os.setPriority(tid, nice);
-    return { ok: true, nice };
-  } catch (e) {
-    const code = (e as { info?: { code?: string } }).info?.code ?? (e as NodeJS.ErrnoException).code; // a SystemError keeps errno's name in info
-    const why =
-      code === 'EACCES' || code === 'EPERM'
-        ? `raising it takes CAP_SYS_NICE (root has it) or a nice limit that allows ${nice} (ulimit -e; systemd: Nice=${nice}; pam_limits: "nice ${nice}")`
-        : (e as Error).message;
-    return { ok: false, nice: currentNice(), why };
+  for (const tid of threadIds()) {
+    try {
+      os.setPriority(tid, nice);
+    } catch (e) {
+      const code = (e as { info?: { code?: string } }).info?.code ?? (e as NodeJS.ErrnoException).code; // a SystemError keeps errno's name in info
+      if (code === 'ESRCH' && tid !== 0) continue; // a thread that ended meanwhile
+      const why =
+        code === 'EACCES' || code === 'EPERM'
+          ? `raising it takes CAP_SYS_NICE (root has it) or a nice limit that allows ${nice} (ulimit -e; systemd: Nice=${nice}; pam_limits: "nice ${nice}")`
+          : (e as Error).message;
+      return { ok: false, nice: currentNice(), why };
+    }
   }
+  return { ok: true, nice };
 }
 
 export function currentNice(): number {
