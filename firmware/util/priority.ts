@@ -16,7 +16,7 @@ export const PLAYER_NICE = -10;
 
 /** Sets the nice value of every thread of this process; on refusal (the first thread already refuses: the rights are the same for all), says why. */
 export function setProcessNice(nice: number): PriorityResult {
-  if (!Number.isInteger(nice) || nice < -20 || nice > 19) return { ok: false, nice: currentNice(), why: `nice must be a whole number from -20 to 19, not ${nice}` };
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) return { ok: false, nice: os.getPriority(), why: `nice must be a whole number from -20 to 19, not ${nice}` };
   for (const tid of threadIds()) {
     try {
       os.setPriority(tid, nice);
@@ -27,14 +27,10 @@ export function setProcessNice(nice: number): PriorityResult {
         code === 'EACCES' || code === 'EPERM'
           ? `raising it takes CAP_SYS_NICE (root has it) or a nice limit that allows ${nice} (ulimit -e; systemd: Nice=${nice}; pam_limits: "nice ${nice}")`
           : (e as Error).message;
-      return { ok: false, nice: currentNice(), why };
+      return { ok: false, nice: os.getPriority(), why };
     }
   }
   return { ok: true, nice };
-}
-
-export function currentNice(): number {
-  return os.getPriority();
 }
 
 /** this process's threads (Linux); elsewhere only the calling one (0) */

@@ -3,15 +3,11 @@
 // thread of the process, or, where that is not allowed, one line that says why.
 
 import { expect } from 'chai';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { threadNices } from '../helpers/thread-nices.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
-
-/** the nice value of every thread of a process */
-function threadNices(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).map((t) => Number(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
-}
 
 /** whether this test's processes may raise their priority (root, with CAP_SYS_NICE in its effective set) */
 function mayRaise(): boolean {

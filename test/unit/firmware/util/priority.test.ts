@@ -5,17 +5,18 @@ import { setProcessNice } from '../../../../firmware/util/priority.ts';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const module = path.resolve(here, '../../../../firmware/util/priority.ts');
+const helper = path.resolve(here, '../../../helpers/thread-nices.ts');
 
 /** runs setProcessNice(nice) in a fresh node (with a worker thread started before it) and reports every thread's nice value */
 function inChild(nice: number, prefix: string[] = []) {
   const script = `
     import { Worker } from 'node:worker_threads';
-    import fs from 'node:fs';
     import { setProcessNice } from ${JSON.stringify(module)};
+    import { threadNices } from ${JSON.stringify(helper)};
     const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
     await new Promise((r) => w.once('online', r));
     const result = setProcessNice(${nice});
-    const threads = fs.readdirSync('/proc/self/task').map((t) => Number(fs.readFileSync('/proc/self/task/' + t + '/stat', 'utf8').split(') ')[1].split(' ')[16]));
+    const threads = threadNices();
     console.log(JSON.stringify({ result, threads }));
     process.exit(0);`;
   const [cmd, ...args] = [...prefix, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script];
