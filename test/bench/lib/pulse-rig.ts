@@ -210,7 +210,9 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   proc.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
+  let stopping = false;
   proc.stdout!.on('data', (b: Buffer) => {
+    if (stopping) return; // what parec still flushes after stop() is past the recording's end
     const at = clock();
     out.write(b);
     bytes += b.length;
@@ -225,7 +227,8 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     tailBytes += b.length;
     while (tail[0] && tailBytes - tail[0].length > RIG_RATE * frameBytes) tailBytes -= tail.shift()!.length;
   });
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  // 'close', not 'exit': parec's last reads can still be on their way after it exited
+  const exited = new Promise<void>((r) => proc.once('close', () => r()));
   // the null sink renders `configured latency` ahead of what it counts as played
   const configured: number[] = [];
   const sampleLatency = () =>
@@ -299,7 +302,9 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       if (proc.exitCode === null) {
         proc.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+        if (proc.exitCode === null) proc.kill('SIGKILL');
       }
+      stopping = true;
       await new Promise<void>((r) => out.end(() => r()));
       if (fd !== undefined) {
         closeSync(fd);
