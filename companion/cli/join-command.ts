@@ -268,6 +268,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
       deviceDelayMs: s.deviceDelayMs,
       deviceNoiseMs: s.deviceNoiseUs / 1000,
       deviceSteps: s.deviceSteps,
+      deviceRestarts: s.deviceRestarts,
       devicePpm: s.devicePpm,
       clockOffsetMs: sync.synced ? sync.offsetAt(monotonicUs()) / 1000 : undefined,
       clockDriftPpm: sync.synced ? sync.drift : undefined,

@@ -20,6 +20,8 @@ export interface ListenStatus {
   deviceDelayMs?: number;
   deviceNoiseMs?: number;
   deviceSteps?: number;
+  /** times the device was started afresh before playing: its sound server's report started off (companion/player/report-check.ts) */
+  deviceRestarts?: number;
   devicePpm?: number;
   /** the clock estimate (firmware/wire/clock.ts): box clock − local clock, and its drift */
   clockOffsetMs?: number;

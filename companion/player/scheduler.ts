@@ -35,6 +35,7 @@ import { DeviceClock } from '../../firmware/util/device-clock.ts';
 import { GainRamp } from './gain-ramp.ts';
 import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer.ts';
 import { OutputMap } from './output-map.ts';
+import { ReportCheck } from './report-check.ts';
 
 export { GainRamp } from './gain-ramp.ts';
 
@@ -75,6 +76,7 @@ export interface SchedulerStats {
   bufferedMs: number; // jitter buffer ahead of the play head
   deviceDelayMs: number; // last raw delay reading
   deviceSteps: number; // times the device line moved (stall, xrun, server reschedule)
+  deviceRestarts: number; // times the device was started afresh before playing because its sound server's report started off (report-check.ts)
   deviceNoiseUs: number; // how coarsely the device reports its delay
   devicePpm: number; // device clock vs local clock
 }
@@ -88,6 +90,7 @@ export interface SchedulerEvents {
 }
 
 const HARD_CONFIRM = 5; // consecutive measurements beyond the hard threshold
+const MAX_REPORT_RESTARTS = 2; // a report still off after this many new streams is played on (the model follows it)
 
 export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   readonly format: PcmFormat;
@@ -131,7 +134,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
   private lastFrame: Int16Array;
-  private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, insertedFrames: 0, droppedFrames: 0 };
+  private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, insertedFrames: 0, droppedFrames: 0, deviceRestarts: 0 };
+  /** judges a sound server's report before the first audible frame (null: not needed, or done) */
+  private reportCheck: ReportCheck | null = null;
   /** when the device runs dry without another write (µs, from the last write's status) */
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
@@ -240,6 +245,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     await this.sink.open();
     this.output.reset();
     this.deviceClock.reset();
+    this.reportCheck = this.sink.interpolatedDelay && this.sink.restart ? new ReportCheck(this.rate) : null;
     this.deviceUnderruns = 0;
     this.dryAtUs = Number.NaN;
     this.starvedUs = 0;
@@ -403,6 +409,16 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       }
       return this.idleWaitMs;
     }
+    if (this.reportCheck) {
+      // nothing audible until a sound server's report is judged; one that started off gets a new stream
+      const verdict = this.reportCheck.verdict;
+      if (verdict === 'pending') {
+        await this.writeSilence(this.blockFrames);
+        return 0;
+      }
+      if (verdict === 'restart' && this.counters.deviceRestarts < MAX_REPORT_RESTARTS) return this.restartDevice();
+      this.reportCheck = null;
+    }
     const target = tNext + this.offsetUs; // stream time the next written frame would carry
     const need = this.framesOf(first - target);
     if (need > 0) {
@@ -416,6 +432,17 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.state = 'playing';
     this.audibleSinceUs = this.now();
     this.emit('started', { firstFrameOutUs: tNext });
+    return 0;
+  }
+
+  /** Starts the device afresh (its report started off, report-check.ts) and primes it again. */
+  private async restartDevice(): Promise<number> {
+    await this.sink.restart!();
+    this.counters.deviceRestarts++;
+    this.deviceClock.reset();
+    this.reportCheck = new ReportCheck(this.rate);
+    this.dryAtUs = Number.NaN;
+    this.state = 'waiting';
     return 0;
   }
 
@@ -513,6 +540,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.noteDry(this.now());
     }
     this.dryAtUs = st.atUs + this.usOf(st.delayFrames);
+    this.reportCheck?.observe(st.atUs, this.output.framesWritten - st.delayFrames);
     if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {
       // the device's line stepped (on a sound server often an error of its report that comes back
       // within seconds): worked off at the settling rate, never a resync unless beyond hardThresholdUs

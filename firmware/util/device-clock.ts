@@ -36,6 +36,8 @@
 // Coordinates inside a segment are relative to its first reading (t in seconds,
 // consumed minus nominalRate·t in frames) so the running sums stay small and exact.
 
+import { LineSums, type Point } from './line-sums.ts';
+
 export interface DeviceClockOptions {
   /** nominal frames per second */
   rate: number;
@@ -53,43 +55,13 @@ export interface DeviceClockOptions {
   stepConfirmUs?: number;
 }
 
-interface Reading {
-  t: number; // s since segment origin
-  y: number; // consumed − nominal·t, frames
-}
+/** t: s since the segment's origin; y: consumed − nominal·t, frames */
+type Reading = Point;
 
 export interface ClockStep {
   /** how far the device moved, frames (positive: it consumed more than predicted) */
   frames: number;
   atUs: number;
-}
-
-/** Sums over a window of readings for a least-squares line y = a + b·t. */
-class LineSums {
-  n = 0;
-  t = 0;
-  y = 0;
-  tt = 0;
-  ty = 0;
-  add(r: Reading, sign: 1 | -1): void {
-    this.n += sign;
-    this.t += sign * r.t;
-    this.y += sign * r.y;
-    this.tt += sign * r.t * r.t;
-    this.ty += sign * r.t * r.y;
-  }
-  clear(): void {
-    this.n = this.t = this.y = this.tt = this.ty = 0;
-  }
-  slope(): number {
-    const den = this.n * this.tt - this.t * this.t;
-    return den > 0 ? (this.n * this.ty - this.t * this.y) / den : 0;
-  }
-  /** the least-squares line's value at t (needs n ≥ 1) */
-  at(t: number): number {
-    const b = this.slope();
-    return (this.y - b * this.t) / this.n + b * t;
-  }
 }
 
 export class DeviceClock {

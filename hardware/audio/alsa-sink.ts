@@ -93,6 +93,17 @@ export class AlsaSink implements PcmSink {
     }
   }
 
+  /** the delay is a sound server's interpolation (an external I/O plugin such as `pulse`), after open */
+  get interpolatedDelay(): boolean {
+    return this.opened?.pcmType === SND_PCM_TYPE_IOPLUG;
+  }
+
+  /** Drops what is queued and prepares the device again (ALSA's `pulse`: a new stream). */
+  async restart(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    await this.call('restart', {});
+  }
+
   /** what a player should keep queued here (after open); undefined: its default */
   get preferredQueueMs(): number | undefined {
     return this.queueMs;

@@ -36,6 +36,7 @@ export type AlsaOperations = {
   write: { request: AlsaWriteRequest; result: AlsaStatus };
   status: { request: object; result: AlsaStatus };
   drain: { request: object; result: null };
+  restart: { request: object; result: null };
   close: { request: object; result: null };
 };
 
@@ -140,6 +141,16 @@ function drain(): null {
   return null;
 }
 
+/** Drops what is queued and prepares the PCM again: the next write starts it afresh. */
+function restart(): null {
+  const p = requirePcm();
+  const rc = snd.drop(p) as number;
+  if (rc < 0) fail('snd_pcm_drop', rc);
+  const pr = snd.prepare(p) as number;
+  if (pr < 0) fail('snd_pcm_prepare', pr);
+  return null;
+}
+
 /** Stops at once (queued frames are dropped) and releases the device. */
 function closePcm(): null {
   if (pcm === null) return null;
@@ -151,4 +162,4 @@ function closePcm(): null {
   return null;
 }
 
-serveRpc<AlsaOperations>({ open, write, status, drain, close: closePcm });
+serveRpc<AlsaOperations>({ open, write, status, drain, restart, close: closePcm });

@@ -23,7 +23,16 @@ export interface PcmSink {
    * Undefined: the player's default.
    */
   readonly preferredQueueMs?: number;
+  /**
+   * true when the delay read is a sound server's client-side interpolation (ALSA's
+   * external I/O plugins, `pulse`): it can start several ms off and wander for
+   * seconds, so a player checks it before anything is audible
+   * (companion/player/report-check.ts)
+   */
+  readonly interpolatedDelay?: boolean;
   open(): Promise<void>;
+  /** Drops what is queued and starts afresh (a sound server: a new stream). */
+  restart?(): Promise<void>;
   /**
    * Queues interleaved signed 16-bit frames. Resolves once the device accepted all of
    * them (it may wait while the device buffer is full) with the status right after.

@@ -14,8 +14,14 @@ export interface FakeSinkOptions {
   ppm?: number; // device clock error vs the local clock (+ = consumes faster)
   capacityFrames?: number; // device buffer (default 0.5 s)
   clocked?: boolean; // false models a paced file/null plugin (same behaviour, other label)
-  /** error added to each delay reading at local time t, µs (a sound server's coarse, jumpy reports) */
-  reportErrorUs?: (tUs: number) => number;
+  /**
+   * error added to each delay reading at local time t, µs (a sound server's coarse, jumpy
+   * reports); `stream` counts restarts, `streamStartUs` is when the current run of the
+   * stream began playing (NaN before)
+   */
+  reportErrorUs?: (tUs: number, stream: number, streamStartUs: number) => number;
+  /** says its delay is a sound server's interpolation, and can be restarted (a new stream) */
+  interpolatedDelay?: boolean;
   /** true: running dry is not reported as an underrun (PulseAudio's ALSA plugin without handle_underrun) */
   silentUnderruns?: boolean;
 }
@@ -29,7 +35,10 @@ export class FakeSink implements PcmSink {
   readonly name = 'fake';
   readonly format: PcmFormat;
   readonly clocked: boolean;
+  readonly interpolatedDelay: boolean;
   underruns = 0;
+  /** restart() calls: the stream the reports come from */
+  restarts = 0;
   opened = false;
   closed = false;
   readonly segments: Segment[] = [];
@@ -40,7 +49,8 @@ export class FakeSink implements PcmSink {
   private written = 0;
   private consumed = 0;
   private running = false;
-  private readonly reportErrorUs: (tUs: number) => number;
+  private readonly reportErrorUs: (tUs: number, stream: number, streamStartUs: number) => number;
+  private streamStartUs = Number.NaN;
   private readonly silentUnderruns: boolean;
   private reportedUnderruns = 0;
 
@@ -48,6 +58,7 @@ export class FakeSink implements PcmSink {
     this.format = opts.format;
     this.now = opts.now;
     this.clocked = opts.clocked ?? true;
+    this.interpolatedDelay = opts.interpolatedDelay ?? false;
     this.fps = (opts.format.sampleRate * (1 + (opts.ppm ?? 0) * 1e-6)) / 1e6;
     this.capacity = opts.capacityFrames ?? Math.round(opts.format.sampleRate / 2);
     this.data = new Int16Array(opts.format.sampleRate * opts.format.channels);
@@ -76,6 +87,15 @@ export class FakeSink implements PcmSink {
     }
   }
 
+  /** What was queued and not played is dropped (it never leaves); the next write starts afresh. */
+  async restart(): Promise<void> {
+    this.advance();
+    this.written = this.consumed;
+    this.running = false;
+    this.restarts++;
+    this.streamStartUs = Number.NaN;
+  }
+
   /** Device hiccup: the play head stands still for `us` from now. */
   stall(us: number): void {
     this.advance();
@@ -85,7 +105,7 @@ export class FakeSink implements PcmSink {
   async status(): Promise<SinkStatus> {
     this.advance();
     const t = this.now();
-    const error = Math.round((this.reportErrorUs(t) * this.format.sampleRate) / 1e6);
+    const error = Math.round((this.reportErrorUs(t, this.restarts, this.streamStartUs) * this.format.sampleRate) / 1e6);
     return { delayFrames: Math.max(0, this.written - this.consumed + error), atUs: t, underruns: this.reportedUnderruns };
   }
 
@@ -103,6 +123,7 @@ export class FakeSink implements PcmSink {
     if (!this.running) {
       this.segments.push({ frame: this.written, timeUs: this.now() });
       this.running = true;
+      if (Number.isNaN(this.streamStartUs)) this.streamStartUs = this.now();
     }
     if ((this.written + n) * ch > this.data.length) {
       const bigger = new Int16Array(Math.max(this.data.length * 2, (this.written + n) * ch));

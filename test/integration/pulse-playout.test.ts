@@ -62,11 +62,20 @@ describe('playout on a clocked ALSA device (PulseAudio null sink through the pul
     try {
       await sched.start();
       const base = monotonicUs() + 300_000;
-      const clickAt = 1_000_000; // 1 s into the stream
-      // the whole 2 s stream up front: the jitter buffer holds it, the scheduler paces it
-      for (let k = 0; k < 100; k++) sched.push({ playAt: base + k * 20_000, pcm: chunkWithClick(k * 20_000 === clickAt), seq: k, source: k * CHUNK });
+      // 6 s into the stream: the player holds its first audible frame until the sound server's
+      // report has been judged (1.3 s; again after each of up to two restarts)
+      const clickAt = 6_000_000;
+      // a 7 s stream, each chunk pushed a second ahead of its time as from the network
+      let next = 0;
+      const feed = () => {
+        for (; next < 350 && base + next * 20_000 < monotonicUs() + 1e6; next++)
+          sched.push({ playAt: base + next * 20_000, pcm: chunkWithClick(next * 20_000 === clickAt), seq: next, source: next * CHUNK });
+      };
+      feed();
+      const feeder = setInterval(feed, 20);
       const poll = setInterval(() => void sink.status().then((s) => queued.push(s.delayFrames)), 50);
-      await new Promise((r) => setTimeout(r, 2000)); // stop before the stream runs out (that would be an underrun)
+      await new Promise((r) => setTimeout(r, 6800)); // stop before the stream runs out (that would be an underrun)
+      clearInterval(feeder);
       clearInterval(poll);
       await sched.stop();
 

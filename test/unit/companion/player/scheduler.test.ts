@@ -359,6 +359,49 @@ describe('PlayoutScheduler', () => {
     expect(s.droppedFrames + s.insertedFrames, 'frames corrected in 20 s').to.be.at.most(0.001 * 20 * RATE);
   });
 
+  // ALSA's `pulse` PCM after a late first timing update (companion/player/report-check.ts):
+  // the report holds still for 0.3 s, then runs 1500 ppm off for seconds
+  const lateStart = (tUs: number, start: number) => (Number.isNaN(start) ? 0 : Math.max(0, tUs - start - 300_000) * 1.5e-3);
+  const fine = (tUs: number) => Math.sin(tUs / 7e3) * 10;
+
+  it("a sound server's report that starts off gets a new stream before anything is audible: one restart, then on time", async function () {
+    this.timeout(60_000);
+    r = rig({ baseInMs: 200, sink: { interpolatedDelay: true, reportErrorUs: (t, stream, start) => (stream === 0 ? lateStart(t, start) : fine(t)) } });
+    await r.sched.start();
+    await r.clock.tickAsync(6000);
+    const s = r.sched.stats();
+    expect(s.deviceRestarts, 'device restarts').to.equal(1);
+    expect(r.sink.restarts).to.equal(1);
+    const errs = errors(r);
+    expect(errs.length, 'stream frames played').to.be.above(10);
+    expect(maxAbs(errs), `output error from the first audible frame, µs (max of ${errs.length})`).to.be.at.most(100);
+    expect(s.resyncs, 'resyncs').to.equal(0);
+  });
+
+  it("a sound server's sane report is played on after 1.3 s of readings, without a restart", async function () {
+    this.timeout(60_000);
+    r = rig({ baseInMs: 200, sink: { interpolatedDelay: true, reportErrorUs: fine } });
+    const started: number[] = [];
+    r.sched.on('started', () => started.push(r!.now()));
+    await r.sched.start();
+    await r.clock.tickAsync(3000);
+    expect(r.sched.stats().deviceRestarts).to.equal(0);
+    expect(started, 'audible from').to.have.length(1);
+    expect((itemAt(started, 0, 'start') - 1e9) / 1e6, 's after start').to.be.within(1.3, 1.45);
+    expect(maxAbs(errors(r)), 'output error, µs').to.be.at.most(100);
+  });
+
+  it('a report still off after two new streams is played on: the model follows it', async function () {
+    this.timeout(60_000);
+    r = rig({ baseInMs: 200, sink: { interpolatedDelay: true, reportErrorUs: (t, _stream, start) => lateStart(t, start) } });
+    await r.sched.start();
+    await r.clock.tickAsync(6000);
+    const s = r.sched.stats();
+    expect(s.deviceRestarts).to.equal(2);
+    expect(s.state).to.equal('playing');
+    expect(errors(r).length, 'stream frames played').to.be.above(10);
+  });
+
   it('a resync names its cause: a device that stalled on its own is not a starved player; a player that was not writing (its process starved) is', async function () {
     this.timeout(30_000);
     r = rig({ baseInMs: 200 });
