@@ -137,6 +137,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, insertedFrames: 0, droppedFrames: 0, deviceRestarts: 0 };
   /** judges a sound server's report before the first audible frame (null: not needed, or done) */
   private reportCheck: ReportCheck | null = null;
+  private reportRestarts = 0; // device restarts since start(), for the report check
   /** when the device runs dry without another write (µs, from the last write's status) */
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
@@ -246,6 +247,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.output.reset();
     this.deviceClock.reset();
     this.reportCheck = this.sink.interpolatedDelay && this.sink.restart ? new ReportCheck(this.rate) : null;
+    this.reportRestarts = 0;
     this.deviceUnderruns = 0;
     this.dryAtUs = Number.NaN;
     this.starvedUs = 0;
@@ -416,7 +418,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
         await this.writeSilence(this.blockFrames);
         return 0;
       }
-      if (verdict === 'restart' && this.counters.deviceRestarts < MAX_REPORT_RESTARTS) return this.restartDevice();
+      if (verdict === 'restart' && this.reportRestarts < MAX_REPORT_RESTARTS) return this.restartDevice();
       this.reportCheck = null;
     }
     const target = tNext + this.offsetUs; // stream time the next written frame would carry
@@ -438,6 +440,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   /** Starts the device afresh (its report started off, report-check.ts) and primes it again. */
   private async restartDevice(): Promise<number> {
     await this.sink.restart!();
+    this.reportRestarts++;
     this.counters.deviceRestarts++;
     this.deviceClock.reset();
     this.reportCheck = new ReportCheck(this.rate);

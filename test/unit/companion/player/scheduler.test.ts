@@ -400,6 +400,11 @@ describe('PlayoutScheduler', () => {
     expect(s.deviceRestarts).to.equal(2);
     expect(s.state).to.equal('playing');
     expect(errors(r).length, 'stream frames played').to.be.above(10);
+    // started again (the player restarted it): the check and its two restarts come again
+    await r.sched.stop();
+    await r.sched.start();
+    await r.clock.tickAsync(6000);
+    expect(r.sched.stats().deviceRestarts, 'restarts in all').to.equal(4);
   });
 
   it('a resync names its cause: a device that stalled on its own is not a starved player; a player that was not writing (its process starved) is', async function () {
