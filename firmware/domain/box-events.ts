@@ -33,7 +33,7 @@ export interface BoxEventMap {
   /** the sources the owner may switch to changed (a station added or removed): Home Assistant's select is announced again */
   sources: [string[]];
   /** the track listeners hear now (emitted when it starts being heard) */
-  track: [{ track: TrackSummary | null; kind: PlayedAs['kind']; playlist: string | null }];
+  track: [{ track: TrackSummary | null; kind: PlayedAs['kind']; playlist: string | null /** wall clock, ms: when listeners hear it */; at?: number }];
   share: [ShareState];
   join: [{ id: string; name: string }];
   leave: [{ id: string; name: string; reason: string }];
@@ -106,11 +106,12 @@ export function announceDomainEvents(events: BoxEvents, parts: DomainParts): voi
   playback.on('volume', (v) => events.emit('volume', v));
   playback.on('sources', (list) => events.emit('sources', list));
   playback.on('problem', (message) => events.emit('error', { message }));
-  playback.on('track', (t, as) =>
+  playback.on('track', (t, as, at) =>
     events.emit('track', {
       track: t && { id: t.id, title: t.title, artist: t.artist, album: t.album, durationMs: t.durationMs },
       kind: as.kind,
       playlist: as.playlist,
+      at,
     }),
   );
   shareWindow.on('change', (s: ShareState) => {

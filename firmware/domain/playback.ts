@@ -40,8 +40,12 @@ export interface PlaybackEvents {
   change: [];
   /** the box volume changed: it sets the box's own speaker, the stream stays at full scale */
   volume: [number];
-  /** the track listeners hear changed (emitted when it starts being heard), and what it plays as */
-  track: [Track | null, PlayedAs];
+  /**
+   * the track listeners hear changed (emitted when it starts being heard), what it plays as,
+   * and the wall-clock instant (ms) it was scheduled to be heard: a timer that fired late
+   * (a busy event loop) does not move it
+   */
+  track: [Track | null, PlayedAs, number];
   /** what selectSource accepts changed (the owner added or removed a station) */
   sources: [string[]];
   /** something the owner should know (a programme's station the box does not know) */
@@ -304,7 +308,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       this.heardTimer = null;
       this.heard = track;
       this.heardAs = playedAs;
-      this.emit('track', track, playedAs);
+      const lateMs = Math.max(0, (this.options.clock() - e.playAt) / 1000);
+      this.emit('track', track, playedAs, this.wallNow() - lateMs);
       this.emit('change');
     }, delayMs);
     this.heardTimer.unref();

@@ -40,7 +40,7 @@ interface Current {
 export class PlayLog implements Extension {
   readonly name = 'play-log';
   private current: Current | null = null;
-  private readonly onTrack = ({ track, kind, playlist }: BoxEventMap['track'][0]) => this.startItem(track, kind, playlist);
+  private readonly onTrack = ({ track, kind, playlist, at }: BoxEventMap['track'][0]) => this.startItem(track, kind, playlist, at);
   private readonly onChanged = () => this.followPlayingState();
   private readonly onAnnouncement = (a: BoxEventMap['announcement'][0]) => {
     if ((a.state === 'done' || a.state === 'failed') && typeof a.startedAt === 'number' && typeof a.endedAt === 'number' && a.startedAt > 0) {
@@ -76,10 +76,11 @@ export class PlayLog implements Extension {
     this.options.events.on('announcement', this.onAnnouncement);
   }
 
-  private startItem(track: TrackSummary | null, kind: PlayedKind, playlist: string | null): void {
-    this.finishItem();
+  /** `at`: when listeners began to hear it (the bus's scheduled instant), never later than now */
+  private startItem(track: TrackSummary | null, kind: PlayedKind, playlist: string | null, at?: number): void {
+    const now = typeof at === 'number' && Number.isFinite(at) ? Math.min(at, this.now) : this.now;
+    this.finishItem(now);
     if (!track) return;
-    const now = this.now;
     this.current = {
       summary: track,
       kind,
@@ -105,11 +106,11 @@ export class PlayLog implements Extension {
     }
   }
 
-  private finishItem(): void {
+  private finishItem(endAt = this.now): void {
     const item = this.current;
     this.current = null;
     if (!item) return;
-    const now = this.now;
+    const now = Math.max(endAt, item.startedAt, item.playingSince ?? item.startedAt);
     const playedMs = Math.round(item.playedMs + (item.playingSince !== null ? now - item.playingSince : 0));
     if (playedMs <= 0) return; // never heard: nothing played
     const track = this.options.track(item.summary.id);

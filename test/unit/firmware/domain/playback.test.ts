@@ -49,15 +49,17 @@ describe('Playback', () => {
   };
 
   it('plays a requested track now and reports it once listeners hear it (at its playAt)', () => {
-    const { pb, engine, lib } = setup();
+    const { pb, engine, lib, setNow } = setup();
     const heard = sinon.spy();
     pb.on('track', heard);
     pb.playNow(lib.get('b')!);
     expect(engine.setSource.calledOnceWith({ kind: 'file', path: '/m/b.flac', trackId: 'b' })).to.equal(true);
     engine.emit('track', { trackId: 'b', spec: null, playAt: 1_400_000 });
     expect(heard.called).to.equal(false);
+    setNow(1_650_000); // the timer fires 250 ms after the instant (a busy event loop)
     clock.tick(400);
     expect(heard.firstCall.args[0].title).to.equal('Café Olé');
+    expect(heard.firstCall.args[2], 'the wall-clock instant it was scheduled for').to.equal(Date.now() - 250);
     expect(pb.nowPlaying().track?.id).to.equal('b');
   });
 

@@ -71,6 +71,21 @@ describe('PlayLog (every item that played, one line each)', () => {
     expect(told).to.deep.equal([line]);
   });
 
+  it('an item runs from the instant it was scheduled to be heard, not from when a late event arrived', () => {
+    const { events, written, state } = setup();
+    const t0 = state.now;
+    events.emit('track', { track: summary(moon), kind: 'song', playlist: null, at: t0 - 400 }); // the event loop was 400 ms late
+    state.now += 3_000;
+    events.emit('track', { track: summary(cafe), kind: 'jingle', playlist: null, at: t0 + 2_600 }); // and 400 ms late again
+    state.now += 1_000;
+    events.emit('track', { track: summary(moon), kind: 'song', playlist: null, at: t0 + 9_000 }); // an instant not yet reached is taken as now
+    const lines = written.map((w) => w.record);
+    expect(lines.map((l) => [l.title, l.playedMs, Date.parse(l.start) - t0, Date.parse(l.end) - t0])).to.deep.equal([
+      ['Moon River', 3_000, -400, 2_600],
+      ['Café Olé', 1_400, 2_600, 4_000],
+    ]);
+  });
+
   it('stopping ends the item playing; an item never heard (skipped while paused) is not logged', () => {
     const { events, written, state, log } = setup();
     state.playing = false;
