@@ -78,7 +78,9 @@ describe('live input on time (capture through `pulse`, box speaker and companion
         ['expected', 'box'],
         ['expected', 'nc1'],
       ],
-      { references: { expected }, maxLagMs: 100 },
+      // quarter-second windows: a window over which the capture is being resampled (its clock
+      // moved) still correlates, where a half-second one smeared and counted as no measurement
+      { references: { expected }, maxLagMs: 100, windowMs: 250 },
     );
     const lines = report.pairs.map((p) => {
       const series = p.windows.map(([, ms]) => (Number.isNaN(ms) ? '·' : ms.toFixed(2))).join(' ');
@@ -90,7 +92,7 @@ describe('live input on time (capture through `pulse`, box speaker and companion
     // bounds hold what is achieved even then, so that a regression fails — the old elastic
     // buffer played ~95 ms late.
     for (const p of report.pairs) {
-      expect(p.all.n, what).to.be.at.least(8);
+      expect(p.all.n, what).to.be.at.least(16);
       expect(Math.abs(p.all.meanMs), `${p.b} mean offset; ${what}`).to.be.at.most(15);
       expect(p.all.p50, `${p.b} p50; ${what}`).to.be.at.most(15);
     }
