@@ -205,9 +205,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     return out;
   }
 
-  close(): void {
+  /** Stops reading and closes the device; the promise settles once the device is closed (the engine need not wait). */
+  close(): Promise<void> {
     this.closed = true;
-    void this.device.close();
+    return this.device.close().catch(() => undefined);
   }
 
   // ---- the device side

@@ -14,8 +14,13 @@
 //
 // So each block gives one point: its earliest read, placed by the median of the delays
 // the device reported at such reads over the last `medianOf` blocks (the distance from
-// the envelope to the capture, which the count alone cannot tell). A hardware device,
-// whose report is exact, gives the same line as before, a point per block.
+// the envelope to the capture, which the count alone cannot tell).
+//
+// Reads that find a backlog — more than `backlogUs` captured and not read: a stream's
+// first half second on PulseAudio hands over ~150 ms at once, and a reader that was
+// stalled finds the frames of its stall — return early, not on the envelope; their own
+// report is then mostly the backlog, which is counted exactly. Such a reading is passed
+// on as it is, and it neither joins a block nor the median.
 
 export interface CapturePoint {
   atUs: number;
@@ -32,12 +37,15 @@ export interface ReadEnvelopeOptions {
   blockUs?: number;
   /** the distance to the capture is the median of this many blocks' reports (default 40: 20 s) */
   medianOf?: number;
+  /** a reading with more than this captured and not read found a backlog (default 50 ms) */
+  backlogUs?: number;
 }
 
 export class ReadEnvelope {
   private readonly rate: number;
   private readonly blockUs: number;
   private readonly medianOf: number;
+  private readonly backlogFrames: number;
   private readonly delays: number[] = [];
   private originUs = Number.NaN;
   private blockStartUs = Number.NaN;
@@ -48,6 +56,7 @@ export class ReadEnvelope {
     this.rate = o.rate;
     this.blockUs = o.blockUs ?? 500_000;
     this.medianOf = Math.max(1, Math.round(o.medianOf ?? 40));
+    this.backlogFrames = (o.rate * (o.backlogUs ?? 50_000)) / 1e6;
     if (!(this.blockUs > 0)) throw new RangeError(`read envelope: blockUs must be positive, got ${o.blockUs}`);
   }
 
@@ -59,6 +68,12 @@ export class ReadEnvelope {
   add(atUs: number, read: number, delayFrames: number): CapturePoint | null {
     if (!Number.isFinite(atUs) || !Number.isFinite(read)) return null;
     const delay = Number.isFinite(delayFrames) && delayFrames >= 0 ? delayFrames : 0;
+    if (delay > this.backlogFrames) {
+      // a backlog: this read came early; the block starts again after it
+      this.originUs = Number.NaN;
+      this.best = null;
+      return { atUs, read, delayFrames: delay };
+    }
     if (Number.isNaN(this.originUs)) {
       this.originUs = atUs;
       this.blockStartUs = atUs;

@@ -37,6 +37,19 @@ describe('ReadEnvelope (the capture clock points of a sound server)', () => {
     ).to.equal(true);
   });
 
+  it('a read that finds a backlog (a stream starting, a stalled reader) is passed on with its own report, outside the median', () => {
+    const env = new ReadEnvelope({ rate: 48000, blockUs: 100_000, medianOf: 5 });
+    // PulseAudio hands over ~150 ms at a record stream's start: reads return at once while it drains
+    const backlog = [0, 5, 10].map((ms, k) => env.add(ms * 1000, 960 * (k + 1), 48 * (150 - 15 * k)));
+    expect(backlog.map((p) => p?.delayFrames)).to.deep.equal([7200, 6480, 5760]);
+    const first = env.add(200_000, 9600, 480); // drained: 10 ms held
+    expect(first).to.deep.equal({ atUs: 200_000, read: 9600, delayFrames: 480 });
+    const later: Array<number | undefined> = [];
+    for (let k = 1; k <= 12; k++) later.push(env.add(200_000 + k * 20_000, 9600 + k * 960, k === 8 ? 4800 : 480)?.delayFrames);
+    // the backlog's reports never entered the median; the stalled read at k = 8 is passed on as it is
+    expect(later.filter((d) => d !== undefined)).to.deep.equal([480, 4800, 480]);
+  });
+
   it('ignores readings it cannot use and refuses bad options', () => {
     const env = new ReadEnvelope({ rate: 48000 });
     expect(env.add(Number.NaN, 960, 0)).to.equal(null);
