@@ -59,7 +59,8 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
       clearInterval(timer);
       // closed before the sound server goes: one run of this test alone, under load, hung at
       // exit with the capture worker's libpulse threads waiting on a lock, the server gone
-      await src.close();
+      src.close();
+      await src.deviceClosed();
       player.kill('SIGKILL');
     }
     expect(errors).to.deep.equal([]);

@@ -205,10 +205,17 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     return out;
   }
 
-  /** Stops reading and closes the device; the promise settles once the device is closed (the engine need not wait). */
-  close(): Promise<void> {
+  private closing: Promise<void> = Promise.resolve();
+
+  /** Stops reading and closes the device (deviceClosed() settles once it is). */
+  close(): void {
     this.closed = true;
-    return this.device.close().catch(() => undefined);
+    this.closing = this.device.close().catch(() => undefined);
+  }
+
+  /** settles once the device closed by close() is closed */
+  deviceClosed(): Promise<void> {
+    return this.closing;
   }
 
   // ---- the device side
