@@ -7,8 +7,6 @@ import type { CaptureOpened, CaptureOperations, CaptureSampleFormat } from './al
 
 const SND_PCM_TYPE_FILE = 3;
 const SND_PCM_TYPE_NULL = 4;
-/** an I/O plugin (`pulse`, PipeWire's ALSA plugin): its delay is a sound server's interpolation */
-const SND_PCM_TYPE_IOPLUG = 28;
 
 /** how long a close may wait for a read that never returns before the worker is terminated */
 const CLOSE_TIMEOUT_MS = 1000;
@@ -24,20 +22,10 @@ export interface CaptureReading {
 }
 
 /** What a capture source needs of a device: the ALSA one, or a test's. */
-export interface CaptureOpenInfo {
-  rate: number;
-  clocked: boolean;
-  periodFrames: number;
-  interpolatedDelay?: boolean;
-}
-
 export interface CaptureDevice {
   readonly name: string;
-  /**
-   * opens the PCM; resolves with the negotiated rate, whether the device keeps its own time,
-   * and whether its delay report is a sound server's interpolation rather than the device's pointer
-   */
-  open(): Promise<CaptureOpenInfo>;
+  /** opens the PCM; resolves with the negotiated rate and whether the device keeps its own time */
+  open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }>;
   /** reads up to `frames` frames as s16 stereo (fewer at the end of a file-backed PCM) */
   read(frames: number): Promise<Int16Array>;
   /** the reading taken with the last read; a device without one is read as "captured when the read returned" */
@@ -57,7 +45,7 @@ export class AlsaCapture implements CaptureDevice {
     if (!name) throw new Error('AlsaCapture: PCM name is empty');
   }
 
-  async open(): Promise<CaptureOpenInfo> {
+  async open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }> {
     if (this.worker) throw new Error(`AlsaCapture '${this.name}': already open`);
     const worker = WorkerRpc.start<CaptureOperations>('audio/alsa-capture-worker', `ALSA capture '${this.name}'`);
     this.worker = worker;
@@ -68,7 +56,7 @@ export class AlsaCapture implements CaptureDevice {
       throw e;
     }
     const { rate, pcmType, periodFrames } = this.opened;
-    return { rate, clocked: pcmType !== SND_PCM_TYPE_FILE && pcmType !== SND_PCM_TYPE_NULL, periodFrames, interpolatedDelay: pcmType === SND_PCM_TYPE_IOPLUG };
+    return { rate, clocked: pcmType !== SND_PCM_TYPE_FILE && pcmType !== SND_PCM_TYPE_NULL, periodFrames };
   }
 
   async read(frames: number): Promise<Int16Array> {

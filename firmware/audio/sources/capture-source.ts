@@ -5,10 +5,7 @@
 // The device delivers periods on its own crystal. Each read comes with a reading
 // (when it returned, how many frames the device still held), and a capture clock —
 // the same filtered line the players fit to their output device (DeviceClock) —
-// gives the frame that was being captured at any instant. A sound server's report
-// (an I/O plugin such as `pulse`) moves by milliseconds in steps: there the clock
-// takes the earliest read of each half second instead, placed by the recent reports
-// (read-envelope.ts). The engine asks for the
+// gives the frame that was being captured at any instant. The engine asks for the
 // frames of a chunk slot `inputDelayUs` after the slot began, naming the slot's
 // instant; the source hands out the frames captured at that instant. Small
 // departures (the capture crystal against the box clock) are corrected by
@@ -22,8 +19,7 @@
 
 import { EventEmitter } from 'node:events';
 import { DeviceClock } from '../../util/device-clock.ts';
-import { ReadEnvelope } from './read-envelope.ts';
-import type { CaptureDevice, CaptureOpenInfo } from '../../../hardware/audio/alsa-capture.ts';
+import type { CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
 import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
 import { monotonicUs } from '../../util/time.ts';
 import type { PcmSource } from '../types.ts';
@@ -91,7 +87,6 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private deviceRate = 0;
   private readTotal = 0; // frames read from the device since it opened: the buffer ends at this index
   private captureClock: DeviceClock | null = null;
-  private envelope: ReadEnvelope | null = null;
   private overrunsSeen = 0;
   private primed = false;
   private correcting = false;
@@ -227,7 +222,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         const info = await this.device.open();
         if (this.closed) break;
         this.deviceRate = info.rate;
-        this.restartTiming(info.rate, info.interpolatedDelay === true);
+        this.restartTiming(info.rate);
         this.up = true;
         backoff = this.retryMs[0];
         this.emit('device-ok', { device: this.device.name, rate: info.rate, clocked: info.clocked });
@@ -245,7 +240,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     }
   }
 
-  private async readLoop(info: CaptureOpenInfo): Promise<void> {
+  private async readLoop(info: { rate: number; clocked: boolean; periodFrames: number }): Promise<void> {
     const period = Math.max(64, Math.min(info.periodFrames || 480, Math.round(info.rate / 50)));
     const startUs = this.clock();
     let captured = 0;
@@ -279,7 +274,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     }
   }
 
-  private restartTiming(rate: number, interpolatedDelay: boolean): void {
+  private restartTiming(rate: number): void {
     this.chunks = [];
     this.head = 0;
     this.level = 0;
@@ -289,7 +284,6 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.deviceDelayMaxUs = 0;
     this.primed = false;
     this.captureClock = new DeviceClock({ rate });
-    this.envelope = interpolatedDelay ? new ReadEnvelope({ rate }) : null;
   }
 
   private observe(reading: { atUs: number; delayFrames: number; overruns: number } | null): void {
@@ -299,15 +293,12 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       // the device lost frames: the count no longer lines up with the old line
       this.overrunsSeen = reading.overruns;
       captureClock.restart();
-      this.envelope?.restart();
       this.primed = false;
     }
     const delay = reading && Number.isFinite(reading.delayFrames) ? reading.delayFrames : 0;
     this.deviceDelayMaxUs = Math.max((delay * 1e6) / this.deviceRate, this.deviceDelayMaxUs * DELAY_MAX_DECAY);
-    const atUs = reading?.atUs ?? this.clock();
-    const point = this.envelope ? this.envelope.add(atUs, this.readTotal, delay) : { atUs, read: this.readTotal, delayFrames: delay };
     // frames captured by then = read + still held by the device (a negative delay for the playback-side model)
-    if (point) captureClock.observe(point.atUs, point.read, -point.delayFrames);
+    captureClock.observe(reading?.atUs ?? this.clock(), this.readTotal, -delay);
   }
 
   private push(pcm: Int16Array): void {
