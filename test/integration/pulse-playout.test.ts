@@ -98,7 +98,7 @@ describe('playout on a clocked ALSA device (PulseAudio null sink through the pul
       // (more than the ±15 ms allowed below, so that a player ignoring the delay would fail; a
       // machine running two suites at once left 28.5 ms queued on average)
       expect(meanQueuedMs, 'audio queued in the device while playing, ms').to.be.greaterThan(20);
-      expect(error, `click out ${error.toFixed(1)} ms after its playAt with ${meanQueuedMs.toFixed(0)} ms queued`).to.be.within(-15, 15);
+      expect(error, `click out ${error.toFixed(1)} ms after its playAt with ${meanQueuedMs.toFixed(0)} ms queued; player ${JSON.stringify(sched.stats())}`).to.be.within(-15, 15);
       expect(sched.stats().underruns).to.equal(0);
     } finally {
       await rec.stop();
