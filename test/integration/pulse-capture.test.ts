@@ -53,8 +53,11 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     src.on('device-error', (e) => errors.push(e.message));
     const chunks: Int16Array[] = [];
     const timer = setInterval(() => chunks.push(src.read(960)), 20);
+    let underrunsBefore = Number.NaN;
     try {
-      await new Promise((r) => setTimeout(r, 5000)); // the last second is judged: the capture clock has settled by then
+      await new Promise((r) => setTimeout(r, 4000)); // the last second is judged: the capture clock has settled by then
+      underrunsBefore = src.stats.underruns;
+      await new Promise((r) => setTimeout(r, 1000));
     } finally {
       clearInterval(timer);
       // closed before the sound server goes: one run of this test alone, under load, hung at
@@ -81,9 +84,11 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     expect(peak, 'captured level').to.be.within(12000, 20000);
     expect(crossings, `a 1 kHz tone over one second; ${JSON.stringify(src.stats)}`).to.be.within(990, 1010);
     // the reads ask for what was captured one input delay ago; that delay grows with the longest
-    // hold the sound server has shown, so in the first second a read can find its frames not read
-    // yet (an underrun, then a re-alignment). Gaps in the judged last second would show above.
-    expect(src.stats.underruns, `capture underruns; ${JSON.stringify(src.stats)}`).to.be.at.most(20);
+    // hold the sound server has shown, and a PulseAudio record stream reports a backlog of
+    // 150–270 ms for its first second that then vanishes unread: in the first seconds a read can
+    // find its frames not read yet (an underrun, then a re-alignment; 35 in one run under two
+    // suites at once). The judged last second must have none.
+    expect(src.stats.underruns - underrunsBefore, `capture underruns in the last second; ${JSON.stringify(src.stats)}`).to.equal(0);
   });
 
   it('a PCM that stops delivering (the sound server dies mid-capture) is reported, and the stream goes on in silence', async () => {
