@@ -33,7 +33,15 @@ export interface BoxEventMap {
   /** the sources the owner may switch to changed (a station added or removed): Home Assistant's select is announced again */
   sources: [string[]];
   /** the track listeners hear now (emitted when it starts being heard) */
-  track: [{ track: TrackSummary | null; kind: PlayedAs['kind']; playlist: string | null /** wall clock, ms: when listeners hear it */; at?: number }];
+  track: [
+    {
+      track: TrackSummary | null;
+      kind: PlayedAs['kind'];
+      playlist: string | null;
+      /** wall clock, ms: the instant listeners were scheduled to hear it */
+      at?: number;
+    },
+  ];
   share: [ShareState];
   join: [{ id: string; name: string }];
   leave: [{ id: string; name: string; reason: string }];

@@ -91,6 +91,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private primed = false;
   private correcting = false;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve(); // the device's close under way
   private up = false;
   private silentSinceUs = NaN;
   private silenceReported = false;
@@ -199,8 +200,6 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.trackSilence(out, lead + n);
     return out;
   }
-
-  private closing: Promise<void> = Promise.resolve();
 
   /** Stops reading and closes the device (deviceClosed() settles once it is). */
   close(): void {
