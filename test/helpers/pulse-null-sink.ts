@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ArrivalEnvelope } from '../bench/lib/arrival-envelope.ts';
 
 export interface PulseServer {
   /** value for PULSE_SERVER */
@@ -69,30 +70,30 @@ export interface MonitorRecording {
   stop(): Promise<void>;
 }
 
-/** Records the null sink's monitor with parec, timestamping each read on arrival. */
+/**
+ * Records the null sink's monitor with parec. Each read is timestamped on arrival and a
+ * frame is placed by the earliest of the reads that follow it within half a second
+ * (ArrivalEnvelope): an arrival that waited on a busy machine does not move it.
+ */
 export function recordMonitor(p: PulseServer, clock: () => number, latencyMs = 5): MonitorRecording {
   const proc = spawn('parec', ['-d', `${p.sink}.monitor`, '--raw', '--format=s16le', '--rate=48000', '--channels=2', `--latency-msec=${latencyMs}`], {
     env: { ...process.env, PULSE_SERVER: p.server },
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   const chunks: Buffer[] = [];
-  const marks: Array<{ endFrame: number; atUs: number }> = []; // frames received so far, and when
+  const arrivals = new ArrivalEnvelope(48000);
   let bytes = 0;
   proc.stdout!.on('data', (b: Buffer) => {
     chunks.push(b);
     bytes += b.length;
-    marks.push({ endFrame: Math.floor(bytes / 4), atUs: clock() });
+    arrivals.add(Math.floor(bytes / 4), clock());
   });
   return {
     samples: () => {
       const b = Buffer.concat(chunks);
       return new Int16Array(b.buffer, b.byteOffset, Math.floor(b.length / 2));
     },
-    timeOfFrame: (i) => {
-      const m = marks.find((x) => x.endFrame > i);
-      if (!m) return NaN;
-      return m.atUs - ((m.endFrame - i) * 1e6) / 48000;
-    },
+    timeOfFrame: (i) => (i < bytes / 4 ? arrivals.timeOf(i) : NaN),
     stop: async () => {
       const gone = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');

@@ -14,6 +14,7 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import { closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ArrivalEnvelope } from './arrival-envelope.ts';
 import { analyseOffsets, type OffsetOptions, type OffsetReport } from './device-offsets.ts';
 import { RIG_RATE } from './xcorr.ts';
 
@@ -201,8 +202,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   // a stream starting) re-renders up to a block it already handed to the monitor, so
   // the recording gains frames against the clock and the envelope steps down for good
   let t0 = Infinity;
-  const readEnds: number[] = [];
-  const readOrigins: number[] = [];
+  const arrivals = new ArrivalEnvelope(RIG_RATE);
   const bucketMin = new Map<number, number>();
   const tail: Buffer[] = []; // the last second, for levels()
   let tailBytes = 0;
@@ -217,10 +217,8 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     out.write(b);
     bytes += b.length;
     const end = Math.floor(bytes / frameBytes);
-    const origin = at - end * frameUs;
+    const origin = arrivals.add(end, at);
     t0 = Math.min(t0, origin);
-    readEnds.push(end);
-    readOrigins.push(origin);
     const bucket = Math.floor(end / (10 * RIG_RATE));
     bucketMin.set(bucket, Math.min(bucketMin.get(bucket) ?? Infinity, origin));
     tail.push(b);
@@ -238,21 +236,9 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
     });
   const sampler = setInterval(sampleLatency, 2000);
   sampleLatency();
-  /** the lower envelope of the reads ending within 0.5 s after frame i (the global one when none) */
-  const ENVELOPE_FRAMES = RIG_RATE / 2;
   const originAt = (i: number) => {
-    let lo = 0;
-    let hi = readEnds.length;
-    // readEnds and readOrigins grow together, one entry per read: every k below is inside both
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (readEnds[mid]! < i) lo = mid + 1;
-      else hi = mid;
-    }
-    let best = Infinity;
-    for (let k = lo; k < readEnds.length && readEnds[k]! <= i + ENVELOPE_FRAMES; k++) best = Math.min(best, readOrigins[k]!);
-    if (best === Infinity) for (let k = readEnds.length - 1; k >= 0 && best === Infinity; k--) best = readOrigins[k]!;
-    return Number.isFinite(best) ? best : t0;
+    const origin = arrivals.originAt(i);
+    return Number.isFinite(origin) ? origin : t0;
   };
   const renderAhead = () => {
     const s = [...configured].sort((a, b) => a - b);
