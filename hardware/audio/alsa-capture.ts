@@ -7,6 +7,7 @@ import type { CaptureOpened, CaptureOperations, CaptureSampleFormat } from './al
 
 const SND_PCM_TYPE_FILE = 3;
 const SND_PCM_TYPE_NULL = 4;
+const SND_PCM_TYPE_IOPLUG = 28;
 
 /** how long a close may wait for a read that never returns before the worker is terminated */
 const CLOSE_TIMEOUT_MS = 1000;
@@ -21,11 +22,20 @@ export interface CaptureReading {
   overruns: number;
 }
 
+/** An open capture device: its rate, whether it keeps its own time, and what its delay report is. */
+export interface CaptureOpenInfo {
+  rate: number;
+  clocked: boolean;
+  periodFrames: number;
+  /** the delay is a sound server's interpolation (ALSA's external I/O plugins, `pulse`): it can report a backlog that is not there while the stream starts */
+  interpolatedDelay?: boolean;
+}
+
 /** What a capture source needs of a device: the ALSA one, or a test's. */
 export interface CaptureDevice {
   readonly name: string;
-  /** opens the PCM; resolves with the negotiated rate and whether the device keeps its own time */
-  open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }>;
+  /** opens the PCM */
+  open(): Promise<CaptureOpenInfo>;
   /** reads up to `frames` frames as s16 stereo (fewer at the end of a file-backed PCM) */
   read(frames: number): Promise<Int16Array>;
   /** the reading taken with the last read; a device without one is read as "captured when the read returned" */
@@ -45,7 +55,7 @@ export class AlsaCapture implements CaptureDevice {
     if (!name) throw new Error('AlsaCapture: PCM name is empty');
   }
 
-  async open(): Promise<{ rate: number; clocked: boolean; periodFrames: number }> {
+  async open(): Promise<CaptureOpenInfo> {
     if (this.worker) throw new Error(`AlsaCapture '${this.name}': already open`);
     const worker = WorkerRpc.start<CaptureOperations>('audio/alsa-capture-worker', `ALSA capture '${this.name}'`);
     this.worker = worker;
@@ -56,7 +66,7 @@ export class AlsaCapture implements CaptureDevice {
       throw e;
     }
     const { rate, pcmType, periodFrames } = this.opened;
-    return { rate, clocked: pcmType !== SND_PCM_TYPE_FILE && pcmType !== SND_PCM_TYPE_NULL, periodFrames };
+    return { rate, clocked: pcmType !== SND_PCM_TYPE_FILE && pcmType !== SND_PCM_TYPE_NULL, periodFrames, interpolatedDelay: pcmType === SND_PCM_TYPE_IOPLUG };
   }
 
   async read(frames: number): Promise<Int16Array> {

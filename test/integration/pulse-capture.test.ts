@@ -83,12 +83,15 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     }
     expect(peak, 'captured level').to.be.within(12000, 20000);
     expect(crossings, `a 1 kHz tone over one second; ${JSON.stringify(src.stats)}`).to.be.within(990, 1010);
-    // the reads ask for what was captured one input delay ago; that delay grows with the longest
-    // hold the sound server has shown, and a PulseAudio record stream reports a backlog of
-    // 150–270 ms for its first second that then vanishes unread: in the first seconds a read can
-    // find its frames not read yet (an underrun, then a re-alignment; 35 in one run under two
-    // suites at once). The judged last second must have none.
+    // the reads ask for what was captured one input delay ago. A PulseAudio record stream reports
+    // a backlog of 80–300 ms for its first 0.5–1.1 s that then vanishes unread; before the source
+    // held the capture until the report settled, that gave underruns and re-alignments in the
+    // first seconds (35 underruns in one run under two suites at once); since, none in 8 runs
+    // here, 6 of them beside four busy loops. The reads of this test are timer-driven, not
+    // slot-named as the engine's, so under load a late timer can still re-align one: the judged
+    // last second must have no underrun.
     expect(src.stats.underruns - underrunsBefore, `capture underruns in the last second; ${JSON.stringify(src.stats)}`).to.equal(0);
+    console.log(`      capture: ${JSON.stringify(src.stats)}`);
   });
 
   it('a PCM that stops delivering (the sound server dies mid-capture) is reported, and the stream goes on in silence', async () => {

@@ -13,13 +13,20 @@
 // pass through untouched, so a capture whose clock matches the box's stays
 // sample-exact. A large one (start, overrun, a stalled engine) re-aligns at once.
 //
+// A sound server's record stream (ALSA's `pulse` PCM) can report a backlog that is not
+// there while it starts — 80–300 ms for its first 0.5–1.1 s, then gone without being
+// read — and the capture clock steps back when it goes. Played, that is the input early
+// and then a gap. On such a device the source holds the input (silence) until the
+// report has settled: 1.5 s after the first reading, and 0.5 s after the capture clock's
+// last step (README "Live input").
+//
 // The stream never stops for a device problem: while the PCM is missing, busy,
 // unplugged or silent-stuck the source returns silence, reports the error once, and
 // reopens with exponential backoff.
 
 import { EventEmitter } from 'node:events';
 import { DeviceClock } from '../../util/device-clock.ts';
-import type { CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
+import type { CaptureDevice, CaptureOpenInfo } from '../../../hardware/audio/alsa-capture.ts';
 import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
 import { monotonicUs } from '../../util/time.ts';
 import type { PcmSource } from '../types.ts';
@@ -32,6 +39,10 @@ const MAX_INPUT_DELAY_US = 300_000;
 const MAX_CATCH_UP_PERIODS = 16;
 /** per reading (every 10–20 ms): the longest hold is forgotten over tens of seconds */
 const DELAY_MAX_DECAY = 0.999;
+/** a sound server's capture is held this long after its first reading... */
+const SETTLE_US = 1_500_000;
+/** ...and until its capture clock has not stepped for this long */
+const STEADY_US = 500_000;
 
 /**
  * |timing error| beyond which the source re-aligns at once (a gap or a skip) instead of
@@ -87,6 +98,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private deviceRate = 0;
   private readTotal = 0; // frames read from the device since it opened: the buffer ends at this index
   private captureClock: DeviceClock | null = null;
+  private interpolatedDelay = false; // the device's delay report is a sound server's (info from open)
+  private settled = false; // the report can be believed: the capture may play
+  private firstReadingUs = NaN;
+  private lastStepUs = NaN;
   private overrunsSeen = 0;
   private primed = false;
   private correcting = false;
@@ -134,7 +149,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   /** the box-clock instant of the newest frame read from the device (undefined until the capture clock can tell) */
   get capturedUntilUs(): number | undefined {
     const captureClock = this.captureClock;
-    return this.up && captureClock?.ready ? captureClock.frameOutUs(this.readTotal) : undefined;
+    return this.up && this.settled && captureClock?.ready ? captureClock.frameOutUs(this.readTotal) : undefined;
   }
 
   /** true while the device delivers */
@@ -155,7 +170,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   read(frames: number, atUs?: number): Int16Array {
     const out = new Int16Array(frames * 2);
     const captureClock = this.captureClock;
-    if (!this.up || !captureClock?.ready) {
+    if (!this.up || !this.settled || !captureClock?.ready) {
       this.trackSilence(out, 0);
       return out;
     }
@@ -221,7 +236,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         const info = await this.device.open();
         if (this.closed) break;
         this.deviceRate = info.rate;
-        this.restartTiming(info.rate);
+        this.restartTiming(info.rate, info.interpolatedDelay === true);
         this.up = true;
         backoff = this.retryMs[0];
         this.emit('device-ok', { device: this.device.name, rate: info.rate, clocked: info.clocked });
@@ -239,7 +254,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     }
   }
 
-  private async readLoop(info: { rate: number; clocked: boolean; periodFrames: number }): Promise<void> {
+  private async readLoop(info: CaptureOpenInfo): Promise<void> {
     const period = Math.max(64, Math.min(info.periodFrames || 480, Math.round(info.rate / 50)));
     const startUs = this.clock();
     let captured = 0;
@@ -273,7 +288,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     }
   }
 
-  private restartTiming(rate: number): void {
+  private restartTiming(rate: number, interpolatedDelay: boolean): void {
     this.chunks = [];
     this.head = 0;
     this.level = 0;
@@ -282,6 +297,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.overrunsSeen = 0;
     this.deviceDelayMaxUs = 0;
     this.primed = false;
+    this.interpolatedDelay = interpolatedDelay;
+    this.settled = !interpolatedDelay;
+    this.firstReadingUs = NaN;
+    this.lastStepUs = NaN;
     this.captureClock = new DeviceClock({ rate });
   }
 
@@ -295,9 +314,21 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       this.primed = false;
     }
     const delay = reading && Number.isFinite(reading.delayFrames) ? reading.delayFrames : 0;
-    this.deviceDelayMaxUs = Math.max((delay * 1e6) / this.deviceRate, this.deviceDelayMaxUs * DELAY_MAX_DECAY);
+    const atUs = reading?.atUs ?? this.clock();
     // frames captured by then = read + still held by the device (a negative delay for the playback-side model)
-    captureClock.observe(reading?.atUs ?? this.clock(), this.readTotal, -delay);
+    if (captureClock.observe(atUs, this.readTotal, -delay)) this.lastStepUs = atUs;
+    if (!this.settled) this.settle(atUs);
+    // a backlog reported while the report settles is not there: it would hold every read back
+    if (this.settled) this.deviceDelayMaxUs = Math.max((delay * 1e6) / this.deviceRate, this.deviceDelayMaxUs * DELAY_MAX_DECAY);
+  }
+
+  /** a sound server's report is believed once it has run SETTLE_US, the last STEADY_US of it without a step */
+  private settle(atUs: number): void {
+    if (Number.isNaN(this.firstReadingUs)) this.firstReadingUs = atUs;
+    if (!this.interpolatedDelay || atUs - this.firstReadingUs < SETTLE_US) return;
+    if (atUs - (Number.isNaN(this.lastStepUs) ? this.firstReadingUs : this.lastStepUs) < STEADY_US) return;
+    this.settled = true;
+    this.primed = false;
   }
 
   private push(pcm: Int16Array): void {
@@ -306,6 +337,11 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.readTotal += pcm.length / 2;
     // never more than a second buffered: a stalled engine must not grow memory
     const keep = (this.inputDelayUs * this.deviceRate) / 1e6;
+    if (!this.settled) {
+      // held while the report settles: only what the first read after it can ask for is kept
+      if (this.level > keep) this.discard(Math.round(this.level - keep));
+      return;
+    }
     if (this.level > keep + this.deviceRate) {
       this.stats.overflows++;
       this.discard(Math.round(this.level - keep));
