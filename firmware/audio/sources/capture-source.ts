@@ -98,8 +98,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private deviceRate = 0;
   private readTotal = 0; // frames read from the device since it opened: the buffer ends at this index
   private captureClock: DeviceClock | null = null;
-  private interpolatedDelay = false; // the device's delay report is a sound server's (info from open)
-  private settled = false; // the report can be believed: the capture may play
+  private settled = false; // the delay report can be believed (a sound server's: once it settled): the capture may play
   private firstReadingUs = NaN;
   private lastStepUs = NaN;
   private overrunsSeen = 0;
@@ -297,7 +296,6 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.overrunsSeen = 0;
     this.deviceDelayMaxUs = 0;
     this.primed = false;
-    this.interpolatedDelay = interpolatedDelay;
     this.settled = !interpolatedDelay;
     this.firstReadingUs = NaN;
     this.lastStepUs = NaN;
@@ -325,7 +323,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   /** a sound server's report is believed once it has run SETTLE_US, the last STEADY_US of it without a step */
   private settle(atUs: number): void {
     if (Number.isNaN(this.firstReadingUs)) this.firstReadingUs = atUs;
-    if (!this.interpolatedDelay || atUs - this.firstReadingUs < SETTLE_US) return;
+    if (atUs - this.firstReadingUs < SETTLE_US) return;
     if (atUs - (Number.isNaN(this.lastStepUs) ? this.firstReadingUs : this.lastStepUs) < STEADY_US) return;
     this.settled = true;
     this.primed = false;
