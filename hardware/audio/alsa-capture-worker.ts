@@ -52,6 +52,7 @@ const RATES = [48000, 44100, 96000, 88200, 32000, 22050, 16000, 8000];
 let pcm: unknown = null;
 let pcmName = '';
 let bytesPerFrame = 4;
+let bufferFrames = 0; // the PCM's buffer: one snd_pcm_readi asks for no more (0: unknown)
 let overruns = 0;
 
 function fail(call: string, err: number): never {
@@ -89,7 +90,11 @@ function open(req: CaptureOpenRequest): CaptureOpened {
     bytesPerFrame = bytes * ch;
     const buf: number[] = [0];
     const per: number[] = [0];
-    if ((snd.getParams(p, buf, per) as number) < 0) per[0] = Math.round(rate / 100);
+    if ((snd.getParams(p, buf, per) as number) < 0) {
+      buf[0] = 0;
+      per[0] = Math.round(rate / 100);
+    }
+    bufferFrames = Number(buf[0]);
     return { pcmType: snd.type(p) as number, rate, channels: ch, format: name, periodFrames: Number(per[0]) };
   }
   fail(`snd_pcm_set_params (no format, channel count or rate accepted; first tried S16_LE, ${req.channels} ch, ${req.rate} Hz)`, firstError);
@@ -103,7 +108,10 @@ function read(req: CaptureReadRequest): CaptureData {
   // Bounded: each round reads frames or recovers an overrun; anything else is an error.
   for (let round = 0; got < req.frames; round++) {
     if (round > 100) throw new Error(`ALSA capture '${pcmName}': device keeps failing to deliver frames`);
-    const n = Number(snd.readi(p, buf.subarray(got * bytesPerFrame), req.frames - got));
+    // never more than the buffer per call: the `file` plugin reads its infile only for reads within its buffer (the
+    // rest of a larger read is the slave's silence, and the infile falls behind by it)
+    const ask = bufferFrames > 0 ? Math.min(bufferFrames, req.frames - got) : req.frames - got;
+    const n = Number(snd.readi(p, buf.subarray(got * bytesPerFrame), ask));
     if (n === 0) break; // a plugin at its end (file infile exhausted)
     if (n < 0) {
       if (n !== -EPIPE && n !== -ESTRPIPE) fail('snd_pcm_readi', n);

@@ -60,7 +60,8 @@ describe('live input through ALSA capture (real box and companion processes)', f
     // every frame is the line-in's, in order; a soft correction (a frame dropped or repeated) shows as a realignment
     const m = matchWithCorrections(lineIn, at, out, start, n / 2 - 8);
     const last = comp.status().at(-1);
-    expect(m.unmatched, `frames matching no captured frame (${JSON.stringify(m)}; companion ${JSON.stringify(last)})`).to.equal(0);
+    const boxWarnings = box.logs.filter((l) => /"level":"(warn|error)"|ALSA lib/.test(l)).join(' / ');
+    expect(m.unmatched, `frames matching no captured frame (${JSON.stringify(m)}; companion ${JSON.stringify(last)}; box warnings: ${boxWarnings || 'none'})`).to.equal(0);
     expect(m.realignments, `single-frame corrections in ${m.compared} frames (companion ${JSON.stringify(last)})`).to.be.at.most(1 + 0.001 * m.compared);
     expect(last?.resyncs, `resyncs (companion ${JSON.stringify(last)}; ${comp.stderr.join(' / ')})`).to.equal(0);
   });

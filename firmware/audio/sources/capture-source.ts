@@ -269,14 +269,20 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
         frames = Math.min(MAX_CATCH_UP_PERIODS, Math.floor((due - captured) / period)) * period;
       }
       let timer: NodeJS.Timeout | undefined;
+      let check: NodeJS.Immediate | undefined;
       const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`capture '${this.device.name}': the device stopped delivering (no audio for ${this.stallMs} ms)`)), this.stallMs);
+        // checked after the event loop's I/O: when the whole process was held up (a loaded machine), the read's
+        // answer waits there behind this timer, and the device did not stop
+        timer = setTimeout(() => {
+          check = setImmediate(() => reject(new Error(`capture '${this.device.name}': the device stopped delivering (no audio for ${this.stallMs} ms)`)));
+        }, this.stallMs);
       });
       let pcm: Int16Array;
       try {
         pcm = await Promise.race([this.device.read(frames), stalled]);
       } finally {
         clearTimeout(timer);
+        clearImmediate(check);
       }
       if (pcm.length === 0) throw new Error(`capture '${this.device.name}': the device ended (no more frames)`);
       captured += pcm.length / 2;

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { Worker } from 'node:worker_threads';
 import { toStereoS16, type CaptureDevice } from '../../../../../hardware/audio/alsa-capture.ts';
 import { CaptureSource } from '../../../../../firmware/audio/sources/capture-source.ts';
 import { itemAt } from '../../../../../firmware/util/checked-index.ts';
@@ -229,6 +230,50 @@ describe('CaptureSource', () => {
     quiet.on = false;
     await pull(src, 1);
     expect(events.map((e) => e.state)).to.deep.equal(['start', 'end']);
+  });
+});
+
+describe('CaptureSource on a held-up process (real timers)', () => {
+  it('a read answered while the process was held up longer than stallMs is not a device that stopped', async () => {
+    // a worker answers each read 50 ms later, as AlsaCapture's does; while the third is out, the machine holds
+    // the process for 400 ms (in the event loop's check phase, so its timers come next): the answer and the stall
+    // timer are both due when it runs again
+    const worker = new Worker("require('node:worker_threads').parentPort.on('message', (n) => setTimeout(() => require('node:worker_threads').parentPort.postMessage(n), 50))", {
+      eval: true,
+    });
+    const waiting = new Map<number, (pcm: Int16Array) => void>();
+    worker.on('message', (k: number) => waiting.get(k)?.(new Int16Array(960 * 2)));
+    let reads = 0;
+    let opens = 0;
+    const dev: CaptureDevice = {
+      name: 'sim:held-up',
+      open: async () => {
+        opens++;
+        return { rate: 48000, clocked: true, periodFrames: 960 };
+      },
+      read: () => {
+        const k = ++reads;
+        if (k === 3)
+          setImmediate(() => {
+            for (const until = Date.now() + 400; Date.now() < until; );
+          });
+        worker.postMessage(k);
+        return new Promise((r) => waiting.set(k, r));
+      },
+      close: async () => undefined,
+    };
+    const errors: string[] = [];
+    const src = new CaptureSource(dev, { silenceMs: 0, stallMs: 200, retryMs: [50, 50] });
+    src.on('device-error', (e) => errors.push(e.message));
+    try {
+      for (let i = 0; i < 200 && reads < 8; i++) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      src.close();
+      await worker.terminate();
+    }
+    expect(reads, 'reads made').to.be.at.least(8);
+    expect(errors, `device errors (opens ${opens})`).to.deep.equal([]);
+    expect(opens).to.equal(1);
   });
 });
 
