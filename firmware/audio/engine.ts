@@ -106,6 +106,11 @@ const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a 
 const LIVE_READ_MARGIN_US = 1000;
 /** while a live input's frames are not read yet, the engine looks again this often */
 const LIVE_RECHECK_US = 3000;
+/**
+ * ...and, first finding them unread past its hold (the whole process was held up, its timers all due at once),
+ * gives the read loop this long to catch up before the slot goes out with what there is
+ */
+const LIVE_CATCH_UP_US = 30_000;
 
 /** frames a source still has before its end, if it knows (FileSource after decoding, timed ToneSource) */
 function remainingFrames(source: PcmSource): number | null {
@@ -142,6 +147,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private started = false;
   private t0 = 0; // capture time of chunk n = t0 + n·chunkUs
   private n = 0;
+  private unreadSlot = -1; // the slot whose live frames the engine last found unread, and since when
+  private unreadSinceUs = 0;
   private seq = 0;
   private stallGap = false;
 
@@ -216,6 +223,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.ensureEncoders();
     this.t0 = this.clock();
     this.n = 0;
+    this.unreadSlot = -1;
     this.tick();
   }
 
@@ -294,6 +302,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
       // stalled too long to catch up: restart the timeline now, tell listeners
       this.t0 = now;
       this.n = 0;
+      this.unreadSlot = -1;
       this.stallGap = true;
       this.stats.stalls++;
     }
@@ -314,16 +323,23 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
    * When the next slot may be produced. A live input's slot comes `inputDelayUs` after its
    * instant, once its frames have been captured and read; frames not read by then (its read
    * loop fell behind a stalled event loop) are waited for, looking again every few
-   * milliseconds, for at most a quarter of the stream latency (README "Live input").
+   * milliseconds, for a quarter of the stream latency; found unread only after that (the
+   * whole process was held up, and its timers came due together), for LIVE_CATCH_UP_US
+   * more, never past three quarters of the latency (README "Live input").
    */
   private nextDueUs(now: number): number {
     const slot = this.t0 + this.n * this.chunkUs;
     const source = this.cur?.source;
     const due = slot + (source?.inputDelayUs ?? 0);
     const readUntil = source?.capturedUntilUs;
-    const holdUs = this.latencyMs * 250;
-    if (readUntil === undefined || readUntil >= slot + this.chunkUs + LIVE_READ_MARGIN_US || now >= due + holdUs) return due;
-    return Math.max(due, Math.min(now + LIVE_RECHECK_US, due + holdUs));
+    if (readUntil === undefined || readUntil >= slot + this.chunkUs + LIVE_READ_MARGIN_US) return due;
+    if (this.unreadSlot !== this.n) {
+      this.unreadSlot = this.n;
+      this.unreadSinceUs = now;
+    }
+    const giveUpUs = Math.max(due + this.latencyMs * 250, Math.min(this.unreadSinceUs + LIVE_CATCH_UP_US, slot + this.latencyMs * 750));
+    if (now >= giveUpUs) return due;
+    return Math.max(due, Math.min(now + LIVE_RECHECK_US, giveUpUs));
   }
 
   private produce(captureUs: number): void {

@@ -230,25 +230,34 @@ describe('AudioEngine', () => {
     expect(engine.stats.sourceUnderruns).to.equal(2);
   });
 
-  it("waits for a live input's frames its read loop has not read yet (a stall), for at most a quarter of the latency", () => {
-    // a live input 100 ms behind its slots whose frames are read only up to `readUntilUs`
-    let readUntilUs = Number.POSITIVE_INFINITY;
-    const asked: Array<{ slotUs: number; atUs: number; readUntilUs: number }> = [];
-    const src: PcmSource = {
+  /** a live input 100 ms behind its slots whose frames are read up to `read.untilUs`: a slot's frames are 5 once read, else 0 */
+  interface LiveRead {
+    slotUs: number;
+    atUs: number;
+    readUntilUs: number;
+  }
+  function liveInput(read: { untilUs: number }, asked: LiveRead[]): PcmSource {
+    return {
       kind: 'capture',
       description: 'live',
       ended: false,
       error: null,
       inputDelayUs: 100_000,
       get capturedUntilUs() {
-        return readUntilUs;
+        return read.untilUs;
       },
       close() {},
       read: (n, atUs) => {
-        asked.push({ slotUs: atUs ?? Number.NaN, atUs: timers.now * 1000 + extraUs, readUntilUs });
-        return new Int16Array(n * 2).fill(atUs !== undefined && atUs + 20_000 < readUntilUs ? 5 : 0);
+        asked.push({ slotUs: atUs ?? Number.NaN, atUs: timers.now * 1000 + extraUs, readUntilUs: read.untilUs });
+        return new Int16Array(n * 2).fill(atUs !== undefined && atUs + 20_000 <= read.untilUs ? 5 : 0);
       },
     };
+  }
+
+  it("waits for a live input's frames its read loop has not read yet (a stall), for at most a quarter of the latency", () => {
+    const read = { untilUs: Number.POSITIVE_INFINITY };
+    const asked: LiveRead[] = [];
+    const src = liveInput(read, asked);
     make({ openSource: () => src, latencyMs: 400 }).setSource({ kind: 'capture', pcm: 'live' });
     engine.start();
     timers.tick(200);
@@ -256,10 +265,10 @@ describe('AudioEngine', () => {
     expect(before, 'slots produced in the first 200 ms').to.equal(6); // slots at 0..100 ms, each 100 ms later
     // the read loop stalls: frames read only up to the next slot's start
     const next = T0_MS * 1000 + before * 20_000;
-    readUntilUs = next;
+    read.untilUs = next;
     timers.tick(60);
     expect(asked.length, `slots produced while their frames are not read (${JSON.stringify(asked.slice(before))})`).to.equal(before);
-    readUntilUs = next + 41_000; // it catches up with two slots (and the 1 ms the capture clock may correct by)
+    read.untilUs = next + 41_000; // it catches up with two slots (and the 1 ms the capture clock may correct by)
     timers.tick(5);
     expect(asked.slice(before).map((a) => a.slotUs)).to.deep.equal([next, next + 20_000]);
     expect(
@@ -274,6 +283,33 @@ describe('AudioEngine', () => {
     expect(heldUs, 'the longest hold (µs)').to.be.within(99_000, 103_000);
     expect(engine.stats.stalls).to.equal(0);
   });
+  it("held up past its hold (the whole process stopped 250 ms), gives a live input's read loop time to catch up before sending the late slots", () => {
+    const read = { untilUs: T0_MS * 1000 };
+    const asked: LiveRead[] = [];
+    const src = liveInput(read, asked);
+    make({ openSource: () => src, latencyMs: 400 }).setSource({ kind: 'capture', pcm: 'live' });
+    engine.start();
+    // the read loop keeps up: every 10 ms all that was captured is read
+    for (let i = 0; i < 30; i++) {
+      read.untilUs = timers.now * 1000 + extraUs;
+      timers.tick(10);
+    }
+    const before = asked.length;
+    extraUs += 250_000; // the machine held the process: no timer ran, nothing was read
+    timers.tick(20); // the engine's timer comes first (its rechecks meanwhile find the frames unread)
+    read.untilUs = timers.now * 1000 + extraUs; // the read loop's turn: it catches up
+    timers.tick(5);
+    const late = asked.slice(before);
+    const what = `slots after the hold-up, ms after start → frames read until then: ${late.map((a) => `${(a.slotUs / 1000 - T0_MS).toFixed(0)}→${(a.readUntilUs / 1000 - T0_MS).toFixed(0)}`).join(' ')}`;
+    expect(late.filter((a) => a.slotUs + 20_000 > a.readUntilUs).length, `slots sent before their frames were read; ${what}`).to.equal(0);
+    expect(late.length, what).to.be.at.least(10);
+    expect(
+      chunks.slice(before).every((c) => c.pcm.every((v) => v === 5)),
+      `every late slot carries its captured frames; ${what}`,
+    ).to.equal(true);
+    expect(engine.stats.stalls).to.equal(0);
+  });
+
   it("sends the stream at full scale (the box volume is its speaker's, not the stream's)", () => {
     const src: PcmSource = { kind: 'tone', description: 'dc', ended: false, error: null, close() {}, read: (n) => new Int16Array(n * 2).fill(10000) };
     make({ openSource: () => src }).setSource({ kind: 'tone', hz: 1 });

@@ -235,10 +235,10 @@ describe('CaptureSource', () => {
 
 describe('CaptureSource on a held-up process (real timers)', () => {
   it('a read answered while the process was held up longer than stallMs is not a device that stopped', async () => {
-    // a worker answers each read 50 ms later, as AlsaCapture's does; while the third is out, the machine holds
-    // the process for 400 ms (in the event loop's check phase, so its timers come next): the answer and the stall
-    // timer are both due when it runs again
-    const worker = new Worker("require('node:worker_threads').parentPort.on('message', (n) => setTimeout(() => require('node:worker_threads').parentPort.postMessage(n), 50))", {
+    // a worker answers each read, as AlsaCapture's does; while the third is out, the machine holds the process for
+    // 1.5 s (in the event loop's check phase, so its timers come next): the answer and the 1 s stall timer are both
+    // due when it runs again (the margins leave a loaded machine's worker a second to answer)
+    const worker = new Worker("require('node:worker_threads').parentPort.on('message', (n) => require('node:worker_threads').parentPort.postMessage(n))", {
       eval: true,
     });
     const waiting = new Map<number, (pcm: Int16Array) => void>();
@@ -255,7 +255,7 @@ describe('CaptureSource on a held-up process (real timers)', () => {
         const k = ++reads;
         if (k === 3)
           setImmediate(() => {
-            for (const until = Date.now() + 400; Date.now() < until; );
+            for (const until = Date.now() + 1500; Date.now() < until; );
           });
         worker.postMessage(k);
         return new Promise((r) => waiting.set(k, r));
@@ -263,10 +263,10 @@ describe('CaptureSource on a held-up process (real timers)', () => {
       close: async () => undefined,
     };
     const errors: string[] = [];
-    const src = new CaptureSource(dev, { silenceMs: 0, stallMs: 200, retryMs: [50, 50] });
-    src.on('device-error', (e) => errors.push(e.message));
+    const src = new CaptureSource(dev, { silenceMs: 0, stallMs: 1000, retryMs: [50, 50] });
+    src.on('device-error', (e) => errors.push(`${e.message} (at read ${reads})`));
     try {
-      for (let i = 0; i < 200 && reads < 8; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && reads < 8; i++) await new Promise((r) => setTimeout(r, 10));
     } finally {
       src.close();
       await worker.terminate();
