@@ -39,6 +39,9 @@ describe('box end to end (real processes on loopback)', function () {
   let tracks: TestTrack[];
   let box: BoxProcess;
   let reference: Int16Array;
+  // the box's own account (its engine's source underruns, CPU, memory), for what a failure prints
+  let watcher: mqtt.MqttClient | null = null;
+  let telemetry = 'none received';
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-e2e-'));
@@ -49,8 +52,14 @@ describe('box end to end (real processes on loopback)', function () {
       {
         NEARCAST_OWNER__PASSWORDHASH: hashPassword('s3cret'),
         NEARCAST_LOUDNESS__ENABLED: 'false', // the transport is sample-exact; loudness gain would change the samples on purpose (tested on its own)
+        NEARCAST_TELEMETRY__INTERVALSECONDS: '2',
       },
     );
+    watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'telemetry-watch', protocolVersion: 4 });
+    watcher.on('message', (_t, p) => {
+      telemetry = p.toString();
+    });
+    await watcher.subscribeAsync('nearcast/e2e/telemetry');
     // the owner makes sure the first track plays (the library order is not the test's business)
     const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, '--user', 'owner', '--password', 's3cret', 'play', 'Moon River']);
     expect(await c.exited, c.stderr.join('\n')).to.equal(0);
@@ -58,6 +67,7 @@ describe('box end to end (real processes on loopback)', function () {
   });
 
   after(async () => {
+    await watcher?.endAsync();
     if (box) expect(await box.stop()).to.equal(0);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -84,13 +94,13 @@ describe('box end to end (real processes on loopback)', function () {
       // player settles) does not match, the next clean one does
       const sound = firstSound(out);
       const { at, start } = alignNear(reference, out, sound + 48000, 50);
-      const measured = `output ${k}: ${(out.length / 96000).toFixed(2)} s written, first sound at ${(sound / 96000).toFixed(3)} s; companion ${JSON.stringify(comps[k]?.status().at(-1))}`;
+      const measured = `output ${k}: ${(out.length / 96000).toFixed(2)} s written, first sound at ${(sound / 96000).toFixed(3)} s; companion ${JSON.stringify(comps[k]?.status().at(-1))}; box telemetry ${telemetry}`;
       expect(at, `no 128-frame probe from 0.5 s to 1 s after the first sound found in the ${(reference.length / 96000).toFixed(2)} s source; ${measured}`).to.be.greaterThan(-1);
       const n = Math.min(out.length - start, reference.length - at);
       expect(n / 96000, `seconds compared; ${measured}`).to.be.greaterThan(2);
       // every frame is the source's, in order; a soft correction (a frame dropped or repeated) shows as a realignment
       const m = matchWithCorrections(reference, at, out, start, n / 2 - 8);
-      expect(m.unmatched, `frames matching no source frame (${JSON.stringify(m)})`).to.equal(0);
+      expect(m.unmatched, `frames matching no source frame (${JSON.stringify(m)}); ${measured}`).to.equal(0);
       expect(m.realignments, `single-frame corrections in ${m.compared} frames`).to.be.at.most(1 + 0.001 * m.compared);
       spans.push([at, at + n]);
     }
@@ -115,7 +125,7 @@ describe('box end to end (real processes on loopback)', function () {
       // machine made late by a few ms): 24 frames within one window, which smears it.
       const rs = windowedCorrelation(reference, out, firstSound(out) / 2 + (48000 * SETTLE_MS) / 1000, 4800, 30);
       const c = comps[i]!;
-      const what = `windows ${rs.map((r) => r.toFixed(3)).join(' ')}; companion ${JSON.stringify(c.status().at(-1) ?? null)}; log: ${c.stderr.join(' / ')}`;
+      const what = `windows ${rs.map((r) => r.toFixed(3)).join(' ')}; companion ${JSON.stringify(c.status().at(-1) ?? null)}; log: ${c.stderr.join(' / ')}; box telemetry ${telemetry}`;
       expect(rs.length, `windows within the first song (it is 60 s long); ${what}`).to.be.at.least(25);
       expect(Math.min(...rs), `worst of ${rs.length} windows: ${what}`).to.be.at.least(0.99);
     }
