@@ -94,7 +94,10 @@ describe('box end to end (real processes on loopback)', function () {
       // player settles) does not match, the next clean one does
       const sound = firstSound(out);
       const { at, start } = alignNear(reference, out, sound + 48000, 50);
-      const measured = `output ${k}: ${(out.length / 96000).toFixed(2)} s written, first sound at ${(sound / 96000).toFixed(3)} s; companion ${JSON.stringify(comps[k]?.status().at(-1))}; box telemetry ${telemetry}`;
+      const probed = out.subarray(sound + 48000, sound + 96000);
+      const silentFrames = probed.filter((v, i) => i % 2 === 0 && v === 0 && probed[i + 1] === 0).length;
+      const peak = probed.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+      const measured = `output ${k}: ${(out.length / 96000).toFixed(2)} s written, first sound at ${(sound / 96000).toFixed(3)} s, 0.5–1 s after it peak ${peak} and ${silentFrames} silent frames; companion ${JSON.stringify(comps[k]?.status().at(-1))}; box telemetry ${telemetry}`;
       expect(at, `no 128-frame probe from 0.5 s to 1 s after the first sound found in the ${(reference.length / 96000).toFixed(2)} s source; ${measured}`).to.be.greaterThan(-1);
       const n = Math.min(out.length - start, reference.length - at);
       expect(n / 96000, `seconds compared; ${measured}`).to.be.greaterThan(2);
