@@ -56,14 +56,30 @@ describe('box end to end (real processes on loopback)', function () {
       },
     );
     watcher = await mqtt.connectAsync(`mqtt://127.0.0.1:${box.ports.mqtt}`, { clientId: 'telemetry-watch', protocolVersion: 4 });
-    watcher.on('message', (_t, p) => {
-      telemetry = p.toString();
+    watcher.on('message', (t, p) => {
+      if (t.endsWith('/telemetry')) telemetry = p.toString();
     });
     await watcher.subscribeAsync('nearcast/e2e/telemetry');
     // the owner makes sure the first track plays (the library order is not the test's business)
     const c = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, '--user', 'owner', '--password', 's3cret', 'play', 'Moon River']);
     expect(await c.exited, c.stderr.join('\n')).to.equal(0);
-    await new Promise((r) => setTimeout(r, 1000)); // past the 400 ms latency: a join's fast-join backlog then holds only the new song
+    // until listeners hear it 1 s in (past the 400 ms latency: a join's fast-join backlog then holds only the new
+    // song), as the box says: a loaded machine can take a while to start its decoder
+    const replies: Array<{ data?: { track?: { title?: string } | null; positionMs?: number } }> = [];
+    watcher.on('message', (t, p) => {
+      if (t.includes('/response/')) replies.push(JSON.parse(p.toString()));
+    });
+    await watcher.subscribeAsync('nearcast/e2e/client/telemetry-watch/response/#');
+    const heard = () => replies.at(-1)?.data;
+    await waitFor(
+      () => `the box playing Moon River 1 s in (it says ${JSON.stringify(heard())})`,
+      () => {
+        void watcher?.publishAsync('nearcast/e2e/client/telemetry-watch/request/status', '{}');
+        return heard()?.track?.title === 'Moon River' && (heard()?.positionMs ?? 0) >= 1000;
+      },
+      20_000,
+      200,
+    );
   });
 
   after(async () => {
