@@ -284,6 +284,7 @@ export class Controller {
         return state;
       },
     });
+    const speaker = this.speaker(saved.volume);
     const telemetry = new Telemetry({
       intervalSeconds: config.telemetry.intervalSeconds,
       system: new SystemTelemetry(),
@@ -295,6 +296,7 @@ export class Controller {
         opus: codecs.includes('opus') ? opusImplementation().kind : null,
       }),
       refused: () => this.refusals.snapshot(),
+      speaker: () => speaker?.figures() ?? null,
       publish: (payload) => void this.broker.publish(this.topics.telemetry, payload, { retain: false }),
       log: (l, m, e) => this.log.log(l, m, e),
     });
@@ -331,7 +333,7 @@ export class Controller {
             },
           })
         : null,
-      this.speaker(saved.volume),
+      speaker,
       ...(await frontPanel({
         hardware: config.hardware,
         broker: this.broker,
@@ -541,7 +543,7 @@ export class Controller {
     const configured = this.config.audio.device;
     const device = configured === 'auto' ? (fs.existsSync('/dev/snd') ? 'default' : 'sim') : configured;
     const sink = openSink(device, DEFAULT_FORMAT, { bufferMs: 300 });
-    return sink && new Speaker({ engine: this.engine, sink, clock: this.clock, events: this.events, volume });
+    return sink && new Speaker({ engine: this.engine, sink, device, clock: this.clock, events: this.events, volume, log: this.log });
   }
 
   /** Starts one extension; one that cannot start is logged and told, and the box runs on without it. */

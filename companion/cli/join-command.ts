@@ -10,7 +10,7 @@ import { openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
 import { Player } from '../player/player.ts';
-import type { ResyncCause } from '../player/scheduler.ts';
+import { describeResyncCause } from '../player/scheduler.ts';
 import { createDecoder, describeOpus } from '../../firmware/audio/codecs/index.ts';
 import { ClockSync } from '../../firmware/wire/clock.ts';
 import { openLink, type BoxLink, type LinkEnd } from './box-link.ts';
@@ -178,19 +178,14 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     },
   });
 
-  // a hard resync is worth a line: it is audible (a skip or a gap)
-  const RESYNC_CAUSES: Record<ResyncCause, (starvedMs: number) => string> = {
-    error: () => 'persistent error',
-    device: () => 'the device stalled or ran dry',
-    starved: (ms) => `the device ran dry: this player's next audio came ${ms.toFixed(0)} ms after its queue ran out — the player was not scheduled in time, an overloaded machine`,
-  };
   let startedAt = NaN;
   player.scheduler.on('started', () => {
     if (Number.isNaN(startedAt)) startedAt = monotonicUs();
   });
+  // a hard resync is worth a line: it is audible (a skip or a gap)
   player.scheduler.on('resync', (e) => {
     out(
-      `resync: ${(e.errorUs / 1000).toFixed(2)} ms off (${RESYNC_CAUSES[e.cause](e.starvedMs ?? 0)}), ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`,
+      `resync: ${(e.errorUs / 1000).toFixed(2)} ms off (${describeResyncCause(e.cause, e.starvedMs)}), ${Number.isNaN(startedAt) ? '' : `${((monotonicUs() - startedAt) / 1000).toFixed(0)} ms after playback started; `}clock: ${sync.exchanges} exchanges, min RTT ${(sync.minRttUs / 1000).toFixed(2)} ms`,
     );
   });
 

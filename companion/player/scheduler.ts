@@ -63,6 +63,18 @@ export interface SchedulerOptions {
 export type SchedulerState = 'waiting' | 'lead-in' | 'playing' | 'stopped';
 export type ResyncCause = 'error' | 'device' | 'starved';
 
+/** why a player resynced, in words (a companion's status line, the box speaker's log) */
+export function describeResyncCause(cause: ResyncCause, starvedMs = 0): string {
+  switch (cause) {
+    case 'error':
+      return 'persistent error';
+    case 'device':
+      return 'the device stalled or ran dry';
+    case 'starved':
+      return `the device ran dry: this player's next audio came ${starvedMs.toFixed(0)} ms after its queue ran out — the player was not scheduled in time, an overloaded machine`;
+  }
+}
+
 export interface SchedulerStats {
   state: SchedulerState;
   syncErrorUs: number; // error against the device model, smoothed, positive = late

@@ -1,10 +1,11 @@
 // Publishes `telemetry` (not retained) every intervalSeconds: the system sample plus
-// the box's own process (RSS, CPU) and stream figures. Each message is also told
+// the box's own process (RSS, CPU), stream figures and its speaker's playout. Each message is also told
 // as a `published` event (the uplink forwards it).
 
 import { EventEmitter } from 'node:events';
 import type { SystemSample, SystemTelemetry } from '../../hardware/telemetry/system-telemetry.ts';
 import type { Extension } from './extension.ts';
+import type { SpeakerFigures } from './speaker.ts';
 
 export interface StreamFigures {
   listeners: number;
@@ -22,6 +23,8 @@ export interface TelemetryOptions {
   stream(): StreamFigures;
   /** what the box refused since it started, by kind (limits, logins, bad requests) */
   refused?: () => Record<string, number>;
+  /** the box's own speaker's playout (null: the box has none) */
+  speaker?: () => SpeakerFigures | null;
   publish(payload: string): void;
   log(level: 'warn', msg: string, extra?: Record<string, unknown>): void;
 }
@@ -31,6 +34,7 @@ export interface TelemetryMessage extends SystemSample {
   box: { rssMB: number; uptimeS: number; cpuPercent: number };
   stream: StreamFigures;
   refused: Record<string, number>;
+  speaker: SpeakerFigures | null;
 }
 
 export class Telemetry extends EventEmitter<{ published: [string] }> implements Extension {
@@ -61,6 +65,7 @@ export class Telemetry extends EventEmitter<{ published: [string] }> implements 
         box: { rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20), uptimeS: Math.round(process.uptime()), cpuPercent: this.cpuPercent() },
         stream: this.options.stream(),
         refused: this.options.refused?.() ?? {},
+        speaker: this.options.speaker?.() ?? null,
       };
       const payload = JSON.stringify(msg);
       this.options.publish(payload);

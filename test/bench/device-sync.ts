@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import mqtt from 'mqtt';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { LOOPBACK_BOX_ARGS, ROOT, runCompanion, type CompanionProcess } from '../helpers/box-process.ts';
 import { analyseOffsets, type OffsetReport, type PhaseStats } from './lib/device-offsets.ts';
@@ -23,6 +24,7 @@ import { PLAYER_NICE } from '../../firmware/util/priority.ts';
 import { startSnapclient, startSnapserver, type SnapClient } from './lib/snapcast.ts';
 import { deviceSyncTargets, METHOD, LIMITS } from './lib/device-sync-text.ts';
 import { itemAt } from '../../firmware/util/checked-index.ts';
+import type { TelemetryMessage } from '../../firmware/extensions/telemetry.ts';
 
 const args = parseArgs(process.argv.slice(2), {
   duration: 300,
@@ -102,6 +104,9 @@ const snapclients: SnapClient[] = [];
 const boxLog: string[] = [];
 let boxProc: ChildProcess | undefined;
 let probe: ScheduleProbe | undefined;
+// the box speaker's playout counters, from its telemetry (published every second here)
+let boxTelemetry: mqtt.MqttClient | undefined;
+let boxSpeaker: TelemetryMessage['speaker'] = null;
 
 if (ncPlayers.length) {
   const fifo = path.join(dir, 'nearcast.fifo');
@@ -128,7 +133,7 @@ if (ncPlayers.length) {
         '--state-dir',
         path.join(dir, 'state'),
       ],
-      { cwd: ROOT, env: { ...rig.env('box', base), NEARCAST_MDNS__ENABLED: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { cwd: ROOT, env: { ...rig.env('box', base), NEARCAST_MDNS__ENABLED: 'false', NEARCAST_TELEMETRY__INTERVALSECONDS: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
     ),
   );
   const ports = await new Promise<{ mqtt: number; stream: number }>((resolve, reject) => {
@@ -147,6 +152,15 @@ if (ncPlayers.length) {
     });
   });
   probe = await probeSchedule('127.0.0.1', ports.mqtt);
+  boxTelemetry = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { clientId: 'device-sync-telemetry', protocolVersion: 4 });
+  boxTelemetry.on('message', (_t, payload) => {
+    try {
+      boxSpeaker = (JSON.parse(payload.toString()) as TelemetryMessage).speaker;
+    } catch {
+      /* not telemetry */
+    }
+  });
+  await boxTelemetry.subscribeAsync('nearcast/+/telemetry');
   for (const p of ncPlayers.slice(1)) {
     const via: string[] = [];
     if (proxied.has(p)) {
@@ -199,7 +213,8 @@ if (silentPlayers.length) {
 
 // the measured run: quiet, then a CPU hog on one core from --hog-from of the way
 const counters = (c: CompanionProcess) => c.status().at(-1) ?? {};
-const startCounters = new Map([...companions].map(([p, c]) => [p, counters(c)]));
+const speakerCounters = (): Array<[string, Record<string, unknown>]> => (boxSpeaker ? [['box', { ...boxSpeaker }]] : []);
+const startCounters = new Map([...[...companions].map(([p, c]): [string, Record<string, unknown>] => [p, counters(c)]), ...speakerCounters()]);
 const startUs = monotonicUs();
 const hogAtUs = startUs + durationS * 1e6 * (args.hogFrom as number);
 const endUs = startUs + durationS * 1e6;
@@ -213,12 +228,13 @@ while (monotonicUs() < endUs) {
   await sleep(Math.min(1000, Math.max(1, (Math.min(endUs, hog ? endUs : hogAtUs) - monotonicUs()) / 1000)));
 }
 const hogStopUs = monotonicUs();
-const endCounters = new Map([...companions].map(([p, c]) => [p, counters(c)]));
+const endCounters = new Map([...[...companions].map(([p, c]): [string, Record<string, unknown>] => [p, counters(c)]), ...speakerCounters()]);
 const snapLate = new Map(snapclients.map((s) => [s.name, s.lateChunkLines]));
 await rec.stop();
 if (hog) await stop(hog, 'SIGKILL');
 
 await probe?.stop();
+await boxTelemetry?.endAsync();
 await Promise.all([...companions.values()].map((c) => c.interrupt()));
 await Promise.all(snapclients.map((s) => stop(s.proc, 'SIGTERM')));
 if (boxProc) await stop(boxProc);
@@ -309,6 +325,8 @@ interface PlayerRow {
   firstAudibleS: number | null;
   dropouts: number;
   dropoutMs: number;
+  /** where each dropout began, s into the recording */
+  dropoutsAtS: number[];
   resyncs: number | null;
   dropped: number | null;
   inserted: number | null;
@@ -328,6 +346,7 @@ const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) =>
     firstAudibleS: r.firstAudible[p] === null ? null : r.firstAudible[p]! / 48000,
     dropouts: dropout.count,
     dropoutMs: dropout.ms,
+    dropoutsAtS: dropout.atS,
     resyncs: delta(p, 'resyncs'),
     dropped: delta(p, 'droppedFrames'),
     inserted: delta(p, 'insertedFrames'),
@@ -335,10 +354,12 @@ const playerRows: PlayerRow[] = Object.entries(reports).flatMap(([sys, r]) =>
     lateChunkLines: snapLate.has(p) ? snapLate.get(p)! : null,
   })),
 );
-console.log(`\nplayers: dropouts (zero runs ≥ 2 ms in the analysed region) and their own counters over the measured ${durationS} s (box speaker: the box reports none)\n`);
+console.log(
+  `\nplayers: dropouts (zero runs ≥ 2 ms in the analysed region) and their own counters over the measured ${durationS} s (box speaker: from the box's telemetry, every second)\n`,
+);
 console.log(
   table(
-    ['system', 'player', 'stream', 'first audible s', 'dropouts', 'dropout ms', 'resyncs', 'dropped fr', 'inserted fr', 'underruns', 'snap late-chunk lines'],
+    ['system', 'player', 'stream', 'first audible s', 'dropouts', 'dropout ms', 'dropouts at s', 'resyncs', 'dropped fr', 'inserted fr', 'underruns', 'snap late-chunk lines'],
     playerRows.map((r) => [
       r.system,
       r.player,
@@ -346,6 +367,7 @@ console.log(
       r.firstAudibleS ?? 'never',
       r.dropouts,
       r.dropoutMs,
+      r.dropoutsAtS.slice(0, 8).join(' ') + (r.dropoutsAtS.length > 8 ? ' …' : ''),
       r.resyncs ?? '—',
       r.dropped ?? '—',
       r.inserted ?? '—',

@@ -59,7 +59,8 @@ export interface OffsetReport {
   fromFrame: number;
   toFrame: number;
   firstAudible: Record<string, number | null>;
-  dropouts: Record<string, { count: number; ms: number }>;
+  /** runs of digital silence: how many, how long in all, and where each began (s into the recording) */
+  dropouts: Record<string, { count: number; ms: number; atS: number[] }>;
   pairs: PairResult[];
 }
 
@@ -164,7 +165,12 @@ export function analyseOffsets(
     fromFrame,
     toFrame,
     firstAudible: firstOf,
-    dropouts: Object.fromEntries(players.map((p) => [p, { count: runs.get(p)!.count, ms: round((runs.get(p)!.frames * 1000) / RIG_RATE, 1) }])),
+    dropouts: Object.fromEntries(
+      players.map((p) => {
+        const r = runs.get(p)!;
+        return [p, { count: r.count, ms: round((r.frames * 1000) / RIG_RATE, 1), atS: r.starts.map((f) => round((fromFrame + f) / RIG_RATE, 2)) }];
+      }),
+    ),
     pairs: [...raw.values()].map((r) => {
       const names = [...new Set(r.phase)];
       const all = r.windows.map((_, i) => i);

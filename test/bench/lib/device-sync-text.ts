@@ -13,7 +13,7 @@ export const METHOD = [
   'Offsets: every pair of channels of one system is cross-correlated in consecutive windows (≤ 0.5 s; lags ±--max-lag-ms; FFT; normalized; parabolic sub-sample peak);',
   'windows quieter than −60 dBFS in either channel are rejected as silent, windows whose peak correlation is below 0.5 as a collapse (both counted).',
   "Statistics start 2 s after the later first audible sample of a system's players. Dropouts: runs of exact zeros ≥ 2 ms in a channel inside the analysed region.",
-  "Player counters (resyncs, dropped/inserted frames, underruns) from each companion's `--json` status lines, differenced over the measured run; snapclient reports none,",
+  "Player counters (resyncs, dropped/inserted frames, underruns) from each companion's `--json` status lines and the box speaker's from the box's telemetry (every second), differenced over the measured run; where each dropout began is listed; snapclient reports none,",
   'so its column counts log lines about late or missing chunks.',
 ].join(' ');
 

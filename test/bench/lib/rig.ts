@@ -57,7 +57,7 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
   let sp: Speaker | null = null;
   if (o.speaker) {
     const dac = new VirtualDac(DEFAULT_FORMAT, { ppm: 0, bufferMs: 100, name: 'box speaker' });
-    sp = new Speaker({ engine, sink: dac, clock, events: new BoxEvents(), volume: 100 });
+    sp = new Speaker({ engine, sink: dac, clock, events: new BoxEvents(), volume: 100, device: 'virtual DAC', log: { warn: (msg, extra) => console.warn(msg, extra ?? '') } });
     await sp.start();
     speaker = { player: sp.player, dac };
   }

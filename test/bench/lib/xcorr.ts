@@ -134,8 +134,11 @@ export function correlate(a: WindowSpectra, b: WindowSpectra, windowFrames: numb
 export class SilenceRuns {
   private run = 0;
   private inDropout = false;
+  private fed = 0; // frames fed so far
   count = 0;
   frames = 0;
+  /** where each run began, in frames from the first frame fed */
+  readonly starts: number[] = [];
   constructor(private minFrames: number) {}
 
   feed(samples: ArrayLike<number>): void {
@@ -146,11 +149,13 @@ export class SilenceRuns {
           this.count++;
           this.frames += this.minFrames;
           this.inDropout = true;
+          this.starts.push(this.fed + i + 1 - this.minFrames);
         } else if (this.inDropout) this.frames++;
       } else {
         this.run = 0;
         this.inDropout = false;
       }
     }
+    this.fed += samples.length;
   }
 }

@@ -77,5 +77,6 @@ describe('device-sync offset estimator (windowed cross-correlation)', () => {
     runs.feed([...Array(60).fill(0), 5, ...Array(95).fill(0), 3, ...Array(200).fill(0)]);
     expect(runs.count).to.equal(2); // 110 and 200; the 95 is too short
     expect(runs.frames).to.equal(310);
+    expect(runs.starts, 'where each run began').to.deep.equal([1, 51 + 60 + 1 + 95 + 1]);
   });
 });
