@@ -47,6 +47,8 @@ const FORMATS: Array<[CaptureSampleFormat, number, number]> = [
   ['s32', SND_PCM_FORMAT_S32_LE, 4],
   ['float', SND_PCM_FORMAT_FLOAT_LE, 4],
 ];
+/** overruns recovered within one read before the device counts as failing */
+const MAX_RECOVERIES = 100;
 const RATES = [48000, 44100, 96000, 88200, 32000, 22050, 16000, 8000];
 
 let pcm: unknown = null;
@@ -105,9 +107,9 @@ function read(req: CaptureReadRequest): CaptureData {
   if (p === null) throw new Error(`ALSA capture '${pcmName}': not open`);
   const buf = Buffer.alloc(req.frames * bytesPerFrame);
   let got = 0;
-  // Bounded: each round reads frames or recovers an overrun; anything else is an error.
-  for (let round = 0; got < req.frames; round++) {
-    if (round > 100) throw new Error(`ALSA capture '${pcmName}': device keeps failing to deliver frames`);
+  // Bounded: a round that reads frames moves `got` on (however small the buffer that limits each read), one that
+  // recovers an overrun counts against MAX_RECOVERIES; anything else is an error.
+  for (let recoveries = 0; got < req.frames; ) {
     // never more than the buffer per call: the `file` plugin reads its infile only for reads within its buffer (the
     // rest of a larger read is the slave's silence, and the infile falls behind by it)
     const ask = bufferFrames > 0 ? Math.min(bufferFrames, req.frames - got) : req.frames - got;
@@ -115,6 +117,7 @@ function read(req: CaptureReadRequest): CaptureData {
     if (n === 0) break; // a plugin at its end (file infile exhausted)
     if (n < 0) {
       if (n !== -EPIPE && n !== -ESTRPIPE) fail('snd_pcm_readi', n);
+      if (++recoveries > MAX_RECOVERIES) throw new Error(`ALSA capture '${pcmName}': device keeps failing to deliver frames (${recoveries} overruns in one read)`);
       overruns++;
       const rc = snd.recover(p, n, 1) as number;
       if (rc < 0) fail('snd_pcm_recover after snd_pcm_readi', rc);

@@ -61,27 +61,28 @@ describe('telemetry topic (real box process)', function () {
         throw new Error(`${e.message}: last ${JSON.stringify(got.at(-1)?.speaker)}`);
       });
       const before = got.at(-1)!.speaker!;
-      expect(before, JSON.stringify(before)).to.include({ device: 'sim', resyncs: 0, starvedResyncs: 0 });
-      expect(Math.abs(before.syncErrorMs), JSON.stringify(before)).to.be.below(5);
+      expect(before.device, JSON.stringify(before)).to.equal('sim');
+      expect(before.syncErrorMs, JSON.stringify(before)).to.be.a('number').and.satisfy(Number.isFinite);
       box.proc.kill('SIGSTOP');
       await new Promise((r) => setTimeout(r, 800));
       box.proc.kill('SIGCONT');
       const n = got.length;
-      await waitFor('a telemetry message counting a speaker resync', () => got.length > n && (got.at(-1)?.speaker?.resyncs ?? 0) > 0, 10_000).catch((e: Error) => {
-        throw new Error(`${e.message}: last ${JSON.stringify(got.at(-1)?.speaker)}; box log ${box.logs.slice(-8).join(' / ')}`);
-      });
+      await waitFor('a telemetry message counting a speaker resync', () => got.length > n && (got.at(-1)?.speaker?.starvedResyncs ?? 0) > before.starvedResyncs, 10_000).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}: last ${JSON.stringify(got.at(-1)?.speaker)}; box log ${box.logs.slice(-8).join(' / ')}`);
+        },
+      );
       const after = got.at(-1)!.speaker!;
       // every resync the message counts was logged before it was sent
       const told = () => box.logs.filter((l) => l.includes('speaker resync'));
       await waitFor('the resyncs in the log', () => told().length >= after.resyncs, 5000).catch((e: Error) => {
         throw new Error(`${e.message}: telemetry ${JSON.stringify(after)}; log ${told().join(' / ')}`);
       });
-      expect(after.starvedResyncs, `the box was held up; ${JSON.stringify(after)}; ${told().join(' / ')}`).to.be.at.least(1);
       expect(
         told().some((l) => /ms off \(the device ran dry: this player's next audio came \d+ ms after its queue ran out/.test(l)),
         `the log says why: ${told().join(' / ')}`,
       ).to.equal(true);
-      expect(after.insertedFrames + after.droppedFrames, JSON.stringify(after)).to.be.greaterThan(0);
+      expect(after.insertedFrames + after.droppedFrames, JSON.stringify(after)).to.be.greaterThan(before.insertedFrames + before.droppedFrames);
     } finally {
       await c.endAsync();
       expect(await box.stop()).to.equal(0);

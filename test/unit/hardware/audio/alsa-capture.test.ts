@@ -56,4 +56,18 @@ describe('AlsaCapture (real libasound, file PCM with an infile)', function () {
       await dev.close();
     }
   });
+
+  it('a catch-up read through a tiny buffer (many reads of one buffer each) is not taken for a failing device', async () => {
+    // each snd_pcm_readi asks at most one buffer: 320 ms through a 2 ms buffer takes about 160 of them
+    const dev = new AlsaCapture('nc_line_in', { latencyMs: 2 });
+    try {
+      const info = await dev.open();
+      const big = await dev.read(16 * 960);
+      const where = `buffer ${JSON.stringify(info)}; ${big.length / 2} frames, first wrong at ${firstWrong(big, 0)}`;
+      expect(big.length / 2, where).to.equal(16 * 960);
+      expect(firstWrong(big, 0), where).to.equal(-1);
+    } finally {
+      await dev.close();
+    }
+  });
 });
