@@ -9,6 +9,7 @@ import { Controller } from './controller.ts';
 import { exportPlayLog, parseDay } from './extensions/play-log-export.ts';
 import { createLogger } from './util/log.ts';
 import { setProcessNice } from './util/priority.ts';
+import { exitNow, exitProcess } from '../hardware/process-exit.ts';
 
 function port(v: string): number {
   const n = Number(v);
@@ -141,10 +142,13 @@ program.action(async (opts) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    const force = setTimeout(() => process.exit(1), 5000);
+    const force = setTimeout(() => {
+      log.error('did not stop within 5 s: exiting without waiting');
+      exitNow(1);
+    }, 5000);
     force.unref();
     await controller.stop();
-    process.exit(0);
+    await exitProcess(0, { onStuck: (names) => log.error('threads stuck in a native call (an audio library that lost its server?): exiting without them', { threads: names }) });
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -8,6 +8,9 @@
 import { parentPort, type Transferable, type Worker } from 'node:worker_threads';
 import { startWorker, type WorkerName } from './worker-thread.ts';
 
+/** how long terminate() waits for the worker to stop */
+const TERMINATE_WAIT_MS = 1000;
+
 /** A worker's operations: each one's request fields (besides `op`) and its result. */
 export type RpcOperations = Record<string, { request: object; result: unknown }>;
 
@@ -35,13 +38,15 @@ export class WorkerRpc<Ops extends RpcOperations> {
   /** why calls fail from now on; null while the worker runs */
   private endedBecause: string | null = null;
 
+  private readonly onExit = (code: number) => this.end(`worker exited (${code})`);
+
   constructor(
     private readonly worker: Worker,
     private readonly label: string,
   ) {
     worker.on('message', (reply: RpcReply) => this.settle(reply));
     worker.on('error', (e) => this.end(`worker failed: ${e.message}`));
-    worker.on('exit', (code) => this.end(`worker exited (${code})`));
+    worker.on('exit', this.onExit);
   }
 
   /** Starts hardware/<name>.ts on a worker thread; `label` starts every error message (e.g. the device's name). */
@@ -71,11 +76,22 @@ export class WorkerRpc<Ops extends RpcOperations> {
     });
   }
 
-  /** Stops the worker at once (a blocking call in it is abandoned); waiting calls reject as closed. */
+  /**
+   * Stops the worker (a blocking call in it is abandoned); waiting calls reject as closed.
+   * Settles within TERMINATE_WAIT_MS: a worker inside a native call that never returns
+   * cannot stop, and is left to exitProcess (hardware/process-exit.ts).
+   */
   async terminate(): Promise<void> {
     if (this.endedBecause === null) this.end('closed');
-    this.worker.removeAllListeners('exit');
-    await this.worker.terminate().catch(() => undefined);
+    this.worker.off('exit', this.onExit);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.worker.terminate().catch(() => undefined),
+      new Promise((r) => {
+        timer = setTimeout(r, TERMINATE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private settle(reply: RpcReply): void {

@@ -26,7 +26,26 @@ export type WorkerName = 'audio/alsa-worker' | 'audio/alsa-capture-worker';
 /** true inside the one-file companion bundle (companion/build.ts defines it), undefined elsewhere */
 declare const NEARCAST_ONE_FILE: boolean | undefined;
 
+/** worker threads started and not yet exited, by name (exitProcess, hardware/process-exit.ts, waits for them only so long) */
+const live = new Map<Worker, string>();
+
+/** Counts `worker` among the live ones until it exits. */
+export function trackWorker(worker: Worker, name: string): Worker {
+  live.set(worker, name);
+  worker.once('exit', () => live.delete(worker));
+  return worker;
+}
+
+/** the worker threads that have not exited, with their names */
+export function liveWorkers(): Array<{ worker: Worker; name: string }> {
+  return [...live].map(([worker, name]) => ({ worker, name }));
+}
+
 export function startWorker(name: WorkerName): Worker {
+  return trackWorker(newWorker(name), name);
+}
+
+function newWorker(name: WorkerName): Worker {
   const here = import.meta.url;
   // the one-file companion: the bundle itself is the worker, told which one by workerData
   if (typeof NEARCAST_ONE_FILE !== 'undefined' && NEARCAST_ONE_FILE) return new Worker(new URL(here), { workerData: { nearcastWorker: name } });

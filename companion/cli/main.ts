@@ -14,6 +14,7 @@ import { connectToBox, runningListener, type CommonOptions } from './connect.ts'
 import { fleetCommand } from './fleet-command.ts';
 import { runJoin } from './join-command.ts';
 import { relayRequest, startListenerRelay } from './listener-session.ts';
+import { exitProcess } from '../../hardware/process-exit.ts';
 
 function intIn(lo: number, hi: number, what: string) {
   return (v: string) => {
@@ -131,7 +132,8 @@ program
       startListenerRelay(box.host, box.mqttPort, { clientId: joined.clientId, boxId: joined.boxId, pid: process.pid }, (op, body) => joined.request(op, body));
     const listenerKey = listenerKeyFor(client.boxId, process.env, (line) => process.stderr.write(line + '\n')) ?? undefined;
     const code = await runJoin(client, box, { ...o, onJoined, reconnect, listenerKey });
-    process.exit(code);
+    // the device's thread may be stuck in its audio library (a sound server that went away): not waited for
+    await exitProcess(code, { onStuck: (names) => process.stderr.write(`nearcast: exiting without threads stuck in a native call: ${names.join(', ')}\n`) });
   });
 
 program
