@@ -33,32 +33,32 @@ w.once('message', () => {
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const exitCode = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
   clearTimeout(killer);
   return { code: exitCode, stderr, ms: Date.now() - started };
 }
 
 describe('exitProcess (real child process, real worker thread)', function () {
-  this.timeout(30_000);
+  this.timeout(90_000);
   let dir: string;
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-exit-'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a worker stuck in a native call for 20 s does not hold up the exit; the code is kept and the thread named', async () => {
+  it('a worker stuck in a native call for 120 s does not hold up the exit; the code is kept and the thread named', async () => {
     const r = await runChild(
       dir,
       `const koffi = require(${JSON.stringify(path.join(ROOT, 'node_modules/koffi'))});
 const sleep = koffi.load('libc.so.6').func('unsigned int sleep(unsigned int)');
-parentPort.postMessage('in'); sleep(20);`,
+parentPort.postMessage('in'); sleep(120);`,
       7,
     );
     const what = `exit ${r.code} after ${r.ms} ms; stderr: ${r.stderr}`;
     expect(r.code, what).to.equal(7);
     expect(r.stderr, what).to.include('stuck: test-worker');
-    expect(r.ms, `${what} (process.exit alone waits the 20 s out)`).to.be.below(12_000);
+    expect(r.ms, `${what} (process.exit alone waits the 120 s out; killed at 60 s)`).to.be.below(40_000);
   });
 
   it('a worker running JavaScript is stopped, and the process exits the ordinary way', async () => {
