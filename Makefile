@@ -13,7 +13,7 @@ TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pi
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup test-setup apt-deps node-deps run test typecheck lint config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
+.PHONY: help setup test-setup pipewire-alsa-plugin apt-deps node-deps run test typecheck lint config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -42,6 +42,28 @@ setup: node-deps
 
 test-setup: node-deps
 	@$(MAKE) --no-print-directory apt-deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
+	@$(MAKE) --no-print-directory pipewire-alsa-plugin
+
+# PipeWire's own ALSA PCM for the PipeWire sync test: Debian's pipewire-alsa conflicts with
+# pulseaudio (the tests' sound server) and makes itself the system's ALSA default, so unless it is
+# installed its plugin is unpacked from the package (the installed PipeWire's version) into
+# .run/pipewire-alsa; the test points a private ALSA config at it (test/helpers/pipewire-alsa.ts)
+PIPEWIRE_ALSA_DIR := .run/pipewire-alsa
+pipewire-alsa-plugin:
+	@arch=$$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch); \
+	so=lib/$$arch/alsa-lib/libasound_module_pcm_pipewire.so; \
+	if [ ! -f /usr/$$so ] && [ ! -f $(PIPEWIRE_ALSA_DIR)/usr/$$so ]; then \
+	  v=$$(dpkg-query -W -f='$${Version}' pipewire 2>/dev/null); \
+	  [ -n "$$v" ] || { echo "error: pipewire is not installed" >&2; exit 1; }; \
+	  echo "unpacking PipeWire's ALSA plugin (pipewire-alsa $$v) into $(PIPEWIRE_ALSA_DIR)"; \
+	  tmp=$$(mktemp -d); \
+	  if ! (cd $$tmp && apt-get download -qq pipewire-alsa=$$v >/dev/null 2>&1); then \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	    $$SUDO apt-get update -qq && (cd $$tmp && apt-get download -qq pipewire-alsa=$$v >/dev/null) \
+	      || { rm -rf $$tmp; echo "error: could not download pipewire-alsa $$v" >&2; exit 1; }; \
+	  fi; \
+	  mkdir -p $(PIPEWIRE_ALSA_DIR) && dpkg -x $$tmp/pipewire-alsa_*.deb $(PIPEWIRE_ALSA_DIR); rc=$$?; rm -rf $$tmp; exit $$rc; \
+	fi
 
 apt-deps:
 	@missing=""; \

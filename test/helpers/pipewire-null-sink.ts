@@ -10,8 +10,9 @@
 //   wireplumber     the session manager: without it no stream is linked to the sink
 // WirePlumber's device monitors are switched off, so a machine with a real sound
 // card or Bluetooth still gets only the null sink (and nothing of it is touched).
-// PipeWire's own ALSA PCM (package pipewire-alsa) is not used: Debian's package
-// conflicts with pulseaudio and makes itself the system-wide ALSA default.
+// PipeWire's own ALSA PCM (package pipewire-alsa) is reached through a private ALSA
+// config (./pipewire-alsa.ts): Debian's package conflicts with pulseaudio and makes
+// itself the system-wide ALSA default, so only its plugin is unpacked.
 // Through the pulse PCM the delay is libpulse's interpolation of pipewire-pulse's
 // timing reports: smooth between updates, but its slope is off by up to a few
 // percent at first (about 0.1 % after ~15 s) and it steps by up to tens of ms at
@@ -38,9 +39,12 @@ export function pipewireMissing(): string | null {
   return missing.length ? `not installed: ${missing.join(', ')} (Debian: pipewire pipewire-pulse wireplumber dbus-daemon pulseaudio-utils)` : null;
 }
 
-function nullSinkConf(sink: string): string {
+function nullSinkConf(sink: string, quantum?: number): string {
   // One fixed rate: the player's 48 kHz stream then reaches the sink without resampling.
-  return `context.properties = { default.clock.rate = 48000 default.clock.allowed-rates = [ 48000 ] }
+  // A fixed quantum (the graph's cycle): no client's latency request changes it, so no
+  // stream's latency moves while it plays.
+  const fixed = quantum === undefined ? '' : ` default.clock.quantum = ${quantum} default.clock.min-quantum = ${quantum} default.clock.max-quantum = ${quantum}`;
+  return `context.properties = { default.clock.rate = 48000 default.clock.allowed-rates = [ 48000 ]${fixed} }
 context.objects = [
   { factory = adapter
     args = {
@@ -61,10 +65,10 @@ context.objects = [
 
 const NO_DEVICE_MONITORS = 'alsa_monitor.enabled = false\nv4l2_monitor.enabled = false\nlibcamera_monitor.enabled = false\n';
 
-function writeConfig(dir: string, sink: string): void {
+function writeConfig(dir: string, sink: string, quantum?: number): void {
   const conf = path.join(dir, 'config');
   mkdirSync(path.join(conf, 'pipewire', 'pipewire.conf.d'), { recursive: true });
-  writeFileSync(path.join(conf, 'pipewire', 'pipewire.conf.d', '50-null-sink.conf'), nullSinkConf(sink));
+  writeFileSync(path.join(conf, 'pipewire', 'pipewire.conf.d', '50-null-sink.conf'), nullSinkConf(sink, quantum));
   mkdirSync(path.join(conf, 'wireplumber', 'main.lua.d'), { recursive: true });
   writeFileSync(path.join(conf, 'wireplumber', 'main.lua.d', '51-no-devices.lua'), NO_DEVICE_MONITORS);
   mkdirSync(path.join(conf, 'wireplumber', 'bluetooth.lua.d'), { recursive: true });
@@ -93,9 +97,16 @@ async function stopAll(procs: Map<string, ChildProcess>): Promise<void> {
   }
 }
 
-export async function startPipewireNullSink(sink = 'nc_null'): Promise<PipewireServer> {
+export interface PipewireOptions {
+  /** the graph's quantum in frames, fixed (default: PipeWire's own, which follows the latencies its clients ask) */
+  quantum?: number;
+}
+
+export async function startPipewireNullSink(sink = 'nc_null', o: PipewireOptions = {}): Promise<PipewireServer> {
+  if (o.quantum !== undefined && !(Number.isInteger(o.quantum) && o.quantum >= 32 && o.quantum <= 8192))
+    throw new Error(`startPipewireNullSink: quantum 32…8192 frames, got ${o.quantum}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pipewire-'));
-  writeConfig(dir, sink);
+  writeConfig(dir, sink, o.quantum);
   const runtime = path.join(dir, 'runtime');
   const bus = `unix:path=${path.join(runtime, 'bus')}`;
   const pulseSocket = path.join(runtime, 'pulse', 'native');

@@ -150,7 +150,15 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
       if (!o.inputs?.includes(player)) throw new Error(`no capture source for '${player}' (inputs: ${(o.inputs ?? []).join(', ') || 'none'})`);
       return { ...base, PULSE_SERVER: server, PULSE_SOURCE: `nc_in_${player}` };
     },
-    record: (clock) => (recorder ??= recordMonitor(server, path.join(dir, 'monitor.raw'), o.players.length, clock, o.recordLatencyMs ?? 5)),
+    record: (clock) =>
+      (recorder ??= recordMonitor({
+        server,
+        sink: 'nc_rec',
+        channelMap: o.players.map((_, i) => `aux${i}`),
+        file: path.join(dir, 'monitor.raw'),
+        clock,
+        latencyMs: o.recordLatencyMs ?? 5,
+      })),
     offsets: (pairs, opts = {}) => {
       if (!recorder) throw new Error('offsets(): nothing recorded (call record() first)');
       const known = new Set([...o.players, ...Object.keys(opts.references ?? {})]);
@@ -172,8 +180,27 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   };
 }
 
-function recordMonitor(server: string, file: string, channels: number, clock: () => number, latencyMs: number): MonitorRecorder {
-  const channelMap = Array.from({ length: channels }, (_, i) => `aux${i}`).join(',');
+export interface RecordOptions {
+  /** the PulseAudio-protocol server (PULSE_SERVER): PulseAudio's own, or pipewire-pulse */
+  server: string;
+  /** the null sink whose monitor is recorded */
+  sink: string;
+  /** its channel map (parec records it as it is) */
+  channelMap: string[];
+  file: string;
+  clock: () => number;
+  latencyMs: number;
+}
+
+/**
+ * Records a null sink's monitor with parec, with a clock map of the recording (see
+ * MonitorRecorder.timeOfFrame); startPulseRig records its own sink through it, and
+ * a PipeWire null sink (test/helpers/pipewire-null-sink.ts) is recorded the same way.
+ */
+export function recordMonitor(o: RecordOptions): MonitorRecorder {
+  const { server, file, clock, latencyMs } = o;
+  const channels = o.channelMap.length;
+  const channelMap = o.channelMap.join(',');
   // the recorder is the instrument: at a higher priority than the players (nice −10 when
   // permitted; `nice` runs it at normal priority otherwise), so its reads arrive on time
   const proc = spawn(
@@ -183,7 +210,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
       '-10',
       'parec',
       '-d',
-      'nc_rec.monitor',
+      `${o.sink}.monitor`,
       '--raw',
       '--format=s16le',
       `--rate=${RIG_RATE}`,
@@ -231,7 +258,7 @@ function recordMonitor(server: string, file: string, channels: number, clock: ()
   const configured: number[] = [];
   const sampleLatency = () =>
     execFile('pactl', ['list', 'sinks'], { env: { ...process.env, PULSE_SERVER: server } }, (err, out) => {
-      const m = err ? null : /Name: nc_rec\n[\s\S]*?Latency: \d+ usec, configured (\d+) usec/.exec(out);
+      const m = err ? null : new RegExp(`Name: ${o.sink}\\n[\\s\\S]*?Latency: \\d+ usec, configured (\\d+) usec`).exec(out);
       if (m) configured.push(Number(m[1]));
     });
   const sampler = setInterval(sampleLatency, 2000);
