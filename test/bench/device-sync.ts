@@ -107,6 +107,8 @@ let probe: ScheduleProbe | undefined;
 // the box speaker's playout counters, from its telemetry (published every second here)
 let boxTelemetry: mqtt.MqttClient | undefined;
 let boxSpeaker: TelemetryMessage['speaker'] = null;
+/** the box engine's source underruns (its pipe source behind: silence in the stream itself, for every listener) */
+let boxSourceUnderruns: number | null = null;
 
 if (ncPlayers.length) {
   const fifo = path.join(dir, 'nearcast.fifo');
@@ -155,7 +157,9 @@ if (ncPlayers.length) {
   boxTelemetry = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { clientId: 'device-sync-telemetry', protocolVersion: 4 });
   boxTelemetry.on('message', (_t, payload) => {
     try {
-      boxSpeaker = (JSON.parse(payload.toString()) as TelemetryMessage).speaker;
+      const m = JSON.parse(payload.toString()) as TelemetryMessage;
+      boxSpeaker = m.speaker;
+      boxSourceUnderruns = m.stream.sourceUnderruns;
     } catch {
       /* not telemetry */
     }
@@ -213,7 +217,7 @@ if (silentPlayers.length) {
 
 // the measured run: quiet, then a CPU hog on one core from --hog-from of the way
 const counters = (c: CompanionProcess) => c.status().at(-1) ?? {};
-const speakerCounters = (): Array<[string, Record<string, unknown>]> => (boxSpeaker ? [['box', { ...boxSpeaker }]] : []);
+const speakerCounters = (): Array<[string, Record<string, unknown>]> => (boxSpeaker ? [['box', { ...boxSpeaker, sourceUnderruns: boxSourceUnderruns }]] : []);
 const startCounters = new Map([...[...companions].map(([p, c]): [string, Record<string, unknown>] => [p, counters(c)]), ...speakerCounters()]);
 const startUs = monotonicUs();
 const hogAtUs = startUs + durationS * 1e6 * (args.hogFrom as number);
@@ -377,6 +381,12 @@ console.log(
   ),
 );
 
+const sourceUnderruns = delta('box', 'sourceUnderruns');
+if (sourceUnderruns !== null) {
+  // silence the engine put into the stream is every listener's: the box speaker (PCM, exact zeros) shows it as a
+  // dropout, an Opus companion as near-silence that is not exactly zero
+  console.log(`\nthe box engine's source underruns over the measured run (its pipe source behind; silence in the stream itself): ${sourceUnderruns}`);
+}
 const targets = deviceSyncTargets(reports, playerRows, durationS, silentPlayers);
 console.log('\ntargets (issue 11):\n');
 console.log(
@@ -414,6 +424,7 @@ const file = writeResult('device-sync', {
   phases: phases.map((p) => ({ name: p.name, fromS: Math.max(0, (p.fromUs - startUs) / 1e6), toS: (p.toUs - startUs) / 1e6 })),
   proxied: [...proxied],
   notAudible: silentPlayers,
+  boxSourceUnderruns: sourceUnderruns,
   clockSpreadMs,
   clockBucketsUs: rec.clockBuckets(),
   renderAheadUs: rec.renderAheadUs(),
