@@ -94,12 +94,13 @@ export function deviceSyncTargets(reports: Record<string, OffsetReport>, players
     target: '0',
     met: reports.nearcast ? collapses('nearcast') === 0 : null,
   });
+  // players that report counters: the companions (their --json status) and the box speaker (its telemetry)
   const companions = nc.filter((p) => p.resyncs !== null);
   const resyncs = companions.reduce((a, p) => a + p.resyncs!, 0);
-  rows.push({ what: 'resyncs (companions)', value: String(resyncs), reference: '—', target: '0', met: companions.length ? resyncs === 0 : null });
+  rows.push({ what: 'resyncs (companions, box speaker)', value: String(resyncs), reference: '—', target: '0', met: companions.length ? resyncs === 0 : null });
   const worstShare = Math.max(...companions.map((p) => ((p.dropped ?? 0) + (p.inserted ?? 0)) / (durationS * 48000)));
   rows.push({
-    what: 'dropped + inserted frames, worst companion',
+    what: 'dropped + inserted frames, worst player',
     value: companions.length ? `${(worstShare * 100).toFixed(3)} %` : '—',
     reference: '—',
     target: '≤ 0.1 % of frames played',
