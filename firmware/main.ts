@@ -157,7 +157,7 @@ program.action(async (opts) => {
   } catch (e) {
     log.error('could not start', { error: (e as Error).message });
     await controller.stop().catch(() => {});
-    process.exit(1);
+    await exitProcess(1, { onStuck: (names) => log.error('threads stuck in a native call: exiting without them', { threads: names }) });
   }
 });
 
