@@ -8,9 +8,10 @@
 //
 // PipeWire moves a stream's latency while it plays when its graph's quantum changes (the
 // cycle follows the smallest latency its clients ask, ~10–12 s into a stream here, and an
-// xrun on a loaded machine adds more): the sound really moves, by a quantum or more
-// (recorded: 11–85 ms), and the player must follow it. With the quantum fixed it rarely moves
-// it; with PipeWire's own (a desktop's) the player must be back on schedule after each move.
+// xrun on a loaded machine moves it too): the sound really moves (recorded: 5.5–85 ms), the
+// report with it, and the player must follow. With the quantum fixed that is rare, and the
+// player is judged as steady unless its device stepped; with PipeWire's own quantum (a
+// desktop's) it must be back on schedule after each move.
 
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -106,6 +107,20 @@ async function measure(quantum?: number): Promise<SyncRun> {
   }
 }
 
+/** after the stream's latency moved: each move followed (a resync only for a step of the device), and back within ±1 ms for the last 4 s measured */
+function expectFollowed(run: SyncRun): void {
+  const measured = run.windows.filter((ms) => !Number.isNaN(ms));
+  const last = measured.slice(-8); // 0.5 s windows
+  expect(run.all.n, run.what).to.be.at.least(10);
+  expect(run.all.p50, run.what).to.be.at.most(1);
+  expect(last.length, run.what).to.be.at.least(4);
+  expect(Math.max(...last.map(Math.abs)), `the last 4 s measured; ${run.what}`).to.be.at.most(1);
+  expect(run.resyncs, `resyncs after 2 s, beyond the device's steps; ${run.what}`).to.be.at.most(run.steps);
+}
+
+const summary = (run: SyncRun) =>
+  `p50 ${run.all.p50} p95 ${run.all.p95} max ${run.all.max} ms, mean ${run.all.meanMs} ms over ${run.all.n} windows; ${run.resyncs} resyncs, ${run.steps} device steps, ${run.corrected} frames corrected`;
+
 describe('sync at a clocked device on PipeWire (its own ALSA PCM into a null sink, recorded)', function () {
   this.timeout(120_000);
 
@@ -117,32 +132,27 @@ describe('sync at a clocked device on PipeWire (its own ALSA PCM into a null sin
     }
   });
 
-  it(`a companion on PipeWire's \`pipewire\` PCM, quantum fixed, plays on the box clock's schedule for ${PLAY_S} s (p95 ≤ 1 ms, max ≤ 2 ms), with no resync after 2 s but where its latency really moved`, async () => {
+  it(`a companion on PipeWire's \`pipewire\` PCM, quantum fixed, plays on the box clock's schedule for ${PLAY_S} s (p95 ≤ 1 ms, max ≤ 2 ms, no resync) unless its latency really moved`, async () => {
     const run = await measure(256);
-    console.log(
-      `      p50 ${run.all.p50} p95 ${run.all.p95} max ${run.all.max} ms, mean ${run.all.meanMs} ms over ${run.all.n} windows; ${run.resyncs} resyncs, ${run.steps} device steps, ${run.corrected} frames corrected`,
-    );
+    console.log(`      ${summary(run)}`);
+    if (run.steps > 0) {
+      // a loaded machine can still make PipeWire move the stream (an xrun: 5.5 ms and 85 ms recorded, the report
+      // moving with the sound): then it must have been followed
+      console.log('      the device stepped (its latency moved): judged as followed, not as steady');
+      expectFollowed(run);
+      return;
+    }
     expect(run.all.n, run.what).to.be.at.least(25);
     expect(run.all.p95, run.what).to.be.at.most(1);
     // the recording's clock map is itself good to about ±0.5 ms (test/bench/README.md)
     expect(run.all.max, run.what).to.be.at.most(2);
-    // a loaded machine can make PipeWire add latency (an xrun): a resync then follows a step of the device's line
-    // (recorded: 85 ms once in three runs beside two busy loops), and the sound above shows it was right
-    expect(run.resyncs, `resyncs after 2 s, beyond the device's steps; ${run.what}`).to.be.at.most(run.steps);
-    if (run.resyncs === 0) expect(run.corrected, `frames dropped + inserted in ${PLAY_S} s; ${run.what}`).to.be.at.most(0.001 * PLAY_S * 48000);
+    expect(run.resyncs, `resyncs after 2 s; ${run.what}`).to.equal(0);
+    expect(run.corrected, `frames dropped + inserted in ${PLAY_S} s; ${run.what}`).to.be.at.most(0.001 * PLAY_S * 48000);
   });
 
-  it(`with PipeWire's own quantum (a desktop's), the companion follows each move of its latency and is back on schedule after it`, async () => {
+  it("with PipeWire's own quantum (a desktop's), the companion follows each move of its latency and is back on schedule after it", async () => {
     const run = await measure();
-    const measured = run.windows.filter((ms) => !Number.isNaN(ms));
-    const last = measured.slice(-8); // the last 4 s measured
-    console.log(
-      `      p50 ${run.all.p50} p95 ${run.all.p95} max ${run.all.max} ms over ${run.all.n} windows; last 4 s: ${last.map((ms) => ms.toFixed(2)).join(' ')}; ${run.resyncs} resyncs, ${run.steps} device steps, ${run.corrected} frames corrected`,
-    );
-    expect(run.all.n, run.what).to.be.at.least(10);
-    expect(run.all.p50, run.what).to.be.at.most(1);
-    expect(last.length, run.what).to.be.at.least(4);
-    expect(Math.max(...last.map(Math.abs)), `the last 4 s measured; ${run.what}`).to.be.at.most(1);
-    expect(run.resyncs, `resyncs after 2 s, beyond the device's steps; ${run.what}`).to.be.at.most(run.steps);
+    console.log(`      ${summary(run)}`);
+    expectFollowed(run);
   });
 });
