@@ -13,7 +13,7 @@ TEST_APT_PACKAGES := $(BOX_APT_PACKAGES) pulseaudio pulseaudio-utils pipewire pi
 NODE_MIN := 20
 ARGS ?=
 
-.PHONY: help setup test-setup pipewire-alsa-plugin apt-deps node-deps run test typecheck lint config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
+.PHONY: help setup test-setup pipewire-alsa-plugin pipewire-sync apt-deps node-deps run test typecheck lint config-schema bench soak build build-companion install uninstall install-companion uninstall-companion check-arm64 clean
 
 # install layout (DESTDIR-aware; no root needed when DESTDIR is set)
 PREFIX ?= /opt/nearcast
@@ -42,13 +42,16 @@ setup: node-deps
 
 test-setup: node-deps
 	@$(MAKE) --no-print-directory apt-deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
-	@$(MAKE) --no-print-directory pipewire-alsa-plugin
 
-# PipeWire's own ALSA PCM for the PipeWire sync test: Debian's pipewire-alsa conflicts with
+# PipeWire's own ALSA PCM for the PipeWire sync test (test/manual/pipewire-sync.test.ts, run by hand:
+# make pipewire-sync): Debian's pipewire-alsa conflicts with
 # pulseaudio (the tests' sound server) and makes itself the system's ALSA default, so unless it is
 # installed its plugin is unpacked from the package (the installed PipeWire's version) into
 # .run/pipewire-alsa; the test points a private ALSA config at it (test/helpers/pipewire-alsa.ts)
 PIPEWIRE_ALSA_DIR := .run/pipewire-alsa
+pipewire-sync: test-setup pipewire-alsa-plugin
+	npx mocha --no-config --node-option import=tsx --timeout 200000 --exit test/manual/pipewire-sync.test.ts
+
 pipewire-alsa-plugin:
 	@arch=$$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch); \
 	so=lib/$$arch/alsa-lib/libasound_module_pcm_pipewire.so; \

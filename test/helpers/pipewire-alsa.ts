@@ -1,7 +1,7 @@
 // PipeWire's own ALSA PCM (the `pipewire` plugin of Debian's pipewire-alsa), for a
 // player on PipeWire as current desktops have it: there `default` is this plugin, not
 // `pulse`. The package conflicts with pulseaudio, the tests' sound server, and makes
-// itself the system's ALSA default, so `make test-setup` unpacks its plugin into
+// itself the system's ALSA default, so `make pipewire-alsa-plugin` unpacks its plugin into
 // .run/pipewire-alsa unless it is installed; a private ALSA config (ALSA_CONFIG_PATH,
 // which replaces /usr/share/alsa/alsa.conf: it includes that first) names the plugin by
 // path and adds one PCM playing into a given PipeWire node.
@@ -29,7 +29,7 @@ export function pipewireAlsaPlugin(): string | null {
 /** Writes `dir`/asound.conf with PCM `pcm` playing into PipeWire node `node`; its environment for a player process. */
 export function pipewireAlsaConfig(dir: string, node: string, pcm = 'nc_pipewire'): { env: Record<string, string>; pcm: string } {
   const plugin = pipewireAlsaPlugin();
-  if (!plugin) throw new Error(`PipeWire's ALSA plugin (${PLUGIN}) is neither installed nor unpacked in .run/pipewire-alsa: run make test-setup`);
+  if (!plugin) throw new Error(`PipeWire's ALSA plugin (${PLUGIN}) is neither installed nor unpacked in .run/pipewire-alsa: run make pipewire-alsa-plugin`);
   if (!/^[A-Za-z0-9_]+$/.test(pcm) || !/^[A-Za-z0-9_.-]+$/.test(node)) throw new Error(`pipewireAlsaConfig: bad PCM '${pcm}' or node '${node}'`);
   const configPath = path.join(dir, 'asound.conf');
   writeFileSync(

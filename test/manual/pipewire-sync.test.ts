@@ -6,6 +6,11 @@
 // clock map of the PulseAudio rig, test/bench/lib/pulse-rig.ts) and cross-correlated
 // with the box clock's schedule. Skips only when PipeWire is not installed.
 //
+// Run by hand (`make pipewire-sync`), not in `make test`: PipeWire moved the stream's
+// latency again and again in one fresh-clone suite (every 5–7 s, 20–36 ms each, with the
+// quantum fixed), so that most windows collapsed under the corrections and too few were
+// left to judge; that is not understood yet (README "On PipeWire").
+//
 // PipeWire moves a stream's latency while it plays when its graph's quantum changes (the
 // cycle follows the smallest latency its clients ask, ~10–12 s into a stream here, and an
 // xrun on a loaded machine moves it too): the sound really moves (recorded: 5.5–85 ms), the
