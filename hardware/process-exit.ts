@@ -8,7 +8,7 @@
 // written synchronously (pipes, files and terminals on Linux), so nothing is lost.
 
 import koffi from 'koffi';
-import { liveWorkers } from './worker-thread.ts';
+import { liveWorkers, settleWithin } from './worker-thread.ts';
 
 export interface ExitOptions {
   /** how long the worker threads get to stop (default 2000 ms) */
@@ -38,14 +38,7 @@ export async function exitProcess(code: number, o: ExitOptions = {}): Promise<ne
         }),
     ),
   );
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    exited,
-    new Promise((r) => {
-      timer = setTimeout(r, graceMs);
-    }),
-  ]);
-  clearTimeout(timer);
+  await settleWithin(exited, graceMs);
   const stuck = liveWorkers().map((w) => w.name);
   if (stuck.length === 0) process.exit(code);
   o.onStuck?.(stuck);

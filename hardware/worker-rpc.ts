@@ -6,7 +6,7 @@
 // call still waiting, and every later one, with the reason.
 
 import { parentPort, type Transferable, type Worker } from 'node:worker_threads';
-import { startWorker, type WorkerName } from './worker-thread.ts';
+import { settleWithin, startWorker, type WorkerName } from './worker-thread.ts';
 
 /** how long terminate() waits for the worker to stop */
 const TERMINATE_WAIT_MS = 1000;
@@ -84,14 +84,7 @@ export class WorkerRpc<Ops extends RpcOperations> {
   async terminate(): Promise<void> {
     if (this.endedBecause === null) this.end('closed');
     this.worker.off('exit', this.onExit);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.worker.terminate().catch(() => undefined),
-      new Promise((r) => {
-        timer = setTimeout(r, TERMINATE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(this.worker.terminate(), TERMINATE_WAIT_MS);
   }
 
   private settle(reply: RpcReply): void {

@@ -36,6 +36,18 @@ export function trackWorker(worker: Worker, name: string): Worker {
   return worker;
 }
 
+/** settles when `p` does or after `ms`, whichever comes first (stopping a worker that may be stuck in a native call) */
+export async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.catch(() => undefined),
+    new Promise((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** the worker threads that have not exited, with their names */
 export function liveWorkers(): Array<{ worker: Worker; name: string }> {
   return [...live].map(([worker, name]) => ({ worker, name }));

@@ -217,8 +217,13 @@ if (silentPlayers.length) {
 
 // the measured run: quiet, then a CPU hog on one core from --hog-from of the way
 const counters = (c: CompanionProcess) => c.status().at(-1) ?? {};
-const speakerCounters = (): Array<[string, Record<string, unknown>]> => (boxSpeaker ? [['box', { ...boxSpeaker, sourceUnderruns: boxSourceUnderruns }]] : []);
-const startCounters = new Map([...[...companions].map(([p, c]): [string, Record<string, unknown>] => [p, counters(c)]), ...speakerCounters()]);
+/** every player's counters now: the companions' last status line, the box speaker's last telemetry */
+const allCounters = () =>
+  new Map<string, Record<string, unknown>>([
+    ...[...companions].map(([p, c]): [string, Record<string, unknown>] => [p, counters(c)]),
+    ...(boxSpeaker ? [['box', { ...boxSpeaker, sourceUnderruns: boxSourceUnderruns }] as [string, Record<string, unknown>]] : []),
+  ]);
+const startCounters = allCounters();
 const startUs = monotonicUs();
 const hogAtUs = startUs + durationS * 1e6 * (args.hogFrom as number);
 const endUs = startUs + durationS * 1e6;
@@ -232,7 +237,7 @@ while (monotonicUs() < endUs) {
   await sleep(Math.min(1000, Math.max(1, (Math.min(endUs, hog ? endUs : hogAtUs) - monotonicUs()) / 1000)));
 }
 const hogStopUs = monotonicUs();
-const endCounters = new Map([...[...companions].map(([p, c]): [string, Record<string, unknown>] => [p, counters(c)]), ...speakerCounters()]);
+const endCounters = allCounters();
 const snapLate = new Map(snapclients.map((s) => [s.name, s.lateChunkLines]));
 await rec.stop();
 if (hog) await stop(hog, 'SIGKILL');
