@@ -17,6 +17,9 @@
 //    an xrun or a device that ran dry beyond `stepResyncUs`, or an error beyond
 //    `hardThresholdUs` that persists (a confirmed step of the device line is worked
 //    off softly at the settling rate below that). A single reading can do neither.
+//    A sound server's stream (interpolated delay) that ran dry or had an xrun is
+//    started afresh instead, its report judged as at the start (rejoin()): the old
+//    stream's report can stay tens of ms away from its sound after a stall.
 // Until the first audible frame, the lead-in silence is re-sized at every write
 // from the latest model, so the first sample is on time without any resync.
 // Underruns (no data) write silence while the stream timeline keeps moving, so
@@ -88,7 +91,7 @@ export interface SchedulerStats {
   bufferedMs: number; // jitter buffer ahead of the play head
   deviceDelayMs: number; // last raw delay reading
   deviceSteps: number; // times the device line moved (stall, xrun, server reschedule)
-  deviceRestarts: number; // times the device was started afresh before playing because its sound server's report started off (report-check.ts)
+  deviceRestarts: number; // times the device was started afresh: its sound server's report started off (report-check.ts), or the stream ran dry
   deviceNoiseUs: number; // how coarsely the device reports its delay
   devicePpm: number; // device clock vs local clock
 }
@@ -153,6 +156,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   /** when the device runs dry without another write (µs, from the last write's status) */
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
+  private rejoining = false; // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
 
   constructor(sink: PcmSink, opts: SchedulerOptions = {}) {
     super();
@@ -366,7 +370,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     const moved = this.deviceMoved;
     this.deviceMoved = false;
     if ((moved && Math.abs(e) > this.stepResyncUs) || this.beyondHard >= HARD_CONFIRM) {
-      this.resync(e, !moved ? 'error' : this.starvedUs > 0 ? 'starved' : 'device');
+      const cause = !moved ? 'error' : this.starvedUs > 0 ? 'starved' : 'device';
+      if (moved && this.canRestart) return this.rejoin(e, cause);
+      this.resync(e, cause);
       return 0;
     }
 
@@ -440,13 +446,37 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       return 0;
     }
     // within a frame of the first block's start: begin it; later (a mid-stream join): begin at the frame due now
+    const from = this.buffer.cursorIndex;
     this.buffer.seek(need >= -1 ? first : target);
+    if (this.rejoining) this.counters.droppedFrames += Math.max(0, this.buffer.cursorIndex - from);
+    this.rejoining = false;
     this.resetErrors();
     this.inUnderrun = false;
     this.state = 'playing';
     this.audibleSinceUs = this.now();
     this.emit('started', { firstFrameOutUs: tNext });
     return 0;
+  }
+
+  private get canRestart(): boolean {
+    return this.sink.interpolatedDelay === true && this.sink.restart !== undefined;
+  }
+
+  /**
+   * The device ran dry (or had an xrun) under a sound server: a stream that ran dry with
+   * its server held up comes back with a report tens of ms away from the sound, which the
+   * model then follows (ARCHITECTURE.md, "Playout"). Such a device is started afresh
+   * and its report judged, as at the start, before the audio due then plays again.
+   */
+  private async rejoin(errorUs: number, cause: ResyncCause): Promise<number> {
+    this.counters.resyncs++;
+    if (cause === 'starved') this.counters.starvedResyncs++;
+    this.emit('resync', { errorUs, cause, ...(cause === 'starved' && { starvedMs: this.starvedUs / 1000 }) });
+    this.resetErrors();
+    this.pendingSilence = 0;
+    this.reportRestarts = 0;
+    this.rejoining = true;
+    return this.restartDevice();
   }
 
   /** Starts the device afresh (its report started off, report-check.ts) and primes it again. */

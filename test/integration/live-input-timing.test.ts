@@ -6,14 +6,11 @@
 // latency is compared with each player window by window (test/bench/lib).
 
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monotonicUs } from '../../firmware/util/time.ts';
-import { makeCorrelationMaterial } from '../bench/lib/material.ts';
-import { startPulseRig, RIG_RATE, type MonitorRecorder, type PulseRig } from '../bench/lib/pulse-rig.ts';
-import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
+import { waitFor, type CompanionProcess } from '../helpers/box-process.ts';
+import { startLiveInputRig, type LiveInputRig } from '../helpers/live-input-rig.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LATENCY_MS = 400;
@@ -21,36 +18,24 @@ const LATENCY_MS = 400;
 describe('live input on time (capture through `pulse`, box speaker and companion on `pulse`, recorded)', function () {
   this.timeout(150_000);
   let dir: string;
-  let rig: PulseRig;
-  let rec: MonitorRecorder;
-  let box: BoxProcess;
-  let feeder: ChildProcess | null = null;
+  let live: LiveInputRig;
   let comp: CompanionProcess | null = null;
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-live-timing-'));
-    rig = await startPulseRig({ players: ['input', 'box', 'nc1'], inputs: ['input'] });
-    rec = rig.record(monotonicUs);
-    box = await startBox(
-      ['--policy', 'open', '--source', 'capture:pulse', '--audio-device', 'pulse', '--latency', String(LATENCY_MS), '--no-keyboard', '--state-dir', path.join(dir, 'state')],
-      { ...rig.captureEnv('input'), PULSE_SINK: rig.sinks.box, NEARCAST_LOUDNESS__ENABLED: 'false' },
-    );
+    live = await startLiveInputRig(dir, LATENCY_MS);
   });
 
   after(async () => {
     await comp?.interrupt();
-    feeder?.kill('SIGKILL');
-    await rec?.stop();
-    await box?.stop();
-    await rig?.stop();
+    await live?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it(`a captured sample leaves the box speaker and a companion ${LATENCY_MS} ms after it entered the box (mean within 15 ms under load; aim 2), with no resync`, async () => {
-    comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'nc1', '--device', 'pulse', '--codec', 'pcm', '--json'], rig.env('nc1'));
-    const material = path.join(dir, 'material.wav');
-    makeCorrelationMaterial(material, 40);
-    feeder = spawn('paplay', ['--device', rig.sinks.input!, material], { env: { ...process.env, PULSE_SERVER: rig.server }, stdio: 'ignore' });
+    const { rig, rec, box } = live;
+    comp = live.join();
+    live.feed(40);
     const levels = () => rec.levels(200);
     await waitFor('the input, the box speaker and the companion audible at the sink', () => levels().every((l) => l > 0.01), 30_000).catch((e: Error) => {
       throw new Error(
@@ -64,15 +49,6 @@ describe('live input on time (capture through `pulse`, box speaker and companion
     await sleep(16_000);
     const late = comp.status().at(-1);
     await rec.stop();
-    const input = rig.players.indexOf('input');
-    const shift = Math.round((LATENCY_MS * RIG_RATE) / 1000);
-    // the input as it should come out: each sample `latency` after it was recorded entering the box
-    const expected = (from: number, count: number) => {
-      const s = rec.read(from - shift, count);
-      const out = new Float64Array(count);
-      for (let i = 0; i < count && (i + 1) * rec.channels <= s.length; i++) out[i] = s[i * rec.channels + input]! / 32768;
-      return out;
-    };
     const report = rig.offsets(
       [
         ['expected', 'box'],
@@ -80,7 +56,7 @@ describe('live input on time (capture through `pulse`, box speaker and companion
       ],
       // quarter-second windows: a window over which the capture is being resampled (its clock
       // moved) still correlates, where a half-second one smeared and counted as no measurement
-      { references: { expected }, maxLagMs: 100, windowMs: 250 },
+      { references: { expected: live.expected }, maxLagMs: 100, windowMs: 250 },
     );
     const lines = report.pairs.map((p) => {
       const series = p.windows.map(([, ms]) => (Number.isNaN(ms) ? '·' : ms.toFixed(2))).join(' ');

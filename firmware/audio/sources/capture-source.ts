@@ -39,6 +39,10 @@ const MAX_INPUT_DELAY_US = 300_000;
 const MAX_CATCH_UP_PERIODS = 16;
 /** per reading (every 10–20 ms): the longest hold is forgotten over tens of seconds */
 const DELAY_MAX_DECAY = 0.999;
+/** a read that returns this much later than its frames' duration after the previous one was held up (see catchingUp) */
+const LATE_READ_US = 50_000;
+/** a backlog is worked off within this, or it is how the device now holds frames */
+const CATCH_UP_US = 2_000_000;
 /** a sound server's capture is held this long after its first reading... */
 const SETTLE_US = 1_500_000;
 /** ...and until its capture clock has not stepped for this long */
@@ -79,6 +83,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   readonly kind = 'capture' as const;
   private readonly minInputDelayUs: number;
   private deviceDelayMaxUs = 0; // the longest the device held captured frames lately (decaying)
+  private lastReadingUs = NaN; // when the previous read returned
+  private catchUpSinceUs = NaN; // a late read started a backlog at this instant (NaN: none)
   readonly description: string;
   readonly ended = false;
   readonly error: Error | null = null;
@@ -289,7 +295,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       this.stats.framesCaptured += pcm.length / 2;
       this.push(pcm);
       // a paced file PCM's frames are due at exact instants; a clocked device says how far it is ahead of the read
-      this.observe(info.clocked ? (this.device.lastReading ?? null) : { atUs: startUs + (captured * 1e6) / info.rate, delayFrames: 0, overruns: 0 });
+      this.observe(info.clocked ? (this.device.lastReading ?? null) : { atUs: startUs + (captured * 1e6) / info.rate, delayFrames: 0, overruns: 0 }, pcm.length / 2);
     }
   }
 
@@ -301,6 +307,8 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.readTotal = 0;
     this.overrunsSeen = 0;
     this.deviceDelayMaxUs = 0;
+    this.lastReadingUs = NaN;
+    this.catchUpSinceUs = NaN;
     this.primed = false;
     this.settled = !interpolatedDelay;
     this.firstReadingUs = NaN;
@@ -308,7 +316,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     this.captureClock = new DeviceClock({ rate });
   }
 
-  private observe(reading: { atUs: number; delayFrames: number; overruns: number } | null): void {
+  private observe(reading: { atUs: number; delayFrames: number; overruns: number } | null, framesRead: number): void {
     const captureClock = this.captureClock;
     if (!captureClock) return;
     if (reading && reading.overruns !== this.overrunsSeen) {
@@ -322,8 +330,31 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     // frames captured by then = read + still held by the device (a negative delay for the playback-side model)
     if (captureClock.observe(atUs, this.readTotal, -delay)) this.lastStepUs = atUs;
     if (!this.settled) this.settle(atUs);
+    const backlog = this.catchingUp(atUs, framesRead, delay);
     // a backlog reported while the report settles is not there: it would hold every read back
-    if (this.settled) this.deviceDelayMaxUs = Math.max((delay * 1e6) / this.deviceRate, this.deviceDelayMaxUs * DELAY_MAX_DECAY);
+    if (this.settled && !backlog) this.deviceDelayMaxUs = Math.max((delay * 1e6) / this.deviceRate, this.deviceDelayMaxUs * DELAY_MAX_DECAY);
+  }
+
+  /**
+   * True while the reads work off a backlog that piled up because nothing was read for a
+   * while (this process, or the sound server behind the PCM, was held up): what the device
+   * holds then is the hold-up, not how long it keeps frames before handing them over, and
+   * learning it would cut every listener's lead for a minute (the hold is forgotten slowly).
+   * The backlog is worked off once a reading is back within the usual hold, or after
+   * CATCH_UP_US at the most.
+   */
+  private catchingUp(atUs: number, framesRead: number, delayFrames: number): boolean {
+    const lastUs = this.lastReadingUs;
+    this.lastReadingUs = atUs;
+    const lateUs = atUs - lastUs - (framesRead * 1e6) / this.deviceRate;
+    if (lateUs > LATE_READ_US) this.catchUpSinceUs = atUs;
+    if (Number.isNaN(this.catchUpSinceUs)) return false;
+    const delayUs = (delayFrames * 1e6) / this.deviceRate;
+    if (delayUs <= Math.max(this.deviceDelayMaxUs, LATE_READ_US) || atUs - this.catchUpSinceUs > CATCH_UP_US) {
+      this.catchUpSinceUs = NaN;
+      return delayUs > this.deviceDelayMaxUs; // the reading that ends it still belongs to the backlog when above the hold
+    }
+    return true;
   }
 
   /** a sound server's report is believed once it has run SETTLE_US, the last STEADY_US of it without a step */

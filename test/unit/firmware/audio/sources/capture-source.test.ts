@@ -21,6 +21,8 @@ class SimulatedCapture implements CaptureDevice {
   opens = 0;
   /** a sound server's record stream: its report adds a backlog that is not there for its first `untilMs` */
   phantom = { interpolated: false, frames: 0, untilMs: 0 };
+  /** the sound server behind the PCM is held up until then (fake ms): no read returns before it, what was captured meanwhile is a backlog */
+  heldUntilMs = 0;
   constructor(
     private ppm: number,
     private clock: sinon.SinonFakeTimers,
@@ -48,7 +50,7 @@ class SimulatedCapture implements CaptureDevice {
           this.lastReading = { atUs: this.clock.now * 1000, delayFrames: (this.clock.now - dueMs) * 48 * (1 + this.ppm * 1e-6) + phantom, overruns: 0 };
           r(out);
         },
-        Math.max(0, dueMs - this.clock.now),
+        Math.max(0, dueMs - this.clock.now, this.heldUntilMs - this.clock.now),
       ),
     );
   }
@@ -157,6 +159,35 @@ describe('CaptureSource', () => {
       expect(s.inputDelayUs, `input delay after the backlog went; ${what}`).to.equal(100_000);
     });
   }
+
+  it('a backlog after the sound server was held up 1.2 s is not learnt as how long the device holds frames: the listeners keep their lead, the input its timing', async () => {
+    const dev = new SimulatedCapture(0, clock);
+    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
+    const s = src;
+    const offsets: Array<[number, number]> = []; // [ms since open, |capture instant − slot| ms]
+    const delays: number[] = [];
+    const timer = setInterval(() => {
+      const slotMs = clock.now - s.inputDelayUs / 1000;
+      delays.push(s.inputDelayUs / 1000);
+      const pcm = s.read(960);
+      if (pcm.every((x) => x === 0)) return;
+      const offMs = rampOffsetMs(pcm, (slotMs - dev.startMs) * 48);
+      if (!Number.isNaN(offMs)) offsets.push([clock.now - dev.startMs, Math.abs(offMs)]);
+    }, 20);
+    await clock.tickAsync(5000);
+    const before = s.inputDelayUs;
+    dev.heldUntilMs = clock.now + 1200;
+    await clock.tickAsync(6000);
+    clearInterval(timer);
+    const after = offsets.filter(([t]) => t > 5000 + 1200 + 500);
+    const worstAfter = Math.max(...after.map(([, ms]) => ms));
+    const what = `input delay ${before / 1000} ms before, at most ${Math.max(...delays.slice(-250))} ms in the last 5 s; worst |capture instant − slot| ${worstAfter.toFixed(3)} ms over ${after.length} chunks from 0.5 s after the hold; ${JSON.stringify(s.stats)}`;
+    expect(before, what).to.equal(100_000);
+    expect(Math.max(...delays.slice(-250)), what).to.equal(100);
+    expect(after.length, what).to.be.greaterThan(200);
+    expect(worstAfter, what).to.be.at.most(1);
+    expect(s.stats.overflows, what).to.equal(0);
+  });
 
   it('passes frames through untouched while the clocks agree (sample-exact)', async () => {
     const dev = new SimulatedCapture(0, clock);
