@@ -120,7 +120,14 @@ function resumeAudio(c: AudioContext): Promise<unknown> {
   return Promise.race([c.resume(), new Promise((r) => setTimeout(r, 2000))]);
 }
 
+// Rejoins come from two places after the box went away (the stream's close and MQTT's
+// reconnect): the latest join wins, an earlier one still waiting gives up when it is answered,
+// so the page never opens two streams (the first would be closed under whoever watches it).
+let joinGeneration = 0;
+
 async function join(): Promise<void> {
+  const generation = ++joinGeneration;
+  const superseded = () => generation !== joinGeneration;
   wantJoined = true;
   ctx ??= new AudioContext({ sampleRate: 48000, latencyHint: 'playback' });
   await resumeAudio(ctx); // the Join tap is the gesture
@@ -128,10 +135,12 @@ async function join(): Promise<void> {
     message('looking for the box…');
     await Promise.race([found, new Promise((r) => setTimeout(r, 10_000))]);
   }
+  if (superseded()) return;
   message('joining…');
   const r = await request<Grant>('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch(
     (e: Error) => ({ status: 'error', error: e.message }) as Reply<Grant>,
   );
+  if (superseded() || !wantJoined) return;
   if (r.status !== 'ok') {
     message(`join refused: ${r.error ?? 'no reason given'}`, 'error');
     wantJoined = false;
@@ -222,6 +231,7 @@ function dropStream(): void {
 
 async function leave(): Promise<void> {
   wantJoined = false;
+  joinGeneration++; // a join still waiting for its answer is not wanted any more
   dropStream();
   await request('leave', {}, 5000).catch(() => undefined);
   message('left');

@@ -62,6 +62,16 @@ describe('web companion across a box restart (headless Chromium)', function () {
     await page.waitForFunction(() => document.getElementById('availability')?.className === 'online', null, { timeout: 10_000 });
     await page.click('#join');
     await waitMessage(page, /^listening$/);
+    // every "listening" the page shows from here on: it must join once when the box is back, although
+    // both the stream's close and MQTT's reconnect ask it to (two streams: the first is closed under its listener)
+    await page.evaluate(() => {
+      const w = window as unknown as { listeningShown: number };
+      w.listeningShown = 0;
+      const m = document.getElementById('message')!;
+      new MutationObserver((records) => {
+        for (const r of records) for (const n of Array.from(r.addedNodes)) if (n.textContent === 'listening') w.listeningShown++;
+      }).observe(m, { childList: true });
+    });
     const b = box;
     box = null;
     expect(await b.stop(), b.logs.slice(-5).join('\n')).to.equal(0);
@@ -83,6 +93,19 @@ describe('web companion across a box restart (headless Chromium)', function () {
     expect(chunks, `chunks played after the restart in ${ms.toFixed(0)} ms`).to.be.at.least(100);
     // (not faster than the stream's pace, less the ~0.4 s a joiner may get at once)
     expect(ms, `ms for ${chunks} chunks (20 ms each) after the restart`).to.be.at.least(1200);
+    await new Promise((r) => setTimeout(r, 3000)); // a second join would have come by now
+    expect(await page.evaluate(() => (window as unknown as { listeningShown: number }).listeningShown), 'times the page joined after the restart').to.equal(1);
+    // a box back within the stream's 2 s retry: both rejoin paths run at once, and the page still opens one stream
+    const joins = await page.evaluate(async () => {
+      const w = window as unknown as { listeningShown: number };
+      const app = window.__nearcastApp!;
+      await app.leave();
+      w.listeningShown = 0;
+      await Promise.all([app.join(), app.join()]);
+      await new Promise((r) => setTimeout(r, 1000));
+      return w.listeningShown;
+    });
+    expect(joins, 'streams opened by two joins at once').to.equal(1);
 
     // the network goes silent (the box stops answering for 5 s): the page notices and rejoins
     process.kill(box.proc.pid!, 'SIGSTOP');
