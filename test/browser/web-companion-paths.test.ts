@@ -102,8 +102,10 @@ describe('web companion: decoding paths, background tab, approval (headless Chro
     expect(st.visibleAgain).to.equal(1);
     expect(st.underruns + st.late, 'the stall starved the schedule').to.be.greaterThan(underrunsBefore);
     expect(after.length, 'chunks scheduled after the stall').to.be.greaterThan(60);
-    // the page's error wanders within about 1 ms from one second to the next; a stale anchor would be a chunk or more
-    expect(Math.abs(median(after) - median(before)), 'lasting offset, ms').to.be.lessThan(2);
+    // the page's error wanders within about 1 ms from one second to the next (2.07 ms once, in a double run of two
+    // suites at once); a stale anchor would be a chunk (20 ms) or more
+    const what = `median error against the box clock ${median(before).toFixed(2)} ms before the stall, ${median(after).toFixed(2)} ms after (${before.length} and ${after.length} chunks)`;
+    expect(Math.abs(median(after) - median(before)), `lasting offset, ms: ${what}`).to.be.lessThan(5);
     const heard = await listen(page);
     expect(heard.hz, `the tone heard: ${JSON.stringify(heard)}`).to.be.within(430, 450);
     await page.close();
