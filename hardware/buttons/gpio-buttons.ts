@@ -8,6 +8,7 @@ import { GestureDetector, type GestureOptions } from './gestures.ts';
 
 export class GpioButtons extends EventEmitter<{ press: [ButtonEvent]; quit: [] }> implements ButtonSource {
   private detectors = new Map<number, GestureDetector>();
+  private watching: Promise<void> | null = null;
 
   constructor(
     private readonly gpio: GpioBackend,
@@ -17,7 +18,17 @@ export class GpioButtons extends EventEmitter<{ press: [ButtonEvent]; quit: [] }
     super();
   }
 
-  async startWatching(): Promise<void> {
+  /**
+   * Watches the lines, once: the panel starts watching to learn whether the lines can be had,
+   * and the buttons extension then starts every source. A second watch ran a second gpiomon
+   * on the same lines (refused as busy by libgpiod v2, and left running when the box stopped).
+   */
+  startWatching(): Promise<void> {
+    this.watching ??= this.watch();
+    return this.watching;
+  }
+
+  private async watch(): Promise<void> {
     for (const [button, line] of Object.entries(this.lines) as Array<[ButtonName, number]>) {
       this.detectors.set(line, new GestureDetector((gesture) => this.emit('press', { button, gesture }), this.gestures));
     }

@@ -55,7 +55,8 @@ describe('buttons and LEDs (real box process)', function () {
     });
     await watch(box, { clientId: 'w1' });
     await waitFor('gpiomon watching', () => fake.calls().some((c) => c.startsWith('gpiomon')), 5000);
-    expect(fake.calls().find((c) => c.startsWith('gpiomon'))).to.equal('gpiomon --chip gpiochip0 --active-low --bias=pull-up --edges=both --format=%o %e 17 27 22 23 24');
+    // one gpiomon: a second on the same lines is refused as busy by libgpiod v2 (and was left running at stop)
+    expect(fake.calls().filter((c) => c.startsWith('gpiomon'))).to.deep.equal(['gpiomon --chip gpiochip0 --active-low --bias=pull-up --edges=both --format=%o %e 17 27 22 23 24']);
     fake.edge(17, true);
     await new Promise((r) => setTimeout(r, 100));
     fake.edge(17, false); // a 100 ms press: a click, once the double-click window passes
