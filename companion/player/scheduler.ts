@@ -469,10 +469,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
    * and its report judged, as at the start, before the audio due then plays again.
    */
   private async rejoin(errorUs: number, cause: ResyncCause): Promise<number> {
-    this.counters.resyncs++;
-    if (cause === 'starved') this.counters.starvedResyncs++;
-    this.emit('resync', { errorUs, cause, ...(cause === 'starved' && { starvedMs: this.starvedUs / 1000 }) });
-    this.resetErrors();
+    this.noteResync(errorUs, cause);
     this.pendingSilence = 0;
     this.reportRestarts = 0;
     this.rejoining = true;
@@ -527,6 +524,11 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.pendingSilence += frames;
       this.counters.insertedFrames += frames;
     }
+    this.noteResync(errorUs, cause);
+  }
+
+  /** counts a resync (or a rejoin) and says why */
+  private noteResync(errorUs: number, cause: ResyncCause): void {
     this.counters.resyncs++;
     if (cause === 'starved') this.counters.starvedResyncs++;
     this.resetErrors();

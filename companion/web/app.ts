@@ -140,7 +140,7 @@ async function join(): Promise<void> {
   const r = await request<Grant>('join', { name: ($('name') as HTMLInputElement).value || 'phone', codec: 'opus' }).catch(
     (e: Error) => ({ status: 'error', error: e.message }) as Reply<Grant>,
   );
-  if (superseded() || !wantJoined) return;
+  if (superseded()) return;
   if (r.status !== 'ok') {
     message(`join refused: ${r.error ?? 'no reason given'}`, 'error');
     wantJoined = false;

@@ -86,6 +86,20 @@ function errors(r: Rig, from = 0, step = 480, offsetUs = 0): number[] {
 }
 const maxAbs = (xs: number[]) => Math.max(...xs.map(Math.abs));
 
+/** the player's next write is held `ms` (its process not scheduled): the device's queue runs out meanwhile */
+function holdNextWrite(sink: FakeSink, ms: number, onHold?: () => void): void {
+  const write = sink.write.bind(sink);
+  let held = false;
+  sink.write = async (pcm) => {
+    if (!held) {
+      held = true;
+      onHold?.();
+      await new Promise((res) => setTimeout(res, ms));
+    }
+    return write(pcm);
+  };
+}
+
 describe('PlayoutScheduler', () => {
   let r: Rig | null = null;
   afterEach(async () => {
@@ -417,16 +431,7 @@ describe('PlayoutScheduler', () => {
     r.sink.stall(50_000); // the device stops on its own while the player writes on time: a persistent 50 ms error
     await r.clock.tickAsync(1000);
     // the player stops writing for 300 ms (its process was not scheduled): the 60 ms queue runs out
-    const sink = r.sink;
-    const write = sink.write.bind(sink);
-    let stalled = false;
-    sink.write = async (pcm) => {
-      if (!stalled) {
-        stalled = true;
-        await new Promise((res) => setTimeout(res, 300));
-      }
-      return write(pcm);
-    };
+    holdNextWrite(r.sink, 300);
     await r.clock.tickAsync(1500);
     expect(
       events.map((e) => e.cause),
@@ -447,17 +452,9 @@ describe('PlayoutScheduler', () => {
     r.sched.on('resync', (e) => events.push(e));
     await r.sched.start();
     await r.clock.tickAsync(4000);
-    const sink = r.sink;
-    const write = sink.write.bind(sink);
-    let held = false;
-    sink.write = async (pcm) => {
-      if (!held) {
-        held = true;
-        heldAt = r!.now();
-        await new Promise((res) => setTimeout(res, 300));
-      }
-      return write(pcm);
-    };
+    holdNextWrite(r.sink, 300, () => {
+      heldAt = r!.now();
+    });
     await r.clock.tickAsync(1000);
     const from = r.sink.framesWritten; // the new stream's report check is under way: silence
     await r.clock.tickAsync(3000);
