@@ -10,7 +10,7 @@ import { openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
 import { Player } from '../player/player.ts';
-import { describeResyncCause } from '../player/scheduler.ts';
+import { describeResyncCause } from '../player/scheduler-types.ts';
 import { createDecoder, describeOpus } from '../../firmware/audio/codecs/index.ts';
 import { ClockSync } from '../../firmware/wire/clock.ts';
 import { openLink, type BoxLink, type LinkEnd } from './box-link.ts';

@@ -9,7 +9,8 @@ import type { AudioFrame, CodecHeaderFrame } from '../../firmware/wire/frames.ts
 import { framesPerChunk, type CodecName, type PcmFormat } from '../../firmware/wire/format.ts';
 import type { ChunkDecoder } from '../../firmware/audio/types.ts';
 import type { PcmSink } from '../../hardware/audio/pcm-sink.ts';
-import { PlayoutScheduler, type SchedulerOptions, type SchedulerStats } from './scheduler.ts';
+import { PlayoutScheduler } from './scheduler.ts';
+import type { SchedulerOptions, SchedulerStats } from './scheduler-types.ts';
 
 export type DecoderFactory = (header: CodecHeaderFrame) => ChunkDecoder;
 

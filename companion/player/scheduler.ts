@@ -10,7 +10,7 @@
 //
 // Corrections:
 //  - soft, always: single frames are dropped (late) or repeated (early), at a
-//    rate proportional to the error (see softCorrection) — at most one per `softSpacingFrames` (0.1 %)
+//    rate proportional to the error (soft-correction.ts) — at most one per `softSpacingFrames` (0.1 %)
 //    in steady state, one per `settleSpacingFrames` (0.5 %) during the first
 //    seconds while the clock estimates are young, and again after the device moved; corrected back to zero;
 //  - hard (resync), only when the device itself moved: at start (lead-in), after
@@ -39,72 +39,11 @@ import { GainRamp } from './gain-ramp.ts';
 import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer.ts';
 import { OutputMap } from './output-map.ts';
 import { ReportCheck } from './report-check.ts';
+import type { ResyncCause, SchedulerEvents, SchedulerOptions, SchedulerState, SchedulerStats } from './scheduler-types.ts';
+import { SoftCorrection, spansOf, spliceSpans } from './soft-correction.ts';
 
 export { GainRamp } from './gain-ramp.ts';
 
-export interface SchedulerOptions {
-  /** local clock in µs; must be the clock of the sink's status.atUs (default monotonicUs) */
-  now?: () => number;
-  deviceBufferMs?: number; // audio kept queued in the device (default: the sink's preference, else 60)
-  writeBlockMs?: number; // size of each write (default 10)
-  deadbandUs?: number; // errors within it get no proportional correction (default 40: a settled clock estimate's noise on a quiet link)
-  correctionTauMs?: number; // soft correction works an error off with this time constant (default 1500)
-  hardThresholdUs?: number; // errors beyond it that persist are fixed at once (default 30000)
-  stepResyncUs?: number; // after the device ran dry or had an xrun, errors beyond this are fixed at once (default 5000)
-  settleMs?: number; // the first seconds after the first audible frame, while the clock estimates are young (default 3000)...
-  settleSpacingFrames?: number; // ...correct up to one frame per this many (default 200 = 0.5 %)
-  softSpacingFrames?: number; // afterwards, one frame per this many (default 1000 = 0.1 %)
-  averageOver?: number; // error measurements averaged (default 32, a third of a second: the clock estimate's noise averages out)
-  maxBufferMs?: number; // jitter buffer bound (default 5000)
-  latencyOffsetMs?: number; // positive = play earlier (default 0)
-  volume?: number; // 0..100 (default 100)
-  muted?: boolean;
-  rampMs?: number; // volume ramp length (default 20)
-  idleWaitMs?: number; // poll interval while there is nothing to do (default 5)
-}
-
-export type SchedulerState = 'waiting' | 'lead-in' | 'playing' | 'stopped';
-export type ResyncCause = 'error' | 'device' | 'starved';
-
-/** why a player resynced, in words (a companion's status line, the box speaker's log) */
-export function describeResyncCause(cause: ResyncCause, starvedMs = 0): string {
-  switch (cause) {
-    case 'error':
-      return 'persistent error';
-    case 'device':
-      return 'the device stalled or ran dry';
-    case 'starved':
-      return `the device ran dry: this player's next audio came ${starvedMs.toFixed(0)} ms after its queue ran out — the player was not scheduled in time, an overloaded machine`;
-  }
-}
-
-export interface SchedulerStats {
-  state: SchedulerState;
-  syncErrorUs: number; // error against the device model, smoothed, positive = late
-  underrunFrames: number;
-  underruns: number; // events (runs of missing data)
-  resyncs: number;
-  /** of the resyncs, those after the device ran dry because this player's next write came after its queue ran out (a process starved of CPU) */
-  starvedResyncs: number;
-  insertedFrames: number; // soft duplicates + resync silence
-  droppedFrames: number; // soft drops + resync skips
-  bufferedMs: number; // jitter buffer ahead of the play head
-  deviceDelayMs: number; // last raw delay reading
-  deviceSteps: number; // times the device line moved (stall, xrun, server reschedule)
-  deviceRestarts: number; // times the device was started afresh: its sound server's report started off (report-check.ts), or the stream ran dry
-  deviceNoiseUs: number; // how coarsely the device reports its delay
-  devicePpm: number; // device clock vs local clock
-}
-
-export interface SchedulerEvents {
-  started: [{ firstFrameOutUs: number }];
-  underrun: [{ atUs: number }];
-  /** cause: a persistent error; the device stalled or ran dry; or it ran dry because this player's next write came `starvedMs` after its queue ran out */
-  resync: [{ errorUs: number; cause: ResyncCause; starvedMs?: number }];
-  error: [Error];
-}
-
-const HARD_CONFIRM = 5; // consecutive measurements beyond the hard threshold
 const MAX_REPORT_RESTARTS = 2; // a report still off after this many new streams is played on (the model follows it)
 
 export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
@@ -119,14 +58,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private readonly blockFrames: number;
   private deviceBufferUs: number;
   private readonly requestedBufferUs: number; // NaN: as the sink prefers
-  private readonly deadbandUs: number;
-  private readonly hardUs: number;
   private readonly stepResyncUs: number;
   private readonly settleUs: number;
-  private readonly settleSpacing: number;
-  private readonly softSpacing: number;
-  private readonly averageOver: number;
-  private readonly correctionTauS: number;
+  private readonly correction: SoftCorrection;
   private readonly idleWaitMs: number;
   private readonly gain: GainRamp;
   private readonly deviceClock: DeviceClock;
@@ -140,11 +74,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private deviceUnderruns = 0;
   private audibleSinceUs = NaN;
   private pendingSilence = 0;
-  private errors: number[] = [];
-  private beyondHard = 0;
   private deviceMoved = false; // the device ran dry or had an xrun since the last measurement
-  private correctionCredit = 0; // frames owed to the soft correction (+ drop, − repeat)
-  private driftRate = 0; // learnt stream-vs-device drift, frames/s (the integral term)
   private inUnderrun = false;
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
@@ -169,14 +99,17 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.blockFrames = Math.max(1, Math.round(((opts.writeBlockMs ?? 10) * this.rate) / 1000));
     this.requestedBufferUs = opts.deviceBufferMs === undefined ? NaN : opts.deviceBufferMs * 1000;
     this.deviceBufferUs = Number.isNaN(this.requestedBufferUs) ? DEFAULT_DEVICE_BUFFER_US : this.requestedBufferUs;
-    this.deadbandUs = opts.deadbandUs ?? 40;
-    this.hardUs = opts.hardThresholdUs ?? 30_000;
     this.stepResyncUs = opts.stepResyncUs ?? 5000;
     this.settleUs = (opts.settleMs ?? 3000) * 1000;
-    this.settleSpacing = Math.max(1, opts.settleSpacingFrames ?? 200);
-    this.softSpacing = Math.max(1, opts.softSpacingFrames ?? 1000);
-    this.averageOver = Math.max(1, opts.averageOver ?? 32);
-    this.correctionTauS = Math.max(0.05, (opts.correctionTauMs ?? 1500) / 1000);
+    this.correction = new SoftCorrection({
+      rate: this.rate,
+      deadbandUs: opts.deadbandUs ?? 40,
+      hardUs: opts.hardThresholdUs ?? 30_000,
+      settleSpacing: Math.max(1, opts.settleSpacingFrames ?? 200),
+      softSpacing: Math.max(1, opts.softSpacingFrames ?? 1000),
+      averageOver: Math.max(1, opts.averageOver ?? 32),
+      correctionTauS: Math.max(0.05, (opts.correctionTauMs ?? 1500) / 1000),
+    });
     this.idleWaitMs = opts.idleWaitMs ?? 5;
     this.offsetUs = checkOffset(opts.latencyOffsetMs ?? 0) * 1000;
     this.gain = new GainRamp(this.channels, Math.round(((opts.rampMs ?? 20) * this.rate) / 1000));
@@ -267,7 +200,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.deviceUnderruns = 0;
     this.dryAtUs = Number.NaN;
     this.starvedUs = 0;
-    this.driftRate = 0;
+    this.correction.forgetDrift();
     this.running = true;
     this.state = 'waiting';
     this.loopDone = this.loop();
@@ -290,16 +223,10 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   flush(): void {
     this.buffer.clear();
     this.pendingSilence = 0;
-    this.resetErrors();
+    this.correction.reset();
     this.inUnderrun = false;
     // the device keeps running: the next block gets a lead-in on the same device line
     if (this.running) this.state = this.status ? 'lead-in' : 'waiting';
-  }
-
-  private resetErrors(): void {
-    this.errors = [];
-    this.beyondHard = 0;
-    this.correctionCredit = 0;
   }
 
   private async loop(): Promise<void> {
@@ -362,14 +289,11 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     }
 
     const e = tNext + this.offsetUs - this.buffer.cursorTimeUs;
-    this.errors.push(e);
-    if (this.errors.length > this.averageOver) this.errors.shift();
-    const avg = this.errors.reduce((a, b) => a + b, 0) / this.errors.length;
+    const avg = this.correction.measure(e);
     this.counters.syncErrorUs = avg;
-    this.beyondHard = Math.abs(e) > this.hardUs ? this.beyondHard + 1 : 0;
     const moved = this.deviceMoved;
     this.deviceMoved = false;
-    if ((moved && Math.abs(e) > this.stepResyncUs) || this.beyondHard >= HARD_CONFIRM) {
+    if ((moved && Math.abs(e) > this.stepResyncUs) || this.correction.hardPersists) {
       const cause = !moved ? 'error' : this.starvedUs > 0 ? 'starved' : 'device';
       if (moved && this.canRestart) return this.rejoin(e, cause);
       this.resync(e, cause);
@@ -381,20 +305,15 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     // rather than writing silence that would then have to be made up.
     if (this.buffer.bufferedFrames() < n && queuedUs > 2 * blockUs + LATE_DATA_FLOOR_US) return Math.max(1, Math.floor(blockUs / 2000));
 
-    const corr = this.softCorrection(avg, now, n);
+    const corr = this.correction.next(avg, now - this.audibleSinceUs < this.settleUs, n);
     const { pcm, missingFrames, pieces } = this.buffer.readNext(n + corr);
     this.noteUnderrun(missingFrames);
     const spans = spansOf(corr, n);
-    const out = corr === 0 ? pcm : this.correct(pcm, spans, n);
+    const out = corr === 0 ? pcm : spliceSpans(pcm, spans, n, this.lastFrame);
     this.output.block(spans, pieces);
-    if (corr !== 0) {
-      this.correctionCredit -= corr;
-      if (corr > 0) this.counters.droppedFrames += corr;
-      else this.counters.insertedFrames -= corr;
-      // the stored measurements predate the correction; shift them so the average stays true
-      const shift = corr * this.usOf(1);
-      this.errors = this.errors.map((x) => x - shift);
-    }
+    this.correction.applied(corr);
+    if (corr > 0) this.counters.droppedFrames += corr;
+    else this.counters.insertedFrames -= corr;
     if (n > 0) this.lastFrame = out.slice((n - 1) * this.channels, n * this.channels);
     await this.write(this.gain.apply(out));
     return 0;
@@ -450,7 +369,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.buffer.seek(need >= -1 ? first : target);
     if (this.rejoining) this.counters.droppedFrames += Math.max(0, this.buffer.cursorIndex - from);
     this.rejoining = false;
-    this.resetErrors();
+    this.correction.reset();
     this.inUnderrun = false;
     this.state = 'playing';
     this.audibleSinceUs = this.now();
@@ -488,33 +407,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     return 0;
   }
 
-  /**
-   * Soft correction as a PI controller on the error (in frames): the proportional
-   * part works an error off with time constant correctionTau (smoothly, so a small
-   * noisy error costs an occasional frame and never a back-and-forth chatter); the
-   * integral part learns the steady drift between the stream clock and the device
-   * clock so that a drifting device sits at zero error, not at drift × tau.
-   * Corrections are single frames, at most one per `spacing` frames (0.1 %, or
-   * 0.5 % while settling). Returns +1 (drop one frame: late), −1 (repeat one:
-   * early) or 0 for the next block of `n` frames.
-   */
-  private softCorrection(avg: number, now: number, n: number): number {
-    const settling = now - this.audibleSinceUs < this.settleUs;
-    const spacing = settling ? this.settleSpacing : this.softSpacing;
-    const maxRate = this.rate / spacing; // frames per second
-    const tau = settling ? SETTLE_TAU_S : this.correctionTauS;
-    const framesOff = (avg * this.rate) / 1e6;
-    const dt = n / this.rate;
-    // anti-windup: only a small error says something about drift; a large one is a jump being worked off
-    // (at the steady time constant even while settling: a fast proportional part must not wind the drift estimate up)
-    if (Math.abs(avg) < INTEGRATE_BELOW_US) this.driftRate = clamp(this.driftRate + (framesOff / (this.correctionTauS * INTEGRAL_TAU_S)) * dt, -maxRate, maxRate);
-    const proportional = Math.abs(avg) > this.deadbandUs ? framesOff / tau : 0;
-    const rate = clamp(proportional + this.driftRate, -maxRate, maxRate);
-    const perBlock = Math.max(1, Math.floor(n / spacing));
-    this.correctionCredit = clamp(this.correctionCredit + rate * dt, -perBlock - 1, perBlock + 1);
-    return clamp(Math.trunc(this.correctionCredit), -perBlock, perBlock);
-  }
-
   private resync(errorUs: number, cause: ResyncCause): void {
     const frames = this.framesOf(Math.abs(errorUs));
     if (errorUs > 0) {
@@ -531,7 +423,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private noteResync(errorUs: number, cause: ResyncCause): void {
     this.counters.resyncs++;
     if (cause === 'starved') this.counters.starvedResyncs++;
-    this.resetErrors();
+    this.correction.reset();
     this.emit('resync', { errorUs, cause, ...(cause === 'starved' && { starvedMs: this.starvedUs / 1000 }) });
   }
 
@@ -553,20 +445,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       }
     }
     this.inUnderrun = missing > 0;
-  }
-
-  /** Builds the block from read positions (see spansOf): frames dropped or repeated, spread evenly. */
-  private correct(pcm: Int16Array, spans: Array<{ pos: number; n: number }>, n: number): Int16Array {
-    const ch = this.channels;
-    const out = new Int16Array(n * ch);
-    let at = 0;
-    for (const span of spans) {
-      if (span.pos < 0)
-        out.set(this.lastFrame, at * ch); // a repeat before the block's first frame
-      else out.set(pcm.subarray(span.pos * ch, (span.pos + span.n) * ch), at * ch);
-      at += span.n;
-    }
-    return out;
   }
 
   private async writeSilence(frames: number): Promise<void> {
@@ -605,41 +483,7 @@ export const PRIME_US = 30_000;
 const LATE_DATA_FLOOR_US = 20_000;
 const IDLE_QUEUE_US = 40_000; // silence kept queued while there is nothing to play
 const UNCLOCKED_BUFFER_US = 200_000;
-const SETTLE_TAU_S = 0.25; // while settling, errors are worked off quickly (within the settle rate cap)
-const INTEGRAL_TAU_S = 6; // the drift estimate follows over several seconds
-const INTEGRATE_BELOW_US = 1000;
 const DEFAULT_DEVICE_BUFFER_US = 60_000;
-
-/**
- * Read positions of a block's `n` output frames when `corr` frames are dropped
- * (corr > 0: n + corr frames read) or repeated (corr < 0: n − |corr| read), the
- * corrections spread evenly through the block.
- */
-function spansOf(corr: number, n: number): Array<{ pos: number; n: number }> {
-  const k = Math.abs(corr);
-  if (k === 0) return [{ pos: 0, n }];
-  const spans: Array<{ pos: number; n: number }> = [];
-  let pos = 0;
-  let out = 0;
-  for (let j = 1; j <= k; j++) {
-    const len = Math.round((j * n) / (k + 1)) - out;
-    if (len > 0) spans.push({ pos, n: len });
-    pos += len;
-    out += len;
-    if (corr > 0)
-      pos += 1; // skip one read frame
-    else {
-      spans.push({ pos: pos - 1, n: 1 }); // play the previous frame again
-      out += 1;
-    }
-  }
-  spans.push({ pos, n: n - out });
-  return spans;
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, x));
-}
 
 function checkOffset(ms: number): number {
   if (!Number.isFinite(ms) || Math.abs(ms) > 10_000) throw new RangeError(`latency offset must be a number of ms within ±10000, got ${ms}`);

@@ -8,7 +8,7 @@
 // topics": `telemetry.speaker`).
 
 import { Player } from '../../companion/player/player.ts';
-import { describeResyncCause } from '../../companion/player/scheduler.ts';
+import { describeResyncCause } from '../../companion/player/scheduler-types.ts';
 import type { PcmSink } from '../../hardware/audio/pcm-sink.ts';
 import type { AudioEngine } from '../audio/engine.ts';
 import type { Chunk } from '../audio/fifo.ts';

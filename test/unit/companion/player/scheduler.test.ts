@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
-import { PlayoutScheduler, PRIME_US, type SchedulerOptions } from '../../../../companion/player/scheduler.ts';
+import { PlayoutScheduler, PRIME_US } from '../../../../companion/player/scheduler.ts';
+import type { SchedulerOptions } from '../../../../companion/player/scheduler-types.ts';
 import { FakeSink, type FakeSinkOptions } from '../../../helpers/fake-sink.ts';
 import type { PcmSink, SinkStatus } from '../../../../hardware/audio/pcm-sink.ts';
 import { itemAt } from '../../../../firmware/util/checked-index.ts';
