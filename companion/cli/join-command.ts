@@ -258,6 +258,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
       underruns: s.underruns,
       resyncs: s.resyncs,
       starvedResyncs: s.starvedResyncs,
+      starvedFrames: s.starvedFrames,
       droppedFrames: s.droppedFrames,
       insertedFrames: s.insertedFrames,
       deviceDelayMs: s.deviceDelayMs,

@@ -14,6 +14,8 @@ export interface ListenStatus {
   resyncs: number;
   /** of the resyncs, those after this player starved its device: its next audio came after the queue ran out (companion/player/scheduler.ts) */
   starvedResyncs?: number;
+  /** of the dropped and inserted frames, those of the starved resyncs: the machine's, not the stream's */
+  starvedFrames?: number;
   droppedFrames: number;
   insertedFrames: number;
   /** the device model (see firmware/util/device-clock.ts): last raw delay, reading noise, steps, rate vs the local clock */

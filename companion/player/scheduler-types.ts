@@ -45,6 +45,8 @@ export interface SchedulerStats {
   resyncs: number;
   /** of the resyncs, those after the device ran dry because this player's next write came after its queue ran out (a process starved of CPU) */
   starvedResyncs: number;
+  /** of the dropped and inserted frames, those of the starved resyncs (the audio skipped or filled while the device was started afresh, or the error put right at once) */
+  starvedFrames: number;
   insertedFrames: number; // soft duplicates + resync silence
   droppedFrames: number; // soft drops + resync skips
   bufferedMs: number; // jitter buffer ahead of the play head

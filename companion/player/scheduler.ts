@@ -79,14 +79,15 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
   private lastFrame: Int16Array;
-  private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, insertedFrames: 0, droppedFrames: 0, deviceRestarts: 0 };
+  private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, starvedFrames: 0, insertedFrames: 0, droppedFrames: 0, deviceRestarts: 0 };
   /** judges a sound server's report before the first audible frame (null: not needed, or done) */
   private reportCheck: ReportCheck | null = null;
   private reportRestarts = 0; // device restarts since start(), for the report check
   /** when the device runs dry without another write (µs, from the last write's status) */
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
-  private rejoining = false; // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
+  private lastWriteLateUs = 0; // the last write returned this long after the queue before it ran out (0: in time)
+  private rejoinCause: ResyncCause | null = null; // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
 
   constructor(sink: PcmSink, opts: SchedulerOptions = {}) {
     super();
@@ -367,8 +368,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     // within a frame of the first block's start: begin it; later (a mid-stream join): begin at the frame due now
     const from = this.buffer.cursorIndex;
     this.buffer.seek(need >= -1 ? first : target);
-    if (this.rejoining) this.counters.droppedFrames += Math.max(0, this.buffer.cursorIndex - from);
-    this.rejoining = false;
+    if (this.rejoinCause) this.countResyncFrames(Math.max(0, this.buffer.cursorIndex - from), 0, this.rejoinCause);
+    this.rejoinCause = null;
     this.correction.reset();
     this.inUnderrun = false;
     this.state = 'playing';
@@ -391,7 +392,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.noteResync(errorUs, cause);
     this.pendingSilence = 0;
     this.reportRestarts = 0;
-    this.rejoining = true;
+    this.rejoinCause = cause;
     return this.restartDevice();
   }
 
@@ -409,14 +410,17 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
 
   private resync(errorUs: number, cause: ResyncCause): void {
     const frames = this.framesOf(Math.abs(errorUs));
-    if (errorUs > 0) {
-      this.buffer.skip(frames);
-      this.counters.droppedFrames += frames;
-    } else {
-      this.pendingSilence += frames;
-      this.counters.insertedFrames += frames;
-    }
+    if (errorUs > 0) this.buffer.skip(frames);
+    else this.pendingSilence += frames;
+    this.countResyncFrames(errorUs > 0 ? frames : 0, errorUs > 0 ? 0 : frames, cause);
     this.noteResync(errorUs, cause);
+  }
+
+  /** the audio a resync or rejoin skipped (dropped) or filled with silence (inserted); a starved player's apart too */
+  private countResyncFrames(dropped: number, inserted: number, cause: ResyncCause): void {
+    this.counters.droppedFrames += dropped;
+    this.counters.insertedFrames += inserted;
+    if (cause === 'starved') this.counters.starvedFrames += dropped + inserted;
   }
 
   /** counts a resync (or a rejoin) and says why */
@@ -433,7 +437,9 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
    * scheduled in time); before that, the device stopped or dropped audio on its own.
    */
   private noteDry(nowUs: number): void {
-    this.starvedUs = nowUs > this.dryAtUs ? nowUs - this.dryAtUs : 0;
+    // a device that does not report its underruns is found dry only after the write that came late, whose
+    // status already counts the new audio: that write says how late it was
+    this.starvedUs = nowUs > this.dryAtUs ? nowUs - this.dryAtUs : this.lastWriteLateUs;
   }
 
   private noteUnderrun(missing: number): void {
@@ -457,13 +463,15 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.tokensUs -= this.usOf(pcm.length / this.channels);
     const st = await this.sink.write(pcm);
     this.status = st;
+    const returnedUs = this.now();
     if (st.underruns !== this.deviceUnderruns) {
       // the device ran dry and restarted: its line moved by however long it was dry
       this.deviceUnderruns = st.underruns;
       this.deviceClock.restart();
       this.deviceMoved = true;
-      this.noteDry(this.now());
+      this.noteDry(returnedUs);
     }
+    this.lastWriteLateUs = returnedUs > this.dryAtUs ? returnedUs - this.dryAtUs : 0;
     this.dryAtUs = st.atUs + this.usOf(st.delayFrames);
     this.reportCheck?.observe(st.atUs, this.output.framesWritten - st.delayFrames);
     if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {

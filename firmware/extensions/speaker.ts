@@ -38,6 +38,8 @@ export interface SpeakerFigures {
   resyncs: number;
   /** of the resyncs, those after the box process was not scheduled in time to feed its device */
   starvedResyncs: number;
+  /** of the dropped and inserted frames, those of the starved resyncs */
+  starvedFrames: number;
   droppedFrames: number;
   insertedFrames: number;
   underruns: number;
@@ -80,6 +82,7 @@ export class Speaker implements Extension {
       syncErrorMs: Math.round(s.syncErrorUs) / 1000,
       resyncs: s.resyncs,
       starvedResyncs: s.starvedResyncs,
+      starvedFrames: s.starvedFrames,
       droppedFrames: s.droppedFrames,
       insertedFrames: s.insertedFrames,
       underruns: s.underruns,

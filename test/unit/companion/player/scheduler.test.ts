@@ -425,7 +425,7 @@ describe('PlayoutScheduler', () => {
   it('a resync names its cause: a device that stalled on its own is not a starved player; a player that was not writing (its process starved) is', async function () {
     this.timeout(30_000);
     r = rig({ baseInMs: 200 });
-    const events: Array<{ cause: string; starvedMs?: number }> = [];
+    const events: Array<{ cause: string; starvedMs?: number; errorUs: number }> = [];
     r.sched.on('resync', (e) => events.push(e));
     await r.sched.start();
     await r.clock.tickAsync(4000);
@@ -441,6 +441,8 @@ describe('PlayoutScheduler', () => {
     // the 300 ms without a write, less the 60 ms the device held
     expect(events[1]!.starvedMs, JSON.stringify(events)).to.be.within(200, 300);
     expect(r.sched.stats()).to.include({ resyncs: 2, starvedResyncs: 1 });
+    // the starved resync's frames are set apart (a test or a benchmark can tell the machine's share)
+    expect(r.sched.stats().starvedFrames, JSON.stringify(events)).to.equal(Math.round((Math.abs(events[1]!.errorUs) * RATE) / 1e6));
   });
 
   it("a sound server's stream that ran dry while the player was starved is started afresh, its report judged, and the audio due then played on time", async function () {
@@ -463,6 +465,9 @@ describe('PlayoutScheduler', () => {
     const errs = errors(r, from);
     const what = `${JSON.stringify(events)}; ${JSON.stringify(s)}; ${errs.length} frames measured, worst ${maxAbs(errs).toFixed(0)} µs`;
     expect(events, `one resync; ${what}`).to.have.length(1);
+    // found dry only after the held write (the device does not report it), it is still the player's starvation
+    expect(events[0]!.cause, `cause; ${what}`).to.equal('starved');
+    expect(s.starvedFrames, `the skipped audio is the starved resync's; ${what}`).to.equal(s.droppedFrames);
     expect(r.sink.restarts, `new streams; ${what}`).to.equal(1);
     expect(errs.length, what).to.be.above(100);
     expect(maxAbs(errs), `output error after the restart, µs; ${what}`).to.be.at.most(100);
