@@ -11,19 +11,12 @@ import { Crossfade } from './crossfade.ts';
 import { OverlayMixer } from './overlay-mixer.ts';
 import { createEncoder as defaultCreateEncoder } from './codecs/index.ts';
 import { OnDemandEncoders, type CodecDemand } from './codecs/on-demand-encoders.ts';
-import { defaultOpenSource, isQueueTrack, sourceLabel, trackIdOf, type SourceSpec } from './sources/source-spec.ts';
+import { isQueueTrack, sourceLabel, trackIdOf, type SourceSpec } from './sources/source-spec.ts';
+import { SourceSequence, remainingFrames, type NextTrack } from './source-sequence.ts';
+import { SlotTimeline } from './slot-timeline.ts';
 import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFormat } from '../wire/format.ts';
 import { monotonicUs } from '../util/time.ts';
 
-/** the queue's next track: a file (at `gainDb`, the loudness gain), or (`spec`) another kind of source, such as a music server's track */
-export interface NextTrack {
-  path: string;
-  trackId: string;
-  gainDb?: number;
-  spec?: SourceSpec;
-  /** fade into it from the track before (when `crossfadeMs` is set); false: gapless, as the next track of an album */
-  crossfade?: boolean;
-}
 /**
  * What listeners hear changes at playAt (µs, server clock); trackId null = nothing / not a
  * library track. `title`: what a live stream says it plays now (ICY), when it says.
@@ -83,17 +76,6 @@ export interface EngineStats {
   errors: number;
 }
 
-/** `gain`: the linear gain applied to the source's samples (1: none) */
-interface Current {
-  spec: SourceSpec;
-  source: PcmSource;
-  framesRead: number;
-  heard: boolean;
-  gain: number;
-  title: StreamTitle | null;
-  /** the track before it fades into it */
-  crossfade: boolean;
-}
 interface Announce {
   trackId: string | null;
   spec: SourceSpec | null;
@@ -102,21 +84,6 @@ interface Announce {
 }
 
 const MAX_SWITCHES_PER_CHUNK = 8; // bounds the loop when many tracks fail in a row
-/** a live input's slot needs its frames read this far past its end (the capture clock's correction window) */
-const LIVE_READ_MARGIN_US = 1000;
-/** while a live input's frames are not read yet, the engine looks again this often */
-const LIVE_RECHECK_US = 3000;
-/**
- * ...and, first finding them unread past its hold (the whole process was held up, its timers all due at once),
- * gives the read loop this long to catch up before the slot goes out with what there is
- */
-const LIVE_CATCH_UP_US = 30_000;
-
-/** frames a source still has before its end, if it knows (FileSource after decoding, timed ToneSource) */
-function remainingFrames(source: PcmSource): number | null {
-  const f = (source as { remainingFrames?: () => number | null }).remainingFrames;
-  return typeof f === 'function' ? f.call(source) : null;
-}
 
 export class AudioEngine extends EventEmitter<AudioEngineEvents> implements CodecDemand {
   readonly format: PcmFormat;
@@ -134,10 +101,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private readonly chunkUs: number;
   private readonly codecs: CodecName[];
   private encoders: OnDemandEncoders | null = null;
-  private cur: Current | null = null;
-  private prefetched: Current | null = null;
-  private prefetchAsked = false;
-  private idleAt: number | null = null; // frame offset in the next chunk where nothing plays any more
+  /** what plays now and next */
+  private readonly sources: SourceSequence;
   private paused = false;
   /** a fade-out under way: the gain now, its decrease per frame, and what follows it */
   private fade: { gain: number; step: number; then: 'skip' | 'stop' } | null = null;
@@ -145,10 +110,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   private errorReportedAt = -Infinity; // µs
   private timer: NodeJS.Timeout | null = null;
   private started = false;
-  private t0 = 0; // capture time of chunk n = t0 + n·chunkUs
-  private n = 0;
-  private unreadSlot = -1; // the slot whose live frames the engine last found unread, and since when
-  private unreadSinceUs = 0;
+  private readonly timeline: SlotTimeline;
   private seq = 0;
   private stallGap = false;
 
@@ -161,35 +123,40 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (!(this.chunkMs > 0) || !(this.latencyMs >= 0)) throw new RangeError(`engine: chunkMs must be > 0 and latencyMs ≥ 0 (got ${this.chunkMs}, ${this.latencyMs})`);
     this.framesPerChunk = framesPerChunk(this.format, this.chunkMs);
     this.chunkUs = this.chunkMs * 1000;
+    this.timeline = new SlotTimeline(this.chunkUs, this.latencyMs);
     this.clock = opts.clock ?? monotonicUs;
     this.codecs = [...new Set<CodecName>(opts.codecs ?? ['opus', 'pcm'])];
     this.fifo = new FifoRing(Math.max(1, Math.round(((opts.fifoSeconds ?? 5) * 1000) / this.chunkMs)));
     this.overlay = new OverlayMixer(this.format, opts.duckRampMs ?? 300);
     this.crossfade = new Crossfade(this.format.channels, Math.round(((opts.crossfadeMs ?? 0) * this.format.sampleRate) / 1000));
+    this.sources = new SourceSequence(this.format, this.framesPerChunk, this.crossfade, opts, (error) => this.failed(error, this.clock()));
   }
 
   get running(): boolean {
     return this.started;
   }
   get state(): EngineState {
-    return !this.cur ? 'idle' : this.paused ? 'paused' : 'playing';
+    return !this.sources.current ? 'idle' : this.paused ? 'paused' : 'playing';
   }
   get currentSpec(): SourceSpec | null {
-    return this.cur?.spec ?? null;
+    return this.sources.current?.spec ?? null;
   }
   get currentTrackId(): string | null {
-    return this.cur ? trackIdOf(this.cur.spec) : null;
+    const cur = this.sources.current;
+    return cur ? trackIdOf(cur.spec) : null;
   }
   /** position of the current track in what has been produced (listeners hear it latencyMs later) */
   get positionMs(): number {
-    if (!this.cur) return 0;
-    const start = this.cur.spec.kind === 'file' ? (this.cur.spec.startMs ?? 0) : 0;
-    return start + (this.cur.framesRead * 1000) / this.format.sampleRate;
+    const cur = this.sources.current;
+    if (!cur) return 0;
+    const start = cur.spec.kind === 'file' ? (cur.spec.startMs ?? 0) : 0;
+    return start + (cur.framesRead * 1000) / this.format.sampleRate;
   }
 
   /** how much of the current item is still to be produced, when its source knows (a file does; a stream does not) */
   get remainingMs(): number | null {
-    const left = this.cur ? remainingFrames(this.cur.source) : null;
+    const cur = this.sources.current;
+    const left = cur ? remainingFrames(cur.source) : null;
     return left === null ? null : (left * 1000) / this.format.sampleRate;
   }
 
@@ -221,9 +188,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (this.started) return;
     this.started = true;
     this.ensureEncoders();
-    this.t0 = this.clock();
-    this.n = 0;
-    this.unreadSlot = -1;
+    this.timeline.start(this.clock());
     this.tick();
   }
 
@@ -231,10 +196,8 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.started = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.closeSource(this.cur);
-    this.closeSource(this.prefetched);
+    this.sources.close();
     this.crossfade.cancel();
-    this.cur = this.prefetched = null;
     this.overlay.clear();
     this.encoders?.close();
     this.encoders = null;
@@ -244,17 +207,12 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   setSource(spec: SourceSpec | null): void {
     this.fade = null;
     this.crossfade.cancel();
-    this.closeSource(this.cur);
-    this.closeSource(this.prefetched);
-    this.prefetched = null;
-    this.cur = spec ? this.open(spec) : null;
-    this.prefetchAsked = false;
+    this.sources.set(spec);
     this.paused = false;
-    if (!this.cur) this.idleAt = 0;
   }
 
   pause(): void {
-    if (this.cur) this.paused = true;
+    if (this.sources.current) this.paused = true;
   }
   resume(): void {
     this.paused = false;
@@ -264,7 +222,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   skip(): void {
     this.fade = null;
     this.crossfade.cancel();
-    this.advance();
+    this.sources.advance();
   }
 
   /**
@@ -272,7 +230,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
    * or stops (a programme's interrupting news, closing time). Replaces a fade under way.
    */
   fadeOut(ms: number, then: 'skip' | 'stop'): void {
-    if (!this.cur) return;
+    if (!this.sources.current) return;
     const frames = Math.max(1, Math.round((ms * this.format.sampleRate) / 1000));
     this.fade = { step: 1 / frames, gain: this.fade?.gain ?? 1, then };
   }
@@ -282,8 +240,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
    * nextTrack() is asked again when the current track ends.
    */
   dropPrefetched(): void {
-    this.closeSource(this.prefetched);
-    this.prefetched = null;
+    this.sources.dropPrefetched();
   }
 
   private ensureEncoders(): OnDemandEncoders {
@@ -298,49 +255,24 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     if (!this.started) return;
     const now = this.clock();
     const maxStallUs = (this.options.maxStallMs ?? 1000) * 1000;
-    if (now - (this.t0 + this.n * this.chunkUs) > maxStallUs) {
+    if (now - this.timeline.slotUs > maxStallUs) {
       // stalled too long to catch up: restart the timeline now, tell listeners
-      this.t0 = now;
-      this.n = 0;
-      this.unreadSlot = -1;
+      this.timeline.start(now);
       this.stallGap = true;
       this.stats.stalls++;
     }
-    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && this.nextDueUs(now) <= now; budget--) {
+    for (let budget = Math.ceil(maxStallUs / this.chunkUs) + 2; budget > 0 && this.started && this.timeline.nextDueUs(now, this.sources.current?.source) <= now; budget--) {
       try {
-        this.produce(this.t0 + this.n * this.chunkUs);
+        this.produce(this.timeline.slotUs);
       } catch (err) {
         this.failed(err as Error, now);
       }
-      this.n++;
+      this.timeline.next();
     }
     if (!this.started) return; // stopped by a listener
     const at = this.clock();
-    this.timer = setTimeout(this.tick, Math.max(0, (this.nextDueUs(at) - at) / 1000));
+    this.timer = setTimeout(this.tick, Math.max(0, (this.timeline.nextDueUs(at, this.sources.current?.source) - at) / 1000));
   };
-
-  /**
-   * When the next slot may be produced. A live input's slot comes `inputDelayUs` after its
-   * instant, once its frames have been captured and read; frames not read by then (its read
-   * loop fell behind a stalled event loop) are waited for, looking again every few
-   * milliseconds, for a quarter of the stream latency; found unread only after that (the
-   * whole process was held up, and its timers came due together), for LIVE_CATCH_UP_US
-   * more, never past three quarters of the latency (README "Live input").
-   */
-  private nextDueUs(now: number): number {
-    const slot = this.t0 + this.n * this.chunkUs;
-    const source = this.cur?.source;
-    const due = slot + (source?.inputDelayUs ?? 0);
-    const readUntil = source?.capturedUntilUs;
-    if (readUntil === undefined || readUntil >= slot + this.chunkUs + LIVE_READ_MARGIN_US) return due;
-    if (this.unreadSlot !== this.n) {
-      this.unreadSlot = this.n;
-      this.unreadSinceUs = now;
-    }
-    const giveUpUs = Math.max(due + this.latencyMs * 250, Math.min(this.unreadSinceUs + LIVE_CATCH_UP_US, slot + this.latencyMs * 750));
-    if (now >= giveUpUs) return due;
-    return Math.max(due, Math.min(now + LIVE_RECHECK_US, giveUpUs));
-  }
 
   private produce(captureUs: number): void {
     const { pcm, trackId, announce } = this.fill(captureUs);
@@ -370,9 +302,9 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     let trackId: string | undefined;
     let filled = 0;
     if (this.paused) return { pcm, announce: this.takeIdle(announce) };
-    this.maybeCrossfade();
-    for (let switches = 0; this.cur && filled < fpc && switches <= MAX_SWITCHES_PER_CHUNK; ) {
-      const cur = this.cur;
+    if (!this.fade) this.sources.maybeCrossfade();
+    for (let switches = 0; this.sources.current && filled < fpc && switches <= MAX_SWITCHES_PER_CHUNK; ) {
+      const cur = this.sources.current;
       const got = cur.source.error ? new Int16Array(0) : cur.source.read(fpc - filled, slotUs + framesToUs(filled, this.format));
       const frames = got.length / ch;
       if (frames > 0) {
@@ -397,93 +329,17 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
         break;
       }
       switches++;
-      if (!this.advance(filled)) break;
+      if (!this.sources.advance(filled)) break;
     }
     this.crossfade.mix(pcm);
-    this.maybePrefetch();
+    this.sources.maybePrefetch();
     return { pcm, trackId, announce: this.takeIdle(announce) };
   }
 
-  /** The current track is within the crossfade of its end and the next, open, asks for one: the next starts now, over it. */
-  private maybeCrossfade(): void {
-    const cur = this.cur;
-    const next = this.prefetched;
-    if (!cur || !next?.crossfade || this.fade || !isQueueTrack(cur.spec) || cur.source.error) return;
-    const left = remainingFrames(cur.source);
-    if (left === null || !this.crossfade.due(left, this.framesPerChunk)) return;
-    this.crossfade.start({ source: cur.source, gain: cur.gain }, left);
-    this.prefetched = null;
-    this.prefetchAsked = false;
-    this.cur = next;
-  }
-
   private takeIdle(announce: Announce[]): Announce[] {
-    if (this.idleAt !== null) announce.push({ trackId: null, spec: null, offset: this.idleAt });
-    this.idleAt = null;
+    const idleAt = this.sources.takeIdle();
+    if (idleAt !== null) announce.push({ trackId: null, spec: null, offset: idleAt });
     return announce;
-  }
-
-  /** Moves to the next source; false when there is none (idle). */
-  private advance(offset = 0): boolean {
-    const old = this.cur;
-    this.closeSource(old);
-    let next = this.prefetched;
-    this.prefetched = null;
-    this.prefetchAsked = false;
-    if (!next && (old === null || isQueueTrack(old.spec))) next = this.openNextTrack();
-    this.cur = next;
-    if (!next && old) this.idleAt = offset;
-    return next !== null;
-  }
-
-  private maybePrefetch(): void {
-    const cur = this.cur;
-    if (!cur || this.prefetched || this.prefetchAsked || !this.options.nextTrack || !isQueueTrack(cur.spec)) return;
-    const left = remainingFrames(cur.source);
-    const preopen = Math.max(((this.options.preopenMs ?? 3000) * this.format.sampleRate) / 1000, this.crossfade.maxFrames + this.format.sampleRate);
-    if (left === null || left > preopen) return;
-    this.prefetchAsked = true;
-    this.prefetched = this.openNextTrack();
-  }
-
-  private openNextTrack(): Current | null {
-    if (!this.options.nextTrack) return null;
-    let t: NextTrack | null;
-    try {
-      t = this.options.nextTrack();
-    } catch (err) {
-      this.failed(err as Error, this.clock());
-      return null;
-    }
-    if (!t) return null;
-    const next = this.open(t.spec ?? { kind: 'file', path: t.path, trackId: t.trackId, ...(t.gainDb ? { gainDb: t.gainDb } : {}) });
-    next.crossfade = t.crossfade ?? false;
-    return next;
-  }
-
-  /** Opens a source; a source that cannot even be constructed becomes an already-failed one. */
-  private open(given: SourceSpec): Current {
-    // a crossfade longer than the decoder's usual look-ahead needs the file's end known that early
-    const spec =
-      given.kind === 'file' && this.crossfade.maxFrames > 2 * this.format.sampleRate
-        ? { ...given, bufferMs: (this.crossfade.maxFrames * 1000) / this.format.sampleRate + 1500 }
-        : given;
-    let source: PcmSource;
-    try {
-      source = (this.options.openSource ?? ((s: SourceSpec) => defaultOpenSource(s, this.format)))(spec);
-    } catch (err) {
-      source = failedSource(spec, err as Error);
-    }
-    const gainDb = spec.kind === 'file' ? (spec.gainDb ?? 0) : 0;
-    return { spec, source, framesRead: 0, heard: false, gain: Number.isFinite(gainDb) ? 10 ** (gainDb / 20) : 1, title: null, crossfade: false };
-  }
-
-  private closeSource(c: Current | null): void {
-    try {
-      c?.source.close();
-    } catch {
-      /* closing is best effort */
-    }
   }
 
   /** ramps this chunk down; once silent, the fade's follow-up happens for the next chunk */
@@ -499,7 +355,7 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
     this.fade = null;
     this.crossfade.cancel();
     if (fade.then === 'stop') this.setSource(null);
-    else this.advance();
+    else this.sources.advance();
   }
 
   private failed(error: Error, nowUs: number): void {
@@ -519,15 +375,4 @@ function applyGain(from: Int16Array, gain: number, to: Int16Array, offset: numbe
     const v = Math.round(from[i]! * gain);
     to[offset + i] = v > 32767 ? 32767 : Math.max(v, -32768);
   }
-}
-
-function failedSource(spec: SourceSpec, error: Error): PcmSource {
-  return {
-    kind: spec.kind,
-    description: `${spec.kind} ${sourceLabel(spec)}`,
-    ended: false,
-    error,
-    read: () => new Int16Array(0),
-    close: () => {},
-  };
 }

@@ -2,7 +2,8 @@
 // audio engine; what handlers, buttons and the state topic see as "now playing".
 
 import { EventEmitter } from 'node:events';
-import type { AudioEngine, NextTrack, TrackEvent } from '../audio/engine.ts';
+import type { AudioEngine, TrackEvent } from '../audio/engine.ts';
+import type { NextTrack } from '../audio/source-sequence.ts';
 import { parseSourceSpec, sourceLabel, type SourceSpec } from '../audio/sources/source-spec.ts';
 import { PlayQueue, type PlayQueueJSON } from '../audio/play-queue.ts';
 import type { LibraryIndex } from '../library/search.ts';
