@@ -1,14 +1,12 @@
 // The composition root: builds the parts, connects them, starts them in order and
 // stops them in reverse. It holds no behaviour of its own: parts report on the
 // event bus (domain/box-events.ts), extensions act through the request router
-// (requests/router.ts). ARCHITECTURE.md shows the layers and both paths.
+// (requests/router.ts). ARCHITECTURE.md shows the layers and both paths. The
+// extensions are built in box-extensions.ts, the stream and who may listen in listening.ts.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import mqttPacket from 'mqtt-packet';
-import { openSink } from '../hardware/audio/open-sink.ts';
 import { KEY_HELP } from '../hardware/buttons/keyboard-buttons.ts';
-import { SystemTelemetry } from '../hardware/telemetry/system-telemetry.ts';
 import { opusImplementation } from './audio/codecs/opus-backend.ts';
 import { AudioEngine } from './audio/engine.ts';
 import { parseSourceSpec } from './audio/sources/source-spec.ts';
@@ -18,59 +16,43 @@ import { FileSource } from './audio/sources/file-source.ts';
 import { SourceOpener } from './audio/sources/source-opener.ts';
 import { synthesize } from './audio/sources/speech.ts';
 import { EmbeddedBroker } from './broker/embedded-broker.ts';
+import { boxExtensions } from './box-extensions.ts';
 import type { BoxConfig } from './config/config.ts';
 import { hashPassword } from './config/password.ts';
 import { simOwnerPassword } from './config/sim-owner.ts';
 import { Announcements } from './domain/announcements.ts';
 import { announceDomainEvents, BoxEvents } from './domain/box-events.ts';
-import { NOBODY } from './domain/caller.ts';
-import { RememberedListeners } from './domain/remembered-listeners.ts';
-import { JoinManager } from './domain/join-manager.ts';
-import { Listeners } from './domain/listener-directory.ts';
+import type { RememberedListeners } from './domain/remembered-listeners.ts';
+import type { JoinManager } from './domain/join-manager.ts';
+import type { Listeners } from './domain/listener-directory.ts';
 import { LiveInput } from './domain/live-input.ts';
 import { openNetworkSources } from './domain/network-sources.ts';
-import { Playback, type TrackPosition } from './domain/playback.ts';
+import { Playback } from './domain/playback.ts';
+import type { TrackPosition } from './domain/playback-control.ts';
 import { boxProgramme } from './domain/programme/box-programme.ts';
-import { ShareWindow } from './domain/share-window.ts';
-import { BoxConsole } from './extensions/box-console.ts';
-import { EventPublisher } from './extensions/event-publisher.ts';
-import { frontPanel } from './extensions/front-panel.ts';
+import type { ShareWindow } from './domain/share-window.ts';
 import type { Extension } from './extensions/extension.ts';
-import { HomeAssistant } from './extensions/home-assistant.ts';
-import { MdnsAdvertiser } from './extensions/mdns.ts';
-import { MqttRequests } from './extensions/mqtt-requests.ts';
-import { PlayLog } from './extensions/play-log.ts';
 import { playLogPage } from './extensions/play-log-export.ts';
-import { Speaker } from './extensions/speaker.ts';
-import { StatePublisher } from './extensions/state-publisher.ts';
-import { Telemetry } from './extensions/telemetry.ts';
-import { Uplink } from './extensions/uplink.ts';
-import { Wifi } from './extensions/wifi.ts';
 import { ensureDemoLibrary } from './library/demo.ts';
 import { scanLibrary } from './library/scanner.ts';
 import { gainDbFor, LoudnessIndex } from './library/loudness.ts';
 import { MusicLibrary } from './library/music-library.ts';
 import type { Track } from './library/track.ts';
 import { LibraryIndex } from './library/search.ts';
+import { startListening } from './listening.ts';
 import type { BoxServices } from './requests/context.ts';
-import { statusData } from './requests/handlers/status.ts';
 import { RateLimiter } from './requests/rate-limit.ts';
 import { RequestRouter } from './requests/router.ts';
 import { persistedSchema } from './security/public-state.ts';
 import { Refusals } from './security/refusals.ts';
-import { StreamServer } from './stream/stream-server.ts';
-import { StreamTokens } from './stream/stream-tokens.ts';
+import type { StreamServer } from './stream/stream-server.ts';
 import type { Logger } from './util/log.ts';
-import { DailyLog } from './util/daily-log.ts';
 import { fixMmapThreshold } from './util/malloc-tuning.ts';
-import { packageVersion } from './util/package-version.ts';
 import { StateStore } from './util/state-store.ts';
 import { monotonicUs } from './util/time.ts';
 import { startBoxHttp } from './web/http-server.ts';
-import { trackCovers } from './web/cover-art.ts';
 import { WebServer } from './web/web-server.ts';
 import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
-import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frames.ts';
 import { check } from './wire/schema.ts';
 import { boxTopics, type BoxTopics } from './wire/topics.ts';
 
@@ -85,8 +67,6 @@ interface Persisted {
 /** how often the playing track's position is saved, so a box that restarts (even after kill -9) continues near it */
 const POSITION_SAVE_MS = 5000;
 
-/** how far ahead of playout a new listener's first chunk is sent */
-const JOIN_LEAD_US = 30_000;
 /** a part of the box that takes longer than this to stop is named in the log (the whole stop has 5 s) */
 const SLOW_STOP_MS = 500;
 
@@ -113,8 +93,6 @@ export class Controller {
   /** why the library is empty, when it is */
   private noMusic: string | null = null;
   private readonly clock = monotonicUs;
-  /** one-time stream tokens: issued to a listener by a join, spent by its stream connection */
-  private tokens!: StreamTokens;
 
   constructor(
     readonly config: BoxConfig,
@@ -220,8 +198,20 @@ export class Controller {
       store.flush();
     });
 
-    await this.startStream();
-    this.startSharing(codecs);
+    // who may listen, and the stream they hear
+    const listening = await startListening({
+      config,
+      engine: this.engine,
+      clock: this.clock,
+      refusals: this.refusals,
+      log: this.log,
+      codecs,
+      ports: this.ports,
+      isSerialOpen: (serial) => this.broker.isSerialOpen(serial), // the broker starts next
+      onStop: (name, stop) => this.onStop(name, stop),
+    });
+    ({ stream: this.stream, shareWindow: this.shareWindow, listeners: this.listeners, remembered: this.remembered, joins: this.joins } = listening);
+    announceDomainEvents(this.events, { playback: this.playback, shareWindow: this.shareWindow, joins: this.joins, listeners: this.listeners, stream: this.stream });
     await this.startBroker();
 
     // the control path: every transport → one router → the domain
@@ -262,125 +252,30 @@ export class Controller {
       refusals: this.refusals,
       log: (level, msg, extra) => this.log.log(level, msg, extra),
     });
-    const wifi = new Wifi({
-      config: { ...config, simulated: config.hardware.sim },
-      broker: this.broker,
-      ownerTopic: this.topics.prefix + 'owner/wifi',
-      events: this.events,
-      log: (l, m, e) => this.log.log(l, m, e),
-    });
-    if (wifi.mode !== 'none') services.radio = () => wifi.publicState();
-
-    const console = config.hardware.sim
-      ? new BoxConsole({ events: this.events, shareRemainingMs: () => this.shareWindow.remainingMs, listenerCount: () => this.listeners.count() })
-      : null;
-    const statePublisher = new StatePublisher({
-      broker: this.broker,
+    const { extensions, console } = await boxExtensions({
+      config,
       topics: this.topics,
       events: this.events,
-      listeners: () => this.listeners.list(),
-      state: () => {
-        const { you: _you, ...state } = statusData({ clientId: '', role: 'guest', caller: NOBODY, box: services });
-        return state;
-      },
+      refusals: this.refusals,
+      log: this.log,
+      clock: this.clock,
+      broker: this.broker,
+      engine: this.engine,
+      playback: this.playback,
+      library: this.library,
+      music: this.music,
+      listeners: this.listeners,
+      joins: this.joins,
+      shareWindow: this.shareWindow,
+      router,
+      services,
+      programme,
+      codecs,
+      volume: saved.volume,
+      ports: this.ports,
+      noMusic: this.noMusic,
+      onStop: (name, stop) => this.onStop(name, stop),
     });
-    const speaker = this.speaker(saved.volume);
-    const telemetry = new Telemetry({
-      intervalSeconds: config.telemetry.intervalSeconds,
-      system: new SystemTelemetry(),
-      stream: () => ({
-        listeners: this.listeners.count(),
-        chunks: this.engine.stats.chunks,
-        sourceUnderruns: this.engine.stats.sourceUnderruns,
-        encoding: this.engine.encoding,
-        opus: codecs.includes('opus') ? opusImplementation().kind : null,
-      }),
-      refused: () => this.refusals.snapshot(),
-      speaker: () => speaker?.figures() ?? null,
-      publish: (payload) => void this.broker.publish(this.topics.telemetry, payload, { retain: false }),
-      log: (l, m, e) => this.log.log(l, m, e),
-    });
-    const extensions: Array<Extension | null> = [
-      new EventPublisher(this.events, this.broker, this.topics),
-      new MqttRequests({ broker: this.broker, topics: this.topics, router, services, joins: this.joins, listeners: this.listeners }),
-      config.homeassistant.enabled
-        ? new HomeAssistant({
-            boxId: config.boxId,
-            name: config.name,
-            version: packageVersion(),
-            topics: this.topics,
-            sources: () => this.playback.sources(),
-            playlists: () => programme.playlists().map((p) => p.name),
-            events: this.events,
-            broker: this.broker,
-            router,
-            log: (l, m, e) => this.log.log(l, m, e),
-          })
-        : null,
-      statePublisher,
-      console,
-      telemetry,
-      config.playLog.enabled
-        ? new PlayLog({
-            events: this.events,
-            log: new DailyLog({ dir: path.join(config.stateDir, 'playlog'), keepDays: config.playLog.keepDays }),
-            track: (id) => this.playback.track(id),
-            playing: () => this.engine.state === 'playing',
-            listenerCount: () => this.listeners.count(),
-            onError: (message) => {
-              this.log.warn(message);
-              this.events.emit('error', { message });
-            },
-          })
-        : null,
-      speaker,
-      ...(await frontPanel({
-        hardware: config.hardware,
-        broker: this.broker,
-        simButtonTopic: this.topics.prefix + 'sim/button',
-        router,
-        events: this.events,
-        log: this.log,
-        playing: () => this.engine.state === 'playing',
-        shareWindow: this.shareWindow,
-        joins: this.joins,
-        noMusic: this.noMusic,
-        onStop: (name, stop) => this.onStop(name, stop),
-      })),
-      wifi,
-      // the uplink to an external broker (README.md "MQTT uplink"): after the publishers it forwards
-      config.mqtt.uplink.url !== null
-        ? new Uplink({
-            config: config.mqtt.uplink,
-            boxId: config.boxId,
-            name: config.name,
-            version: packageVersion(),
-            stateDir: config.stateDir,
-            events: this.events,
-            statePublisher,
-            telemetry,
-            router,
-            sources: () => this.playback.sources(),
-            playlists: () => programme.playlists().map((p) => p.name),
-            cover: trackCovers(
-              (id) => this.library.get(id)?.path,
-              (id) => this.music.coverArt(id),
-            ),
-            log: (l, m, e) => this.log.log(l, m, e),
-          })
-        : null,
-      config.mdns.enabled
-        ? new MdnsAdvertiser({
-            boxId: config.boxId,
-            name: config.name,
-            host: config.network.host,
-            mqttPort: this.ports.mqtt,
-            httpPort: this.ports.http,
-            streamPort: this.ports.stream,
-            log: (l, m, e) => this.log.log(l, m, e),
-          })
-        : null,
-    ];
     for (const extension of extensions) if (extension) await this.startExtension(extension);
 
     // the music starts once everything that follows it (play log, state, events) is listening
@@ -432,64 +327,6 @@ export class Controller {
     }
   }
 
-  private async startStream(): Promise<void> {
-    const { stream, limits, network } = this.config;
-    this.tokens = new StreamTokens(stream.tokenTtlSeconds * 1000);
-    const header = (codec: CodecName): CodecHeaderFrame => ({
-      type: FrameType.CodecHeader,
-      version: PROTOCOL_VERSION,
-      codec,
-      sampleRate: DEFAULT_FORMAT.sampleRate,
-      channels: DEFAULT_FORMAT.channels,
-      bitsPerSample: 16,
-      chunkMs: stream.chunkMs,
-      codecDelayFrames: this.engine.codecDelayFrames(codec),
-      latencyMs: stream.latencyMs,
-    });
-    this.stream = new StreamServer({
-      fifo: this.engine.fifo,
-      tokens: this.tokens,
-      header,
-      clock: this.clock,
-      joinLeadUs: JOIN_LEAD_US,
-      encoding: this.engine,
-      log: (m, e) => this.log.info(m, e),
-      refusals: this.refusals,
-      limits: { perAddress: limits.connectionsPerAddress, total: limits.connections, helloTimeoutMs: limits.helloTimeoutMs },
-      // a token is good only while the MQTT connection that joined is open (the box's own callers have none)
-      grantValid: (grant) => grant.serial === 0 || this.broker.isSerialOpen(grant.serial),
-    });
-    this.engine.on('chunk', () => this.stream.pumpAll());
-    this.ports.stream = await this.stream.listen(stream.port, network.host);
-    this.onStop('stream', () => this.stream.close());
-  }
-
-  /** Who may listen: the share window, the listeners, the joins waiting for the owner. */
-  private startSharing(codecs: CodecName[]): void {
-    const { share, stream, limits } = this.config;
-    this.shareWindow = new ShareWindow(share.windowSeconds);
-    this.listeners = new Listeners({
-      tokens: this.tokens,
-      stream: this.stream,
-      defaultCodec: stream.codec,
-      availableCodecs: codecs,
-      connectWithinMs: Math.min(stream.tokenTtlSeconds, limits.unconnectedJoinSeconds) * 1000,
-      onReleased: () => this.refusals.count('joins_released'),
-      grantTemplate: () => ({ tcpPort: this.ports.stream, wsPath: '/stream', format: { ...DEFAULT_FORMAT }, chunkMs: stream.chunkMs, latencyMs: stream.latencyMs }),
-    });
-    this.remembered = new RememberedListeners({ stateDir: this.config.stateDir, days: share.rememberDays, max: share.rememberMax, onProblem: (m) => this.log.warn(m) });
-    this.joins = new JoinManager(
-      share.policy,
-      this.shareWindow,
-      () => ({ listeners: this.listeners.count(), max: share.maxListeners }),
-      Date.now,
-      limits.pendingJoinsPerAddress,
-      (kind) => this.refusals.count(kind),
-      this.remembered,
-    );
-    announceDomainEvents(this.events, { playback: this.playback, shareWindow: this.shareWindow, joins: this.joins, listeners: this.listeners, stream: this.stream });
-  }
-
   /** The MQTT broker, on its port and over WebSocket on the HTTP port beside the web companion. */
   private async startBroker(): Promise<void> {
     const config = this.config;
@@ -536,14 +373,6 @@ export class Controller {
       owner.passwordHash = hashPassword(this.simPassword.password);
     }
     return owner;
-  }
-
-  /** The box's own speaker, when it has an output: `auto` is the default ALSA device on a box with a sound card, else the simulated one. */
-  private speaker(volume: number): Speaker | null {
-    const configured = this.config.audio.device;
-    const device = configured === 'auto' ? (fs.existsSync('/dev/snd') ? 'default' : 'sim') : configured;
-    const sink = openSink(device, DEFAULT_FORMAT, { bufferMs: 300 });
-    return sink && new Speaker({ engine: this.engine, sink, device, clock: this.clock, events: this.events, volume, log: this.log });
   }
 
   /** Starts one extension; one that cannot start is logged and told, and the box runs on without it. */

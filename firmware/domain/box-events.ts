@@ -11,7 +11,8 @@ import type { Track } from '../library/track.ts';
 import type { StreamServer } from '../stream/stream-server.ts';
 import type { JoinManager } from './join-manager.ts';
 import type { Listeners } from './listener-directory.ts';
-import type { Playback, PlayedAs } from './playback.ts';
+import type { Playback } from './playback.ts';
+import type { PlayedAs } from './playback-control.ts';
 import type { ShareWindow } from './share-window.ts';
 
 export type TrackSummary = Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'>;

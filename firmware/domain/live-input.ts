@@ -15,7 +15,7 @@
 
 import type { CaptureReport, SourceOpener, StreamReport } from '../audio/sources/source-opener.ts';
 import type { BoxEvents } from './box-events.ts';
-import type { PlaybackControl } from './playback.ts';
+import type { PlaybackControl } from './playback-control.ts';
 
 export interface LiveInputOptions {
   opener: Pick<SourceOpener, 'on' | 'off' | 'listenOffAir' | 'stopListening'>;

@@ -1,5 +1,6 @@
 // The playback side of the box: the play queue over the library, driving the
-// audio engine; what handlers, buttons and the state topic see as "now playing".
+// audio engine; what handlers, buttons and the state topic see as "now playing"
+// (its contract, NowPlaying and PlaybackControl, is in playback-control.ts).
 
 import { EventEmitter } from 'node:events';
 import type { AudioEngine, TrackEvent } from '../audio/engine.ts';
@@ -10,54 +11,10 @@ import type { LibraryIndex } from '../library/search.ts';
 import { trackIdFor, type Track } from '../library/track.ts';
 import type { ControlAction } from '../wire/requests.ts';
 import { continuesAlbum } from './album-order.ts';
+import type { NowPlaying, PlaybackControl, PlaybackEvents, PlayedAs, TrackPosition } from './playback-control.ts';
 import { stationOf } from './programme/sources.ts';
 import type { ProgrammeSteps } from './programme/plan-step.ts';
-
-export interface NowPlaying {
-  state: 'playing' | 'paused' | 'idle';
-  track: Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'> | null;
-  positionMs: number;
-  volume: number;
-  source: string;
-}
-
-/** The playback side as handlers use it (implemented by Playback below). */
-export interface PlaybackControl {
-  nowPlaying(): NowPlaying;
-  playNow(track: Track): void;
-  enqueue(track: Track): number; // position in the queue
-  queue(): Track[];
-  control(action: ControlAction): void;
-  setVolume(volume: number): number;
-  /** what the item listeners hear now plays as: a song, a jingle..., and from which programme playlist */
-  playingAs(): PlayedAs;
-  /** switches what the box plays: 'library' or one of sources(); throws a RangeError naming the choices otherwise */
-  selectSource(source: string): string;
-  /** what selectSource accepts */
-  sources(): string[];
-}
-
-export interface PlaybackEvents {
-  change: [];
-  /** the box volume changed: it sets the box's own speaker, the stream stays at full scale */
-  volume: [number];
-  /**
-   * the track listeners hear changed (emitted when it starts being heard), what it plays as,
-   * and the wall-clock instant (ms) it was scheduled to be heard: a timer that fired late
-   * (a busy event loop) does not move it
-   */
-  track: [Track | null, PlayedAs, number];
-  /** what selectSource accepts changed (the owner added or removed a station) */
-  sources: [string[]];
-  /** something the owner should know (a programme's station the box does not know) */
-  problem: [string];
-}
-
-/** what an item plays as: a song, or (under a programme) a jingle, ad, news or announcement, and from which playlist */
-export interface PlayedAs {
-  kind: 'song' | 'jingle' | 'ad' | 'news' | 'announcement';
-  playlist: string | null;
-}
+import { ProgrammeTimers } from './programme-timers.ts';
 
 /** how long before the current track ends the engine asks for the next (its pre-open time) */
 const NEXT_ASKED_AHEAD_MS = 3000;
@@ -90,12 +47,6 @@ export interface PlaybackOptions {
   now?: () => number;
 }
 
-/** a point in a library track, as the box saves it */
-export interface TrackPosition {
-  trackId: string;
-  ms: number;
-}
-
 export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackControl {
   readonly queueModel: PlayQueue;
   private heard: Track | null = null;
@@ -110,8 +61,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   private readonly playedAs = new Map<string, PlayedAs>();
   /** the last programme items that are in no library (interstitials fetched from URLs): the play log still asks for them when they end */
   private readonly unlisted = new Map<string, Track>();
-  private resumeTimer: NodeJS.Timeout | null = null;
-  private readonly cutTimers = new Set<NodeJS.Timeout>();
+  /** the programme's planned fade-outs and its retry after a silence */
+  private readonly timers: ProgrammeTimers;
   private mode: string; // 'library' or the live source's spec
   /** where the track playing before a restart was (it continues there) */
   private resumePosition: TrackPosition | null;
@@ -132,6 +83,13 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     this.mode = options.sourceLabel;
     this.resumePosition = options.resume ?? null;
     this.stationList = options.stations ?? [];
+    this.timers = new ProgrammeTimers({
+      engine: options.engine,
+      now: () => this.wallNow(),
+      resume: () => {
+        if (this.options.engine.state === 'idle' && this.mode === 'library') this.startQueue();
+      },
+    });
     options.engine.on('track', (e) => this.onTrack(e));
   }
 
@@ -163,7 +121,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   startQueue(): TrackPosition | null {
     this.mode = 'library';
     if (this.programme) {
-      this.cancelResume();
+      this.timers.cancelResume();
       this.options.engine.setSource(this.fromProgramme(this.wallNow())?.spec ?? null);
       this.emit('change');
       return null;
@@ -206,7 +164,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     for (let tries = 0; step.kind !== 'silence' && this.unknownStation(step.track) && tries < 4; tries++) step = this.programme!.next(at);
     if (step.kind !== 'silence' && this.unknownStation(step.track)) step = { kind: 'silence', until: this.wallNow() + 60_000, reason: 'only unknown stations' };
     if (step.kind === 'silence') {
-      this.resumeAt(step.until);
+      this.timers.resumeAt(step.until);
       return null;
     }
     this.playedAs.set(step.track.id, { kind: step.kind, playlist: step.playlist });
@@ -214,36 +172,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
       this.unlisted.set(step.track.id, step.track);
       for (const id of this.unlisted.keys()) if (this.unlisted.size > MAX_UNLISTED) this.unlisted.delete(id); // the oldest first
     }
-    this.planCut(step.cut);
+    this.timers.planCut(step.cut);
     return this.nextOf(step.track, step.kind);
-  }
-
-  /**
-   * An item the programme cuts short (news on the hour that interrupts, closing time)
-   * fades out so that listeners hear its end at `cut.at`: the fade starts that much
-   * earlier, and the stream's latency earlier again, since chunks are made ahead of
-   * when they are heard. A cut planned for an item that has not started yet waits for
-   * the item before it to end.
-   */
-  private planCut(cut: { at: number; fadeMs: number; because: 'interstitial' | 'closing' | 'duration' } | null): void {
-    if (!cut) return;
-    const wait = cut.at - cut.fadeMs - this.options.engine.latencyMs - this.wallNow();
-    if (wait > 6 * 3_600_000) return; // further than an item lasts: the plan will have moved on
-    const timer: NodeJS.Timeout = setTimeout(
-      () => {
-        this.cutTimers.delete(timer);
-        this.options.engine.fadeOut(cut.fadeMs, cut.because === 'closing' ? 'stop' : 'skip');
-      },
-      Math.max(0, wait),
-    );
-    timer.unref();
-    this.cutTimers.add(timer);
-  }
-
-  /** a person chose what plays (a song request, stop, a source): the programme's planned fades no longer apply */
-  private clearCuts(): void {
-    for (const timer of this.cutTimers) clearTimeout(timer);
-    this.cutTimers.clear();
   }
 
   private unknownStation(track: Track): boolean {
@@ -253,26 +183,9 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
     return true;
   }
 
-  /** tries the programme again at `until` (wall clock), as when the box is closed or had nothing to play */
-  private resumeAt(until: number | null): void {
-    this.cancelResume();
-    if (until === null) return;
-    const wait = Math.min(6 * 3_600_000, Math.max(1000, until - this.wallNow()));
-    this.resumeTimer = setTimeout(() => {
-      this.resumeTimer = null;
-      if (this.options.engine.state === 'idle' && this.mode === 'library') this.startQueue();
-    }, wait);
-    this.resumeTimer.unref();
-  }
-
-  private cancelResume(): void {
-    if (this.resumeTimer) clearTimeout(this.resumeTimer);
-    this.resumeTimer = null;
-  }
-
   /** The programme changed (replaced, or a playlist chosen): the item pre-opened to follow and the planned fades no longer hold. */
   replanNext(): void {
-    this.clearCuts();
+    this.timers.clearCuts();
     this.options.engine.dropPrefetched();
   }
 
@@ -293,7 +206,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   /** Closing time (the programme): the music stops; listeners stay connected and see the box idle. */
   stopForClosing(_reason: string): void {
-    this.cancelResume();
+    this.timers.cancelResume();
     this.options.engine.setSource(null);
     this.emit('change');
   }
@@ -384,7 +297,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
   }
 
   playNow(track: Track): void {
-    this.clearCuts();
+    this.timers.clearCuts();
     this.mode = 'library';
     this.queueModel.playNow(track.id);
     this.options.engine.setSource(this.specFor(track));
@@ -433,7 +346,7 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
         break;
       }
       case 'stop':
-        this.clearCuts();
+        this.timers.clearCuts();
         e.setSource(null);
         break;
     }
@@ -475,8 +388,8 @@ export class Playback extends EventEmitter<PlaybackEvents> implements PlaybackCo
 
   stop(): void {
     if (this.heardTimer) clearTimeout(this.heardTimer);
-    this.clearCuts();
-    this.cancelResume();
+    this.timers.clearCuts();
+    this.timers.cancelResume();
   }
 }
 

@@ -5,7 +5,7 @@ import type { Caller, PermissionLevel, Role } from '../domain/caller.ts';
 import type { Announcements } from '../domain/announcements.ts';
 import type { JoinManager } from '../domain/join-manager.ts';
 import type { ListenerDirectory } from '../domain/listener-directory.ts';
-import type { PlaybackControl } from '../domain/playback.ts';
+import type { PlaybackControl } from '../domain/playback-control.ts';
 import type { ProgrammeRunner } from '../domain/programme/programme-runner.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
 import type { MusicLibrary } from '../library/music-library.ts';

@@ -1,4 +1,4 @@
-import type { PlayedAs } from '../../domain/playback.ts';
+import type { PlayedAs } from '../../domain/playback-control.ts';
 import type { BoxServices, Handler, RequestContext } from '../context.ts';
 
 /** the programme as the state shows it: on the air, chosen, and what plays now from which playlist (its id and name) */

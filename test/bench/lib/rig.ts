@@ -47,7 +47,7 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
     codecDelayFrames: engine.codecDelayFrames(codec),
     latencyMs,
   });
-  // the controller's join lead (firmware/controller.ts)
+  // the box's join lead (firmware/listening.ts)
   const server = new StreamServer({ fifo: engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: engine });
   engine.on('chunk', () => server.pumpAll());
   engine.start();

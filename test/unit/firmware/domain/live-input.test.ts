@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import sinon from 'sinon';
 import type { CaptureDevice } from '../../../../hardware/audio/alsa-capture.ts';
 import { LiveInput } from '../../../../firmware/domain/live-input.ts';
-import type { NowPlaying } from '../../../../firmware/domain/playback.ts';
+import type { NowPlaying } from '../../../../firmware/domain/playback-control.ts';
 import { BoxEvents } from '../../../../firmware/domain/box-events.ts';
 import type { CaptureSource } from '../../../../firmware/audio/sources/capture-source.ts';
 import { SourceOpener } from '../../../../firmware/audio/sources/source-opener.ts';

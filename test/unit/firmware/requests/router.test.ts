@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Caller } from '../../../../firmware/domain/caller.ts';
-import type { NowPlaying } from '../../../../firmware/domain/playback.ts';
+import type { NowPlaying } from '../../../../firmware/domain/playback-control.ts';
 import type { BoxServices } from '../../../../firmware/requests/context.ts';
 import { RateLimiter } from '../../../../firmware/requests/rate-limit.ts';
 import { replyOp, RequestRouter } from '../../../../firmware/requests/router.ts';
