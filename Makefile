@@ -112,6 +112,7 @@ bench: test-setup
 	node --import tsx test/bench/browser-sync.ts $(ARGS)
 	node --import tsx test/bench/device-sync.ts $(ARGS)
 	node --import tsx test/bench/pulse-report.ts $(ARGS)
+	node --import tsx test/bench/click-sync.ts $(ARGS)
 	node --import tsx test/bench/fleet.ts $(ARGS)
 	node --import tsx test/bench/install-size.ts
 

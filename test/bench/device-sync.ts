@@ -7,7 +7,7 @@
 //     [--jitter 20] [--hog-from 0.5] [--codec opus] [--window-ms 500] [--max-lag-ms 200] [--systems nearcast,snapcast]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -16,6 +16,7 @@ import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { LOOPBACK_BOX_ARGS, ROOT, runCompanion, type CompanionProcess } from '../helpers/box-process.ts';
 import { analyseOffsets, type OffsetReport, type PhaseStats } from './lib/device-offsets.ts';
 import { startJitterProxy, type JitterProxy } from './lib/jitter-proxy.ts';
+import { runScope } from './lib/run-scope.ts';
 import { makeCorrelationMaterial } from './lib/material.ts';
 import { startPulseRig } from './lib/pulse-rig.ts';
 import { parseArgs, RESULTS_DIR, summarize, table, writeResult } from './lib/report.ts';
@@ -63,18 +64,7 @@ try {
 } catch {
   /* not permitted: normal priority, a coarser clock map */
 }
-const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-device-sync-'));
-const children = new Set<ChildProcess>();
-const owned = (c: ChildProcess) => {
-  children.add(c);
-  c.once('exit', () => children.delete(c));
-  return c;
-};
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+const { dir, owned, live } = runScope('device-sync');
 async function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   const done = new Promise<void>((r) => c.once('exit', () => r()));
@@ -249,7 +239,7 @@ await Promise.all(snapclients.map((s) => stop(s.proc, 'SIGTERM')));
 if (boxProc) await stop(boxProc);
 if (snapserver) await stop(snapserver.proc, 'SIGTERM');
 for (const p of proxies) await p.close();
-for (const c of [...children]) await stop(c, 'SIGKILL');
+for (const c of live()) await stop(c, 'SIGKILL');
 
 // analysed with every player stopped: the recording is on disk, the CPU is the analysis's
 const phases = [

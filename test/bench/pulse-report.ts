@@ -18,7 +18,8 @@ import { AlsaSink } from '../../hardware/audio/alsa-sink.ts';
 import { DeviceClock } from '../../firmware/util/device-clock.ts';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { LibpulseTimingStream } from './lib/libpulse-timing.ts';
-import { startPulseRig, RIG_RATE, type MonitorRecorder } from './lib/pulse-rig.ts';
+import { clickStarts } from './lib/clicks.ts';
+import { startPulseRig, RIG_RATE } from './lib/pulse-rig.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
 
 const args = parseArgs(process.argv.slice(2), { duration: 120, quick: false, hogFrom: 0.5, updateMs: 20 });
@@ -134,24 +135,6 @@ hog?.kill('SIGKILL');
 await sleep(300);
 await rec.stop();
 
-/** click exits in one recorded channel: recording frame of each click's first loud sample */
-function recordedClicks(r: MonitorRecorder, channel: number): number[] {
-  const out: number[] = [];
-  const block = RIG_RATE * 10;
-  let last = -Infinity;
-  for (let from = 0; from < r.frames(); from += block) {
-    const d = r.read(from, block);
-    for (let i = 0; i < d.length / r.channels; i++) {
-      const f = from + i;
-      if (Math.abs(d[i * r.channels + channel]!) > 3000 && f - last > CLICK_EVERY / 2) {
-        out.push(r.timeOfFrame(f));
-        last = f;
-      }
-    }
-  }
-  return out;
-}
-
 interface PathResult {
   clicks: number;
   unmatched: number;
@@ -161,7 +144,7 @@ interface PathResult {
 }
 
 function judge(name: string, p: ClickPredictions, channel: number): PathResult {
-  const exits = recordedClicks(rec, channel);
+  const exits = clickStarts(rec, channel, 3000, CLICK_EVERY / 2).map((f) => rec.timeOfFrame(f));
   const ks = [...p.predicted.keys()].sort((a, b) => a - b);
   const errors: Array<{ atUs: number; ms: number }> = [];
   let unmatched = 0;
