@@ -6,7 +6,7 @@
 // music in windows (device-sync) blurs when a player corrects single frames. Method and
 // limits: test/bench/README.md ("click-sync").
 //
-//   node --import tsx test/bench/click-sync.ts [--duration 120] [--quick] [--hog-from 0.5]
+//   node --import tsx test/bench/click-sync.ts [--duration 120] [--quick] [--hog-from 0.5] [--codec pcm|opus]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -22,7 +22,9 @@ import { probeSchedule } from './lib/schedule-probe.ts';
 import { runScope } from './lib/run-scope.ts';
 import { startSnapclient, startSnapserver, type SnapClient } from './lib/snapcast.ts';
 
-const args = parseArgs(process.argv.slice(2), { duration: 120, quick: false, hogFrom: 0.5 });
+const args = parseArgs(process.argv.slice(2), { duration: 120, quick: false, hogFrom: 0.5, codec: 'pcm' });
+const codec = String(args.codec);
+if (codec !== 'pcm' && codec !== 'opus') throw new Error(`--codec: pcm or opus, got ${codec}`);
 const durationS = args.quick ? 40 : (args.duration as number);
 const hogFrom = args.hogFrom as number;
 if (durationS < 30) throw new Error('--duration: at least 30 s');
@@ -35,7 +37,7 @@ const START_S = 2; // judged from this long after a player's first recorded clic
 const SETTLED_S = 12; // …and apart from this on: a sound server's report is still settling before
 const METHOD =
   `a 3-frame click every ${CLICK_EVERY} frames, fed in real time to the box (pipe source) and to snapserver (pipe source, 400 ms buffer); ` +
-  `two nearcast companions (PCM codec) and two snapclients 0.26 (Debian, PCM codec, ALSA player) play it through ALSA's pulse PCM into ` +
+  `two nearcast companions and two snapclients 0.26 (Debian, ALSA player), both through the ${codec} codec, play it through ALSA's pulse PCM into ` +
   `one PulseAudio null sink, each on its own channel, recorded from the monitor by parec. nearcast: each recorded click against the ` +
   `box clock's schedule (a listener that keeps every chunk's playAt, laid onto the recording by the recorder's clock map) and the two ` +
   `companions' clicks against each other; snapclient: the two against each other (snapserver's schedule is not observable). ` +
@@ -43,7 +45,7 @@ const METHOD =
   `quiet, then with a busy loop on one core from ${Math.round(hogFrom * 100)} % of the run.`;
 const LIMITS =
   "against the schedule, the recorder's clock map is part of the figure (a constant of ~0.2 ms and its own wander); pairs are map-free. " +
-  'One companion per player process, PCM codec: no Opus, no proxy, four players on the sink (device-sync has seven, music, Opus).';
+  'No proxy, four players on the sink (device-sync has seven, music, Opus).';
 
 console.log(`click-sync: ${durationS} s\n\nMethod: ${METHOD}\n\nLimits: ${LIMITS}\n`);
 try {
@@ -76,11 +78,11 @@ feed(boxFifo);
 const box: BoxProcess = await startBox(['--policy', 'open', '--source', `pipe:${boxFifo}`, '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
 const probe = await probeSchedule('127.0.0.1', box.ports.mqtt);
 const companions: CompanionProcess[] = ncPlayers.map((p) =>
-  runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', p, '--device', 'pulse', '--codec', 'pcm', '--json'], rig.env(p)),
+  runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', p, '--device', 'pulse', '--codec', codec, '--json'], rig.env(p)),
 );
 const snapFifo = path.join(dir, 'snap.fifo');
 feed(snapFifo);
-const snapserver = await startSnapserver(dir, snapFifo, { codec: 'pcm', bufferMs: 400 });
+const snapserver = await startSnapserver(dir, snapFifo, { codec, bufferMs: 400 });
 owned(snapserver.proc);
 const snapclients: SnapClient[] = snapPlayers.map((p) => startSnapclient(p, snapserver.port, 'pulse', rig.env(p), PLAYER_NICE));
 for (const c of snapclients) owned(c.proc);
@@ -156,11 +158,12 @@ const silent = [...ncPlayers, ...snapPlayers].filter((p) => heard[p]!.length < 1
 if (silent.length) console.log(`\nnot heard (fewer than 10 clicks): ${silent.join(', ')}`);
 console.log(`\ncompanions at the end: ${counters.map((s, i) => `${ncPlayers[i]} resyncs ${s?.resyncs} dropped ${s?.droppedFrames} inserted ${s?.insertedFrames}`).join('; ')}`);
 console.log(`recorder clock map: spread of its 10 s envelopes ${(rec.clockSpreadUs() / 1000).toFixed(3)} ms`);
-const file = writeResult('click-sync', {
+const file = writeResult(codec === 'pcm' ? 'click-sync' : `click-sync-${codec}`, {
   method: METHOD,
   limits: LIMITS,
   durationS,
   hogFrom,
+  codec,
   results,
   notHeard: silent,
   companions: counters,
