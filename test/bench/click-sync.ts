@@ -9,13 +9,12 @@
 //   node --import tsx test/bench/click-sync.ts [--duration 120] [--quick] [--hog-from 0.5] [--codec pcm|opus]
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PLAYER_NICE } from '../../firmware/util/priority.ts';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { runCompanion, startBox, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
-import { clickStarts, startsIn } from './lib/clicks.ts';
+import { clickStarts, startsIn, writeClickTrain } from './lib/clicks.ts';
 import { startPulseRig, RIG_RATE } from './lib/pulse-rig.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
 import { probeSchedule } from './lib/schedule-probe.ts';
@@ -58,10 +57,7 @@ const { dir, owned } = runScope('click-sync');
 
 // the click train, long enough for the run and the start
 const clicks = path.join(dir, 'clicks.raw');
-const frames = RIG_RATE * (durationS + 60);
-const train = Buffer.alloc(frames * 4);
-for (let i = 0; i < frames; i++) if (i % CLICK_EVERY < 3) train.writeInt32LE((20000 << 16) | 20000, i * 4);
-writeFileSync(clicks, train);
+writeClickTrain(clicks, durationS + 60, CLICK_EVERY, RIG_RATE);
 const feed = (fifo: string) => {
   spawnSync('mkfifo', [fifo]);
   return owned(spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 's16le', '-ar', '48000', '-ac', '2', '-i', clicks, '-f', 's16le', '-y', fifo], { stdio: 'ignore' }));

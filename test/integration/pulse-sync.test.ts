@@ -1,8 +1,10 @@
 // A companion on a clocked device as a desktop has it (ALSA `pulse` PCM into a
-// PulseAudio sink), judged by what comes out: the sink's monitor is recorded and
-// cross-correlated with the box clock's schedule (test/bench/lib: the same rig as
-// the device-sync benchmark). The player sees the device only through its coarse,
-// jumpy snd_pcm_delay; the recording shows whether it still plays on time.
+// PulseAudio sink), judged by what comes out: the box plays a click train (a click
+// every 100 ms), the sink's monitor is recorded, and each recorded click is set
+// against the box clock's schedule (test/bench/lib: the rig of the device-sync and
+// click-sync benchmarks). A click's place in the recording is exact to a frame, so
+// the offset needs no correlation window. The player sees the device only through
+// its coarse, jumpy snd_pcm_delay; the recording shows whether it still plays on time.
 
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -10,12 +12,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monotonicUs } from '../../firmware/util/time.ts';
-import { makeCorrelationMaterial } from '../bench/lib/material.ts';
+import { clickStarts, startsIn, writeClickTrain } from '../bench/lib/clicks.ts';
 import { startPulseRig, type PulseRig, type MonitorRecorder } from '../bench/lib/pulse-rig.ts';
 import { probeSchedule, type ScheduleProbe } from '../bench/lib/schedule-probe.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CLICK_EVERY = 4800; // frames: 100 ms, so each recorded click has one scheduled click within ±50 ms
+const SETTLE_S = 10; // the pulse report settles over a stream's first seconds (README "Sync where the listener hears it")
 
 describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recorded)', function () {
   this.timeout(120_000);
@@ -29,11 +33,11 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
 
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-sync-'));
-    const material = path.join(dir, 'material.flac');
-    makeCorrelationMaterial(material, 40);
+    const train = path.join(dir, 'clicks.raw');
+    writeClickTrain(train, 90, CLICK_EVERY);
     const fifo = path.join(dir, 'box.fifo');
     spawnSync('mkfifo', [fifo]);
-    feeder = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-stream_loop', '-1', '-i', material, '-f', 's16le', '-ar', '48000', '-ac', '2', '-y', fifo], { stdio: 'ignore' });
+    feeder = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 's16le', '-ar', '48000', '-ac', '2', '-i', train, '-f', 's16le', '-y', fifo], { stdio: 'ignore' });
     rig = await startPulseRig({ players: ['nc1'] });
     rec = rig.record(monotonicUs);
     box = await startBox(['--policy', 'open', '--source', `pipe:${fifo}`, '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
@@ -50,38 +54,68 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
     rmSync(dir, { recursive: true, force: true });
   });
 
-  // Issue 11 asks ±1 ms. Measured here (2026-12-02, twelve runs with four busy loops on the two
-  // cores, the player checking the report before it plays): p95 0.2–2.4 ms, max 0.2–3.0. What
-  // exceeds 1 ms is the pulse PCM's interpolated delay report, which the companion's model
-  // follows: an interpolation that went off after the start check, or a late timing update in
-  // mid-stream that moves it 1–3 ms for 6–10 s (README "Sync where the listener hears it"). The
-  // bounds below hold what is achieved with room for a loaded CI machine, so a regression
-  // fails; the target stays open.
-  it("a companion on `pulse` plays on the box clock's schedule for 20 s (p50 ≤ 1 ms, p95 ≤ 4 ms, mean within 2 ms), with no resync after 2 s", async () => {
+  // Issue 11 asks ±1 ms from 2 s after the first audible sample. Measured with clicks (2026-12-03,
+  // click-sync and this setup by hand, quiet and beside four busy loops): once the stream settled,
+  // clicks within 0.1–0.7 ms of the schedule; but in 4 of 10 starts the `pulse` report's rate read
+  // hundreds of ppm off for the stream's first ~10 s and the companion drifted 0.7–1.8 ms before
+  // coming back, and in one of four runs beside four busy loops a load event mid-stream put it
+  // 3 ms early, worked off over 5 s. The assertions hold what is achieved with room for a loaded
+  // machine (median ≤ 0.6 ms, p95 ≤ 3, max ≤ 4 once settled; the start within 4), so a regression
+  // fails; whether the run met the issue's ±1 ms is printed, MET or MISSED.
+  it("a companion on `pulse` plays on the box clock's schedule: settled (10–30 s) median ≤ 0.6 ms, p95 ≤ 3, max ≤ 4, its start (2–10 s) within 4 ms, no resync after 2 s", async () => {
     comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'nc1', '--device', 'pulse', '--codec', 'pcm', '--json'], rig.env('nc1'));
-    await waitFor('audible at the sink', () => (rec.levels(200)[0] ?? 0) > 0.01, 20_000).catch((e: Error) => {
+    await waitFor('audible at the sink', () => (rec.levels(200)[0] ?? 0) > 0.001, 20_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${comp!.stderr.slice(-5).join(' / ')} | ${rig.log().slice(-500)}`);
     });
     await sleep(2000);
     const early = comp.status().at(-1);
-    await sleep(20_000);
+    await sleep(28_500);
     const late = comp.status().at(-1);
     await comp.interrupt();
     await rec.stop();
-    const report = rig.offsets([['schedule', 'nc1']], { references: { schedule: probe.reference(rec) } });
-    const all = report.pairs[0]!.all;
-    const series = report.pairs[0]!.windows.map(([, ms]) => (Number.isNaN(ms) ? '·' : ms.toFixed(2))).join(' ');
-    const what = `|offset| vs schedule p50 ${all.p50} p95 ${all.p95} max ${all.max} ms, mean ${all.meanMs} ms over ${all.n} windows (${all.silent} silent, ${all.lowCorrelation} low correlation; every window, ms: ${series}); companion ${JSON.stringify(late)}`;
-    expect(all.n, what).to.be.greaterThan(25);
-    expect(all.p50, what).to.be.at.most(1);
-    expect(all.p95, what).to.be.at.most(4);
-    expect(Math.abs(all.meanMs), what).to.be.at.most(2);
+    const offsets = clickOffsets(rec, probe);
+    const firstUs = offsets[0]?.atUs ?? NaN;
+    const span = (from: number, to: number) => offsets.filter((o) => o.atUs >= firstUs + from * 1e6 && o.atUs < firstUs + to * 1e6).map((o) => o.ms);
+    const start = span(2, SETTLE_S);
+    const settled = span(SETTLE_S, 30);
+    const abs = (xs: number[]) => xs.map(Math.abs).sort((a, b) => a - b);
+    const p95 = (xs: number[]) => abs(xs)[Math.max(0, Math.ceil(0.95 * xs.length) - 1)] ?? NaN;
+    const max = (xs: number[]) => abs(xs).at(-1) ?? NaN;
+    const series = (xs: number[]) =>
+      xs
+        .filter((_, i) => i % 5 === 0)
+        .map((x) => x.toFixed(2))
+        .join(' ');
+    const p50 = (xs: number[]) => abs(xs)[Math.max(0, Math.ceil(0.5 * xs.length) - 1)] ?? NaN;
+    const what = `start: ${start.length} clicks, max ${max(start).toFixed(3)} ms (every 5th: ${series(start)}); settled: ${settled.length} clicks, median ${p50(settled).toFixed(3)} p95 ${p95(settled).toFixed(3)} max ${max(settled).toFixed(3)} ms (every 5th: ${series(settled)}); companion ${JSON.stringify(late)}`;
+    expect(start.length, what).to.be.greaterThan(60);
+    expect(settled.length, what).to.be.greaterThan(150);
+    const issue = max(start) <= 1 && max(settled) <= 1 ? 'MET' : 'MISSED';
+    console.log(`      issue 11's ±1 ms from 2 s after the first audible click: ${issue} (start max ${max(start).toFixed(3)}, settled max ${max(settled).toFixed(3)} ms)`);
+    expect(p50(settled), what).to.be.at.most(0.6);
+    expect(p95(settled), what).to.be.at.most(3);
+    expect(max(settled), what).to.be.at.most(4);
+    expect(max(start), what).to.be.at.most(4);
     expect((late?.resyncs ?? NaN) - (early?.resyncs ?? NaN), `resyncs after 2 s; ${what}; ${comp.stderr.join(' / ')}`).to.equal(0);
-    const played = 20 * 48000;
+    const played = 28.5 * 48000;
     const corrected = (late?.droppedFrames ?? 0) + (late?.insertedFrames ?? 0) - (early?.droppedFrames ?? 0) - (early?.insertedFrames ?? 0);
-    expect(corrected, `frames dropped + inserted in 20 s; ${what}`).to.be.at.most(0.001 * played);
+    expect(corrected, `frames dropped + inserted after 2 s; ${what}`).to.be.at.most(0.001 * played);
     console.log(
-      `      p50 ${all.p50} p95 ${all.p95} max ${all.max} ms, mean ${all.meanMs} ms over ${all.n} windows (${all.lowCorrelation} low correlation), ${corrected} frames corrected`,
+      `      start (2–10 s): max ${max(start).toFixed(3)} ms; settled (10–30 s): median ${p50(settled).toFixed(3)} p95 ${p95(settled).toFixed(3)} max ${max(settled).toFixed(3)} ms over ${settled.length} clicks; ${corrected} frames corrected`,
     );
   });
 });
+
+/** each recorded click of the companion (channel 0) against the nearest scheduled click: recording time (µs) and offset (ms, + late) */
+function clickOffsets(rec: MonitorRecorder, probe: ScheduleProbe): Array<{ atUs: number; ms: number }> {
+  const heard = clickStarts(rec, 0, 3000, CLICK_EVERY / 2);
+  const scheduled = startsIn(probe.reference(rec), rec.frames(), 0.15, CLICK_EVERY / 2);
+  const out: Array<{ atUs: number; ms: number }> = [];
+  let j = 0;
+  for (const f of heard) {
+    while (j + 1 < scheduled.length && Math.abs(scheduled[j + 1]! - f) <= Math.abs(scheduled[j]! - f)) j++; // j + 1 < length
+    const g = scheduled[j];
+    if (g !== undefined && Math.abs(g - f) < CLICK_EVERY / 2) out.push({ atUs: rec.timeOfFrame(f), ms: ((f - g) / 48000) * 1000 });
+  }
+  return out;
+}

@@ -2,6 +2,7 @@
 // loud click at a fixed period into silence, so a click's first sample beyond a threshold
 // marks it exactly, with no correlation window to blur it.
 
+import { writeFileSync } from 'node:fs';
 import type { MonitorRecorder } from './pulse-rig.ts';
 
 /** recording frames at which `channel` first exceeds `threshold` (full scale 32768), clicks at least `minGap` frames apart */
@@ -32,4 +33,12 @@ export function startsIn(read: (from: number, count: number) => ArrayLike<number
     }
   }
   return out;
+}
+
+/** Writes `seconds` of a click train, raw s16le stereo 48 kHz: a 3-frame click at 20000 every `every` frames, silence between. */
+export function writeClickTrain(file: string, seconds: number, every: number, rate = 48000): void {
+  const frames = Math.round(rate * seconds);
+  const train = Buffer.alloc(frames * 4);
+  for (let i = 0; i < frames; i++) if (i % every < 3) train.writeInt32LE((20000 << 16) | 20000, i * 4); // both channels
+  writeFileSync(file, train);
 }
