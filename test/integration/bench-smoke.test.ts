@@ -116,4 +116,25 @@ describe('benchmarks (smoke)', function () {
     expect(j.largestPackages).to.have.length(5);
     expect(j.developmentOnlyPackages).to.deep.equal([]);
   });
+
+  it('pulse-report judges both paths (ALSA pulse, raw libpulse timing) click by click against the recording and writes its JSON', async () => {
+    const out = await runBench('pulse-report.ts', ['--duration', '12', '--hog-from', '0.5'], dir);
+    const j = JSON.parse(readFileSync(path.join(dir, 'pulse-report.json'), 'utf8'));
+    for (const p of ['alsa', 'libpulse']) {
+      const r = j.results[p];
+      expect(r.readingsPerS, `${p} readings per second; ${out}`).to.be.greaterThan(10);
+      expect(r.phases['cpu hog']?.n, `${p} clicks judged with the busy loop; ${out}`).to.be.greaterThan(20);
+      expect(r.phases['cpu hog'].p95, `${p}: a click matched within 20 ms of its prediction; ${out}`).to.be.within(0, 20);
+    }
+  });
+
+  it('click-sync sets every recorded click against the schedule or its pair, for nearcast and snapclient, and writes its JSON', async () => {
+    const out = await runBench('click-sync.ts', ['--duration', '30', '--hog-from', '1'], dir);
+    const j = JSON.parse(readFileSync(path.join(dir, 'click-sync.json'), 'utf8'));
+    expect(j.notHeard, out).to.deep.equal([]);
+    for (const what of ['nc1 – schedule', 'nc2 – schedule', 'nc1 – nc2', 'snap1 – snap2']) {
+      const n = Object.values(j.results[what] as Record<string, { n: number }>).reduce((sum, s) => sum + s.n, 0);
+      expect(n, `${what}: clicks measured; ${out}`).to.be.greaterThan(100);
+    }
+  });
 });
