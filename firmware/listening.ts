@@ -14,7 +14,6 @@ import { StreamServer } from './stream/stream-server.ts';
 import { StreamTokens } from './stream/stream-tokens.ts';
 import type { Logger } from './util/log.ts';
 import { DEFAULT_FORMAT, type CodecName } from './wire/format.ts';
-import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from './wire/frames.ts';
 
 /** how far ahead of playout a new listener's first chunk is sent */
 const JOIN_LEAD_US = 30_000;
@@ -50,21 +49,10 @@ export async function startListening(o: ListeningOptions): Promise<Listening> {
   const engine = o.engine;
   // one-time stream tokens: issued to a listener by a join, spent by its stream connection
   const tokens = new StreamTokens(config.tokenTtlSeconds * 1000);
-  const header = (codec: CodecName): CodecHeaderFrame => ({
-    type: FrameType.CodecHeader,
-    version: PROTOCOL_VERSION,
-    codec,
-    sampleRate: DEFAULT_FORMAT.sampleRate,
-    channels: DEFAULT_FORMAT.channels,
-    bitsPerSample: 16,
-    chunkMs: config.chunkMs,
-    codecDelayFrames: engine.codecDelayFrames(codec),
-    latencyMs: config.latencyMs,
-  });
   const stream = new StreamServer({
     fifo: engine.fifo,
     tokens,
-    header,
+    header: (codec) => engine.codecHeader(codec),
     clock: o.clock,
     joinLeadUs: JOIN_LEAD_US,
     encoding: engine,

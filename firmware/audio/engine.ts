@@ -15,6 +15,7 @@ import { isQueueTrack, sourceLabel, trackIdOf, type SourceSpec } from './sources
 import { SourceSequence, remainingFrames, type NextTrack } from './source-sequence.ts';
 import { SlotTimeline } from './slot-timeline.ts';
 import { DEFAULT_FORMAT, framesPerChunk, framesToUs, type CodecName, type PcmFormat } from '../wire/format.ts';
+import { FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from '../wire/frames.ts';
 import { monotonicUs } from '../util/time.ts';
 
 /**
@@ -163,6 +164,21 @@ export class AudioEngine extends EventEmitter<AudioEngineEvents> implements Code
   /** The encoder look-ahead of `codec`, for the codec header. */
   codecDelayFrames(codec: CodecName): number {
     return this.ensureEncoders().codecDelayFrames(codec);
+  }
+
+  /** What a listener in `codec` is told first about the stream it joins (firmware/wire/PROTOCOL.md, the codec header). */
+  codecHeader(codec: CodecName): CodecHeaderFrame {
+    return {
+      type: FrameType.CodecHeader,
+      version: PROTOCOL_VERSION,
+      codec,
+      sampleRate: this.format.sampleRate,
+      channels: this.format.channels,
+      bitsPerSample: this.format.bitsPerSample,
+      chunkMs: this.chunkMs,
+      codecDelayFrames: this.codecDelayFrames(codec),
+      latencyMs: this.latencyMs,
+    };
   }
 
   /** A listener in `codec` reads from `fromSeq`: encodes the backlog now if it is the codec's first (CodecDemand). */

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { PLAYER_NICE } from '../../firmware/util/priority.ts';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { runCompanion, startBox, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
-import { clickStarts, startsIn, writeClickTrain } from './lib/clicks.ts';
+import { clickStarts, matchClicks, startsIn, writeClickTrain } from './lib/clicks.ts';
 import { startPulseRig, RIG_RATE } from './lib/pulse-rig.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
 import { probeSchedule } from './lib/schedule-probe.ts';
@@ -53,7 +53,7 @@ try {
   /* not permitted: a coarser clock map */
 }
 
-const { dir, owned } = runScope('click-sync');
+const { dir, owned, busyLoop } = runScope('click-sync');
 
 // the click train, long enough for the run and the start
 const clicks = path.join(dir, 'clicks.raw');
@@ -88,7 +88,7 @@ const hogAtUs = startUs + durationS * 1e6 * hogFrom;
 let hog: ChildProcess | undefined;
 while (monotonicUs() < startUs + durationS * 1e6) {
   if (!hog && hogFrom < 1 && monotonicUs() >= hogAtUs) {
-    hog = owned(spawn('taskset', ['-c', String(os.cpus().length - 1), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    hog = busyLoop();
     process.stderr.write('click-sync: busy loop on\n');
   }
   await sleep(500);
@@ -110,16 +110,7 @@ interface Offset {
   ms: number;
 }
 /** each click of `a` against the nearest of `b` (within half the click period) */
-function offsets(a: number[], b: number[]): Offset[] {
-  const out: Offset[] = [];
-  let j = 0;
-  for (const f of a) {
-    while (j + 1 < b.length && Math.abs(b[j + 1]! - f) <= Math.abs(b[j]! - f)) j++; // j + 1 < b.length
-    const g = b[j];
-    if (g !== undefined && Math.abs(g - f) < CLICK_EVERY / 2) out.push({ atUs: rec.timeOfFrame(f), ms: ((f - g) / RIG_RATE) * 1000 });
-  }
-  return out;
-}
+const offsets = (a: number[], b: number[]): Offset[] => matchClicks(a, b, CLICK_EVERY / 2).map(([f, g]) => ({ atUs: rec.timeOfFrame(f), ms: ((f - g) / RIG_RATE) * 1000 }));
 
 type Stats = { n: number; p50: number; p95: number; max: number; meanMs: number };
 function phases(xs: Offset[], firstUs: number): Record<string, Stats> {

@@ -64,7 +64,7 @@ try {
 } catch {
   /* not permitted: normal priority, a coarser clock map */
 }
-const { dir, owned, live } = runScope('device-sync');
+const { dir, owned, live, busyLoop } = runScope('device-sync');
 async function stop(c: ChildProcess, signal: NodeJS.Signals = 'SIGINT'): Promise<void> {
   if (c.exitCode !== null || c.signalCode !== null) return;
   const done = new Promise<void>((r) => c.once('exit', () => r()));
@@ -218,11 +218,10 @@ const startUs = monotonicUs();
 const hogAtUs = startUs + durationS * 1e6 * (args.hogFrom as number);
 const endUs = startUs + durationS * 1e6;
 let hog: ChildProcess | undefined;
-const cores = os.cpus().length;
 process.stderr.write(`device-sync: all playing; measuring ${durationS} s (CPU hog from ${((hogAtUs - startUs) / 1e6).toFixed(0)} s)\n`);
 while (monotonicUs() < endUs) {
   if (!hog && (args.hogFrom as number) < 1 && monotonicUs() >= hogAtUs) {
-    hog = owned(spawn('taskset', ['-c', String(cores - 1), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    hog = busyLoop();
   }
   await sleep(Math.min(1000, Math.max(1, (Math.min(endUs, hog ? endUs : hogAtUs) - monotonicUs()) / 1000)));
 }

@@ -12,13 +12,14 @@
 //
 //   node --import tsx test/bench/pulse-report.ts [--duration 120] [--quick] [--hog-from 0.5] [--update-ms 20]
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { AlsaSink } from '../../hardware/audio/alsa-sink.ts';
 import { DeviceClock } from '../../firmware/util/device-clock.ts';
 import { monotonicUs, sleep } from '../../firmware/util/time.ts';
 import { LibpulseTimingStream } from './lib/libpulse-timing.ts';
-import { clickStarts } from './lib/clicks.ts';
+import { clickBlock, clickStarts } from './lib/clicks.ts';
+import { runScope } from './lib/run-scope.ts';
 import { startPulseRig, RIG_RATE } from './lib/pulse-rig.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
 
@@ -53,11 +54,7 @@ try {
   /* not permitted: a coarser clock map */
 }
 
-const click = (first: number, frames: number, channels: number) => {
-  const pcm = new Int16Array(frames * channels);
-  for (let i = 0; i < frames; i++) if ((first + i) % CLICK_EVERY < 3) pcm.fill(20000, i * channels, (i + 1) * channels);
-  return pcm;
-};
+const click = (first: number, frames: number, channels: number) => clickBlock(first, frames, CLICK_EVERY, channels);
 
 /** predictions of each click's exit: the model's latest before the click is consumed */
 class ClickPredictions {
@@ -75,8 +72,8 @@ class ClickPredictions {
 
 const rig = await startPulseRig({ players: ['alsa', 'libpulse'] });
 const rec = rig.record(monotonicUs);
+const { busyLoop } = runScope('pulse-report');
 let hog: ChildProcess | undefined;
-process.on('exit', () => hog?.kill('SIGKILL'));
 const startUs = monotonicUs();
 const endUs = startUs + durationS * 1e6;
 const hogAtUs = startUs + durationS * 1e6 * hogFrom;
@@ -124,8 +121,7 @@ const nativeRun = (async () => {
 
 while (monotonicUs() < endUs) {
   if (!hog && hogFrom < 1 && monotonicUs() >= hogAtUs) {
-    const cores = os.cpus().length;
-    hog = spawn('taskset', ['-c', String(cores - 1), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+    hog = busyLoop();
     process.stderr.write('pulse-report: busy loop on\n');
   }
   await sleep(200);

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monotonicUs } from '../../firmware/util/time.ts';
-import { clickStarts, startsIn, writeClickTrain } from '../bench/lib/clicks.ts';
+import { clickStarts, matchClicks, startsIn, writeClickTrain } from '../bench/lib/clicks.ts';
 import { startPulseRig, type PulseRig, type MonitorRecorder } from '../bench/lib/pulse-rig.ts';
 import { probeSchedule, type ScheduleProbe } from '../bench/lib/schedule-probe.ts';
 import { runCompanion, startBox, waitFor, type BoxProcess, type CompanionProcess } from '../helpers/box-process.ts';
@@ -110,12 +110,5 @@ describe('sync at a clocked device (PulseAudio through the ALSA pulse PCM, recor
 function clickOffsets(rec: MonitorRecorder, probe: ScheduleProbe): Array<{ atUs: number; ms: number }> {
   const heard = clickStarts(rec, 0, 3000, CLICK_EVERY / 2);
   const scheduled = startsIn(probe.reference(rec), rec.frames(), 0.15, CLICK_EVERY / 2);
-  const out: Array<{ atUs: number; ms: number }> = [];
-  let j = 0;
-  for (const f of heard) {
-    while (j + 1 < scheduled.length && Math.abs(scheduled[j + 1]! - f) <= Math.abs(scheduled[j]! - f)) j++; // j + 1 < length
-    const g = scheduled[j];
-    if (g !== undefined && Math.abs(g - f) < CLICK_EVERY / 2) out.push({ atUs: rec.timeOfFrame(f), ms: ((f - g) / 48000) * 1000 });
-  }
-  return out;
+  return matchClicks(heard, scheduled, CLICK_EVERY / 2).map(([f, g]) => ({ atUs: rec.timeOfFrame(f), ms: ((f - g) / 48000) * 1000 }));
 }

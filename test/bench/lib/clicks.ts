@@ -35,10 +35,27 @@ export function startsIn(read: (from: number, count: number) => ArrayLike<number
   return out;
 }
 
-/** Writes `seconds` of a click train, raw s16le stereo 48 kHz: a 3-frame click at 20000 every `every` frames, silence between. */
+/** `frames` frames of a click train from frame `first` on, s16 interleaved: a 3-frame click at 20000 every `every` frames, silence between. */
+export function clickBlock(first: number, frames: number, every: number, channels: number): Int16Array {
+  const pcm = new Int16Array(frames * channels);
+  for (let i = 0; i < frames; i++) if ((first + i) % every < 3) pcm.fill(20000, i * channels, (i + 1) * channels);
+  return pcm;
+}
+
+/** Writes `seconds` of that click train, raw s16le stereo at `rate`. */
 export function writeClickTrain(file: string, seconds: number, every: number, rate = 48000): void {
-  const frames = Math.round(rate * seconds);
-  const train = Buffer.alloc(frames * 4);
-  for (let i = 0; i < frames; i++) if (i % every < 3) train.writeInt32LE((20000 << 16) | 20000, i * 4); // both channels
-  writeFileSync(file, train);
+  const pcm = clickBlock(0, Math.round(rate * seconds), every, 2);
+  writeFileSync(file, new Uint8Array(pcm.buffer));
+}
+
+/** Each click of `heard` with the nearest of `reference` (both sorted frame lists), when within `maxGap` frames: [heard, reference] pairs. */
+export function matchClicks(heard: number[], reference: number[], maxGap: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let j = 0;
+  for (const f of heard) {
+    while (j + 1 < reference.length && Math.abs(reference[j + 1]! - f) <= Math.abs(reference[j]! - f)) j++; // j + 1 < length
+    const g = reference[j];
+    if (g !== undefined && Math.abs(g - f) < maxGap) out.push([f, g]);
+  }
+  return out;
 }

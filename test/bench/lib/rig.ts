@@ -15,7 +15,7 @@ import { StreamTokens } from '../../../firmware/stream/stream-tokens.ts';
 import { monotonicUs } from '../../../firmware/util/time.ts';
 import { ClockSync } from '../../../firmware/wire/clock.ts';
 import { DEFAULT_FORMAT, type CodecName } from '../../../firmware/wire/format.ts';
-import { encodeFrame, FrameType, PROTOCOL_VERSION, type CodecHeaderFrame } from '../../../firmware/wire/frames.ts';
+import { encodeFrame, FrameType } from '../../../firmware/wire/frames.ts';
 import { realSinkClock, type SinkClock } from '../../../hardware/audio/paced-clock.ts';
 import { VirtualDac } from '../../../hardware/audio/virtual-dac.ts';
 import { Player } from '../../../companion/player/player.ts';
@@ -36,19 +36,8 @@ export async function startBoxRig(o: { source: SourceSpec; latencyMs?: number; c
   const latencyMs = o.latencyMs ?? 400;
   const engine = new AudioEngine({ format: DEFAULT_FORMAT, chunkMs: 20, latencyMs, codecs, clock });
   const tokens = new StreamTokens(60_000);
-  const header = (codec: CodecName): CodecHeaderFrame => ({
-    type: FrameType.CodecHeader,
-    version: PROTOCOL_VERSION,
-    codec,
-    sampleRate: DEFAULT_FORMAT.sampleRate,
-    channels: DEFAULT_FORMAT.channels,
-    bitsPerSample: 16,
-    chunkMs: 20,
-    codecDelayFrames: engine.codecDelayFrames(codec),
-    latencyMs,
-  });
   // the box's join lead (firmware/listening.ts)
-  const server = new StreamServer({ fifo: engine.fifo, tokens, header, clock, joinLeadUs: 30_000, encoding: engine });
+  const server = new StreamServer({ fifo: engine.fifo, tokens, header: (codec) => engine.codecHeader(codec), clock, joinLeadUs: 30_000, encoding: engine });
   engine.on('chunk', () => server.pumpAll());
   engine.start();
   engine.setSource(o.source);

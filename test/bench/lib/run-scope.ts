@@ -2,7 +2,7 @@
 // however it exits (the end of the run, an error, Ctrl-C), so no player, server or busy
 // loop outlives the bench.
 
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,8 @@ export interface RunScope {
   owned(c: ChildProcess): ChildProcess;
   /** the owned processes that have not exited yet */
   live(): ChildProcess[];
+  /** starts an owned busy loop on the last core (the benches' CPU hog) */
+  busyLoop(): ChildProcess;
 }
 
 export function runScope(name: string): RunScope {
@@ -23,13 +25,15 @@ export function runScope(name: string): RunScope {
     rmSync(dir, { recursive: true, force: true });
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+  const own = (c: ChildProcess) => {
+    children.add(c);
+    c.once('exit', () => children.delete(c));
+    return c;
+  };
   return {
     dir,
-    owned: (c) => {
-      children.add(c);
-      c.once('exit', () => children.delete(c));
-      return c;
-    },
+    owned: own,
     live: () => [...children],
+    busyLoop: () => own(spawn('taskset', ['-c', String(os.cpus().length - 1), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' })),
   };
 }
