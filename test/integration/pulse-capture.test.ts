@@ -53,15 +53,18 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
     const errors: string[] = [];
     src.on('device-ok', (e) => opened.push(e));
     src.on('device-error', (e) => errors.push(e.message));
-    // reads name their slot, as the engine's do: the 20 ms slot from `t0`, asked for once it is an
-    // input delay old. Timer-paced reads without an instant (each asks for "an input delay ago")
-    // fell behind by the timer's lateness — 19–37 ms by the end of a loaded run, near the 40 ms
-    // at which the source re-aligns by skipping.
+    // Reads name their slot, as the engine's do: the 20 ms slot from `t0`, asked for once it is an
+    // input delay old and its frames have been read (capturedUntilUs), waiting for a late read loop
+    // at most 100 ms more. Timer-paced reads without an instant (each asks for "an input delay ago")
+    // fell behind by the timer's lateness — 19–37 ms by the end of a loaded run, near the 40 ms at
+    // which the source re-aligns by skipping; slots asked for before their frames were read gave
+    // an underrun in a loaded suite.
     const chunks: Int16Array[] = [];
     const t0 = monotonicUs();
     let slot = 0;
+    const due = (at: number, now: number) => at + src.inputDelayUs <= now && ((src.capturedUntilUs ?? -Infinity) >= at + 20_000 || at + src.inputDelayUs + 100_000 <= now);
     const timer = setInterval(() => {
-      for (let n = 0; n < 25 && t0 + slot * 20_000 + src.inputDelayUs <= monotonicUs(); n++) chunks.push(src.read(960, t0 + slot++ * 20_000));
+      for (let n = 0; n < 25 && due(t0 + slot * 20_000, monotonicUs()); n++) chunks.push(src.read(960, t0 + slot++ * 20_000));
     }, 5);
     let underrunsBefore = Number.NaN;
     try {
