@@ -64,3 +64,9 @@ export interface SchedulerEvents {
   resync: [{ errorUs: number; cause: ResyncCause; starvedMs?: number }];
   error: [Error];
 }
+
+/** a latency offset in ms, checked (±10 s) */
+export function checkOffset(ms: number): number {
+  if (!Number.isFinite(ms) || Math.abs(ms) > 10_000) throw new RangeError(`latency offset must be a number of ms within ±10000, got ${ms}`);
+  return ms;
+}

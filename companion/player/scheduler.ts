@@ -17,9 +17,10 @@
 //    an xrun or a device that ran dry beyond `stepResyncUs`, or an error beyond
 //    `hardThresholdUs` that persists (a confirmed step of the device line is worked
 //    off softly at the settling rate below that). A single reading can do neither.
-//    A sound server's stream (interpolated delay) that ran dry or had an xrun is
-//    started afresh instead, its report judged as at the start (rejoin()): the old
-//    stream's report can stay tens of ms away from its sound after a stall.
+//    A sound server's stream (interpolated delay) that ran dry, had an xrun or
+//    shows a persistent error is started afresh instead, its report judged as at
+//    the start (rejoin()): a report can stay tens of ms away from its sound after
+//    a stall (ARCHITECTURE.md, "Playout").
 // Until the first audible frame, the lead-in silence is re-sized at every write
 // from the latest model, so the first sample is on time without any resync.
 // Underruns (no data) write silence while the stream timeline keeps moving, so
@@ -39,12 +40,11 @@ import { GainRamp } from './gain-ramp.ts';
 import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer.ts';
 import { OutputMap } from './output-map.ts';
 import { ReportCheck } from './report-check.ts';
-import type { ResyncCause, SchedulerEvents, SchedulerOptions, SchedulerState, SchedulerStats } from './scheduler-types.ts';
+import { checkOffset, type ResyncCause, type SchedulerEvents, type SchedulerOptions, type SchedulerState, type SchedulerStats } from './scheduler-types.ts';
 import { SoftCorrection, spansOf, spliceSpans } from './soft-correction.ts';
 
-export { GainRamp } from './gain-ramp.ts';
-
 const MAX_REPORT_RESTARTS = 2; // a report still off after this many new streams is played on (the model follows it)
+const ERROR_REJOIN_SPACING_US = 30e6; // a report that goes off again sooner is followed (resync)
 
 export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   readonly format: PcmFormat;
@@ -83,6 +83,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   /** judges a sound server's report before the first audible frame (null: not needed, or done) */
   private reportCheck: ReportCheck | null = null;
   private reportRestarts = 0; // device restarts since start(), for the report check
+  private errorRejoinAtUs = Number.NEGATIVE_INFINITY; // the last new stream for a persistent error (not a move of the device)
   /** when the device runs dry without another write (µs, from the last write's status) */
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
@@ -198,6 +199,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.deviceClock.reset();
     this.reportCheck = this.sink.interpolatedDelay && this.sink.restart ? new ReportCheck(this.rate) : null;
     this.reportRestarts = 0;
+    this.errorRejoinAtUs = Number.NEGATIVE_INFINITY;
     this.deviceUnderruns = 0;
     this.dryAtUs = Number.NaN;
     this.starvedUs = 0;
@@ -296,7 +298,12 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.deviceMoved = false;
     if ((moved && Math.abs(e) > this.stepResyncUs) || this.correction.hardPersists) {
       const cause = !moved ? 'error' : this.starvedUs > 0 ? 'starved' : 'device';
-      if (moved && this.canRestart) return this.rejoin(e, cause);
+      // on a sound server, a persistent error while the device runs on is its report gone off: a new
+      // stream, not a jump after the report (at most once per ERROR_REJOIN_SPACING_US; see the header)
+      if (this.canRestart && (moved || now - this.errorRejoinAtUs > ERROR_REJOIN_SPACING_US)) {
+        if (!moved) this.errorRejoinAtUs = now;
+        return this.rejoin(e, cause);
+      }
       this.resync(e, cause);
       return 0;
     }
@@ -486,14 +493,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
 // or the device (or our model of an unclocked one) runs dry and restarts later than the
 // alignment assumed — on a loaded machine a worker round trip alone can take ms.
 export const PRIME_US = 30_000;
-// Data that has not arrived yet is waited for while the device holds more than this
-// beyond two blocks; below it, silence is written so the device never runs dry.
+// Late data is waited for while the device holds this beyond two blocks (else silence: never dry).
 const LATE_DATA_FLOOR_US = 20_000;
 const IDLE_QUEUE_US = 40_000; // silence kept queued while there is nothing to play
 const UNCLOCKED_BUFFER_US = 200_000;
 const DEFAULT_DEVICE_BUFFER_US = 60_000;
-
-function checkOffset(ms: number): number {
-  if (!Number.isFinite(ms) || Math.abs(ms) > 10_000) throw new RangeError(`latency offset must be a number of ms within ±10000, got ${ms}`);
-  return ms;
-}

@@ -474,6 +474,33 @@ describe('PlayoutScheduler', () => {
     expect(s.droppedFrames, `the audio skipped while the new stream was judged; ${what}`).to.be.above(RATE);
   });
 
+  it("a sound server's report that goes off by more than the hard threshold while the sound plays on gets a new stream, not a jump after it", async function () {
+    this.timeout(30_000);
+    // seen on PulseAudio after a stall: a fresh stream's report went 46 ms off while the sound
+    // was on time; the resync that followed it put the speaker 8–10 ms off for seconds
+    const offFrom = 1e9 + 4e6;
+    r = rig({ baseInMs: 200, sink: { interpolatedDelay: true, reportErrorUs: (t, stream) => (stream === 0 && t > offFrom ? -46_000 : fine(t)) } });
+    const events: Array<{ cause: string; errorUs: number }> = [];
+    r.sched.on('resync', (e) => events.push(e));
+    await r.sched.start();
+    await r.clock.tickAsync(3900);
+    const before = r.sink.framesWritten;
+    await r.clock.tickAsync(1100);
+    const from = r.sink.framesWritten;
+    await r.clock.tickAsync(3000);
+    const s = r.sched.stats();
+    const errs = [...errors(r, 0).slice(0, 10), ...errors(r, before)];
+    const what = `${JSON.stringify(events)}; ${JSON.stringify(s)}; ${errs.length} frames measured, worst ${maxAbs(errs).toFixed(0)} µs`;
+    expect(
+      events.map((e) => e.cause),
+      what,
+    ).to.deep.equal(['error']);
+    expect(r.sink.restarts, `new streams; ${what}`).to.equal(1);
+    expect(errors(r, from).length, what).to.be.above(100);
+    // nothing played off: the audio due while the new stream was judged is skipped, not moved
+    expect(maxAbs(errs), `output error around and after the new stream, µs; ${what}`).to.be.at.most(100);
+  });
+
   it('a device that runs dry without reporting it (a sound server) is noticed, re-anchored and back on time within a second', async function () {
     this.timeout(30_000);
     r = rig({ baseInMs: 200, sink: { silentUnderruns: true } });
