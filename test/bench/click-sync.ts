@@ -67,7 +67,7 @@ const feed = (fifo: string) => {
 delete process.env.NEARCAST_BENCH_RESULTS;
 const ncPlayers = ['nc1', 'nc2'];
 const snapPlayers = ['snap1', 'snap2'];
-const rig = await startPulseRig({ players: [...ncPlayers, ...snapPlayers] });
+const rig = await startPulseRig({ players: [...ncPlayers, ...snapPlayers], own: owned });
 const rec = rig.record(monotonicUs);
 const boxFifo = path.join(dir, 'box.fifo');
 feed(boxFifo);

@@ -86,7 +86,7 @@ const ncPlayers = systems.includes('nearcast') ? ['box', ...Array.from({ length:
 const snapPlayers = systems.includes('snapcast') ? Array.from({ length: nSnap }, (_, i) => `snap${i + 1}`) : [];
 // the last listener of each system reaches its server through the delaying proxy
 const proxied = new Set([ncPlayers.length > 1 ? ncPlayers[ncPlayers.length - 1] : '', snapPlayers[snapPlayers.length - 1] ?? ''].filter(Boolean));
-const rig = await startPulseRig({ players: [...ncPlayers, ...snapPlayers] });
+const rig = await startPulseRig({ players: [...ncPlayers, ...snapPlayers], own: owned });
 const rec = rig.record(monotonicUs);
 const proxies: JitterProxy[] = [];
 const companions = new Map<string, CompanionProcess>();

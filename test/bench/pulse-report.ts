@@ -70,9 +70,9 @@ class ClickPredictions {
   }
 }
 
-const rig = await startPulseRig({ players: ['alsa', 'libpulse'] });
+const { owned, busyLoop } = runScope('pulse-report');
+const rig = await startPulseRig({ players: ['alsa', 'libpulse'], own: owned });
 const rec = rig.record(monotonicUs);
-const { busyLoop } = runScope('pulse-report');
 let hog: ChildProcess | undefined;
 const startUs = monotonicUs();
 const endUs = startUs + durationS * 1e6;
@@ -86,8 +86,9 @@ await sink.open();
 const queueFrames = Math.round(((sink.preferredQueueMs ?? 150) / 1000) * RIG_RATE);
 const alsa = new ClickPredictions();
 const alsaRun = (async () => {
-  let written = 0;
-  let st = await sink.status();
+  // the first call writes: the pulse PCM's delay can fail (EIO) on a stream not yet started
+  let written = 480;
+  let st = await sink.write(click(0, written, 2));
   while (monotonicUs() < endUs) {
     if (st.delayFrames < queueFrames) {
       const frames = 480;

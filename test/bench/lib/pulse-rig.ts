@@ -79,6 +79,8 @@ export interface PulseRigOptions {
    * played into such a sink enters a capturing process at the instant it is recorded
    */
   inputs?: string[];
+  /** called with the server's process as it starts: a bench's run scope kills it at exit (RunScope.owned) */
+  own?: (c: ChildProcess) => unknown;
 }
 
 const SINK_NAME = /^[a-z][a-z0-9_]{0,30}$/;
@@ -112,6 +114,7 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  o.own?.(proc);
   const log: string[] = [];
   proc.stderr!.on('data', (d: Buffer) => log.push(d.toString()));
   const server = `unix:${socket}`;
