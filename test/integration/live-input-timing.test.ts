@@ -36,7 +36,7 @@ describe('live input on time (capture through `pulse`, box speaker and companion
     const { rig, rec, box } = live;
     comp = live.join();
     live.feed(40);
-    const levels = () => rec.levels(200);
+    const levels = () => live.levels(200);
     await waitFor('the input, the box speaker and the companion audible at the sink', () => levels().every((l) => l > 0.01), 30_000).catch((e: Error) => {
       throw new Error(
         `${e.message}: levels ${levels()
@@ -79,6 +79,7 @@ describe('live input on time (capture through `pulse`, box speaker and companion
     const starved = comp.stderr.filter((l) => l.startsWith('resync:') && l.includes('not scheduled in time'));
     if (starved.length) console.warn(`      (tolerated: the companion was starved of CPU — ${starved.join(' / ')})`);
     expect(resyncs(late) - resyncs(early), `companion resyncs after 2 s, other than after it was starved; ${what}`).to.equal(0);
+    if (process.env.XDEBUG) console.log(what);
     for (const p of report.pairs) console.log(`      ${p.b}: |offset| p50 ${p.all.p50} p95 ${p.all.p95} max ${p.all.max} ms, mean ${p.all.meanMs} ms over ${p.all.n} windows`);
   });
 });

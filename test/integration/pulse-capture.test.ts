@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { CaptureSource } from '../../firmware/audio/sources/capture-source.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import { AlsaCapture } from '../../hardware/audio/alsa-capture.ts';
+import { expectServerLossReported } from '../helpers/capture-checks.ts';
 import { startPulseNullSink, type PulseServer } from '../helpers/pulse-null-sink.ts';
 
 describe('capture from a clocked device (PulseAudio null-sink monitor through the pulse PCM)', function () {
@@ -121,25 +122,6 @@ describe('capture from a clocked device (PulseAudio null-sink monitor through th
 
   it('a PCM that stops delivering (the sound server dies mid-capture) is reported, and the stream goes on in silence', async () => {
     const src = new CaptureSource(new AlsaCapture('pulse'), { silenceMs: 0, stallMs: 1000, retryMs: [200, 400] });
-    const errors: string[] = [];
-    const ok: number[] = [];
-    src.on('device-error', (e) => errors.push(e.message));
-    src.on('device-ok', (e) => ok.push(e.rate));
-    const chunks: Int16Array[] = [];
-    const timer = setInterval(() => chunks.push(src.read(960)), 20);
-    try {
-      for (let i = 0; i < 50 && ok.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(ok, 'capture open').to.have.length(1);
-      await pulse.stop();
-      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      const n = chunks.length;
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(errors.length, 'reported').to.be.at.least(1);
-      expect(chunks.length - n, 'chunks kept coming').to.be.within(40, 60);
-      expect(src.deviceUp).to.equal(false);
-    } finally {
-      clearInterval(timer);
-      src.close();
-    }
+    await expectServerLossReported(src, () => pulse.stop());
   });
 });

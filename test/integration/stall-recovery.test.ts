@@ -49,7 +49,7 @@ describe('after the sound server and a companion were held up 1.2 s (SIGSTOP), t
     const { rig, rec, box } = live;
     comp = live.join();
     live.feed(40);
-    await waitFor('the input, the box speaker and the companion audible at the sink', () => rec.levels(200).every((l) => l > 0.01), 30_000);
+    await waitFor('the input, the box speaker and the companion audible at the sink', () => live.levels(200).every((l) => l > 0.01), 30_000);
     await sleep(4000);
     const pgrep = (pattern: string) =>
       spawnSync('pgrep', ['-P', String(process.pid), '-f', pattern])
@@ -57,11 +57,11 @@ describe('after the sound server and a companion were held up 1.2 s (SIGSTOP), t
         .split('\n')
         .filter(Boolean)
         .map(Number);
-    // the rig's PulseAudio and its recorder (children of this process; parec runs under `nice`, exec'd)
+    // the rig's PulseAudio and its two recorders, the players' and the input's (children of this process; parec runs under `nice`, exec'd)
     const server = pgrep('^pulseaudio -n');
     const recorder = pgrep('^parec');
     expect(server, 'the rig’s PulseAudio').to.have.length(1);
-    expect(recorder, 'the rig’s recorder').to.have.length(1);
+    expect(recorder, 'the rig’s recorders').to.have.length(2);
     held = [...server, ...recorder, comp.proc.pid!];
     const heldFrom = monotonicUs();
     for (const pid of held) process.kill(pid, 'SIGSTOP');

@@ -8,7 +8,8 @@
 // title) comes out as `stream` reports.
 
 import { EventEmitter } from 'node:events';
-import { AlsaCapture, type CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
+import type { CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
+import { openCaptureDevice } from '../../../hardware/audio/open-capture.ts';
 import { defaultOpenSource, sourceLabel, type SourceSpec } from './source-spec.ts';
 import type { PcmSource, StreamTitle } from '../types.ts';
 import { CaptureSource } from './capture-source.ts';
@@ -90,7 +91,7 @@ export class SourceOpener extends EventEmitter<{ capture: [CaptureReport]; strea
 
   private capture(pcm: string, offAir: boolean): CaptureSource {
     const where = { source: `capture:${pcm}`, pcm, offAir };
-    const source = new CaptureSource((this.options.device ?? ((p) => new AlsaCapture(p)))(pcm), {
+    const source = new CaptureSource((this.options.device ?? openCaptureDevice)(pcm), {
       silenceMs: this.options.silenceSeconds * 1000,
       silenceThreshold: this.options.silenceThreshold,
       clock: this.options.clock,

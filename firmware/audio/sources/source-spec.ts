@@ -7,7 +7,7 @@ import type { PcmSource } from '../types.ts';
 import { FileSource } from './file-source.ts';
 import { PipeSource, DEFAULT_PIPE_PATH } from './pipe-source.ts';
 import { CaptureSource } from './capture-source.ts';
-import { AlsaCapture } from '../../../hardware/audio/alsa-capture.ts';
+import { openCaptureDevice } from '../../../hardware/audio/open-capture.ts';
 import { ToneSource } from './tone-source.ts';
 import { UrlSource } from './url-source.ts';
 import { DEFAULT_FORMAT, type PcmFormat } from '../../wire/format.ts';
@@ -61,7 +61,7 @@ export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_
     case 'pipe':
       return new PipeSource(spec.path, { format });
     case 'capture':
-      return new CaptureSource(new AlsaCapture(spec.pcm), { format });
+      return new CaptureSource(openCaptureDevice(spec.pcm), { format });
     case 'tone':
       return new ToneSource({ hz: spec.hz, format });
     case 'silence':
