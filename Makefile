@@ -33,7 +33,7 @@ APP_FILES := package.json package-lock.json README.md firmware companion hardwar
 help:
 	@echo "make run   - start the box (simulated hardware when there is none); extra flags: make run ARGS='--music ~/Music'"
 	@echo "make test  - type-check, lint and run every test"
-	@echo "make bench - sync, join, load, memory, browser-sync, device-sync and fleet benchmarks (ARGS=--quick for a short run)"
+	@echo "make bench - sync, join, load, memory, browser-sync, device-sync, pulse-report, click-sync, capture-report and fleet benchmarks (ARGS=--quick for a short run)"
 	@echo "make soak  - reliability under attack, minutes (ARGS=--quick for a short run; make test runs that)"
 	@echo "make install-companion - install the \`nearcast\` command (one file) in $(COMPANION_PREFIX)/bin"
 
@@ -113,6 +113,7 @@ bench: test-setup
 	node --import tsx test/bench/device-sync.ts $(ARGS)
 	node --import tsx test/bench/pulse-report.ts $(ARGS)
 	node --import tsx test/bench/click-sync.ts $(ARGS)
+	node --import tsx test/bench/capture-report.ts $(ARGS)
 	node --import tsx test/bench/fleet.ts $(ARGS)
 	node --import tsx test/bench/install-size.ts
 

@@ -1,9 +1,9 @@
 // Live input from a PulseAudio (or pipewire-pulse) source through libpulse itself:
 // the capture behind `capture:pulse` wherever libpulse loads (open-capture.ts).
 //
-// ALSA's `pulse` PCM reports libpulse's interpolation as its delay, and on a record
-// stream that line wandered 3–10 ms from the sound in its first 10–15 s, most under
-// load (test/bench/capture-report.ts). Here the stream asks the server for its timing
+// ALSA's `pulse` PCM reports libpulse's interpolation as its delay: a line corrected
+// every 1.5 s once the stream runs, which on a loaded machine wandered milliseconds from
+// the sound (README "Live input", test/bench/capture-report.ts). Here the stream asks the server for its timing
 // every TIMING_EVERY_US and keeps each answer raw: at the server's clock T it had
 // taken `write_index` bytes from the source, which still held `source_usec` of audio
 // — so frames captured by T = write_index / frame + source_usec · rate. Each read

@@ -79,7 +79,6 @@ describe('live input on time (capture through `pulse`, box speaker and companion
     const starved = comp.stderr.filter((l) => l.startsWith('resync:') && l.includes('not scheduled in time'));
     if (starved.length) console.warn(`      (tolerated: the companion was starved of CPU — ${starved.join(' / ')})`);
     expect(resyncs(late) - resyncs(early), `companion resyncs after 2 s, other than after it was starved; ${what}`).to.equal(0);
-    if (process.env.XDEBUG) console.log(what);
     for (const p of report.pairs) console.log(`      ${p.b}: |offset| p50 ${p.all.p50} p95 ${p.all.p95} max ${p.all.max} ms, mean ${p.all.meanMs} ms over ${p.all.n} windows`);
   });
 });

@@ -13,6 +13,7 @@ import { CaptureSource } from '../../firmware/audio/sources/capture-source.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import { libpulseMissing } from '../../hardware/audio/libpulse.ts';
 import { PulseCapture } from '../../hardware/audio/pulse-capture.ts';
+import { SlotClicks } from '../bench/lib/capture-slots.ts';
 import { clickBlock, clickStarts } from '../bench/lib/clicks.ts';
 import { expectServerLossReported } from '../helpers/capture-checks.ts';
 import { recordMonitor, startPulseRig, RIG_RATE, type MonitorRecorder, type PulseRig } from '../bench/lib/pulse-rig.ts';
@@ -57,27 +58,9 @@ describe('live input through libpulse (capture:pulse): timed by the server, on a
     const errors: string[] = [];
     src.on('device-ok', (e) => opened.push(e));
     src.on('device-error', (e) => errors.push(e.message));
-    // slots as the engine asks for them (test/integration/pulse-capture.test.ts)
-    const claims: number[] = []; // the instant the source says each click was captured at
-    const t0 = monotonicUs() + 100_000;
-    let slot = 0;
-    let last = Number.NEGATIVE_INFINITY;
-    const due = (at: number, now: number) =>
-      at + src.inputDelayUs <= now && ((src.capturedUntilUs ?? Number.NEGATIVE_INFINITY) >= at + 20_000 || at + src.inputDelayUs + 100_000 <= now);
-    const timer = setInterval(() => {
-      for (let n = 0; n < 25 && due(t0 + slot * 20_000, monotonicUs()); n++) {
-        const at = t0 + slot++ * 20_000;
-        const pcm = src.read(960, at);
-        for (let i = 0; i < pcm.length / 2; i++) {
-          const t = at + (i * 1e6) / RIG_RATE;
-          if (Math.abs(pcm[2 * i]!) > 3000 && t - last > 50_000) {
-            // i < frames read
-            last = t;
-            claims.push(t);
-          }
-        }
-      }
-    }, 5);
+    const reader = new SlotClicks(src, monotonicUs() + 100_000, RIG_RATE);
+    const { t0, clicks: claims } = reader; // the instant the source says each click was captured at
+    const timer = setInterval(() => reader.poll(), 5);
     let underrunsBefore = Number.NaN;
     try {
       await sleep(1500);
