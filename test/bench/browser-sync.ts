@@ -31,8 +31,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BoxClient } from '../../companion/client/box-client.ts';
-import { monotonicUs, sleep } from '../../firmware/util/time.ts';
-import { launchChromium, PAGE_HOST, recordSchedule, waitMessage } from '../helpers/browser.ts';
+import { sleep } from '../../firmware/util/time.ts';
+import { launchChromium, PAGE_HOST, pageClockOfMonoMs, recordSchedule, waitMessage } from '../helpers/browser.ts';
 import { startBox } from '../helpers/box-process.ts';
 import { parseArgs, summarize, table, writeResult } from './lib/report.ts';
 import { startListener } from './lib/rig.ts';
@@ -50,7 +50,6 @@ try {
   const grant = await client.request<{ stream: { tcpPort: number; token: string } }>('join', { name: 'native', codec: 'opus' });
   if (grant.status !== 'ok' || !grant.data) throw new Error(`native join refused: ${grant.error}`);
   const native = await startListener({ port: grant.data.stream.tcpPort, token: grant.data.stream.token, name: 'native', ppm: 0 });
-  const wallOfMono = Date.now() - monotonicUs() / 1000; // ms
   // the page, once per decoding path: a phone's (insecure context) and a secure one's
   const paths = [
     { name: 'insecure context (LAN name), WebAssembly Opus', url: `http://${PAGE_HOST}:${box.ports.http}/`, expect: 'wasm' },
@@ -73,6 +72,7 @@ try {
     if (native.failure()) throw new Error(`native reference listener failed: ${native.failure()}`);
     if (used !== p.expect) throw new Error(`${p.name}: the page decodes with ${used ?? 'nothing after 10 s'}, not ${p.expect}`);
     await sleep(3000); // past the page's first re-anchoring
+    const wallOfMono = await pageClockOfMonoMs(page); // the page's clock against this process's monotonic one, ms
     await recordSchedule(page);
     await sleep(windowS * 1000);
     const sched = (await page.evaluate(() => window.__sched)) ?? [];

@@ -2,6 +2,7 @@
 // loaded from a name that is not localhost (mapped to 127.0.0.1 by the resolver
 // rules), so it is NOT a secure context, like a phone on http://192.168.49.1.
 
+import { monotonicUs } from '../../firmware/util/time.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { WebPlayerStats } from '../../companion/web/web-player.ts';
 
@@ -45,8 +46,26 @@ export async function recordSchedule(page: Page): Promise<void> {
   });
 }
 
-/** The recorded chunks' errors in ms (out − due, + late), on the wall clock; the box's clock is
- *  CLOCK_MONOTONIC like this process's, `wallOfMonoMs` is Date.now() − that clock in ms. Clears the record. */
+/**
+ * The page's clock (performance.timeOrigin + performance.now(), what recordSchedule() stamps
+ * with) minus this process's CLOCK_MONOTONIC, ms, read at once: the tightest of five brackets.
+ * Not Date.now(): the page's origin is the wall clock at its load, and a wall clock that is
+ * set (or slewed) afterwards moved every figure by as much (two suites failed together with
+ * −30 ms).
+ */
+export async function pageClockOfMonoMs(page: Page): Promise<number> {
+  let best = { rtt: Number.POSITIVE_INFINITY, offset: Number.NaN };
+  for (let i = 0; i < 5; i++) {
+    const before = monotonicUs();
+    const pageMs = await page.evaluate(() => performance.timeOrigin + performance.now());
+    const after = monotonicUs();
+    if (after - before < best.rtt) best = { rtt: after - before, offset: pageMs - (before + after) / 2000 };
+  }
+  return best.offset;
+}
+
+/** The recorded chunks' errors in ms (out − due, + late), on the page's clock; the box's clock is
+ *  CLOCK_MONOTONIC like this process's, `wallOfMonoMs` is pageClockOfMonoMs(). Clears the record. */
 export async function scheduleErrors(page: Page, wallOfMonoMs: number): Promise<number[]> {
   const rows = await page.evaluate(() => {
     const r = window.__sched ?? [];
