@@ -36,8 +36,6 @@ const FRAME_BYTES = 2 * CHANNELS;
 /** the stream's fragment (how often the server sends what it captured) */
 const FRAGMENT_US = 10_000;
 const TIMING_EVERY_US = 20_000;
-/** the wall clock's offset from the monotonic one is measured again this often (the wall clock can be set) */
-const REALTIME_EVERY_US = 10e6;
 const CONNECT_TIMEOUT_US = 5e6;
 /** the server keeps at most this much for a reader that does not come (then drops) */
 const SERVER_BUFFER_S = 2;
@@ -73,8 +71,6 @@ export class PulseCapture implements CaptureDevice {
   private snapshot: Snapshot | null = null;
   private lastStamp = Number.NaN;
   private askedAtUs = Number.NEGATIVE_INFINITY;
-  private rtOffsetUs = 0;
-  private rtMeasuredAtUs = Number.NEGATIVE_INFINITY;
   private open_ = false;
 
   constructor(
@@ -176,10 +172,6 @@ export class PulseCapture implements CaptureDevice {
       pa.drop(this.stream);
     }
     const nowUs = monotonicUs();
-    if (nowUs - this.rtMeasuredAtUs > REALTIME_EVERY_US) {
-      this.rtOffsetUs = realtimeOffsetUs(pa);
-      this.rtMeasuredAtUs = nowUs;
-    }
     if (nowUs - this.askedAtUs >= TIMING_EVERY_US) {
       const op = pa.updateTiming(this.stream, null, null);
       if (op) pa.operationUnref(op);
@@ -192,9 +184,11 @@ export class PulseCapture implements CaptureDevice {
     const stamp = t.timestamp.sec * 1e6 + t.timestamp.usec;
     if (stamp === this.lastStamp) return;
     this.lastStamp = stamp;
+    // the server stamps in wall-clock time: converted with the offset of this moment (libpulse.ts)
+    const rtOffsetUs = realtimeOffsetUs(pa);
     // synchronized clocks (the same machine): the server's own instant; else libpulse stamped the reply's
     // arrival, half a round trip after the server's
-    const atUs = stamp - this.rtOffsetUs - (t.synchronized_clocks ? 0 : Number(t.transport_usec));
+    const atUs = stamp - rtOffsetUs - (t.synchronized_clocks ? 0 : Number(t.transport_usec));
     this.snapshot = { atUs, captured: Number(t.write_index) / FRAME_BYTES + (Number(t.source_usec) * this.rate) / 1e6 };
   }
 

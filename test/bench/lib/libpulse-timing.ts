@@ -40,7 +40,6 @@ export class LibpulseTimingStream {
   private readonly loop: unknown;
   private readonly context: unknown;
   private stream: unknown = null;
-  private readonly rtOffsetUs = realtimeOffsetUs(pa);
   private lastStamp = NaN;
   private lastAskUs = -Infinity;
 
@@ -84,9 +83,10 @@ export class LibpulseTimingStream {
     const stamp = ti.timestamp.sec * 1e6 + ti.timestamp.usec;
     if (stamp === this.lastStamp || ti.read_index_corrupt || ti.write_index_corrupt || !ti.synchronized_clocks) return;
     this.lastStamp = stamp;
+    const rtOffsetUs = realtimeOffsetUs(pa); // the wall clock's offset now: it is set and slewed under a run
     const frameBytes = 2 * this.channels;
     this.timings.push({
-      atUs: stamp - this.rtOffsetUs + Number(ti.transport_usec),
+      atUs: stamp - rtOffsetUs + Number(ti.transport_usec),
       readFrames: Number(ti.read_index) / frameBytes,
       writeFrames: Number(ti.write_index) / frameBytes,
       sinkUs: Number(ti.sink_usec),
