@@ -4,7 +4,7 @@
 // again, with backoff, for at most --rejoin-timeout seconds (rejoin.ts).
 
 import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
-import { monotonicUs } from '../../firmware/util/time.ts';
+import { monotonicMs, monotonicUs } from '../../firmware/util/time.ts';
 import { setProcessNice } from '../../firmware/util/priority.ts';
 import { openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
@@ -238,7 +238,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     forgetNote = o.onJoined?.(current.client) ?? (() => {});
     await current.client
       .watch((topic, payload) => {
-        if (topic === current.client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: Date.now() });
+        if (topic === current.client.topics.state && payload && typeof payload === 'object') Object.assign(boxState, payload, { at: monotonicMs() });
       })
       .catch(() => {});
   };
@@ -246,7 +246,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
 
   const status = (): ListenStatus => {
     const s = player.stats();
-    const pos = (boxState.positionMs ?? 0) + (boxState.state === 'playing' && boxState.at ? Date.now() - boxState.at : 0);
+    const pos = (boxState.positionMs ?? 0) + (boxState.state === 'playing' && boxState.at ? monotonicMs() - boxState.at : 0);
     return {
       state: s.state,
       connection,

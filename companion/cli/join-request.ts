@@ -3,6 +3,7 @@
 // seconds, and tells apart a refusal from a box that went away meanwhile.
 
 import type { BoxClient } from '../client/box-client.ts';
+import { monotonicMs } from '../../firmware/util/time.ts';
 
 export interface Grant {
   stream: { tcpPort: number; token: string };
@@ -43,7 +44,7 @@ export async function requestJoin(client: BoxClient, ask: JoinAsk, out: (line: s
   });
   const giveUp = (error: string) => settle({ kind: 'refused', error, waited: true });
   const showWait = () => {
-    const s = Math.round((Date.now() - pendingSince) / 1000);
+    const s = Math.round((monotonicMs() - pendingSince) / 1000);
     const line = `waiting for the owner to approve the join (share button on the box, key s under make run): ${s} s of ${ask.wait} s`;
     if (tty) process.stderr.write('\r\x1b[2K' + line);
     else if (s % 15 === 0) out(line);
@@ -56,7 +57,7 @@ export async function requestJoin(client: BoxClient, ask: JoinAsk, out: (line: s
         timeoutMs: 15_000,
         onPending: () => {
           if (pendingSince) return;
-          pendingSince = Date.now();
+          pendingSince = monotonicMs();
           if (ask.wait === 0) return giveUp('the box wants the owner to approve the join, and --wait 0 does not wait');
           if (!tty) out(`waiting for the owner to approve the join (share button on the box, key s under make run); giving up after ${ask.wait} s`);
           else showWait();

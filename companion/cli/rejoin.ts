@@ -3,6 +3,7 @@
 // (README.md "CLI reference").
 
 import { ErrorCode, type ErrorFrame } from '../../firmware/wire/frames.ts';
+import { monotonicMs } from '../../firmware/util/time.ts';
 
 export interface RejoinTiming {
   /** the first retry waits this long; each failure in a row doubles it (ms) */
@@ -26,7 +27,7 @@ export class Outage {
   constructor(
     readonly reason: string,
     private readonly timing: RejoinTiming,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {
     const { firstDelayMs, maxDelayMs, timeoutMs } = timing;
     if (!(firstDelayMs > 0) || !(maxDelayMs >= firstDelayMs) || !(timeoutMs >= 0)) {

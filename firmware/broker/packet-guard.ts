@@ -7,6 +7,7 @@
 // for longer than `packetTimeoutMs` (slow-loris).
 
 import { Duplex } from 'node:stream';
+import { monotonicMs } from '../util/time.ts';
 
 export class MqttPacketGuard {
   private state: 'type' | 'length' | 'body' = 'type';
@@ -18,7 +19,7 @@ export class MqttPacketGuard {
 
   constructor(
     private readonly maxPacketBytes: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   /** Follows `chunk`; returns why the stream must be closed, or null. */
@@ -96,7 +97,7 @@ export function guardMqttStream(inner: Duplex, o: GuardOptions): Duplex {
   };
   const timer = setInterval(
     () => {
-      if (guard.startedAt !== null && Date.now() - guard.startedAt > o.packetTimeoutMs)
+      if (guard.startedAt !== null && monotonicMs() - guard.startedAt > o.packetTimeoutMs)
         refuse(`an MQTT packet stayed incomplete for more than ${o.packetTimeoutMs / 1000} s`, 'timeout');
     },
     Math.max(250, Math.min(5000, o.packetTimeoutMs / 4)),

@@ -2,6 +2,7 @@
 // `button` are accepted at once. It closes by itself.
 
 import { EventEmitter } from 'node:events';
+import { monotonicMs } from '../util/time.ts';
 
 export class ShareWindow extends EventEmitter {
   private closesAt = 0;
@@ -9,7 +10,7 @@ export class ShareWindow extends EventEmitter {
 
   constructor(
     private defaultSeconds: number,
-    private now: () => number = Date.now,
+    private now: () => number = monotonicMs,
   ) {
     super();
   }

@@ -1,3 +1,5 @@
+import { monotonicMs } from '../util/time.ts';
+
 // Per-client token bucket: `burst` requests at once, refilled at `perMinute`.
 
 export class RateLimiter {
@@ -6,7 +8,7 @@ export class RateLimiter {
   constructor(
     private perMinute: number,
     private burst: number,
-    private now: () => number = Date.now,
+    private now: () => number = monotonicMs,
   ) {}
 
   /** Takes one token; returns 0 when allowed, else the ms to wait. */

@@ -9,6 +9,7 @@
 
 import { normalizeAddress } from './connection-limits.ts';
 import type { Refusals } from './refusals.ts';
+import { monotonicMs } from '../util/time.ts';
 
 export type LoginVerdict = { ok: true } | { ok: false; reason: string; busy: boolean };
 
@@ -41,7 +42,7 @@ export class LoginGuard {
   private readonly now: () => number;
 
   constructor(private readonly options: LoginGuardOptions) {
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? monotonicMs;
   }
 
   /** how long (ms) `address` must still wait before its next login is checked */

@@ -10,6 +10,7 @@ import type { CodecDemand } from '../audio/codecs/on-demand-encoders.ts';
 import type { CodecName } from '../wire/format.ts';
 import { encodeFrame, ErrorCode, FrameType, type CodecHeaderFrame, type Frame } from '../wire/frames.ts';
 import type { StreamTransport } from './transport.ts';
+import { monotonicMs } from '../util/time.ts';
 
 const MAX_QUEUED_BYTES = 96 * 1024; // ≈ 0.5 s of PCM, 6 s of Opus: beyond that wait for 'drain'
 // An honest listener sends time requests several times a second: 30 s without a byte is a
@@ -84,11 +85,11 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
   constructor(private readonly options: ListenerSessionOptions) {
     super();
     this.stats = { chunksSent: 0, bytesSent: 0, gaps: 0, connectedAt: Date.now(), aheadMs: 0, report: null };
-    this.lastRx = Date.now();
+    this.lastRx = monotonicMs();
     options.transport.onDrain(() => this.pump());
     options.transport.onClose((reason) => this.finish(reason));
     this.idleTimer = setInterval(() => {
-      if (Date.now() - this.lastRx > IDLE_TIMEOUT_MS) this.kick(ErrorCode.Timeout, 'no data from the listener for 30 s');
+      if (monotonicMs() - this.lastRx > IDLE_TIMEOUT_MS) this.kick(ErrorCode.Timeout, 'no data from the listener for 30 s');
     }, IDLE_CHECK_MS);
     this.idleTimer.unref();
   }
@@ -148,7 +149,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
 
   /** Handles a frame from the listener (hello is handled by the server before the session exists). */
   handle(frame: Frame, rxUs: number): void {
-    this.lastRx = Date.now();
+    this.lastRx = monotonicMs();
     switch (frame.type) {
       case FrameType.TimeRequest:
         if (this.mayReply()) this.send({ type: FrameType.TimeReply, t1: frame.t1, t2: rxUs, t3: this.options.clock() });
@@ -170,7 +171,7 @@ export class ListenerSession extends EventEmitter<{ close: [string] }> {
 
   private mayReply(): boolean {
     if (this.options.transport.bufferedBytes > MAX_QUEUED_CONTROL_BYTES) return false;
-    const now = Date.now();
+    const now = monotonicMs();
     if (now - this.replyWindow.startedAt >= 1000) this.replyWindow = { startedAt: now, count: 0 };
     return ++this.replyWindow.count <= TIME_REPLIES_PER_SECOND;
   }

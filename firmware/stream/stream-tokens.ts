@@ -3,6 +3,7 @@
 // connection that asked for it (`serial`) is still open.
 
 import { randomBytes } from 'node:crypto';
+import { monotonicMs } from '../util/time.ts';
 
 export interface Grant {
   clientId: string;
@@ -17,7 +18,7 @@ export class StreamTokens {
 
   constructor(
     private ttlMs: number,
-    private now: () => number = Date.now,
+    private now: () => number = monotonicMs,
   ) {}
 
   issue(clientId: string, codec: 'opus' | 'pcm', serial = 0): string {

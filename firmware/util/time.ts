@@ -5,6 +5,17 @@ export function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
+/**
+ * Monotonic clock in milliseconds, for durations and timeouts. The wall clock
+ * (Date.now) is stepped and slewed: a box without a real-time clock steps it at
+ * its first NTP sync, often by hours, and that must not count as time waited.
+ * Calendar times (the play log, the programme, timestamps shown to people) stay
+ * on the wall clock.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -10,6 +10,7 @@ import type { GpioBackend } from './gpio-backend.ts';
 import { LED_RETRY, LedLines } from './led-lines.ts';
 import { LIBGPIOD_LIBRARIES, openOutputLines, type LibgpiodApi, type LibgpiodLibrary } from './libgpiod.ts';
 import { RetryBudget, type RetryOptions } from './retry-budget.ts';
+import { monotonicMs } from '../../firmware/util/time.ts';
 
 export type GpiodVersion = 1 | 2;
 
@@ -94,7 +95,7 @@ export class GpiodBackend implements GpioBackend {
   private startMonitor(args: string[], onLine: (text: string) => void, restart = false): Promise<void> {
     const proc = spawn('gpiomon', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.monitor = proc;
-    const startedAt = Date.now();
+    const startedAt = monotonicMs();
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-500);
@@ -108,7 +109,7 @@ export class GpiodBackend implements GpioBackend {
         ended = true;
         if (!spawned && !restart) return reject(new Error(`gpiomon: ${why}`)); // the first start: the caller reports it
         // a restart that fails reports itself here again, so its promise is not awaited
-        this.monitorDied(`gpiomon ${why}`, Date.now() - startedAt, () => void this.startMonitor(args, onLine, true));
+        this.monitorDied(`gpiomon ${why}`, monotonicMs() - startedAt, () => void this.startMonitor(args, onLine, true));
       };
       proc.once('spawn', () => {
         spawned = true;

@@ -24,6 +24,7 @@ import { FfmpegDecoder } from './ffmpeg-decoder.ts';
 import { IcyDemuxer, splitStreamTitle, type IcyFields } from './icy.ts';
 import { isHls, playlistEntries, playlistKind } from './playlist.ts';
 import { describeNetworkError, openHttp, readBounded } from './stream-http.ts';
+import { monotonicMs } from '../../util/time.ts';
 
 export interface UrlSourceOptions {
   /** radio: reconnect for ever; a track: end with the body */
@@ -202,7 +203,7 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
     body.pipe(decoder.stdin);
     this.startIdleTimer();
     response.on('data', () => {
-      this.lastDataAt = Date.now();
+      this.lastDataAt = monotonicMs();
     });
     response.on('error', (e) => this.streamFailed(e));
     response.on('aborted', () => this.streamFailed(new Error('the server closed the connection')));
@@ -215,7 +216,7 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
       }
       this.streamFailed(new Error(response.complete ? 'the stream ended' : 'the server closed the connection'));
     });
-    this.connectedAt = Date.now();
+    this.connectedAt = monotonicMs();
     this.emit('connected', { station: this.station, contentType: headerText(response.headers['content-type']) });
   }
 
@@ -224,7 +225,7 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
     if (this.closed) return;
     this.newDecoder(['-i', url.href]);
     this.station = this.options.label;
-    this.connectedAt = Date.now();
+    this.connectedAt = monotonicMs();
     this.emit('connected', { station: this.station, contentType: 'application/vnd.apple.mpegurl' });
   }
 
@@ -275,7 +276,7 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
       this.pendingError ??= e;
       return;
     }
-    if (this.connectedAt && Date.now() - this.connectedAt >= STABLE_MS) this.backoff = this.retryMs[0];
+    if (this.connectedAt && monotonicMs() - this.connectedAt >= STABLE_MS) this.backoff = this.retryMs[0];
     this.connectedAt = 0;
     const retryInMs = this.backoff;
     this.backoff = Math.min(this.retryMs[1], this.backoff * 2);
@@ -290,12 +291,12 @@ export class UrlSource extends EventEmitter<UrlSourceEvents> implements PcmSourc
   private startIdleTimer(): void {
     this.stopIdleTimer();
     const idleMs = this.options.idleTimeoutMs ?? 10_000;
-    this.lastDataAt = Date.now();
+    this.lastDataAt = monotonicMs();
     this.idleTimer = setInterval(
       () => {
         const decoder = this.decoders.at(-1);
         const hungry = !decoder || decoder.bufferedFrames < decoder.format.sampleRate;
-        if (hungry && Date.now() - this.lastDataAt > idleMs) this.streamFailed(new Error(`no data for ${Math.round(idleMs / 1000)} s`));
+        if (hungry && monotonicMs() - this.lastDataAt > idleMs) this.streamFailed(new Error(`no data for ${Math.round(idleMs / 1000)} s`));
       },
       Math.min(1000, idleMs / 4),
     );

@@ -10,6 +10,7 @@
 
 import type { Track } from '../../library/track.ts';
 import type { ServerCall, ServerEntry, TrackQuery } from './sources.ts';
+import { monotonicMs } from '../../util/time.ts';
 
 /** where a server's songs come from: the box's music library (each call within that server's time limit) or a fake in tests */
 export interface ServerSongsBackend {
@@ -47,7 +48,7 @@ export class ServerTracks {
   constructor(private readonly options: ServerTracksOptions) {}
 
   private get now(): number {
-    return (this.options.now ?? Date.now)();
+    return (this.options.now ?? monotonicMs)();
   }
 
   /** grows each time an answer changes an entry's songs: a list resolved before is out of date */
