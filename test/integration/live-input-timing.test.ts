@@ -1,9 +1,10 @@
-// Live input on time, judged at the sink: what is played into a PulseAudio sink is
-// captured by the box (ALSA `pulse` PCM on that sink's channel of the rig) and must
-// leave the box's own speaker and a companion — both on `pulse` PCMs into the same
-// rig — exactly `latencyMs` after it was captured. The recording holds the input's
-// channel and both players' channels on one clock, so the input shifted by the
-// latency is compared with each player window by window (test/bench/lib).
+// Live input on time, judged at the sink: what is played into the input's own PulseAudio
+// null sink is captured by the box (`capture:pulse` on that sink's monitor, through
+// libpulse) and must leave the box's own speaker and a companion — both on `pulse` into
+// the recorded rig — exactly `latencyMs` after it entered. A second recorder records the
+// input; its recording, mapped onto the players' recording through the two clock maps and
+// shifted by the latency, is compared with each player window by window
+// (test/helpers/live-input-rig.ts, test/bench/lib).
 
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +33,7 @@ describe('live input on time (capture through `pulse`, box speaker and companion
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`a captured sample leaves the box speaker and a companion ${LATENCY_MS} ms after it entered the box (mean within 15 ms under load; aim 2), with no resync`, async () => {
+  it(`a captured sample leaves the box speaker and a companion ${LATENCY_MS} ms after it entered the box (median window within 2 ms), with no resync`, async () => {
     const { rig, rec, box } = live;
     comp = live.join();
     live.feed(40);
@@ -63,14 +64,15 @@ describe('live input on time (capture through `pulse`, box speaker and companion
       return `${p.b}: |offset| p50 ${p.all.p50} p95 ${p.all.p95} max ${p.all.max} ms, mean ${p.all.meanMs} ms, ${p.all.n} windows (${p.all.silent} silent, ${p.all.lowCorrelation} low ρ): ${series}`;
     });
     const what = `${lines.join('\n')}\ncompanion ${JSON.stringify(late)}; its log: ${comp.stderr.join(' / ')}`;
-    // The aim is 2 ms (README "Live input"); measured here on a loaded machine the mean sat
-    // at 2–5 ms, with a player on `pulse` jumping by 10–20 ms now and then at load 8–9. The
-    // bounds hold what is achieved even then, so that a regression fails — the old elastic
-    // buffer played ~95 ms late.
+    // README "Live input": a sample leaves every player `latencyMs` after it entered, within
+    // 2 ms. The median window is held to that; the mean only loosely, since a player's own
+    // excursions (its device report moving under load, ARCHITECTURE.md "Playout") are the
+    // playout's and are measured by device-sync, not here. Six runs under a second suite:
+    // medians 0.44–1.23 ms, means −0.50…−1.30; the old elastic buffer played ~95 ms late.
     for (const p of report.pairs) {
       expect(p.all.n, what).to.be.at.least(16);
-      expect(Math.abs(p.all.meanMs), `${p.b} mean offset; ${what}`).to.be.at.most(15);
-      expect(p.all.p50, `${p.b} p50; ${what}`).to.be.at.most(15);
+      expect(p.all.p50, `${p.b} median |offset|; ${what}`).to.be.at.most(2);
+      expect(Math.abs(p.all.meanMs), `${p.b} mean offset; ${what}`).to.be.at.most(4);
     }
     // a player that its machine starves of CPU for longer than its device holds runs dry and
     // must resync (it says so: its audio came after the device's queue ran out): that is the
