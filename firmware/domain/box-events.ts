@@ -14,6 +14,7 @@ import type { Listeners } from './listener-directory.ts';
 import type { Playback } from './playback.ts';
 import type { PlayedAs } from './playback-control.ts';
 import type { ShareWindow } from './share-window.ts';
+import { monotonicMs } from '../util/time.ts';
 
 export type TrackSummary = Pick<Track, 'id' | 'title' | 'artist' | 'album' | 'durationMs'>;
 export interface ShareState {
@@ -89,7 +90,7 @@ export class BoxEvents extends EventEmitter<BoxEventMap> {
   /** when the last `error` was told (the error LED stays lit for a while after it) */
   lastErrorAt = -Infinity;
 
-  constructor(private readonly now: () => number = Date.now) {
+  constructor(private readonly now: () => number = monotonicMs) {
     super();
     this.setMaxListeners(50);
     // Node throws on an 'error' event without a listener; a box error is news, not a crash

@@ -8,6 +8,7 @@ import type { BoxEvents } from '../domain/box-events.ts';
 import type { JoinManager } from '../domain/join-manager.ts';
 import type { ShareWindow } from '../domain/share-window.ts';
 import type { Extension } from './extension.ts';
+import { monotonicMs } from '../util/time.ts';
 
 const ERROR_SHOWN_MS = 10_000;
 
@@ -39,7 +40,7 @@ export class Leds implements Extension {
   }
 
   private show(): void {
-    const now = (this.options.now ?? Date.now)();
+    const now = (this.options.now ?? monotonicMs)();
     this.driver.show(
       ledPatterns({
         playing: this.options.playing(),
