@@ -22,6 +22,11 @@ export class MqttPacketGuard {
     private readonly now: () => number = monotonicMs,
   ) {}
 
+  /** how long (ms) the packet being received has been incomplete; 0 between packets */
+  incompleteForMs(): number {
+    return this.startedAt === null ? 0 : this.now() - this.startedAt;
+  }
+
   /** Follows `chunk`; returns why the stream must be closed, or null. */
   push(chunk: Uint8Array): string | null {
     let i = 0;
@@ -97,8 +102,7 @@ export function guardMqttStream(inner: Duplex, o: GuardOptions): Duplex {
   };
   const timer = setInterval(
     () => {
-      if (guard.startedAt !== null && monotonicMs() - guard.startedAt > o.packetTimeoutMs)
-        refuse(`an MQTT packet stayed incomplete for more than ${o.packetTimeoutMs / 1000} s`, 'timeout');
+      if (guard.incompleteForMs() > o.packetTimeoutMs) refuse(`an MQTT packet stayed incomplete for more than ${o.packetTimeoutMs / 1000} s`, 'timeout');
     },
     Math.max(250, Math.min(5000, o.packetTimeoutMs / 4)),
   );

@@ -1,6 +1,6 @@
-import { monotonicMs } from '../util/time.ts';
-
 // Per-client token bucket: `burst` requests at once, refilled at `perMinute`.
+
+import { monotonicMs } from '../util/time.ts';
 
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();

@@ -13,7 +13,7 @@ export function monotonicUs(): number {
  * on the wall clock.
  */
 export function monotonicMs(): number {
-  return Number(process.hrtime.bigint()) / 1e6;
+  return monotonicUs() / 1000;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -41,6 +41,7 @@ describe('MQTT packet guard', () => {
     g.push(packet(0x30, 100).subarray(0, 10));
     now = 5000;
     expect(g.startedAt).to.equal(1000);
+    expect(g.incompleteForMs(), 'incomplete for').to.equal(4000);
   });
 });
 

@@ -6,6 +6,7 @@ import { RateLimiter } from '../../../../firmware/requests/rate-limit.ts';
 import { ListenerSession } from '../../../../firmware/stream/listener-session.ts';
 import { StreamTokens } from '../../../../firmware/stream/stream-tokens.ts';
 import type { StreamTransport } from '../../../../firmware/stream/transport.ts';
+import { monotonicUs } from '../../../../firmware/util/time.ts';
 import { DEFAULT_FORMAT } from '../../../../firmware/wire/format.ts';
 import { FrameType } from '../../../../firmware/wire/frames.ts';
 
@@ -44,7 +45,7 @@ describe('a wall-clock step is not time waited', () => {
       transport,
       fifo: new FifoRing(),
       header: () => ({ type: FrameType.CodecHeader, version: 1, codec: 'pcm', ...DEFAULT_FORMAT, chunkMs: 20, codecDelayFrames: 0, latencyMs: 400 }),
-      clock: () => Number(process.hrtime.bigint() / 1000n),
+      clock: monotonicUs,
       joinLeadUs: 100_000,
     });
     const reasons: string[] = [];
