@@ -152,18 +152,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.offsetUs = checkOffset(ms) * 1000;
   }
 
-  get latencyOffsetMs(): number {
-    return this.offsetUs / 1000;
-  }
-
-  get volume(): number {
-    return this.gain.volume;
-  }
-
-  get muted(): boolean {
-    return this.gain.muted;
-  }
-
   stats(): SchedulerStats {
     return {
       state: this.state,

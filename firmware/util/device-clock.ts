@@ -138,12 +138,6 @@ export class DeviceClock {
     return this.stepCount;
   }
 
-  /** span of readings behind the current offset estimate, µs */
-  get spanUs(): number {
-    const n = this.readings.length;
-    return n > 0 ? (this.readings[n - 1]!.t - this.readings[this.offsetStart]!.t) * 1e6 : 0;
-  }
-
   /** Forgets everything (device reopened or restarted). */
   reset(): void {
     this.startSegment(NaN, 0);

@@ -80,6 +80,7 @@ describe('live input through ALSA capture (real box and companion processes)', f
     });
     const watch = collectEvents(`mqtt://127.0.0.1:${box.ports.mqtt}`, box.boxId);
     const comp = runCompanion(['--box', `127.0.0.1:${box.ports.mqtt}`, 'join', '--name', 'l', '--device', 'nc_out2', '--json'], alsa.env);
+    let exit: number | null = null;
     try {
       await waitFor('playing', () => comp.status().some((s) => s.state === 'playing'), 15_000);
       await waitFor('two retries reported', () => watch.events.filter((e) => e.topic.endsWith('/event/error')).length >= 2, 10_000);
@@ -93,8 +94,10 @@ describe('live input through ALSA capture (real box and companion processes)', f
       expect(last.underruns).to.equal(0); // silence keeps flowing
     } finally {
       watch.close();
-      expect(await comp.interrupt()).to.equal(0);
+      // asserted after: a throw here would replace the failure that printed what was measured
+      exit = await comp.interrupt();
     }
+    expect(exit, 'the companion exit code').to.equal(0);
   });
 
   it('the owner switches library → capture → library over MQTT; the listener stays connected and in time', async () => {

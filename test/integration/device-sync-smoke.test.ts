@@ -73,7 +73,7 @@ describe('device-sync bench (smoke: nearcast and snapclient on one PulseAudio nu
   it("gives its verdict on issue 11's targets, and says here which it MISSED (they are judged by `make bench`, not by a 12 s run on a machine that may be busy)", () => {
     const targets = result.targets;
     expect(targets.length, 'targets judged').to.be.greaterThan(5);
-    for (const t of targets) expect(t.met === null || typeof t.met === 'boolean', `verdict of ${t.what}`).to.equal(true);
+    for (const t of targets) expect(t.met === null || typeof t.met === 'boolean', `verdict of ${t.what}: ${JSON.stringify(t.met)}`).to.equal(true);
     for (const t of targets.filter((x) => x.met === false)) {
       console.log(`      note: device-sync smoke run MISSED ${t.what}: nearcast ${t.value}, snapclient ${t.reference} (target ${t.target})`);
     }

@@ -99,10 +99,13 @@ describe('after the sound server and a companion were held up 1.2 s (SIGSTOP), t
     for (const p of report.pairs) {
       const after = p.byPhase.after;
       expect(after?.n ?? 0, `${p.a}→${p.b} windows measured after the hold; ${what}`).to.be.at.least(20);
-      // the live-input bound under load (live-input-timing.test.ts); before the fix 55–80 ms
-      const bound = p.a === 'expected' ? 15 : 5;
-      expect(Math.abs(after!.meanMs), `${p.a}→${p.b} mean offset after the hold; ${what}`).to.be.at.most(bound);
-      expect(after!.p50, `${p.a}→${p.b} |offset| p50 after the hold; ${what}`).to.be.at.most(bound);
+      // live input: the bounds of live-input-timing.test.ts (median window within 2 ms of capture +
+      // latency, mean within 4); the two players: median and mean within 2 ms of each other. Measured
+      // alone and beside two busy loops (2026-12-04): medians 0.33–1.20 ms, means −0.02…−1.09 from
+      // capture + latency, 0.02–0.87 ms between the players; before the fix 55–80 ms
+      const meanBound = p.a === 'expected' ? 4 : 2;
+      expect(Math.abs(after!.meanMs), `${p.a}→${p.b} mean offset after the hold; ${what}`).to.be.at.most(meanBound);
+      expect(after!.p50, `${p.a}→${p.b} |offset| p50 after the hold; ${what}`).to.be.at.most(2);
     }
     for (const l of lines) console.log(`      ${l.slice(0, l.indexOf('; windows'))}`);
   });

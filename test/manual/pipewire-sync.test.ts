@@ -86,9 +86,11 @@ async function measure(quantum?: number): Promise<SyncRun> {
       throw new Error(`${e.message}: ${comp.stderr.slice(-5).join(' / ')}`);
     });
     await sleep(2000);
-    const early = comp.status().at(-1) ?? {};
+    const early = comp.status().at(-1);
     await sleep(PLAY_S * 1000);
-    const late = comp.status().at(-1) ?? {};
+    const late = comp.status().at(-1);
+    // without status lines the counters below would all read 0 and pass
+    if (!early || !late || early === late) throw new Error(`the companion reported no status over the run: ${comp.stderr.slice(-5).join(' / ')}`);
     await comp.interrupt();
     await rec.stop();
     const report = analyseOffsets(rec, ['nc1'], () => 0, [['schedule', 'nc1']], { references: { schedule: probe.reference(rec) } });

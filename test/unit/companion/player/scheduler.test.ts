@@ -85,7 +85,8 @@ function errors(r: Rig, from = 0, step = 480, offsetUs = 0): number[] {
   }
   return errs;
 }
-const maxAbs = (xs: number[]) => Math.max(...xs.map(Math.abs));
+/** NaN when nothing was measured (no stream frame played), so a bound on it fails instead of passing on -Infinity */
+const maxAbs = (xs: number[]) => (xs.length === 0 ? Number.NaN : Math.max(...xs.map(Math.abs)));
 
 /** the player's next write is held `ms` (its process not scheduled): the device's queue runs out meanwhile */
 function holdNextWrite(sink: FakeSink, ms: number, onHold?: () => void): void {
