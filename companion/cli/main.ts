@@ -106,7 +106,7 @@ program
   .description('join the box and play its stream')
   .option('--name <name>', 'how the box lists you')
   .option('--song <name>', 'ask the box to play this song')
-  .option('--device <pcm>', "ALSA PCM to play to, 'sim' for a virtual DAC, 'null'", 'default')
+  .option('--device <pcm>', "ALSA PCM to play to, 'pulse' (PulseAudio through libpulse), 'alsa:PCM' (always ALSA), 'sim' for a virtual DAC, 'null'", 'default')
   .option('--latency-offset <ms>', 'play this much earlier (slow DAC, Bluetooth)', intIn(-2000, 2000, '--latency-offset'), 0)
   .option('--volume <0-100>', 'local volume', intIn(0, 100, '--volume'), 100)
   .option('--wait <s>', 'how long to wait for the owner to approve (0: not at all)', intIn(0, 86_400, '--wait'), 120)

@@ -27,10 +27,12 @@ export interface PaTimingInfo {
   sink_usec: number | bigint;
   source_usec: number | bigint;
   transport_usec: number | bigint;
+  playing: number;
   write_index: number | bigint;
   read_index: number | bigint;
   write_index_corrupt: number;
   read_index_corrupt: number;
+  since_underrun: number | bigint;
 }
 
 function bind() {

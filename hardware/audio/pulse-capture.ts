@@ -4,7 +4,7 @@
 // ALSA's `pulse` PCM reports libpulse's interpolation as its delay: a line corrected
 // every 1.5 s once the stream runs, which on a loaded machine wandered milliseconds from
 // the sound (README "Live input", test/bench/capture-report.ts). Here the stream asks the server for its timing
-// every TIMING_EVERY_US and keeps each answer raw: at the server's clock T it had
+// every 20 ms (pa-client.ts) and keeps each answer raw: at the server's clock T it had
 // taken `write_index` bytes from the source, which still held `source_usec` of audio
 // — so frames captured by T = write_index / frame + source_usec · rate. Each read
 // reports, at the instant it returns, the frames captured by then that this reader has
@@ -15,28 +15,13 @@
 
 import { monotonicUs } from '../../firmware/util/time.ts';
 import type { CaptureDevice, CaptureOpenInfo, CaptureReading } from './alsa-capture.ts';
-import {
-  libpulse,
-  libpulseMissing,
-  type Libpulse,
-  PA_CONTEXT_FAILED,
-  PA_CONTEXT_READY,
-  PA_CONTEXT_TERMINATED,
-  PA_NONE,
-  PA_SAMPLE_S16LE,
-  PA_STREAM_ADJUST_LATENCY,
-  PA_STREAM_FAILED,
-  PA_STREAM_READY,
-  PA_STREAM_TERMINATED,
-  realtimeOffsetUs,
-} from './libpulse.ts';
+import { PA_NONE, PA_SAMPLE_S16LE, PA_STREAM_ADJUST_LATENCY } from './libpulse.ts';
+import { PaClient } from './pa-client.ts';
 
 const CHANNELS = 2;
 const FRAME_BYTES = 2 * CHANNELS;
 /** the stream's fragment (how often the server sends what it captured) */
 const FRAGMENT_US = 10_000;
-const TIMING_EVERY_US = 20_000;
-const CONNECT_TIMEOUT_US = 5e6;
 /** the server keeps at most this much for a reader that does not come (then drops) */
 const SERVER_BUFFER_S = 2;
 /** audio received but not read beyond this is dropped here, oldest first, and counted as an overrun */
@@ -60,17 +45,12 @@ interface Snapshot {
 export class PulseCapture implements CaptureDevice {
   lastReading: CaptureReading | null = null;
   private readonly rate: number;
-  private pa: Libpulse | null = null;
-  private loop: unknown = null;
-  private context: unknown = null;
-  private stream: unknown = null;
+  private client: PaClient | null = null;
   private queue: Int16Array[] = [];
   private queued = 0; // frames in `queue`
   private readTotal = 0; // frames handed out (and dropped here) since open
   private overruns = 0;
   private snapshot: Snapshot | null = null;
-  private lastStamp = Number.NaN;
-  private askedAtUs = Number.NEGATIVE_INFINITY;
   private open_ = false;
 
   constructor(
@@ -83,28 +63,25 @@ export class PulseCapture implements CaptureDevice {
 
   async open(): Promise<CaptureOpenInfo> {
     if (this.open_) throw new Error(`PulseAudio capture '${this.name}': already open`);
-    const pa = libpulse();
-    if (!pa) throw new Error(`PulseAudio capture '${this.name}': libpulse is not available (${libpulseMissing()})`);
-    this.pa = pa;
     this.open_ = true;
     this.queue = [];
     this.queued = 0;
     this.readTotal = 0;
     this.overruns = 0;
     this.snapshot = null;
-    this.lastStamp = Number.NaN;
     this.lastReading = null;
     try {
-      this.loop = pa.mainloopNew();
-      this.context = pa.contextNew(pa.mainloopApi(this.loop), 'nearcast capture');
-      if (pa.contextConnect(this.context, this.opts.server ?? null, 0, null) < 0) throw new Error(`cannot connect to the sound server: ${pa.error(this.context)}`);
-      await this.until(() => this.contextReady(), 'the sound server to accept the connection');
-      this.stream = pa.streamNew(this.context, 'nearcast capture', { format: PA_SAMPLE_S16LE, rate: this.rate, channels: CHANNELS }, null);
-      if (!this.stream) throw new Error(`cannot create a record stream: ${pa.error(this.context)}`);
+      const client = await PaClient.connect('nearcast capture', this.opts.server);
+      this.client = client;
+      if (!this.open_) throw new Error('closed');
       const fragsize = Math.round((FRAGMENT_US / 1e6) * this.rate) * FRAME_BYTES;
       const attr = { maxlength: SERVER_BUFFER_S * this.rate * FRAME_BYTES, tlength: PA_NONE, prebuf: PA_NONE, minreq: PA_NONE, fragsize };
-      if (pa.connectRecord(this.stream, this.opts.source ?? null, attr, PA_STREAM_ADJUST_LATENCY) < 0) throw new Error(`cannot record: ${pa.error(this.context)}`);
-      await this.until(() => this.streamReady(), 'the record stream to start');
+      await client.openStream(
+        'nearcast capture',
+        { format: PA_SAMPLE_S16LE, rate: this.rate, channels: CHANNELS },
+        (stream) => client.pa.connectRecord(stream, this.opts.source ?? null, attr, PA_STREAM_ADJUST_LATENCY),
+        'record',
+      );
     } catch (e) {
       await this.close();
       throw new Error(`PulseAudio capture '${this.name}': ${(e as Error).message}`);
@@ -135,61 +112,34 @@ export class PulseCapture implements CaptureDevice {
   }
 
   async close(): Promise<void> {
-    const pa = this.pa;
     this.open_ = false;
-    if (!pa) return;
-    if (this.stream) {
-      pa.streamDisconnect(this.stream);
-      pa.streamUnref(this.stream);
-      this.stream = null;
-    }
-    if (this.context) {
-      pa.contextDisconnect(this.context);
-      pa.contextUnref(this.context);
-      this.context = null;
-    }
-    if (this.loop) {
-      pa.mainloopFree(this.loop);
-      this.loop = null;
-    }
+    this.client?.close();
+    this.client = null;
     this.queue = [];
     this.queued = 0;
   }
 
   /** libpulse's pending work, what the server sent, a timing request when due, and its answer */
   private pump(): void {
-    const pa = this.pa!; // open
-    for (let i = 0; i < 100 && pa.iterate(this.loop, 0, null) > 0; i++);
-    if (!this.contextReady() || !this.streamReady()) throw new Error(`the sound server closed the stream (${pa.error(this.context)})`);
+    const client = this.client!; // open
+    const pa = client.pa;
+    client.pump();
     for (let i = 0; i < 1000; i++) {
       const data: unknown[] = [null];
       const bytes: number[] = [0];
-      if (pa.peek(this.stream, data, bytes) < 0) throw new Error(`reading the stream failed (${pa.error(this.context)})`);
+      if (pa.peek(client.stream, data, bytes) < 0) throw new Error(`reading the stream failed (${client.error()})`);
       const n = Number(bytes[0]);
       if (n === 0) break;
       // a hole (the server lost audio) comes as a length without data: silence keeps the count
       this.push(data[0] ? pa.samples(data[0], n) : new Int16Array(n >> 1));
-      pa.drop(this.stream);
+      pa.drop(client.stream);
     }
-    const nowUs = monotonicUs();
-    if (nowUs - this.askedAtUs >= TIMING_EVERY_US) {
-      const op = pa.updateTiming(this.stream, null, null);
-      if (op) pa.operationUnref(op);
-      this.askedAtUs = nowUs;
-    }
-    const t = pa.timing(this.stream);
+    const answer = client.timing();
     // a stream that has not been sent anything yet (its source not running) anchors nothing: the time
     // from that answer to the first audio is no capture
-    if (!t || t.write_index_corrupt || !(Number(t.write_index) > 0)) return;
-    const stamp = t.timestamp.sec * 1e6 + t.timestamp.usec;
-    if (stamp === this.lastStamp) return;
-    this.lastStamp = stamp;
-    // the server stamps in wall-clock time: converted with the offset of this moment (libpulse.ts)
-    const rtOffsetUs = realtimeOffsetUs(pa);
-    // synchronized clocks (the same machine): the server's own instant; else libpulse stamped the reply's
-    // arrival, half a round trip after the server's
-    const atUs = stamp - rtOffsetUs - (t.synchronized_clocks ? 0 : Number(t.transport_usec));
-    this.snapshot = { atUs, captured: Number(t.write_index) / FRAME_BYTES + (Number(t.source_usec) * this.rate) / 1e6 };
+    if (!answer || answer.info.write_index_corrupt || !(Number(answer.info.write_index) > 0)) return;
+    const t = answer.info;
+    this.snapshot = { atUs: answer.atUs, captured: Number(t.write_index) / FRAME_BYTES + (Number(t.source_usec) * this.rate) / 1e6 };
   }
 
   private push(pcm: Int16Array): void {
@@ -216,27 +166,5 @@ export class PulseCapture implements CaptureDevice {
     this.queued -= frames;
     this.readTotal += frames;
     return out;
-  }
-
-  private contextReady(): boolean {
-    const state = this.pa!.contextState(this.context);
-    if (state === PA_CONTEXT_FAILED || state === PA_CONTEXT_TERMINATED) throw new Error(`the sound server connection failed: ${this.pa!.error(this.context)}`);
-    return state === PA_CONTEXT_READY;
-  }
-
-  private streamReady(): boolean {
-    const state = this.pa!.streamState(this.stream);
-    if (state === PA_STREAM_FAILED || state === PA_STREAM_TERMINATED) throw new Error(`the record stream failed: ${this.pa!.error(this.context)}`);
-    return state === PA_STREAM_READY;
-  }
-
-  private async until(ready: () => boolean, what: string): Promise<void> {
-    const deadline = monotonicUs() + CONNECT_TIMEOUT_US;
-    while (!ready()) {
-      if (!this.open_) throw new Error('closed');
-      if (monotonicUs() > deadline) throw new Error(`timed out after ${CONNECT_TIMEOUT_US / 1e6} s waiting for ${what}`);
-      this.pa!.iterate(this.loop, 0, null);
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 }

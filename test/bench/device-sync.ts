@@ -5,6 +5,7 @@
 //
 //   node --import tsx test/bench/device-sync.ts [--duration 300] [--quick] [--companions 3] [--snapclients 3]
 //     [--jitter 20] [--hog-from 0.5] [--codec opus] [--window-ms 500] [--max-lag-ms 200] [--systems nearcast,snapcast]
+//     [--device pulse]   (the nearcast players' device: `pulse` is libpulse, `alsa:pulse` ALSA's plugin)
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,7 +39,10 @@ const args = parseArgs(process.argv.slice(2), {
   windowMs: 500,
   maxLagMs: 200,
   systems: 'nearcast,snapcast',
+  device: 'pulse',
 });
+const ncDevice = String(args.device);
+if (ncDevice !== 'pulse' && ncDevice !== 'alsa:pulse') throw new Error(`--device: pulse (libpulse) or alsa:pulse (ALSA's plugin), got ${args.device}`);
 const durationS = args.quick ? 60 : (args.duration as number);
 const nCompanions = args.companions as number;
 const nSnap = args.snapclients as number;
@@ -56,7 +60,9 @@ const missingTools = tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}
 if (missingTools.length)
   throw new Error(`device-sync needs ${missingTools.join(', ')} (make bench installs them: pulseaudio pulseaudio-utils util-linux ffmpeg snapserver snapclient)`);
 
-console.log(`device-sync: ${durationS} s\n\nMethod: ${METHOD}\n\nLimits: ${LIMITS}\n`);
+console.log(
+  `device-sync: ${durationS} s, nearcast players on ${ncDevice === 'pulse' ? '`pulse` (libpulse)' : "`alsa:pulse` (ALSA's plugin)"}\n\nMethod: ${METHOD}\n\nLimits: ${LIMITS}\n`,
+);
 
 // this thread timestamps the recorder's reads: above the players when permitted
 try {
@@ -117,7 +123,7 @@ if (ncPlayers.length) {
         'open',
         '--no-keyboard',
         '--audio-device',
-        'pulse',
+        ncDevice,
         '--source',
         `pipe:${fifo}`,
         '--codec',
@@ -162,7 +168,7 @@ if (ncPlayers.length) {
       proxies.push(proxy);
       via.push('--stream', `127.0.0.1:${proxy.port}`);
     }
-    const c = runCompanion(['--box', `127.0.0.1:${ports.mqtt}`, 'join', '--device', 'pulse', '--json', '--name', p, ...via], rig.env(p));
+    const c = runCompanion(['--box', `127.0.0.1:${ports.mqtt}`, 'join', '--device', ncDevice, '--json', '--name', p, ...via], rig.env(p));
     owned(c.proc);
     companions.set(p, c);
   }
@@ -412,6 +418,7 @@ const file = writeResult('device-sync', {
   durationS,
   recordedS,
   codec: args.codec,
+  device: ncDevice,
   jitterMs: args.jitter,
   windowMs: opts.windowMs,
   maxLagMs: opts.maxLagMs,

@@ -9,6 +9,8 @@ import { expect } from 'chai';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
 import { AlsaSink } from '../../hardware/audio/alsa-sink.ts';
+import { PulseSink } from '../../hardware/audio/pulse-sink.ts';
+import { delaysMs, keepQueued, playedRate } from '../helpers/keep-queued.ts';
 import { pipewireMissing, startPipewireNullSink, type PipewireServer } from '../helpers/pipewire-null-sink.ts';
 import { recordMonitor } from '../helpers/pulse-null-sink.ts';
 
@@ -54,6 +56,21 @@ describe('playout on a clocked ALSA device (PipeWire null sink through the pulse
       const elapsed = ((st2.atUs - st1.atUs) * RATE) / 1e6;
       expect(st2.delayFrames, 'still queued at the end (else it ran dry and stopped draining)').to.be.greaterThan(0.02 * RATE);
       expect(Math.abs(drained - elapsed), `drained ${drained} frames in ${elapsed.toFixed(0)} frames of time`).to.be.lessThan(0.015 * RATE);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('through libpulse (`pulse`): the raw timing answers of pipewire-pulse report what is queued, and it drains in real time', async () => {
+    const sink = new PulseSink('pulse', DEFAULT_FORMAT, { server: pipewire!.server });
+    await sink.open();
+    try {
+      const run = await keepQueued(sink, 150);
+      const last = run.readings.at(-1)!;
+      const rate = playedRate(run, 50);
+      const what = `delays (ms) ${delaysMs(run, RATE)}; played at ${rate.toFixed(0)} frames/s; underruns ${last.underruns}`;
+      expect((last.delayFrames / RATE) * 1000, what).to.be.within(100, 200);
+      expect(Math.abs(rate / RATE - 1), what).to.be.below(0.02);
     } finally {
       await sink.close();
     }

@@ -4,9 +4,9 @@
 import type { OffsetReport } from './device-offsets.ts';
 
 export const METHOD = [
-  "one private PulseAudio server at 48 kHz; one null sink with a channel per player; each player plays through ALSA's `pulse` PCM into a mono remap sink on its own channel;",
+  "one private PulseAudio server at 48 kHz; one null sink with a channel per player; each player plays into a mono remap sink on its own channel (nearcast's through libpulse, the device `pulse`, or ALSA's plugin with --device alsa:pulse; snapclients through ALSA's `pulse` PCM);",
   "parec records the null sink's monitor (s16le, 48 kHz, all channels sample-aligned).",
-  'nearcast: a real box process (pipe source, `--audio-device pulse`: its own speaker is a player) and `nearcast join --device pulse` companions joined over MQTT;',
+  'nearcast: a real box process (pipe source, `--audio-device` as --device: its own speaker is a player) and `nearcast join --device` companions joined over MQTT;',
   'snapcast: snapserver 0.26 (pipe source, 20 ms chunks, 400 ms buffer, flac) and snapclients `--player alsa -s pulse`. Both servers read the same generated noise-and-glide',
   'material, decoded by ffmpeg in real time into a named pipe. The last listener of each system reaches its server through a delaying proxy (random 0…--jitter ms per',
   'chunk, both directions, TCP order kept). Part of the run (from --hog-from) a busy loop pinned with taskset to the last core competes for the CPU.',

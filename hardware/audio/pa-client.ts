@@ -1,0 +1,140 @@
+// One libpulse client on the caller's event loop: a non-blocking pa_mainloop, its
+// context, and one stream at a time — what the libpulse capture (pulse-capture.ts) and
+// playback sink (pulse-sink.ts) share. Each asks the server for its stream's timing
+// every TIMING_EVERY_US and takes the answers raw (libpulse.ts says why).
+
+import { monotonicUs } from '../../firmware/util/time.ts';
+import {
+  libpulse,
+  libpulseMissing,
+  type Libpulse,
+  type PaTimingInfo,
+  PA_CONTEXT_FAILED,
+  PA_CONTEXT_READY,
+  PA_CONTEXT_TERMINATED,
+  PA_STREAM_FAILED,
+  PA_STREAM_READY,
+  PA_STREAM_TERMINATED,
+  realtimeOffsetUs,
+} from './libpulse.ts';
+
+const TIMING_EVERY_US = 20_000;
+const CONNECT_TIMEOUT_US = 5e6;
+
+export interface TimingAnswer {
+  info: PaTimingInfo;
+  /** the server's instant of the answer, monotonic µs */
+  atUs: number;
+}
+
+export class PaClient {
+  private loop: unknown = null;
+  private context: unknown = null;
+  stream: unknown = null;
+  private lastStamp = Number.NaN;
+  private askedAtUs = Number.NEGATIVE_INFINITY;
+  private closed = false;
+
+  private constructor(readonly pa: Libpulse) {}
+
+  /** Connects to the server (`server`: default PULSE_SERVER, else the usual discovery); throws what went wrong. */
+  static async connect(name: string, server: string | undefined): Promise<PaClient> {
+    const pa = libpulse();
+    if (!pa) throw new Error(`libpulse is not available (${libpulseMissing()})`);
+    const c = new PaClient(pa);
+    try {
+      c.loop = pa.mainloopNew();
+      c.context = pa.contextNew(pa.mainloopApi(c.loop), name);
+      if (pa.contextConnect(c.context, server ?? null, 0, null) < 0) throw new Error(`cannot connect to the sound server: ${c.error()}`);
+      await c.until(() => c.contextReady(), 'the sound server to accept the connection');
+    } catch (e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  /** the context's last error, in words */
+  error(): string {
+    return this.pa.error(this.context);
+  }
+
+  /** Creates the stream with `connect` (a pa_stream_connect_* call, < 0 on failure) and waits until it is ready. */
+  async openStream(name: string, spec: { format: number; rate: number; channels: number }, connect: (stream: unknown) => number, what: string): Promise<void> {
+    this.dropStream();
+    this.stream = this.pa.streamNew(this.context, name, spec, null);
+    if (!this.stream) throw new Error(`cannot create a ${what} stream: ${this.error()}`);
+    this.lastStamp = Number.NaN;
+    this.askedAtUs = Number.NEGATIVE_INFINITY;
+    if (connect(this.stream) < 0) throw new Error(`cannot ${what === 'record' ? 'record' : 'play'}: ${this.error()}`);
+    await this.until(() => this.streamReady(), `the ${what} stream to start`);
+  }
+
+  dropStream(): void {
+    if (!this.stream) return;
+    this.pa.streamDisconnect(this.stream);
+    this.pa.streamUnref(this.stream);
+    this.stream = null;
+  }
+
+  /** libpulse's pending work; throws when the server closed the connection or the stream */
+  pump(): void {
+    for (let i = 0; i < 100 && this.pa.iterate(this.loop, 0, null) > 0; i++);
+    if (!this.contextReady() || !this.streamReady()) throw new Error(`the sound server closed the stream (${this.error()})`);
+  }
+
+  /** A timing request when one is due, and the latest answer if it is new (null: none new). */
+  timing(): TimingAnswer | null {
+    const nowUs = monotonicUs();
+    if (nowUs - this.askedAtUs >= TIMING_EVERY_US) {
+      const op = this.pa.updateTiming(this.stream, null, null);
+      if (op) this.pa.operationUnref(op);
+      this.askedAtUs = nowUs;
+    }
+    const info = this.pa.timing(this.stream);
+    if (!info) return null;
+    const stamp = info.timestamp.sec * 1e6 + info.timestamp.usec;
+    if (stamp === this.lastStamp) return null;
+    this.lastStamp = stamp;
+    // the server stamps in wall-clock time: converted with the offset of this moment (libpulse.ts);
+    // synchronized clocks (the same machine): the server's own instant, else the reply's arrival
+    const atUs = stamp - realtimeOffsetUs(this.pa) - (info.synchronized_clocks ? 0 : Number(info.transport_usec));
+    return { info, atUs };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.dropStream();
+    if (this.context) {
+      this.pa.contextDisconnect(this.context);
+      this.pa.contextUnref(this.context);
+      this.context = null;
+    }
+    if (this.loop) {
+      this.pa.mainloopFree(this.loop);
+      this.loop = null;
+    }
+  }
+
+  private contextReady(): boolean {
+    const state = this.pa.contextState(this.context);
+    if (state === PA_CONTEXT_FAILED || state === PA_CONTEXT_TERMINATED) throw new Error(`the sound server connection failed: ${this.error()}`);
+    return state === PA_CONTEXT_READY;
+  }
+
+  private streamReady(): boolean {
+    const state = this.pa.streamState(this.stream);
+    if (state === PA_STREAM_FAILED || state === PA_STREAM_TERMINATED) throw new Error(`the stream failed: ${this.error()}`);
+    return state === PA_STREAM_READY;
+  }
+
+  private async until(ready: () => boolean, what: string): Promise<void> {
+    const deadline = monotonicUs() + CONNECT_TIMEOUT_US;
+    while (!ready()) {
+      if (this.closed) throw new Error('closed');
+      if (monotonicUs() > deadline) throw new Error(`timed out after ${CONNECT_TIMEOUT_US / 1e6} s waiting for ${what}`);
+      this.pa.iterate(this.loop, 0, null);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+}

@@ -1,0 +1,216 @@
+// Playback into a PulseAudio (or pipewire-pulse) sink through libpulse itself: the
+// sink behind the device name `pulse` wherever libpulse loads (open-sink.ts);
+// `alsa:pulse` still reaches ALSA's plugin.
+//
+// Why: ALSA's `pulse` PCM reports libpulse's interpolation as its delay — a line
+// from the stream's first timing answer at a rate that a filter pulls in over ~10 s,
+// run on between answers that come every 1.5 s. A late answer (a busy machine) puts
+// that line off by its wait and its rate hundreds of ppm off, and the sound drifts
+// 1–2 ms from the report for seconds (README "Sync where the listener hears it").
+// Here the stream asks the server for its timing every 20 ms (pa-client.ts) and keeps
+// each answer raw: at the server's clock T the sink had taken `read_index` bytes of
+// this stream, of which `sink_usec` were not yet out — so frames out by T =
+// read_index / frame − sink_usec · rate. The delay reported at any instant is what was
+// written less that, run on at the nominal rate from T; the player's device model
+// (firmware/util/device-clock.ts) fits its line to those readings.
+//
+// libpulse runs on the caller's event loop: a non-blocking pa_mainloop, pumped by
+// write() and status().
+
+import type { PcmFormat } from '../../firmware/wire/format.ts';
+import { monotonicUs } from '../../firmware/util/time.ts';
+import type { PcmSink, SinkStatus } from './pcm-sink.ts';
+import { PA_NONE, PA_SAMPLE_S16LE, PA_STREAM_ADJUST_LATENCY } from './libpulse.ts';
+import { PaClient } from './pa-client.ts';
+
+/** a write that finds no room for this long means the server stopped taking audio */
+const WRITE_TIMEOUT_US = 10e6;
+/** a sound server reschedules its clients in tens of ms: what a player keeps queued here */
+const QUEUE_MS = 150;
+/** the stream's target length beyond the player's queue */
+const HEADROOM_MS = 50;
+/** the server starts (and restarts after running dry) once this much is in */
+const PREBUF_MS = 20;
+const PA_SEEK_RELATIVE = 0;
+
+export interface PulseSinkOptions {
+  /** the sink (default: PULSE_SINK, else the server's default sink) */
+  sink?: string;
+  /** the server (default: PULSE_SERVER, else the usual discovery) */
+  server?: string;
+}
+
+interface Snapshot {
+  /** monotonic µs of the server's answer */
+  atUs: number;
+  /** frames the sink had taken from the stream by then */
+  taken: number;
+  /** frames out of the sink by then */
+  played: number;
+  /** the server was playing the stream (not waiting for its prebuffer) */
+  playing: boolean;
+  /** bytes handed to the sink since the stream last ran dry (libpulse's since_underrun) */
+  sinceUnderrun: number;
+}
+
+export class PulseSink implements PcmSink {
+  readonly clocked = true;
+  readonly interpolatedDelay = false;
+  readonly preferredQueueMs = QUEUE_MS;
+  private readonly frameBytes: number;
+  private client: PaClient | null = null;
+  private written = 0; // frames handed to the stream since it was created
+  private snapshot: Snapshot | null = null;
+  private underruns = 0;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly format: PcmFormat,
+    private readonly opts: PulseSinkOptions = {},
+  ) {
+    if (format.bitsPerSample !== 16) throw new Error(`PulseAudio sink '${name}': only 16-bit PCM is supported, got ${format.bitsPerSample}`);
+    if (!(Number.isInteger(format.channels) && format.channels >= 1 && format.channels <= 32)) throw new Error(`PulseAudio sink '${name}': 1…32 channels, got ${format.channels}`);
+    if (!(Number.isInteger(format.sampleRate) && format.sampleRate >= 8000 && format.sampleRate <= 192000)) {
+      throw new Error(`PulseAudio sink '${name}': rate 8000…192000 Hz, got ${format.sampleRate}`);
+    }
+    this.frameBytes = 2 * format.channels;
+  }
+
+  async open(): Promise<void> {
+    if (this.client) throw new Error(`PulseAudio sink '${this.name}': already open`);
+    try {
+      this.client = await PaClient.connect('nearcast', this.opts.server);
+      await this.connectStream();
+    } catch (e) {
+      await this.close();
+      throw new Error(`PulseAudio sink '${this.name}': ${(e as Error).message}`);
+    }
+  }
+
+  /** Drops what is queued and starts a new stream. */
+  restart(): Promise<void> {
+    return this.serial(async () => {
+      this.requireOpen();
+      try {
+        await this.connectStream();
+      } catch (e) {
+        throw new Error(`PulseAudio sink '${this.name}': ${(e as Error).message}`);
+      }
+    });
+  }
+
+  write(pcm: Int16Array): Promise<SinkStatus> {
+    return this.serial(() => this.writeNow(pcm));
+  }
+
+  status(): Promise<SinkStatus> {
+    return this.serial(async () => {
+      this.requireOpen();
+      this.pumpOrThrow();
+      return this.statusNow();
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.tail.catch(() => undefined);
+    this.client?.close();
+    this.client = null;
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(op);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(pcm: Int16Array): Promise<SinkStatus> {
+    this.requireOpen();
+    const ch = this.format.channels;
+    if (pcm.length % ch !== 0) throw new Error(`PulseAudio sink '${this.name}': ${pcm.length} samples is not a whole number of ${ch}-channel frames`);
+    const client = this.client!; // open
+    const pa = client.pa;
+    let done = 0; // samples
+    const deadline = monotonicUs() + WRITE_TIMEOUT_US;
+    while (done < pcm.length) {
+      this.pumpOrThrow();
+      const room = Number(pa.writableSize(client.stream));
+      if (!(room >= 0 && room < 2 ** 40)) throw new Error(`PulseAudio sink '${this.name}': the stream failed (${client.error()})`);
+      const frames = Math.min((pcm.length - done) / ch, Math.floor(room / this.frameBytes));
+      if (frames > 0) {
+        const part = pcm.slice(done, done + frames * ch); // libpulse copies it (no free callback)
+        if (pa.write(client.stream, part, frames * this.frameBytes, null, 0, PA_SEEK_RELATIVE) < 0)
+          throw new Error(`PulseAudio sink '${this.name}': writing failed (${client.error()})`);
+        this.written += frames;
+        done += frames * ch;
+        continue;
+      }
+      if (monotonicUs() > deadline) throw new Error(`PulseAudio sink '${this.name}': the sound server took no audio for ${WRITE_TIMEOUT_US / 1e6} s`);
+      // room comes back as the server plays: wait about one write's worth (10 ms blocks), at most 5 ms
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(5, Math.ceil(((pcm.length - done) / ch / this.format.sampleRate) * 1000)))));
+    }
+    this.pumpOrThrow();
+    return this.statusNow();
+  }
+
+  /** what was written and is not out of the sink yet, now: the last raw timing answer run on at the nominal rate */
+  private statusNow(): SinkStatus {
+    const nowUs = monotonicUs();
+    const s = this.snapshot;
+    if (!s) return { delayFrames: this.written, atUs: nowUs, underruns: this.underruns };
+    // what the sink had taken plays out on its clock; more only while the server plays the stream
+    const ran = s.played + ((nowUs - s.atUs) * this.format.sampleRate) / 1e6;
+    const played = s.playing ? ran : Math.min(ran, s.taken);
+    return { delayFrames: Math.max(0, this.written - Math.min(played, this.written)), atUs: nowUs, underruns: this.underruns };
+  }
+
+  private async connectStream(): Promise<void> {
+    const client = this.client!; // open
+    const rate = this.format.sampleRate;
+    const bytesOf = (ms: number) => Math.round((ms / 1000) * rate) * this.frameBytes;
+    this.written = 0;
+    this.snapshot = null;
+    const attr = { maxlength: PA_NONE, tlength: bytesOf(QUEUE_MS + HEADROOM_MS), prebuf: bytesOf(PREBUF_MS), minreq: PA_NONE, fragsize: PA_NONE };
+    await client.openStream(
+      'nearcast',
+      { format: PA_SAMPLE_S16LE, rate, channels: this.format.channels },
+      (stream) => client.pa.connectPlayback(stream, this.opts.sink ?? null, attr, PA_STREAM_ADJUST_LATENCY, null, null),
+      'playback',
+    );
+  }
+
+  private requireOpen(): void {
+    if (!this.client?.stream) throw new Error(`PulseAudio sink '${this.name}': not open`);
+  }
+
+  private pumpOrThrow(): void {
+    try {
+      this.pump();
+    } catch (e) {
+      throw new Error(`PulseAudio sink '${this.name}': ${(e as Error).message}`);
+    }
+  }
+
+  /** libpulse's pending work, a timing request when due, and its answer */
+  private pump(): void {
+    const client = this.client!; // open
+    client.pump();
+    const answer = client.timing();
+    if (!answer || answer.info.read_index_corrupt || answer.info.write_index_corrupt) return;
+    const { info: t, atUs } = answer;
+    const playing = t.playing !== 0;
+    const sinceUnderrun = Number(t.since_underrun);
+    // it ran dry: it waits for its prebuffer again, or played on after a dry spell shorter than our answers' spacing
+    const last = this.snapshot;
+    if (last && ((last.playing && !playing) || (last.sinceUnderrun > 0 && sinceUnderrun < last.sinceUnderrun))) this.underruns++;
+    const taken = Number(t.read_index) / this.frameBytes;
+    // a stream the server is not playing has no audio of its own in the sink's latency: what it
+    // took plays out from the last answer while it played (statusNow caps it at `taken`)
+    if (last && !playing) {
+      this.snapshot = { ...last, taken, playing, sinceUnderrun };
+      return;
+    }
+    const played = taken - (Number(t.sink_usec) * this.format.sampleRate) / 1e6;
+    this.snapshot = { atUs, taken, played: Math.max(0, played), playing, sinceUnderrun };
+  }
+}

@@ -1,0 +1,42 @@
+// Drives a PcmSink as a player does — 10 ms writes, about `queueMs` kept queued — and
+// reads off the drain rate from what it reported: frames written minus delay is what
+// the device played, which must grow at the nominal rate.
+
+import type { PcmSink, SinkStatus } from '../../hardware/audio/pcm-sink.ts';
+
+export interface QueuedRun {
+  /** the status after each write */
+  readings: SinkStatus[];
+  /** frames per write */
+  block: number;
+}
+
+export async function keepQueued(sink: PcmSink, writes: number, queueMs = 150): Promise<QueuedRun> {
+  const rate = sink.format.sampleRate;
+  const block = rate / 100;
+  const readings: SinkStatus[] = [];
+  for (let i = 0; i < writes; i++) {
+    const st = await sink.write(new Int16Array(block * sink.format.channels));
+    readings.push(st);
+    const queuedMs = (st.delayFrames / rate) * 1000;
+    if (queuedMs > queueMs) await new Promise((r) => setTimeout(r, Math.min(20, queuedMs - queueMs)));
+  }
+  return { readings, block };
+}
+
+/** frames played per second between reading `from` and the last, by the device's own reports */
+export function playedRate(run: QueuedRun, from: number): number {
+  const a = run.readings[from]!;
+  const b = run.readings.at(-1)!;
+  const playedA = (from + 1) * run.block - a.delayFrames;
+  const playedB = run.readings.length * run.block - b.delayFrames;
+  return (playedB - playedA) / ((b.atUs - a.atUs) / 1e6);
+}
+
+/** the delays reported, ms, every `every`th write: for failure messages */
+export function delaysMs(run: QueuedRun, rate: number, every = 15): string {
+  return run.readings
+    .filter((_, i) => i % every === 0)
+    .map((r) => ((r.delayFrames / rate) * 1000).toFixed(1))
+    .join(' ');
+}

@@ -1,0 +1,112 @@
+// The libpulse playback sink (hardware/audio/pulse-sink.ts) against a real PulseAudio
+// server with a null sink: its delay comes from the server's raw timing answers, so it
+// must report what is queued, drain in real time, see the stream run dry, start a new
+// stream on restart() and say clearly what went wrong. Its sync at the sink, recorded, is
+// pulse-sync.test.ts.
+
+import { expect } from 'chai';
+import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
+import { PulseSink } from '../../hardware/audio/pulse-sink.ts';
+import { delaysMs, keepQueued, playedRate } from '../helpers/keep-queued.ts';
+import { monotonicUs } from '../../firmware/util/time.ts';
+import { recordMonitor, startPulseNullSink, type MonitorRecording, type PulseServer } from '../helpers/pulse-null-sink.ts';
+
+const RATE = DEFAULT_FORMAT.sampleRate;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const silence = (ms: number) => new Int16Array(Math.round((ms / 1000) * RATE) * DEFAULT_FORMAT.channels);
+
+describe('PulseSink: playback through libpulse with the raw timing (PulseAudio null sink)', function () {
+  this.timeout(30_000);
+  let pulse: PulseServer;
+  let sink: PulseSink | null = null;
+  let rec: MonitorRecording;
+
+  before(async () => {
+    pulse = await startPulseNullSink();
+    // a null sink nobody listens to renders up to 2 s ahead, and a new stream waits that out; a
+    // low-latency monitor (as every sync test has) sets its render block to 5 ms, as a DAC's period
+    rec = recordMonitor(pulse, monotonicUs);
+    await sleep(300);
+  });
+  afterEach(async () => {
+    await sink?.close();
+    sink = null;
+  });
+  after(async () => {
+    await rec?.stop();
+    await pulse?.stop();
+  });
+
+  it('reports what is queued and drains at the nominal rate, from the server timing', async () => {
+    sink = new PulseSink('pulse', DEFAULT_FORMAT, { server: pulse.server });
+    await sink.open();
+    expect(sink.clocked).to.equal(true);
+    expect(sink.interpolatedDelay).to.equal(false);
+    // keep ~150 ms queued for 1.5 s (as a player does), then read the drain rate over the last second
+    const run = await keepQueued(sink, 150);
+    const last = run.readings.at(-1)!;
+    const queuedMs = (last.delayFrames / RATE) * 1000;
+    const rate = playedRate(run, 50);
+    const what = `queued ${queuedMs.toFixed(1)} ms; delays (ms) ${delaysMs(run, RATE)}; played at ${rate.toFixed(0)} frames/s`;
+    expect(queuedMs, what).to.be.within(100, 200);
+    expect(Math.abs(rate / RATE - 1), what).to.be.below(0.02);
+    expect(last.underruns, what).to.equal(0);
+  });
+
+  it('counts a stream that ran dry and plays again after it', async () => {
+    sink = new PulseSink('pulse', DEFAULT_FORMAT, { server: pulse.server });
+    await sink.open();
+    await sink.write(silence(100));
+    let st = await sink.status();
+    for (let i = 0; i < 40 && st.underruns === 0; i++) {
+      await sleep(20);
+      st = await sink.status();
+    }
+    expect(st.underruns, `after 100 ms written and up to 800 ms waited: ${JSON.stringify(st)}`).to.equal(1);
+    expect(st.delayFrames, JSON.stringify(st)).to.equal(0);
+    st = await sink.write(silence(100));
+    expect(st.delayFrames, JSON.stringify(st)).to.be.above(0.05 * RATE);
+  });
+
+  it('restart() drops what is queued and starts a new stream', async () => {
+    sink = new PulseSink('pulse', DEFAULT_FORMAT, { server: pulse.server });
+    await sink.open();
+    const before = await sink.write(silence(150));
+    expect(before.delayFrames).to.be.above(0.1 * RATE);
+    await sink.restart();
+    const after = await sink.status();
+    expect(after.delayFrames, JSON.stringify(after)).to.equal(0);
+    const again = await sink.write(silence(50));
+    expect(again.delayFrames, JSON.stringify(again)).to.be.within(0.02 * RATE, 0.06 * RATE);
+  });
+
+  it('says what went wrong: no server, a partial frame, a closed sink, a second open', async () => {
+    const nowhere = new PulseSink('pulse', DEFAULT_FORMAT, { server: 'unix:/nonexistent/nearcast-test/native' });
+    let err = await nowhere.open().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.match(/^PulseAudio sink 'pulse': (cannot connect to the sound server|the sound server connection failed)/);
+    sink = new PulseSink('pulse', DEFAULT_FORMAT, { server: pulse.server });
+    await sink.open();
+    err = await sink.open().then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.equal("PulseAudio sink 'pulse': already open");
+    err = await sink.write(new Int16Array(3)).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.equal("PulseAudio sink 'pulse': 3 samples is not a whole number of 2-channel frames");
+    // the sink still works after a bad write
+    expect((await sink.write(silence(20))).delayFrames).to.be.above(0);
+    await sink.close();
+    err = await sink.write(silence(10)).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).to.equal("PulseAudio sink 'pulse': not open");
+    expect(() => new PulseSink('pulse', { ...DEFAULT_FORMAT, sampleRate: 1000 })).to.throw(/rate 8000…192000 Hz, got 1000/);
+  });
+});
