@@ -4,6 +4,12 @@
 // closing does not give us EOF (we are a writer ourselves), so the source lives
 // for ever. Reads go through a libuv pipe handle (net.Socket on the fd) — epoll,
 // not the threadpool, which fs.createReadStream would tie up on an idle pipe.
+//
+// A writer is "real time" only on average: a decoder on a busy machine hands its audio
+// over late now and then (the device-sync bench's ffmpeg, beside a busy loop, once
+// 8 ms late: silence in the stream for every listener). With `reserveMs` the source
+// starts handing audio out only once that much more than asked for is in, and keeps
+// it in reserve, so a writer that late is absorbed; it primes again after running dry.
 
 import { spawn } from 'node:child_process';
 import { constants, openSync, closeSync, statSync } from 'node:fs';
@@ -18,6 +24,8 @@ export const DEFAULT_PIPE_PATH = '/tmp/snapfifo';
 export interface PipeSourceOptions {
   format?: PcmFormat;
   maxBufferMs?: number; // default 1000: older audio is dropped so latency stays bounded
+  /** audio held back as a reserve against a late writer, ms (default 0: none) */
+  reserveMs?: number;
   mkfifoPath?: string; // default 'mkfifo'
 }
 
@@ -34,6 +42,8 @@ export class PipeSource implements PcmSource {
   readonly opened: Promise<void>;
   private readonly bpf: number;
   private readonly maxBytes: number;
+  private readonly reserveFrames: number;
+  private primed = false;
   private readonly buf = new ByteQueue();
   private sock: Socket | null = null;
   private closed = false;
@@ -46,6 +56,11 @@ export class PipeSource implements PcmSource {
     this.format = opts.format ?? DEFAULT_FORMAT;
     this.bpf = bytesPerFrame(this.format);
     this.maxBytes = Math.round(((opts.maxBufferMs ?? 1000) * this.format.sampleRate) / 1000) * this.bpf;
+    const reserveMs = opts.reserveMs ?? 0;
+    if (!(Number.isFinite(reserveMs) && reserveMs >= 0 && reserveMs <= (opts.maxBufferMs ?? 1000) / 2)) {
+      throw new RangeError(`PipeSource: reserveMs must be 0…${(opts.maxBufferMs ?? 1000) / 2} (half the buffer), got ${opts.reserveMs}`);
+    }
+    this.reserveFrames = Math.round((reserveMs * this.format.sampleRate) / 1000);
     this.description = `pipe ${path}`;
     this.opened = this.open(opts.mkfifoPath ?? 'mkfifo').catch((err: Error) => {
       this.error = err;
@@ -58,6 +73,13 @@ export class PipeSource implements PcmSource {
 
   read(frames: number): Int16Array {
     if (this.error || this.closed) return new Int16Array(0);
+    const buffered = this.bufferedFrames;
+    if (this.reserveFrames > 0) {
+      if (!this.primed) {
+        if (buffered < this.reserveFrames + frames) return new Int16Array(0); // not enough in yet: the caller plays silence
+        this.primed = true;
+      } else if (buffered < frames) this.primed = false; // ran dry: the reserve is built up again
+    }
     return this.buf.readFrames(frames, this.bpf);
   }
 

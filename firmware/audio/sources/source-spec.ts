@@ -54,12 +54,15 @@ export function parseSourceSpec(text: string): SourceSpec {
   throw new RangeError(`unknown source '${text}' (expected silence, tone:<hz>, pipe[:<path>], capture:<ALSA PCM>, file:<path> or url:<http(s) URL>)`);
 }
 
+/** a pipe writer handing its audio over up to this late costs no silence (pipe-source.ts) */
+const PIPE_RESERVE_MS = 60;
+
 export function defaultOpenSource(spec: SourceSpec, format: PcmFormat = DEFAULT_FORMAT): PcmSource {
   switch (spec.kind) {
     case 'file':
       return new FileSource(spec.path, { format, startMs: spec.startMs, trackId: spec.trackId, maxBufferMs: spec.bufferMs });
     case 'pipe':
-      return new PipeSource(spec.path, { format });
+      return new PipeSource(spec.path, { format, reserveMs: PIPE_RESERVE_MS });
     case 'capture':
       return new CaptureSource(openCaptureDevice(spec.pcm), { format });
     case 'tone':

@@ -75,6 +75,29 @@ describe('PipeSource', () => {
     expect(src.error).to.equal(null);
   });
 
+  it('with a reserve, hands out audio only once the reserve is in beyond the read, absorbs a late writer, and primes again after running dry', async () => {
+    const path = join(dir, 'fifo');
+    const src = make(path, { reserveMs: 20 }); // 960 frames
+    await src.opened;
+    writeToFifo(path, frames(0, 1200));
+    await tick();
+    expect(src.read(480).length, '1200 frames in, 480 + 960 needed').to.equal(0);
+    writeToFifo(path, frames(1200, 300));
+    await tick();
+    const first = src.read(480);
+    expect(first.length).to.equal(960);
+    expect(first[0]).to.equal(0);
+    // the writer is late: the reserve plays on
+    expect(src.read(480).length).to.equal(960);
+    expect(src.read(480).length).to.equal(960);
+    // 60 frames left: handed out, and the source primes again
+    expect(src.read(480).length).to.equal(120);
+    writeToFifo(path, frames(1500, 600));
+    await tick();
+    expect(src.read(480).length, '600 frames in: priming again').to.equal(0);
+    expect(() => new PipeSource(join(dir, 'other'), { reserveMs: 600 })).to.throw(/reserveMs must be 0…500 \(half the buffer\), got 600/);
+  });
+
   it('keeps at most ~1 s buffered, dropping the oldest audio and counting it', async () => {
     const path = join(dir, 'fifo');
     const src = make(path, { maxBufferMs: 100 }); // 4800 frames
