@@ -80,6 +80,28 @@ describe('PulseSink: playback through libpulse with the raw timing (PulseAudio n
     expect(again.delayFrames, JSON.stringify(again)).to.be.within(0.02 * RATE, 0.06 * RATE);
   });
 
+  it('a sound server that goes away mid-stream is a clear error, not a hang', async () => {
+    const own = await startPulseNullSink('nc_gone');
+    try {
+      sink = new PulseSink('pulse', DEFAULT_FORMAT, { server: own.server });
+      await sink.open();
+      await sink.write(silence(50));
+      await own.stop();
+      let err: Error | null = null;
+      const started = Date.now();
+      for (let i = 0; i < 100 && !err; i++) {
+        err = await sink.write(silence(10)).then(
+          () => null,
+          (e: Error) => e,
+        );
+        if (!err) await sleep(20);
+      }
+      expect(err?.message, `after ${Date.now() - started} ms`).to.match(/^PulseAudio sink 'pulse': (the sound server (connection failed|closed the stream)|the stream failed)/);
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('says what went wrong: no server, a partial frame, a closed sink, a second open', async () => {
     const nowhere = new PulseSink('pulse', DEFAULT_FORMAT, { server: 'unix:/nonexistent/nearcast-test/native' });
     let err = await nowhere.open().then(
