@@ -31,6 +31,7 @@ export class PaClient {
   private loop: unknown = null;
   private context: unknown = null;
   stream: unknown = null;
+  private streamKind = 'playback'; // for messages: 'playback' or 'record'
   private lastStamp = Number.NaN;
   private askedAtUs = Number.NEGATIVE_INFINITY;
   private closed = false;
@@ -62,12 +63,18 @@ export class PaClient {
   /** Creates the stream with `connect` (a pa_stream_connect_* call, < 0 on failure) and waits until it is ready. */
   async openStream(name: string, spec: { format: number; rate: number; channels: number }, connect: (stream: unknown) => number, what: string): Promise<void> {
     this.dropStream();
+    this.streamKind = what;
     this.stream = this.pa.streamNew(this.context, name, spec, null);
     if (!this.stream) throw new Error(`cannot create a ${what} stream: ${this.error()}`);
     this.lastStamp = Number.NaN;
     this.askedAtUs = Number.NEGATIVE_INFINITY;
-    if (connect(this.stream) < 0) throw new Error(`cannot ${what === 'record' ? 'record' : 'play'}: ${this.error()}`);
-    await this.until(() => this.streamReady(), `the ${what} stream to start`);
+    try {
+      if (connect(this.stream) < 0) throw new Error(`cannot ${what === 'record' ? 'record' : 'play'}: ${this.error()}`);
+      await this.until(() => this.streamReady(), `the ${what} stream to start`);
+    } catch (e) {
+      this.dropStream(); // a half-made stream is no stream: the caller sees "not open", not a stale one
+      throw e;
+    }
   }
 
   dropStream(): void {
@@ -96,9 +103,10 @@ export class PaClient {
     const stamp = info.timestamp.sec * 1e6 + info.timestamp.usec;
     if (stamp === this.lastStamp) return null;
     this.lastStamp = stamp;
-    // the server stamps in wall-clock time: converted with the offset of this moment (libpulse.ts);
-    // synchronized clocks (the same machine): the server's own instant, else the reply's arrival
-    const atUs = stamp - realtimeOffsetUs(this.pa) - (info.synchronized_clocks ? 0 : Number(info.transport_usec));
+    // the server stamps in wall-clock time: converted with the offset of this moment (libpulse.ts).
+    // With synchronized clocks (the same machine) it is the server's own instant; otherwise libpulse
+    // has already put it at the request's send time plus half the round trip
+    const atUs = stamp - realtimeOffsetUs(this.pa);
     return { info, atUs };
   }
 
@@ -124,17 +132,18 @@ export class PaClient {
 
   private streamReady(): boolean {
     const state = this.pa.streamState(this.stream);
-    if (state === PA_STREAM_FAILED || state === PA_STREAM_TERMINATED) throw new Error(`the stream failed: ${this.error()}`);
+    if (state === PA_STREAM_FAILED || state === PA_STREAM_TERMINATED) throw new Error(`the ${this.streamKind} stream failed: ${this.error()}`);
     return state === PA_STREAM_READY;
   }
 
   private async until(ready: () => boolean, what: string): Promise<void> {
     const deadline = monotonicUs() + CONNECT_TIMEOUT_US;
-    while (!ready()) {
-      if (this.closed) throw new Error('closed');
+    // closed first: close() frees the handles that ready() asks about (libpulse asserts on a freed one)
+    while (!this.closed && !ready()) {
       if (monotonicUs() > deadline) throw new Error(`timed out after ${CONNECT_TIMEOUT_US / 1e6} s waiting for ${what}`);
       this.pa.iterate(this.loop, 0, null);
       await new Promise((r) => setTimeout(r, 5));
     }
+    if (this.closed) throw new Error('closed');
   }
 }

@@ -62,6 +62,8 @@ export class PulseSink implements PcmSink {
   private written = 0; // frames handed to the stream since it was created
   private snapshot: Snapshot | null = null;
   private underruns = 0;
+  private opening = false;
+  private closedSince = false; // close() was called while open() waited for the server
   private tail: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -78,13 +80,22 @@ export class PulseSink implements PcmSink {
   }
 
   async open(): Promise<void> {
-    if (this.client) throw new Error(`PulseAudio sink '${this.name}': already open`);
+    if (this.opening || this.client) throw new Error(`PulseAudio sink '${this.name}': already open`);
+    this.opening = true;
+    this.closedSince = false;
     try {
-      this.client = await PaClient.connect('nearcast', this.opts.server);
+      const client = await PaClient.connect('nearcast', this.opts.server);
+      if (this.closedSince) {
+        client.close();
+        throw new Error('closed while opening');
+      }
+      this.client = client;
       await this.connectStream();
     } catch (e) {
       await this.close();
       throw new Error(`PulseAudio sink '${this.name}': ${(e as Error).message}`);
+    } finally {
+      this.opening = false;
     }
   }
 
@@ -113,6 +124,7 @@ export class PulseSink implements PcmSink {
   }
 
   async close(): Promise<void> {
+    this.closedSince = true;
     await this.tail.catch(() => undefined);
     this.client?.close();
     this.client = null;
@@ -200,9 +212,11 @@ export class PulseSink implements PcmSink {
     const { info: t, atUs } = answer;
     const playing = t.playing !== 0;
     const sinceUnderrun = Number(t.since_underrun);
-    // it ran dry: it waits for its prebuffer again, or played on after a dry spell shorter than our answers' spacing
+    // it ran dry: it waits for its prebuffer again, or — playing in both answers — its bytes played since
+    // it last ran dry went down (a dry spell between the two). libpulse counts the bytes since it ran dry
+    // while it is dry, so a stream that plays again after one is not compared with that
     const last = this.snapshot;
-    if (last && ((last.playing && !playing) || (last.sinceUnderrun > 0 && sinceUnderrun < last.sinceUnderrun))) this.underruns++;
+    if (last && ((last.playing && !playing) || (last.playing && playing && sinceUnderrun < last.sinceUnderrun))) this.underruns++;
     const taken = Number(t.read_index) / this.frameBytes;
     // a stream the server is not playing has no audio of its own in the sink's latency: what it
     // took plays out from the last answer while it played (statusNow caps it at `taken`)

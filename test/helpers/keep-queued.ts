@@ -24,13 +24,23 @@ export async function keepQueued(sink: PcmSink, writes: number, queueMs = 150): 
   return { readings, block };
 }
 
-/** frames played per second between reading `from` and the last, by the device's own reports */
-export function playedRate(run: QueuedRun, from: number): number {
+/** frames played per second between reading `from` and reading `to` (default the last), by the device's own reports */
+export function playedRate(run: QueuedRun, from: number, to = run.readings.length - 1): number {
   const a = run.readings[from]!;
-  const b = run.readings.at(-1)!;
+  const b = run.readings[to]!;
   const playedA = (from + 1) * run.block - a.delayFrames;
-  const playedB = run.readings.length * run.block - b.delayFrames;
+  const playedB = (to + 1) * run.block - b.delayFrames;
   return (playedB - playedA) / ((b.atUs - a.atUs) / 1e6);
+}
+
+/**
+ * The median of playedRate over `pieces` consecutive stretches from reading `from` on: a sound server
+ * that moves the stream's latency once (PipeWire when its quantum changes) spoils one stretch, not the figure.
+ */
+export function medianPlayedRate(run: QueuedRun, from: number, pieces = 5): number {
+  const step = Math.floor((run.readings.length - 1 - from) / pieces);
+  const rates = Array.from({ length: pieces }, (_, i) => playedRate(run, from + i * step, from + (i + 1) * step)).sort((x, y) => x - y);
+  return rates[Math.floor(pieces / 2)]!;
 }
 
 /** the delays reported, ms, every `every`th write: for failure messages */
