@@ -60,14 +60,18 @@ describe('live input through ALSA capture (real box and companion processes)', f
     await sleep(2500);
     expect(await comp.interrupt()).to.equal(0);
     const out = readRaw(alsa.outputs.nc_out);
-    const { at, start } = alignNear(lineIn, out, firstSound(out) + 48000); // from 0.5 s in
-    expect(at, 'the output is found in the captured input').to.be.greaterThan(-1);
+    const last = comp.status().at(-1);
+    const boxWarnings = box.logs.filter((l) => /"level":"(warn|error)"|ALSA lib/.test(l)).join(' / ');
+    const sound = firstSound(out);
+    const { at, start } = alignNear(lineIn, out, sound + 48000); // from 0.5 s in
+    expect(
+      at,
+      `the output is found in the captured input (output ${out.length / 2} frames, first sound at frame ${sound / 2}; companion ${JSON.stringify(last)}; box warnings: ${boxWarnings || 'none'})`,
+    ).to.be.greaterThan(-1);
     const n = Math.min(out.length - start, lineIn.length - at);
     expect(n, 'samples compared').to.be.greaterThan(48000 * 2 * 2); // ≥ 2 s
     // every frame is the line-in's, in order; a soft correction (a frame dropped or repeated) shows as a realignment
     const m = matchWithCorrections(lineIn, at, out, start, n / 2 - 8);
-    const last = comp.status().at(-1);
-    const boxWarnings = box.logs.filter((l) => /"level":"(warn|error)"|ALSA lib/.test(l)).join(' / ');
     expect(m.unmatched, `frames matching no captured frame (${JSON.stringify(m)}; companion ${JSON.stringify(last)}; box warnings: ${boxWarnings || 'none'})`).to.equal(0);
     expect(m.realignments, `single-frame corrections in ${m.compared} frames (companion ${JSON.stringify(last)})`).to.be.at.most(1 + 0.001 * m.compared);
     expect(last?.resyncs, `resyncs (companion ${JSON.stringify(last)}; ${comp.stderr.join(' / ')})`).to.equal(0);
