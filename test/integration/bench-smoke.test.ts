@@ -132,12 +132,13 @@ describe('benchmarks (smoke)', function () {
   });
 
   it('capture-report judges both capture paths (ALSA pulse, libpulse) click by click against the recording in each start and writes its JSON', async () => {
-    const out = await runBench('capture-report.ts', ['--starts', '2', '--start-s', '6', '--hog-from', '0.5'], dir);
+    const out = await runBench('capture-report.ts', ['--starts', '2', '--start-s', '8', '--hog-from', '0.5'], dir);
     const j = JSON.parse(readFileSync(path.join(dir, 'capture-report.json'), 'utf8'));
     expect(j.perStart, out).to.have.length(2);
     for (const start of j.perStart)
       for (const p of ['alsa', 'libpulse']) {
-        // one every 100 ms over the 5 s judged; the ALSA path holds its first 1.5 s (its report settling)
+        // one every 100 ms over the 7 s judged; the ALSA path holds its input until its report settled
+        // (1.5 s after its first reading, longer on a busy machine: 2.8 s once beside a second suite)
         expect(start[p].clicks, `${p}, start ${start.start}: clicks judged; ${out}`).to.be.greaterThan(25);
         expect(start[p].maxAbsMs, `${p}, start ${start.start}: every click within 30 ms of the recorded one; ${out}`).to.be.below(30);
       }

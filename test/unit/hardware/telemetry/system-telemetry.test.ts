@@ -41,20 +41,37 @@ describe('SystemTelemetry', function () {
     }
   });
 
+  // A sampler that blocks (systeminformation's execSync) stalls the loop in every round; a busy
+  // machine stalls it now and then whatever runs. So: up to three rounds of five samples, each
+  // beside a round of the same length without sampling, and one round within the bound suffices.
   it('never stalls the event loop while sampling', async () => {
     const t = new SystemTelemetry();
-    let worst = 0;
-    let last = performance.now();
-    const ticker = setInterval(() => {
-      const now = performance.now();
-      worst = Math.max(worst, now - last - 5);
-      last = now;
-    }, 5);
-    try {
-      for (let i = 0; i < 5; i++) await t.sample();
-    } finally {
-      clearInterval(ticker);
+    const worstGap = async (during: () => Promise<unknown>) => {
+      let worst = 0;
+      let last = performance.now();
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        worst = Math.max(worst, now - last - 5);
+        last = now;
+      }, 5);
+      try {
+        await during();
+      } finally {
+        clearInterval(ticker);
+      }
+      return worst;
+    };
+    const rounds: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const began = performance.now();
+      const sampling = await worstGap(async () => {
+        for (let i = 0; i < 5; i++) await t.sample();
+      });
+      const took = performance.now() - began;
+      const idle = await worstGap(() => new Promise((r) => setTimeout(r, took)));
+      rounds.push(`sampling ${sampling.toFixed(1)} ms, idle ${idle.toFixed(1)} ms (${took.toFixed(0)} ms)`);
+      if (sampling < 50) return;
     }
-    expect(worst, 'longest event-loop delay (ms)').to.be.lessThan(50);
+    expect.fail(`the longest event-loop delay while sampling was over 50 ms in every round: ${rounds.join('; ')}`);
   });
 });
