@@ -6,7 +6,7 @@
 import { DEFAULT_FORMAT } from '../../firmware/wire/format.ts';
 import { monotonicMs, monotonicUs } from '../../firmware/util/time.ts';
 import { setProcessNice } from '../../firmware/util/priority.ts';
-import { openSink } from '../../hardware/audio/open-sink.ts';
+import { describeSinkSpec, openSink } from '../../hardware/audio/open-sink.ts';
 import type { BoxClient } from '../client/box-client.ts';
 import type { BoxAddress } from '../client/discovery.ts';
 import { Player } from '../player/player.ts';
@@ -163,6 +163,7 @@ export async function runJoin(firstClient: BoxClient, box: BoxAddress, o: JoinOp
     out('--device none: nothing to play to');
     return 2;
   }
+  out(`output: ${describeSinkSpec(o.device)}`); // and, where `pulse` fell back to ALSA's plugin, why
   const sync = new ClockSync();
   let decoderTold = false;
   const player = new Player({

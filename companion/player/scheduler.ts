@@ -267,6 +267,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceClock.restart();
       this.deviceMoved = true;
       this.noteDry(now);
+      this.settleAgain();
       await this.writeSilence(this.framesOf(PRIME_US));
       tNext = this.deviceClock.frameOutUs(this.output.framesWritten);
     }
@@ -437,6 +438,15 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.starvedUs = nowUs > this.dryAtUs ? nowUs - this.dryAtUs : this.lastWriteLateUs;
   }
 
+  /**
+   * The device moved (its line stepped, or it ran dry and lost that time): what is left below
+   * `stepResyncUs` is worked off at the settling rate (0.5 %), not the steady 0.1 % — a 4 ms dry
+   * spell in 0.8 s rather than 4 s.
+   */
+  private settleAgain(): void {
+    if (this.state === 'playing') this.audibleSinceUs = this.now();
+  }
+
   private noteUnderrun(missing: number): void {
     if (missing > 0) {
       this.counters.underrunFrames += missing;
@@ -465,6 +475,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceClock.restart();
       this.deviceMoved = true;
       this.noteDry(returnedUs);
+      this.settleAgain();
     }
     this.lastWriteLateUs = returnedUs > this.dryAtUs ? returnedUs - this.dryAtUs : 0;
     this.dryAtUs = st.atUs + this.usOf(st.delayFrames);
@@ -472,7 +483,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {
       // the device's line stepped (on a sound server often an error of its report that comes back
       // within seconds): worked off at the settling rate, never a resync unless beyond hardThresholdUs
-      if (this.state === 'playing') this.audibleSinceUs = this.now();
+      this.settleAgain();
     }
   }
 }

@@ -8,7 +8,7 @@
 import type { PcmFormat } from '../../firmware/wire/format.ts';
 import type { PcmSink } from './pcm-sink.ts';
 import { AlsaSink } from './alsa-sink.ts';
-import { libpulse } from './libpulse.ts';
+import { libpulse, libpulseMissing } from './libpulse.ts';
 import { PulseSink } from './pulse-sink.ts';
 import { VirtualDac } from './virtual-dac.ts';
 import type { SinkClock } from './paced-clock.ts';
@@ -22,14 +22,19 @@ export interface OpenSinkOptions {
   clock?: SinkClock;
 }
 
-export type SinkSpec = { kind: 'none' } | { kind: 'sim'; ppm: number } | { kind: 'alsa'; pcm: string } | { kind: 'pulse' };
+export type SinkSpec =
+  | { kind: 'none' }
+  | { kind: 'sim'; ppm: number }
+  /** fallback: why `pulse` is ALSA's plugin here (libpulse did not load) */
+  | { kind: 'alsa'; pcm: string; fallback?: string }
+  | { kind: 'pulse' };
 
 /** Parses a sink spec; throws a specific error on malformed input. */
 export function parseSinkSpec(spec: string): SinkSpec {
   const s = spec.trim();
   if (s === '') throw new Error('sink spec is empty (use "none", "sim", "sim:+50", "pulse" or an ALSA PCM name)');
   if (s === 'none') return { kind: 'none' };
-  if (s === 'pulse') return libpulse() ? { kind: 'pulse' } : { kind: 'alsa', pcm: s };
+  if (s === 'pulse') return libpulse() ? { kind: 'pulse' } : { kind: 'alsa', pcm: s, fallback: `libpulse is not available (${libpulseMissing()})` };
   if (s.startsWith('alsa:')) {
     const pcm = s.slice(5).trim();
     if (pcm === '') throw new Error(`sink spec '${spec}': the ALSA PCM name after "alsa:" is empty, e.g. alsa:pulse or alsa:hw:1,0`);
@@ -56,7 +61,7 @@ export function describeSinkSpec(spec: string): string {
     case 'sim':
       return `virtual DAC (${p.ppm >= 0 ? '+' : ''}${p.ppm} ppm)`;
     case 'alsa':
-      return `ALSA PCM '${p.pcm}'`;
+      return `ALSA PCM '${p.pcm}'${p.fallback ? ` (${p.fallback}: its delay is the plugin's interpolation, README "Sync where the listener hears it")` : ''}`;
     case 'pulse':
       return 'PulseAudio (libpulse)';
   }

@@ -20,11 +20,61 @@ import {
 
 const TIMING_EVERY_US = 20_000;
 const CONNECT_TIMEOUT_US = 5e6;
+/** how long a timing answer may stand for the line (TimingLine): a late one is outvoted within it */
+const LINE_WINDOW_US = 300_000;
 
 export interface TimingAnswer {
   info: PaTimingInfo;
   /** the server's instant of the answer, monotonic µs */
   atUs: number;
+}
+
+/**
+ * A playback stream's frame count (frames out of the sink) against the
+ * server's clock, from its raw timing answers. An answer is never stamped early, often
+ * late: the server's IO thread measures, and its main thread stamps the reply once it
+ * runs again. On a busy machine answers sit up to ~5 ms below the line the others keep
+ * within 0.05 ms, and none above it (measured 2026-12-04 beside a second test suite;
+ * ARCHITECTURE.md "Playout"). So the line is the upper envelope of the last
+ * LINE_WINDOW_US of answers, each run on at the nominal rate: a late answer moves
+ * nothing, a real move forward counts at once, a real move back once no answer from
+ * before it is left in the window. The capture (pulse-capture.ts) still takes its latest
+ * answer: this envelope moved its clicks ~0.5 ms earlier against the recording, whose own
+ * error is up to 2 ms (README "Live input"), and live input is held to 2 ms.
+ */
+export class TimingLine {
+  private answers: Array<{ atUs: number; frames: number }> = [];
+
+  constructor(
+    private readonly rate: number,
+    private readonly windowUs = LINE_WINDOW_US,
+  ) {}
+
+  /** the count stopped or jumped (the stream ran dry, a new stream): answers before this one say nothing */
+  reset(): void {
+    this.answers = [];
+  }
+
+  add(atUs: number, frames: number): void {
+    this.answers.push({ atUs, frames });
+    let old = 0;
+    while (old < this.answers.length - 1 && this.answers[old]!.atUs < atUs - this.windowUs) old++;
+    if (old) this.answers.splice(0, old);
+  }
+
+  get empty(): boolean {
+    return this.answers.length === 0;
+  }
+
+  /** the count at `nowUs` (monotonic µs); NaN before the first answer */
+  at(nowUs: number): number {
+    let best = Number.NaN;
+    for (const a of this.answers) {
+      const frames = a.frames + ((nowUs - a.atUs) * this.rate) / 1e6;
+      if (!(frames <= best)) best = frames;
+    }
+    return best;
+  }
 }
 
 export class PaClient {

@@ -11,8 +11,9 @@
 // each answer raw: at the server's clock T the sink had taken `read_index` bytes of
 // this stream, of which `sink_usec` were not yet out — so frames out by T =
 // read_index / frame − sink_usec · rate. The delay reported at any instant is what was
-// written less that, run on at the nominal rate from T; the player's device model
-// (firmware/util/device-clock.ts) fits its line to those readings.
+// written less that, run on at the nominal rate from T — from the answers of the last
+// 0.3 s, the highest (TimingLine: a busy server stamps late, never early); the
+// player's device model (firmware/util/device-clock.ts) fits its line to those readings.
 //
 // libpulse runs on the caller's event loop: a non-blocking pa_mainloop, pumped by
 // write() and status().
@@ -21,14 +22,29 @@ import type { PcmFormat } from '../../firmware/wire/format.ts';
 import { monotonicUs } from '../../firmware/util/time.ts';
 import type { PcmSink, SinkStatus } from './pcm-sink.ts';
 import { PA_NONE, PA_SAMPLE_S16LE, PA_STREAM_ADJUST_LATENCY } from './libpulse.ts';
-import { PaClient } from './pa-client.ts';
+import { PaClient, TimingLine } from './pa-client.ts';
 
 /** a write that finds no room for this long means the server stopped taking audio */
 const WRITE_TIMEOUT_US = 10e6;
-/** a sound server reschedules its clients in tens of ms: what a player keeps queued here */
-const QUEUE_MS = 150;
-/** the stream's target length beyond the player's queue */
+/**
+ * What a player keeps queued here: longer than the machine may leave it unscheduled. Beside a
+ * second test suite on two cores companions went 90–195 ms without running (2026-12-04); with
+ * 110–120 ms queued their streams ran dry for 4–70 ms and the sound moved by as much
+ * (ARCHITECTURE.md "Playout"). The rest of the box's latency (400 ms by default) is the
+ * player's jitter buffer; with less latency the queue holds what has arrived.
+ */
+const QUEUE_MS = 250;
+/**
+ * The stream's buffer attributes. With PA_STREAM_ADJUST_LATENCY the server asks the sink for
+ * (tlength − 2·minreq)/2 of latency and keeps the rest of tlength in the stream's own buffer
+ * (measured on a null sink: configured_sink_usec 50 ms for these). The queue must sit in the
+ * stream's buffer, not in the sink: a sink asked to render further ahead than the stream holds
+ * (230 ms for a 500 ms tlength and the default minreq) takes all of it at once, the server calls
+ * the stream "not playing" and its counts jump by tens of ms. So a long minreq: a short sink
+ * latency, 250 ms for the buffer (room is granted in 100 ms steps, more than a 10 ms write needs).
+ */
 const HEADROOM_MS = 50;
+const MINREQ_MS = 100;
 /** the server starts (and restarts after running dry) once this much is in */
 const PREBUF_MS = 20;
 const PA_SEEK_RELATIVE = 0;
@@ -40,17 +56,16 @@ export interface PulseSinkOptions {
   server?: string;
 }
 
+/** the server's latest timing answer */
 interface Snapshot {
-  /** monotonic µs of the server's answer */
-  atUs: number;
-  /** frames the sink had taken from the stream by then */
+  /** frames the sink had taken from the stream */
   taken: number;
-  /** frames out of the sink by then */
-  played: number;
   /** the server was playing the stream (not waiting for its prebuffer) */
   playing: boolean;
   /** bytes handed to the sink since the stream last ran dry (libpulse's since_underrun) */
   sinceUnderrun: number;
+  /** the sink took nothing since the answer before (or this is the first) */
+  stood: boolean;
 }
 
 export class PulseSink implements PcmSink {
@@ -61,6 +76,7 @@ export class PulseSink implements PcmSink {
   private client: PaClient | null = null;
   private written = 0; // frames handed to the stream since it was created
   private snapshot: Snapshot | null = null;
+  private readonly played: TimingLine; // frames out of the sink, by the server's answers
   private underruns = 0;
   private opening = false;
   private closedSince = false; // close() was called while open() waited for the server
@@ -77,6 +93,7 @@ export class PulseSink implements PcmSink {
       throw new Error(`PulseAudio sink '${name}': rate 8000…192000 Hz, got ${format.sampleRate}`);
     }
     this.frameBytes = 2 * format.channels;
+    this.played = new TimingLine(format.sampleRate);
   }
 
   async open(): Promise<void> {
@@ -169,10 +186,10 @@ export class PulseSink implements PcmSink {
   private statusNow(): SinkStatus {
     const nowUs = monotonicUs();
     const s = this.snapshot;
-    if (!s) return { delayFrames: this.written, atUs: nowUs, underruns: this.underruns };
-    // what the sink had taken plays out on its clock; more only while the server plays the stream
-    const ran = s.played + ((nowUs - s.atUs) * this.format.sampleRate) / 1e6;
-    const played = s.playing ? ran : Math.min(ran, s.taken);
+    const ran = this.played.at(nowUs);
+    if (!s || Number.isNaN(ran)) return { delayFrames: this.written, atUs: nowUs, underruns: this.underruns };
+    // what the sink had taken plays out on its clock; more only while it takes more
+    const played = s.playing && !s.stood ? ran : Math.min(ran, s.taken);
     return { delayFrames: Math.max(0, this.written - Math.min(played, this.written)), atUs: nowUs, underruns: this.underruns };
   }
 
@@ -182,7 +199,8 @@ export class PulseSink implements PcmSink {
     const bytesOf = (ms: number) => Math.round((ms / 1000) * rate) * this.frameBytes;
     this.written = 0;
     this.snapshot = null;
-    const attr = { maxlength: PA_NONE, tlength: bytesOf(QUEUE_MS + HEADROOM_MS), prebuf: bytesOf(PREBUF_MS), minreq: PA_NONE, fragsize: PA_NONE };
+    this.played.reset();
+    const attr = { maxlength: PA_NONE, tlength: bytesOf(QUEUE_MS + HEADROOM_MS), prebuf: bytesOf(PREBUF_MS), minreq: bytesOf(MINREQ_MS), fragsize: PA_NONE };
     await client.openStream(
       'nearcast',
       { format: PA_SAMPLE_S16LE, rate, channels: this.format.channels },
@@ -216,15 +234,15 @@ export class PulseSink implements PcmSink {
     // it last ran dry went down (a dry spell between the two). libpulse counts the bytes since it ran dry
     // while it is dry, so a stream that plays again after one is not compared with that
     const last = this.snapshot;
-    if (last && ((last.playing && !playing) || (last.playing && playing && sinceUnderrun < last.sinceUnderrun))) this.underruns++;
+    const ranDry = last !== null && ((last.playing && !playing) || (last.playing && playing && sinceUnderrun < last.sinceUnderrun));
+    if (ranDry) this.underruns++;
     const taken = Number(t.read_index) / this.frameBytes;
-    // a stream the server is not playing has no audio of its own in the sink's latency: what it
-    // took plays out from the last answer while it played (statusNow caps it at `taken`)
-    if (last && !playing) {
-      this.snapshot = { ...last, taken, playing, sinceUnderrun };
-      return;
-    }
-    const played = taken - (Number(t.sink_usec) * this.format.sampleRate) / 1e6;
-    this.snapshot = { atUs, taken, played: Math.max(0, played), playing, sinceUnderrun };
+    // the count starts afresh when it ran dry, or moves again after it stood (nothing taken between two
+    // answers: the stream waited for its prebuffer, or ran dry unseen): answers from before say nothing
+    if (ranDry || (last?.stood && taken > last.taken)) this.played.reset();
+    // a stream the server is not playing (dry, or waiting for its prebuffer) has nothing in the sink:
+    // all it took is out, whatever the sink's own latency
+    this.played.add(atUs, playing ? Math.max(0, taken - (Number(t.sink_usec) * this.format.sampleRate) / 1e6) : taken);
+    this.snapshot = { taken, playing, sinceUnderrun, stood: !last || taken === last.taken };
   }
 }

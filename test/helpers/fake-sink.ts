@@ -102,6 +102,13 @@ export class FakeSink implements PcmSink {
     if (this.running) this.segments.push({ frame: this.consumed, timeUs: this.now() + us });
   }
 
+  /** The device ran dry for `us` from now (a sound server whose client wrote late): it stands still and counts an underrun. */
+  runDry(us: number): void {
+    this.stall(us);
+    this.underruns++;
+    if (!this.silentUnderruns) this.reportedUnderruns++;
+  }
+
   async status(): Promise<SinkStatus> {
     this.advance();
     const t = this.now();

@@ -39,11 +39,13 @@ interface Bounds {
 
 // `pulse` is played through libpulse with the server's raw timing (hardware/audio/pulse-sink.ts):
 // held to issue 11's ±1 ms from 2 s after the first audible click. Measured 2026-12-04: quiet,
-// every click within 0.19 ms; beside four busy loops, within 0.17 ms. Beside other test suites the
-// server moved the sound twice in about five runs, 3.6 and 5.2 ms late, and the companion followed
-// (its device line stepped) and worked it off within ~1.5 s: those seconds are judged apart (≤ 8 ms),
-// as are a starved companion's (the machine did not run it), at most four episodes; every other
-// click to ±1 ms.
+// every click within 0.19 ms; beside four busy loops, within 0.17 ms. Beside another test suite the
+// sound moved 1.8–5.2 ms in 4 of 5 runs while the stream held 110–120 ms: the raw timing answers
+// showed the companion not run for 90–195 ms and its stream running dry for that long less what
+// it held. It now holds 250 ms (pulse-sink.ts). What is left is the machine's: a companion not run
+// for longer than its queue (a starved resync), or a dry spell below the resync threshold worked
+// off at 0.5 % — those seconds are judged apart (≤ 8 ms), at most four episodes; every other click
+// to ±1 ms.
 //
 // `alsa:pulse` is ALSA's plugin, whose delay is libpulse's interpolation (README "Sync where the
 // listener hears it"). Measured with clicks (2026-12-03, click-sync and this setup by hand, quiet and
@@ -58,12 +60,19 @@ interface Bounds {
 // movesApart: through libpulse a step of the device's line is a move of the sound (the report is the
 // server's own, raw), so the seconds it takes to work off are judged apart; through the plugin a step
 // is as often its report going off, so nothing is set aside there.
-const PATHS: Array<{ device: string; what: string; bounds: Bounds; movesApart: boolean }> = [
-  { device: 'pulse', what: 'libpulse, raw timing', bounds: { median: 1, p95: 1, max: 1, startMax: 1 }, movesApart: true },
-  { device: 'alsa:pulse', what: "ALSA's plugin, interpolated delay", bounds: { median: 0.6, p95: 5, max: 8, startMax: 6 }, movesApart: false },
+// output: what the companion says it plays to
+const PATHS: Array<{ device: string; what: string; output: string; bounds: Bounds; movesApart: boolean }> = [
+  { device: 'pulse', what: 'libpulse, raw timing', output: 'output: PulseAudio (libpulse)', bounds: { median: 1, p95: 1, max: 1, startMax: 1 }, movesApart: true },
+  {
+    device: 'alsa:pulse',
+    what: "ALSA's plugin, interpolated delay",
+    output: "output: ALSA PCM 'pulse'",
+    bounds: { median: 0.6, p95: 5, max: 8, startMax: 6 },
+    movesApart: false,
+  },
 ];
 
-for (const { device, what: pathWhat, bounds, movesApart } of PATHS) {
+for (const { device, what: pathWhat, output, bounds, movesApart } of PATHS) {
   describe(`sync at a clocked device: a companion on \`${device}\` (${pathWhat}) into a PulseAudio sink, recorded`, function () {
     this.timeout(120_000);
     let dir: string;
@@ -102,6 +111,7 @@ for (const { device, what: pathWhat, bounds, movesApart } of PATHS) {
       await waitFor('audible at the sink', () => (rec.levels(200)[0] ?? 0) > 0.001, 20_000).catch((e: Error) => {
         throw new Error(`${e.message}: ${comp!.stderr.slice(-5).join(' / ')} | ${rig.log().slice(-500)}`);
       });
+      expect(comp.stderr, 'the companion says what it plays to').to.include(output);
       await sleep(2000);
       const wallToMonoUs = monotonicUs() - Date.now() * 1000; // status lines carry wall-clock times
       const early = comp.status().at(-1);
@@ -126,7 +136,18 @@ for (const { device, what: pathWhat, bounds, movesApart } of PATHS) {
       });
       const starvedAfter2s = Number(late?.starvedResyncs ?? 0) - Number(early?.starvedResyncs ?? 0);
       const inMove = (atUs: number) => moves.some(([a, b]) => atUs >= a! && atUs <= b!);
-      const all = clickOffsets(rec, probe);
+      // A hole in the recording: once under a second suite (2026-12-04) three clicks were missing from
+      // the monitor's recording and the one after them sat 31 ms early, its neighbours within 0.4 ms,
+      // the companion's stream never dry, its line unmoved. A player cannot move 31 ms and back within
+      // 0.2 s without a resync (its soft corrections are ≤ 0.5 %); the recorder's clock map can, across
+      // audio it lost. The first click after such a hole is not judged (at most three; told). A click
+      // the player itself left out shows in its resyncs, held to none below.
+      const recorded = clickOffsets(rec, probe);
+      const afterHoles = recorded.filter((o, i) => i > 0 && o.afterHole);
+      const all = recorded.filter((o) => !afterHoles.includes(o));
+      if (afterHoles.length)
+        console.log(`      ${afterHoles.length} click(s) right after a hole in the recording not judged: ${afterHoles.map((o) => `${o.ms.toFixed(2)} ms`).join(', ')}`);
+      expect(afterHoles.length, `holes in the recording (clicks missing, the first after each not judged); ${afterHoles.map((o) => o.ms.toFixed(2)).join(' ')}`).to.be.at.most(3);
       const offsets = all.filter((o) => !inMove(o.atUs));
       const apart = all.filter((o) => inMove(o.atUs)).map((o) => o.ms);
       const firstUs = all[0]?.atUs ?? NaN;
@@ -151,7 +172,7 @@ for (const { device, what: pathWhat, bounds, movesApart } of PATHS) {
       if (apart.length && starvedAfter2s === 0) expect(max(apart), `clicks while a move of the sound was worked off; ${what}`).to.be.at.most(MOVE_MAX_MS);
       expect(start.length, `clicks judged in the start; ${what}`).to.be.at.least(40);
       expect(settled.length, `clicks judged once settled; ${what}`).to.be.at.least(100);
-      const issue = `${max(start) <= 1 && max(settled) <= 1 ? 'MET' : 'MISSED'}${moves.length ? ` apart from ${moves.length} move(s) of the sound server` : ''}`;
+      const issue = `${max(start) <= 1 && max(settled) <= 1 ? 'MET' : 'MISSED'}${moves.length ? ` apart from ${moves.length} episode(s) (${starvedAfter2s} starved resync(s), the rest moves of the device's line)` : ''}`;
       console.log(`      issue 11's ±1 ms from 2 s after the first audible click: ${issue} (start max ${max(start).toFixed(3)}, settled max ${max(settled).toFixed(3)} ms)`);
       expect(p50(settled), what).to.be.at.most(bounds.median);
       expect(p95(settled), what).to.be.at.most(bounds.p95);
@@ -173,9 +194,18 @@ for (const { device, what: pathWhat, bounds, movesApart } of PATHS) {
   });
 }
 
-/** each recorded click of the companion (channel 0) against the nearest scheduled click: recording time (µs) and offset (ms, + late) */
-function clickOffsets(rec: MonitorRecorder, probe: ScheduleProbe): Array<{ atUs: number; ms: number }> {
+/**
+ * Each recorded click of the companion (channel 0) against the nearest scheduled click:
+ * recording time (µs), offset (ms, + late), and whether clicks are missing from the
+ * recording just before it (afterHole: the click before it is more than 1.5 clicks back).
+ */
+function clickOffsets(rec: MonitorRecorder, probe: ScheduleProbe): Array<{ atUs: number; ms: number; afterHole: boolean }> {
   const heard = clickStarts(rec, 0, 3000, CLICK_EVERY / 2);
   const scheduled = startsIn(probe.reference(rec), rec.frames(), 0.15, CLICK_EVERY / 2);
-  return matchClicks(heard, scheduled, CLICK_EVERY / 2).map(([f, g]) => ({ atUs: rec.timeOfFrame(f), ms: ((f - g) / 48000) * 1000 }));
+  const before = new Map(heard.map((f, i) => [f, i > 0 ? f - heard[i - 1]! : 0]));
+  return matchClicks(heard, scheduled, CLICK_EVERY / 2).map(([f, g]) => ({
+    atUs: rec.timeOfFrame(f),
+    ms: ((f - g) / 48000) * 1000,
+    afterHole: (before.get(f) ?? 0) > 1.5 * CLICK_EVERY,
+  }));
 }
