@@ -90,7 +90,7 @@ for (const { device, what: pathWhat, output, bounds, movesApart } of PATHS) {
       const fifo = path.join(dir, 'box.fifo');
       spawnSync('mkfifo', [fifo]);
       feeder = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 's16le', '-ar', '48000', '-ac', '2', '-i', train, '-f', 's16le', '-y', fifo], { stdio: 'ignore' });
-      rig = await startPulseRig({ players: ['nc1'] });
+      rig = await startPulseRig({ players: ['nc1'], direct: true }); // no remap sink between the player and the recording (pulse-rig.ts)
       rec = rig.record(monotonicUs);
       box = await startBox(['--policy', 'open', '--source', `pipe:${fifo}`, '--audio-device', 'none', '--no-keyboard', '--state-dir', path.join(dir, 'state')]);
       probe = await probeSchedule('127.0.0.1', box.ports.mqtt);

@@ -81,6 +81,13 @@ export interface PulseRigOptions {
   inputs?: string[];
   /** called with the server's process as it starts: a bench's run scope kills it at exit (RunScope.owned) */
   own?: (c: ChildProcess) => unknown;
+  /**
+   * one player only: its sink is the recorded null sink itself (mono), no remap sink between. A
+   * remap sink is a second client of the null sink that can run short on a starved machine: under a
+   * second test suite clicks recorded through one moved 45 ms and back within 0.3 s while the
+   * player's own stream, by the server's count, ran on within 0.05 ms
+   */
+  direct?: boolean;
 }
 
 const SINK_NAME = /^[a-z][a-z0-9_]{0,30}$/;
@@ -90,6 +97,7 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   for (const p of o.players) if (!SINK_NAME.test(p)) throw new Error(`startPulseRig: player name '${p}' must be lower-case letters, digits, _ (it names a sink)`);
   if (new Set(o.players).size !== o.players.length) throw new Error('startPulseRig: player names must be distinct');
   for (const p of o.inputs ?? []) if (!o.players.includes(p)) throw new Error(`startPulseRig: input '${p}' is not one of the players (${o.players.join(', ')})`);
+  if (o.direct && (o.players.length !== 1 || o.inputs?.length)) throw new Error('startPulseRig: direct is for one player without inputs');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'nearcast-pulse-rig-'));
   mkdirSync(path.join(dir, '.config/pulse'), { recursive: true });
   // realtime scheduling as a desktop session gives its sound server (through rtkit): on a
@@ -100,11 +108,14 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
     `default-sample-rate = ${RIG_RATE}\nalternate-sample-rate = ${RIG_RATE}\nhigh-priority = yes\nrealtime-scheduling = yes\nrealtime-priority = 9\n`,
   );
   const socket = path.join(dir, 'native');
-  const channelMap = o.players.map((_, i) => `aux${i}`).join(',');
+  const recorded = o.direct ? `nc_${o.players[0]}` : 'nc_rec';
+  const recordedMap = o.direct ? ['mono'] : o.players.map((_, i) => `aux${i}`);
   const modules = [
-    `module-null-sink sink_name=nc_rec rate=${RIG_RATE} channels=${o.players.length} channel_map=${channelMap}`,
+    `module-null-sink sink_name=${recorded} rate=${RIG_RATE} channels=${recordedMap.length} channel_map=${recordedMap.join(',')}`,
     `module-native-protocol-unix socket=${socket} auth-anonymous=1`,
-    ...o.players.map((p, i) => `module-remap-sink sink_name=nc_${p} master=nc_rec channels=1 channel_map=mono master_channel_map=aux${i} remix=no`),
+    ...(o.direct
+      ? []
+      : o.players.map((p, i) => `module-remap-sink sink_name=nc_${p} master=nc_rec channels=1 channel_map=mono master_channel_map=aux${i} remix=no`)),
     ...(o.inputs ?? []).map(
       (p) => `module-remap-source source_name=nc_in_${p} master=nc_rec.monitor channels=1 channel_map=mono master_channel_map=aux${o.players.indexOf(p)} remix=no`,
     ),
@@ -156,8 +167,8 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
     record: (clock) =>
       (recorder ??= recordMonitor({
         server,
-        sink: 'nc_rec',
-        channelMap: o.players.map((_, i) => `aux${i}`),
+        sink: recorded,
+        channelMap: recordedMap,
         file: path.join(dir, 'monitor.raw'),
         clock,
         latencyMs: o.recordLatencyMs ?? 5,
