@@ -113,9 +113,7 @@ export async function startPulseRig(o: PulseRigOptions): Promise<PulseRig> {
   const modules = [
     `module-null-sink sink_name=${recorded} rate=${RIG_RATE} channels=${recordedMap.length} channel_map=${recordedMap.join(',')}`,
     `module-native-protocol-unix socket=${socket} auth-anonymous=1`,
-    ...(o.direct
-      ? []
-      : o.players.map((p, i) => `module-remap-sink sink_name=nc_${p} master=nc_rec channels=1 channel_map=mono master_channel_map=aux${i} remix=no`)),
+    ...(o.direct ? [] : o.players.map((p, i) => `module-remap-sink sink_name=nc_${p} master=nc_rec channels=1 channel_map=mono master_channel_map=aux${i} remix=no`)),
     ...(o.inputs ?? []).map(
       (p) => `module-remap-source source_name=nc_in_${p} master=nc_rec.monitor channels=1 channel_map=mono master_channel_map=aux${o.players.indexOf(p)} remix=no`,
     ),
