@@ -267,7 +267,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceClock.restart();
       this.deviceMoved = true;
       this.noteDry(now);
-      this.settleAgain();
+      this.settleAgain(true);
       await this.writeSilence(this.framesOf(PRIME_US));
       tNext = this.deviceClock.frameOutUs(this.output.framesWritten);
     }
@@ -441,10 +441,12 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   /**
    * The device moved (its line stepped, or it ran dry and lost that time): what is left below
    * `stepResyncUs` is worked off at the settling rate (0.5 %), not the steady 0.1 % — a 4 ms dry
-   * spell in 0.8 s rather than 4 s.
+   * spell in about a second rather than 4 s. Not on an unclocked sink: there "ran dry" is this
+   * player's own pacing model running out while the process was held up, and 0.5 % for 3 s
+   * smeared its output (box-e2e's Opus correlation fell below 0.99 under a second suite).
    */
-  private settleAgain(): void {
-    if (this.state === 'playing') this.audibleSinceUs = this.now();
+  private settleAgain(ranDry: boolean): void {
+    if (this.state === 'playing' && (this.sink.clocked || !ranDry)) this.audibleSinceUs = this.now();
   }
 
   private noteUnderrun(missing: number): void {
@@ -475,7 +477,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       this.deviceClock.restart();
       this.deviceMoved = true;
       this.noteDry(returnedUs);
-      this.settleAgain();
+      this.settleAgain(true);
     }
     this.lastWriteLateUs = returnedUs > this.dryAtUs ? returnedUs - this.dryAtUs : 0;
     this.dryAtUs = st.atUs + this.usOf(st.delayFrames);
@@ -483,7 +485,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     if (this.deviceClock.observe(st.atUs, this.output.framesWritten, st.delayFrames)) {
       // the device's line stepped (on a sound server often an error of its report that comes back
       // within seconds): worked off at the settling rate, never a resync unless beyond hardThresholdUs
-      this.settleAgain();
+      this.settleAgain(false);
     }
   }
 }
