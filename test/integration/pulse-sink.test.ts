@@ -87,7 +87,7 @@ describe('PulseSink: playback through libpulse with the raw timing (PulseAudio n
     await sink.open();
     await sink.write(silence(50)); // the stream runs
     await sleep(30);
-    // 120 ms of a constant level, queued behind what is left of the silence (the stream holds 200 ms)
+    // 120 ms of a constant level, queued behind what is left of the silence (the stream holds up to 250 ms)
     const loud = new Int16Array(Math.round(0.12 * RATE) * 2).fill(12000);
     const fromFrame = rec.samples().length / 2;
     const before = await sink.write(loud);

@@ -143,7 +143,7 @@ for (const { device, what: pathWhat, output, bounds, movesApart } of PATHS) {
       // audio it lost. The first click after such a hole is not judged (at most three; told). A click
       // the player itself left out shows in its resyncs, held to none below.
       const recorded = clickOffsets(rec, probe);
-      const afterHoles = recorded.filter((o, i) => i > 0 && o.afterHole);
+      const afterHoles = recorded.filter((o) => o.afterHole); // never the first click (nothing before it)
       const all = recorded.filter((o) => !afterHoles.includes(o));
       if (afterHoles.length)
         console.log(`      ${afterHoles.length} click(s) right after a hole in the recording not judged: ${afterHoles.map((o) => `${o.ms.toFixed(2)} ms`).join(', ')}`);
