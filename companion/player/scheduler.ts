@@ -442,8 +442,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
    * The device moved (its line stepped, or it ran dry and lost that time): what is left below
    * `stepResyncUs` is worked off at the settling rate (0.5 %), not the steady 0.1 % — a 4 ms dry
    * spell in about a second rather than 4 s. Not on an unclocked sink: there "ran dry" is this
-   * player's own pacing model running out while the process was held up, and 0.5 % for 3 s
-   * smeared its output (box-e2e's Opus correlation fell below 0.99 under a second suite).
+   * player's own pacing model running out while the process was held up, and unclocked sinks
+   * keep the correction rates they had before this was added.
    */
   private settleAgain(ranDry: boolean): void {
     if (this.state === 'playing' && (this.sink.clocked || !ranDry)) this.audibleSinceUs = this.now();

@@ -25,12 +25,19 @@ export interface LiveInputOptions {
   /** whether a kiosk programme runs now (one may be set or ended over MQTT): a lost radio stream then gives way to its next item */
   programme?: () => boolean;
   log(level: 'info' | 'warn', msg: string, extra?: Record<string, unknown>): void;
+  /** ms, for the log's rate limit (tests) */
+  now?: () => number;
 }
+
+/** a capture that keeps re-aligning is told this often, with how many times */
+const REALIGNED_LOG_EVERY_MS = 10_000;
 
 export class LiveInput {
   private readonly onReport = (report: CaptureReport) => this.report(report);
   private readonly onStream = (report: StreamReport) => this.stream(report);
   private switching: NodeJS.Immediate | null = null;
+  private realignedLoggedAt = -Infinity;
+  private realignedSinceLog = 0;
 
   constructor(private readonly options: LiveInputOptions) {}
 
@@ -67,6 +74,10 @@ export class LiveInput {
       events.emit('capture', { source: r.source, state: 'ok', device: r.device, rate: r.rate });
       return;
     }
+    if (r.kind === 'realigned') {
+      if (!r.offAir) this.realigned(r);
+      return;
+    }
     events.emit('silence', { source: r.source, state: r.state, silentForMs: Math.round(r.silentForMs) });
     if (this.options.fallback !== 'library') return;
     if (r.state === 'start' && !r.offAir && this.options.playback.nowPlaying().source === r.source) {
@@ -76,6 +87,23 @@ export class LiveInput {
       this.options.log('info', 'sound on the capture again: back to it', { source: r.source });
       this.switchTo(r.source);
     }
+  }
+
+  /** A skip or pause in the input is heard by every listener: told, the first at once, then at most every 10 s with a count. */
+  private realigned(r: Extract<CaptureReport, { kind: 'realigned' }>): void {
+    const now = this.options.now?.() ?? Date.now();
+    this.realignedSinceLog++;
+    if (now - this.realignedLoggedAt < REALIGNED_LOG_EVERY_MS) return;
+    const what =
+      r.cause === 'jump'
+        ? `its timing jumped ${r.errorMs.toFixed(1)} ms`
+        : r.cause === 'underrun'
+          ? `${r.missingMs.toFixed(1)} ms of it not read in time`
+          : 'the device lost frames';
+    const why = r.heldUpMs !== undefined ? ` (the box was held up ${r.heldUpMs} ms just before: an overloaded machine)` : '';
+    this.options.log('warn', `capture re-aligned: ${what}${why}`, { source: r.source, ...(this.realignedSinceLog > 1 && { times: this.realignedSinceLog }) });
+    this.realignedLoggedAt = now;
+    this.realignedSinceLog = 0;
   }
 
   private switchTo(source: string, then?: () => void): void {

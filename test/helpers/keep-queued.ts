@@ -34,13 +34,25 @@ export function playedRate(run: QueuedRun, from: number, to = run.readings.lengt
 }
 
 /**
- * The median of playedRate over `pieces` consecutive stretches from reading `from` on: a sound server
- * that moves the stream's latency once (PipeWire when its quantum changes) spoils one stretch, not the figure.
+ * Frames played per second from reading `from` on, as the median slope over every pair of
+ * readings at least a third of the run apart (Theil–Sen). A sound server whose reports move
+ * by tens of ms from answer to answer, or that moves the stream's latency now and then
+ * (PipeWire: ±30 ms, several times in 3 s under a second test suite), throws single stretches
+ * off by percents; the median of the many long pairs is not moved by them.
  */
-export function medianPlayedRate(run: QueuedRun, from: number, pieces = 5): number {
-  const step = Math.floor((run.readings.length - 1 - from) / pieces);
-  const rates = Array.from({ length: pieces }, (_, i) => playedRate(run, from + i * step, from + (i + 1) * step)).sort((x, y) => x - y);
-  return rates[Math.floor(pieces / 2)]!;
+export function medianPlayedRate(run: QueuedRun, from: number): number {
+  const played = run.readings.map((r, i) => ({ frames: (i + 1) * run.block - r.delayFrames, s: r.atUs / 1e6 }));
+  const last = played.length - 1;
+  const minApart = Math.max(1, Math.floor((last - from) / 3));
+  const slopes: number[] = [];
+  for (let i = from; i + minApart <= last; i++)
+    for (let j = i + minApart; j <= last; j++) {
+      const a = played[i]!;
+      const b = played[j]!;
+      if (b.s > a.s) slopes.push((b.frames - a.frames) / (b.s - a.s));
+    }
+  slopes.sort((x, y) => x - y);
+  return slopes[Math.floor(slopes.length / 2)] ?? Number.NaN;
 }
 
 /** the delays reported, ms, every `every`th write: for failure messages */

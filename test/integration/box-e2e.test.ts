@@ -198,11 +198,12 @@ describe('box end to end (real processes on loopback)', function () {
     await client.subscribeAsync('nearcast/e2e/listeners');
     const l = await waitFor('a listener report', () => latest.find((x) => x.connected && typeof x.syncErrorMs === 'number'), 8000);
     expect(l?.syncErrorMs, 'reported sync error').to.be.a('number');
-    expect(Math.abs(l!.syncErrorMs as number)).to.be.below(5);
-    expect(l?.underruns).to.equal(0);
+    expect(Math.abs(l!.syncErrorMs as number), `reported sync error; listener ${JSON.stringify(l)}`).to.be.below(5);
+    expect(l?.underruns, `underruns in the listener report; listener ${JSON.stringify(l)}; box telemetry ${telemetry}`).to.equal(0);
     await client.endAsync();
     expect(await comp.interrupt()).to.equal(0);
-    expect(comp.status().at(-1)!.underruns).to.equal(0);
+    const last = comp.status().at(-1);
+    expect(last?.underruns, `underruns at the end; companion ${JSON.stringify(last)}; log: ${comp.stderr.join(' / ')}; box telemetry ${telemetry}`).to.equal(0);
   });
 });
 

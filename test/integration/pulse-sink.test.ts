@@ -47,7 +47,7 @@ describe('PulseSink: playback through libpulse with the raw timing (PulseAudio n
     const run = await keepQueued(sink, 300, sink.preferredQueueMs);
     const last = run.readings.at(-1)!;
     const queuedMs = (last.delayFrames / RATE) * 1000;
-    const rate = medianPlayedRate(run, 200, 3);
+    const rate = medianPlayedRate(run, 200);
     const what = `queued ${queuedMs.toFixed(1)} ms; delays (ms) ${delaysMs(run, RATE, 30)}; played at ${rate.toFixed(0)} frames/s`;
     expect(queuedMs, what).to.be.within(100, 300);
     expect(Math.abs(rate / RATE - 1), what).to.be.below(0.005);

@@ -41,6 +41,8 @@ const MAX_CATCH_UP_PERIODS = 16;
 const DELAY_MAX_DECAY = 0.999;
 /** a read that returns this much later than its frames' duration after the previous one was held up (see catchingUp) */
 const LATE_READ_US = 50_000;
+/** a realignment this soon after the box was held up is told as its consequence */
+const HOLD_UP_TOLD_US = 2_000_000;
 /** a backlog is worked off within this, or it is how the device now holds frames */
 const CATCH_UP_US = 2_000_000;
 /** a sound server's capture is held this long after its first reading... */
@@ -72,11 +74,22 @@ export interface CaptureSourceOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
+export type CaptureRealignment = ({ cause: 'jump'; errorMs: number } | { cause: 'underrun'; missingMs: number } | { cause: 'overrun' }) & {
+  /** the box was held up this long (ms) shortly before: its reads or the engine's requests came late (an overloaded machine) */
+  heldUpMs?: number;
+};
+
 export interface CaptureSourceEvents {
   'device-error': [{ device: string; message: string; retryInMs: number }];
   'device-ok': [{ device: string; rate: number; clocked: boolean }];
   /** the input stayed silent for silenceMs (start), or sound came back after that (end) */
   silence: [{ state: 'start' | 'end'; silentForMs: number }];
+  /**
+   * the input, once flowing, skipped or paused: its timing jumped beyond JUMP_MS (errorMs: how
+   * far off; + the frames at hand were captured after the slot), its frames were not read in
+   * time (missingMs of the chunk played silent), or the device lost frames
+   */
+  realigned: [CaptureRealignment];
 }
 
 export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements PcmSource {
@@ -107,6 +120,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
   private settled = false; // the delay report can be believed (a sound server's: once it settled): the capture may play
   private firstReadingUs = NaN;
   private lastStepUs = NaN;
+  private lastHoldUp = { atUs: -Infinity, lateUs: 0 }; // the box held up: reads or the engine's requests came this late
   private overrunsSeen = 0;
   private primed = false;
   private correcting = false;
@@ -182,11 +196,17 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     const ratio = this.deviceRate / this.format.sampleRate; // device frames per stream frame
     const msFrames = this.deviceRate / 1000;
     // the device frame being captured at the slot's instant, against where the buffer stands
-    const wanted = captureClock.consumedAt(atUs ?? this.clock() - this.inputDelayUs);
+    const now = this.clock();
+    // the engine asks for a slot's frames inputDelayUs after it; much later, it is catching up after the box was held up
+    if (atUs !== undefined) this.heldUp(now, now - atUs - this.inputDelayUs);
+    const wanted = captureClock.consumedAt(atUs ?? now - this.inputDelayUs);
     let err = this.readTotal - this.level + this.frac - wanted; // > 0: the head was captured after the slot
     let lead = 0; // stream frames of silence before the head (its instant is later than the slot's)
     if (!this.primed || Math.abs(err) > JUMP_MS * msFrames) {
-      if (this.primed) this.stats.realignments++;
+      if (this.primed) {
+        this.stats.realignments++;
+        this.realigned({ cause: 'jump', errorMs: err / msFrames });
+      }
       this.primed = false;
       this.correcting = false;
       if (err < 0) {
@@ -216,7 +236,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     const body = out.subarray(lead * 2);
     const want = frames - lead;
     const n = step === 1 && this.frac === 0 ? this.take(body, want) : this.resample(body, want, step);
-    if (n < want) this.underrun();
+    if (n < want) this.underrun(((want - n) * 1000) / this.format.sampleRate);
     this.trackSilence(out, lead + n);
     return out;
   }
@@ -323,6 +343,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       // the device lost frames: the count no longer lines up with the old line
       this.overrunsSeen = reading.overruns;
       captureClock.restart();
+      if (this.primed) this.realigned({ cause: 'overrun' });
       this.primed = false;
     }
     const delay = reading && Number.isFinite(reading.delayFrames) ? reading.delayFrames : 0;
@@ -347,6 +368,7 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     const lastUs = this.lastReadingUs;
     this.lastReadingUs = atUs;
     const lateUs = atUs - lastUs - (framesRead * 1e6) / this.deviceRate;
+    this.heldUp(atUs, lateUs);
     if (lateUs > LATE_READ_US) this.catchUpSinceUs = atUs;
     if (Number.isNaN(this.catchUpSinceUs)) return false;
     const delayUs = (delayFrames * 1e6) / this.deviceRate;
@@ -355,6 +377,17 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
       return delayUs > this.deviceDelayMaxUs; // the reading that ends it still belongs to the backlog when above the hold
     }
     return true;
+  }
+
+  /** notes a hold-up of the box (a read or a request `lateUs` late), for what a realignment reports */
+  private heldUp(atUs: number, lateUs: number): void {
+    if (!(lateUs > LATE_READ_US)) return;
+    if (!(atUs - this.lastHoldUp.atUs < HOLD_UP_TOLD_US && this.lastHoldUp.lateUs >= lateUs)) this.lastHoldUp = { atUs, lateUs };
+  }
+
+  private realigned(e: CaptureRealignment): void {
+    const { atUs, lateUs } = this.lastHoldUp;
+    this.emit('realigned', this.clock() - atUs < HOLD_UP_TOLD_US ? { ...e, heldUpMs: Math.round(lateUs / 1000) } : e);
   }
 
   /** a sound server's report is believed once it has run SETTLE_US, the last STEADY_US of it without a step */
@@ -440,9 +473,10 @@ export class CaptureSource extends EventEmitter<CaptureSourceEvents> implements 
     return n;
   }
 
-  private underrun(): void {
+  private underrun(missingMs: number): void {
     this.stats.underruns++;
     this.primed = false; // re-align with the next read
+    this.realigned({ cause: 'underrun', missingMs });
   }
 
   private trackSilence(out: Int16Array, n: number): void {

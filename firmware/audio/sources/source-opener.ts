@@ -12,13 +12,14 @@ import type { CaptureDevice } from '../../../hardware/audio/alsa-capture.ts';
 import { openCaptureDevice } from '../../../hardware/audio/open-capture.ts';
 import { defaultOpenSource, sourceLabel, type SourceSpec } from './source-spec.ts';
 import type { PcmSource, StreamTitle } from '../types.ts';
-import { CaptureSource } from './capture-source.ts';
+import { CaptureSource, type CaptureRealignment } from './capture-source.ts';
 import { UrlSource, type UrlSourceOptions } from './url-source.ts';
 
 export type CaptureReport = { source: string; pcm: string; offAir: boolean } & (
   | { kind: 'device-error'; device: string; message: string; retryInMs: number }
   | { kind: 'device-ok'; device: string; rate: number }
   | { kind: 'silence'; state: 'start' | 'end'; silentForMs: number }
+  | ({ kind: 'realigned' } & CaptureRealignment)
 );
 
 export type StreamReport = { source: string; live: boolean } & (
@@ -100,6 +101,7 @@ export class SourceOpener extends EventEmitter<{ capture: [CaptureReport]; strea
     source.on('device-error', (e) => this.emit('capture', { ...where, kind: 'device-error', device: e.device, message: e.message, retryInMs: e.retryInMs }));
     source.on('device-ok', (e) => this.emit('capture', { ...where, kind: 'device-ok', device: e.device, rate: e.rate }));
     source.on('silence', (e) => this.emit('capture', { ...where, kind: 'silence', state: e.state, silentForMs: e.silentForMs }));
+    source.on('realigned', (e) => this.emit('capture', { ...where, kind: 'realigned', ...e }));
     return source;
   }
 

@@ -141,3 +141,32 @@ describe('LiveInput (a radio stream lost)', () => {
     live.stop();
   });
 });
+
+describe('LiveInput: a skip in the input is told', () => {
+  it('logs the first re-alignment at once and the rest at most every 10 s with a count; an off-air capture is not told', () => {
+    const opener = Object.assign(new EventEmitter(), { listenOffAir: () => undefined, stopListening: () => undefined });
+    let now = 0;
+    const logged: Array<[string, string, Record<string, unknown> | undefined]> = [];
+    const live = new LiveInput({
+      opener: opener as never,
+      playback: { nowPlaying: () => ({ source: 'capture:line' }) as NowPlaying, selectSource: (s: string) => s },
+      events: new BoxEvents(),
+      fallback: 'none',
+      log: (level, msg, extra) => logged.push([level, msg, extra]),
+      now: () => now,
+    });
+    live.start();
+    const where = { source: 'capture:line', pcm: 'line', offAir: false };
+    opener.emit('capture', { ...where, kind: 'realigned', cause: 'jump', errorMs: -53.7 });
+    now = 2000;
+    opener.emit('capture', { ...where, kind: 'realigned', cause: 'underrun', missingMs: 12 });
+    opener.emit('capture', { ...where, offAir: true, kind: 'realigned', cause: 'overrun' });
+    now = 11_000;
+    opener.emit('capture', { ...where, kind: 'realigned', cause: 'underrun', missingMs: 20, heldUpMs: 150 });
+    live.stop();
+    expect(logged, JSON.stringify(logged)).to.deep.equal([
+      ['warn', 'capture re-aligned: its timing jumped -53.7 ms', { source: 'capture:line' }],
+      ['warn', 'capture re-aligned: 20.0 ms of it not read in time (the box was held up 150 ms just before: an overloaded machine)', { source: 'capture:line', times: 2 }],
+    ]);
+  });
+});

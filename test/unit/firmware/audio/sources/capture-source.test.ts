@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import { Worker } from 'node:worker_threads';
 import { toStereoS16, type CaptureDevice } from '../../../../../hardware/audio/alsa-capture.ts';
-import { CaptureSource } from '../../../../../firmware/audio/sources/capture-source.ts';
+import { CaptureSource, type CaptureRealignment } from '../../../../../firmware/audio/sources/capture-source.ts';
 import { itemAt } from '../../../../../firmware/util/checked-index.ts';
 
 /**
@@ -166,6 +166,8 @@ describe('CaptureSource', () => {
     const s = src;
     const offsets: Array<[number, number]> = []; // [ms since open, |capture instant − slot| ms]
     const delays: number[] = [];
+    const told: CaptureRealignment[] = [];
+    s.on('realigned', (e) => told.push(e));
     const timer = setInterval(() => {
       const slotMs = clock.now - s.inputDelayUs / 1000;
       delays.push(s.inputDelayUs / 1000);
@@ -187,6 +189,28 @@ describe('CaptureSource', () => {
     expect(after.length, what).to.be.greaterThan(200);
     expect(worstAfter, what).to.be.at.most(1);
     expect(s.stats.overflows, what).to.equal(0);
+    // the hold is heard (the input's frames were not read in time) and told, each time
+    expect(told.length, `realignments told: ${JSON.stringify(told)}; ${what}`).to.equal(s.stats.underruns + s.stats.realignments);
+    expect(
+      told.some((e) => e.cause === 'underrun' && e.missingMs > 0 && e.heldUpMs === undefined),
+      `an underrun told, not blamed on the box (its requests came on time; the server was held up): ${JSON.stringify(told)}; ${what}`,
+    ).to.equal(true);
+  });
+
+  it('a realignment after the box itself was held up says how long (the engine asked for its frames late)', async () => {
+    const dev = new SimulatedCapture(0, clock);
+    src = new CaptureSource(dev, { clock: () => clock.now * 1000, silenceMs: 0 });
+    const s = src;
+    const told: CaptureRealignment[] = [];
+    s.on('realigned', (e) => told.push(e));
+    const ask = (lateMs = 0) => s.read(960, (clock.now - lateMs) * 1000 - s.inputDelayUs);
+    const timer = setInterval(() => ask(), 20);
+    await clock.tickAsync(3000);
+    clearInterval(timer);
+    expect(told, 'nothing told while on time').to.deep.equal([]);
+    ask(300); // the engine catching up on a slot 300 ms past its time
+    expect(told.length, JSON.stringify(told)).to.equal(1);
+    expect(told[0]?.heldUpMs, JSON.stringify(told)).to.equal(300);
   });
 
   it('passes frames through untouched while the clocks agree (sample-exact)', async () => {
