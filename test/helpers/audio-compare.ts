@@ -168,7 +168,7 @@ export function bestAlignment(ref: Int16Array, out: Int16Array, outFrame: number
  * within ±`slack` frames of where the previous one ended, so that a player's
  * inaudible single-frame corrections do not read as a mismatch.
  */
-export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: number, windowFrames: number, count: number, slack = 48): number[] {
+export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: number, windowFrames: number, count: number, slack = 48, refFrames?: number[]): number[] {
   // anchor on a long stretch (a short window's envelope can match in several places)
   const anchor = bestAlignment(ref, out, outFrame, Math.max(windowFrames, 48000));
   const refM = mono(ref, 0, ref.length / 2);
@@ -189,6 +189,7 @@ export function windowedCorrelation(ref: Int16Array, out: Int16Array, outFrame: 
       }
     }
     rs.push(best);
+    refFrames?.push(at); // where in the reference each window matched best (for a failure's message)
     expected = at + windowFrames;
   }
   return rs;

@@ -142,9 +142,12 @@ describe('box end to end (real processes on loopback)', function () {
       // previous: the player's inaudible single-frame corrections (≤ 0.1 %) shift the waveform
       // by a frame or two. In its first 3 s it may correct 0.5 % (a start that a loaded
       // machine made late by a few ms): 24 frames within one window, which smears it.
-      const rs = windowedCorrelation(reference, out, firstSound(out) / 2 + (48000 * SETTLE_MS) / 1000, 4800, 30);
+      const at: number[] = [];
+      const rs = windowedCorrelation(reference, out, firstSound(out) / 2 + (48000 * SETTLE_MS) / 1000, 4800, 30, 48, at);
       const c = comps[i]!;
-      const what = `windows ${rs.map((r) => r.toFixed(3)).join(' ')}; companion ${JSON.stringify(c.status().at(-1) ?? null)}; log: ${c.stderr.join(' / ')}; box telemetry ${telemetry}`;
+      // each window's place in the source against the first's, frames: a step is a skip in what was played
+      const moves = at.map((f, k) => f - (at[0] ?? 0) - k * 4800).join(' ');
+      const what = `windows ${rs.map((r) => r.toFixed(3)).join(' ')}; their place in the source from the first's (frames) ${moves}; companion ${JSON.stringify(c.status().at(-1) ?? null)}; log: ${c.stderr.join(' / ')}; box telemetry ${telemetry}`;
       expect(rs.length, `windows within the first song (it is 60 s long); ${what}`).to.be.at.least(25);
       expect(Math.min(...rs), `worst of ${rs.length} windows: ${what}`).to.be.at.least(0.99);
     }
