@@ -107,6 +107,7 @@ export async function boxExtensions(o: BoxExtensionsOptions): Promise<{ extensio
       listeners: listeners.count(),
       chunks: engine.stats.chunks,
       sourceUnderruns: engine.stats.sourceUnderruns,
+      stalls: engine.stats.stalls,
       encoding: engine.encoding,
       opus: codecs.includes('opus') ? opusImplementation().kind : null,
     }),

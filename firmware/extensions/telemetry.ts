@@ -11,6 +11,8 @@ export interface StreamFigures {
   listeners: number;
   chunks: number;
   sourceUnderruns: number;
+  /** times the box's engine was held up longer than it can catch up (1 s): its timeline restarted, a gap in the stream */
+  stalls: number;
   /** codecs chunks are encoded in now (only those someone listens to) */
   encoding?: string[];
   /** which Opus implementation runs: the system libopus or the WebAssembly fallback */

@@ -33,6 +33,7 @@ describe('telemetry topic (real box process)', function () {
       expect(m.stream).to.include({ listeners: 0, opus: 'libopus' }); // which Opus runs (native here; 'wasm' is the fallback)
       expect(m.stream.encoding, 'nobody listens: no codec is encoded').to.deep.equal([]);
       expect(m.stream.chunks).to.be.greaterThan(0);
+      expect(m.stream.stalls, 'engine stalls are published (a loaded machine may hold the box up past 1 s: not asked to be 0)').to.be.a('number');
       expect(m.speaker, 'no speaker (--audio-device none): no playout figures').to.equal(null);
       expect(Date.parse(m.at)).to.be.closeTo(Date.now(), 10_000);
     } finally {
