@@ -24,15 +24,6 @@ export async function keepQueued(sink: PcmSink, writes: number, queueMs = 150): 
   return { readings, block };
 }
 
-/** frames played per second between reading `from` and reading `to` (default the last), by the device's own reports */
-export function playedRate(run: QueuedRun, from: number, to = run.readings.length - 1): number {
-  const a = run.readings[from]!;
-  const b = run.readings[to]!;
-  const playedA = (from + 1) * run.block - a.delayFrames;
-  const playedB = (to + 1) * run.block - b.delayFrames;
-  return (playedB - playedA) / ((b.atUs - a.atUs) / 1e6);
-}
-
 /**
  * Frames played per second from reading `from` on, as the median slope over every pair of
  * readings at least a third of the run apart (Theil–Sen). A sound server whose reports move
