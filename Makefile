@@ -43,8 +43,8 @@ setup: node-deps
 test-setup: node-deps
 	@$(MAKE) --no-print-directory apt-deps APT_PACKAGES="$(TEST_APT_PACKAGES)"
 
-# PipeWire's own ALSA PCM for the PipeWire sync test (test/manual/pipewire-sync.test.ts, run by hand:
-# make pipewire-sync): Debian's pipewire-alsa conflicts with
+# PipeWire's own ALSA PCM for the PipeWire sync tests (test/integration/pipewire-sync.test.ts in make
+# test; test/manual/pipewire-sync.test.ts, run by hand: make pipewire-sync): Debian's pipewire-alsa conflicts with
 # pulseaudio (the tests' sound server) and makes itself the system's ALSA default, so unless it is
 # installed its plugin is unpacked from the package (the installed PipeWire's version) into
 # .run/pipewire-alsa; the test points a private ALSA config at it (test/helpers/pipewire-alsa.ts)
@@ -52,7 +52,7 @@ PIPEWIRE_ALSA_DIR := .run/pipewire-alsa
 pipewire-sync: test-setup pipewire-alsa-plugin
 	npx mocha --no-config --node-option import=tsx --timeout 200000 --exit test/manual/pipewire-sync.test.ts
 
-pipewire-alsa-plugin:
+pipewire-alsa-plugin: test-setup
 	@arch=$$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch); \
 	so=lib/$$arch/alsa-lib/libasound_module_pcm_pipewire.so; \
 	if [ ! -f /usr/$$so ] && [ ! -f $(PIPEWIRE_ALSA_DIR)/usr/$$so ]; then \
@@ -96,7 +96,7 @@ typecheck: node-deps
 lint: node-deps
 	npx biome check --error-on-warnings .
 
-test: test-setup typecheck lint
+test: test-setup pipewire-alsa-plugin typecheck lint
 	npx mocha
 
 # config/schema.json from its one source, firmware/config/config-schema.ts (a test checks it is current)

@@ -79,6 +79,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private tokensUs: number; // spin guard: never write much faster than real time
   private tokensAt = NaN;
   private lastFrame: Int16Array;
+  private stepsBeforeReset = 0; // device steps counted before the device clock was last reset
   private counters = { syncErrorUs: 0, underrunFrames: 0, underruns: 0, resyncs: 0, starvedResyncs: 0, starvedFrames: 0, insertedFrames: 0, droppedFrames: 0, deviceRestarts: 0 };
   /** judges a sound server's report before the first audible frame (null: not needed, or done) */
   private reportCheck: ReportCheck | null = null;
@@ -158,7 +159,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       ...this.counters,
       bufferedMs: (this.buffer.bufferedFrames() * 1000) / this.rate,
       deviceDelayMs: this.status ? (this.status.delayFrames * 1000) / this.rate : 0,
-      deviceSteps: this.deviceClock.steps,
+      deviceSteps: this.stepsBeforeReset + this.deviceClock.steps,
       deviceNoiseUs: this.deviceClock.noiseUs,
       devicePpm: this.deviceClock.ppm,
     };
@@ -184,7 +185,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     if (this.running) return;
     await this.sink.open();
     this.output.reset();
-    this.deviceClock.reset();
+    this.resetDeviceClock();
     this.reportCheck = this.sink.interpolatedDelay && this.sink.restart ? new ReportCheck(this.rate) : null;
     this.reportRestarts = 0;
     this.errorRejoinAtUs = Number.NEGATIVE_INFINITY;
@@ -397,7 +398,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     await this.sink.restart!();
     this.reportRestarts++;
     this.counters.deviceRestarts++;
-    this.deviceClock.reset();
+    this.resetDeviceClock();
     this.reportCheck = new ReportCheck(this.rate);
     this.dryAtUs = Number.NaN;
     this.state = 'waiting';
@@ -417,6 +418,12 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.counters.droppedFrames += dropped;
     this.counters.insertedFrames += inserted;
     if (cause === 'starved') this.counters.starvedFrames += dropped + inserted;
+  }
+
+  /** Forgets the device's line (a new stream); its steps stay counted, like every other counter. */
+  private resetDeviceClock(): void {
+    this.stepsBeforeReset += this.deviceClock.steps;
+    this.deviceClock.reset();
   }
 
   /** counts a resync (or a rejoin) and says why */

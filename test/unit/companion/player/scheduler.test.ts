@@ -514,6 +514,8 @@ describe('PlayoutScheduler', () => {
       what,
     ).to.deep.equal(['error']);
     expect(r.sink.restarts, `new streams; ${what}`).to.equal(1);
+    // the step that took the report off stays counted after the new stream (status line, --json)
+    expect(s.deviceSteps, `device steps; ${what}`).to.be.at.least(1);
     expect(errors(r, from).length, what).to.be.above(100);
     // nothing played off: the audio due while the new stream was judged is skipped, not moved
     expect(maxAbs(errs), `output error around and after the new stream, µs; ${what}`).to.be.at.most(100);
