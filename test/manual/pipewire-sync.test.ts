@@ -10,10 +10,10 @@
 //   ask, so it changes while the stream plays (~10–12 s in): judged as followed.
 // - `pulse` through pipewire-pulse: libpulse with the server's raw timing
 //   (hardware/audio/pulse-sink.ts), as on PulseAudio — what `--device pulse` reaches on a
-//   PipeWire desktop. It does not pass yet: in five runs (2026-12-04/05) the companion sat a
-//   steady +4.6…+5.4 ms after the schedule (about one 256-frame quantum), its device line
-//   stepping 10–22 times in 20 s, where the `pipewire` PCM in the same runs sat at +0.2 ms
-//   (README "On PipeWire").
+//   PipeWire desktop. It does not pass yet: the companion sits one quantum of the graph after
+//   the schedule (2026-12-04/05: +4.6…+5.4 ms at 256 frames in five runs, +20.4 ms at 1024 in
+//   two), its device line stepping 10–95 times in 20 s, where the `pipewire` PCM sits at
+//   +0.2…+0.6 ms at either quantum (README "On PipeWire").
 
 import { expectFollowed, expectSteadyUnlessStepped, measure, PLAY_S, skipWithoutPipewire, summary } from '../helpers/pipewire-sync-run.ts';
 
