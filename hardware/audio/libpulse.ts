@@ -61,11 +61,22 @@ function bind() {
     since_underrun: 'int64',
   });
   koffi.struct('pa_timespec', { sec: 'long', nsec: 'long' });
+  // the head of pa_server_info: its first four fields, all this needs (the struct is only read through a pointer)
+  const serverInfoHead = koffi.struct('pa_server_info_head', {
+    user_name: 'const char *',
+    host_name: 'const char *',
+    server_version: 'const char *',
+    server_name: 'const char *',
+  });
+  const serverInfoCb = koffi.proto('void pa_server_info_cb_t(pa_context *c, void *info, void *userdata)');
+  const getServerInfo = lib.func('pa_operation *pa_context_get_server_info(pa_context *c, pa_server_info_cb_t *cb, void *userdata)');
+  const operationCancel = lib.func('void pa_operation_cancel(pa_operation *o)');
   const libc = koffi.load('libc.so.6');
   const clockGettime = libc.func('int clock_gettime(int clk, _Out_ pa_timespec *ts)');
   const timingInfoOf = lib.func('const pa_timing_info *pa_stream_get_timing_info(pa_stream *s)');
   const strerror = lib.func('const char *pa_strerror(int error)');
   const errno = lib.func('int pa_context_errno(pa_context *c)');
+  const operationUnref = lib.func('void pa_operation_unref(pa_operation *o)');
   return {
     mainloopNew: lib.func('pa_mainloop *pa_mainloop_new()'),
     mainloopApi: lib.func('pa_mainloop_api *pa_mainloop_get_api(pa_mainloop *m)'),
@@ -85,7 +96,7 @@ function bind() {
     peek: lib.func('int pa_stream_peek(pa_stream *s, _Out_ void **data, _Out_ size_t *nbytes)'),
     drop: lib.func('int pa_stream_drop(pa_stream *s)'),
     updateTiming: lib.func('pa_operation *pa_stream_update_timing_info(pa_stream *s, void *cb, void *userdata)'),
-    operationUnref: lib.func('void pa_operation_unref(pa_operation *o)'),
+    operationUnref,
     streamDisconnect: lib.func('int pa_stream_disconnect(pa_stream *s)'),
     streamUnref: lib.func('void pa_stream_unref(pa_stream *s)'),
     /** the stream's latest timing answer, decoded (null before the first) */
@@ -96,6 +107,26 @@ function bind() {
     /** `bytes` of the memory at `ptr` as s16 samples (copied) */
     samples(ptr: unknown, bytes: number): Int16Array {
       return Int16Array.from(koffi.decode(ptr, koffi.array('int16', bytes >> 1)) as number[]);
+    },
+    /**
+     * Asks the server's name (pa_server_info.server_name: "pulseaudio", or "PulseAudio (on PipeWire
+     * 1.0.5)" from pipewire-pulse); `done` gets it from within pa_mainloop_iterate. Returns the call
+     * that ends the request (cancelled if unanswered) and frees its callback; null when it could not be sent.
+     */
+    askServerName(context: unknown, done: (name: string) => void): (() => void) | null {
+      const cb = koffi.register((_c: unknown, info: unknown) => {
+        done(info ? String((koffi.decode(info, serverInfoHead) as { server_name: string | null }).server_name ?? '') : '');
+      }, koffi.pointer(serverInfoCb));
+      const op = getServerInfo(context, cb, null);
+      if (!op) {
+        koffi.unregister(cb);
+        return null;
+      }
+      return () => {
+        operationCancel(op); // no callback after this, answered or not
+        operationUnref(op);
+        koffi.unregister(cb);
+      };
     },
     /** the context's last error, in words */
     error(context: unknown): string {

@@ -98,11 +98,34 @@ export class PaClient {
       c.context = pa.contextNew(pa.mainloopApi(c.loop), name);
       if (pa.contextConnect(c.context, server ?? null, 0, null) < 0) throw new Error(`cannot connect to the sound server: ${c.error()}`);
       await c.until(() => c.contextReady(), 'the sound server to accept the connection');
+      c.serverName = await c.askServerName();
     } catch (e) {
       c.close();
       throw e;
     }
     return c;
+  }
+
+  /** the server's own name: "pulseaudio", or "PulseAudio (on PipeWire x.y.z)" from pipewire-pulse */
+  serverName = '';
+
+  /** true when the server is PipeWire's pipewire-pulse (its timing answers differ: pulse-sink.ts) */
+  get onPipewire(): boolean {
+    return /\bon PipeWire\b/.test(this.serverName);
+  }
+
+  private async askServerName(): Promise<string> {
+    let name: string | null = null;
+    const end = this.pa.askServerName(this.context, (n) => {
+      name = n;
+    });
+    if (!end) throw new Error(`cannot ask the sound server its name: ${this.error()}`);
+    try {
+      await this.until(() => name !== null, "the sound server's name");
+    } finally {
+      end();
+    }
+    return name ?? '';
   }
 
   /** the context's last error, in words */

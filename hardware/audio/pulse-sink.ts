@@ -10,7 +10,9 @@
 // Here the stream asks the server for its timing every 20 ms (pa-client.ts) and keeps
 // each answer raw: at the server's clock T the sink had taken `read_index` bytes of
 // this stream, of which `sink_usec` were not yet out — so frames out by T =
-// read_index / frame − sink_usec · rate. The delay reported at any instant is what was
+// read_index / frame − sink_usec · rate (on pipewire-pulse less the quantum its graph
+// took this cycle, which it counts as taken but not as in the sink: pipewire-quantum.ts).
+// The delay reported at any instant is what was
 // written less that, run on at the nominal rate from T — from the answers of the last
 // 0.3 s, the highest (TimingLine: a busy server stamps late, never early); the
 // player's device model (firmware/util/device-clock.ts) fits its line to those readings.
@@ -23,6 +25,7 @@ import { monotonicUs } from '../../firmware/util/time.ts';
 import type { PcmSink, SinkStatus } from './pcm-sink.ts';
 import { PA_NONE, PA_SAMPLE_S16LE, PA_STREAM_ADJUST_LATENCY } from './libpulse.ts';
 import { PaClient, TimingLine } from './pa-client.ts';
+import { PipewireQuantum } from './pipewire-quantum.ts';
 
 /** a write that finds no room for this long means the server stopped taking audio */
 const WRITE_TIMEOUT_US = 10e6;
@@ -48,6 +51,8 @@ const MINREQ_MS = 100;
 /** the server starts (and restarts after running dry) once this much is in */
 const PREBUF_MS = 20;
 const PA_SEEK_RELATIVE = 0;
+/** the TimingLine's span on pipewire-pulse: many cycles of answers at every phase of the graph's cycle */
+const PIPEWIRE_LINE_WINDOW_US = 1_000_000;
 
 export interface PulseSinkOptions {
   /** the sink (default: PULSE_SINK, else the server's default sink) */
@@ -76,7 +81,8 @@ export class PulseSink implements PcmSink {
   private client: PaClient | null = null;
   private written = 0; // frames handed to the stream since it was created
   private snapshot: Snapshot | null = null;
-  private readonly played: TimingLine; // frames out of the sink, by the server's answers
+  private played: TimingLine; // frames out of the sink, by the server's answers
+  private readonly quantum = new PipewireQuantum(); // on pipewire-pulse: its graph's quantum, learnt from the answers
   private underruns = 0;
   private opening = false;
   private closedSince = false; // close() was called while open() waited for the server
@@ -94,6 +100,11 @@ export class PulseSink implements PcmSink {
     }
     this.frameBytes = 2 * format.channels;
     this.played = new TimingLine(format.sampleRate);
+  }
+
+  /** the server's own name once open ("pulseaudio", or "PulseAudio (on PipeWire x.y.z)"); '' before */
+  get serverName(): string {
+    return this.client?.serverName ?? '';
   }
 
   async open(): Promise<void> {
@@ -199,7 +210,9 @@ export class PulseSink implements PcmSink {
     const bytesOf = (ms: number) => Math.round((ms / 1000) * rate) * this.frameBytes;
     this.written = 0;
     this.snapshot = null;
-    this.played.reset();
+    // on pipewire-pulse each answer is short of the line by the time since its cycle began (up to a
+    // quantum): the envelope of a longer span holds answers from just after a cycle (pipewire-quantum.ts)
+    this.played = new TimingLine(rate, client.onPipewire ? PIPEWIRE_LINE_WINDOW_US : undefined);
     const attr = { maxlength: PA_NONE, tlength: bytesOf(QUEUE_MS + HEADROOM_MS), prebuf: bytesOf(PREBUF_MS), minreq: bytesOf(MINREQ_MS), fragsize: PA_NONE };
     await client.openStream(
       'nearcast',
@@ -237,12 +250,17 @@ export class PulseSink implements PcmSink {
     const ranDry = last !== null && ((last.playing && !playing) || (last.playing && playing && sinceUnderrun < last.sinceUnderrun));
     if (ranDry) this.underruns++;
     const taken = Number(t.read_index) / this.frameBytes;
+    // pipewire-pulse counts the quantum its graph took this cycle as taken, not as in the sink (pipewire-quantum.ts)
+    const inGraphBefore = this.quantum.frames;
+    if (client.onPipewire && last?.playing && playing && !ranDry) this.quantum.add(taken - last.taken);
+    const inGraph = client.onPipewire ? this.quantum.frames : 0;
+    if (inGraph !== inGraphBefore) this.played.reset(); // answers counted with another quantum say nothing now
     // the count starts afresh when it ran dry, or moves again after it stood (nothing taken between two
     // answers: the stream waited for its prebuffer, or ran dry unseen): answers from before say nothing
     if (ranDry || (last?.stood && taken > last.taken)) this.played.reset();
     // a stream the server is not playing (dry, or waiting for its prebuffer) has nothing in the sink:
     // all it took is out, whatever the sink's own latency
-    this.played.add(atUs, playing ? Math.max(0, taken - (Number(t.sink_usec) * this.format.sampleRate) / 1e6) : taken);
+    this.played.add(atUs, playing ? Math.max(0, taken - inGraph - (Number(t.sink_usec) * this.format.sampleRate) / 1e6) : taken);
     this.snapshot = { taken, playing, sinceUnderrun, stood: !last || taken === last.taken };
   }
 }

@@ -42,6 +42,8 @@ describe('PulseSink: playback through libpulse with the raw timing (PulseAudio n
     await sink.open();
     expect(sink.clocked).to.equal(true);
     expect(sink.interpolatedDelay).to.equal(false);
+    // PulseAudio itself: its answers are taken as they are (no PipeWire quantum left out)
+    expect(sink.serverName).to.equal('pulseaudio');
     // keep what a player keeps queued (250 ms) for 3 s, then read the drain rate over the last second (a
     // new stream on a null sink can wait out what the sink rendered ahead before it plays: up to 1.5 s)
     const run = await keepQueued(sink, 300, sink.preferredQueueMs);

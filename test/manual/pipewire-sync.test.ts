@@ -10,10 +10,10 @@
 //   ask, so it changes while the stream plays (~10–12 s in): judged as followed.
 // - `pulse` through pipewire-pulse: libpulse with the server's raw timing
 //   (hardware/audio/pulse-sink.ts), as on PulseAudio — what `--device pulse` reaches on a
-//   PipeWire desktop. It does not pass yet: the companion sits one quantum of the graph after
-//   the schedule (2026-12-04/05: +4.6…+5.4 ms at 256 frames in five runs, +20.4 ms at 1024 in
-//   two), its device line stepping 10–95 times in 20 s, where the `pipewire` PCM sits at
-//   +0.2…+0.6 ms at either quantum (README "On PipeWire").
+//   PipeWire desktop. It sat one quantum late until the sink left out the quantum that
+//   pipewire-pulse counts as taken (pipewire-quantum.ts): since, at 256 frames p50 0.08 ms,
+//   with its own quantum p50 0.04 ms, max 0.23 ms (this case); at 1024 its line still moves by ~2 ms and the
+//   companion steps ~55 times in 30 s (README "On PipeWire").
 
 import { expectFollowed, expectSteadyUnlessStepped, measure, PLAY_S, skipWithoutPipewire, summary } from '../helpers/pipewire-sync-run.ts';
 
