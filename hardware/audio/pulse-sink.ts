@@ -251,9 +251,10 @@ export class PulseSink implements PcmSink {
     if (ranDry) this.underruns++;
     const taken = Number(t.read_index) / this.frameBytes;
     // pipewire-pulse counts the quantum its graph took this cycle as taken, not as in the sink (pipewire-quantum.ts)
+    // (fed only there: elsewhere it stays 0)
     const inGraphBefore = this.quantum.frames;
     if (client.onPipewire && last?.playing && playing && !ranDry) this.quantum.add(taken - last.taken);
-    const inGraph = client.onPipewire ? this.quantum.frames : 0;
+    const inGraph = this.quantum.frames;
     if (inGraph !== inGraphBefore) this.played.reset(); // answers counted with another quantum say nothing now
     // the count starts afresh when it ran dry, or moves again after it stood (nothing taken between two
     // answers: the stream waited for its prebuffer, or ran dry unseen): answers from before say nothing
