@@ -12,7 +12,8 @@
 //  - soft, always: single frames are dropped (late) or repeated (early), at a
 //    rate proportional to the error (soft-correction.ts) — at most one per `softSpacingFrames` (0.1 %)
 //    in steady state, one per `settleSpacingFrames` (0.5 %) during the first
-//    seconds while the clock estimates are young, and again after the device moved; corrected back to zero;
+//    seconds while the clock estimates are young, and again after the device moved until
+//    what the move left is within 1 ms; corrected back to zero;
 //  - hard (resync), only when the device itself moved: at start (lead-in), after
 //    an xrun or a device that ran dry beyond `stepResyncUs`, or an error beyond
 //    `hardThresholdUs` that persists (a confirmed step of the device line is worked
@@ -41,7 +42,7 @@ import { JitterBuffer, type JitterBlock, type PushResult } from './jitter-buffer
 import { OutputMap } from './output-map.ts';
 import { ReportCheck } from './report-check.ts';
 import { checkOffset, type ResyncCause, type SchedulerEvents, type SchedulerOptions, type SchedulerState, type SchedulerStats } from './scheduler-types.ts';
-import { SoftCorrection, spansOf, spliceSpans } from './soft-correction.ts';
+import { SettleWindow, SoftCorrection, spansOf, spliceSpans } from './soft-correction.ts';
 
 const MAX_REPORT_RESTARTS = 2; // a report still off after this many new streams is played on (the model follows it)
 const ERROR_REJOIN_SPACING_US = 30e6; // a report that goes off again sooner is followed (resync)
@@ -59,8 +60,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private deviceBufferUs: number;
   private readonly requestedBufferUs: number; // NaN: as the sink prefers
   private readonly stepResyncUs: number;
-  private readonly settleUs: number;
   private readonly correction: SoftCorrection;
+  private readonly settle: SettleWindow;
   private readonly idleWaitMs: number;
   private readonly gain: GainRamp;
   private readonly deviceClock: DeviceClock;
@@ -72,7 +73,6 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private timer: { id: ReturnType<typeof setTimeout>; resolve: () => void } | null = null;
   private status: SinkStatus | null = null;
   private deviceUnderruns = 0;
-  private audibleSinceUs = NaN;
   private pendingSilence = 0;
   private deviceMoved = false; // the device ran dry or had an xrun since the last measurement
   private inUnderrun = false;
@@ -103,7 +103,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.requestedBufferUs = opts.deviceBufferMs === undefined ? NaN : opts.deviceBufferMs * 1000;
     this.deviceBufferUs = Number.isNaN(this.requestedBufferUs) ? DEFAULT_DEVICE_BUFFER_US : this.requestedBufferUs;
     this.stepResyncUs = opts.stepResyncUs ?? 5000;
-    this.settleUs = (opts.settleMs ?? 3000) * 1000;
+    this.settle = new SettleWindow((opts.settleMs ?? 3000) * 1000);
     this.correction = new SoftCorrection({
       rate: this.rate,
       deadbandUs: opts.deadbandUs ?? 40,
@@ -303,7 +303,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     // rather than writing silence that would then have to be made up.
     if (this.buffer.bufferedFrames() < n && queuedUs > 2 * blockUs + LATE_DATA_FLOOR_US) return Math.max(1, Math.floor(blockUs / 2000));
 
-    const corr = this.correction.next(avg, now - this.audibleSinceUs < this.settleUs, n);
+    const corr = this.correction.next(avg, this.settle.settling(now, avg), n);
     const { pcm, missingFrames, pieces } = this.buffer.readNext(n + corr);
     this.noteUnderrun(missingFrames);
     const spans = spansOf(corr, n);
@@ -370,7 +370,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.correction.reset();
     this.inUnderrun = false;
     this.state = 'playing';
-    this.audibleSinceUs = this.now();
+    this.settle.begin(this.now());
     this.emit('started', { firstFrameOutUs: tNext });
     return 0;
   }
@@ -447,13 +447,14 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
 
   /**
    * The device moved (its line stepped, or it ran dry and lost that time): what is left below
-   * `stepResyncUs` is worked off at the settling rate (0.5 %), not the steady 0.1 % — a 4 ms dry
-   * spell in about a second rather than 4 s. Not on an unclocked sink: there "ran dry" is this
+   * `stepResyncUs` (a dry spell) or `hardThresholdUs` (a step) is worked off at the settling rate
+   * (0.5 %), not the steady 0.1 % — a 4 ms dry spell in about a second rather than 4 s — for 3 s
+   * and on until within 1 ms (SettleWindow). Not on an unclocked sink: there "ran dry" is this
    * player's own pacing model running out while the process was held up, and unclocked sinks
    * keep the correction rates they had before this was added.
    */
   private settleAgain(ranDry: boolean): void {
-    if (this.state === 'playing' && (this.sink.clocked || !ranDry)) this.audibleSinceUs = this.now();
+    if (this.state === 'playing' && (this.sink.clocked || !ranDry)) this.settle.moved(this.now());
   }
 
   private noteUnderrun(missing: number): void {

@@ -92,6 +92,41 @@ export class SoftCorrection {
 }
 
 /**
+ * When corrections run at the settling rate rather than the steady one: for `settleUs` after
+ * playout begins (young clock estimates) or after the device moved, and after a move for as
+ * long as the averaged error stays beyond MOVE_LEFT_US (at most MOVE_SETTLE_MAX_US). A move
+ * of 20–30 ms (a sound server catching up after it was held, ARCHITECTURE.md "Playout") is
+ * then worked off in 4–6 s, where the steady 0.1 % left ~10 ms of it for another 10 s.
+ */
+export class SettleWindow {
+  private sinceUs = Number.NaN;
+  private moveUntilUs = Number.NaN; // after a move: settling while the error is beyond MOVE_LEFT_US, until then
+
+  constructor(private readonly settleUs: number) {}
+
+  /** the first audible frame (or the first after a new lead-in) */
+  begin(nowUs: number): void {
+    this.sinceUs = nowUs;
+    this.moveUntilUs = Number.NaN;
+  }
+
+  /** the device moved (its line stepped, or it ran dry) */
+  moved(nowUs: number): void {
+    this.sinceUs = nowUs;
+    this.moveUntilUs = nowUs + MOVE_SETTLE_MAX_US;
+  }
+
+  /** true while corrections may run at the settling rate, given the averaged error now */
+  settling(nowUs: number, avgUs: number): boolean {
+    if (nowUs - this.sinceUs < this.settleUs) return true;
+    if (!(nowUs < this.moveUntilUs)) return false;
+    if (Math.abs(avgUs) > MOVE_LEFT_US) return true;
+    this.moveUntilUs = Number.NaN; // worked off: steady from here, whatever the noise does next
+    return false;
+  }
+}
+
+/**
  * Read positions of a block's `n` output frames when `corr` frames are dropped
  * (corr > 0: n + corr frames read) or repeated (corr < 0: n − |corr| read), the
  * corrections spread evenly through the block.
@@ -136,6 +171,8 @@ const HARD_CONFIRM = 5; // consecutive measurements beyond the hard threshold
 const SETTLE_TAU_S = 0.25; // while settling, errors are worked off quickly (within the settle rate cap)
 const INTEGRAL_TAU_S = 6; // the drift estimate follows over several seconds
 const INTEGRATE_BELOW_US = 1000;
+const MOVE_LEFT_US = 1000; // what is left of a move below this is worked off at the steady rate
+const MOVE_SETTLE_MAX_US = 15e6; // a move is worked off at the settling rate for at most this long
 
 function clamp(x: number, lo: number, hi: number): number {
   return Math.max(lo, Math.min(hi, x));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SoftCorrection, spansOf, spliceSpans } from '../../../../companion/player/soft-correction.ts';
+import { SettleWindow, SoftCorrection, spansOf, spliceSpans } from '../../../../companion/player/soft-correction.ts';
 
 const RATE = 48000;
 const BLOCK = 480; // 10 ms
@@ -78,5 +78,38 @@ describe('SoftCorrection', () => {
     c.measure(0);
     c.measure(40_000);
     expect(c.hardPersists, 'a measurement back inside restarts the count').to.equal(false);
+  });
+});
+
+describe('SettleWindow', () => {
+  const S = 3e6; // 3 s
+
+  it('settles for 3 s after playout begins, not before it and not after, whatever the error', () => {
+    const w = new SettleWindow(S);
+    expect(w.settling(0, 5000), 'before playout began').to.equal(false);
+    w.begin(10e6);
+    expect(w.settling(10e6 + 2.9e6, 0)).to.equal(true);
+    expect(w.settling(10e6 + 3.1e6, 5000), 'a start is no move: 3 s only').to.equal(false);
+  });
+
+  it('after a move: 3 s, then on while the error is beyond 1 ms (at most 15 s), and steady once it came within', () => {
+    const w = new SettleWindow(S);
+    w.begin(0);
+    w.moved(10e6);
+    expect(w.settling(12e6, 200), 'within 3 s of the move').to.equal(true);
+    expect(w.settling(14e6, 4000), 'past 3 s, 4 ms left of the move').to.equal(true);
+    expect(w.settling(16e6, -1500), 'past 3 s, 1.5 ms left (early)').to.equal(true);
+    expect(w.settling(17e6, 900), 'within 1 ms: worked off').to.equal(false);
+    expect(w.settling(18e6, 2000), 'noise after that is corrected at the steady rate').to.equal(false);
+    w.moved(30e6);
+    expect(w.settling(44e6, 5000), '14 s after a move, still 5 ms off').to.equal(true);
+    expect(w.settling(45.1e6, 5000), 'past 15 s').to.equal(false);
+  });
+
+  it('a new start forgets a move still being worked off', () => {
+    const w = new SettleWindow(S);
+    w.moved(0);
+    w.begin(1e6);
+    expect(w.settling(5e6, 5000)).to.equal(false);
   });
 });
