@@ -89,7 +89,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
   private lastWriteLateUs = 0; // the last write returned this long after the queue before it ran out (0: in time)
-  private rejoinCause: ResyncCause | null = null; // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
+  private rejoinCause: ResyncCause | null = null;
+  private leadInFromUs = Number.NaN; // the lead-in's first write with audio waiting (NaN: none yet) // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
 
   constructor(sink: PcmSink, opts: SchedulerOptions = {}) {
     super();
@@ -331,6 +332,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     await this.writeSilence(this.framesOf(PRIME_US));
     if (this.state !== 'waiting') return 0; // flushed or stopped meanwhile
     this.state = 'lead-in';
+    this.leadInFromUs = Number.NaN;
     return 0;
   }
 
@@ -346,13 +348,16 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
       }
       return this.idleWaitMs;
     }
+    // nothing audible until the sink's report has settled (at most REPORT_WAIT_MAX_US) and a sound
+    // server's report is judged; one that started off gets a new stream
+    if (Number.isNaN(this.leadInFromUs)) this.leadInFromUs = this.now();
+    const unsettled = this.sink.reportSettled?.() === false && this.now() - this.leadInFromUs < REPORT_WAIT_MAX_US;
+    if (unsettled || this.reportCheck?.verdict === 'pending') {
+      await this.writeSilence(this.blockFrames);
+      return 0;
+    }
     if (this.reportCheck) {
-      // nothing audible until a sound server's report is judged; one that started off gets a new stream
       const verdict = this.reportCheck.verdict;
-      if (verdict === 'pending') {
-        await this.writeSilence(this.blockFrames);
-        return 0;
-      }
       if (verdict === 'restart' && this.reportRestarts < MAX_REPORT_RESTARTS) return this.restartDevice();
       this.reportCheck = null;
     }
@@ -367,6 +372,7 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
     this.buffer.seek(need >= -1 ? first : target);
     if (this.rejoinCause) this.countResyncFrames(Math.max(0, this.buffer.cursorIndex - from), 0, this.rejoinCause);
     this.rejoinCause = null;
+    this.leadInFromUs = Number.NaN;
     this.correction.reset();
     this.inUnderrun = false;
     this.state = 'playing';
@@ -505,5 +511,6 @@ export const PRIME_US = 30_000;
 // Late data is waited for while the device holds this beyond two blocks (else silence: never dry).
 const LATE_DATA_FLOOR_US = 20_000;
 const IDLE_QUEUE_US = 40_000; // silence kept queued while there is nothing to play
+const REPORT_WAIT_MAX_US = 4e6; // a report that has not settled by then is played on (the model follows it)
 const UNCLOCKED_BUFFER_US = 200_000;
 const DEFAULT_DEVICE_BUFFER_US = 60_000;

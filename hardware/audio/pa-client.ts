@@ -66,6 +66,13 @@ export class TimingLine {
     return this.answers.length === 0;
   }
 
+  /** from the oldest answer kept to the newest, µs (0: none or one) */
+  get spanUs(): number {
+    const first = this.answers[0];
+    const last = this.answers.at(-1);
+    return first && last ? last.atUs - first.atUs : 0;
+  }
+
   /** the count at `nowUs` (monotonic µs); NaN before the first answer */
   at(nowUs: number): number {
     let best = Number.NaN;

@@ -30,6 +30,12 @@ export interface PcmSink {
    * (companion/player/report-check.ts)
    */
   readonly interpolatedDelay?: boolean;
+  /**
+   * false while the delay report is still settling (pipewire-pulse: too few timing answers yet
+   * to bound its graph's cycle): a player keeps the device on silence and holds the first
+   * audible frame meanwhile. Absent: settled from the first reading.
+   */
+  reportSettled?(): boolean;
   open(): Promise<void>;
   /** Drops what is queued and starts afresh (a sound server: a new stream). */
   restart?(): Promise<void>;

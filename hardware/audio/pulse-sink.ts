@@ -14,7 +14,7 @@
 // took this cycle, which it counts as taken but not as in the sink: pipewire-quantum.ts).
 // The delay reported at any instant is what was
 // written less that, run on at the nominal rate from T — from the answers of the last
-// 0.3 s, the highest (TimingLine: a busy server stamps late, never early); the
+// 0.3 s (4 s on pipewire-pulse), the highest (TimingLine: a busy server stamps late, never early); the
 // player's device model (firmware/util/device-clock.ts) fits its line to those readings.
 //
 // libpulse runs on the caller's event loop: a non-blocking pa_mainloop, pumped by
@@ -51,8 +51,22 @@ const MINREQ_MS = 100;
 /** the server starts (and restarts after running dry) once this much is in */
 const PREBUF_MS = 20;
 const PA_SEEK_RELATIVE = 0;
-/** the TimingLine's span on pipewire-pulse: many cycles of answers at every phase of the graph's cycle */
-const PIPEWIRE_LINE_WINDOW_US = 1_000_000;
+/**
+ * The TimingLine's span on pipewire-pulse. Answers come at every phase of the graph's cycle, but
+ * those of one second can all miss its first ms: at quantum 1024 (21 ms a cycle) the envelope of
+ * 1 s of answers sat 0.8 ms (p50) to 3.3 ms (max) after the cycles' start, and moved by as much as
+ * its best answer left the span; 4 s of them: 0.07 and 0.56 ms (2026-12-05, 690 answers). Run on at
+ * the nominal rate, an answer 4 s old is off by the device's rate error times 4 s (0.2 ms at 50 ppm).
+ */
+const PIPEWIRE_LINE_WINDOW_US = 4_000_000;
+/**
+ * On pipewire-pulse the report is settled once the quantum is known and the line spans this much:
+ * a stream's first answers can all come late in the cycle (measured: the line moved 17 ms in its
+ * first 0.4 s, at quantum 1024), and a sound started on them is that far off.
+ */
+const PIPEWIRE_SETTLED_SPAN_US = 1_500_000;
+/** on pipewire-pulse, a stream stood when nothing was taken for this many cycles of the graph */
+const STAND_CYCLES = 1.5;
 
 export interface PulseSinkOptions {
   /** the sink (default: PULSE_SINK, else the server's default sink) */
@@ -69,7 +83,9 @@ interface Snapshot {
   playing: boolean;
   /** bytes handed to the sink since the stream last ran dry (libpulse's since_underrun) */
   sinceUnderrun: number;
-  /** the sink took nothing since the answer before (or this is the first) */
+  /** when the server answered, µs */
+  atUs: number;
+  /** the sink took nothing since the answer before (or this is the first), for longer than a cycle of PipeWire's graph */
   stood: boolean;
 }
 
@@ -105,6 +121,12 @@ export class PulseSink implements PcmSink {
   /** the server's own name once open ("pulseaudio", or "PulseAudio (on PipeWire x.y.z)"); '' before */
   get serverName(): string {
     return this.client?.serverName ?? '';
+  }
+
+  /** on pipewire-pulse: the quantum is known and the line spans PIPEWIRE_SETTLED_SPAN_US (elsewhere at once) */
+  reportSettled(): boolean {
+    if (!this.client?.onPipewire) return true;
+    return this.quantum.frames > 0 && this.played.spanUs >= PIPEWIRE_SETTLED_SPAN_US;
   }
 
   async open(): Promise<void> {
@@ -262,6 +284,11 @@ export class PulseSink implements PcmSink {
     // a stream the server is not playing (dry, or waiting for its prebuffer) has nothing in the sink:
     // all it took is out, whatever the sink's own latency
     this.played.add(atUs, playing ? Math.max(0, taken - inGraph - (Number(t.sink_usec) * this.format.sampleRate) / 1e6) : taken);
-    this.snapshot = { taken, playing, sinceUnderrun, stood: !last || taken === last.taken };
+    // on pipewire-pulse nothing is taken between two answers within one cycle of its graph (at 1024 frames,
+    // 21 ms, two answers 20 ms apart are often so): that is no stand, and taken for one it reset the line
+    // about twice a second, each time back to one answer's phase (the device line stepped ~50 times in 30 s)
+    const cycleUs = (inGraph * 1e6) / this.format.sampleRate;
+    const stood = !last || (taken === last.taken && atUs - last.atUs > STAND_CYCLES * cycleUs);
+    this.snapshot = { taken, playing, sinceUnderrun, atUs, stood };
   }
 }

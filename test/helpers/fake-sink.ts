@@ -24,6 +24,8 @@ export interface FakeSinkOptions {
   interpolatedDelay?: boolean;
   /** true: running dry is not reported as an underrun (PulseAudio's ALSA plugin without handle_underrun) */
   silentUnderruns?: boolean;
+  /** its report settles this long after the first write (reportSettled(); absent: no such method) */
+  settlesAfterUs?: number;
 }
 
 interface Segment {
@@ -53,6 +55,8 @@ export class FakeSink implements PcmSink {
   private streamStartUs = Number.NaN;
   private readonly silentUnderruns: boolean;
   private reportedUnderruns = 0;
+  private firstWriteUs = Number.NaN;
+  readonly reportSettled?: () => boolean;
 
   constructor(opts: FakeSinkOptions) {
     this.format = opts.format;
@@ -64,6 +68,8 @@ export class FakeSink implements PcmSink {
     this.data = new Int16Array(opts.format.sampleRate * opts.format.channels);
     this.reportErrorUs = opts.reportErrorUs ?? (() => 0);
     this.silentUnderruns = opts.silentUnderruns ?? false;
+    const settlesAfterUs = opts.settlesAfterUs;
+    if (settlesAfterUs !== undefined) this.reportSettled = () => this.now() - this.firstWriteUs >= settlesAfterUs;
   }
 
   async open(): Promise<void> {
@@ -127,6 +133,7 @@ export class FakeSink implements PcmSink {
       const waitUs = (this.written - this.consumed + n - this.capacity) / this.fps;
       await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(waitUs / 1000))));
     }
+    if (Number.isNaN(this.firstWriteUs)) this.firstWriteUs = this.now();
     if (!this.running) {
       this.segments.push({ frame: this.written, timeUs: this.now() });
       this.running = true;

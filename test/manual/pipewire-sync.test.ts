@@ -13,8 +13,8 @@
 //   PipeWire desktop. It sat one quantum late until the sink left out the quantum that
 //   pipewire-pulse counts as taken (pipewire-quantum.ts): since, at 256 frames p50 0.08 ms,
 //   with its own quantum p50 0.04 ms, max 0.23 ms in one run of this case (the next: a 10.6 ms
-//   move near the end, not worked off when judged); at 1024 its line still moves by ~2 ms and the
-//   companion steps ~55 times in 30 s (README "On PipeWire").
+//   move near the end, not worked off when judged; since the sink waits for its answers to settle, a
+//   5.4 ms move followed, p50 0.06 ms). At 1024 it is in `make test` (README "On PipeWire").
 
 import { expectFollowed, expectSteadyUnlessStepped, measure, PLAY_S, skipWithoutPipewire, summary } from '../helpers/pipewire-sync-run.ts';
 

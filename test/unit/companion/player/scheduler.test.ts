@@ -141,6 +141,25 @@ describe('PlayoutScheduler', () => {
     expect(r.sched.stats()).to.include({ state: 'playing', resyncs: 0, underruns: 0 });
   });
 
+  for (const [settlesAfterUs, heardAfterUs] of [
+    [1e6, 1e6],
+    [Number.POSITIVE_INFINITY, 4e6],
+  ] as const) {
+    it(`a sink whose report ${settlesAfterUs < 10e6 ? 'settles 1 s after its first write' : 'never settles'} (pipewire-pulse): nothing audible before ${heardAfterUs / 1e6} s, then the frame due then, on time`, async () => {
+      r = rig({ baseInMs: -100, sink: { settlesAfterUs } });
+      await r.sched.start();
+      const firstWriteUs = r.now();
+      await r.clock.tickAsync(heardAfterUs / 1000 + 500);
+      const out = r.sink.output();
+      let i0 = 0;
+      while (i0 < r.sink.framesWritten && streamIndex(out, i0) < 0) i0++;
+      const heardUs = r.sink.outTimeUs(i0) - firstWriteUs;
+      const what = `first audible frame ${i0} (stream frame ${streamIndex(out, i0)}) out ${(heardUs / 1000).toFixed(1)} ms after the first write; ${JSON.stringify(r.sched.stats())}`;
+      expect(heardUs, what).to.be.within(heardAfterUs, heardAfterUs + 100_000);
+      expect(maxAbs(errors(r, i0)), `error from the first audible frame, µs; ${what}`).to.be.at.most(FRAME_US);
+    });
+  }
+
   it('joining mid-stream starts at once, at the frame due now', async () => {
     r = rig({ baseInMs: -100 }); // the stream began 100 ms ago; its recent past is still buffered
     await r.sched.start();
