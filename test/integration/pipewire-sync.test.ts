@@ -20,7 +20,7 @@
 // name. Measured 2026-12-05 at quantum 1024: before the sink waited for its first answers to
 // settle and stopped taking two answers within one cycle for a stand, ~50 device steps in 30 s
 // and windows collapsed under corrections; since, five runs (three beside two busy loops)
-// p50 0.06–0.21 ms, max 0.33–0.59 ms, no step, no resync, 44–98 frames corrected.
+// p50 0.06–0.21 ms, max 0.30–0.59 ms, no step, no resync, 44–98 frames corrected.
 
 import { expectSteadyUnlessStepped, measure, PLAY_S, skipWithoutPipewire } from '../helpers/pipewire-sync-run.ts';
 
