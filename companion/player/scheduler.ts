@@ -89,8 +89,8 @@ export class PlayoutScheduler extends EventEmitter<SchedulerEvents> {
   private dryAtUs = Number.NaN;
   private starvedUs = 0; // the device ran dry and this player's next write came this long after its queue ran out (0: in time)
   private lastWriteLateUs = 0; // the last write returned this long after the queue before it ran out (0: in time)
-  private rejoinCause: ResyncCause | null = null;
-  private leadInFromUs = Number.NaN; // the lead-in's first write with audio waiting (NaN: none yet) // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
+  private rejoinCause: ResyncCause | null = null; // the device was started afresh after it ran dry: the audio skipped at the lead-in's end counts as dropped
+  private leadInFromUs = Number.NaN; // the lead-in's first write with audio waiting (NaN: none yet)
 
   constructor(sink: PcmSink, opts: SchedulerOptions = {}) {
     super();

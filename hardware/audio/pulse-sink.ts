@@ -277,10 +277,10 @@ export class PulseSink implements PcmSink {
     const inGraphBefore = this.quantum.frames;
     if (client.onPipewire && last?.playing && playing && !ranDry) this.quantum.add(taken - last.taken);
     const inGraph = this.quantum.frames;
-    if (inGraph !== inGraphBefore) this.played.reset(); // answers counted with another quantum say nothing now
     // the count starts afresh when it ran dry, or moves again after it stood (nothing taken between two
-    // answers: the stream waited for its prebuffer, or ran dry unseen): answers from before say nothing
-    if (ranDry || (last?.stood && taken > last.taken)) this.played.reset();
+    // answers: the stream waited for its prebuffer, or ran dry unseen), and answers counted with another
+    // quantum are off by the difference: answers from before say nothing
+    if (ranDry || (last?.stood && taken > last.taken) || inGraph !== inGraphBefore) this.played.reset();
     // a stream the server is not playing (dry, or waiting for its prebuffer) has nothing in the sink:
     // all it took is out, whatever the sink's own latency
     this.played.add(atUs, playing ? Math.max(0, taken - inGraph - (Number(t.sink_usec) * this.format.sampleRate) / 1e6) : taken);
